@@ -1,0 +1,924 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tattle's kernel side: process lifecycle, socket lifecycle and socket payloads of the traced processes.
+ *
+ * Two raw tracepoints on sys_enter/sys_exit dispatch by syscall number (raw_tp links attach and close in
+ * milliseconds; one tracepoint link per syscall takes 25-140 ms each to close). The filter is a hash of traced
+ * TGIDs: children are added at fork, processes removed when their last thread exits. sys_enter stashes the
+ * arguments of a traced call per thread; sys_exit emits a record from them and the result.
+ *
+ * x86_64 only: the syscall numbers and pt_regs names below are that ABI's.
+ */
+#include "tattle_types.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tattle.h"
+
+#ifndef __TARGET_ARCH_x86
+#error "tattle.bpf.c knows only the x86_64 syscall ABI"
+#endif
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The only .rodata variable: user space writes it through the map's initial value before load. */
+const volatile struct tattle_config cfg = {};
+
+#define NR_read 0
+#define NR_write 1
+#define NR_close 3
+#define NR_readv 19
+#define NR_writev 20
+#define NR_sendfile 40
+#define NR_socket 41
+#define NR_connect 42
+#define NR_accept 43
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_shutdown 48
+#define NR_bind 49
+#define NR_listen 50
+#define NR_splice 275
+#define NR_accept4 288
+#define NR_recvmmsg 299
+#define NR_sendmmsg 307
+#define NR_io_uring_setup 425
+
+#define DIR_SEND 0
+#define DIR_RECV 1
+#define SOCK_STREAM 1
+#define TCP_CLOSE 7
+
+/* Bound on one call's work: messages + iovecs + chunks. What is left over is counted as unread. */
+#define EMIT_LOOP_MAX 4096
+#define IOV_MAX 1024
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 32 << 20); /* user space resizes it before load */
+} events SEC(".maps");
+
+/* TGID -> 1 for every traced process. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, __u32);
+} traced SEC(".maps");
+
+/* A traced syscall in flight, per thread (pid_tgid). */
+struct call_args {
+    __u64 arg[6];
+    __u64 sk;
+    __u32 nr;
+    __s32 fd;
+    __u16 family;
+    __u16 sock_type;
+    __u32 _pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct call_args);
+} calls SEC(".maps");
+
+/* Per socket: byte positions of each direction, and who owns it (for state changes seen in softirq). */
+struct sk_info {
+    __u64 pos[2];
+    __u32 tgid;
+    __s32 fd;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 131072);
+    __type(key, __u64);
+    __type(value, struct sk_info);
+} socks SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, TATTLE_STAT_COUNT);
+    __type(key, __u32);
+    __type(value, __u64);
+} stats SEC(".maps");
+
+struct data_scratch {
+    struct tattle_data_event e;
+    __u8 data[TATTLE_CHUNK_MAX];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct data_scratch);
+} data_buf SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct tattle_sock_event);
+} sock_buf SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct tattle_proc_event);
+} proc_buf SEC(".maps");
+
+/* Clamps var to max in the register the next instruction uses. A C comparison is not enough: clang 14 may keep
+ * an unclamped copy and pass that to the helper, and the verifier rejects it ("R2 unbounded memory access"). */
+#define CLAMP(var, max) asm volatile("if %0 <= %1 goto +1\n\t%0 = %1" : "+r"(var) : "i"(max))
+
+static __always_inline void stat_add(__u32 idx, __u64 v)
+{
+    __u64 *c = bpf_map_lookup_elem(&stats, &idx);
+    if (c)
+        *c += v;
+}
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+    return tgid != cfg.self_tgid && bpf_map_lookup_elem(&traced, &tgid) != 0;
+}
+
+/* Batch wake-ups: a wake-up per record costs the consumer ~15x the CPU. Below the threshold the consumer
+ * finds the data on its next poll (every few ms). */
+static __always_inline __u64 rb_flags(void)
+{
+    return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                               : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline int output(void *rec, __u64 size, bool data)
+{
+    if (bpf_ringbuf_output(&events, rec, size, rb_flags())) {
+        stat_add(data ? TATTLE_STAT_DATA_DROPPED : TATTLE_STAT_OTHER_DROPPED, 1);
+        return -1;
+    }
+    stat_add(data ? TATTLE_STAT_DATA_EMITTED : TATTLE_STAT_OTHER_EMITTED, 1);
+    return 0;
+}
+
+static __always_inline void fill_hdr(struct tattle_hdr *h, __u32 type)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    h->ts_ns = bpf_ktime_get_ns();
+    h->type = type;
+    h->tgid = id >> 32;
+    h->tid = (__u32)id;
+    h->cpu = bpf_get_smp_processor_id();
+}
+
+/* The struct socket behind fd in the current process, or NULL when fd is not a socket. */
+static __always_inline struct socket *fd_socket(int fd)
+{
+    struct task_struct *task = (void *)bpf_get_current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+        return 0;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *f = 0;
+    if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+        return 0;
+    unsigned short mode = BPF_CORE_READ(f, f_inode, i_mode);
+    if ((mode & S_IFMT) != S_IFSOCK)
+        return 0;
+    return BPF_CORE_READ(f, private_data);
+}
+
+static __always_inline struct sk_info *sk_info_get(__u64 sk, __u32 tgid, int fd, bool reset)
+{
+    struct sk_info *info = bpf_map_lookup_elem(&socks, &sk);
+    if (info && !reset) {
+        if (!info->tgid) {
+            info->tgid = tgid;
+            info->fd = fd;
+        }
+        return info;
+    }
+    struct sk_info fresh = { .tgid = tgid, .fd = fd };
+    bpf_map_update_elem(&socks, &sk, &fresh, BPF_ANY);
+    return bpf_map_lookup_elem(&socks, &sk);
+}
+
+static __always_inline __u64 clamp_path(int len)
+{
+    __u64 n = len < 0 ? 0 : (__u64)len;
+    CLAMP(n, TATTLE_PATH_LEN);
+    return n;
+}
+
+static __always_inline __u16 read_unix_path(struct sock *sk, char *dst)
+{
+    struct unix_address *ua = BPF_CORE_READ((struct unix_sock *)sk, addr);
+    if (!ua)
+        return 0;
+    /* len counts sun_family too; the name is not NUL-terminated (abstract names start with NUL). */
+    __u64 n = clamp_path(BPF_CORE_READ(ua, len) - (int)sizeof(unsigned short));
+    if (n && bpf_probe_read_kernel(dst, n, &ua->name[0].sun_path))
+        return 0;
+    return n;
+}
+
+/* Addresses, family, type and state from the kernel's socket. */
+static __always_inline void fill_from_socket(struct tattle_sock_event *e, struct socket *so)
+{
+    struct sock *sk = BPF_CORE_READ(so, sk);
+    e->sk = (__u64)sk;
+    e->type = BPF_CORE_READ(so, type);
+    if (!sk)
+        return;
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    e->family = family;
+    e->protocol = BPF_CORE_READ(sk, sk_protocol);
+    e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+    if (family == AF_INET || family == AF_INET6) {
+        e->local.family = family;
+        e->remote.family = family;
+        e->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        e->remote.port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+        if (family == AF_INET) {
+            BPF_CORE_READ_INTO((__u32 *)e->local.addr, sk, __sk_common.skc_rcv_saddr);
+            BPF_CORE_READ_INTO((__u32 *)e->remote.addr, sk, __sk_common.skc_daddr);
+        } else {
+            bpf_core_read(e->local.addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+            bpf_core_read(e->remote.addr, 16, &sk->__sk_common.skc_v6_daddr);
+        }
+    } else if (family == AF_UNIX) {
+        e->local.family = AF_UNIX;
+        e->remote.family = AF_UNIX;
+        e->local_path_len = read_unix_path(sk, e->local_path);
+        struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+        if (peer)
+            e->remote_path_len = read_unix_path(peer, e->remote_path);
+    }
+}
+
+/* A sockaddr the process passed in (connect, bind, sendto...). */
+static __always_inline void read_user_sockaddr(__u64 uptr, __u32 ulen, struct tattle_addr *a, char *path,
+                                               __u16 *path_len)
+{
+    if (!uptr || ulen < 2)
+        return;
+    __u16 family = 0;
+    if (bpf_probe_read_user(&family, sizeof(family), (void *)uptr))
+        return;
+    a->family = family;
+    if (family == AF_INET && ulen >= 8) {
+        __u16 port = 0;
+        bpf_probe_read_user(&port, 2, (void *)(uptr + 2));
+        a->port = __builtin_bswap16(port);
+        bpf_probe_read_user(a->addr, 4, (void *)(uptr + 4));
+    } else if (family == AF_INET6 && ulen >= 24) {
+        __u16 port = 0;
+        bpf_probe_read_user(&port, 2, (void *)(uptr + 2));
+        a->port = __builtin_bswap16(port);
+        bpf_probe_read_user(a->addr, 16, (void *)(uptr + 8));
+    } else if (family == AF_UNIX && path) {
+        __u64 n = clamp_path((int)ulen - 2);
+        if (n && !bpf_probe_read_user(path, n, (void *)(uptr + 2)))
+            *path_len = n;
+    }
+}
+
+static __always_inline struct tattle_sock_event *sock_event(__u32 type)
+{
+    __u32 zero = 0;
+    struct tattle_sock_event *e = bpf_map_lookup_elem(&sock_buf, &zero);
+    if (!e)
+        return 0;
+    __builtin_memset(e, 0, sizeof(*e));
+    fill_hdr(&e->h, type);
+    return e;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Process lifecycle
+ */
+
+static __always_inline struct tattle_proc_event *proc_event(__u32 type, struct task_struct *task)
+{
+    __u32 zero = 0;
+    struct tattle_proc_event *e = bpf_map_lookup_elem(&proc_buf, &zero);
+    if (!e)
+        return 0;
+    fill_hdr(&e->h, type);
+    e->h.tgid = BPF_CORE_READ(task, tgid);
+    e->h.tid = BPF_CORE_READ(task, pid);
+    e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+    e->exit_code = 0;
+    e->start_boottime = BPF_CORE_READ(task, start_boottime);
+    BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+    e->filename_len = 0;
+    e->args_len = 0;
+    return e;
+}
+
+SEC("raw_tp/sched_process_fork")
+int tattle_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *parent = (void *)ctx->args[0];
+    struct task_struct *child = (void *)ctx->args[1];
+    __u32 ptgid = BPF_CORE_READ(parent, tgid);
+    if (!is_traced(ptgid))
+        return 0;
+    __u32 ctgid = BPF_CORE_READ(child, tgid);
+    if (BPF_CORE_READ(child, pid) != ctgid)
+        return 0; /* a new thread: traced through its TGID already */
+    __u32 one = 1;
+    if (bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY)) {
+        stat_add(TATTLE_STAT_TRACED_FULL, 1);
+        return 0;
+    }
+    struct tattle_proc_event *e = proc_event(TATTLE_EV_FORK, child);
+    if (!e)
+        return 0;
+    e->ppid = ptgid;
+    output(e, __builtin_offsetof(struct tattle_proc_event, filename), false);
+    return 0;
+}
+
+static __always_inline bool comm_matches(struct task_struct *task)
+{
+    if (!cfg.comm[0])
+        return false;
+    char comm[TATTLE_COMM_LEN] = {};
+    BPF_CORE_READ_STR_INTO(&comm, task, comm);
+#pragma unroll
+    for (int i = 0; i < TATTLE_COMM_LEN; i++) {
+        if (comm[i] != cfg.comm[i])
+            return false;
+        if (!comm[i])
+            return true;
+    }
+    return true;
+}
+
+SEC("raw_tp/sched_process_exec")
+int tattle_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *task = (void *)ctx->args[0];
+    struct linux_binprm *bprm = (void *)ctx->args[2];
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    if (!is_traced(tgid)) {
+        if (tgid == cfg.self_tgid || !comm_matches(task))
+            return 0;
+        __u32 one = 1;
+        if (bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY)) {
+            stat_add(TATTLE_STAT_TRACED_FULL, 1);
+            return 0;
+        }
+    }
+    struct tattle_proc_event *e = proc_event(TATTLE_EV_EXEC, task);
+    if (!e)
+        return 0;
+    long n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+    e->filename_len = n > 0 ? n - 1 : 0;
+    unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+    unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+    __u64 len = end > start ? end - start : 0;
+    CLAMP(len, TATTLE_ARGS_LEN);
+    if (len && !bpf_probe_read_user(e->args, len, (void *)start))
+        e->args_len = len;
+    output(e, sizeof(*e), false);
+    return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int tattle_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *task = (void *)ctx->args[0];
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    if (!is_traced(tgid))
+        return 0;
+    /* signal->live drops to 0 when the last thread of the process exits (do_exit decrements it before
+     * this tracepoint); earlier threads' exits are not the process's. */
+    if (BPF_CORE_READ(task, signal, live.counter) != 0)
+        return 0;
+    bpf_map_delete_elem(&traced, &tgid);
+    struct tattle_proc_event *e = proc_event(TATTLE_EV_EXIT, task);
+    if (!e)
+        return 0;
+    e->exit_code = BPF_CORE_READ(task, exit_code);
+    output(e, __builtin_offsetof(struct tattle_proc_event, filename), false);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Payloads: one state machine walks messages (sendmmsg/recvmmsg), their iovecs and chunks of at most
+ * TATTLE_CHUNK_MAX bytes, one step per bpf_loop iteration, so every call shape shares one bounded loop.
+ */
+
+struct emit_state {
+    __u64 msgs;     /* user pointer to struct mmsghdr[] (mmsg calls) */
+    __u64 msghdr;   /* user pointer to struct user_msghdr (sendmsg/recvmsg) */
+    __u64 buf;      /* plain buffer calls */
+    __u64 iov;      /* user pointer to struct iovec[] of the current message (0: plain buffer) */
+    __u64 iov_cnt;
+    __u64 iov_idx;
+    __u64 seg_ptr;
+    __u64 seg_left;
+    __u64 name;     /* user pointer to the message's sockaddr */
+    __u64 sk;
+    __u64 pos;
+    __s64 ret;
+    __u32 name_len;
+    __u32 msg_cnt;
+    __u32 msg_idx;
+    __u32 msg_len;
+    __u32 left;     /* payload bytes still to capture in this message */
+    __u32 off;
+    __u32 emitted;
+    __s32 fd;
+    __u16 dir;
+    __u16 flags;
+    __u16 syscall;
+    __u16 family;
+    __u16 sock_type;
+    __u8 open;
+    __u8 is_mmsg;
+};
+
+/* The loop's state lives in a per-CPU map value, not on the stack: values the verifier knows exactly would make
+ * it simulate every bpf_loop iteration separately (and give up); map contents are opaque, so states converge. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct emit_state);
+} emit_buf SEC(".maps");
+
+static __always_inline int emit_chunk(struct emit_state *s, __u64 n, __u16 extra_flags)
+{
+    __u32 zero = 0;
+    struct data_scratch *b = bpf_map_lookup_elem(&data_buf, &zero);
+    if (!b)
+        return -1;
+    struct tattle_data_event *e = &b->e;
+    fill_hdr(&e->h, TATTLE_EV_DATA);
+    e->fd = s->fd;
+    e->dir = s->dir;
+    e->sk = s->sk;
+    e->pos = s->pos;
+    e->msg_len = s->msg_len;
+    e->chunk_off = s->off;
+    e->syscall = s->syscall;
+    e->family = s->family;
+    e->sock_type = s->sock_type;
+    e->_pad = 0;
+    __builtin_memset(&e->peer, 0, sizeof(e->peer));
+    read_user_sockaddr(s->name, s->name_len, &e->peer, 0, 0);
+    CLAMP(n, TATTLE_CHUNK_MAX);
+    __u16 flags = s->flags | extra_flags;
+    if (n && bpf_probe_read_user(b->data, n, (void *)s->seg_ptr)) {
+        flags |= TATTLE_DATA_UNREAD;
+        stat_add(TATTLE_STAT_BYTES_UNREAD, n);
+        n = 0;
+    }
+    e->chunk_len = n;
+    if (s->left <= n || n == 0)
+        flags |= TATTLE_DATA_LAST;
+    e->flags = flags;
+    s->emitted++;
+    return output(b, sizeof(struct tattle_data_event) + n, true);
+}
+
+/* Sets up message msg_idx; returns false when it moved no bytes (skipped). */
+static __always_inline bool start_message(struct emit_state *s)
+{
+    s->iov = 0;
+    s->iov_cnt = 0;
+    s->iov_idx = 0;
+    s->seg_ptr = 0;
+    s->seg_left = 0;
+    s->off = 0;
+    s->emitted = 0;
+    if (s->is_mmsg) {
+        struct mmsghdr m = {};
+        if (bpf_probe_read_user(&m, sizeof(m), (void *)(s->msgs + (__u64)s->msg_idx * sizeof(struct mmsghdr))))
+            return false;
+        s->msg_len = m.msg_len;
+        s->iov = (__u64)m.msg_hdr.msg_iov;
+        s->iov_cnt = m.msg_hdr.msg_iovlen;
+        s->name = (__u64)m.msg_hdr.msg_name;
+        s->name_len = m.msg_hdr.msg_namelen;
+    } else if (s->msghdr) {
+        struct user_msghdr m = {};
+        if (bpf_probe_read_user(&m, sizeof(m), (void *)s->msghdr))
+            return false;
+        s->msg_len = s->ret;
+        s->iov = (__u64)m.msg_iov;
+        s->iov_cnt = m.msg_iovlen;
+        s->name = (__u64)m.msg_name;
+        s->name_len = m.msg_namelen;
+    } else {
+        s->msg_len = s->ret;
+        if (!s->iov) {
+            s->seg_ptr = s->buf;
+            s->seg_left = s->buf ? s->ret : 0;
+        }
+    }
+    if (s->iov_cnt > IOV_MAX)
+        s->iov_cnt = IOV_MAX;
+    __u32 snap = cfg.snaplen;
+    s->left = s->msg_len < snap ? s->msg_len : snap;
+    s->flags &= ~TATTLE_DATA_TRUNC;
+    if (s->msg_len > snap) {
+        s->flags |= TATTLE_DATA_TRUNC;
+        stat_add(TATTLE_STAT_BYTES_CUT, s->msg_len - snap);
+    }
+    struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
+    s->pos = info ? __sync_fetch_and_add(&info->pos[s->dir & 1], (__u64)s->msg_len) : 0;
+    return true;
+}
+
+static long emit_step(__u32 i, void *ctx)
+{
+    __u32 zero = 0;
+    struct emit_state *s = bpf_map_lookup_elem(&emit_buf, &zero);
+    if (!s)
+        return 1;
+    if (!s->open) {
+        if (s->msg_idx >= s->msg_cnt)
+            return 1;
+        if (start_message(s))
+            s->open = 1;
+        else
+            s->msg_idx++;
+        return 0;
+    }
+    if (s->left == 0) {
+        if (s->emitted == 0)
+            emit_chunk(s, 0, 0); /* sizes only, or an empty message */
+        s->open = 0;
+        s->msg_idx++;
+        return 0;
+    }
+    if (s->seg_left == 0) {
+        if (!s->iov || s->iov_idx >= s->iov_cnt) {
+            stat_add(TATTLE_STAT_BYTES_UNREAD, s->left); /* iovecs ended before the byte count */
+            s->left = 0;
+            return 0;
+        }
+        struct iovec v = {};
+        if (bpf_probe_read_user(&v, sizeof(v), (void *)(s->iov + s->iov_idx * sizeof(struct iovec)))) {
+            stat_add(TATTLE_STAT_BYTES_UNREAD, s->left);
+            s->left = 0;
+            return 0;
+        }
+        s->iov_idx++;
+        s->seg_ptr = (__u64)v.iov_base;
+        s->seg_left = v.iov_len;
+        return 0;
+    }
+    __u64 n = s->left;
+    if (n > s->seg_left)
+        n = s->seg_left;
+    if (n > TATTLE_CHUNK_MAX)
+        n = TATTLE_CHUNK_MAX;
+    emit_chunk(s, n, 0);
+    s->seg_ptr += n;
+    s->seg_left -= n;
+    s->left -= n;
+    s->off += n;
+    return 0;
+}
+
+static __always_inline struct emit_state *emit_state_init(struct call_args *c, long ret, __u16 dir)
+{
+    __u32 zero = 0;
+    struct emit_state *s = bpf_map_lookup_elem(&emit_buf, &zero);
+    if (!s)
+        return 0;
+    __builtin_memset(s, 0, sizeof(*s));
+    s->fd = c->fd;
+    s->sk = c->sk;
+    s->dir = dir;
+    s->syscall = c->nr;
+    s->family = c->family;
+    s->sock_type = c->sock_type;
+    s->ret = ret;
+    s->msg_cnt = 1;
+    return s;
+}
+
+static __always_inline void emit_payload(struct call_args *c, long ret, __u16 dir)
+{
+    struct emit_state *s = emit_state_init(c, ret, dir);
+    if (!s)
+        return;
+    switch (c->nr) {
+    case NR_read:
+    case NR_write:
+        s->buf = c->arg[1];
+        break;
+    case NR_sendto:
+        s->buf = c->arg[1];
+        s->name = c->arg[4];
+        s->name_len = c->arg[5];
+        break;
+    case NR_recvfrom: {
+        s->buf = c->arg[1];
+        s->name = c->arg[4];
+        int alen = 0;
+        if (c->arg[5])
+            bpf_probe_read_user(&alen, sizeof(alen), (void *)c->arg[5]);
+        s->name_len = alen;
+        break;
+    }
+    case NR_readv:
+    case NR_writev:
+        s->iov = c->arg[1];
+        s->iov_cnt = c->arg[2];
+        break;
+    case NR_sendmsg:
+    case NR_recvmsg:
+        s->msghdr = c->arg[1];
+        break;
+    case NR_sendmmsg:
+    case NR_recvmmsg:
+        s->is_mmsg = 1;
+        s->msgs = c->arg[1];
+        s->msg_cnt = ret;
+        break;
+    }
+    long done = bpf_loop(EMIT_LOOP_MAX, emit_step, 0, 0);
+    if (done >= EMIT_LOOP_MAX && (s->open || s->msg_idx < s->msg_cnt))
+        stat_add(TATTLE_STAT_BYTES_UNREAD, s->left);
+}
+
+/* Bytes moved without passing through user memory (sendfile, splice): counted, marked, payload unseen. */
+static __always_inline void emit_bypass(struct call_args *c, long ret, __u16 dir, __u16 flag)
+{
+    struct emit_state *s = emit_state_init(c, ret, dir);
+    if (!s)
+        return;
+    s->msg_len = ret;
+    struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
+    s->pos = info ? __sync_fetch_and_add(&info->pos[dir & 1], (__u64)ret) : 0;
+    emit_chunk(s, 0, flag);
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Syscalls
+ */
+
+static __always_inline bool stash_socket(struct call_args *c, int fd)
+{
+    struct socket *so = fd_socket(fd);
+    if (!so)
+        return false;
+    struct sock *sk = BPF_CORE_READ(so, sk);
+    c->fd = fd;
+    c->sk = (__u64)sk;
+    c->sock_type = BPF_CORE_READ(so, type);
+    c->family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
+    return true;
+}
+
+static __always_inline void emit_close(int fd)
+{
+    struct socket *so = fd_socket(fd);
+    if (!so)
+        return;
+    struct tattle_sock_event *e = sock_event(TATTLE_EV_CLOSE);
+    if (!e)
+        return;
+    e->fd = fd;
+    fill_from_socket(e, so);
+    struct sk_info *info = bpf_map_lookup_elem(&socks, &e->sk);
+    if (info) {
+        e->bytes_sent = info->pos[DIR_SEND];
+        e->bytes_recv = info->pos[DIR_RECV];
+    }
+    output(e, sizeof(*e), false);
+}
+
+SEC("raw_tp/sys_enter")
+int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+    long nr = ctx->args[1];
+    switch (nr) {
+    case NR_read: case NR_write: case NR_close: case NR_readv: case NR_writev: case NR_sendfile:
+    case NR_socket: case NR_connect: case NR_accept: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
+    case NR_recvmsg: case NR_shutdown: case NR_bind: case NR_listen: case NR_splice: case NR_accept4:
+    case NR_recvmmsg: case NR_sendmmsg: case NR_io_uring_setup:
+        break;
+    default:
+        return 0;
+    }
+    __u64 id = bpf_get_current_pid_tgid();
+    if (!is_traced(id >> 32))
+        return 0;
+    struct pt_regs *regs = (void *)ctx->args[0];
+    struct call_args c = {};
+    c.nr = nr;
+    c.arg[0] = BPF_CORE_READ(regs, di);
+    c.arg[1] = BPF_CORE_READ(regs, si);
+    c.arg[2] = BPF_CORE_READ(regs, dx);
+    c.fd = -1;
+    switch (nr) {
+    case NR_close:
+        emit_close((int)c.arg[0]);
+        return 0;
+    case NR_socket:
+    case NR_io_uring_setup:
+        break;
+    case NR_sendfile: /* out_fd, in_fd */
+        if (!stash_socket(&c, (int)c.arg[0]))
+            return 0;
+        break;
+    case NR_splice: { /* fd_in, off_in, fd_out */
+        if (stash_socket(&c, (int)c.arg[2]))
+            c.arg[5] = DIR_SEND;
+        else if (stash_socket(&c, (int)c.arg[0]))
+            c.arg[5] = DIR_RECV;
+        else
+            return 0;
+        break;
+    }
+    default:
+        if (!stash_socket(&c, (int)c.arg[0]))
+            return 0;
+        c.arg[3] = BPF_CORE_READ(regs, r10);
+        c.arg[4] = BPF_CORE_READ(regs, r8);
+        c.arg[5] = BPF_CORE_READ(regs, r9);
+        break;
+    }
+    if (bpf_map_update_elem(&calls, &id, &c, BPF_ANY))
+        stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
+    return 0;
+}
+
+static __always_inline void emit_sock(struct call_args *c, long ret, __u32 type, int fd)
+{
+    struct tattle_sock_event *e = sock_event(type);
+    if (!e)
+        return;
+    e->fd = fd;
+    e->ret = ret;
+    struct socket *so = fd >= 0 ? fd_socket(fd) : 0;
+    if (so)
+        fill_from_socket(e, so);
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    switch (type) {
+    case TATTLE_EV_SOCKET:
+        e->family = c->arg[0];
+        e->type = c->arg[1] & 0xf;
+        e->protocol = c->arg[2];
+        if (e->sk)
+            sk_info_get(e->sk, tgid, fd, true);
+        break;
+    case TATTLE_EV_CONNECT:
+        /* The address the process asked for: a failed connect may have cleared the socket's. */
+        __builtin_memset(&e->remote, 0, sizeof(e->remote));
+        e->remote_path_len = 0;
+        read_user_sockaddr(c->arg[1], c->arg[2], &e->remote, e->remote_path, &e->remote_path_len);
+        if (e->sk)
+            sk_info_get(e->sk, tgid, fd, false);
+        break;
+    case TATTLE_EV_ACCEPT:
+        e->aux = c->fd;
+        if (e->sk)
+            sk_info_get(e->sk, tgid, fd, true);
+        break;
+    case TATTLE_EV_BIND:
+        if (ret < 0) {
+            __builtin_memset(&e->local, 0, sizeof(e->local));
+            e->local_path_len = 0;
+            read_user_sockaddr(c->arg[1], c->arg[2], &e->local, e->local_path, &e->local_path_len);
+        }
+        break;
+    case TATTLE_EV_LISTEN:
+        e->aux = c->arg[1];
+        if (e->sk)
+            sk_info_get(e->sk, tgid, fd, false);
+        break;
+    case TATTLE_EV_SHUTDOWN:
+        e->aux = c->arg[1];
+        break;
+    case TATTLE_EV_NOTICE:
+        e->aux = TATTLE_NOTICE_IO_URING;
+        break;
+    }
+    if (e->fd < 0 && type != TATTLE_EV_NOTICE && c->fd >= 0)
+        e->fd = c->fd;
+    output(e, sizeof(*e), false);
+}
+
+SEC("raw_tp/sys_exit")
+int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    struct call_args *p = bpf_map_lookup_elem(&calls, &id);
+    if (!p)
+        return 0;
+    struct call_args c = *p;
+    bpf_map_delete_elem(&calls, &id);
+    long ret = ctx->args[1];
+    switch (c.nr) {
+    case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
+        if (ret > 0)
+            emit_payload(&c, ret, DIR_SEND);
+        break;
+    case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg: case NR_recvmmsg:
+        if (ret > 0) {
+            emit_payload(&c, ret, DIR_RECV);
+        } else if (ret == 0 && c.sock_type == SOCK_STREAM && c.nr != NR_recvmmsg) {
+            struct emit_state *s = emit_state_init(&c, 0, DIR_RECV);
+            if (s) {
+                struct sk_info *info = bpf_map_lookup_elem(&socks, &c.sk);
+                s->pos = info ? info->pos[DIR_RECV] : 0;
+                emit_chunk(s, 0, TATTLE_DATA_EOF);
+            }
+        }
+        break;
+    case NR_sendfile:
+        if (ret > 0)
+            emit_bypass(&c, ret, DIR_SEND, TATTLE_DATA_SENDFILE);
+        break;
+    case NR_splice:
+        if (ret > 0)
+            emit_bypass(&c, ret, (__u16)c.arg[5], TATTLE_DATA_SPLICE);
+        break;
+    case NR_socket:
+        if (ret >= 0)
+            emit_sock(&c, ret, TATTLE_EV_SOCKET, ret);
+        break;
+    case NR_connect:
+        emit_sock(&c, ret, TATTLE_EV_CONNECT, c.fd);
+        break;
+    case NR_accept:
+    case NR_accept4:
+        if (ret >= 0)
+            emit_sock(&c, ret, TATTLE_EV_ACCEPT, ret);
+        break;
+    case NR_bind:
+        emit_sock(&c, ret, TATTLE_EV_BIND, c.fd);
+        break;
+    case NR_listen:
+        emit_sock(&c, ret, TATTLE_EV_LISTEN, c.fd);
+        break;
+    case NR_shutdown:
+        emit_sock(&c, ret, TATTLE_EV_SHUTDOWN, c.fd);
+        break;
+    case NR_io_uring_setup:
+        if (ret >= 0)
+            emit_sock(&c, ret, TATTLE_EV_NOTICE, -1);
+        break;
+    }
+    return 0;
+}
+
+/* TCP state changes of traced sockets. On loopback the peer's transitions run in the other process's context,
+ * so the owner comes from the socks map (filled at socket/connect/accept/listen), never from current. */
+SEC("raw_tp/inet_sock_set_state")
+int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct sock *sk = (void *)ctx->args[0];
+    __u64 key = (__u64)sk;
+    struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
+    if (!info || !info->tgid)
+        return 0;
+    struct tattle_sock_event *e = sock_event(TATTLE_EV_TCP_STATE);
+    if (!e)
+        return 0;
+    e->h.tgid = info->tgid;
+    e->h.tid = info->tgid;
+    e->fd = info->fd;
+    e->sk = key;
+    e->aux = (int)ctx->args[1];
+    int newstate = (int)ctx->args[2];
+    e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    e->protocol = BPF_CORE_READ(sk, sk_protocol);
+    e->type = BPF_CORE_READ(sk, sk_type);
+    if (e->family == AF_INET || e->family == AF_INET6) {
+        e->local.family = e->family;
+        e->remote.family = e->family;
+        e->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+        e->remote.port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+        if (e->family == AF_INET) {
+            BPF_CORE_READ_INTO((__u32 *)e->local.addr, sk, __sk_common.skc_rcv_saddr);
+            BPF_CORE_READ_INTO((__u32 *)e->remote.addr, sk, __sk_common.skc_daddr);
+        } else {
+            bpf_core_read(e->local.addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+            bpf_core_read(e->remote.addr, 16, &sk->__sk_common.skc_v6_daddr);
+        }
+    }
+    e->state = newstate;
+    e->ret = -BPF_CORE_READ(sk, sk_err);
+    e->bytes_sent = info->pos[DIR_SEND];
+    e->bytes_recv = info->pos[DIR_RECV];
+    output(e, sizeof(*e), false);
+    if (newstate == TCP_CLOSE)
+        info->tgid = 0; /* no more state changes to report; the positions stay for a late close() */
+    return 0;
+}

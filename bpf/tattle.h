@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Records the kernel side writes into the ring buffer, and the configuration user space sets before load.
+ * This file is the ABI between bpf/tattle.bpf.c and src/Tattle.Capture/Bpf/Native*.cs: every struct has
+ * explicit padding so its layout is the same in C and C#, and a test compiles this header with the host
+ * compiler and compares sizeof/offsetof with the C# declarations.
+ */
+#ifndef TATTLE_H
+#define TATTLE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TATTLE_COMM_LEN 16
+#define TATTLE_PATH_LEN 108
+#define TATTLE_FILENAME_LEN 256
+#define TATTLE_ARGS_LEN 1024
+/* Largest payload of one data record; a longer message is split into several records. */
+#define TATTLE_CHUNK_MAX 16384
+
+enum tattle_event_type {
+    TATTLE_EV_FORK = 1,
+    TATTLE_EV_EXEC = 2,
+    TATTLE_EV_EXIT = 3,
+    TATTLE_EV_SOCKET = 10,
+    TATTLE_EV_CONNECT = 11,
+    TATTLE_EV_ACCEPT = 12,
+    TATTLE_EV_BIND = 13,
+    TATTLE_EV_LISTEN = 14,
+    TATTLE_EV_CLOSE = 15,
+    TATTLE_EV_SHUTDOWN = 16,
+    TATTLE_EV_TCP_STATE = 17,
+    TATTLE_EV_DATA = 20,
+    TATTLE_EV_NOTICE = 30,
+};
+
+/* Per-CPU counters in the "stats" map, summed by user space. */
+enum tattle_stat {
+    TATTLE_STAT_DATA_EMITTED = 0,   /* data records written to the ring */
+    TATTLE_STAT_DATA_DROPPED = 1,   /* data records lost: ring full */
+    TATTLE_STAT_OTHER_EMITTED = 2,  /* all other records written */
+    TATTLE_STAT_OTHER_DROPPED = 3,  /* all other records lost: ring full */
+    TATTLE_STAT_CALLS_DROPPED = 4,  /* syscalls not followed: the in-flight table was full */
+    TATTLE_STAT_BYTES_CUT = 5,      /* payload bytes past the snap length (counted, not captured) */
+    TATTLE_STAT_BYTES_UNREAD = 6,   /* payload bytes not captured: loop bound or unreadable user memory */
+    TATTLE_STAT_TRACED_FULL = 7,    /* child processes not followed: the traced table was full */
+    TATTLE_STAT_COUNT = 8,
+};
+
+/* Flags of a data record. */
+#define TATTLE_DATA_TRUNC    0x01 /* the message was longer than the snap length */
+#define TATTLE_DATA_LAST     0x02 /* the last record of this message */
+#define TATTLE_DATA_EOF      0x04 /* a stream read returned 0: the peer closed its side */
+#define TATTLE_DATA_SENDFILE 0x08 /* bytes moved by sendfile: counted, payload not seen */
+#define TATTLE_DATA_SPLICE   0x10 /* bytes moved by splice: counted, payload not seen */
+#define TATTLE_DATA_UNREAD   0x20 /* user memory could not be read: payload missing */
+
+/* Notices: things user space should know about a process. */
+#define TATTLE_NOTICE_IO_URING 1 /* the process set up io_uring: its I/O there is not seen */
+
+/* What user space sets before load (the only variable in .rodata; user space checks the map's size). */
+struct tattle_config {
+    __u32 snaplen;       /* payload bytes captured per message; 0 = sizes only */
+    __u32 self_tgid;     /* tattle itself: never traced */
+    __u64 wakeup_bytes;  /* wake the consumer once this much data waits; below it, it polls */
+    char comm[TATTLE_COMM_LEN]; /* also trace processes that exec with this name ("" = off) */
+};
+
+struct tattle_hdr {
+    __u64 ts_ns; /* CLOCK_MONOTONIC */
+    __u32 type;
+    __u32 tgid;
+    __u32 tid;
+    __u32 cpu;
+};
+
+struct tattle_addr {
+    __u16 family;
+    __u16 port; /* host byte order */
+    __u8 addr[16]; /* IPv4 in the first 4 bytes */
+};
+
+/* fork, exec, exit. fork and exit records end before filename (size = offsetof(filename)). */
+struct tattle_proc_event {
+    struct tattle_hdr h;
+    __u32 ppid;
+    __s32 exit_code; /* exit: the wait status (code << 8 | signal) */
+    __u64 start_boottime; /* ns since boot: with the pid, the identity of a process */
+    char comm[TATTLE_COMM_LEN];
+    __u32 filename_len;
+    __u32 args_len; /* exec: bytes of NUL-separated argv in args */
+    char filename[TATTLE_FILENAME_LEN];
+    char args[TATTLE_ARGS_LEN];
+};
+
+/* socket, connect, accept, bind, listen, close, shutdown, tcp state, notice. */
+struct tattle_sock_event {
+    struct tattle_hdr h;
+    __s32 fd;
+    __s32 ret; /* the syscall's result (-errno on failure); tcp state: -sk_err */
+    __u64 sk;  /* kernel address of the sock: identifies the socket while it lives */
+    __u16 family;
+    __u16 type;
+    __u16 protocol;
+    __u16 state; /* TCP state (new state for tcp state records) */
+    __s32 aux;   /* accept: listening fd; tcp state: old state; shutdown: how; listen: backlog; notice: code */
+    __u16 local_path_len;
+    __u16 remote_path_len;
+    __u64 bytes_sent; /* close: bytes the socket has sent so far */
+    __u64 bytes_recv;
+    struct tattle_addr local;
+    struct tattle_addr remote;
+    char local_path[TATTLE_PATH_LEN];
+    char remote_path[TATTLE_PATH_LEN];
+};
+
+/* One chunk of one message's payload, followed by chunk_len bytes. */
+struct tattle_data_event {
+    struct tattle_hdr h;
+    __s32 fd;
+    __u16 dir; /* 0 send, 1 recv */
+    __u16 flags;
+    __u64 sk;
+    __u64 pos;       /* stream position (per socket and direction) of the message's first byte */
+    __u32 msg_len;   /* bytes the call moved for this message */
+    __u32 chunk_off; /* offset of this chunk within the message */
+    __u32 chunk_len; /* payload bytes that follow */
+    __u16 syscall;
+    __u16 family;
+    struct tattle_addr peer; /* datagrams: the address given to or returned by the call */
+    __u16 sock_type;
+    __u16 _pad;
+    /* chunk_len payload bytes follow */
+};
+
+#endif

@@ -1,0 +1,235 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Tattle.Interop;
+
+namespace Tattle.Capture.Bpf;
+
+/// <summary>
+/// The loaded and attached kernel side (bpf/tattle.bpf.c): its maps and links. Processes are traced once
+/// added with <see cref="Trace"/>; their children follow automatically. Dispose detaches everything.
+/// </summary>
+public sealed unsafe class BpfTracer : IDisposable
+{
+    /// <summary>Resource name of the embedded object.</summary>
+    public const string ObjectResource = "bpf/tattle.bpf.o";
+
+    private static readonly string[] AttachOrder =
+        ["tattle_fork", "tattle_exec", "tattle_exit", "tattle_tcp_state", "tattle_sys_enter", "tattle_sys_exit"];
+
+    private readonly BpfObjectHandle _object;
+    private readonly List<BpfLinkHandle> _links = [];
+    private readonly int _tracedFd;
+    private readonly int _statsFd;
+    private readonly int _cpus;
+
+    private BpfTracer(BpfObjectHandle obj, TracerOptions options)
+    {
+        _object = obj;
+        Options = options;
+        _tracedFd = MapFd("traced");
+        _statsFd = MapFd("stats");
+        EventsFd = MapFd("events");
+        _cpus = Libbpf.NumPossibleCpus();
+    }
+
+    public TracerOptions Options { get; }
+
+    /// <summary>The ring buffer map's fd.</summary>
+    public int EventsFd { get; }
+
+    internal BpfObjectHandle Handle => _object;
+
+    /// <summary>Opens the embedded object, applies the options, loads it and attaches every program.</summary>
+    public static BpfTracer Load(TracerOptions options)
+    {
+        LibbpfLog.Install();
+        var bytes = ReadObject();
+        var obj = Open(bytes, options);
+        BpfTracer? tracer = null;
+        try
+        {
+            int err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
+            if (err < 0)
+            {
+                throw new BpfLoadException("loading the BPF programs", -err, LibbpfLog.Tail(40));
+            }
+            tracer = new BpfTracer(obj, options);
+            tracer.AttachAll();
+            return tracer;
+        }
+        catch
+        {
+            if (tracer is not null)
+            {
+                tracer.Dispose();
+            }
+            else
+            {
+                obj.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>The compiled object embedded at build time.</summary>
+    public static byte[] ReadObject()
+    {
+        using var stream = typeof(BpfTracer).Assembly.GetManifestResourceStream(ObjectResource)
+            ?? throw new InvalidOperationException($"resource {ObjectResource} missing: the BPF build did not run");
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
+    private static BpfObjectHandle Open(byte[] bytes, TracerOptions options)
+    {
+        IntPtr obj;
+        // object_name fixes the internal maps' names ("tattle.rodata"); libbpf copies buffer and name.
+        fixed (byte* buffer = bytes)
+        fixed (byte* name = "tattle\0"u8)
+        {
+            var opts = new Libbpf.ObjectOpenOptions { Size = (nuint)sizeof(Libbpf.ObjectOpenOptions), ObjectName = name };
+            obj = Libbpf.ObjectOpenMem(buffer, (nuint)bytes.Length, &opts);
+        }
+        Errno.ThrowIfNull(obj, "opening the BPF object");
+        var handle = new BpfObjectHandle(obj);
+        try
+        {
+            Configure(obj, options);
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static void Configure(IntPtr obj, TracerOptions options)
+    {
+        IntPtr rodata = Libbpf.FindMapByName(obj, ".rodata");
+        if (rodata == IntPtr.Zero)
+        {
+            throw new InvalidOperationException("the BPF object has no .rodata map");
+        }
+        nuint size;
+        Libbpf.MapInitialValue(rodata, &size);
+        if (size != (nuint)sizeof(NativeConfig))
+        {
+            // struct tattle_config must be the only .rodata variable: its offset is then 0.
+            throw new InvalidOperationException(
+                $".rodata is {size} bytes, struct tattle_config {sizeof(NativeConfig)}: only cfg may live in .rodata");
+        }
+        var cfg = new NativeConfig
+        {
+            Snaplen = (uint)Math.Max(0, options.Snaplen),
+            SelfTgid = (uint)Environment.ProcessId,
+            WakeupBytes = (ulong)Math.Max(1, options.WakeupBytes),
+        };
+        if (!string.IsNullOrEmpty(options.Comm))
+        {
+            var comm = Encoding.UTF8.GetBytes(options.Comm);
+            new ReadOnlySpan<byte>(comm, 0, Math.Min(comm.Length, 15)).CopyTo(new Span<byte>(cfg.Comm, 16));
+        }
+        Errno.ThrowIfNegative(Libbpf.MapSetInitialValue(rodata, &cfg, (nuint)sizeof(NativeConfig)), "setting the BPF configuration");
+        IntPtr events = Libbpf.FindMapByName(obj, "events");
+        Errno.ThrowIfNegative(Libbpf.MapSetMaxEntries(events, (uint)options.RingBufferBytes), "sizing the ring buffer");
+    }
+
+    private void AttachAll()
+    {
+        IntPtr obj = _object.DangerousGetHandle();
+        foreach (var name in AttachOrder)
+        {
+            IntPtr prog = Libbpf.FindProgramByName(obj, name);
+            if (prog == IntPtr.Zero)
+            {
+                throw new InvalidOperationException($"BPF program {name} missing from the object");
+            }
+            IntPtr link = Libbpf.ProgramAttach(prog);
+            if (link == IntPtr.Zero)
+            {
+                int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                throw new BpfLoadException($"attaching {name}", errno, LibbpfLog.Tail(10));
+            }
+            _links.Add(new BpfLinkHandle(link, _object));
+        }
+    }
+
+    private int MapFd(string name)
+    {
+        IntPtr map = Libbpf.FindMapByName(_object.DangerousGetHandle(), name);
+        if (map == IntPtr.Zero)
+        {
+            throw new InvalidOperationException($"BPF map {name} missing from the object");
+        }
+        return Errno.ThrowIfNegative(Libbpf.MapFd(map), $"fd of map {name}");
+    }
+
+    /// <summary>Traces the process (TGID) and, from now on, its children.</summary>
+    public void Trace(int tgid)
+    {
+        uint key = (uint)tgid, value = 1;
+        Errno.ThrowIfNegative(Libbpf.MapUpdateElem(_tracedFd, &key, &value, 0), $"tracing pid {tgid}");
+    }
+
+    /// <summary>Stops tracing the process (its future children are not added either).</summary>
+    public void Untrace(int tgid)
+    {
+        uint key = (uint)tgid;
+        Libbpf.MapDeleteElem(_tracedFd, &key);
+    }
+
+    /// <summary>Whether the kernel side still traces the process.</summary>
+    public bool IsTraced(int tgid)
+    {
+        uint key = (uint)tgid, value;
+        return Libbpf.MapLookupElem(_tracedFd, &key, &value) == 0;
+    }
+
+    /// <summary>Sums the per-CPU counters.</summary>
+    public KernelStats ReadStats()
+    {
+        Span<ulong> totals = stackalloc ulong[KernelStats.Count];
+        var perCpu = new ulong[_cpus];
+        fixed (ulong* values = perCpu)
+        {
+            for (uint i = 0; i < KernelStats.Count; i++)
+            {
+                uint key = i;
+                if (Libbpf.MapLookupElem(_statsFd, &key, values) != 0)
+                {
+                    continue;
+                }
+                ulong sum = 0;
+                for (int c = 0; c < _cpus; c++)
+                {
+                    sum += values[c];
+                }
+                totals[(int)i] = sum;
+            }
+        }
+        return KernelStats.FromCounters(totals);
+    }
+
+    public void Dispose()
+    {
+        // raw_tp links close in milliseconds; destroy them before the object.
+        foreach (var link in _links)
+        {
+            link.Dispose();
+        }
+        _links.Clear();
+        _object.Dispose();
+    }
+}
+
+/// <summary>The kernel refused to load or attach a program; <see cref="Log"/> holds libbpf's last lines.</summary>
+public sealed class BpfLoadException(string what, int errno, IReadOnlyList<string> log)
+    : Exception($"{what}: {Errno.Name(errno)} ({Errno.Describe(errno)})")
+{
+    public int ErrorNumber { get; } = errno;
+
+    public IReadOnlyList<string> Log { get; } = log;
+}

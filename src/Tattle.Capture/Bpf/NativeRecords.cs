@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+
+namespace Tattle.Capture.Bpf;
+
+// Mirrors of the structs in bpf/tattle.h. A test compiles that header with the host C compiler and compares
+// sizeof/offsetof with these declarations, so a change on one side only fails the build's tests.
+
+/// <summary>struct tattle_config: the kernel side's .rodata, set before load.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeConfig
+{
+    public uint Snaplen;
+    public uint SelfTgid;
+    public ulong WakeupBytes;
+    public fixed byte Comm[16];
+}
+
+/// <summary>struct tattle_hdr.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeHeader
+{
+    public ulong TsNs;
+    public uint Type;
+    public uint Tgid;
+    public uint Tid;
+    public uint Cpu;
+}
+
+/// <summary>struct tattle_addr.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeAddr
+{
+    public ushort Family;
+    public ushort Port;
+    public fixed byte Addr[16];
+}
+
+/// <summary>struct tattle_proc_event (fork and exit records stop at Filename).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeProcEvent
+{
+    public NativeHeader H;
+    public uint Ppid;
+    public int ExitCode;
+    public ulong StartBoottime;
+    public fixed byte Comm[16];
+    public uint FilenameLen;
+    public uint ArgsLen;
+    public fixed byte Filename[256];
+    public fixed byte Args[1024];
+}
+
+/// <summary>struct tattle_sock_event.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeSockEvent
+{
+    public NativeHeader H;
+    public int Fd;
+    public int Ret;
+    public ulong Sk;
+    public ushort Family;
+    public ushort Type;
+    public ushort Protocol;
+    public ushort State;
+    public int Aux;
+    public ushort LocalPathLen;
+    public ushort RemotePathLen;
+    public ulong BytesSent;
+    public ulong BytesRecv;
+    public NativeAddr Local;
+    public NativeAddr Remote;
+    public fixed byte LocalPath[108];
+    public fixed byte RemotePath[108];
+}
+
+/// <summary>struct tattle_data_event; ChunkLen payload bytes follow it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeDataEvent
+{
+    public NativeHeader H;
+    public int Fd;
+    public ushort Dir;
+    public ushort Flags;
+    public ulong Sk;
+    public ulong Pos;
+    public uint MsgLen;
+    public uint ChunkOff;
+    public uint ChunkLen;
+    public ushort Syscall;
+    public ushort Family;
+    public NativeAddr Peer;
+    public ushort SockType;
+    public ushort Pad;
+}
+
+/// <summary>enum tattle_event_type.</summary>
+internal static class NativeEventType
+{
+    public const uint Fork = 1;
+    public const uint Exec = 2;
+    public const uint Exit = 3;
+    public const uint Socket = 10;
+    public const uint Connect = 11;
+    public const uint Accept = 12;
+    public const uint Bind = 13;
+    public const uint Listen = 14;
+    public const uint Close = 15;
+    public const uint Shutdown = 16;
+    public const uint TcpState = 17;
+    public const uint Data = 20;
+    public const uint Notice = 30;
+}

@@ -1,0 +1,19 @@
+namespace Tattle.Capture.Bpf;
+
+/// <summary>Settings of the kernel side, fixed at load.</summary>
+public sealed record TracerOptions
+{
+    public const int DefaultSnaplen = 16 * 1024;
+
+    /// <summary>Payload bytes captured per message; 0 counts sizes only.</summary>
+    public int Snaplen { get; init; } = DefaultSnaplen;
+
+    /// <summary>Ring buffer size in bytes (a power of two, at least one page).</summary>
+    public int RingBufferBytes { get; init; } = 32 << 20;
+
+    /// <summary>The consumer is woken once this much data waits; below it, it finds the data when it polls.</summary>
+    public long WakeupBytes { get; init; } = 256 << 10;
+
+    /// <summary>Also trace every process that execs with this name (at most 15 bytes), or null.</summary>
+    public string? Comm { get; init; }
+}

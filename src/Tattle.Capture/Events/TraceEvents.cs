@@ -1,0 +1,156 @@
+namespace Tattle.Capture.Events;
+
+/// <summary>A process was created by fork/clone (not a thread).</summary>
+public readonly record struct ProcessFork(long TimestampNs, int Pid, int ParentPid, ulong StartTime, string Comm);
+
+/// <summary>A process replaced its program image.</summary>
+public readonly record struct ProcessExec(
+    long TimestampNs, int Pid, int ParentPid, ulong StartTime, string Comm, string Filename, IReadOnlyList<string> Argv);
+
+/// <summary>The last thread of a process exited; <see cref="WaitStatus"/> is the raw wait(2) status.</summary>
+public readonly record struct ProcessExit(long TimestampNs, int Pid, ulong StartTime, string Comm, int WaitStatus)
+{
+    /// <summary>The signal that killed the process, or 0.</summary>
+    public int Signal => WaitStatus & 0x7f;
+
+    /// <summary>The exit code when the process exited normally.</summary>
+    public int ExitCode => (WaitStatus >> 8) & 0xff;
+}
+
+/// <summary>What happened to a socket.</summary>
+public enum SocketEventKind
+{
+    Socket,
+    Connect,
+    Accept,
+    Bind,
+    Listen,
+    Close,
+    Shutdown,
+    TcpState,
+    Notice,
+}
+
+/// <summary>Direction of payload, as seen by the traced process.</summary>
+public enum Direction : ushort
+{
+    Send = 0,
+    Recv = 1,
+}
+
+/// <summary>Flags of a data event (mirror TATTLE_DATA_* in bpf/tattle.h).</summary>
+[Flags]
+public enum DataFlags : ushort
+{
+    None = 0,
+    Truncated = 0x01,
+    Last = 0x02,
+    Eof = 0x04,
+    Sendfile = 0x08,
+    Splice = 0x10,
+    Unread = 0x20,
+}
+
+/// <summary>Socket types (SOCK_*).</summary>
+public static class SocketTypes
+{
+    public const ushort Stream = 1;
+    public const ushort Datagram = 2;
+    public const ushort Raw = 3;
+    public const ushort SeqPacket = 5;
+}
+
+/// <summary>TCP states as the kernel numbers them (include/net/tcp_states.h).</summary>
+public enum TcpState : byte
+{
+    Unknown = 0,
+    Established = 1,
+    SynSent = 2,
+    SynRecv = 3,
+    FinWait1 = 4,
+    FinWait2 = 5,
+    TimeWait = 6,
+    Close = 7,
+    CloseWait = 8,
+    LastAck = 9,
+    Listen = 10,
+    Closing = 11,
+    NewSynRecv = 12,
+}
+
+/// <summary>A socket lifecycle event: creation, connect, accept, bind, listen, close, shutdown or TCP state change.</summary>
+public readonly record struct SocketEvent
+{
+    public long TimestampNs { get; init; }
+    public int Pid { get; init; }
+    public int Tid { get; init; }
+    public SocketEventKind Kind { get; init; }
+    public int Fd { get; init; }
+
+    /// <summary>The syscall's result: 0 or a new fd on success, -errno on failure. TCP state: -sk_err.</summary>
+    public int Result { get; init; }
+
+    /// <summary>Identifies the kernel socket while it lives (its address).</summary>
+    public ulong SockId { get; init; }
+    public ushort Family { get; init; }
+    public ushort SockType { get; init; }
+    public ushort Protocol { get; init; }
+    public TcpState State { get; init; }
+
+    /// <summary>Accept: the listening fd; TCP state: the old state; shutdown: how; listen: backlog; notice: code.</summary>
+    public int Aux { get; init; }
+    public ulong BytesSent { get; init; }
+    public ulong BytesRecv { get; init; }
+    public NetAddress Local { get; init; }
+    public NetAddress Remote { get; init; }
+    public string? LocalPath { get; init; }
+    public string? RemotePath { get; init; }
+}
+
+/// <summary>One chunk of one message's payload (or only its size, when payload is not captured).</summary>
+public readonly record struct DataEvent
+{
+    public long TimestampNs { get; init; }
+    public int Pid { get; init; }
+    public int Tid { get; init; }
+    public int Fd { get; init; }
+    public Direction Direction { get; init; }
+    public DataFlags Flags { get; init; }
+    public ulong SockId { get; init; }
+
+    /// <summary>Stream position of the message's first byte, per socket and direction.</summary>
+    public ulong Position { get; init; }
+
+    /// <summary>Bytes the call moved for this message.</summary>
+    public uint MessageLength { get; init; }
+    public uint ChunkOffset { get; init; }
+    public uint ChunkLength { get; init; }
+    public ushort Syscall { get; init; }
+    public ushort Family { get; init; }
+    public ushort SockType { get; init; }
+
+    /// <summary>For datagrams: the address the call sent to or received from.</summary>
+    public NetAddress Peer { get; init; }
+
+    public bool IsFirstChunk => ChunkOffset == 0;
+}
+
+/// <summary>Events lost somewhere between the kernel and the records.</summary>
+public readonly record struct LossEvent(long TimestampNs, long Count, string Where);
+
+/// <summary>Receives the events of one capture source, in arrival order.</summary>
+/// <remarks>Payload spans are valid only during the call: copy what you keep.</remarks>
+public interface ITraceEventSink
+{
+    void OnFork(in ProcessFork e);
+
+    void OnExec(in ProcessExec e);
+
+    void OnExit(in ProcessExit e);
+
+    void OnSocket(in SocketEvent e);
+
+    void OnData(in DataEvent e, ReadOnlySpan<byte> payload);
+
+    void OnLoss(in LossEvent e);
+}
