@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+using Tattle.Capture.Bpf;
+using Tattle.Capture.Launch;
+using Tattle.Interop;
+using Tattle.Tracking;
+
+namespace Tattle.Cli.Tracing;
+
+/// <summary>`tattle run`: launches the command gated, traces it and its descendants, ends when it exits.</summary>
+internal sealed class RunTarget(IReadOnlyList<string> argv, string? user) : ITraceTarget
+{
+    // After the command exits, wait this long at most for its exit record to come through the ring buffer.
+    private const long ExitGraceNs = 1_000_000_000;
+
+    private GatedLauncher? _launcher;
+    private long _exitedAt;
+    private long _sigintAt;
+
+    public int ExitCode { get; private set; }
+
+    public int RootPid => _launcher?.Pid ?? 0;
+
+    public void Start(BpfTracer tracer, TraceSession session, long nowMonoNs)
+    {
+        try
+        {
+            _launcher = GatedLauncher.Start(argv, user);
+        }
+        catch (LaunchException e)
+        {
+            throw new TargetException(e.Message, e.ExitCode);
+        }
+        session.SeedLaunched(_launcher.Pid);
+        tracer.Trace(_launcher.Pid);
+        _launcher.Release();
+    }
+
+    public bool IsFinished(TraceSession session, long nowMonoNs)
+    {
+        if (_launcher is null)
+        {
+            return true;
+        }
+        if (_sigintAt != 0 && nowMonoNs - _sigintAt > 2_000_000_000 && !_launcher.Process.HasExited)
+        {
+            // Ctrl-C reached the command through the terminal, but it is still running: pass it on once more.
+            Libc.Kill(_launcher.Pid, 2);
+            _sigintAt = 0;
+        }
+        if (!_launcher.Process.HasExited)
+        {
+            return false;
+        }
+        if (_exitedAt == 0)
+        {
+            _exitedAt = nowMonoNs;
+            ExitCode = _launcher.Process.ExitCode;
+        }
+        bool exitSeen = session.Processes.Find(_launcher.Pid) is { Alive: false };
+        return exitSeen || nowMonoNs - _exitedAt > ExitGraceNs;
+    }
+
+    public bool OnSignal(PosixSignal signal, int count)
+    {
+        if (_launcher is null || _launcher.Process.HasExited)
+        {
+            return true;
+        }
+        if (signal == PosixSignal.SIGINT && count == 1)
+        {
+            // The terminal sent SIGINT to the whole foreground group, the command included: give it time to exit.
+            _sigintAt = WallClock.MonotonicNow();
+            return false;
+        }
+        if (count > 2)
+        {
+            ExitCode = 130;
+            return true; // a third signal: stop tracing now, the command runs on untraced
+        }
+        Libc.Kill(_launcher.Pid, signal == PosixSignal.SIGINT ? 2 : signal == PosixSignal.SIGHUP ? 1 : 15);
+        return false;
+    }
+
+    public void Dispose() => _launcher?.Dispose();
+}

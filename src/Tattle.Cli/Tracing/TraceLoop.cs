@@ -1,0 +1,198 @@
+using System.Runtime.InteropServices;
+using Tattle.Capture.Bpf;
+using Tattle.Output;
+using Tattle.Output.Console;
+using Tattle.Output.JsonLines;
+using Tattle.Records;
+using Tattle.Tracking;
+using Tattle.Tracking.Connections;
+
+namespace Tattle.Cli.Tracing;
+
+/// <summary>What is traced and when tracing ends: a launched command (run) or running processes (attach).</summary>
+internal interface ITraceTarget : IDisposable
+{
+    /// <summary>Adds the processes to the kernel filter and seeds the session. Runs before any event is read.</summary>
+    void Start(BpfTracer tracer, TraceSession session, long nowMonoNs);
+
+    /// <summary>Whether tracing is over (the command exited, the duration passed, every process is gone).</summary>
+    bool IsFinished(TraceSession session, long nowMonoNs);
+
+    /// <summary>Ctrl-C or SIGTERM arrived; returns true when the loop should stop now.</summary>
+    bool OnSignal(PosixSignal signal, int count);
+
+    /// <summary>The process exit code of tattle.</summary>
+    int ExitCode { get; }
+
+    /// <summary>The process the summary is about.</summary>
+    int RootPid { get; }
+}
+
+/// <summary>
+/// The tracing main loop shared by run and attach: load, start the target, drain the ring buffer into the
+/// session, report losses, and on any ending (command exit, Ctrl-C, SIGTERM) drain, flush every output and
+/// detach everything before returning.
+/// </summary>
+internal static class TraceLoop
+{
+    private const int PollMs = 10;
+    private const long FlushEveryNs = 100_000_000;
+    private const long StatsEveryNs = 500_000_000;
+
+    public static int Execute(TraceConfig config, ITraceTarget target, TextWriter stderr)
+    {
+        if (Preflight.Check() is { } problem)
+        {
+            stderr.WriteLine($"tattle: {problem}");
+            return 2;
+        }
+        if (config.Verbose)
+        {
+            LibbpfLog.Echo = stderr;
+        }
+
+        var clock = new WallClock();
+        long startMono = WallClock.MonotonicNow();
+        var sinks = new List<IRecordSink>();
+        LiveView? live = null;
+        try
+        {
+            live = OpenLiveView(config, clock.ToUnixNs(startMono));
+            if (config.JsonPath is not null)
+            {
+                sinks.Add(JsonLinesSink.Open(config.JsonPath));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            live?.Dispose();
+            stderr.WriteLine($"tattle: cannot open the output file: {e.Message}");
+            return 2;
+        }
+        var visible = config.Quiet ? null : live;
+        if (visible is not null)
+        {
+            sinks.Insert(0, visible);
+        }
+        using var output = new FanOutSink(sinks);
+        var session = new TraceSession(output, new ProcSocketLookup(), new TraceSettings
+        {
+            EmitData = config.Data,
+            ToUnixNs = clock.ToUnixNs,
+        });
+
+        BpfTracer tracer;
+        try
+        {
+            tracer = BpfTracer.Load(new TracerOptions
+            {
+                Snaplen = config.Snaplen,
+                RingBufferBytes = config.RingBufferBytes,
+            });
+        }
+        catch (BpfLoadException e)
+        {
+            stderr.WriteLine($"tattle: the kernel refused Tattle's BPF programs: {e.Message}" + (config.Verbose ? "" : " (--verbose shows the verifier log)"));
+            if (config.Verbose)
+            {
+                foreach (var line in e.Log)
+                {
+                    stderr.WriteLine(line);
+                }
+            }
+            live.Dispose();
+            return 2;
+        }
+
+        using (tracer)
+        using (var reader = new RingBufferReader(tracer, new EventDecoder(session)))
+        using (target)
+        {
+            int signals = 0;
+            bool stop = false;
+            PosixSignal? pending = null;
+            var gate = new Lock();
+            void OnSignal(PosixSignalContext ctx)
+            {
+                ctx.Cancel = true; // handled here: flush and clean up instead of dying
+                lock (gate)
+                {
+                    pending = ctx.Signal;
+                }
+            }
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+
+            var monitor = new KernelLossMonitor();
+            try
+            {
+                target.Start(tracer, session, WallClock.MonotonicNow());
+            }
+            catch (TargetException e)
+            {
+                stderr.WriteLine($"tattle: {e.Message}");
+                live.Dispose();
+                return e.ExitCode;
+            }
+            long lastFlush = 0, lastStats = 0;
+            while (!stop)
+            {
+                reader.Poll(PollMs);
+                long now = WallClock.MonotonicNow();
+                PosixSignal? signal;
+                lock (gate)
+                {
+                    signal = pending;
+                    pending = null;
+                }
+                if (signal is { } s)
+                {
+                    stop = target.OnSignal(s, ++signals);
+                }
+                if (now - lastStats >= StatsEveryNs)
+                {
+                    monitor.Update(tracer.ReadStats(), now, session);
+                    lastStats = now;
+                }
+                if (now - lastFlush >= FlushEveryNs)
+                {
+                    output.Flush();
+                    lastFlush = now;
+                }
+                stop |= target.IsFinished(session, now);
+            }
+            reader.Drain();
+            long end = WallClock.MonotonicNow();
+            monitor.Update(tracer.ReadStats(), end, session);
+            var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid);
+            SummaryTable.Render(live.Console, summary);
+            output.Flush();
+            live.Flush();
+            if (config.Quiet)
+            {
+                live.Dispose();
+            }
+            return target.ExitCode;
+        }
+    }
+
+    private static LiveView OpenLiveView(TraceConfig config, long startUnixNs)
+    {
+        if (config.OutputPath is not null)
+        {
+            var file = new StreamWriter(config.OutputPath, append: false);
+            return new LiveView(file, color: false, startUnixNs, ownsWriter: true);
+        }
+        bool color = !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null
+            && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
+        var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = false };
+        return new LiveView(stderr, color, startUnixNs, ownsWriter: true);
+    }
+}
+
+/// <summary>The target could not start (no such process, command not found); ExitCode is tattle's.</summary>
+internal sealed class TargetException(string message, int exitCode) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}

@@ -1,0 +1,40 @@
+using Spectre.Console;
+using Tattle.Records;
+
+namespace Tattle.Output.Console;
+
+/// <summary>Draws the end-of-run summary: one row per process, protocol, role and endpoint.</summary>
+public static class SummaryTable
+{
+    public static void Render(IAnsiConsole console, SummaryRecord summary)
+    {
+        var table = new Table().Border(TableBorder.Simple).Title("[bold]tattle summary[/]");
+        table.AddColumn("PROCESS");
+        table.AddColumn("PROTO");
+        table.AddColumn("ROLE");
+        table.AddColumn("ENDPOINT");
+        table.AddColumn(new TableColumn("CONNS").RightAligned());
+        table.AddColumn(new TableColumn("SENT").RightAligned());
+        table.AddColumn(new TableColumn("RECV").RightAligned());
+        table.AddColumn("ERRORS");
+        foreach (var row in summary.Rows)
+        {
+            table.AddRow(
+                Markup.Escape($"{row.Comm}[{row.Pid}]"),
+                row.Proto,
+                row.Role,
+                Markup.Escape(row.Endpoint.ToString()),
+                row.Connections.ToString(),
+                LiveView.Bytes(row.BytesSent),
+                LiveView.Bytes(row.BytesRecv),
+                Markup.Escape(string.Join(", ", row.Errors.Select(e => $"{e.Key}×{e.Value}"))));
+        }
+        if (summary.Rows.Count == 0)
+        {
+            table.AddRow("[grey](no network activity)[/]", "", "", "", "", "", "", "");
+        }
+        console.Write(table);
+        string lost = summary.Lost == 0 ? "[green]0 lost[/]" : $"[red]{summary.Lost} lost[/] (see the loss records)";
+        console.MarkupLine($"{summary.Processes} processes, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s");
+    }
+}

@@ -1,0 +1,219 @@
+namespace Tattle.Records;
+
+/// <summary>An address as records show it: IP and port, or a Unix socket path; Host when a name is known.</summary>
+public sealed record Endpoint(string? Addr, int? Port, string? Path = null, string? Host = null)
+{
+    public override string ToString() => Path is not null ? Path
+        : Addr is null ? "-"
+        : Addr.Contains(':') ? $"[{Addr}]:{Port}" : $"{Addr}:{Port}";
+}
+
+/// <summary>One line of Tattle's output: every record has a type, a time, and the process it belongs to.</summary>
+public abstract record Record
+{
+    /// <summary>The record's type as written in JSON ("conn.open").</summary>
+    public abstract string Type { get; }
+
+    /// <summary>Wall-clock time, nanoseconds since the Unix epoch.</summary>
+    public required long TimestampNs { get; init; }
+
+    public required int Pid { get; init; }
+
+    public required string Comm { get; init; }
+}
+
+/// <summary>A traced process appeared: forked, launched, or already running at attach (Existing).</summary>
+public sealed record ProcessStartRecord : Record
+{
+    public override string Type => "process.start";
+
+    public required int ParentPid { get; init; }
+
+    public required IReadOnlyList<string> Argv { get; init; }
+
+    public string? Exe { get; init; }
+
+    public bool Existing { get; init; }
+}
+
+/// <summary>A traced process replaced its program (exec) after it had started.</summary>
+public sealed record ProcessExecRecord : Record
+{
+    public override string Type => "process.exec";
+
+    public required IReadOnlyList<string> Argv { get; init; }
+
+    public string? Exe { get; init; }
+}
+
+/// <summary>A traced process exited with a code, or was killed by a signal.</summary>
+public sealed record ProcessExitRecord : Record
+{
+    public override string Type => "process.exit";
+
+    public int? ExitCode { get; init; }
+
+    public int? Signal { get; init; }
+}
+
+/// <summary>Fields shared by the connection records.</summary>
+public abstract record ConnRecord : Record
+{
+    public required string Conn { get; init; }
+
+    /// <summary>tcp, udp, unix (or raw).</summary>
+    public required string Proto { get; init; }
+
+    /// <summary>client or server, as seen by the traced process.</summary>
+    public required string Role { get; init; }
+
+    public required int Fd { get; init; }
+
+    public Endpoint? Local { get; init; }
+
+    public Endpoint? Remote { get; init; }
+}
+
+/// <summary>A connection was established (or found already open at attach: Existing).</summary>
+public sealed record ConnOpenRecord : ConnRecord
+{
+    public override string Type => "conn.open";
+
+    public bool Existing { get; init; }
+}
+
+/// <summary>A connection attempt failed; Error is the errno name ("ECONNREFUSED").</summary>
+public sealed record ConnFailRecord : ConnRecord
+{
+    public override string Type => "conn.fail";
+
+    public required string Error { get; init; }
+
+    public bool Existing { get; init; }
+}
+
+/// <summary>A connection ended (close, or its process exited).</summary>
+public sealed record ConnCloseRecord : ConnRecord
+{
+    public override string Type => "conn.close";
+
+    public required ulong BytesSent { get; init; }
+
+    public required ulong BytesRecv { get; init; }
+
+    public required double DurationMs { get; init; }
+
+    /// <summary>Ways bytes moved that Tattle counted but whose payload it could not see (sendfile, splice).</summary>
+    public IReadOnlyList<string> Unseen { get; init; } = [];
+}
+
+/// <summary>A socket began listening.</summary>
+public sealed record ListenRecord : Record
+{
+    public override string Type => "listen";
+
+    public required string Proto { get; init; }
+
+    public required int Fd { get; init; }
+
+    public required Endpoint Local { get; init; }
+
+    public bool Existing { get; init; }
+}
+
+/// <summary>Payload of one message (or one chunk of a long one), only with --data.</summary>
+public sealed record DataRecord : Record
+{
+    public override string Type => "data";
+
+    public required string Conn { get; init; }
+
+    /// <summary>send or recv.</summary>
+    public required string Dir { get; init; }
+
+    /// <summary>Bytes the call moved for this message.</summary>
+    public required long Len { get; init; }
+
+    /// <summary>Offset of this chunk in the message (0 unless a message was split).</summary>
+    public long Offset { get; init; }
+
+    /// <summary>Payload bytes captured in this record.</summary>
+    public required int Captured { get; init; }
+
+    public required ReadOnlyMemory<byte> Payload { get; init; }
+
+    /// <summary>The message was longer than the snap length: bytes past it were counted, not captured.</summary>
+    public bool Truncated { get; init; }
+
+    /// <summary>For datagrams: where it went to or came from.</summary>
+    public Endpoint? Peer { get; init; }
+}
+
+/// <summary>Events were lost (ring buffer full, tables full): Count of them, Where.</summary>
+public sealed record LossRecord : Record
+{
+    public override string Type => "loss";
+
+    public required long Count { get; init; }
+
+    public required string Where { get; init; }
+}
+
+/// <summary>Something the user should know about a process's visibility (e.g. it uses io_uring).</summary>
+public sealed record NoticeRecord : Record
+{
+    public override string Type => "notice";
+
+    public required string Message { get; init; }
+}
+
+/// <summary>One row of the summary: a process's traffic with one endpoint over one protocol.</summary>
+public sealed record SummaryRow
+{
+    public required int Pid { get; init; }
+
+    public required string Comm { get; init; }
+
+    public required string Proto { get; init; }
+
+    public required string Role { get; init; }
+
+    /// <summary>For clients the remote endpoint; for servers the local (listening) one.</summary>
+    public required Endpoint Endpoint { get; init; }
+
+    public int Connections { get; set; }
+
+    public ulong BytesSent { get; set; }
+
+    public ulong BytesRecv { get; set; }
+
+    /// <summary>Failures by errno name.</summary>
+    public SortedDictionary<string, int> Errors { get; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>The end-of-run table: the seed of the dependency report.</summary>
+public sealed record SummaryRecord : Record
+{
+    public override string Type => "summary";
+
+    public required IReadOnlyList<SummaryRow> Rows { get; init; }
+
+    public required double DurationMs { get; init; }
+
+    /// <summary>Records received from the kernel.</summary>
+    public required ulong Events { get; init; }
+
+    /// <summary>Everything lost, all causes together (the loss records say where).</summary>
+    public required long Lost { get; init; }
+
+    public required int Processes { get; init; }
+}
+
+/// <summary>Where records go: the live view, JSON Lines, and later pcapng and reports.</summary>
+public interface IRecordSink : IDisposable
+{
+    void Write(Record record);
+
+    /// <summary>Pushes buffered output to its destination (called periodically and at the end).</summary>
+    void Flush();
+}

@@ -1,0 +1,82 @@
+using Tattle.Capture.Events;
+
+namespace Tattle.Tracking.Connections;
+
+/// <summary>Where a connection is in its life.</summary>
+public enum ConnectionState
+{
+    Created,
+    Connecting,
+    Open,
+    Listening,
+    Failed,
+    Closed,
+}
+
+/// <summary>
+/// One socket of one process, identified by (pid, process start time, fd, generation): the generation grows each
+/// time the fd is reused, so a reused pid or fd is never confused with the old connection.
+/// </summary>
+public sealed class Connection
+{
+    public required string Id { get; init; }
+
+    public required int Pid { get; init; }
+
+    public required ulong ProcessStart { get; init; }
+
+    public required int Fd { get; init; }
+
+    public required int Generation { get; init; }
+
+    /// <summary>The kernel sock's address while it lives (0 when unknown).</summary>
+    public ulong SockId { get; set; }
+
+    /// <summary>tcp, udp, unix or raw.</summary>
+    public required string Proto { get; set; }
+
+    /// <summary>client or server; null until known.</summary>
+    public string? Role { get; set; }
+
+    public ConnectionState State { get; set; } = ConnectionState.Created;
+
+    public NetAddress Local { get; set; }
+
+    public NetAddress Remote { get; set; }
+
+    public string? LocalPath { get; set; }
+
+    public string? RemotePath { get; set; }
+
+    /// <summary>Open before tracing began.</summary>
+    public bool Existing { get; set; }
+
+    /// <summary>Whether conn.open (or conn.fail) was written.</summary>
+    public bool Announced { get; set; }
+
+    public long OpenedNs { get; set; }
+
+    public ulong BytesSent { get; set; }
+
+    public ulong BytesRecv { get; set; }
+
+    /// <summary>Kernel byte counters of the socket, when a close or state record carried them.</summary>
+    public ulong KernelSent { get; set; }
+
+    public ulong KernelRecv { get; set; }
+
+    public DataFlags Unseen { get; set; }
+
+    /// <summary>For unconnected datagram sockets: traffic per peer.</summary>
+    public Dictionary<NetAddress, PeerTraffic>? Peers { get; set; }
+
+    public TcpState TcpState { get; set; }
+}
+
+/// <summary>Datagram traffic with one peer.</summary>
+public sealed class PeerTraffic
+{
+    public ulong BytesSent { get; set; }
+
+    public ulong BytesRecv { get; set; }
+}

@@ -1,0 +1,103 @@
+using Tattle.Capture.Proc;
+
+namespace Tattle.Tracking.Processes;
+
+/// <summary>A process Tattle knows: identified by pid and start time, so a reused pid is a new entry.</summary>
+public sealed class TrackedProcess(int pid, ulong startTicks)
+{
+    public int Pid { get; } = pid;
+
+    /// <summary>Start time in clock ticks since boot (see <see cref="ProcStat.TicksFromBootNs"/>).</summary>
+    public ulong StartTicks { get; } = startTicks;
+
+    public int ParentPid { get; set; }
+
+    public string Comm { get; set; } = "?";
+
+    public IReadOnlyList<string> Argv { get; set; } = [];
+
+    public string? Exe { get; set; }
+
+    public bool Alive { get; set; } = true;
+
+    /// <summary>Whether a process.start record was written for it.</summary>
+    public bool Announced { get; set; }
+
+    /// <summary>The process set up io_uring: its I/O there is not seen.</summary>
+    public bool UsesIoUring { get; set; }
+}
+
+/// <summary>The traced processes, seeded from /proc and kept current by fork/exec/exit events.</summary>
+public sealed class ProcessTable
+{
+    private readonly Dictionary<int, TrackedProcess> _byPid = [];
+
+    public int LiveCount { get; private set; }
+
+    /// <summary>Every process seen during the run, including exited ones.</summary>
+    public int TotalSeen { get; private set; }
+
+    public TrackedProcess? Find(int pid) => _byPid.GetValueOrDefault(pid);
+
+    /// <summary>The process's name, or "?" when unknown.</summary>
+    public string CommOf(int pid) => _byPid.TryGetValue(pid, out var p) ? p.Comm : "?";
+
+    /// <summary>Adds a process; an entry with the same pid but another start time is replaced (pid reuse).</summary>
+    public TrackedProcess Add(int pid, ulong startTicks)
+    {
+        if (_byPid.TryGetValue(pid, out var old))
+        {
+            if (old.StartTicks == startTicks || startTicks == 0)
+            {
+                if (!old.Alive)
+                {
+                    old.Alive = true;
+                    LiveCount++;
+                }
+                return old;
+            }
+            if (old.Alive)
+            {
+                LiveCount--;
+            }
+        }
+        var p = new TrackedProcess(pid, startTicks);
+        _byPid[pid] = p;
+        LiveCount++;
+        TotalSeen++;
+        return p;
+    }
+
+    /// <summary>Marks a process exited; returns it, or null when it was not known.</summary>
+    public TrackedProcess? MarkExited(int pid)
+    {
+        if (!_byPid.TryGetValue(pid, out var p) || !p.Alive)
+        {
+            return null;
+        }
+        p.Alive = false;
+        LiveCount--;
+        return p;
+    }
+
+    /// <summary>Seeds a running process from /proc; null when it is gone.</summary>
+    public TrackedProcess? Seed(int pid)
+    {
+        if (ProcStat.Read(pid) is not { } stat)
+        {
+            return null;
+        }
+        var p = Add(pid, stat.StartTicks);
+        p.ParentPid = stat.ParentPid;
+        p.Comm = stat.Comm;
+        p.Argv = ProcStat.ReadArgv(pid);
+        try
+        {
+            p.Exe = new FileInfo($"/proc/{pid}/exe").LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return p;
+    }
+}

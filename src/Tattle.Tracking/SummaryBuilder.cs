@@ -1,0 +1,63 @@
+using Tattle.Records;
+using Tattle.Tracking.Connections;
+
+namespace Tattle.Tracking;
+
+/// <summary>
+/// Aggregates finished connections into summary rows, one per (process, protocol, role, endpoint): for clients the
+/// remote endpoint, for servers the local one (so a server's thousands of clients make one row). Connections are
+/// folded in as they end, so memory stays bounded however many there are.
+/// </summary>
+public sealed class SummaryBuilder
+{
+    private readonly Dictionary<(int Pid, string Proto, string Role, string Endpoint), SummaryRow> _rows = [];
+
+    public void AddConnection(Connection conn, string comm)
+    {
+        string role = conn.Role ?? "client";
+        if (conn.Peers is { Count: > 0 } peers)
+        {
+            // An unconnected datagram socket: a row per peer it talked to.
+            foreach (var (peer, traffic) in peers)
+            {
+                var row = Row(conn.Pid, comm, conn.Proto, role, TraceSession.ToEndpoint(peer)!);
+                row.Connections++;
+                row.BytesSent += traffic.BytesSent;
+                row.BytesRecv += traffic.BytesRecv;
+            }
+            return;
+        }
+        var r = Row(conn.Pid, comm, conn.Proto, role, EndpointOf(conn, role));
+        r.Connections++;
+        r.BytesSent += conn.BytesSent;
+        r.BytesRecv += conn.BytesRecv;
+    }
+
+    public void AddFailure(Connection conn, string comm, string error)
+    {
+        string role = conn.Role ?? "client";
+        var row = Row(conn.Pid, comm, conn.Proto, role, EndpointOf(conn, role));
+        row.Errors[error] = row.Errors.GetValueOrDefault(error) + 1;
+    }
+
+    public IReadOnlyList<SummaryRow> Rows() =>
+        _rows.Values.OrderBy(r => r.Pid).ThenBy(r => r.Role, StringComparer.Ordinal)
+            .ThenBy(r => r.Proto, StringComparer.Ordinal).ThenBy(r => r.Endpoint.ToString(), StringComparer.Ordinal).ToList();
+
+    private static Endpoint EndpointOf(Connection conn, string role)
+    {
+        var ep = role == "server" ? TraceSession.LocalEndpoint(conn) : TraceSession.RemoteEndpoint(conn);
+        return ep ?? new Endpoint(null, null);
+    }
+
+    private SummaryRow Row(int pid, string comm, string proto, string role, Endpoint endpoint)
+    {
+        var key = (pid, proto, role, endpoint.ToString());
+        if (!_rows.TryGetValue(key, out var row))
+        {
+            row = new SummaryRow { Pid = pid, Comm = comm, Proto = proto, Role = role, Endpoint = endpoint };
+            _rows[key] = row;
+        }
+        return row;
+    }
+}

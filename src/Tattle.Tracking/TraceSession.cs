@@ -1,0 +1,609 @@
+using Tattle.Capture.Events;
+using Tattle.Capture.Proc;
+using Tattle.Interop;
+using Tattle.Records;
+using Tattle.Tracking.Connections;
+using Tattle.Tracking.Processes;
+
+namespace Tattle.Tracking;
+
+/// <summary>What a session writes besides the always-on records.</summary>
+public sealed record TraceSettings
+{
+    /// <summary>Write data records with payloads (--data).</summary>
+    public bool EmitData { get; init; }
+
+    /// <summary>Converts an event's CLOCK_MONOTONIC time to Unix nanoseconds.</summary>
+    public required Func<long, long> ToUnixNs { get; init; }
+}
+
+/// <summary>
+/// Turns the events of any capture source into records: keeps the process table and the connections,
+/// pairs connects with their outcome, counts bytes, and aggregates the summary. Source-agnostic, so it is
+/// tested by feeding it synthetic events.
+/// </summary>
+public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceSettings settings) : ITraceEventSink
+{
+    private readonly Dictionary<(int Pid, int Fd), Connection> _byFd = [];
+    private readonly Dictionary<ulong, Connection> _bySock = [];
+    private readonly Dictionary<(int Pid, int Fd), int> _generations = [];
+    private readonly SummaryBuilder _summary = new();
+    private int _nextId;
+
+    public ProcessTable Processes { get; } = new();
+
+    /// <summary>Events lost, all causes together.</summary>
+    public long Lost { get; private set; }
+
+    /// <summary>Connections currently open (or being set up).</summary>
+    public int OpenConnections => _byFd.Count;
+
+    /// <summary>Seeds a running process (attach): its process.start and the sockets it already holds.</summary>
+    public TrackedProcess? SeedExisting(int pid, long nowMonoNs)
+    {
+        var p = Processes.Seed(pid);
+        if (p is null)
+        {
+            return null;
+        }
+        Announce(p, nowMonoNs, existing: true);
+        var held = sockets.ForProcess(pid);
+        var listeningPorts = held.Where(s => s.IsListening).Select(s => s.Local.Port).ToHashSet();
+        foreach (var s in held)
+        {
+            var conn = NewConnection(pid, p.StartTicks, s.Fd, s.Proto, nowMonoNs);
+            conn.Existing = true;
+            conn.Local = s.Local;
+            conn.Remote = s.Remote;
+            conn.LocalPath = s.LocalPath;
+            conn.RemotePath = s.RemotePath;
+            if (s.IsListening)
+            {
+                conn.State = ConnectionState.Listening;
+                Write(new ListenRecord
+                {
+                    TimestampNs = settings.ToUnixNs(nowMonoNs), Pid = pid, Comm = p.Comm, Proto = conn.Proto,
+                    Fd = conn.Fd, Local = LocalEndpoint(conn) ?? new Endpoint(null, null), Existing = true,
+                });
+                continue;
+            }
+            if (conn.Proto != "unix" && s.Remote.IsEmpty && conn.Proto.StartsWith("udp", StringComparison.Ordinal))
+            {
+                conn.State = ConnectionState.Created; // an unconnected UDP socket: announced at its first datagram
+                continue;
+            }
+            conn.Role = listeningPorts.Contains(s.Local.Port) && s.Local.Port != 0 ? "server" : "client";
+            Open(conn, nowMonoNs);
+        }
+        return p;
+    }
+
+    /// <summary>Seeds the launched command's process: known, but announced only when it execs the command.</summary>
+    public void SeedLaunched(int pid)
+    {
+        var p = Processes.Seed(pid) ?? Processes.Add(pid, 0);
+        p.Announced = false;
+    }
+
+    public void OnFork(in ProcessFork e)
+    {
+        var parent = Processes.Find(e.ParentPid);
+        var p = Processes.Add(e.Pid, ProcStat.TicksFromBootNs(e.StartTime));
+        p.ParentPid = e.ParentPid;
+        p.Comm = e.Comm;
+        p.Argv = parent?.Argv ?? [];
+        p.Exe = parent?.Exe;
+        Announce(p, e.TimestampNs, existing: false);
+    }
+
+    public void OnExec(in ProcessExec e)
+    {
+        var p = Processes.Find(e.Pid) ?? Processes.Add(e.Pid, ProcStat.TicksFromBootNs(e.StartTime));
+        p.Comm = e.Comm;
+        p.Argv = e.Argv.Count > 0 ? e.Argv : [e.Filename];
+        p.Exe = e.Filename;
+        if (p.ParentPid == 0)
+        {
+            p.ParentPid = e.ParentPid;
+        }
+        if (!p.Announced)
+        {
+            Announce(p, e.TimestampNs, existing: false);
+            return;
+        }
+        Write(new ProcessExecRecord
+        {
+            TimestampNs = settings.ToUnixNs(e.TimestampNs), Pid = e.Pid, Comm = p.Comm, Argv = p.Argv, Exe = p.Exe,
+        });
+    }
+
+    public void OnExit(in ProcessExit e)
+    {
+        int pid = e.Pid;
+        var p = Processes.MarkExited(pid);
+        // The kernel closes every fd of an exiting process without close() calls: end its connections here.
+        foreach (var conn in _byFd.Values.Where(c => c.Pid == pid).ToList())
+        {
+            Close(conn, e.TimestampNs);
+        }
+        Write(new ProcessExitRecord
+        {
+            TimestampNs = settings.ToUnixNs(e.TimestampNs),
+            Pid = e.Pid,
+            Comm = p?.Comm ?? e.Comm,
+            ExitCode = e.Signal == 0 ? e.ExitCode : null,
+            Signal = e.Signal != 0 ? e.Signal : null,
+        });
+    }
+
+    public void OnSocket(in SocketEvent e)
+    {
+        switch (e.Kind)
+        {
+            case SocketEventKind.Socket:
+                OnSocketCreated(in e);
+                break;
+            case SocketEventKind.Connect:
+                OnConnect(in e);
+                break;
+            case SocketEventKind.Accept:
+                OnAccept(in e);
+                break;
+            case SocketEventKind.Bind:
+                if (e.Result == 0 && Lookup(e.Pid, e.Fd, e.SockId) is { } bound)
+                {
+                    bound.Local = e.Local;
+                    bound.LocalPath = e.LocalPath ?? bound.LocalPath;
+                }
+                break;
+            case SocketEventKind.Listen:
+                OnListen(in e);
+                break;
+            case SocketEventKind.Close:
+                if (Lookup(e.Pid, e.Fd, e.SockId) is { } closing)
+                {
+                    closing.KernelSent = Math.Max(closing.KernelSent, e.BytesSent);
+                    closing.KernelRecv = Math.Max(closing.KernelRecv, e.BytesRecv);
+                    Close(closing, e.TimestampNs);
+                }
+                break;
+            case SocketEventKind.TcpState:
+                OnTcpState(in e);
+                break;
+            case SocketEventKind.Notice:
+                OnNotice(in e);
+                break;
+            case SocketEventKind.Shutdown:
+                break;
+        }
+    }
+
+    public void OnData(in DataEvent e, ReadOnlySpan<byte> payload)
+    {
+        var conn = Lookup(e.Pid, e.Fd, e.SockId) ?? Adopt(in e);
+        if (e.ChunkOffset == 0 && (e.Flags & DataFlags.Eof) == 0)
+        {
+            if (e.Direction == Direction.Send)
+            {
+                conn.BytesSent += e.MessageLength;
+            }
+            else
+            {
+                conn.BytesRecv += e.MessageLength;
+            }
+            if (conn.Proto.StartsWith("udp", StringComparison.Ordinal) && conn.Remote.IsEmpty && e.Peer.IsInet)
+            {
+                CountPeer(conn, e.Peer, e.Direction, e.MessageLength);
+            }
+        }
+        conn.Unseen |= e.Flags & (DataFlags.Sendfile | DataFlags.Splice);
+        if (!conn.Announced)
+        {
+            // A datagram socket's first message, or a socket whose creation was not seen.
+            conn.Role ??= e.Direction == Direction.Send ? "client" : "server";
+            if (conn.Remote.IsEmpty && conn.Proto.StartsWith("udp", StringComparison.Ordinal) && e.Peer.IsInet)
+            {
+                conn.Remote = e.Peer;
+            }
+            Open(conn, e.TimestampNs);
+        }
+        if (settings.EmitData && (e.Flags & (DataFlags.Eof | DataFlags.Sendfile | DataFlags.Splice)) == 0)
+        {
+            Write(new DataRecord
+            {
+                TimestampNs = settings.ToUnixNs(e.TimestampNs),
+                Pid = e.Pid,
+                Comm = Processes.CommOf(e.Pid),
+                Conn = conn.Id,
+                Dir = e.Direction == Direction.Send ? "send" : "recv",
+                Len = e.MessageLength,
+                Offset = e.ChunkOffset,
+                Captured = payload.Length,
+                Payload = payload.ToArray(),
+                Truncated = (e.Flags & DataFlags.Truncated) != 0,
+                Peer = e.Peer.IsInet ? ToEndpoint(e.Peer) : null,
+            });
+        }
+    }
+
+    public void OnLoss(in LossEvent e)
+    {
+        Lost += e.Count;
+        Write(new LossRecord
+        {
+            TimestampNs = settings.ToUnixNs(e.TimestampNs), Pid = 0, Comm = "tattle", Count = e.Count, Where = e.Where,
+        });
+    }
+
+    /// <summary>Ends the session: connections still open count in the summary, which is written and returned.</summary>
+    public SummaryRecord Finish(long nowMonoNs, long startMonoNs, ulong events, int rootPid)
+    {
+        foreach (var conn in _byFd.Values)
+        {
+            if (conn.Announced && conn.State != ConnectionState.Failed)
+            {
+                _summary.AddConnection(conn, Processes.CommOf(conn.Pid));
+            }
+        }
+        var summary = new SummaryRecord
+        {
+            TimestampNs = settings.ToUnixNs(nowMonoNs),
+            Pid = rootPid,
+            Comm = Processes.CommOf(rootPid),
+            Rows = _summary.Rows(),
+            DurationMs = (nowMonoNs - startMonoNs) / 1e6,
+            Events = events,
+            Lost = Lost,
+            Processes = Processes.TotalSeen,
+        };
+        Write(summary);
+        sink.Flush();
+        return summary;
+    }
+
+    private void OnSocketCreated(in SocketEvent e)
+    {
+        var p = Processes.Find(e.Pid);
+        var conn = NewConnection(e.Pid, p?.StartTicks ?? 0, e.Fd, ProtoOf(e.Family, e.SockType, e.Protocol), e.TimestampNs);
+        conn.SockId = e.SockId;
+        if (e.SockId != 0)
+        {
+            _bySock[e.SockId] = conn;
+        }
+    }
+
+    private void OnConnect(in SocketEvent e)
+    {
+        var conn = Lookup(e.Pid, e.Fd, e.SockId) ?? NewFromEvent(in e);
+        conn.Role = "client";
+        conn.Local = e.Local;
+        conn.Remote = e.Remote.Family != 0 ? e.Remote : conn.Remote;
+        conn.LocalPath = e.LocalPath ?? conn.LocalPath;
+        conn.RemotePath = e.RemotePath ?? conn.RemotePath;
+        conn.OpenedNs = e.TimestampNs;
+        if (e.Result == 0)
+        {
+            Open(conn, e.TimestampNs);
+        }
+        else if (e.Result == -Errno.EINPROGRESS || e.Result == -Errno.EAGAIN && conn.Proto == "unix")
+        {
+            // Non-blocking: the outcome comes with the TCP state change (SYN_SENT -> ESTABLISHED or CLOSE).
+            conn.State = ConnectionState.Connecting;
+        }
+        else
+        {
+            Fail(conn, e.TimestampNs, Errno.Name(e.Result));
+        }
+    }
+
+    private void OnAccept(in SocketEvent e)
+    {
+        var p = Processes.Find(e.Pid);
+        var conn = NewConnection(e.Pid, p?.StartTicks ?? 0, e.Fd, ProtoOf(e.Family, e.SockType, e.Protocol), e.TimestampNs);
+        conn.SockId = e.SockId;
+        if (e.SockId != 0)
+        {
+            _bySock[e.SockId] = conn;
+        }
+        conn.Role = "server";
+        conn.Local = e.Local;
+        conn.Remote = e.Remote;
+        conn.LocalPath = e.LocalPath;
+        conn.RemotePath = e.RemotePath;
+        if (conn.Proto == "unix" && conn.LocalPath is null && Lookup(e.Pid, e.Aux, 0) is { } listener)
+        {
+            conn.LocalPath = listener.LocalPath;
+        }
+        Open(conn, e.TimestampNs);
+    }
+
+    private void OnListen(in SocketEvent e)
+    {
+        if (e.Result != 0)
+        {
+            return;
+        }
+        var conn = Lookup(e.Pid, e.Fd, e.SockId) ?? NewFromEvent(in e);
+        conn.State = ConnectionState.Listening;
+        conn.Local = e.Local;
+        conn.LocalPath = e.LocalPath ?? conn.LocalPath;
+        Write(new ListenRecord
+        {
+            TimestampNs = settings.ToUnixNs(e.TimestampNs), Pid = e.Pid, Comm = Processes.CommOf(e.Pid),
+            Proto = conn.Proto, Fd = conn.Fd, Local = LocalEndpoint(conn) ?? new Endpoint(null, null),
+        });
+    }
+
+    private void OnTcpState(in SocketEvent e)
+    {
+        var conn = _bySock.GetValueOrDefault(e.SockId) ?? Lookup(e.Pid, e.Fd, e.SockId);
+        if (conn is null)
+        {
+            return;
+        }
+        conn.TcpState = e.State;
+        conn.KernelSent = Math.Max(conn.KernelSent, e.BytesSent);
+        conn.KernelRecv = Math.Max(conn.KernelRecv, e.BytesRecv);
+        if (conn.State != ConnectionState.Connecting)
+        {
+            return;
+        }
+        if (e.State == TcpState.Established)
+        {
+            if (!e.Local.IsEmpty)
+            {
+                conn.Local = e.Local;
+            }
+            Open(conn, e.TimestampNs);
+        }
+        else if (e.State == TcpState.Close)
+        {
+            Fail(conn, e.TimestampNs, e.Result != 0 ? Errno.Name(e.Result) : "ECONNABORTED");
+        }
+    }
+
+    private void OnNotice(in SocketEvent e)
+    {
+        var p = Processes.Find(e.Pid);
+        if (p is null || p.UsesIoUring)
+        {
+            return;
+        }
+        p.UsesIoUring = true;
+        Write(new NoticeRecord
+        {
+            TimestampNs = settings.ToUnixNs(e.TimestampNs), Pid = e.Pid, Comm = p.Comm,
+            Message = "uses io_uring: socket I/O submitted through it is not traced",
+        });
+    }
+
+    private Connection NewFromEvent(in SocketEvent e)
+    {
+        var p = Processes.Find(e.Pid);
+        var conn = NewConnection(e.Pid, p?.StartTicks ?? 0, e.Fd, ProtoOf(e.Family, e.SockType, e.Protocol), e.TimestampNs);
+        conn.SockId = e.SockId;
+        if (e.SockId != 0)
+        {
+            _bySock[e.SockId] = conn;
+        }
+        return conn;
+    }
+
+    /// <summary>A data event on a socket whose creation was not seen: before attach, inherited, or socketpair.</summary>
+    private Connection Adopt(in DataEvent e)
+    {
+        var p = Processes.Find(e.Pid);
+        var conn = NewConnection(e.Pid, p?.StartTicks ?? 0, e.Fd, ProtoOf(e.Family, e.SockType, 0), e.TimestampNs);
+        conn.SockId = e.SockId;
+        conn.Existing = true;
+        if (e.SockId != 0)
+        {
+            _bySock[e.SockId] = conn;
+        }
+        int fd = e.Fd;
+        var held = sockets.ForProcess(e.Pid);
+        if (held.FirstOrDefault(s => s.Fd == fd) is { } known)
+        {
+            conn.Proto = known.Proto.TrimEnd('6');
+            conn.Local = known.Local;
+            conn.Remote = known.Remote;
+            conn.LocalPath = known.LocalPath;
+            conn.RemotePath = known.RemotePath;
+            bool server = held.Any(s => s.IsListening && s.Local.Port == known.Local.Port && known.Local.Port != 0);
+            conn.Role = server ? "server" : "client";
+        }
+        return conn;
+    }
+
+    /// <summary>The connection at (pid, fd), unless the event shows a different socket there now.</summary>
+    private Connection? Lookup(int pid, int fd, ulong sockId)
+    {
+        if (!_byFd.TryGetValue((pid, fd), out var conn))
+        {
+            return null;
+        }
+        if (sockId != 0 && conn.SockId != 0 && conn.SockId != sockId)
+        {
+            // The fd now names another socket (a close we did not see: dup2, close_range, lost event).
+            Close(conn, conn.OpenedNs);
+            return null;
+        }
+        if (sockId != 0 && conn.SockId == 0)
+        {
+            conn.SockId = sockId;
+            _bySock[sockId] = conn;
+        }
+        return conn;
+    }
+
+    private Connection NewConnection(int pid, ulong processStart, int fd, string proto, long nowNs)
+    {
+        if (_byFd.TryGetValue((pid, fd), out var previous))
+        {
+            Close(previous, nowNs);
+        }
+        int generation = _generations.GetValueOrDefault((pid, fd)) + 1;
+        _generations[(pid, fd)] = generation;
+        var conn = new Connection
+        {
+            Id = $"c{++_nextId}",
+            Pid = pid,
+            ProcessStart = processStart,
+            Fd = fd,
+            Generation = generation,
+            Proto = proto,
+            OpenedNs = nowNs,
+        };
+        _byFd[(pid, fd)] = conn;
+        return conn;
+    }
+
+    private void Open(Connection conn, long nowNs)
+    {
+        conn.State = ConnectionState.Open;
+        if (conn.Announced)
+        {
+            return;
+        }
+        conn.Announced = true;
+        conn.OpenedNs = nowNs;
+        Write(new ConnOpenRecord
+        {
+            TimestampNs = settings.ToUnixNs(nowNs),
+            Pid = conn.Pid,
+            Comm = Processes.CommOf(conn.Pid),
+            Conn = conn.Id,
+            Proto = conn.Proto,
+            Role = conn.Role ?? "client",
+            Fd = conn.Fd,
+            Local = LocalEndpoint(conn),
+            Remote = RemoteEndpoint(conn),
+            Existing = conn.Existing,
+        });
+    }
+
+    private void Fail(Connection conn, long nowNs, string error)
+    {
+        conn.State = ConnectionState.Failed;
+        var comm = Processes.CommOf(conn.Pid);
+        _summary.AddFailure(conn, comm, error);
+        Write(new ConnFailRecord
+        {
+            TimestampNs = settings.ToUnixNs(nowNs),
+            Pid = conn.Pid,
+            Comm = comm,
+            Conn = conn.Id,
+            Proto = conn.Proto,
+            Role = conn.Role ?? "client",
+            Fd = conn.Fd,
+            Local = LocalEndpoint(conn),
+            Remote = RemoteEndpoint(conn),
+            Error = error,
+            Existing = conn.Existing,
+        });
+    }
+
+    private void Close(Connection conn, long nowNs)
+    {
+        _byFd.Remove((conn.Pid, conn.Fd));
+        if (conn.SockId != 0 && _bySock.GetValueOrDefault(conn.SockId) == conn)
+        {
+            _bySock.Remove(conn.SockId);
+        }
+        var previous = conn.State;
+        conn.State = ConnectionState.Closed;
+        if (!conn.Announced || previous == ConnectionState.Failed)
+        {
+            return; // never established (or already reported as failed), or a listening socket
+        }
+        // The kernel counts every byte the socket moved, including those of records lost on the way.
+        conn.BytesSent = Math.Max(conn.BytesSent, conn.KernelSent);
+        conn.BytesRecv = Math.Max(conn.BytesRecv, conn.KernelRecv);
+        var comm = Processes.CommOf(conn.Pid);
+        _summary.AddConnection(conn, comm);
+        var unseen = new List<string>(2);
+        if ((conn.Unseen & DataFlags.Sendfile) != 0)
+        {
+            unseen.Add("sendfile");
+        }
+        if ((conn.Unseen & DataFlags.Splice) != 0)
+        {
+            unseen.Add("splice");
+        }
+        Write(new ConnCloseRecord
+        {
+            TimestampNs = settings.ToUnixNs(nowNs),
+            Pid = conn.Pid,
+            Comm = comm,
+            Conn = conn.Id,
+            Proto = conn.Proto,
+            Role = conn.Role ?? "client",
+            Fd = conn.Fd,
+            Local = LocalEndpoint(conn),
+            Remote = RemoteEndpoint(conn),
+            BytesSent = conn.BytesSent,
+            BytesRecv = conn.BytesRecv,
+            DurationMs = Math.Max(0, nowNs - conn.OpenedNs) / 1e6,
+            Unseen = unseen,
+        });
+    }
+
+    private void Announce(TrackedProcess p, long nowNs, bool existing)
+    {
+        p.Announced = true;
+        Write(new ProcessStartRecord
+        {
+            TimestampNs = settings.ToUnixNs(nowNs),
+            Pid = p.Pid,
+            Comm = p.Comm,
+            ParentPid = p.ParentPid,
+            Argv = p.Argv,
+            Exe = p.Exe,
+            Existing = existing,
+        });
+    }
+
+    private static void CountPeer(Connection conn, NetAddress peer, Direction dir, uint bytes)
+    {
+        conn.Peers ??= [];
+        if (!conn.Peers.TryGetValue(peer, out var traffic))
+        {
+            traffic = new PeerTraffic();
+            conn.Peers[peer] = traffic;
+        }
+        if (dir == Direction.Send)
+        {
+            traffic.BytesSent += bytes;
+        }
+        else
+        {
+            traffic.BytesRecv += bytes;
+        }
+    }
+
+    private void Write(Record record) => sink.Write(record);
+
+    internal static string ProtoOf(ushort family, ushort sockType, ushort protocol) => family switch
+    {
+        NetAddress.AfUnix => "unix",
+        NetAddress.AfInet or NetAddress.AfInet6 => sockType switch
+        {
+            SocketTypes.Stream => "tcp",
+            SocketTypes.Datagram => protocol == 1 || protocol == 58 ? "icmp" : "udp",
+            SocketTypes.Raw => "raw",
+            _ => protocol == 6 ? "tcp" : protocol == 17 ? "udp" : "ip",
+        },
+        16 => "netlink",
+        17 => "packet",
+        _ => $"af{family}",
+    };
+
+    internal static Endpoint? ToEndpoint(NetAddress a) =>
+        a.IsInet ? new Endpoint(a.AddressText(), a.Port) : null;
+
+    internal static Endpoint? LocalEndpoint(Connection c) =>
+        c.Proto == "unix" ? new Endpoint(null, null, c.LocalPath ?? "") : ToEndpoint(c.Local);
+
+    internal static Endpoint? RemoteEndpoint(Connection c) =>
+        c.Proto == "unix" ? new Endpoint(null, null, c.RemotePath ?? "") : ToEndpoint(c.Remote);
+}
