@@ -1,0 +1,67 @@
+using System.Text;
+
+namespace Tattle.Capture.Proc;
+
+/// <summary>One open file descriptor and what /proc/PID/fd/N points to ("socket:[123]", "pipe:[9]", "anon_inode:[eventpoll]", a path).</summary>
+public readonly record struct FdEntry(int Fd, string Target)
+{
+    /// <summary>The socket inode when the target is "socket:[N]", else 0.</summary>
+    public ulong SocketInode => Target.StartsWith("socket:[", StringComparison.Ordinal)
+        && NetNamespaces.TryParseLink(Encoding.ASCII.GetBytes(Target), "socket:["u8, out ulong ino) ? ino : 0;
+}
+
+/// <summary>Reads a process's file descriptor table from /proc/PID/fd.</summary>
+public static class FdTable
+{
+    [ThreadStatic]
+    private static List<int>? t_fds;
+
+    /// <summary>All fds of a process sorted by number, like `ls -l /proc/PID/fd`; null when the process is gone or not readable (see <paramref name="errno"/>).</summary>
+    public static IReadOnlyList<FdEntry>? Read(int pid, out int errno)
+    {
+        var fds = new List<int>();
+        Span<byte> path = stackalloc byte[48];
+        errno = -ProcNative.ReadNumericEntries(new ProcPath(path).Add("/proc/"u8).Add(pid).Add("/fd"u8).Terminated(), fds);
+        if (errno != 0)
+        {
+            return null;
+        }
+        fds.Sort();
+        var result = new List<FdEntry>(fds.Count);
+        Span<byte> link = stackalloc byte[4096];
+        foreach (int fd in fds)
+        {
+            int n = ProcNative.ReadLink(new ProcPath(path).Add("/proc/"u8).Add(pid).Add("/fd/"u8).Add(fd).Terminated(), link);
+            if (n >= 0)
+            {
+                // Closed between listing and readlink: skip, as ls would.
+                result.Add(new FdEntry(fd, Encoding.UTF8.GetString(link[..n])));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Appends (fd, socket inode) for each socket fd of a process; returns 0 or -errno. Allocation-free in the steady state.</summary>
+    internal static int ReadSockets(int pid, List<(int Fd, ulong Inode)> into)
+    {
+        var fds = t_fds ??= new List<int>(256);
+        fds.Clear();
+        Span<byte> path = stackalloc byte[48];
+        int rc = ProcNative.ReadNumericEntries(new ProcPath(path).Add("/proc/"u8).Add(pid).Add("/fd"u8).Terminated(), fds);
+        if (rc != 0)
+        {
+            return rc;
+        }
+        Span<byte> link = stackalloc byte[64];
+        foreach (int fd in fds)
+        {
+            int n = ProcNative.ReadLink(new ProcPath(path).Add("/proc/"u8).Add(pid).Add("/fd/"u8).Add(fd).Terminated(), link);
+            // ENAMETOOLONG-free: a longer target is a path, not a socket, and readlink just truncates it.
+            if (n > 0 && link[0] == (byte)'s' && NetNamespaces.TryParseLink(link[..n], "socket:["u8, out ulong inode))
+            {
+                into.Add((fd, inode));
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,224 @@
+using System.Runtime.InteropServices;
+
+namespace Tattle.Capture.Proc;
+
+/// <summary>Thin libc calls for the /proc walk: byte paths in, errno out, no exceptions and no per-entry allocations.</summary>
+/// <remarks>
+/// The BCL equivalents (Directory.EnumerateFileSystemEntries, File.ReadAllBytes, FileInfo.LinkTarget) allocate a string per
+/// entry, stat symlink targets while enumerating, and report races as exceptions; a host with 10 000 sockets makes that
+/// the dominant cost. Paths are NUL-terminated UTF-8 spans built on the stack.
+/// </remarks>
+internal static unsafe partial class ProcNative
+{
+    internal const int ENOENT = 2;
+    internal const int ESRCH = 3;
+    internal const int EINTR = 4;
+    internal const int EACCES = 13;
+    internal const int EPERM = 1;
+
+    private const int O_RDONLY = 0;
+    private const int O_CLOEXEC = 0x80000;
+    private const int AT_FDCWD = -100;
+    private const uint STATX_UID = 0x8;
+    private const uint STATX_INO = 0x100;
+
+    // glibc's struct dirent on 64-bit Linux (x86_64 and aarch64 agree): d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name.
+    private const int DirentNameOffset = 19;
+
+    // struct statx is architecture independent: stx_uid at 20, stx_ino at 32, 256 bytes in all.
+    private const int StatxSize = 256;
+    private const int StatxUidOffset = 20;
+    private const int StatxInoOffset = 32;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint readlink(byte* path, byte* buf, nint bufsiz);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint opendir(byte* name);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint readdir(nint dir);
+
+    [LibraryImport("libc")]
+    private static partial int closedir(nint dir);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int open(byte* path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint read(int fd, byte* buf, nint count);
+
+    [LibraryImport("libc")]
+    private static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
+
+    /// <summary>readlink(2) into <paramref name="target"/>; returns the length, or -errno.</summary>
+    internal static int ReadLink(ReadOnlySpan<byte> pathZ, Span<byte> target)
+    {
+        fixed (byte* p = pathZ)
+        fixed (byte* t = target)
+        {
+            nint n = readlink(p, t, target.Length);
+            return n < 0 ? -Marshal.GetLastPInvokeError() : (int)n;
+        }
+    }
+
+    /// <summary>Appends every all-digit entry name of a directory to <paramref name="into"/>; returns 0 or -errno.</summary>
+    internal static int ReadNumericEntries(ReadOnlySpan<byte> dirZ, List<int> into)
+    {
+        nint dir;
+        fixed (byte* p = dirZ)
+        {
+            dir = opendir(p);
+        }
+        if (dir == 0)
+        {
+            return -Marshal.GetLastPInvokeError();
+        }
+        try
+        {
+            while (true)
+            {
+                nint ent = readdir(dir);
+                if (ent == 0)
+                {
+                    return 0;
+                }
+                byte* name = (byte*)ent + DirentNameOffset;
+                int value = 0;
+                int i = 0;
+                for (; name[i] != 0; i++)
+                {
+                    uint d = (uint)(name[i] - '0');
+                    if (d > 9 || i >= 9)
+                    {
+                        i = -1;
+                        break;
+                    }
+                    value = (value * 10) + (int)d;
+                }
+                if (i > 0)
+                {
+                    into.Add(value);
+                }
+            }
+        }
+        finally
+        {
+            _ = closedir(dir);
+        }
+    }
+
+    /// <summary>Reads a whole file, growing <paramref name="buffer"/> as needed; returns the length, or -errno.</summary>
+    internal static int ReadFile(ReadOnlySpan<byte> pathZ, ref byte[] buffer)
+    {
+        int fd;
+        fixed (byte* p = pathZ)
+        {
+            fd = open(p, O_RDONLY | O_CLOEXEC);
+        }
+        if (fd < 0)
+        {
+            return -Marshal.GetLastPInvokeError();
+        }
+        try
+        {
+            int total = 0;
+            while (true)
+            {
+                if (total == buffer.Length)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                }
+                nint n;
+                fixed (byte* b = &buffer[total])
+                {
+                    n = read(fd, b, buffer.Length - total);
+                }
+                if (n < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR)
+                    {
+                        continue;
+                    }
+                    return -errno;
+                }
+                if (n == 0)
+                {
+                    return total;
+                }
+                total += (int)n;
+            }
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    /// <summary>statx(2) following symlinks; returns 0 or -errno, with the inode number and owner uid.</summary>
+    internal static int Stat(ReadOnlySpan<byte> pathZ, out ulong inode, out uint uid)
+    {
+        byte* buf = stackalloc byte[StatxSize];
+        int rc;
+        fixed (byte* p = pathZ)
+        {
+            rc = statx(AT_FDCWD, p, 0, STATX_INO | STATX_UID, buf);
+        }
+        if (rc != 0)
+        {
+            inode = 0;
+            uid = 0;
+            return -Marshal.GetLastPInvokeError();
+        }
+        inode = *(ulong*)(buf + StatxInoOffset);
+        uid = *(uint*)(buf + StatxUidOffset);
+        return 0;
+    }
+
+    /// <summary>Same as <see cref="Stat(ReadOnlySpan{byte}, out ulong, out uint)"/> for a managed path.</summary>
+    internal static int Stat(string path, out ulong inode, out uint uid)
+    {
+        Span<byte> buf = stackalloc byte[1024];
+        int n = System.Text.Encoding.UTF8.GetBytes(path, buf[..^1]);
+        buf[n] = 0;
+        return Stat(buf[..(n + 1)], out inode, out uid);
+    }
+}
+
+/// <summary>Builds NUL-terminated "/proc/PID/..." paths in a caller-supplied span.</summary>
+internal ref struct ProcPath
+{
+    private readonly Span<byte> _buf;
+    private int _len;
+
+    internal ProcPath(Span<byte> buffer)
+    {
+        _buf = buffer;
+        _len = 0;
+    }
+
+    internal ProcPath Add(ReadOnlySpan<byte> text)
+    {
+        text.CopyTo(_buf[_len..]);
+        _len += text.Length;
+        return this;
+    }
+
+    internal ProcPath Add(int number)
+    {
+        _ = number.TryFormat(_buf[_len..], out int written, default, System.Globalization.CultureInfo.InvariantCulture);
+        _len += written;
+        return this;
+    }
+
+    /// <summary>The path including its terminating NUL.</summary>
+    internal readonly ReadOnlySpan<byte> Terminated()
+    {
+        _buf[_len] = 0;
+        return _buf[..(_len + 1)];
+    }
+}

@@ -1,0 +1,423 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Tattle.Capture.Proc;
+
+namespace Tattle.Cli.Commands;
+
+/// <summary>`tattle sockets`: which process holds which socket, from /proc, across network namespaces.</summary>
+public static class SocketsCommand
+{
+    /// <summary>Exit code for bad input (unknown pid, user or namespace).</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Builds the command with its options.</summary>
+    public static Command Create()
+    {
+        var pid = new Option<string[]>("--pid", "-p") { Description = "Only these processes (PID[,PID...]); also prints each one's fd table" };
+        var comm = new Option<string?>("--comm") { Description = "Only processes with this command name (/proc/PID/comm)" };
+        var user = new Option<string?>("--user") { Description = "Only processes of this user (name or uid)" };
+        var netns = new Option<string?>("--netns") { Description = "Network namespace: id, name from /run/netns, or 'all' (default: ours, or the -p processes')" };
+        var tcp = new Option<bool>("--tcp", "-t") { Description = "TCP sockets" };
+        var udp = new Option<bool>("--udp", "-u") { Description = "UDP sockets" };
+        var unix = new Option<bool>("--unix", "-x") { Description = "Unix domain sockets" };
+        var listening = new Option<bool>("--listening", "-l") { Description = "Only listening sockets (and unconnected UDP)" };
+        var json = new Option<bool>("--json") { Description = "One JSON object per line (see docs/sockets.md)" };
+        var numeric = new Option<bool>("--numeric", "-n") { Description = "No name resolution (service and host names)" };
+
+        var command = new Command("sockets", "List open sockets with the processes holding them")
+        {
+            pid, comm, user, netns, tcp, udp, unix, listening, json, numeric,
+        };
+        command.SetAction(parseResult =>
+        {
+            var options = new SocketsOptions
+            {
+                Pids = parseResult.GetValue(pid) ?? [],
+                Comm = parseResult.GetValue(comm),
+                User = parseResult.GetValue(user),
+                NetNs = parseResult.GetValue(netns),
+                Tcp = parseResult.GetValue(tcp),
+                Udp = parseResult.GetValue(udp),
+                Unix = parseResult.GetValue(unix),
+                Listening = parseResult.GetValue(listening),
+                Json = parseResult.GetValue(json),
+                Numeric = parseResult.GetValue(numeric),
+            };
+            using var stdout = Console.OpenStandardOutput();
+            return Run(options, stdout, Console.Error, NoAddressNames.Instance);
+        });
+        return command;
+    }
+
+    /// <summary>Runs the command; separated from parsing so tests can call it with their own streams.</summary>
+    internal static int Run(SocketsOptions o, Stream stdout, TextWriter stderr, IAddressNames hostNames)
+    {
+        if (!TryBuildQuery(o, stderr, out var query, out var pids))
+        {
+            return BadInput;
+        }
+        var snapshot = SocketTable.Snapshot(query!);
+        if (query!.NetNs is ulong wanted && snapshot.NamespacesRead == 0)
+        {
+            stderr.WriteLine($"tattle sockets: no readable process in network namespace {wanted}");
+            return BadInput;
+        }
+
+        var services = o.Numeric ? null : ServiceNames.Default;
+        var names = o.Numeric ? NoAddressNames.Instance : hostNames;
+        using (var buffered = new BufferedStream(stdout, 64 * 1024))
+        {
+            if (o.Json)
+            {
+                JsonRows.Write(buffered, snapshot.Rows, pids, services, names);
+            }
+            else
+            {
+                using var writer = new StreamWriter(buffered, new UTF8Encoding(false), 64 * 1024, leaveOpen: true);
+                TableRows.Write(writer, snapshot.Rows, pids, services, names);
+            }
+        }
+        if (snapshot.UnreadableProcesses > 0)
+        {
+            // As root this means ptrace restrictions (e.g. another user namespace or Yama), so "run as root" would be no help.
+            string hint = Environment.IsPrivilegedProcess ? "permission denied even as root" : "run as root";
+            stderr.WriteLine($"tattle sockets: {snapshot.UnreadableProcesses} processes not readable; {hint}");
+        }
+        return 0;
+    }
+
+    private static bool TryBuildQuery(SocketsOptions o, TextWriter stderr, out SocketQuery? query, out List<int> pids)
+    {
+        query = null;
+        pids = [];
+        foreach (string arg in o.Pids)
+        {
+            foreach (var part in arg.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p <= 0)
+                {
+                    stderr.WriteLine($"tattle sockets: '{part}' is not a process id");
+                    return false;
+                }
+                if (!Directory.Exists("/proc/" + p.ToString(CultureInfo.InvariantCulture)))
+                {
+                    stderr.WriteLine($"tattle sockets: no process with pid {p}");
+                    return false;
+                }
+                if (!pids.Contains(p))
+                {
+                    pids.Add(p);
+                }
+            }
+        }
+        uint? uid = null;
+        if (o.User is not null)
+        {
+            if (!UserNames.Default.TryResolve(o.User, out uint u))
+            {
+                stderr.WriteLine($"tattle sockets: unknown user '{o.User}'");
+                return false;
+            }
+            uid = u;
+        }
+        ulong? ns = null;
+        bool allNs = false;
+        if (o.NetNs is not null)
+        {
+            if (o.NetNs == "all")
+            {
+                allNs = true;
+            }
+            else if (NetNamespaces.Load().TryResolve(o.NetNs, out ulong id))
+            {
+                ns = id;
+            }
+            else
+            {
+                stderr.WriteLine($"tattle sockets: unknown network namespace '{o.NetNs}' (an id, a name in /run/netns, or 'all')");
+                return false;
+            }
+        }
+        var kinds = SocketKinds.None;
+        kinds |= o.Tcp ? SocketKinds.Tcp : 0;
+        kinds |= o.Udp ? SocketKinds.Udp : 0;
+        kinds |= o.Unix ? SocketKinds.Unix : 0;
+        query = new SocketQuery
+        {
+            Pids = pids.Count > 0 ? pids : null,
+            Comm = o.Comm,
+            Uid = uid,
+            NetNs = ns,
+            AllNamespaces = allNs,
+            Kinds = kinds == SocketKinds.None ? SocketKinds.All : kinds,
+            ListeningOnly = o.Listening,
+        };
+        return true;
+    }
+}
+
+/// <summary>Parsed options of `tattle sockets`.</summary>
+internal sealed class SocketsOptions
+{
+    public IReadOnlyList<string> Pids { get; init; } = [];
+    public string? Comm { get; init; }
+    public string? User { get; init; }
+    public string? NetNs { get; init; }
+    public bool Tcp { get; init; }
+    public bool Udp { get; init; }
+    public bool Unix { get; init; }
+    public bool Listening { get; init; }
+    public bool Json { get; init; }
+    public bool Numeric { get; init; }
+}
+
+/// <summary>How addresses and ports are shown, shared by the table and JSON writers.</summary>
+internal static class SocketText
+{
+    internal static string? Service(ServiceNames? services, IPEndPoint? ep, string protocol) =>
+        services is null || ep is null ? null : services.Lookup(ep.Port, protocol);
+
+    internal static string Address(IPAddress a, IAddressNames names)
+    {
+        string? host = names.NameOf(a);
+        if (host is not null)
+        {
+            return host;
+        }
+        if (a.IsIPv4MappedToIPv6)
+        {
+            // Show what ss shows for v4-mapped addresses, but keep them recognisable as v6 sockets.
+            return "[::ffff:" + a.MapToIPv4().ToString() + "]";
+        }
+        return a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "[" + a.ToString() + "]" : a.ToString();
+    }
+
+    /// <summary>"10.0.0.1:5556(freeciv)", "[::]:22(ssh)", "0.0.0.0:*" for port 0.</summary>
+    internal static string EndPoint(IPEndPoint ep, string protocol, ServiceNames? services, IAddressNames names)
+    {
+        string port = ep.Port == 0 ? "*" : ep.Port.ToString(CultureInfo.InvariantCulture);
+        string? service = Service(services, ep, protocol);
+        return service is null ? Address(ep.Address, names) + ":" + port : Address(ep.Address, names) + ":" + port + "(" + service + ")";
+    }
+
+    internal static string Local(ProcessSocket r, ServiceNames? services, IAddressNames names) =>
+        r.Local is not null ? EndPoint(r.Local, r.Protocol, services, names)
+        : r.Protocol == "unix" ? r.UnixPath ?? "*"
+        : r.Socket.Detail ?? "*";
+
+    internal static string Remote(ProcessSocket r, ServiceNames? services, IAddressNames names) =>
+        r.Remote is not null ? EndPoint(r.Remote, r.Protocol, services, names)
+        : r.Protocol == "unix" ? r.UnixPeerPath ?? (r.UnixPeerInode != 0 ? "[" + r.UnixPeerInode.ToString(CultureInfo.InvariantCulture) + "]" : "*")
+        : "*";
+
+    internal static string Protocol(ProcessSocket r) => r.Socket.UnixType is null ? r.Protocol : r.Protocol + "/" + r.Socket.UnixType;
+}
+
+/// <summary>The aligned, grouped-by-process table.</summary>
+internal static class TableRows
+{
+    private static readonly string[] Headers = ["FD", "PROTO", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE", "INODE"];
+
+    internal static void Write(TextWriter w, IReadOnlyList<ProcessSocket> rows, IReadOnlyList<int> fdTablePids, ServiceNames? services, IAddressNames names)
+    {
+        var cells = new string[rows.Count][];
+        var widths = new int[Headers.Length];
+        for (int c = 0; c < Headers.Length; c++)
+        {
+            widths[c] = Headers[c].Length;
+        }
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            var row = new[]
+            {
+                r.Fds.Count == 0 ? "-" : string.Join(',', r.Fds),
+                SocketText.Protocol(r),
+                r.State,
+                r.RxQueue.ToString(CultureInfo.InvariantCulture),
+                r.TxQueue.ToString(CultureInfo.InvariantCulture),
+                SocketText.Local(r, services, names),
+                SocketText.Remote(r, services, names),
+                r.Inode.ToString(CultureInfo.InvariantCulture),
+            };
+            for (int c = 0; c < row.Length; c++)
+            {
+                widths[c] = Math.Max(widths[c], row[c].Length);
+            }
+            cells[i] = row;
+        }
+
+        int? currentPid = null;
+        ulong currentNs = 0;
+        var line = new StringBuilder(256);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var r = rows[i];
+            if (currentPid != r.Pid || (r.Process is null && currentNs != r.NetNs))
+            {
+                if (currentPid is not null)
+                {
+                    w.WriteLine();
+                }
+                currentPid = r.Pid;
+                currentNs = r.NetNs;
+                w.WriteLine(GroupHeader(r));
+                WriteCells(w, line, Headers, widths);
+            }
+            WriteCells(w, line, cells[i], widths);
+        }
+        if (rows.Count == 0 && fdTablePids.Count == 0)
+        {
+            w.WriteLine("no sockets matched");
+        }
+
+        foreach (int pid in fdTablePids)
+        {
+            w.WriteLine();
+            var fds = FdTable.Read(pid, out int errno);
+            string comm = ProcessInfo.ReadComm(pid) ?? "?";
+            if (fds is null)
+            {
+                w.WriteLine($"fd table of {pid} ({comm}): not readable (errno {errno})");
+                continue;
+            }
+            w.WriteLine($"fd table of {pid} ({comm}):");
+            int fdWidth = fds.Count == 0 ? 1 : fds[^1].Fd.ToString(CultureInfo.InvariantCulture).Length;
+            foreach (var fd in fds)
+            {
+                w.WriteLine($"  {fd.Fd.ToString(CultureInfo.InvariantCulture).PadLeft(fdWidth)} -> {fd.Target}");
+            }
+        }
+    }
+
+    private static string GroupHeader(ProcessSocket r)
+    {
+        var sb = new StringBuilder(128);
+        if (r.Process is null)
+        {
+            sb.Append("(no process)");
+        }
+        else
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"pid {r.Pid} {r.Comm}  user {r.User}");
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"  netns {r.NetNs}");
+        if (r.NetNsName is not null)
+        {
+            sb.Append(" (").Append(r.NetNsName).Append(')');
+        }
+        if (r.ContainerId is not null)
+        {
+            sb.Append("  container ").Append(r.ContainerId.AsSpan(0, Math.Min(12, r.ContainerId.Length)));
+        }
+        return sb.ToString();
+    }
+
+    private static void WriteCells(TextWriter w, StringBuilder line, string[] cells, int[] widths)
+    {
+        line.Clear().Append("  ");
+        for (int c = 0; c < cells.Length; c++)
+        {
+            bool last = c == cells.Length - 1;
+            // Numbers right-aligned, text left-aligned.
+            bool numeric = c is 3 or 4;
+            line.Append(numeric ? cells[c].PadLeft(widths[c]) : last ? cells[c] : cells[c].PadRight(widths[c]));
+            if (!last)
+            {
+                line.Append("  ");
+            }
+        }
+        w.WriteLine(line.ToString());
+    }
+}
+
+/// <summary>`--json`: one object per line; every field always present (null when not applicable).</summary>
+internal static class JsonRows
+{
+    internal static void Write(Stream output, IReadOnlyList<ProcessSocket> rows, IReadOnlyList<int> fdTablePids, ServiceNames? services, IAddressNames names)
+    {
+        using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = false, SkipValidation = false });
+        foreach (var r in rows)
+        {
+            json.WriteStartObject();
+            json.WriteString("record", "socket");
+            WriteNullableInt(json, "pid", r.Process is null ? null : r.Pid);
+            json.WriteString("comm", r.Comm);
+            json.WriteString("user", r.User);
+            WriteNullableInt(json, "uid", r.Process is null ? null : r.Process.Uid);
+            WriteNullableInt(json, "fd", r.Fds.Count == 0 ? null : r.Fd);
+            json.WriteStartArray("fds");
+            foreach (int fd in r.Fds)
+            {
+                json.WriteNumberValue(fd);
+            }
+            json.WriteEndArray();
+            json.WriteString("protocol", r.Protocol);
+            json.WriteString("unix_type", r.Socket.UnixType);
+            json.WriteString("state", r.State);
+            WriteEndPoint(json, "local", r.Local, r.Protocol, services, names);
+            WriteEndPoint(json, "remote", r.Remote, r.Protocol, services, names);
+            json.WriteString("unix_path", r.UnixPath);
+            json.WriteString("unix_peer_path", r.UnixPeerPath);
+            WriteNullableInt(json, "unix_peer_inode", r.UnixPeerInode == 0 ? null : (long)r.UnixPeerInode);
+            json.WriteNumber("rx_queue", r.RxQueue);
+            json.WriteNumber("tx_queue", r.TxQueue);
+            json.WriteNumber("inode", r.Inode);
+            json.WriteNumber("netns", r.NetNs);
+            json.WriteString("netns_name", r.NetNsName);
+            json.WriteString("container_id", r.ContainerId);
+            json.WriteString("detail", r.Socket.Detail);
+            json.WriteEndObject();
+            EndLine(json, output);
+        }
+        foreach (int pid in fdTablePids)
+        {
+            var fds = FdTable.Read(pid, out _);
+            if (fds is null)
+            {
+                continue;
+            }
+            foreach (var fd in fds)
+            {
+                json.WriteStartObject();
+                json.WriteString("record", "fd");
+                json.WriteNumber("pid", pid);
+                json.WriteNumber("fd", fd.Fd);
+                json.WriteString("target", fd.Target);
+                WriteNullableInt(json, "inode", fd.SocketInode == 0 ? null : (long)fd.SocketInode);
+                json.WriteEndObject();
+                EndLine(json, output);
+            }
+        }
+    }
+
+    private static void EndLine(Utf8JsonWriter json, Stream output)
+    {
+        json.Flush();
+        output.WriteByte((byte)'\n');
+        json.Reset();
+    }
+
+    private static void WriteNullableInt(Utf8JsonWriter json, string name, long? value)
+    {
+        if (value is long v)
+        {
+            json.WriteNumber(name, v);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    private static void WriteEndPoint(Utf8JsonWriter json, string prefix, IPEndPoint? ep, string protocol, ServiceNames? services, IAddressNames names)
+    {
+        json.WriteString(prefix + "_address", ep?.Address.ToString());
+        WriteNullableInt(json, prefix + "_port", ep?.Port);
+        json.WriteString(prefix + "_service", SocketText.Service(services, ep, protocol));
+        json.WriteString(prefix + "_host", ep is null ? null : names.NameOf(ep.Address));
+    }
+}
