@@ -5,13 +5,30 @@ namespace Tattle.Cli;
 
 internal static class Program
 {
-    // Minimal root for the sockets branch; the main branch's Program owns the full command set and will absorb this.
     private static int Main(string[] args)
     {
-        var root = new RootCommand("tattle: process-aware network tracer")
+        var stderr = Console.Error;
+        if (args.Length > 0 && args[0] == "run" && !args.Contains("--") && !args.Any(a => a is "-h" or "--help" or "-?"))
         {
+            stderr.WriteLine("tattle run: put the command after --, e.g. tattle run -- curl -s http://127.0.0.1:8000/");
+            return 2;
+        }
+        var root = new RootCommand("tattle: tell me everything your code connects to")
+        {
+            RunCommand.Create(stderr),
+            AttachCommand.Create(stderr),
             SocketsCommand.Create(),
         };
-        return root.Parse(args).Invoke();
+        var result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            foreach (var error in result.Errors)
+            {
+                stderr.WriteLine($"tattle: {error.Message}");
+            }
+            stderr.WriteLine("Try 'tattle --help'.");
+            return 2;
+        }
+        return result.Invoke();
     }
 }

@@ -57,14 +57,18 @@ internal sealed class TraceOptions
         command.Add(Quiet);
         command.Add(Verbose);
         command.Add(RingSize);
-        command.Validators.Add(result =>
+        // Option validators run only when the option is given, so defaults need no check.
+        Snaplen.Validators.Add(result =>
         {
-            int snap = result.GetValue(Snaplen);
+            int snap = result.GetValueOrDefault<int>();
             if (snap < 0 || snap > 1 << 20)
             {
                 result.AddError("--snaplen must be between 0 and 1048576");
             }
-            int ring = result.GetValue(RingSize);
+        });
+        RingSize.Validators.Add(result =>
+        {
+            int ring = result.GetValueOrDefault<int>();
             if (ring < 1 || ring > 1024 || (ring & (ring - 1)) != 0)
             {
                 result.AddError("--ring-size must be a power of two between 1 and 1024 (MiB)");

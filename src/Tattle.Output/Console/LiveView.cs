@@ -42,7 +42,7 @@ public sealed class LiveView : IRecordSink
             return;
         }
         double seconds = (record.TimestampNs - _startUnixNs) / 1e9;
-        var who = $"{Markup.Escape(record.Comm)}[{record.Pid}]";
+        var who = Markup.Escape($"{record.Comm}[{record.Pid}]");
         _console.MarkupLine($"[grey]{seconds,8:0.000}[/] [bold]{who}[/] {line}");
     }
 
