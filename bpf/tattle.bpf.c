@@ -814,15 +814,43 @@ static __always_inline void emit_sock(struct call_args *c, long ret, __u32 type,
     output(e, sizeof(*e), false);
 }
 
+/* A payload call with no stashed entry: it was already blocked (in recv, read...) when tracing began. On x86_64
+ * the user registers saved at entry are intact at exit (only ax holds the result), so the arguments can be
+ * read back here and the call is not lost. */
+static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *regs, __u64 id)
+{
+    long nr = BPF_CORE_READ(regs, orig_ax);
+    switch (nr) {
+    case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg: case NR_recvmmsg:
+    case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
+        break;
+    default:
+        return false;
+    }
+    if (!is_traced(id >> 32))
+        return false;
+    c->nr = nr;
+    c->arg[0] = BPF_CORE_READ(regs, di);
+    c->arg[1] = BPF_CORE_READ(regs, si);
+    c->arg[2] = BPF_CORE_READ(regs, dx);
+    c->arg[3] = BPF_CORE_READ(regs, r10);
+    c->arg[4] = BPF_CORE_READ(regs, r8);
+    c->arg[5] = BPF_CORE_READ(regs, r9);
+    return stash_socket(c, (int)c->arg[0]);
+}
+
 SEC("raw_tp/sys_exit")
 int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
     __u64 id = bpf_get_current_pid_tgid();
+    struct call_args c = {};
     struct call_args *p = bpf_map_lookup_elem(&calls, &id);
-    if (!p)
+    if (p) {
+        c = *p;
+        bpf_map_delete_elem(&calls, &id);
+    } else if (!from_exit_regs(&c, (struct pt_regs *)ctx->args[0], id)) {
         return 0;
-    struct call_args c = *p;
-    bpf_map_delete_elem(&calls, &id);
+    }
     long ret = ctx->args[1];
     switch (c.nr) {
     case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:

@@ -191,7 +191,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             {
                 conn.BytesRecv += e.MessageLength;
             }
-            if (conn.Proto.StartsWith("udp", StringComparison.Ordinal) && conn.Remote.IsEmpty && e.Peer.IsInet)
+            if (e.Peer.IsInet && conn.Proto.StartsWith("udp", StringComparison.Ordinal))
             {
                 CountPeer(conn, e.Peer, e.Direction, e.MessageLength);
             }
@@ -287,8 +287,17 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         }
         else if (e.Result == -Errno.EINPROGRESS || e.Result == -Errno.EAGAIN && conn.Proto == "unix")
         {
-            // Non-blocking: the outcome comes with the TCP state change (SYN_SENT -> ESTABLISHED or CLOSE).
+            // Non-blocking: the outcome comes with the TCP state change (SYN_SENT -> ESTABLISHED or CLOSE). On
+            // loopback that change can happen inside connect() itself, so it may already be here.
             conn.State = ConnectionState.Connecting;
+            if (conn.TcpState == TcpState.Established)
+            {
+                Open(conn, e.TimestampNs);
+            }
+            else if (conn.TcpState == TcpState.Close)
+            {
+                Fail(conn, e.TimestampNs, conn.LastError ?? "ECONNABORTED");
+            }
         }
         else
         {
@@ -342,6 +351,10 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             return;
         }
         conn.TcpState = e.State;
+        if (e.Result != 0)
+        {
+            conn.LastError = Errno.Name(e.Result);
+        }
         conn.KernelSent = Math.Max(conn.KernelSent, e.BytesSent);
         conn.KernelRecv = Math.Max(conn.KernelRecv, e.BytesRecv);
         if (conn.State != ConnectionState.Connecting)

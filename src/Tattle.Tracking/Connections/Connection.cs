@@ -71,6 +71,9 @@ public sealed class Connection
     public Dictionary<NetAddress, PeerTraffic>? Peers { get; set; }
 
     public TcpState TcpState { get; set; }
+
+    /// <summary>The socket's error from its last TCP state change (e.g. ECONNREFUSED), if any.</summary>
+    public string? LastError { get; set; }
 }
 
 /// <summary>Datagram traffic with one peer.</summary>

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tattle needs when any is missing: "build" for ./tattle, "test" adds what the
+# end-to-end tests drive (real clients and servers). Quiet when everything is there.
+set -euo pipefail
+build_pkgs=(clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev pkg-config iproute2 util-linux)
+test_pkgs=(curl python3 netcat-openbsd socat bpftool procps)
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "tattle: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 2
+  fi
+  echo "tattle: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "tattle: the .NET 10 SDK is missing (dotnet not on PATH)" >&2
+  exit 2
+fi

@@ -1,7 +1,0 @@
-namespace Tattle.Tests.Capture;
-
-public class PlaceholderTests
-{
-    [Fact]
-    public void ProcIsMounted() => Assert.True(Directory.Exists("/proc/self/fd"));
-}

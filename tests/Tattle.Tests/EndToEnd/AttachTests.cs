@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Tattle.Tests.Support;
+
+namespace Tattle.Tests.EndToEnd;
+
+/// <summary>`tattle attach` on a server that already holds connections.</summary>
+[Collection("bpf")]
+public sealed class AttachTests(ITestOutputHelper output)
+{
+    private static string Str(JsonElement r, string name) => r.GetProperty(name).GetString()!;
+
+    [Fact]
+    public async Task Attach_ReportsExistingConnectionsAndNewTraffic()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        // A server holding one accepted connection from a client that is not traced; after "go" appears in a
+        // file the client sends 5 bytes over the existing connection and the server answers with 7.
+        using var server = ServerProcess.Python("""
+            import socket, os, time, threading
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 0)); s.listen()
+            port = s.getsockname()[1]
+            open("port", "w").write(str(port))
+            def client():
+                c = socket.create_connection(("127.0.0.1", port))
+                while not os.path.exists("go"): time.sleep(0.02)
+                c.sendall(b"hello"); c.recv(100); time.sleep(0.3); c.close()
+            threading.Thread(target=client, daemon=True).start()
+            conn, _ = s.accept()
+            print("ready", flush=True)
+            data = conn.recv(100)
+            conn.sendall(b"goodbye")
+            time.sleep(0.5)
+            conn.close()
+            time.sleep(60)
+            """);
+        int port = int.Parse(File.ReadAllText(Path.Combine(server.Directory, "port")));
+        var jsonPath = Path.Combine(server.Directory, "out.jsonl");
+        using var tattle = Process.Start(TattleCli.StartInfo(["attach", "-p", server.Pid.ToString(), "--duration", "4", "--json", jsonPath]))!;
+        var stderr = tattle.StandardError.ReadToEndAsync();
+        // Let tattle attach before the traffic starts (its start-up is well under a second once built).
+        await Task.Delay(2000);
+        File.WriteAllText(Path.Combine(server.Directory, "go"), "");
+        await tattle.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine(await stderr);
+        Assert.Equal(0, tattle.ExitCode);
+        var records = TattleCli.ReadJsonLines(jsonPath);
+
+        var attached = records.Single(r => Str(r, "type") == "process.start");
+        Assert.True(attached.GetProperty("existing").GetBoolean());
+        Assert.Equal(server.Pid, attached.GetProperty("pid").GetInt32());
+
+        var listen = records.Single(r => Str(r, "type") == "listen");
+        Assert.Equal(port, listen.GetProperty("local").GetProperty("port").GetInt32());
+        Assert.True(listen.GetProperty("existing").GetBoolean());
+
+        // The client thread lives in the same process: both ends of the connection are existing sockets.
+        var opens = records.Where(r => Str(r, "type") == "conn.open" && Str(r, "proto") == "tcp").ToList();
+        var serverSide = opens.Single(o => o.GetProperty("local").GetProperty("port").GetInt32() == port);
+        Assert.True(serverSide.GetProperty("existing").GetBoolean());
+        Assert.Equal("server", Str(serverSide, "role"));
+        var clientSide = opens.Single(o => o.GetProperty("remote").GetProperty("port").GetInt32() == port);
+        Assert.Equal("client", Str(clientSide, "role"));
+
+        var close = records.Single(r => Str(r, "type") == "conn.close" && Str(r, "conn") == Str(serverSide, "conn"));
+        Assert.Equal(7, close.GetProperty("bytes_sent").GetInt64());
+        Assert.Equal(5, close.GetProperty("bytes_recv").GetInt64());
+        var summary = records.Single(r => Str(r, "type") == "summary");
+        Assert.Equal(0, summary.GetProperty("lost").GetInt64());
+    }
+
+    [Fact]
+    public async Task Attach_ToAMissingPid_IsOneClearLine()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        var r = await TattleCli.RunAsync(["attach", "-p", "999999"], json: false);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("tattle: no such process: 999999", r.Stderr.Trim());
+    }
+}

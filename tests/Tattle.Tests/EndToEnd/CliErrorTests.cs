@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using Tattle.Tests.Support;
+
+namespace Tattle.Tests.EndToEnd;
+
+/// <summary>Bad input gets one clear line and a non-zero exit code, never a stack trace; signals flush everything.</summary>
+[Collection("bpf")]
+public sealed class CliErrorTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task UnknownFlag_ExitCode2AndAMessage()
+    {
+        var r = await TattleCli.RunAsync(["run", "--frobnicate", "--", "true"], json: false);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--frobnicate", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public async Task MissingDoubleDash_ExplainsTheForm()
+    {
+        var r = await TattleCli.RunAsync(["run", "curl", "http://127.0.0.1:1/"], json: false);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("put the command after --", r.Stderr);
+    }
+
+    [Fact]
+    public async Task BadSnaplen_IsRejected()
+    {
+        var r = await TattleCli.RunAsync(["run", "--snaplen", "-5", "--", "true"], json: false);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--snaplen", r.Stderr);
+    }
+
+    [Fact]
+    public async Task CommandNotFound_Exits127LikeAShell()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        var r = await TattleCli.RunAsync(["run", "--", "no-such-command-tattle"], json: false);
+        Assert.Equal(127, r.ExitCode);
+        Assert.Contains("no-such-command-tattle: command not found", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public async Task Sigterm_ForwardsToTheCommand_FlushesJsonAndDetaches()
+    {
+        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "bpftool"))
+        {
+            return;
+        }
+        var json = Path.Combine(Path.GetTempPath(), $"tattle-sigterm-{Guid.NewGuid():N}.jsonl");
+        using var tattle = Process.Start(TattleCli.StartInfo(["run", "--json", json, "--", "sleep", "30"]))!;
+        var stderr = tattle.StandardError.ReadToEndAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!File.Exists(json) || !File.ReadAllText(json).Contains("\"sleep\""))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "sleep never started under tattle");
+            await Task.Delay(100);
+        }
+        Tattle.Interop.Libc.Kill(tattle.Id, 15);
+        await tattle.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        output.WriteLine(await stderr);
+        Assert.Equal(128 + 15, tattle.ExitCode); // sleep was killed by the forwarded SIGTERM
+        var records = TattleCli.ReadJsonLines(json); // every line parses: the file is complete
+        File.Delete(json);
+        Assert.Equal("summary", records[^1].GetProperty("type").GetString());
+        Assert.Contains(records, r => r.GetProperty("type").GetString() == "process.exit" && r.GetProperty("signal").GetInt32() == 15);
+        // Every program and link is released with the process: none of Tattle's programs remain loaded.
+        // (The kernel frees them after an RCU grace period: allow a moment.)
+        string progs = "";
+        for (int i = 0; i < 20; i++)
+        {
+            var bpftool = Process.Start(new ProcessStartInfo("bpftool", "prog show") { RedirectStandardOutput = true })!;
+            progs = await bpftool.StandardOutput.ReadToEndAsync();
+            await bpftool.WaitForExitAsync();
+            if (!progs.Contains("tattle_sys_enter"))
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+        Assert.DoesNotContain("tattle_sys_enter", progs);
+    }
+}

@@ -1,0 +1,275 @@
+using System.Text;
+using System.Text.Json;
+using Tattle.Tests.Support;
+
+namespace Tattle.Tests.EndToEnd;
+
+/// <summary>`tattle run` against real programs on 127.0.0.1, through the real BPF programs.</summary>
+[Collection("bpf")]
+public sealed class RunTests(ITestOutputHelper output)
+{
+    private static string Addr(JsonElement ep) => ep.GetProperty("addr").GetString()!;
+
+    private static int Port(JsonElement ep) => ep.GetProperty("port").GetInt32();
+
+    private static string Str(JsonElement r, string name) => r.GetProperty(name).GetString()!;
+
+    [Fact]
+    public async Task CurlAgainstPythonHttpServer_ConnectionAndExactByteCounts()
+    {
+        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
+        {
+            return;
+        }
+        using var server = ServerProcess.HttpServer();
+        // curl's own counters are the oracle: request bytes, and header + body bytes received.
+        var r = await TattleCli.RunAsync(["run", "--", "curl", "-s", "-o", "/dev/null", "-w", "%{size_request} %{size_header} %{size_download}",
+            $"http://127.0.0.1:{server.Port}/index.html"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var sizes = r.Stdout.Split(' ').Select(long.Parse).ToArray();
+
+        var start = r.OfType("process.start").Single();
+        Assert.Equal("curl", Str(start, "comm"));
+        Assert.Contains($"http://127.0.0.1:{server.Port}/index.html", start.GetProperty("argv").EnumerateArray().Select(a => a.GetString()));
+        int curlPid = start.GetProperty("pid").GetInt32();
+
+        var open = r.OfType("conn.open").Single(o => Str(o, "proto") == "tcp");
+        Assert.Equal(curlPid, open.GetProperty("pid").GetInt32());
+        Assert.Equal("client", Str(open, "role"));
+        Assert.Equal("127.0.0.1", Addr(open.GetProperty("remote")));
+        Assert.Equal(server.Port, Port(open.GetProperty("remote")));
+        Assert.NotEqual(0, Port(open.GetProperty("local")));
+        Assert.False(open.GetProperty("existing").GetBoolean());
+
+        var close = r.OfType("conn.close").Single(c => Str(c, "conn") == Str(open, "conn"));
+        Assert.Equal(sizes[0], close.GetProperty("bytes_sent").GetInt64());
+        Assert.Equal(sizes[1] + sizes[2], close.GetProperty("bytes_recv").GetInt64());
+        Assert.True(close.GetProperty("duration_ms").GetDouble() >= 0);
+
+        var exit = r.OfType("process.exit").Single(e => e.GetProperty("pid").GetInt32() == curlPid);
+        Assert.Equal(0, exit.GetProperty("exit_code").GetInt32());
+
+        var row = r.Summary.GetProperty("rows").EnumerateArray().Single(x => Str(x, "proto") == "tcp");
+        Assert.Equal(server.Port, Port(row.GetProperty("endpoint")));
+        Assert.Equal(1, row.GetProperty("connections").GetInt32());
+        Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
+        foreach (var rec in r.Records)
+        {
+            Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$", Str(rec, "ts"));
+            Assert.True(rec.TryGetProperty("pid", out _) && rec.TryGetProperty("comm", out _));
+        }
+        Assert.Contains("tattle summary", r.Stderr);
+    }
+
+    [Fact]
+    public async Task RefusedConnect_IsConnFailAndCurlsExitCodePassesThrough()
+    {
+        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
+        {
+            return;
+        }
+        int closedPort = ServerProcess.FreeTcpPort();
+        var r = await TattleCli.RunAsync(["run", "--", "curl", "-s", $"http://127.0.0.1:{closedPort}/"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(7, r.ExitCode); // curl: "Failed to connect to host"
+        var fail = r.OfType("conn.fail").Single(f => Str(f, "proto") == "tcp");
+        Assert.Equal("ECONNREFUSED", Str(fail, "error"));
+        Assert.Equal(closedPort, Port(fail.GetProperty("remote")));
+        Assert.DoesNotContain(r.OfType("conn.open"), o => Str(o, "proto") == "tcp");
+        var row = r.Summary.GetProperty("rows").EnumerateArray().Single(x => Str(x, "proto") == "tcp");
+        Assert.Equal(1, row.GetProperty("errors").GetProperty("ECONNREFUSED").GetInt32());
+    }
+
+    [Fact]
+    public async Task UdpExchange_DatagramsKeepTheirPeer()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        using var echo = ServerProcess.Python("""
+            import socket, sys
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            open("port", "w").write(str(s.getsockname()[1]))
+            print("ready", flush=True)
+            while True:
+                data, peer = s.recvfrom(65536)
+                s.sendto(data.upper(), peer)
+            """);
+        int port = int.Parse(File.ReadAllText(Path.Combine(echo.Directory, "port")));
+        var script = $"""
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.sendto(b"ping from tattle", ("127.0.0.1", {port}))
+            data, peer = s.recvfrom(100)
+            print(data.decode())
+            """;
+        var r = await TattleCli.RunAsync(["run", "--data", "--", Py.Exe, "-c", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("PING FROM TATTLE", r.Stdout.Trim());
+        var open = r.OfType("conn.open").Single(o => Str(o, "proto") == "udp");
+        Assert.Equal(port, Port(open.GetProperty("remote")));
+        var data = r.OfType("data").Where(d => Str(d, "conn") == Str(open, "conn")).ToList();
+        var sent = data.Single(d => Str(d, "dir") == "send");
+        var recv = data.Single(d => Str(d, "dir") == "recv");
+        Assert.Equal("ping from tattle", Encoding.ASCII.GetString(sent.GetProperty("b64").GetBytesFromBase64()));
+        Assert.Equal("PING FROM TATTLE", Encoding.ASCII.GetString(recv.GetProperty("b64").GetBytesFromBase64()));
+        Assert.Equal(port, Port(sent.GetProperty("peer")));
+        Assert.Equal(port, Port(recv.GetProperty("peer")));
+        var row = r.Summary.GetProperty("rows").EnumerateArray().Single(x => Str(x, "proto") == "udp");
+        Assert.Equal(16, row.GetProperty("bytes_sent").GetInt64());
+        Assert.Equal(16, row.GetProperty("bytes_recv").GetInt64());
+    }
+
+    [Fact]
+    public async Task UnixSocketExchange_ShowsThePath()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        using var server = ServerProcess.Python("""
+            import socket, os
+            path = os.path.abspath("tattle.sock")
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(path)
+            s.listen()
+            print("ready", flush=True)
+            while True:
+                c, _ = s.accept()
+                c.sendall(c.recv(100)[::-1])
+                c.close()
+            """);
+        var path = Path.Combine(server.Directory, "tattle.sock");
+        var script = $"""
+            import socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect("{path}")
+            s.sendall(b"abcdef")
+            print(s.recv(100).decode())
+            """;
+        var r = await TattleCli.RunAsync(["run", "--", Py.Exe, "-c", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("fedcba", r.Stdout.Trim());
+        var open = r.OfType("conn.open").Single(o => Str(o, "proto") == "unix" && o.GetProperty("remote").GetProperty("path").GetString() == path);
+        Assert.Equal("client", Str(open, "role"));
+        var close = r.OfType("conn.close").Single(c => Str(c, "conn") == Str(open, "conn"));
+        Assert.Equal(6, close.GetProperty("bytes_sent").GetInt64());
+        Assert.Equal(6, close.GetProperty("bytes_recv").GetInt64());
+    }
+
+    [Fact]
+    public async Task ForkedChild_ConnectionsAreAttributedToTheChild()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        using var server = ServerProcess.HttpServer();
+        var script = $"""
+            import os, socket, sys
+            pid = os.fork()
+            if pid == 0:
+                s = socket.create_connection(("127.0.0.1", {server.Port}))
+                s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                while s.recv(65536): pass
+                print("child", os.getpid(), flush=True)
+                os._exit(3)
+            _, status = os.waitpid(pid, 0)
+            print("parent", os.getpid(), flush=True)
+            """;
+        var r = await TattleCli.RunAsync(["run", "--", Py.Exe, "-c", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var pids = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToDictionary(l => l.Split(' ')[0], l => int.Parse(l.Split(' ')[1]));
+        var open = r.OfType("conn.open").Single(o => Str(o, "proto") == "tcp");
+        Assert.Equal(pids["child"], open.GetProperty("pid").GetInt32());
+        var childStart = r.OfType("process.start").Single(p => p.GetProperty("pid").GetInt32() == pids["child"]);
+        Assert.Equal(pids["parent"], childStart.GetProperty("ppid").GetInt32());
+        var childExit = r.OfType("process.exit").Single(p => p.GetProperty("pid").GetInt32() == pids["child"]);
+        Assert.Equal(3, childExit.GetProperty("exit_code").GetInt32());
+        Assert.DoesNotContain(r.OfType("conn.open"), o => o.GetProperty("pid").GetInt32() == pids["parent"] && Str(o, "proto") == "tcp");
+    }
+
+    [Fact]
+    public async Task PayloadLargerThanSnaplen_IsCutCountedAndMarked()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        using var sink = ServerProcess.Python("""
+            import socket, sys, threading
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+            open("port", "w").write(str(s.getsockname()[1]))
+            print("ready", flush=True)
+            while True:
+                c, _ = s.accept()
+                n = 0
+                while True:
+                    d = c.recv(1 << 20)
+                    if not d: break
+                    n += len(d)
+                c.sendall(str(n).encode()); c.close()
+            """);
+        int port = int.Parse(File.ReadAllText(Path.Combine(sink.Directory, "port")));
+        // One 100 000-byte send: with --snaplen 40000 the kernel captures 40000 bytes in chunks of at most 16 KiB.
+        var script = $"""
+            import socket
+            s = socket.create_connection(("127.0.0.1", {port}))
+            payload = bytes((i * 7) % 251 for i in range(100000))
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            print(s.recv(100).decode())
+            """;
+        var r = await TattleCli.RunAsync(["run", "--data", "--snaplen", "40000", "--", Py.Exe, "-c", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal("100000", r.Stdout.Trim());
+        var open = r.OfType("conn.open").Single(o => Str(o, "proto") == "tcp");
+        var sends = r.OfType("data").Where(d => Str(d, "conn") == Str(open, "conn") && Str(d, "dir") == "send").ToList();
+        long messageBytes = sends.Where(d => !d.TryGetProperty("offset", out _)).Sum(d => d.GetProperty("len").GetInt64());
+        Assert.Equal(100000, messageBytes); // every byte counted, even those not captured
+        var expected = Enumerable.Range(0, 100000).Select(i => (byte)(i * 7 % 251)).ToArray();
+        // Reassemble each message's chunks and compare with what was sent, byte for byte.
+        int cursor = 0;
+        var chunks = new List<JsonElement>();
+        foreach (var d in sends)
+        {
+            long off = d.TryGetProperty("offset", out var o) ? o.GetInt64() : 0;
+            if (off == 0 && chunks.Count > 0)
+            {
+                cursor += CheckMessage(chunks, expected, cursor);
+                chunks.Clear();
+            }
+            chunks.Add(d);
+        }
+        cursor += CheckMessage(chunks, expected, cursor);
+        Assert.Equal(100000, cursor);
+        Assert.Contains(sends, d => d.TryGetProperty("truncated", out var t) && t.GetBoolean());
+        Assert.Contains(sends, d => d.TryGetProperty("offset", out _)); // split into several records
+        var close = r.OfType("conn.close").Single(c => Str(c, "conn") == Str(open, "conn"));
+        Assert.Equal(100000, close.GetProperty("bytes_sent").GetInt64());
+    }
+
+    /// <summary>Checks one message's captured chunks against the bytes sent; returns the message length.</summary>
+    private static int CheckMessage(List<JsonElement> chunks, byte[] expected, int start)
+    {
+        int len = (int)chunks[0].GetProperty("len").GetInt64();
+        int captured = 0;
+        foreach (var c in chunks)
+        {
+            long off = c.TryGetProperty("offset", out var o) ? o.GetInt64() : 0;
+            var bytes = c.GetProperty("b64").GetBytesFromBase64();
+            Assert.Equal(captured, off);
+            Assert.True(bytes.AsSpan().SequenceEqual(expected.AsSpan(start + (int)off, bytes.Length)), $"chunk at {start}+{off} differs");
+            Assert.True(bytes.Length <= 16384);
+            captured += bytes.Length;
+        }
+        Assert.Equal(Math.Min(len, 40000), captured);
+        return len;
+    }
+}

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Tattle.Tests.Support;
+
+/// <summary>Real servers on 127.0.0.1 for the end-to-end tests, started untraced and killed on dispose.</summary>
+public sealed class ServerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private ServerProcess(Process process, int port, string dir)
+    {
+        _process = process;
+        Port = port;
+        Directory = dir;
+    }
+
+    public int Port { get; }
+
+    public int Pid => _process.Id;
+
+    public string Directory { get; }
+
+    public static int FreeTcpPort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>`python3 -m http.server` serving a temp directory that holds index.html and big.bin.</summary>
+    public static ServerProcess HttpServer()
+    {
+        var dir = System.IO.Directory.CreateTempSubdirectory("tattle-www-").FullName;
+        File.WriteAllText(Path.Combine(dir, "index.html"), "<html><body>hello from tattle's test server</body></html>\n");
+        File.WriteAllBytes(Path.Combine(dir, "big.bin"), Enumerable.Range(0, 200_000).Select(i => (byte)(i * 7)).ToArray());
+        int port = FreeTcpPort();
+        var psi = new ProcessStartInfo(Py.Exe, ["-m", "http.server", port.ToString(), "--bind", "127.0.0.1"])
+        {
+            WorkingDirectory = dir,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        var server = new ServerProcess(Process.Start(psi)!, port, dir);
+        server.WaitForTcp();
+        return server;
+    }
+
+    /// <summary>Runs a Python script as a server; it must print "ready" once it listens.</summary>
+    public static ServerProcess Python(string script, int port = 0)
+    {
+        var dir = System.IO.Directory.CreateTempSubdirectory("tattle-py-").FullName;
+        var path = Path.Combine(dir, "server.py");
+        File.WriteAllText(path, script);
+        var psi = new ProcessStartInfo(Py.Exe, ["-u", path, port.ToString()])
+        {
+            WorkingDirectory = dir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(psi)!;
+        var line = process.StandardOutput.ReadLine();
+        if (line != "ready")
+        {
+            throw new InvalidOperationException($"server did not start: {line} {process.StandardError.ReadToEnd()}");
+        }
+        return new ServerProcess(process, port, dir);
+    }
+
+    private void WaitForTcp()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var c = new TcpClient();
+                c.Connect(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(50);
+            }
+        }
+        throw new TimeoutException($"server on port {Port} did not start");
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
+        try
+        {
+            System.IO.Directory.Delete(Directory, true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,221 @@
+using System.Net;
+using Tattle.Capture.Events;
+using Tattle.Records;
+using Tattle.Tracking;
+using Tattle.Tracking.Connections;
+using Record = Tattle.Records.Record;
+
+namespace Tattle.Tests.Tracking;
+
+/// <summary>The tracker fed synthetic events with a fake clock: no kernel involved.</summary>
+public sealed class TraceSessionTests
+{
+    private const int Pid = 4242;
+    private long _now = 1_000_000_000;
+
+    private readonly ListSink _records = new();
+    private readonly TraceSession _session;
+
+    public TraceSessionTests()
+    {
+        _session = new TraceSession(_records, new NoSocketLookup(), new TraceSettings { EmitData = true, ToUnixNs = ns => ns });
+        _session.OnFork(new ProcessFork(Tick(), Pid, 1, 100, "client"));
+    }
+
+    private long Tick(long ns = 1_000_000) => _now += ns;
+
+    private static NetAddress V4(string ip, int port) => NetAddress.FromEndPoint(new IPEndPoint(IPAddress.Parse(ip), port));
+
+    private SocketEvent Sock(SocketEventKind kind, int fd, ulong sk, int result = 0, TcpState state = TcpState.Unknown, int pid = Pid) => new()
+    {
+        TimestampNs = Tick(),
+        Pid = pid,
+        Tid = pid,
+        Kind = kind,
+        Fd = fd,
+        Result = result,
+        SockId = sk,
+        Family = NetAddress.AfInet,
+        SockType = SocketTypes.Stream,
+        Protocol = 6,
+        State = state,
+        Local = V4("127.0.0.1", 40000),
+        Remote = V4("10.1.2.3", 443),
+    };
+
+    private DataEvent Data(int fd, ulong sk, Direction dir, uint len, int pid = Pid) => new()
+    {
+        TimestampNs = Tick(),
+        Pid = pid,
+        Tid = pid,
+        Fd = fd,
+        Direction = dir,
+        SockId = sk,
+        MessageLength = len,
+        ChunkLength = len,
+        Family = NetAddress.AfInet,
+        SockType = SocketTypes.Stream,
+        Flags = DataFlags.Last,
+    };
+
+    [Fact]
+    public void BlockingConnect_OpensThenClosesWithByteCounts()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        _session.OnData(Data(3, 0xA, Direction.Send, 100), new byte[100]);
+        _session.OnData(Data(3, 0xA, Direction.Recv, 250), new byte[250]);
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+
+        var open = _records.Of<ConnOpenRecord>().Single();
+        Assert.Equal("tcp", open.Proto);
+        Assert.Equal("client", open.Role);
+        Assert.Equal("10.1.2.3:443", open.Remote!.ToString());
+        var close = _records.Of<ConnCloseRecord>().Single();
+        Assert.Equal(open.Conn, close.Conn);
+        Assert.Equal(100UL, close.BytesSent);
+        Assert.Equal(250UL, close.BytesRecv);
+        Assert.Equal(2, _records.Of<DataRecord>().Count());
+        Assert.Equal(0, _session.OpenConnections);
+    }
+
+    [Fact]
+    public void NonBlockingConnect_OutcomeFromTcpState()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA, result: -115));
+        Assert.Empty(_records.Of<ConnOpenRecord>());
+        _session.OnSocket(Sock(SocketEventKind.TcpState, 3, 0xA, state: TcpState.Established));
+        Assert.Single(_records.Of<ConnOpenRecord>());
+
+        _session.OnSocket(Sock(SocketEventKind.Socket, 4, 0xB));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 4, 0xB, result: -115));
+        _session.OnSocket(Sock(SocketEventKind.TcpState, 4, 0xB, result: -111, state: TcpState.Close));
+        Assert.Equal("ECONNREFUSED", _records.Of<ConnFailRecord>().Single().Error);
+    }
+
+    [Fact]
+    public void LoopbackRefusal_StateChangeBeforeConnectReturns_StillFails()
+    {
+        // On loopback the RST is processed inside connect(): CLOSE arrives before connect's EINPROGRESS.
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.TcpState, 3, 0xA, result: -111, state: TcpState.Close));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA, result: -115));
+        Assert.Equal("ECONNREFUSED", _records.Of<ConnFailRecord>().Single().Error);
+        Assert.Empty(_records.Of<ConnOpenRecord>());
+        var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
+        Assert.Equal(1, row.Errors["ECONNREFUSED"]);
+        Assert.Equal(0, row.Connections);
+    }
+
+    [Fact]
+    public void ReusedFd_IsANewConnectionWithANewGeneration()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xB));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xB));
+        var ids = _records.Of<ConnOpenRecord>().Select(o => o.Conn).ToList();
+        Assert.Equal(2, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public void DataOnASocketBehindAnUnseenClose_EndsTheOldConnection()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        // fd 3 now names another socket (dup2 over it, or a lost close record).
+        _session.OnData(Data(3, 0xB, Direction.Send, 10), new byte[10]);
+        Assert.Single(_records.Of<ConnCloseRecord>());
+        var opens = _records.Of<ConnOpenRecord>().ToList();
+        Assert.Equal(2, opens.Count);
+        Assert.True(opens[1].Existing);
+    }
+
+    [Fact]
+    public void ProcessExit_ClosesItsConnections()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        _session.OnExit(new ProcessExit(Tick(), Pid, 100, "client", 9));
+        Assert.Single(_records.Of<ConnCloseRecord>());
+        var exit = _records.Of<ProcessExitRecord>().Single();
+        Assert.Equal(9, exit.Signal);
+        Assert.Null(exit.ExitCode);
+        Assert.Equal(0, _session.Processes.LiveCount);
+    }
+
+    [Fact]
+    public void ReusedPid_IsANewProcess()
+    {
+        _session.OnExit(new ProcessExit(Tick(), Pid, 100, "client", 0));
+        _session.OnFork(new ProcessFork(Tick(), Pid, 1, 999_000_000_000, "other"));
+        Assert.Equal(2, _records.Of<ProcessStartRecord>().Count());
+        Assert.Equal("other", _session.Processes.Find(Pid)!.Comm);
+        Assert.Equal(2, _session.Processes.TotalSeen);
+    }
+
+    [Fact]
+    public void ThousandsOfShortConnections_LeaveNothingBehind()
+    {
+        for (int i = 0; i < 5000; i++)
+        {
+            ulong sk = 0x1000 + (ulong)i;
+            _session.OnSocket(Sock(SocketEventKind.Socket, 3 + i % 5, sk));
+            _session.OnSocket(Sock(SocketEventKind.Connect, 3 + i % 5, sk));
+            _session.OnData(Data(3 + i % 5, sk, Direction.Send, 10), new byte[10]);
+            _session.OnSocket(Sock(SocketEventKind.Close, 3 + i % 5, sk));
+        }
+        Assert.Equal(0, _session.OpenConnections);
+        var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
+        Assert.Equal(5000, row.Connections);
+        Assert.Equal(50_000UL, row.BytesSent);
+    }
+
+    [Fact]
+    public void UnconnectedUdp_SummarisesPerPeer()
+    {
+        var peerA = V4("10.0.0.1", 53);
+        var peerB = V4("10.0.0.2", 53);
+        _session.OnSocket(Sock(SocketEventKind.Socket, 5, 0xC) with { SockType = SocketTypes.Datagram, Protocol = 17 });
+        foreach (var (peer, dir, len) in new[] { (peerA, Direction.Send, 30u), (peerA, Direction.Recv, 90u), (peerB, Direction.Send, 31u) })
+        {
+            _session.OnData(Data(5, 0xC, dir, len) with { SockType = SocketTypes.Datagram, Peer = peer }, new byte[len]);
+        }
+        var open = _records.Of<ConnOpenRecord>().Single();
+        Assert.Equal("udp", open.Proto);
+        Assert.Equal("10.0.0.1:53", open.Remote!.ToString());
+        var rows = _session.Finish(Tick(), 0, 0, Pid).Rows;
+        Assert.Equal(2, rows.Count);
+        var a = rows.Single(r => r.Endpoint.Addr == "10.0.0.1");
+        Assert.Equal(30UL, a.BytesSent);
+        Assert.Equal(90UL, a.BytesRecv);
+    }
+
+    [Fact]
+    public void Loss_IsCountedAndWritten()
+    {
+        _session.OnLoss(new LossEvent(Tick(), 17, "kernel ring buffer full: data records"));
+        Assert.Equal(17, _session.Lost);
+        Assert.Equal(17, _records.Of<LossRecord>().Single().Count);
+        Assert.Equal(17, _session.Finish(Tick(), 0, 0, Pid).Lost);
+    }
+
+    private sealed class ListSink : IRecordSink
+    {
+        public List<Record> All { get; } = [];
+
+        public IEnumerable<T> Of<T>() => All.OfType<T>();
+
+        public void Write(Record record) => All.Add(record);
+
+        public void Flush()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
