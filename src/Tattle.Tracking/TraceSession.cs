@@ -62,8 +62,13 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
                 conn.State = ConnectionState.Listening;
                 Write(new ListenRecord
                 {
-                    TimestampNs = settings.ToUnixNs(nowMonoNs), Pid = pid, Comm = p.Comm, Proto = conn.Proto,
-                    Fd = conn.Fd, Local = LocalEndpoint(conn) ?? new Endpoint(null, null), Existing = true,
+                    TimestampNs = settings.ToUnixNs(nowMonoNs),
+                    Pid = pid,
+                    Comm = p.Comm,
+                    Proto = conn.Proto,
+                    Fd = conn.Fd,
+                    Local = LocalEndpoint(conn) ?? new Endpoint(null, null),
+                    Existing = true,
                 });
                 continue;
             }
@@ -113,7 +118,11 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         }
         Write(new ProcessExecRecord
         {
-            TimestampNs = settings.ToUnixNs(e.TimestampNs), Pid = e.Pid, Comm = p.Comm, Argv = p.Argv, Exe = p.Exe,
+            TimestampNs = settings.ToUnixNs(e.TimestampNs),
+            Pid = e.Pid,
+            Comm = p.Comm,
+            Argv = p.Argv,
+            Exe = p.Exe,
         });
     }
 
@@ -231,7 +240,11 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         Lost += e.Count;
         Write(new LossRecord
         {
-            TimestampNs = settings.ToUnixNs(e.TimestampNs), Pid = 0, Comm = "tattle", Count = e.Count, Where = e.Where,
+            TimestampNs = settings.ToUnixNs(e.TimestampNs),
+            Pid = 0,
+            Comm = "tattle",
+            Count = e.Count,
+            Where = e.Where,
         });
     }
 
@@ -338,8 +351,12 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         conn.LocalPath = e.LocalPath ?? conn.LocalPath;
         Write(new ListenRecord
         {
-            TimestampNs = settings.ToUnixNs(e.TimestampNs), Pid = e.Pid, Comm = Processes.CommOf(e.Pid),
-            Proto = conn.Proto, Fd = conn.Fd, Local = LocalEndpoint(conn) ?? new Endpoint(null, null),
+            TimestampNs = settings.ToUnixNs(e.TimestampNs),
+            Pid = e.Pid,
+            Comm = Processes.CommOf(e.Pid),
+            Proto = conn.Proto,
+            Fd = conn.Fd,
+            Local = LocalEndpoint(conn) ?? new Endpoint(null, null),
         });
     }
 
@@ -385,7 +402,9 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         p.UsesIoUring = true;
         Write(new NoticeRecord
         {
-            TimestampNs = settings.ToUnixNs(e.TimestampNs), Pid = e.Pid, Comm = p.Comm,
+            TimestampNs = settings.ToUnixNs(e.TimestampNs),
+            Pid = e.Pid,
+            Comm = p.Comm,
             Message = "uses io_uring: socket I/O submitted through it is not traced",
         });
     }
