@@ -34,9 +34,15 @@ public static class FdTable
             int n = ProcNative.ReadLink(new ProcPath(path).Add("/proc/"u8).Add(pid).Add("/fd/"u8).Add(fd).Terminated(), link);
             if (n >= 0)
             {
-                // Closed between listing and readlink: skip, as ls would.
                 result.Add(new FdEntry(fd, Encoding.UTF8.GetString(link[..n])));
             }
+            else if (n is -ProcNative.EACCES or -ProcNative.EPERM)
+            {
+                // The directory can be listable while its links are not (ptrace rules): the table is unreadable.
+                errno = -n;
+                return null;
+            }
+            // Otherwise the fd was closed between listing and readlink: skip it, as ls would.
         }
         return result;
     }

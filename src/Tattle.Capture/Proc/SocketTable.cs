@@ -73,13 +73,9 @@ public static class SocketTable
             candidates.Add((pid, ns));
         }
 
-        // 2. Each namespace's tables, read once through one of its processes.
-        var byInode = new Dictionary<ulong, NetSocket>(4096);
-        var unowned = new List<NetSocket>();
+        // 2. Read each namespace's tables (through one of its processes) and the candidates' fd tables in parallel:
+        // both are kernel-bound (/proc/net/udp alone costs O(n²) in the kernel on big hosts), so they overlap well.
         bool wantUnowned = q.IncludeUnowned && !q.HasProcessFilter;
-        int malformed = 0;
-        int nsRead = 0;
-        byte[] buffer = new byte[InitialTableBuffer];
         var neededNs = new HashSet<ulong>();
         foreach (var (_, ns) in candidates)
         {
@@ -88,65 +84,120 @@ public static class SocketTable
         if (wantUnowned)
         {
             // Unowned sockets of a namespace are listed even when no candidate process holds anything there.
-            foreach (ulong ns in readersByNs.Keys)
-            {
-                neededNs.Add(ns);
-            }
+            neededNs.UnionWith(readersByNs.Keys);
         }
+        var tableJobs = new List<TableJob>();
         foreach (ulong ns in neededNs)
         {
-            if (ReadNamespace(ns, readersByNs[ns], q, ref buffer, byInode, wantUnowned ? unowned : null, ref malformed))
+            foreach (var group in (ReadOnlySpan<SocketKinds>)[SocketKinds.Tcp, SocketKinds.Udp, SocketKinds.Unix | SocketKinds.Raw | SocketKinds.Packet | SocketKinds.Netlink])
             {
-                nsRead++;
+                if ((group & q.Kinds) != 0)
+                {
+                    tableJobs.Add(new TableJob(ns, readersByNs[ns], group & q.Kinds, q.ListeningOnly));
+                }
+            }
+        }
+        int chunkCount = Math.Clamp(candidates.Count / 8, 1, Environment.ProcessorCount);
+        var fdJobs = new FdJob[chunkCount];
+        for (int i = 0; i < chunkCount; i++)
+        {
+            fdJobs[i] = new FdJob();
+        }
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            fdJobs[i % chunkCount].Processes.Add(candidates[i]);
+        }
+        int jobCount = fdJobs.Length + tableJobs.Count;
+        if (jobCount == 1)
+        {
+            fdJobs[0].Run();
+        }
+        else
+        {
+            Parallel.For(0, jobCount, i =>
+            {
+                if (i < fdJobs.Length)
+                {
+                    fdJobs[i].Run();
+                }
+                else
+                {
+                    tableJobs[i - fdJobs.Length].Run();
+                }
+            });
+        }
+
+        var byInode = new Dictionary<ulong, NetSocket>(4096);
+        var unowned = new List<NetSocket>();
+        var nsDone = new HashSet<ulong>();
+        int malformed = 0;
+        foreach (var job in tableJobs)
+        {
+            malformed += job.Malformed;
+            if (job.Succeeded)
+            {
+                nsDone.Add(job.Ns);
+            }
+            foreach (var socket in job.Sockets)
+            {
+                if (socket.Inode == 0)
+                {
+                    if (wantUnowned)
+                    {
+                        unowned.Add(socket);
+                    }
+                }
+                else
+                {
+                    byInode.TryAdd(socket.Inode, socket);
+                }
             }
         }
 
-        // 3. Map each candidate's socket fds to the sockets found.
+        // 3. Match fds to sockets; a process holding one socket under several fds gives one row.
         var rows = new List<ProcessSocket>();
         var held = new HashSet<ulong>();
-        var fdScratch = new List<(int Fd, ulong Inode)>(64);
         var perProcess = new Dictionary<ulong, List<int>>();
-        foreach (var (pid, ns) in candidates)
+        foreach (var job in fdJobs)
         {
-            fdScratch.Clear();
-            int rc = FdTable.ReadSockets(pid, fdScratch);
-            if (rc != 0)
+            unreadable += job.Unreadable;
+            int at = 0;
+            var found = job.Found;
+            while (at < found.Count)
             {
-                if (rc is -ProcNative.EACCES or -ProcNative.EPERM)
+                int pid = found[at].Pid;
+                ulong ns = found[at].Ns;
+                perProcess.Clear();
+                for (; at < found.Count && found[at].Pid == pid; at++)
                 {
-                    unreadable++;
+                    ulong inode = found[at].Inode;
+                    if (!byInode.ContainsKey(inode))
+                    {
+                        // Filtered out, or a socket from another namespace (passed in, or created before setns): not listed.
+                        continue;
+                    }
+                    if (!perProcess.TryGetValue(inode, out var fds))
+                    {
+                        perProcess[inode] = fds = new List<int>(1);
+                    }
+                    fds.Add(found[at].Fd);
                 }
-                continue;
-            }
-            perProcess.Clear();
-            foreach (var (fd, inode) in fdScratch)
-            {
-                if (!byInode.ContainsKey(inode))
+                if (perProcess.Count == 0)
                 {
-                    // Filtered out, or a socket from another namespace (passed in, or created before setns): not listed.
                     continue;
                 }
-                if (!perProcess.TryGetValue(inode, out var fds))
+                var info = ProcessInfo.TryRead(pid, ns, namespaces, users);
+                if (info is null)
                 {
-                    perProcess[inode] = fds = new List<int>(1);
+                    continue;
                 }
-                fds.Add(fd);
-            }
-            if (perProcess.Count == 0)
-            {
-                continue;
-            }
-            var info = ProcessInfo.TryRead(pid, ns, namespaces, users);
-            if (info is null)
-            {
-                continue;
-            }
-            foreach (var (inode, fds) in perProcess)
-            {
-                var socket = byInode[inode];
-                held.Add(inode);
-                fds.Sort();
-                rows.Add(new ProcessSocket { Socket = socket, Process = info, Fds = fds, NetNsName = namespaces.NameOf(socket.NetNs) });
+                foreach (var (inode, fds) in perProcess)
+                {
+                    var socket = byInode[inode];
+                    held.Add(inode);
+                    fds.Sort();
+                    rows.Add(new ProcessSocket { Socket = socket, Process = info, Fds = fds, NetNsName = namespaces.NameOf(socket.NetNs) });
+                }
             }
         }
         rows.Sort(static (a, b) => a.Pid != b.Pid ? a.Pid.CompareTo(b.Pid) : a.Fd.CompareTo(b.Fd));
@@ -176,84 +227,119 @@ public static class SocketTable
             UnixPeers.Fill(rows, NetNamespaces.Current);
         }
 
-        return new SocketSnapshot { Rows = rows, UnreadableProcesses = unreadable, MalformedLines = malformed, NamespacesRead = nsRead };
+        return new SocketSnapshot { Rows = rows, UnreadableProcesses = unreadable, MalformedLines = malformed, NamespacesRead = nsDone.Count };
     }
 
-    private static bool ReadNamespace(ulong ns, List<int> readers, SocketQuery q, ref byte[] buffer,
-        Dictionary<ulong, NetSocket> byInode, List<NetSocket>? unowned, ref int malformed)
+    /// <summary>Reads one family group of one namespace's tables, through the first of its processes that is still there.</summary>
+    private sealed class TableJob(ulong ns, List<int> readers, SocketKinds kinds, bool listeningOnly)
     {
-        foreach (int reader in readers)
-        {
-            if (TryReadTables(reader, ns, q, ref buffer, byInode, unowned, ref malformed))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
+        [ThreadStatic]
+        private static byte[]? t_buffer;
 
-    private static bool TryReadTables(int pid, ulong ns, SocketQuery q, ref byte[] buffer,
-        Dictionary<ulong, NetSocket> byInode, List<NetSocket>? unowned, ref int malformed)
-    {
-        bool any = false;
-        Span<byte> path = stackalloc byte[64];
-        for (var table = ProcNetTable.Tcp; table <= ProcNetTable.Netlink; table++)
+        public ulong Ns => ns;
+
+        public List<NetSocket> Sockets { get; } = [];
+
+        public int Malformed { get; private set; }
+
+        public bool Succeeded { get; private set; }
+
+        public void Run()
         {
-            if ((q.Kinds & KindOf(table)) == 0)
+            byte[] buffer = t_buffer ??= new byte[InitialTableBuffer];
+            foreach (int reader in readers)
             {
-                continue;
-            }
-            var p = new ProcPath(path).Add("/proc/"u8).Add(pid).Add("/net/"u8);
-            ReadOnlySpan<byte> pathZ = table switch
-            {
-                ProcNetTable.Tcp => p.Add("tcp"u8).Terminated(),
-                ProcNetTable.Tcp6 => p.Add("tcp6"u8).Terminated(),
-                ProcNetTable.Udp => p.Add("udp"u8).Terminated(),
-                ProcNetTable.Udp6 => p.Add("udp6"u8).Terminated(),
-                ProcNetTable.Raw => p.Add("raw"u8).Terminated(),
-                ProcNetTable.Raw6 => p.Add("raw6"u8).Terminated(),
-                ProcNetTable.Unix => p.Add("unix"u8).Terminated(),
-                ProcNetTable.Packet => p.Add("packet"u8).Terminated(),
-                _ => p.Add("netlink"u8).Terminated(),
-            };
-            int n = ProcNative.ReadFile(pathZ, ref buffer);
-            if (n < 0)
-            {
-                if (n is -ProcNative.ENOENT && NetNamespaces.TryGetOf(pid, out ulong still) == 0 && still == ns)
+                Sockets.Clear();
+                Malformed = 0;
+                if (TryRead(reader, ref buffer))
                 {
-                    // The process is alive but the kernel lacks this table (e.g. IPv6 disabled).
-                    continue;
+                    Succeeded = true;
+                    break;
                 }
-                if (any || n is not (-ProcNative.ENOENT or -ProcNative.ESRCH))
+            }
+            t_buffer = buffer;
+        }
+
+        private bool TryRead(int pid, ref byte[] buffer)
+        {
+            bool any = false;
+            Span<byte> path = stackalloc byte[64];
+            for (var table = ProcNetTable.Tcp; table <= ProcNetTable.Netlink; table++)
+            {
+                if ((kinds & KindOf(table)) == 0)
                 {
                     continue;
                 }
-                return false;
+                var p = new ProcPath(path).Add("/proc/"u8).Add(pid).Add("/net/"u8);
+                ReadOnlySpan<byte> pathZ = table switch
+                {
+                    ProcNetTable.Tcp => p.Add("tcp"u8).Terminated(),
+                    ProcNetTable.Tcp6 => p.Add("tcp6"u8).Terminated(),
+                    ProcNetTable.Udp => p.Add("udp"u8).Terminated(),
+                    ProcNetTable.Udp6 => p.Add("udp6"u8).Terminated(),
+                    ProcNetTable.Raw => p.Add("raw"u8).Terminated(),
+                    ProcNetTable.Raw6 => p.Add("raw6"u8).Terminated(),
+                    ProcNetTable.Unix => p.Add("unix"u8).Terminated(),
+                    ProcNetTable.Packet => p.Add("packet"u8).Terminated(),
+                    _ => p.Add("netlink"u8).Terminated(),
+                };
+                int n = ProcNative.ReadFile(pathZ, ref buffer);
+                // The process may have exited (and its pid been reused elsewhere) around the read: then try another reader.
+                bool stillThere = NetNamespaces.TryGetOf(pid, out ulong now) == 0 && now == ns;
+                if (!stillThere)
+                {
+                    return false;
+                }
+                if (n < 0)
+                {
+                    // The process is alive but the table is missing (e.g. IPv6 disabled) or refused: nothing to list.
+                    continue;
+                }
+                any = true;
+                Malformed += ProcNetParser.ParseTable(table, buffer.AsSpan(0, n), s =>
+                {
+                    if (listeningOnly && !s.IsListening)
+                    {
+                        return;
+                    }
+                    s.NetNs = ns;
+                    Sockets.Add(s);
+                });
             }
-            // The process may have exited and its pid been reused in another namespace between the two reads.
-            if (NetNamespaces.TryGetOf(pid, out ulong now) != 0 || now != ns)
-            {
-                return false;
-            }
-            any = true;
-            malformed += ProcNetParser.ParseTable(table, buffer.AsSpan(0, n), s =>
-            {
-                if (q.ListeningOnly && !s.IsListening)
-                {
-                    return;
-                }
-                s.NetNs = ns;
-                if (s.Inode == 0)
-                {
-                    unowned?.Add(s);
-                }
-                else
-                {
-                    byInode.TryAdd(s.Inode, s);
-                }
-            });
+            return any;
         }
-        return any;
+    }
+
+    /// <summary>Collects (pid, fd, socket inode) for a share of the candidate processes.</summary>
+    private sealed class FdJob
+    {
+        public List<(int Pid, ulong Ns)> Processes { get; } = [];
+
+        public List<(int Pid, ulong Ns, int Fd, ulong Inode)> Found { get; } = [];
+
+        public int Unreadable { get; private set; }
+
+        public void Run()
+        {
+            var scratch = new List<(int Fd, ulong Inode)>(64);
+            foreach (var (pid, ns) in Processes)
+            {
+                scratch.Clear();
+                int rc = FdTable.ReadSockets(pid, scratch);
+                if (rc != 0)
+                {
+                    if (rc is -ProcNative.EACCES or -ProcNative.EPERM)
+                    {
+                        Unreadable++;
+                    }
+                    continue;
+                }
+                foreach (var (fd, inode) in scratch)
+                {
+                    Found.Add((pid, ns, fd, inode));
+                }
+            }
+        }
     }
 
     private static SocketKinds KindOf(ProcNetTable table) => table switch

@@ -59,7 +59,9 @@ public static class SocketsCommand
         {
             return BadInput;
         }
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         var snapshot = SocketTable.Snapshot(query!);
+        var walked = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
         if (query!.NetNs is ulong wanted && snapshot.NamespacesRead == 0)
         {
             stderr.WriteLine($"tattle sockets: no readable process in network namespace {wanted}");
@@ -79,6 +81,18 @@ public static class SocketsCommand
                 using var writer = new StreamWriter(buffered, new UTF8Encoding(false), 64 * 1024, leaveOpen: true);
                 TableRows.Write(writer, snapshot.Rows, pids, services, names);
             }
+        }
+        if (Environment.GetEnvironmentVariable("TATTLE_TIMING") == "1")
+        {
+            // For bench/sockets: separates the walk from output formatting and from runtime start-up.
+            var total = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
+            var sinceStart = DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime;
+            // A second walk shows what a long-running caller (tattle attach) pays once JIT and first-use costs are gone.
+            long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+            _ = SocketTable.Snapshot(query);
+            var warm = System.Diagnostics.Stopwatch.GetElapsedTime(t1);
+            stderr.WriteLine(FormattableString.Invariant(
+                $"timing: walk {walked.TotalMilliseconds:F1} ms, walk+output {total.TotalMilliseconds:F1} ms, since process start {sinceStart.TotalMilliseconds:F1} ms, warm walk {warm.TotalMilliseconds:F1} ms, {snapshot.Rows.Count} rows, {snapshot.NamespacesRead} netns"));
         }
         if (snapshot.UnreadableProcesses > 0)
         {
@@ -219,6 +233,7 @@ internal static class SocketText
 /// <summary>The aligned, grouped-by-process table.</summary>
 internal static class TableRows
 {
+    private static readonly string Spaces = new(' ', 64);
     private static readonly string[] Headers = ["FD", "PROTO", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE", "INODE"];
 
     internal static void Write(TextWriter w, IReadOnlyList<ProcessSocket> rows, IReadOnlyList<int> fdTablePids, ServiceNames? services, IAddressNames names)
@@ -252,7 +267,6 @@ internal static class TableRows
 
         int? currentPid = null;
         ulong currentNs = 0;
-        var line = new StringBuilder(256);
         for (int i = 0; i < rows.Count; i++)
         {
             var r = rows[i];
@@ -265,9 +279,9 @@ internal static class TableRows
                 currentPid = r.Pid;
                 currentNs = r.NetNs;
                 w.WriteLine(GroupHeader(r));
-                WriteCells(w, line, Headers, widths);
+                WriteCells(w, Headers, widths);
             }
-            WriteCells(w, line, cells[i], widths);
+            WriteCells(w, cells[i], widths);
         }
         if (rows.Count == 0 && fdTablePids.Count == 0)
         {
@@ -281,7 +295,8 @@ internal static class TableRows
             string comm = ProcessInfo.ReadComm(pid) ?? "?";
             if (fds is null)
             {
-                w.WriteLine($"fd table of {pid} ({comm}): not readable (errno {errno})");
+                string why = errno is 13 or 1 ? "permission denied" : errno is 2 or 3 ? "process exited" : "errno " + errno.ToString(CultureInfo.InvariantCulture);
+                w.WriteLine($"fd table of {pid} ({comm}): not readable ({why})");
                 continue;
             }
             w.WriteLine($"fd table of {pid} ({comm}):");
@@ -316,21 +331,43 @@ internal static class TableRows
         return sb.ToString();
     }
 
-    private static void WriteCells(TextWriter w, StringBuilder line, string[] cells, int[] widths)
+    private static void WriteCells(TextWriter w, string[] cells, int[] widths)
     {
-        line.Clear().Append("  ");
+        w.Write("  ");
         for (int c = 0; c < cells.Length; c++)
         {
             bool last = c == cells.Length - 1;
-            // Numbers right-aligned, text left-aligned.
-            bool numeric = c is 3 or 4;
-            line.Append(numeric ? cells[c].PadLeft(widths[c]) : last ? cells[c] : cells[c].PadRight(widths[c]));
+            int pad = widths[c] - cells[c].Length;
+            // Queue sizes right-aligned, text left-aligned; no trailing blanks.
+            if (c is 3 or 4)
+            {
+                Pad(w, pad);
+                w.Write(cells[c]);
+            }
+            else
+            {
+                w.Write(cells[c]);
+                if (!last)
+                {
+                    Pad(w, pad);
+                }
+            }
             if (!last)
             {
-                line.Append("  ");
+                w.Write("  ");
             }
         }
-        w.WriteLine(line.ToString());
+        w.WriteLine();
+    }
+
+    private static void Pad(TextWriter w, int n)
+    {
+        while (n > 0)
+        {
+            int k = Math.Min(n, Spaces.Length);
+            w.Write(Spaces.AsSpan(0, k));
+            n -= k;
+        }
     }
 }
 
