@@ -29,6 +29,15 @@ internal static class Program
             stderr.WriteLine("Try 'tattle --help'.");
             return 2;
         }
-        return result.Invoke();
+        try
+        {
+            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("TATTLE_DEBUG") is null)
+        {
+            // Outputs were flushed and BPF links released by the using blocks on the way here.
+            stderr.WriteLine($"tattle: internal error: {e.GetType().Name}: {e.Message} (TATTLE_DEBUG=1 shows the stack)");
+            return 70;
+        }
     }
 }

@@ -63,6 +63,35 @@ public sealed class RunTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Ipv6AsAnotherUser_AddressesAndUserAreRight()
+    {
+        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
+        {
+            return;
+        }
+        using var server = ServerProcess.Python("""
+            import socket, sys
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            s.bind(("::1", 0)); s.listen()
+            open("port", "w").write(str(s.getsockname()[1]))
+            print("ready", flush=True)
+            while True:
+                c, _ = s.accept(); c.recv(1000)
+                c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"); c.close()
+            """);
+        int port = int.Parse(File.ReadAllText(Path.Combine(server.Directory, "port")));
+        var r = await TattleCli.RunAsync(["run", "-u", "nobody", "--", "sh", "-c", $"id -un; curl -s -g http://[::1]:{port}/"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("nobody\nok", r.Stdout.Trim());
+        var open = r.OfType("conn.open").Single(o => Str(o, "proto") == "tcp");
+        Assert.Equal("::1", Addr(open.GetProperty("remote")));
+        Assert.Equal(port, Port(open.GetProperty("remote")));
+        Assert.Equal("::1", Addr(open.GetProperty("local")));
+        Assert.Equal("curl", Str(open, "comm"));
+    }
+
+    [Fact]
     public async Task RefusedConnect_IsConnFailAndCurlsExitCodePassesThrough()
     {
         if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
