@@ -403,7 +403,7 @@ internal static class JsonRows
             json.WriteNumber("rx_queue", r.RxQueue);
             json.WriteNumber("tx_queue", r.TxQueue);
             json.WriteNumber("inode", r.Inode);
-            json.WriteNumber("netns", r.NetNs);
+            WriteNullableInt(json, "netns", r.NetNs == 0 ? null : (long)r.NetNs);
             json.WriteString("netns_name", r.NetNsName);
             json.WriteString("container_id", r.ContainerId);
             json.WriteString("detail", r.Socket.Detail);
