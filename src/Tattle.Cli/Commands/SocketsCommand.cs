@@ -102,7 +102,8 @@ public static class SocketsCommand
         {
             // As root this means ptrace restrictions (e.g. another user namespace or Yama), so "run as root" would be no help.
             string hint = Environment.IsPrivilegedProcess ? "permission denied even as root" : "run as root";
-            stderr.WriteLine($"tattle sockets: {snapshot.UnreadableProcesses} processes not readable; {hint}");
+            string noun = snapshot.UnreadableProcesses == 1 ? "process" : "processes";
+            stderr.WriteLine($"tattle sockets: {snapshot.UnreadableProcesses} {noun} not readable; {hint}");
         }
         return 0;
     }
