@@ -36,7 +36,14 @@ public static class SocketTable
         }
         else
         {
-            pids.AddRange(q.Pids);
+            foreach (int pid in q.Pids)
+            {
+                // A pid given twice must not give every row twice.
+                if (!pids.Contains(pid))
+                {
+                    pids.Add(pid);
+                }
+            }
         }
         ulong wantedNs = q.AllNamespaces ? 0 : q.NetNs ?? (q.Pids is null ? NetNamespaces.Current : 0);
         var candidates = new List<(int Pid, ulong Ns)>(pids.Count);

@@ -35,6 +35,16 @@ public partial class FilterAndPermissionTests
     }
 
     [Fact]
+    public void RepeatedPidGivesEachRowOnce()
+    {
+        using var u = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        u.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int me = Environment.ProcessId;
+        var rows = SocketTable.Snapshot(new SocketQuery { Pids = [me, me], Kinds = SocketKinds.Udp }).Rows;
+        Assert.Single(rows, r => r.Fds.Contains((int)u.SafeHandle.DangerousGetHandle()));
+    }
+
+    [Fact]
     public void UnownedSocketsOnlyWithoutProcessFilter()
     {
         var all = SocketTable.Snapshot(new SocketQuery()).Rows;
