@@ -70,4 +70,34 @@ public static class FdTable
         }
         return 0;
     }
+
+    /// <summary>
+    /// Protocol of a socket fd from sockfs's "system.sockprotoname" xattr ("TCP", "UDPv6", "UNIX", "ALG", ...), as a
+    /// row protocol name ("tcp", "udp6", "unix", "alg"); null when the fd is gone or not a socket.
+    /// </summary>
+    /// <remarks>Used for sockets missing from the /proc/net tables: families without a table, or another namespace's.</remarks>
+    public static string? SocketProtocol(int pid, int fd)
+    {
+        Span<byte> path = stackalloc byte[48];
+        Span<byte> value = stackalloc byte[64];
+        int n = ProcNative.GetXattr(new ProcPath(path).Add("/proc/"u8).Add(pid).Add("/fd/"u8).Add(fd).Terminated(),
+            "system.sockprotoname\0"u8, value);
+        if (n <= 0)
+        {
+            return null;
+        }
+        var name = value[..n].TrimEnd((byte)0);
+        return name switch
+        {
+            _ when name.SequenceEqual("TCP"u8) => "tcp",
+            _ when name.SequenceEqual("TCPv6"u8) => "tcp6",
+            _ when name.SequenceEqual("UDP"u8) => "udp",
+            _ when name.SequenceEqual("UDPv6"u8) => "udp6",
+            _ when name.SequenceEqual("RAW"u8) => "raw",
+            _ when name.SequenceEqual("RAWv6"u8) => "raw6",
+            _ when name.SequenceEqual("PING"u8) => "icmp",
+            _ when name.SequenceEqual("PINGv6"u8) => "icmp6",
+            _ => Encoding.ASCII.GetString(name).ToLowerInvariant(),
+        };
+    }
 }

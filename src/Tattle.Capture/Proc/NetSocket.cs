@@ -8,10 +8,10 @@ public sealed class NetSocket
     /// <summary>sockfs inode; unique on the host, across namespaces. 0 for sockets no fd can hold (TIME_WAIT, half-open).</summary>
     public required ulong Inode { get; init; }
 
-    /// <summary>"tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet" or "netlink".</summary>
+    /// <summary>"tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet" or "netlink"; for sockets in no table, sockfs's lower-cased name ("alg", "vsock", "icmp", ...).</summary>
     public required string Protocol { get; init; }
 
-    /// <summary>State name: TCP names for tcp ("LISTEN", "ESTABLISHED", ...), "UNCONN"/"ESTABLISHED" for datagram sockets, "LISTEN"/"ESTABLISHED"/"UNCONN" for unix.</summary>
+    /// <summary>"UNKNOWN" for sockets in no table; otherwise TCP names for tcp ("LISTEN", "ESTABLISHED", ...), "UNCONN"/"ESTABLISHED" for datagram sockets, "LISTEN"/"ESTABLISHED"/"UNCONN" for unix.</summary>
     public required string State { get; init; }
 
     /// <summary>Local address and port (raw sockets: the port is the IP protocol number); null for unix, packet and netlink.</summary>
@@ -38,7 +38,7 @@ public sealed class NetSocket
     /// <summary>Family-specific detail for packet and netlink sockets, e.g. "proto=route,portid=812".</summary>
     public string? Detail { get; init; }
 
-    /// <summary>Inode of the network namespace whose tables listed the socket.</summary>
+    /// <summary>Inode of the network namespace whose tables listed the socket; 0 when no table we read lists it.</summary>
     public ulong NetNs { get; internal set; }
 
     /// <summary>True for sockets that accept connections or receive unconnected datagrams (what ss -l shows).</summary>

@@ -52,6 +52,9 @@ internal static unsafe partial class ProcNative
     private static partial int close(int fd);
 
     [LibraryImport("libc", SetLastError = true)]
+    private static partial nint getxattr(byte* path, byte* name, byte* value, nint size);
+
+    [LibraryImport("libc", SetLastError = true)]
     private static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
 
     /// <summary>readlink(2) into <paramref name="target"/>; returns the length, or -errno.</summary>
@@ -62,6 +65,18 @@ internal static unsafe partial class ProcNative
         {
             nint n = readlink(p, t, target.Length);
             return n < 0 ? -Marshal.GetLastPInvokeError() : (int)n;
+        }
+    }
+
+    /// <summary>getxattr(2) following symlinks; returns the value length, or -errno.</summary>
+    internal static int GetXattr(ReadOnlySpan<byte> pathZ, ReadOnlySpan<byte> nameZ, Span<byte> value)
+    {
+        fixed (byte* p = pathZ)
+        fixed (byte* n = nameZ)
+        fixed (byte* v = value)
+        {
+            nint len = getxattr(p, n, v, value.Length);
+            return len < 0 ? -Marshal.GetLastPInvokeError() : (int)len;
         }
     }
 

@@ -36,7 +36,14 @@ public static class SocketTable
         }
         else
         {
-            pids.AddRange(q.Pids);
+            foreach (int pid in q.Pids)
+            {
+                // A pid given twice must not give every row twice.
+                if (!pids.Contains(pid))
+                {
+                    pids.Add(pid);
+                }
+            }
         }
         ulong wantedNs = q.AllNamespaces ? 0 : q.NetNs ?? (q.Pids is null ? NetNamespaces.Current : 0);
         var candidates = new List<(int Pid, ulong Ns)>(pids.Count);
@@ -155,6 +162,9 @@ public static class SocketTable
         }
 
         // 3. Match fds to sockets; a process holding one socket under several fds gives one row.
+        // Sockets in no table we read ("strays") are identified by sockfs's xattr; skipped for big filtered walks
+        // (e.g. -t on a host full of UDP), where every filtered-out socket would cost a syscall.
+        bool resolveStrays = !q.ListeningOnly && (q.Kinds == SocketKinds.All || q.Pids is not null);
         var rows = new List<ProcessSocket>();
         var held = new HashSet<ulong>();
         var perProcess = new Dictionary<ulong, List<int>>();
@@ -171,9 +181,8 @@ public static class SocketTable
                 for (; at < found.Count && found[at].Pid == pid; at++)
                 {
                     ulong inode = found[at].Inode;
-                    if (!byInode.ContainsKey(inode))
+                    if (!byInode.ContainsKey(inode) && !(resolveStrays && TryAddStray(pid, found[at].Fd, inode, q, byInode)))
                     {
-                        // Filtered out, or a socket from another namespace (passed in, or created before setns): not listed.
                         continue;
                     }
                     if (!perProcess.TryGetValue(inode, out var fds))
@@ -228,6 +237,41 @@ public static class SocketTable
         }
 
         return new SocketSnapshot { Rows = rows, UnreadableProcesses = unreadable, MalformedLines = malformed, NamespacesRead = nsDone.Count };
+    }
+
+    /// <summary>Adds a socket a process holds that no table listed: a family without a /proc/net table (AF_ALG, vsock,
+    /// ping, ...), one of another namespace (received over SCM_RIGHTS, or opened before setns), or one opened during the walk.</summary>
+    private static bool TryAddStray(int pid, int fd, ulong inode, SocketQuery q, Dictionary<ulong, NetSocket> byInode)
+    {
+        string? protocol = FdTable.SocketProtocol(pid, fd);
+        if (protocol is null)
+        {
+            return false;
+        }
+        var kind = protocol switch
+        {
+            "tcp" or "tcp6" => SocketKinds.Tcp,
+            "udp" or "udp6" => SocketKinds.Udp,
+            "unix" => SocketKinds.Unix,
+            "raw" or "raw6" => SocketKinds.Raw,
+            "packet" => SocketKinds.Packet,
+            "netlink" => SocketKinds.Netlink,
+            _ => SocketKinds.None,
+        };
+        if (kind == SocketKinds.None ? q.Kinds != SocketKinds.All : (q.Kinds & kind) == 0)
+        {
+            return false;
+        }
+        byInode[inode] = new NetSocket
+        {
+            Inode = inode,
+            Protocol = protocol,
+            State = "UNKNOWN",
+            Detail = kind == SocketKinds.None
+                ? "no /proc/net table for this family"
+                : "not in the holder's namespace tables (another namespace, or opened during the walk)",
+        };
+        return true;
     }
 
     /// <summary>Reads one family group of one namespace's tables, through the first of its processes that is still there.</summary>

@@ -13,9 +13,13 @@ public static class SocketsCommand
     /// <summary>Exit code for bad input (unknown pid, user or namespace).</summary>
     public const int BadInput = 2;
 
-    /// <summary>Builds the command with its options.</summary>
-    public static Command Create()
+    /// <summary>Builds the command with its options; host names are not resolved.</summary>
+    public static Command Create() => Create(NoAddressNames.Instance);
+
+    /// <summary>Builds the command with a source of host names (e.g. a DNS cache); `-n` still turns it off.</summary>
+    public static Command Create(IAddressNames hostNames)
     {
+        ArgumentNullException.ThrowIfNull(hostNames);
         var pid = new Option<string[]>("--pid", "-p") { Description = "Only these processes (PID[,PID...]); also prints each one's fd table" };
         var comm = new Option<string?>("--comm") { Description = "Only processes with this command name (/proc/PID/comm)" };
         var user = new Option<string?>("--user") { Description = "Only processes of this user (name or uid)" };
@@ -47,7 +51,7 @@ public static class SocketsCommand
                 Numeric = parseResult.GetValue(numeric),
             };
             using var stdout = Console.OpenStandardOutput();
-            return Run(options, stdout, Console.Error, NoAddressNames.Instance);
+            return Run(options, stdout, Console.Error, hostNames);
         });
         return command;
     }
@@ -98,7 +102,8 @@ public static class SocketsCommand
         {
             // As root this means ptrace restrictions (e.g. another user namespace or Yama), so "run as root" would be no help.
             string hint = Environment.IsPrivilegedProcess ? "permission denied even as root" : "run as root";
-            stderr.WriteLine($"tattle sockets: {snapshot.UnreadableProcesses} processes not readable; {hint}");
+            string noun = snapshot.UnreadableProcesses == 1 ? "process" : "processes";
+            stderr.WriteLine($"tattle sockets: {snapshot.UnreadableProcesses} {noun} not readable; {hint}");
         }
         return 0;
     }
@@ -403,7 +408,7 @@ internal static class JsonRows
             json.WriteNumber("rx_queue", r.RxQueue);
             json.WriteNumber("tx_queue", r.TxQueue);
             json.WriteNumber("inode", r.Inode);
-            json.WriteNumber("netns", r.NetNs);
+            WriteNullableInt(json, "netns", r.NetNs == 0 ? null : (long)r.NetNs);
             json.WriteString("netns_name", r.NetNsName);
             json.WriteString("container_id", r.ContainerId);
             json.WriteString("detail", r.Socket.Detail);

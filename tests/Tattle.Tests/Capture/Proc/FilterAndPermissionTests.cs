@@ -7,7 +7,7 @@ namespace Tattle.Tests.Capture.Proc;
 
 public partial class FilterAndPermissionTests
 {
-    [GeneratedRegex(@"^tattle sockets: [1-9][0-9]* processes not readable; run as root\n$")]
+    [GeneratedRegex(@"^tattle sockets: (1 process|[1-9][0-9]+ processes|[2-9] processes) not readable; run as root\n$")]
     private static partial Regex UnreadableLine();
 
     [Fact]
@@ -32,6 +32,16 @@ public partial class FilterAndPermissionTests
         Assert.DoesNotContain(otherUser, r => r.Inode == inode);
         var otherComm = SocketTable.Snapshot(new SocketQuery { Comm = "no-such-comm", Kinds = SocketKinds.Tcp }).Rows;
         Assert.Empty(otherComm);
+    }
+
+    [Fact]
+    public void RepeatedPidGivesEachRowOnce()
+    {
+        using var u = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        u.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int me = Environment.ProcessId;
+        var rows = SocketTable.Snapshot(new SocketQuery { Pids = [me, me], Kinds = SocketKinds.Udp }).Rows;
+        Assert.Single(rows, r => r.Fds.Contains((int)u.SafeHandle.DangerousGetHandle()));
     }
 
     [Fact]

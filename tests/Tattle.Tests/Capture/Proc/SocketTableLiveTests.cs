@@ -231,6 +231,44 @@ public sealed class SocketTableLiveTests : IDisposable
         Assert.All(udpOnly, r => Assert.StartsWith("udp", r.Protocol));
     }
 
+    [Fact]
+    public void SocketFromAnotherNamespaceIsListedByItsSockfsName()
+    {
+        // A socket created in another namespace and kept after returning: none of our namespace's tables list it.
+        if (!TestEnv.RequireRoot("a socket from another network namespace"))
+        {
+            return;
+        }
+        const string Script = """
+            import ctypes, os, socket, time
+            libc = ctypes.CDLL(None, use_errno=True)
+            home = os.open('/proc/self/ns/net', os.O_RDONLY)
+            assert libc.unshare(0x40000000) == 0  # CLONE_NEWNET
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            assert libc.setns(home, 0x40000000) == 0
+            print(s.fileno(), flush=True)
+            time.sleep(120)
+            """;
+        var (p, line) = TestEnv.StartWithReadyLine("python3", "-c", Script);
+        try
+        {
+            int fd = int.Parse(line, System.Globalization.CultureInfo.InvariantCulture);
+            var row = Assert.Single(SocketTable.ForProcess(p.Id), r => r.Fd == fd);
+            Assert.Equal("udp", row.Protocol);
+            Assert.Equal("UNKNOWN", row.State);
+            Assert.Equal(0UL, row.NetNs);
+            Assert.Null(row.Local);
+            Assert.Equal(TestEnv.InodeOfFd(p.Id, fd), row.Inode);
+            // Filtered out when only TCP is asked for.
+            Assert.DoesNotContain(SocketTable.Snapshot(new SocketQuery { Pids = [p.Id], Kinds = SocketKinds.Tcp }).Rows, r => r.Fd == fd);
+        }
+        finally
+        {
+            p.Kill(entireProcessTree: true);
+            p.Dispose();
+        }
+    }
+
     private sealed class TempFile(string path) : IDisposable
     {
         public void Dispose() => File.Delete(path);

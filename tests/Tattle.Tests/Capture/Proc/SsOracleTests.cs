@@ -47,46 +47,106 @@ public partial class SsOracleTests
         }
     }
 
-    private static HashSet<string> FromTattle()
+    [Fact]
+    public void WholeNamespaceTcpAndUdpRowsMatchSs()
+    {
+        if (TestEnv.Run("sh", "-c", "command -v ss").Code != 0)
+        {
+            Console.WriteLine("skipped: ss not installed");
+            return;
+        }
+        using var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        l.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        l.Listen(1);
+        // Other processes open and close sockets meanwhile, so bracket ss between two walks: whatever both walks
+        // saw existed while ss ran and must be in its output; whatever ss saw must be in one of the walks.
+        for (int attempt = 0; ; attempt++)
+        {
+            var before = FromTattle(pid: null);
+            var ss = FromSs(pid: null);
+            var after = FromTattle(pid: null);
+            var stable = new HashSet<string>(before);
+            stable.IntersectWith(after);
+            var seen = new HashSet<string>(before);
+            seen.UnionWith(after);
+            var missingFromSs = stable.Except(ss).ToList();
+            var missingFromTattle = ss.Except(seen).ToList();
+            if ((missingFromSs.Count == 0 && missingFromTattle.Count == 0) || attempt == 2)
+            {
+                Assert.Empty(missingFromSs);
+                Assert.Empty(missingFromTattle);
+                Assert.Contains(stable, x => x.Contains($"127.0.0.1:{((IPEndPoint)l.LocalEndPoint!).Port} ", StringComparison.Ordinal));
+                return;
+            }
+        }
+    }
+
+    private static HashSet<string> FromTattle() => FromTattle(Environment.ProcessId);
+
+    private static HashSet<string> FromSs() => FromSs(Environment.ProcessId);
+
+    private static HashSet<string> FromTattle(int? pid)
     {
         var set = new HashSet<string>();
-        foreach (var r in SocketTable.Snapshot(new SocketQuery { Pids = [Environment.ProcessId], Kinds = SocketKinds.Tcp | SocketKinds.Udp }).Rows)
+        var q = new SocketQuery { Pids = pid is int p ? [p] : null, Kinds = SocketKinds.Tcp | SocketKinds.Udp };
+        foreach (var r in SocketTable.Snapshot(q).Rows)
         {
+            if (r.Local is null)
+            {
+                // Opened by the test host during the walk (state UNKNOWN): ss cannot have seen it either way.
+                continue;
+            }
             foreach (int fd in r.Fds)
             {
                 string netid = r.Protocol.StartsWith("tcp", StringComparison.Ordinal) ? "tcp" : "udp";
-                string state = r.State switch
-                {
-                    "ESTABLISHED" => "ESTAB",
-                    "FIN_WAIT1" => "FIN-WAIT-1",
-                    "FIN_WAIT2" => "FIN-WAIT-2",
-                    _ => r.State.Replace('_', '-'),
-                };
-                set.Add($"{netid} {state} {Norm(r.Local!.Address)}:{r.Local.Port} {Norm(r.Remote!.Address)}:{r.Remote.Port} fd={fd}");
+                string state = SsState(r.State);
+                set.Add(Key(netid, state, $"{Norm(r.Local!.Address)}:{r.Local.Port}", $"{Norm(r.Remote!.Address)}:{r.Remote.Port}",
+                    r.Process is null ? null : $"pid={r.Pid},fd={fd}"));
+            }
+            if (r.Fds.Count == 0)
+            {
+                set.Add(Key(r.Protocol.StartsWith("tcp", StringComparison.Ordinal) ? "tcp" : "udp", SsState(r.State), $"{Norm(r.Local!.Address)}:{r.Local.Port}", $"{Norm(r.Remote!.Address)}:{r.Remote.Port}", null));
             }
         }
         return set;
     }
 
-    private static HashSet<string> FromSs()
+    private static string SsState(string state) => state switch
+    {
+        "ESTABLISHED" => "ESTAB",
+        "FIN_WAIT1" => "FIN-WAIT-1",
+        "FIN_WAIT2" => "FIN-WAIT-2",
+        "CLOSE" => "UNCONN",
+        _ => state.Replace('_', '-'),
+    };
+
+    private static string Key(string netid, string state, string local, string remote, string? holder) =>
+        $"{netid} {state} {local} {remote} {holder ?? "-"}";
+
+    private static HashSet<string> FromSs(int? pid)
     {
         var (code, stdout, _) = TestEnv.Run("ss", "-tuanpH");
         Assert.Equal(0, code);
-        string me = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        string? me = pid?.ToString(CultureInfo.InvariantCulture);
         var set = new HashSet<string>();
         foreach (string line in stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 7)
+            if (f.Length < 6)
             {
                 continue;
             }
-            string users = string.Join(' ', f[6..]);
-            foreach (Match m in UserRegex().Matches(users))
+            string users = f.Length > 6 ? string.Join(' ', f[6..]) : "";
+            var matches = UserRegex().Matches(users);
+            if (matches.Count == 0 && me is null)
             {
-                if (m.Groups[1].Value == me)
+                set.Add(Key(f[0], f[1], SsEndPoint(f[4]), SsEndPoint(f[5]), null));
+            }
+            foreach (Match m in matches)
+            {
+                if (me is null || m.Groups[1].Value == me)
                 {
-                    set.Add($"{f[0]} {f[1]} {SsEndPoint(f[4])} {SsEndPoint(f[5])} fd={m.Groups[2].Value}");
+                    set.Add(Key(f[0], f[1], SsEndPoint(f[4]), SsEndPoint(f[5]), $"pid={m.Groups[1].Value},fd={m.Groups[2].Value}"));
                 }
             }
         }
