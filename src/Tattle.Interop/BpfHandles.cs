@@ -17,50 +17,41 @@ public sealed class BpfObjectHandle : SafeHandle
     }
 }
 
-/// <summary>An attached program; it keeps its bpf_object alive until the link is destroyed.</summary>
-public sealed class BpfLinkHandle : SafeHandle
+/// <summary>A handle that keeps its bpf_object alive (DangerousAddRef) until it is released itself.</summary>
+public abstract class BpfChildHandle : SafeHandle
 {
     private readonly BpfObjectHandle _owner;
 
-    public BpfLinkHandle(IntPtr link, BpfObjectHandle owner)
+    protected BpfChildHandle(IntPtr handle, BpfObjectHandle owner)
         : base(IntPtr.Zero, ownsHandle: true)
     {
         bool added = false;
         owner.DangerousAddRef(ref added);
         _owner = owner;
-        SetHandle(link);
+        SetHandle(handle);
     }
 
     public override bool IsInvalid => handle == IntPtr.Zero;
 
-    protected override bool ReleaseHandle()
+    /// <summary>Frees the native resource; the owner is released afterwards.</summary>
+    protected abstract void Free(IntPtr handle);
+
+    protected sealed override bool ReleaseHandle()
     {
-        Libbpf.LinkDestroy(handle);
+        Free(handle);
         _owner.DangerousRelease();
         return true;
     }
 }
 
-/// <summary>A libbpf ring_buffer consumer; it keeps its bpf_object alive while it exists.</summary>
-public sealed class RingBufferHandle : SafeHandle
+/// <summary>An attached program.</summary>
+public sealed class BpfLinkHandle(IntPtr link, BpfObjectHandle owner) : BpfChildHandle(link, owner)
 {
-    private readonly BpfObjectHandle _owner;
+    protected override void Free(IntPtr handle) => Libbpf.LinkDestroy(handle);
+}
 
-    public RingBufferHandle(IntPtr rb, BpfObjectHandle owner)
-        : base(IntPtr.Zero, ownsHandle: true)
-    {
-        bool added = false;
-        owner.DangerousAddRef(ref added);
-        _owner = owner;
-        SetHandle(rb);
-    }
-
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    protected override bool ReleaseHandle()
-    {
-        Libbpf.RingBufferFree(handle);
-        _owner.DangerousRelease();
-        return true;
-    }
+/// <summary>A libbpf ring_buffer consumer.</summary>
+public sealed class RingBufferHandle(IntPtr rb, BpfObjectHandle owner) : BpfChildHandle(rb, owner)
+{
+    protected override void Free(IntPtr handle) => Libbpf.RingBufferFree(handle);
 }
