@@ -51,7 +51,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         var listeningPorts = held.Where(s => s.IsListening).Select(s => s.Local.Port).ToHashSet();
         foreach (var s in held)
         {
-            var conn = NewConnection(pid, p.StartTicks, s.Fd, s.Proto, nowMonoNs);
+            var conn = NewConnection(pid, s.Fd, s.Proto, 0, nowMonoNs);
             conn.Existing = true;
             conn.Local = s.Local;
             conn.Remote = s.Remote;
@@ -72,7 +72,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
                 });
                 continue;
             }
-            if (conn.Proto != "unix" && s.Remote.IsEmpty && conn.Proto.StartsWith("udp", StringComparison.Ordinal))
+            if (conn.Proto == "udp" && s.Remote.IsEmpty)
             {
                 conn.State = ConnectionState.Created; // an unconnected UDP socket: announced at its first datagram
                 continue;
@@ -200,7 +200,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             {
                 conn.BytesRecv += e.MessageLength;
             }
-            if (e.Peer.IsInet && conn.Proto.StartsWith("udp", StringComparison.Ordinal))
+            if (e.Peer.IsInet && conn.Proto == "udp")
             {
                 CountPeer(conn, e.Peer, e.Direction, e.MessageLength);
             }
@@ -210,7 +210,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             // A datagram socket's first message, or a socket whose creation was not seen.
             conn.Role ??= e.Direction == Direction.Send ? "client" : "server";
-            if (conn.Remote.IsEmpty && conn.Proto.StartsWith("udp", StringComparison.Ordinal) && e.Peer.IsInet)
+            if (conn.Remote.IsEmpty && conn.Proto == "udp" && e.Peer.IsInet)
             {
                 conn.Remote = e.Peer;
             }
@@ -274,16 +274,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         return summary;
     }
 
-    private void OnSocketCreated(in SocketEvent e)
-    {
-        var p = Processes.Find(e.Pid);
-        var conn = NewConnection(e.Pid, p?.StartTicks ?? 0, e.Fd, ProtoOf(e.Family, e.SockType, e.Protocol), e.TimestampNs);
-        conn.SockId = e.SockId;
-        if (e.SockId != 0)
-        {
-            _bySock[e.SockId] = conn;
-        }
-    }
+    private void OnSocketCreated(in SocketEvent e) => NewFromEvent(in e);
 
     private void OnConnect(in SocketEvent e)
     {
@@ -320,13 +311,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 
     private void OnAccept(in SocketEvent e)
     {
-        var p = Processes.Find(e.Pid);
-        var conn = NewConnection(e.Pid, p?.StartTicks ?? 0, e.Fd, ProtoOf(e.Family, e.SockType, e.Protocol), e.TimestampNs);
-        conn.SockId = e.SockId;
-        if (e.SockId != 0)
-        {
-            _bySock[e.SockId] = conn;
-        }
+        var conn = NewFromEvent(in e);
         conn.Role = "server";
         conn.Local = e.Local;
         conn.Remote = e.Remote;
@@ -409,34 +394,19 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         });
     }
 
-    private Connection NewFromEvent(in SocketEvent e)
-    {
-        var p = Processes.Find(e.Pid);
-        var conn = NewConnection(e.Pid, p?.StartTicks ?? 0, e.Fd, ProtoOf(e.Family, e.SockType, e.Protocol), e.TimestampNs);
-        conn.SockId = e.SockId;
-        if (e.SockId != 0)
-        {
-            _bySock[e.SockId] = conn;
-        }
-        return conn;
-    }
+    private Connection NewFromEvent(in SocketEvent e) =>
+        NewConnection(e.Pid, e.Fd, ProtoOf(e.Family, e.SockType, e.Protocol), e.SockId, e.TimestampNs);
 
     /// <summary>A data event on a socket whose creation was not seen: before attach, inherited, or socketpair.</summary>
     private Connection Adopt(in DataEvent e)
     {
-        var p = Processes.Find(e.Pid);
-        var conn = NewConnection(e.Pid, p?.StartTicks ?? 0, e.Fd, ProtoOf(e.Family, e.SockType, 0), e.TimestampNs);
-        conn.SockId = e.SockId;
+        var conn = NewConnection(e.Pid, e.Fd, ProtoOf(e.Family, e.SockType, 0), e.SockId, e.TimestampNs);
         conn.Existing = true;
-        if (e.SockId != 0)
-        {
-            _bySock[e.SockId] = conn;
-        }
         int fd = e.Fd;
         var held = sockets.ForProcess(e.Pid);
         if (held.FirstOrDefault(s => s.Fd == fd) is { } known)
         {
-            conn.Proto = known.Proto.TrimEnd('6');
+            conn.Proto = known.Proto;
             conn.Local = known.Local;
             conn.Remote = known.Remote;
             conn.LocalPath = known.LocalPath;
@@ -468,7 +438,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         return conn;
     }
 
-    private Connection NewConnection(int pid, ulong processStart, int fd, string proto, long nowNs)
+    private Connection NewConnection(int pid, int fd, string proto, ulong sockId, long nowNs)
     {
         if (_byFd.TryGetValue((pid, fd), out var previous))
         {
@@ -480,13 +450,18 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             Id = $"c{++_nextId}",
             Pid = pid,
-            ProcessStart = processStart,
+            ProcessStart = Processes.Find(pid)?.StartTicks ?? 0,
             Fd = fd,
             Generation = generation,
             Proto = proto,
             OpenedNs = nowNs,
+            SockId = sockId,
         };
         _byFd[(pid, fd)] = conn;
+        if (sockId != 0)
+        {
+            _bySock[sockId] = conn;
+        }
         return conn;
     }
 

@@ -3,7 +3,10 @@ using Tattle.Capture.Proc;
 
 namespace Tattle.Tracking.Connections;
 
-/// <summary>Describes a process's sockets from /proc (the `tattle sockets` table), one entry per fd.</summary>
+/// <summary>
+/// Describes a process's sockets from /proc (the `tattle sockets` table), one entry per fd. /proc names tables by
+/// family ("tcp6", "udp6"); records name the protocol only ("tcp", "udp"), so the suffix is dropped here, once.
+/// </summary>
 public sealed class ProcSocketLookup : ISocketLookup
 {
     public IReadOnlyList<ExistingSocket> ForProcess(int pid)
@@ -15,7 +18,7 @@ public sealed class ProcSocketLookup : ISocketLookup
             var remote = row.Remote is { } r ? NetAddress.FromEndPoint(r) : default;
             foreach (int fd in row.Fds)
             {
-                result.Add(new ExistingSocket(fd, row.Protocol, local, remote, row.UnixPath, row.UnixPeerPath, row.State));
+                result.Add(new ExistingSocket(fd, row.Protocol.TrimEnd('6'), local, remote, row.UnixPath, row.UnixPeerPath, row.State));
             }
         }
         return result;
