@@ -1,0 +1,63 @@
+namespace Tattle.Protocols.Common;
+
+/// <summary>
+/// One protocol's reader for one connection: fed the ordered bytes of both directions, it reports messages to
+/// its <see cref="IMessageSink"/> (a stitcher inside pairs requests with responses). The model is Pixie's
+/// socket tracer: <c>ParseFrame</c> + <c>FindFrameBoundary</c> + a stitcher, one instance per connection.
+/// </summary>
+/// <remarks>
+/// Wire data never makes a parser throw: malformed input is <see cref="ParseStatus.Invalid"/>, and every size
+/// read from the wire is checked before it is used. A parser allocates only for what it reports.
+/// </remarks>
+public interface IProtocolParser
+{
+    /// <summary>The protocol's name as records show it ("http", "dns", "tls").</summary>
+    string Name { get; }
+
+    /// <summary>Parses from the front of <paramref name="data"/>; see <see cref="ParseStatus"/> for the effect.</summary>
+    ParseResult Parse(MessageKind kind, ReadOnlySpan<byte> data, in StreamContext context);
+
+    /// <summary>
+    /// The offset of the first position in <paramref name="data"/> where a message of this kind plausibly starts
+    /// (used after a gap, or when tracing began mid-stream), or -1 if there is none.
+    /// </summary>
+    int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data);
+
+    /// <summary>
+    /// <paramref name="bytes"/> bytes of this direction will never be seen (lost, cut by the snap length, sent
+    /// with sendfile). Returns true if the parser stays in step (the bytes fall inside a body it was skipping
+    /// anyway); false if it dropped its partial message and needs <see cref="FindFrameBoundary"/>.
+    /// </summary>
+    bool OnGap(MessageKind kind, long bytes, long nowNs);
+
+    /// <summary>The connection closed: reports what is pending (a request never answered, say).</summary>
+    void OnClose(long nowNs);
+}
+
+/// <summary>Receives the messages parsers report.</summary>
+public interface IMessageSink
+{
+    void OnMessage(ProtocolMessage message);
+}
+
+/// <summary>A parsed exchange or message; times are monotonic nanoseconds.</summary>
+public abstract record ProtocolMessage
+{
+    /// <summary>When the first byte of the exchange (the request, usually) arrived.</summary>
+    public required long StartNs { get; init; }
+
+    /// <summary>When the exchange completed (the last byte of the response, usually).</summary>
+    public required long EndNs { get; init; }
+}
+
+/// <summary>Settings every parser takes.</summary>
+public sealed record ParserOptions
+{
+    /// <summary>Body bytes kept per message (0: only sizes).</summary>
+    public int BodyLimit { get; init; }
+
+    /// <summary>Replace secrets (credentials, cookies, tokens) with REDACTED.</summary>
+    public bool Redact { get; init; } = true;
+
+    public static ParserOptions Default { get; } = new();
+}

@@ -1,0 +1,77 @@
+using Tattle.Protocols.Common;
+
+namespace Tattle.Protocols.Http1;
+
+/// <summary>A header as reported (the value already redacted when redaction is on).</summary>
+public readonly record struct HttpHeader(string Name, string Value);
+
+/// <summary>The parts of a request or response head and body that records show.</summary>
+public abstract record HttpMessageInfo
+{
+    /// <summary>"HTTP/1.1" or "HTTP/1.0".</summary>
+    public required string Version { get; init; }
+
+    public required IReadOnlyList<HttpHeader> Headers { get; init; }
+
+    /// <summary>Bytes of the head (start line + headers + the empty line).</summary>
+    public required long HeadBytes { get; init; }
+
+    /// <summary>Bytes of the body as sent on the wire (chunked framing included).</summary>
+    public required long BodyBytes { get; init; }
+
+    /// <summary>Up to the body limit, the body's first bytes (de-chunked); empty by default.</summary>
+    public ReadOnlyMemory<byte> Body { get; init; }
+
+    /// <summary>The Content-Encoding header, if any ("gzip").</summary>
+    public string? ContentEncoding { get; init; }
+
+    /// <summary>Transfer-Encoding: chunked.</summary>
+    public bool Chunked { get; init; }
+
+    /// <summary>Part of the body was never seen (a gap inside it: lost events, snap length, sendfile).</summary>
+    public long UnseenBytes { get; init; }
+
+    public required long StartNs { get; init; }
+
+    public required long EndNs { get; init; }
+}
+
+/// <summary>An HTTP/1.x request.</summary>
+public sealed record HttpRequest : HttpMessageInfo
+{
+    public required string Method { get; init; }
+
+    /// <summary>The request-target as sent, query string included (secrets redacted when redaction is on).</summary>
+    public required string Target { get; init; }
+
+    /// <summary>The Host header (or the authority of an absolute-form target).</summary>
+    public string? Host { get; init; }
+}
+
+/// <summary>An HTTP/1.x response.</summary>
+public sealed record HttpResponse : HttpMessageInfo
+{
+    public required int Status { get; init; }
+
+    public required string Reason { get; init; }
+
+    /// <summary>The body was delimited by the connection's close (no length, not chunked).</summary>
+    public bool EndedAtClose { get; init; }
+}
+
+/// <summary>
+/// A request paired with its response. Either side may be missing: a request the connection closed before
+/// answering, or a response whose request was sent before tracing began.
+/// </summary>
+public sealed record HttpExchange : ProtocolMessage
+{
+    public HttpRequest? Request { get; init; }
+
+    public HttpResponse? Response { get; init; }
+
+    /// <summary>The protocol switched to after 101 (the Upgrade header: "websocket", "h2c"); parsing stops there.</summary>
+    public string? Upgrade { get; init; }
+
+    /// <summary>Interim 1xx responses (100 Continue) that preceded the final one.</summary>
+    public IReadOnlyList<int> Interim { get; init; } = [];
+}

@@ -1,0 +1,25 @@
+using Tattle.Protocols.Common;
+
+namespace Tattle.Protocols.Tls;
+
+/// <summary>What the TLS handshake says in clear: the ClientHello's offer and the ServerHello's choice.</summary>
+public sealed record TlsHandshake : ProtocolMessage
+{
+    /// <summary>The server_name extension of the ClientHello.</summary>
+    public string? Sni { get; init; }
+
+    /// <summary>ALPN protocols the client offered ("h2", "http/1.1").</summary>
+    public IReadOnlyList<string> OfferedAlpn { get; init; } = [];
+
+    /// <summary>The highest version the client offered ("TLS 1.3").</summary>
+    public string? ClientVersion { get; init; }
+
+    /// <summary>The version the server chose (supported_versions when present), null without a ServerHello.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>The ALPN protocol the server chose.</summary>
+    public string? Alpn { get; init; }
+
+    /// <summary>The cipher suite the server chose, as its IANA number.</summary>
+    public ushort? CipherSuite { get; init; }
+}
