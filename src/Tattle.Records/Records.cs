@@ -189,6 +189,9 @@ public sealed record SummaryRow
 
     /// <summary>Failures by errno name.</summary>
     public SortedDictionary<string, int> Errors { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Application protocols parsed on these connections (http, dns, tls).</summary>
+    public SortedSet<string> Protocols { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>The end-of-run table: the seed of the dependency report.</summary>

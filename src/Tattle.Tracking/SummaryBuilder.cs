@@ -22,6 +22,10 @@ public sealed class SummaryBuilder
             {
                 var row = Row(conn.Pid, comm, conn.Proto, role, TraceSession.ToEndpoint(peer)!);
                 row.Connections++;
+                if (conn.AppProtocol is { } peerApp)
+                {
+                    row.Protocols.Add(peerApp);
+                }
                 row.BytesSent += traffic.BytesSent;
                 row.BytesRecv += traffic.BytesRecv;
             }
@@ -29,6 +33,10 @@ public sealed class SummaryBuilder
         }
         var r = Row(conn.Pid, comm, conn.Proto, role, EndpointOf(conn, role));
         r.Connections++;
+        if (conn.AppProtocol is { } app)
+        {
+            r.Protocols.Add(app);
+        }
         r.BytesSent += conn.BytesSent;
         r.BytesRecv += conn.BytesRecv;
     }

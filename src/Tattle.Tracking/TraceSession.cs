@@ -3,7 +3,9 @@ using Tattle.Capture.Proc;
 using Tattle.Interop;
 using Tattle.Records;
 using Tattle.Tracking.Connections;
+using Tattle.Tracking.Names;
 using Tattle.Tracking.Processes;
+using Tattle.Tracking.Streams;
 
 namespace Tattle.Tracking;
 
@@ -15,6 +17,9 @@ public sealed record TraceSettings
 
     /// <summary>Converts an event's CLOCK_MONOTONIC time to Unix nanoseconds.</summary>
     public required Func<long, long> ToUnixNs { get; init; }
+
+    /// <summary>Reassembly and protocol parsing of payloads.</summary>
+    public StreamSettings Streams { get; init; } = new();
 }
 
 /// <summary>
@@ -29,8 +34,12 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     private readonly Dictionary<(int Pid, int Fd), int> _generations = [];
     private readonly SummaryBuilder _summary = new();
     private int _nextId;
+    private long _lastNs;
 
     public ProcessTable Processes { get; } = new();
+
+    /// <summary>Addresses the traced processes resolved, with the names they asked for.</summary>
+    public AddressNames Names { get; } = new();
 
     /// <summary>Events lost, all causes together.</summary>
     public long Lost { get; private set; }
@@ -128,6 +137,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 
     public void OnExit(in ProcessExit e)
     {
+        _lastNs = e.TimestampNs;
         int pid = e.Pid;
         var p = Processes.MarkExited(pid);
         // The kernel closes every fd of an exiting process without close() calls: end its connections here.
@@ -147,6 +157,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 
     public void OnSocket(in SocketEvent e)
     {
+        _lastNs = e.TimestampNs;
         switch (e.Kind)
         {
             case SocketEventKind.Socket:
@@ -189,6 +200,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 
     public void OnData(in DataEvent e, ReadOnlySpan<byte> payload)
     {
+        _lastNs = e.TimestampNs;
         var conn = Lookup(e.Pid, e.Fd, e.SockId) ?? Adopt(in e);
         if (e.ChunkOffset == 0 && (e.Flags & DataFlags.Eof) == 0)
         {
@@ -233,6 +245,13 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
                 Peer = e.Peer.IsInet ? ToEndpoint(e.Peer) : null,
             });
         }
+        if (settings.Streams.Enabled && conn.Proto is "tcp" or "udp" or "unix")
+        {
+            conn.Decoder ??= new ConnectionDecoder(settings.Streams, new MessageRecorder(this, conn),
+                datagram: e.SockType != SocketTypes.Stream, conn.Local.Port, conn.Remote.Port, conn.Role);
+            string? peer = e.Peer.IsInet ? ToEndpoint(e.Peer)!.ToString() : conn.Proto == "udp" ? RemoteEndpoint(conn)?.ToString() : null;
+            conn.Decoder.OnData(in e, payload, peer);
+        }
     }
 
     public void OnLoss(in LossEvent e)
@@ -253,6 +272,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     {
         foreach (var conn in _byFd.Values)
         {
+            conn.Decoder?.OnClose(nowMonoNs);
             if (conn.Announced && conn.State != ConnectionState.Failed)
             {
                 _summary.AddConnection(conn, Processes.CommOf(conn.Pid));
@@ -474,6 +494,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         }
         conn.Announced = true;
         conn.OpenedNs = nowNs;
+        conn.Host ??= Names.Find(conn.Remote.IsInet ? conn.Remote.AddressText() : null);
         Write(new ConnOpenRecord
         {
             TimestampNs = settings.ToUnixNs(nowNs),
@@ -519,6 +540,8 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         }
         var previous = conn.State;
         conn.State = ConnectionState.Closed;
+        conn.Decoder?.OnClose(nowNs); // its last messages come before the close record
+        conn.Decoder = null;
         if (!conn.Announced || previous == ConnectionState.Failed)
         {
             return; // never established (or already reported as failed), or a listening socket
@@ -590,6 +613,13 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 
     private void Write(Record record) => sink.Write(record);
 
+    internal void WriteRecord(Record record) => sink.Write(record);
+
+    internal long ToUnixNs(long monoNs) => settings.ToUnixNs(monoNs);
+
+    /// <summary>Unix time of the latest event: for records that describe a moment, not a message.</summary>
+    internal long Now() => settings.ToUnixNs(_lastNs);
+
     internal static string ProtoOf(ushort family, ushort sockType, ushort protocol) => family switch
     {
         NetAddress.AfUnix => "unix",
@@ -612,5 +642,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         c.Proto == "unix" ? new Endpoint(null, null, c.LocalPath ?? "") : ToEndpoint(c.Local);
 
     internal static Endpoint? RemoteEndpoint(Connection c) =>
-        c.Proto == "unix" ? new Endpoint(null, null, c.RemotePath ?? "") : ToEndpoint(c.Remote);
+        c.Proto == "unix" ? new Endpoint(null, null, c.RemotePath ?? "")
+        : c.Remote.IsInet ? new Endpoint(c.Remote.AddressText(), c.Remote.Port, Host: c.Host)
+        : null;
 }

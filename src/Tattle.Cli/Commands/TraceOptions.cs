@@ -1,6 +1,9 @@
 using System.CommandLine;
 using Tattle.Capture.Bpf;
 using Tattle.Cli.Tracing;
+using Tattle.Protocols;
+using ParserOptions = Tattle.Protocols.Common.ParserOptions;
+using Tattle.Tracking.Streams;
 
 namespace Tattle.Cli.Commands;
 
@@ -48,8 +51,69 @@ internal sealed class TraceOptions
         HelpName = "MIB",
     };
 
+    public Option<string[]> Proto { get; } = new("--proto")
+    {
+        Description = "Parse connections on PORT (local or remote) as NAME (http, dns, tls) instead of detecting it; repeatable",
+        HelpName = "PORT=NAME",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public Option<int> BodyLimit { get; } = new("--body-limit")
+    {
+        Description = "Body bytes kept per HTTP message in http records (default 0: sizes only)",
+        HelpName = "BYTES",
+    };
+
+    public Option<bool> NoRedact { get; } = new("--no-redact")
+    {
+        Description = "Show Authorization, Cookie, tokens, passwords and URL credentials instead of REDACTED",
+    };
+
+    public Option<bool> NoParse { get; } = new("--no-parse")
+    {
+        Description = "Do not reassemble or parse payloads into protocol messages",
+    };
+
+    public Option<int> StreamBuffer { get; } = new("--stream-buffer")
+    {
+        Description = "Unparsed bytes kept per connection and direction; past it they are dropped as a gap",
+        DefaultValueFactory = _ => StreamSettings.DefaultCapBytes,
+        HelpName = "BYTES",
+    };
+
     public void AddTo(Command command)
     {
+        command.Add(Proto);
+        command.Add(BodyLimit);
+        command.Add(NoRedact);
+        command.Add(NoParse);
+        command.Add(StreamBuffer);
+        Proto.Validators.Add(result =>
+        {
+            foreach (var spec in result.GetValueOrDefault<string[]>() ?? [])
+            {
+                if (ParsePortProtocol(spec, out _, out _) is { } error)
+                {
+                    result.AddError(error);
+                }
+            }
+        });
+        BodyLimit.Validators.Add(result =>
+        {
+            int limit = result.GetValueOrDefault<int>();
+            if (limit < 0 || limit > 16 << 20)
+            {
+                result.AddError("--body-limit must be between 0 and 16777216 bytes");
+            }
+        });
+        StreamBuffer.Validators.Add(result =>
+        {
+            int cap = result.GetValueOrDefault<int>();
+            if (cap < 4096 || cap > 256 << 20)
+            {
+                result.AddError("--stream-buffer must be between 4096 and 268435456 bytes");
+            }
+        });
         command.Add(Json);
         command.Add(Data);
         command.Add(Snaplen);
@@ -85,5 +149,35 @@ internal sealed class TraceOptions
         Quiet = result.GetValue(Quiet),
         Verbose = result.GetValue(Verbose),
         RingBufferBytes = result.GetValue(RingSize) << 20,
+        Streams = new StreamSettings
+        {
+            Enabled = !result.GetValue(NoParse),
+            CapBytes = result.GetValue(StreamBuffer),
+            Parser = new ParserOptions { BodyLimit = result.GetValue(BodyLimit), Redact = !result.GetValue(NoRedact) },
+            PortProtocols = (result.GetValue(Proto) ?? []).Select(spec =>
+            {
+                ParsePortProtocol(spec, out int port, out string name);
+                return (port, name);
+            }).GroupBy(p => p.port).ToDictionary(g => g.Key, g => g.Last().name),
+        },
     };
+
+    /// <summary>Parses PORT=NAME; returns an error message, or null when it is valid.</summary>
+    internal static string? ParsePortProtocol(string spec, out int port, out string name)
+    {
+        port = 0;
+        name = "";
+        int eq = spec.IndexOf('=');
+        if (eq <= 0 || !int.TryParse(spec.AsSpan(0, eq), out port) || port is < 1 or > 65535)
+        {
+            return $"--proto expects PORT=NAME with a port from 1 to 65535, got '{spec}'";
+        }
+        name = spec[(eq + 1)..].Trim().ToLowerInvariant();
+        if (ProtocolCatalog.Default.Find(name) is null)
+        {
+            var known = string.Join(", ", ProtocolCatalog.Default.Protocols.Select(p => p.Name));
+            return $"--proto: unknown protocol '{name}' (known: {known})";
+        }
+        return null;
+    }
 }

@@ -1,3 +1,5 @@
+using Tattle.Tracking.Streams;
+
 namespace Tattle.Cli.Tracing;
 
 /// <summary>The options shared by run and attach, after parsing.</summary>
@@ -16,4 +18,7 @@ internal sealed record TraceConfig
     public bool Verbose { get; init; }
 
     public int RingBufferBytes { get; init; }
+
+    /// <summary>Reassembly and parsing: --proto, --body-limit, --no-redact, --stream-buffer, --no-parse.</summary>
+    public StreamSettings Streams { get; init; } = new();
 }

@@ -79,6 +79,7 @@ internal static class TraceLoop
         {
             EmitData = config.Data,
             ToUnixNs = clock.ToUnixNs,
+            Streams = config.Streams,
         });
 
         BpfTracer tracer;

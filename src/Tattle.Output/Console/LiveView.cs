@@ -51,16 +51,32 @@ public sealed class LiveView : IRecordSink
         ProcessStartRecord p => $"[blue]{(p.Existing ? "attached" : "start")}[/] {Esc(Argv(p.Argv))}" + (p.ParentPid != 0 ? $" [grey](parent {p.ParentPid})[/]" : ""),
         ProcessExecRecord x => $"[blue]exec[/] {Esc(Argv(x.Argv))}",
         ProcessExitRecord x => x.Signal is { } sig ? $"[blue]killed[/] by signal {sig}" : $"[blue]exit[/] {x.ExitCode}",
-        ConnOpenRecord o => $"[green]{(o.Existing ? "open (existing)" : o.Role == "server" ? "accept" : "connect")}[/] {o.Proto} {Esc(o.Local)} {Arrow(o.Role)} {Esc(o.Remote)} [grey]{o.Conn}[/]",
-        ConnFailRecord f => $"[red]connect failed[/] {f.Proto} {Arrow(f.Role)} {Esc(f.Remote)} [red]{f.Error}[/]",
-        ConnCloseRecord c => $"[yellow]close[/] [grey]{c.Conn}[/] {c.Proto} {Esc(c.Remote)} sent {Bytes(c.BytesSent)} recv {Bytes(c.BytesRecv)} in {c.DurationMs.ToString("0.0", CultureInfo.InvariantCulture)} ms"
+        ConnOpenRecord o => $"[green]{(o.Existing ? "open (existing)" : o.Role == "server" ? "accept" : "connect")}[/] {o.Proto} {Esc(o.Local)} {Arrow(o.Role)} {Peer(o.Remote)} [grey]{o.Conn}[/]",
+        ConnFailRecord f => $"[red]connect failed[/] {f.Proto} {Arrow(f.Role)} {Peer(f.Remote)} [red]{f.Error}[/]",
+        ConnCloseRecord c => $"[yellow]close[/] [grey]{c.Conn}[/] {c.Proto} {Peer(c.Remote)} sent {Bytes(c.BytesSent)} recv {Bytes(c.BytesRecv)} in {c.DurationMs.ToString("0.0", CultureInfo.InvariantCulture)} ms"
             + (c.Unseen.Count > 0 ? $" [grey](payload unseen: {string.Join(",", c.Unseen)})[/]" : ""),
         ListenRecord l => $"[green]listen[/] {l.Proto} {Esc(l.Local)}" + (l.Existing ? " [grey](existing)[/]" : ""),
         DataRecord d => $"[grey]{d.Dir}[/] [grey]{d.Conn}[/] {d.Len} B{(d.Truncated ? " (truncated)" : "")} {Esc(Preview(d.Payload.Span))}",
         LossRecord l => $"[red]LOST {l.Count}[/] {Esc(l.Where)}",
         NoticeRecord n => $"[yellow]note[/] {Esc(n.Message)}",
+        HttpRecord h => $"[cyan]http[/] {Esc(h.Method ?? "?")} {Esc(HostOf(h))}{Esc(h.Path ?? "")} {Arrow(h.Role)} "
+            + (h.Status is { } st ? $"[{(st >= 400 ? "red" : "green")}]{st}[/]" : "[grey](no response)[/]")
+            + (h.RespBytes is { } rb ? $" {Bytes((ulong)rb)}" : "") + Ms(h.LatencyMs) + (h.Upgrade is { } up ? $" upgrade {Esc(up)}" : "") + $" [grey]{h.Conn}[/]",
+        DnsRecord d => $"[cyan]dns[/] {Esc(d.QType)} {Esc(d.Query)} {Arrow(d.Role)} "
+            + (d.Rcode is null ? "[grey](no response)[/]" : $"{(d.Rcode == "NOERROR" ? "" : $"[red]{Esc(d.Rcode)}[/] ")}{Esc(string.Join(", ", d.Answers.Select(a => a.Data)))}")
+            + Ms(d.LatencyMs) + $" [grey]{d.Conn}[/]",
+        TlsHandshakeRecord t => $"[cyan]tls[/] {Esc(t.Sni ?? "(no sni)")} {Esc(t.Version ?? "")} {Esc(t.Alpn ?? string.Join(",", t.AlpnOffered))} [grey]{t.Conn}[/]",
+        GapRecord g => $"[red]gap[/] [grey]{g.Conn}[/] {g.Dir} {Bytes((ulong)g.Bytes)} ({Esc(g.Reason)})",
         _ => null,
     };
+
+    private static string Peer(Endpoint? ep) =>
+        ep?.Host is { } host ? $"{Esc(host)} [grey]({Esc(ep)})[/]" : Esc(ep);
+
+    private static string HostOf(HttpRecord h) => h.Host is { } host ? host : h.Remote?.ToString() ?? "";
+
+    private static string Ms(double? ms) =>
+        ms is { } v ? " " + v.ToString(v < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + " ms" : "";
 
     private static string Arrow(string role) => role == "server" ? "<-" : "->";
 

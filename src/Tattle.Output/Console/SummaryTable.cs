@@ -13,6 +13,8 @@ public static class SummaryTable
         table.AddColumn("PROTO");
         table.AddColumn("ROLE");
         table.AddColumn("ENDPOINT");
+        table.AddColumn("HOST");
+        table.AddColumn("APP");
         table.AddColumn(new TableColumn("CONNS").RightAligned());
         table.AddColumn(new TableColumn("SENT").RightAligned());
         table.AddColumn(new TableColumn("RECV").RightAligned());
@@ -24,6 +26,8 @@ public static class SummaryTable
                 row.Proto,
                 row.Role,
                 Markup.Escape(row.Endpoint.ToString()),
+                Markup.Escape(row.Endpoint.Host ?? ""),
+                Markup.Escape(string.Join(",", row.Protocols)),
                 row.Connections.ToString(),
                 LiveView.Bytes(row.BytesSent),
                 LiveView.Bytes(row.BytesRecv),
@@ -31,7 +35,7 @@ public static class SummaryTable
         }
         if (summary.Rows.Count == 0)
         {
-            table.AddRow("[grey](no network activity)[/]", "", "", "", "", "", "", "");
+            table.AddRow("[grey](no network activity)[/]", "", "", "", "", "", "", "", "", "");
         }
         console.Write(table);
         string lost = summary.Lost == 0 ? "[green]0 lost[/]" : $"[red]{summary.Lost} lost[/] (see the loss records)";

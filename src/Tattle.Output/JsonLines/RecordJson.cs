@@ -80,6 +80,15 @@ public static class RecordJson
             case SummaryRecord s:
                 WriteSummary(w, s);
                 break;
+            case MessageRecord m:
+                MessageJson.Write(w, m);
+                break;
+            case GapRecord g:
+                w.WriteString("conn", g.Conn);
+                w.WriteString("dir", g.Dir);
+                w.WriteNumber("bytes", g.Bytes);
+                w.WriteString("reason", g.Reason);
+                break;
         }
         w.WriteEndObject();
     }
@@ -135,6 +144,7 @@ public static class RecordJson
             w.WriteNumber("connections", row.Connections);
             w.WriteNumber("bytes_sent", row.BytesSent);
             w.WriteNumber("bytes_recv", row.BytesRecv);
+            WriteStrings(w, "protocols", row.Protocols.ToList());
             w.WriteStartObject("errors");
             foreach (var (name, count) in row.Errors)
             {
@@ -146,7 +156,7 @@ public static class RecordJson
         w.WriteEndArray();
     }
 
-    private static void WriteEndpoint(Utf8JsonWriter w, string name, Endpoint? ep)
+    internal static void WriteEndpoint(Utf8JsonWriter w, string name, Endpoint? ep)
     {
         if (ep is null)
         {
@@ -176,7 +186,7 @@ public static class RecordJson
         w.WriteEndObject();
     }
 
-    private static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
+    internal static void WriteStrings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
     {
         w.WriteStartArray(name);
         foreach (var v in values)

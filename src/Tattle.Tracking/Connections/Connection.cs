@@ -72,6 +72,15 @@ public sealed class Connection
 
     public TcpState TcpState { get; set; }
 
+    /// <summary>The remote's host name: from the run's DNS answers, the TLS SNI or the HTTP Host header.</summary>
+    public string? Host { get; set; }
+
+    /// <summary>The application protocol detected on the connection (http, dns, tls), if any.</summary>
+    public string? AppProtocol { get; set; }
+
+    /// <summary>Reassembles and parses the payload; created at the first payload.</summary>
+    internal Streams.ConnectionDecoder? Decoder { get; set; }
+
     /// <summary>The socket's error from its last TCP state change (e.g. ECONNREFUSED), if any.</summary>
     public string? LastError { get; set; }
 }

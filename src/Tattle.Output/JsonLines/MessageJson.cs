@@ -1,0 +1,146 @@
+using System.Text.Json;
+using Tattle.Records;
+
+namespace Tattle.Output.JsonLines;
+
+/// <summary>The JSON form of parsed protocol messages: http, dns, tls.handshake (see docs/json-schema.md).</summary>
+internal static class MessageJson
+{
+    public static void Write(Utf8JsonWriter w, MessageRecord m)
+    {
+        w.WriteString("conn", m.Conn);
+        w.WriteString("role", m.Role);
+        RecordJson.WriteEndpoint(w, "remote", m.Remote);
+        switch (m)
+        {
+            case HttpRecord h:
+                WriteHttp(w, h);
+                break;
+            case DnsRecord d:
+                w.WriteString("query", d.Query);
+                w.WriteString("qtype", d.QType);
+                w.WriteString("rcode", d.Rcode);
+                w.WriteNumber("id", d.Id);
+                w.WriteString("transport", d.Transport);
+                w.WriteStartArray("answers");
+                foreach (var a in d.Answers)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", a.Name);
+                    w.WriteString("type", a.Type);
+                    w.WriteNumber("ttl", a.Ttl);
+                    w.WriteString("data", a.Data);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                break;
+            case TlsHandshakeRecord t:
+                w.WriteString("sni", t.Sni);
+                w.WriteString("alpn", t.Alpn);
+                RecordJson.WriteStrings(w, "alpn_offered", t.AlpnOffered);
+                w.WriteString("version", t.Version);
+                break;
+        }
+        WriteLatency(w, m.LatencyMs);
+    }
+
+    private static void WriteHttp(Utf8JsonWriter w, HttpRecord h)
+    {
+        w.WriteBoolean("tls", h.Tls);
+        w.WriteString("method", h.Method);
+        w.WriteString("path", h.Path);
+        w.WriteString("host", h.Host);
+        w.WriteString("version", h.Version);
+        if (h.Status is { } status)
+        {
+            w.WriteNumber("status", status);
+        }
+        else
+        {
+            w.WriteNull("status");
+        }
+        WriteOptional(w, "req_bytes", h.ReqBytes);
+        WriteOptional(w, "resp_bytes", h.RespBytes);
+        WriteHeaders(w, "req_headers", h.ReqHeaders);
+        WriteHeaders(w, "resp_headers", h.RespHeaders);
+        if (!h.ReqBody.IsEmpty)
+        {
+            w.WriteBase64String("req_body_b64", h.ReqBody.Span);
+        }
+        if (!h.RespBody.IsEmpty)
+        {
+            w.WriteBase64String("resp_body_b64", h.RespBody.Span);
+        }
+        if (h.ReqContentEncoding is not null)
+        {
+            w.WriteString("req_content_encoding", h.ReqContentEncoding);
+        }
+        if (h.RespContentEncoding is not null)
+        {
+            w.WriteString("resp_content_encoding", h.RespContentEncoding);
+        }
+        if (h.Upgrade is not null)
+        {
+            w.WriteString("upgrade", h.Upgrade);
+        }
+        if (h.Interim.Count > 0)
+        {
+            w.WriteStartArray("interim");
+            foreach (int code in h.Interim)
+            {
+                w.WriteNumberValue(code);
+            }
+            w.WriteEndArray();
+        }
+        if (h.UnseenBytes > 0)
+        {
+            w.WriteNumber("unseen_bytes", h.UnseenBytes);
+        }
+    }
+
+    /// <summary>Headers as an object in wire order; a repeated name's values are joined with ", " (RFC 9110 §5.3).</summary>
+    private static void WriteHeaders(Utf8JsonWriter w, string name, IReadOnlyList<KeyValuePair<string, string>>? headers)
+    {
+        if (headers is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+        w.WriteStartObject(name);
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, _) in headers)
+        {
+            if (!seen.Add(key))
+            {
+                continue;
+            }
+            var values = headers.Where(h => string.Equals(h.Key, key, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value);
+            w.WriteString(key.ToLowerInvariant(), string.Join(", ", values));
+        }
+        w.WriteEndObject();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, long? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static void WriteLatency(Utf8JsonWriter w, double? latencyMs)
+    {
+        if (latencyMs is { } ms)
+        {
+            w.WriteNumber("latency_ms", Math.Round(ms, 3));
+        }
+        else
+        {
+            w.WriteNull("latency_ms");
+        }
+    }
+}

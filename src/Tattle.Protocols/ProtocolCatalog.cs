@@ -1,0 +1,36 @@
+using Tattle.Protocols.Common;
+
+namespace Tattle.Protocols;
+
+/// <summary>The protocols Tattle recognises, in the order their probes are tried.</summary>
+public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
+{
+    /// <summary>Every protocol Tattle has a parser for. TLS first: its 0x16 0x03 start is the most specific.</summary>
+    public static ProtocolCatalog Default { get; } = new([]);
+
+    public IReadOnlyList<ProtocolInfo> Protocols => protocols;
+
+    /// <summary>The protocol of that name, or null.</summary>
+    public ProtocolInfo? Find(string name) =>
+        protocols.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Probes the first bytes of a direction with every protocol: the first that claims them wins. Detection is
+    /// <see cref="Detection.NeedMoreData"/> while any probe needs more bytes and none has claimed them.
+    /// </summary>
+    public (ProtocolInfo? Protocol, Detection Detection) Detect(
+        ReadOnlySpan<byte> data, bool datagram, int localPort, int remotePort)
+    {
+        bool needMore = false;
+        foreach (var p in protocols)
+        {
+            var d = p.Probe(data, datagram, localPort, remotePort);
+            if (d is Detection.Request or Detection.Response)
+            {
+                return (p, d);
+            }
+            needMore |= d == Detection.NeedMoreData;
+        }
+        return (null, needMore ? Detection.NeedMoreData : Detection.No);
+    }
+}

@@ -1,0 +1,51 @@
+using Tattle.Protocols.Dns;
+
+namespace Tattle.Tracking.Names;
+
+/// <summary>
+/// The run's DNS cache turned around: address → the name the traced program asked for. Filled from the DNS
+/// answers Tattle parses, so a connect to 93.184.215.14 shows "example.com" without a reverse lookup (which
+/// would name the CDN, not what the program meant). Bounded; the newest answer for an address wins.
+/// </summary>
+public sealed class AddressNames
+{
+    private const int MaxEntries = 65536;
+    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+
+    public int Count => _names.Count;
+
+    /// <summary>Learns the A/AAAA answers of an exchange under the query's name (CNAME chains collapse to it).</summary>
+    public void Learn(DnsExchange exchange)
+    {
+        foreach (var answer in exchange.Answers)
+        {
+            if (answer.Type is "A" or "AAAA" && (_names.Count < MaxEntries || _names.ContainsKey(answer.Data)))
+            {
+                _names[answer.Data] = exchange.Query;
+            }
+        }
+    }
+
+    /// <summary>Adds one name directly (tests, and names learnt elsewhere).</summary>
+    public void Add(string address, string name)
+    {
+        if (_names.Count < MaxEntries || _names.ContainsKey(address))
+        {
+            _names[address] = name;
+        }
+    }
+
+    public string? Find(string? address)
+    {
+        if (address is null)
+        {
+            return null;
+        }
+        if (_names.TryGetValue(address, out var name))
+        {
+            return name;
+        }
+        // A v4 answer used through a v6 socket appears as ::ffff:a.b.c.d.
+        return address.StartsWith("::ffff:", StringComparison.Ordinal) && _names.TryGetValue(address[7..], out name) ? name : null;
+    }
+}

@@ -1,0 +1,149 @@
+using Tattle.Capture.Events;
+using Tattle.Protocols.Common;
+using Tattle.Protocols.Dns;
+using Tattle.Protocols.Http1;
+using Tattle.Protocols.Tls;
+using Tattle.Records;
+using Tattle.Tracking.Connections;
+
+namespace Tattle.Tracking.Streams;
+
+/// <summary>Turns what one connection's decoder reports into records: http, dns, tls.handshake and gap.</summary>
+internal sealed class MessageRecorder(TraceSession session, Connection conn) : IDecoderEvents
+{
+    public void OnProtocol(string protocol) => conn.AppProtocol = protocol;
+
+    public void OnGap(Direction direction, long bytes, GapReason reason)
+    {
+        session.WriteRecord(new GapRecord
+        {
+            TimestampNs = session.Now(),
+            Pid = conn.Pid,
+            Comm = session.Processes.CommOf(conn.Pid),
+            Conn = conn.Id,
+            Dir = direction == Direction.Send ? "send" : "recv",
+            Bytes = bytes,
+            Reason = GapReasons.Name(reason),
+        });
+    }
+
+    public void OnMessage(ProtocolMessage message)
+    {
+        MessageRecord? record = message switch
+        {
+            HttpExchange x => Http(x),
+            DnsExchange x => Dns(x),
+            TlsHandshake x => Tls(x),
+            _ => null,
+        };
+        if (record is not null)
+        {
+            session.WriteRecord(record);
+        }
+    }
+
+    private HttpRecord Http(HttpExchange x)
+    {
+        var req = x.Request;
+        var resp = x.Response;
+        if (req?.Host is { Length: > 0 } host && conn.Host is null)
+        {
+            conn.Host = StripPort(host);
+        }
+        return new HttpRecord
+        {
+            TimestampNs = session.ToUnixNs(x.StartNs),
+            Pid = conn.Pid,
+            Comm = session.Processes.CommOf(conn.Pid),
+            Conn = conn.Id,
+            Role = conn.Role ?? "client",
+            Remote = TraceSession.RemoteEndpoint(conn),
+            LatencyMs = req is not null && resp is not null ? Math.Max(0, x.EndNs - x.StartNs) / 1e6 : null,
+            Method = req?.Method,
+            Path = req?.Target,
+            Host = req?.Host,
+            Version = (req ?? (HttpMessageInfo?)resp)?.Version,
+            Status = resp?.Status,
+            ReqBytes = req is null ? null : req.HeadBytes + req.BodyBytes,
+            RespBytes = resp is null ? null : resp.HeadBytes + resp.BodyBytes,
+            ReqHeaders = req is null ? null : Pairs(req.Headers),
+            RespHeaders = resp is null ? null : Pairs(resp.Headers),
+            ReqBody = req?.Body ?? default,
+            RespBody = resp?.Body ?? default,
+            ReqContentEncoding = req?.ContentEncoding,
+            RespContentEncoding = resp?.ContentEncoding,
+            Upgrade = x.Upgrade,
+            Interim = x.Interim,
+            UnseenBytes = (req?.UnseenBytes ?? 0) + (resp?.UnseenBytes ?? 0),
+        };
+    }
+
+    private DnsRecord Dns(DnsExchange x)
+    {
+        session.Names.Learn(x);
+        return new DnsRecord
+        {
+            TimestampNs = session.ToUnixNs(x.StartNs),
+            Pid = conn.Pid,
+            Comm = session.Processes.CommOf(conn.Pid),
+            Conn = conn.Id,
+            Role = conn.Role ?? "client",
+            Remote = x.Peer is not null ? ParsePeer(x.Peer) : TraceSession.RemoteEndpoint(conn),
+            LatencyMs = x.Rcode is not null && x.HasQuery ? Math.Max(0, x.EndNs - x.StartNs) / 1e6 : null,
+            Id = x.Id,
+            Query = x.Query,
+            QType = x.QType,
+            Rcode = x.Rcode,
+            Answers = x.Answers.Select(a => new DnsAnswerRecord(a.Name, a.Type, a.Ttl, a.Data)).ToList(),
+            Transport = x.Transport,
+        };
+    }
+
+    private TlsHandshakeRecord Tls(TlsHandshake x)
+    {
+        if (x.Sni is { Length: > 0 } sni)
+        {
+            conn.Host ??= sni;
+        }
+        return new TlsHandshakeRecord
+        {
+            TimestampNs = session.ToUnixNs(x.StartNs),
+            Pid = conn.Pid,
+            Comm = session.Processes.CommOf(conn.Pid),
+            Conn = conn.Id,
+            Role = conn.Role ?? "client",
+            Remote = TraceSession.RemoteEndpoint(conn),
+            LatencyMs = x.Version is not null ? Math.Max(0, x.EndNs - x.StartNs) / 1e6 : null,
+            Sni = x.Sni,
+            Alpn = x.Alpn,
+            AlpnOffered = x.OfferedAlpn,
+            Version = x.Version ?? x.ClientVersion,
+        };
+    }
+
+    private static List<KeyValuePair<string, string>> Pairs(IReadOnlyList<HttpHeader> headers) =>
+        headers.Select(h => new KeyValuePair<string, string>(h.Name, h.Value)).ToList();
+
+    private static string StripPort(string host)
+    {
+        if (host.StartsWith('['))
+        {
+            int close = host.IndexOf(']');
+            return close > 0 ? host[1..close] : host;
+        }
+        int colon = host.LastIndexOf(':');
+        return colon > 0 && host.IndexOf(':') == colon ? host[..colon] : host;
+    }
+
+    /// <summary>"1.2.3.4:53" or "[::1]:53" back into an endpoint.</summary>
+    private Endpoint ParsePeer(string peer)
+    {
+        int colon = peer.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(peer.AsSpan(colon + 1), out int port))
+        {
+            return new Endpoint(peer, null);
+        }
+        string addr = peer[..colon].Trim('[', ']');
+        return new Endpoint(addr, port, Host: session.Names.Find(addr));
+    }
+}
