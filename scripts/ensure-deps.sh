@@ -3,7 +3,7 @@
 # end-to-end tests drive (real clients and servers). Quiet when everything is there.
 set -euo pipefail
 build_pkgs=(clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev pkg-config iproute2 util-linux)
-test_pkgs=(curl python3 netcat-openbsd socat bpftool procps)
+test_pkgs=(curl python3 netcat-openbsd socat bpftool procps nginx dnsmasq-base bind9-dnsutils openssl)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
 

@@ -68,7 +68,25 @@ public sealed class ServerProcess : IDisposable
         return new ServerProcess(process, port, dir);
     }
 
-    private void WaitForTcp()
+    /// <summary>Starts any program as an untraced server in <paramref name="dir"/> and waits for its TCP port.</summary>
+    public static ServerProcess Start(string exe, IEnumerable<string> args, int port, string dir, string host = "127.0.0.1")
+    {
+        var psi = new ProcessStartInfo(exe, args)
+        {
+            WorkingDirectory = dir,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+        };
+        var server = new ServerProcess(Process.Start(psi)!, port, dir);
+        WaitForTcp(port, host);
+        return server;
+    }
+
+    private void WaitForTcp() => WaitForTcp(Port);
+
+    /// <summary>Waits until something accepts connections on 127.0.0.1:<paramref name="port"/>.</summary>
+    public static void WaitForTcp(int port, string host = "127.0.0.1")
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)
@@ -76,7 +94,7 @@ public sealed class ServerProcess : IDisposable
             try
             {
                 using var c = new TcpClient();
-                c.Connect(IPAddress.Loopback, Port);
+                c.Connect(IPAddress.Parse(host), port);
                 return;
             }
             catch (SocketException)
@@ -84,7 +102,7 @@ public sealed class ServerProcess : IDisposable
                 Thread.Sleep(50);
             }
         }
-        throw new TimeoutException($"server on port {Port} did not start");
+        throw new TimeoutException($"server on port {port} did not start");
     }
 
     public void Dispose()

@@ -69,6 +69,18 @@ public static class TattleCli
         return new TattleResult(process.ExitCode, await stdout, await stderr, records);
     }
 
+    /// <summary>Starts tattle in the background (JSON Lines to a temp file); stop it with <see cref="TattleRun.StopAsync"/>.</summary>
+    public static TattleRun Start(IReadOnlyList<string> args)
+    {
+        var jsonPath = Path.Combine(Path.GetTempPath(), $"tattle-test-{Guid.NewGuid():N}.jsonl");
+        var all = new List<string>(args);
+        int dashes = all.IndexOf("--");
+        all.InsertRange(dashes < 0 ? Math.Min(1, all.Count) : dashes, ["--json", jsonPath]);
+        var process = Process.Start(StartInfo(all))!;
+        process.StandardInput.Close();
+        return new TattleRun(process, jsonPath, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+    }
+
     /// <summary>Parses a JSON Lines file; every line must be a complete JSON object.</summary>
     public static List<JsonElement> ReadJsonLines(string path)
     {
@@ -79,5 +91,45 @@ public static class TattleCli
             list.Add(doc.RootElement.Clone());
         }
         return list;
+    }
+}
+
+/// <summary>A tattle started in the background; SIGTERM ends it as Ctrl-C would a user's.</summary>
+public sealed class TattleRun(Process process, string jsonPath, Task<string> stdout, Task<string> stderr) : IDisposable
+{
+    public int Pid => process.Id;
+
+    public bool HasExited => process.HasExited;
+
+    /// <summary>Sends SIGTERM, waits for tattle to flush and exit, and reads what it wrote.</summary>
+    public async Task<TattleResult> StopAsync(TimeSpan? timeout = null)
+    {
+        if (!process.HasExited)
+        {
+            Tattle.Interop.Libc.Kill(process.Id, 15);
+        }
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"tattle did not stop on SIGTERM:\n{await stderr}");
+        }
+        var records = File.Exists(jsonPath) ? TattleCli.ReadJsonLines(jsonPath) : [];
+        File.Delete(jsonPath);
+        return new TattleResult(process.ExitCode, await stdout, await stderr, records);
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        process.Dispose();
+        File.Delete(jsonPath);
     }
 }
