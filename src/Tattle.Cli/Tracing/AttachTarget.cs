@@ -17,6 +17,8 @@ internal sealed class AttachTarget(IReadOnlyList<int> pids, string? comm, double
 
     public int RootPid { get; private set; }
 
+    public string? Comm => comm;
+
     public void Start(BpfTracer tracer, TraceSession session, long nowMonoNs)
     {
         var roots = new List<int>();

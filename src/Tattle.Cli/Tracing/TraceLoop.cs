@@ -26,6 +26,9 @@ internal interface ITraceTarget : IDisposable
 
     /// <summary>The process the summary is about.</summary>
     int RootPid { get; }
+
+    /// <summary>A process name the kernel adds to the filter whenever a process of that name execs (attach --comm).</summary>
+    string? Comm => null;
 }
 
 /// <summary>
@@ -89,6 +92,7 @@ internal static class TraceLoop
             {
                 Snaplen = config.Snaplen,
                 RingBufferBytes = config.RingBufferBytes,
+                Comm = target.Comm,
             });
         }
         catch (BpfLoadException e)

@@ -74,6 +74,46 @@ public sealed class AttachTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AttachByComm_TracesTheRunningProcessAndOnesStartedLater()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        using var web = ServerProcess.HttpServer();
+        var dir = Directory.CreateTempSubdirectory("tattle-comm-").FullName;
+        // A process's comm is the base name of the path it was executed by, so a symlink renames python.
+        var probe = Path.Combine(dir, "tattle-probe");
+        File.CreateSymbolicLink(probe, Py.Exe);
+        var go = Path.Combine(dir, "go");
+        string script = $"import urllib.request, os, time\nwhile not os.path.exists('{go}'): time.sleep(0.02)\n"
+            + $"urllib.request.urlopen('http://127.0.0.1:{web.Port}/index.html').read()";
+        using var before = Process.Start(probe, ["-c", script]);
+        await Task.Delay(300);
+        var jsonPath = Path.Combine(dir, "out.jsonl");
+        using var tattle = Process.Start(TattleCli.StartInfo(["attach", "--comm", "tattle-probe", "--duration", "4", "--json", jsonPath]))!;
+        var stderr = tattle.StandardError.ReadToEndAsync();
+        await Task.Delay(2000);
+        File.WriteAllText(go, "");
+        using var after = Process.Start(probe, ["-c", script]);
+        await before.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await after.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        await tattle.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine(await stderr);
+        Assert.Equal(0, tattle.ExitCode);
+        var records = TattleCli.ReadJsonLines(jsonPath);
+        var starts = records.Where(r => Str(r, "type") == "process.start").ToDictionary(r => r.GetProperty("pid").GetInt32());
+        Assert.True(starts[before.Id].GetProperty("existing").GetBoolean());
+        Assert.False(starts[after.Id].GetProperty("existing").GetBoolean());
+        foreach (int pid in (int[])[before.Id, after.Id])
+        {
+            Assert.Contains(records, r => Str(r, "type") == "conn.open" && r.GetProperty("pid").GetInt32() == pid
+                && r.GetProperty("remote").GetProperty("port").GetInt32() == web.Port);
+        }
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public async Task Attach_ToAMissingPid_IsOneClearLine()
     {
         if (!Requires.RootAndBpf(output))
