@@ -89,7 +89,7 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         {
             output.WriteLine(h.GetRawText());
         }
-        Assert.Equal(12, access.Length);
+        Assert.Equal(11, access.Length);
         Assert.Equal(access.Order(StringComparer.Ordinal), seen.Select(Line).Order(StringComparer.Ordinal));
 
         var big = seen.Single(h => Str(h, "path") == "/big.bin");
