@@ -31,6 +31,12 @@ public abstract record HttpMessageInfo
     /// <summary>Part of the body was never seen (a gap inside it: lost events, snap length, sendfile).</summary>
     public long UnseenBytes { get; init; }
 
+    /// <summary>The trailer fields of a chunked body (RFC 9112 section 7.1.2), redacted like headers.</summary>
+    public IReadOnlyList<HttpHeader> Trailers { get; init; } = [];
+
+    /// <summary>The message's end was never seen: the connection closed, or a gap hid where its body ended.</summary>
+    public bool Truncated { get; init; }
+
     public required long StartNs { get; init; }
 
     public required long EndNs { get; init; }

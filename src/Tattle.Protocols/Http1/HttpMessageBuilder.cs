@@ -1,0 +1,144 @@
+namespace Tattle.Protocols.Http1;
+
+/// <summary>The message being read on one side of a connection, until it completes and becomes a record.</summary>
+internal sealed class MessageDraft
+{
+    public string Version = "";
+    public string Method = "";
+    public string Target = "";
+    public string Reason = "";
+    public int Status;
+    public string? Host;
+    public bool HostFromTarget;
+    public string? ContentEncoding;
+    public string? Upgrade;
+    public bool Chunked;
+    public long HeadBytes;
+    public long StartNs;
+    public List<HttpHeader> Headers = new(12);
+    public List<HttpHeader>? Trailers;
+
+    /// <summary>Forgets a message; the lists handed to a record are not reused.</summary>
+    public void Reset(bool listsHandedOver)
+    {
+        Version = Method = Target = Reason = "";
+        Status = 0;
+        Host = ContentEncoding = Upgrade = null;
+        HostFromTarget = Chunked = false;
+        HeadBytes = StartNs = 0;
+        if (listsHandedOver)
+        {
+            Headers = new List<HttpHeader>(12);
+        }
+        else
+        {
+            Headers.Clear();
+        }
+        Trailers = null;
+    }
+
+    public HttpRequest ToRequest(in HttpBodyReader body, long endNs, bool truncated) => new()
+    {
+        Method = Method,
+        Target = Target,
+        Host = Host,
+        Version = Version,
+        Headers = Headers,
+        Trailers = (IReadOnlyList<HttpHeader>?)Trailers ?? [],
+        HeadBytes = HeadBytes,
+        BodyBytes = body.WireBytes,
+        Body = body.Captured,
+        ContentEncoding = ContentEncoding,
+        Chunked = Chunked,
+        UnseenBytes = body.UnseenBytes,
+        Truncated = truncated,
+        StartNs = StartNs,
+        EndNs = endNs,
+    };
+
+    public HttpResponse ToResponse(in HttpBodyReader body, long endNs, bool truncated, bool endedAtClose) => new()
+    {
+        Status = Status,
+        Reason = Reason,
+        Version = Version,
+        Headers = Headers,
+        Trailers = (IReadOnlyList<HttpHeader>?)Trailers ?? [],
+        HeadBytes = HeadBytes,
+        BodyBytes = body.WireBytes,
+        Body = body.Captured,
+        ContentEncoding = ContentEncoding,
+        Chunked = Chunked,
+        UnseenBytes = body.UnseenBytes,
+        Truncated = truncated,
+        EndedAtClose = endedAtClose,
+        StartNs = StartNs,
+        EndNs = endNs,
+    };
+}
+
+/// <summary>The head handler that reports: copies each part into the draft as a string, redacting on the way.</summary>
+internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailers = false) : IHttpHeadHandler
+{
+    public readonly void OnRequestLine(ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, int minorVersion)
+    {
+        draft.Method = HttpStrings.Method(method);
+        draft.Version = HttpStrings.Version(minorVersion);
+        string text = HttpStrings.Decode(target);
+        // An absolute-form target names the host, and wins over the Host field (RFC 9112 section 3.2.2).
+        draft.Host = HttpRedactor.HostOf(text);
+        draft.HostFromTarget = draft.Host is not null;
+        draft.Target = redact ? HttpRedactor.RedactUrl(text) : text;
+    }
+
+    public readonly void OnStatusLine(int minorVersion, int status, ReadOnlySpan<byte> reason)
+    {
+        draft.Version = HttpStrings.Version(minorVersion);
+        draft.Status = status;
+        draft.Reason = HttpStrings.Reason(status, reason);
+    }
+
+    public readonly void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        string nameText = HttpStrings.HeaderName(name, out var role);
+        string valueText = (redact, role) switch
+        {
+            (true, HeaderRole.Secret) => HttpRedactor.Redacted,
+            (true, HeaderRole.Url) => HttpRedactor.RedactUrl(HttpStrings.Value(value)),
+            _ => HttpStrings.Value(value),
+        };
+        if (trailers)
+        {
+            (draft.Trailers ??= []).Add(new HttpHeader(nameText, valueText));
+            return;
+        }
+        switch (role)
+        {
+            case HeaderRole.Host when !draft.HostFromTarget:
+                draft.Host ??= valueText;
+                break;
+            case HeaderRole.ContentEncoding:
+                draft.ContentEncoding = valueText;
+                break;
+            case HeaderRole.Upgrade:
+                draft.Upgrade = valueText;
+                break;
+        }
+        draft.Headers.Add(new HttpHeader(nameText, valueText));
+    }
+}
+
+/// <summary>The head handler that keeps nothing: the count-only path (benchmarks, trailer sections not reported).</summary>
+internal readonly struct NullHeadHandler : IHttpHeadHandler
+{
+    public void OnRequestLine(ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, int minorVersion)
+    {
+    }
+
+    public void OnStatusLine(int minorVersion, int status, ReadOnlySpan<byte> reason)
+    {
+    }
+
+    public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+    }
+}

@@ -1,0 +1,211 @@
+using System.Text;
+using System.Text.Unicode;
+
+namespace Tattle.Protocols.Http1;
+
+/// <summary>What a header name means to the parser besides being reported.</summary>
+internal enum HeaderRole : byte
+{
+    None,
+    Host,
+    ContentEncoding,
+    Upgrade,
+
+    /// <summary>Its value is replaced when redacting.</summary>
+    Secret,
+
+    /// <summary>Its value is a URL whose secrets are replaced when redacting.</summary>
+    Url,
+}
+
+/// <summary>
+/// Turns head bytes into strings. Methods, versions, common reason phrases and common header names come from
+/// tables, so a typical head allocates strings only for its target and values.
+/// </summary>
+internal static class HttpStrings
+{
+    private static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+
+    private static readonly (int Status, string Reason)[] Reasons =
+    [
+        (100, "Continue"), (101, "Switching Protocols"), (200, "OK"), (201, "Created"), (202, "Accepted"),
+        (204, "No Content"), (206, "Partial Content"), (301, "Moved Permanently"), (302, "Found"),
+        (303, "See Other"), (304, "Not Modified"), (307, "Temporary Redirect"), (308, "Permanent Redirect"),
+        (400, "Bad Request"), (401, "Unauthorized"), (403, "Forbidden"), (404, "Not Found"),
+        (405, "Method Not Allowed"), (429, "Too Many Requests"), (500, "Internal Server Error"),
+        (502, "Bad Gateway"), (503, "Service Unavailable"), (504, "Gateway Timeout"),
+    ];
+
+    private static readonly string[] CommonHeaders =
+    [
+        "Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Connection",
+        "Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding", "Cache-Control", "Pragma", "Date",
+        "Server", "Last-Modified", "ETag", "Expires", "Vary", "Location", "Referer", "Origin", "Cookie", "Set-Cookie",
+        "Authorization", "If-Modified-Since", "If-None-Match", "Upgrade", "Expect", "Keep-Alive", "Trailer", "TE",
+        "X-Forwarded-For", "X-Forwarded-Proto", "X-Request-Id", "Age", "Via", "Allow", "Range", "Content-Range",
+        "Access-Control-Allow-Origin", "Strict-Transport-Security", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Priority",
+    ];
+
+    private readonly record struct Known(byte[] Bytes, string Name, HeaderRole Role);
+
+    /// <summary>Known header names by length, each in its usual spelling and in lower case.</summary>
+    private static readonly Known[][] HeadersByLength = BuildHeaderTable();
+
+    private static Known[][] BuildHeaderTable()
+    {
+        var all = new List<Known>();
+        foreach (string name in CommonHeaders)
+        {
+            foreach (string spelling in (string[])[name, name.ToLowerInvariant()])
+            {
+                if (!all.Exists(k => k.Name == spelling))
+                {
+                    all.Add(new Known(Encoding.ASCII.GetBytes(spelling), spelling, RoleOf(spelling)));
+                }
+            }
+        }
+        int longest = all.Max(k => k.Bytes.Length);
+        var table = new Known[longest + 1][];
+        for (int length = 0; length <= longest; length++)
+        {
+            table[length] = [.. all.Where(k => k.Bytes.Length == length)];
+        }
+        return table;
+    }
+
+    public static string Method(ReadOnlySpan<byte> method)
+    {
+        foreach (string known in Methods)
+        {
+            if (EqualsAscii(method, known))
+            {
+                return known;
+            }
+        }
+        return Decode(method);
+    }
+
+    public static string Version(int minor) => minor switch
+    {
+        0 => "HTTP/1.0",
+        1 => "HTTP/1.1",
+        _ => "HTTP/1." + (char)('0' + minor),
+    };
+
+    public static string Reason(int status, ReadOnlySpan<byte> reason)
+    {
+        if (reason.IsEmpty)
+        {
+            return "";
+        }
+        foreach (var (code, text) in Reasons)
+        {
+            if (code == status && EqualsAscii(reason, text))
+            {
+                return text;
+            }
+        }
+        return Decode(reason);
+    }
+
+    /// <summary>A header name as sent, and its role (names are case-insensitive, RFC 9110 section 5.1).</summary>
+    public static string HeaderName(ReadOnlySpan<byte> name, out HeaderRole role)
+    {
+        if (name.Length < HeadersByLength.Length)
+        {
+            foreach (var known in HeadersByLength[name.Length])
+            {
+                if (name.SequenceEqual(known.Bytes))
+                {
+                    role = known.Role;
+                    return known.Name;
+                }
+            }
+        }
+        string text = Decode(name);
+        role = RoleOf(text);
+        return text;
+    }
+
+    private static HeaderRole RoleOf(string name)
+    {
+        if (name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+        {
+            return HeaderRole.Host;
+        }
+        if (name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase))
+        {
+            return HeaderRole.ContentEncoding;
+        }
+        if (name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase))
+        {
+            return HeaderRole.Upgrade;
+        }
+        if (HttpRedactor.IsSecretHeader(name))
+        {
+            return HeaderRole.Secret;
+        }
+        return HttpRedactor.IsUrlHeader(name) ? HeaderRole.Url : HeaderRole.None;
+    }
+
+    /// <summary>
+    /// A field value as text: an obs-fold becomes one SP (RFC 9112 section 5.2). Bytes are read as UTF-8 when
+    /// they are valid UTF-8 (what clients send in practice), else as ISO-8859-1 (RFC 9110 section 5.5's obs-text).
+    /// </summary>
+    public static string Value(ReadOnlySpan<byte> value)
+    {
+        string text = Decode(value);
+        return value.IndexOf(HttpSyntax.LF) < 0 ? text : Unfold(text);
+    }
+
+    public static string Decode(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return "";
+        }
+        if (Ascii.IsValid(bytes) || !Utf8.IsValid(bytes))
+        {
+            return Encoding.Latin1.GetString(bytes);
+        }
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    private static string Unfold(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        int i = 0;
+        while (i < text.Length)
+        {
+            char c = text[i];
+            if (c is '\r' or '\n')
+            {
+                while (i < text.Length && text[i] is '\r' or '\n' or ' ' or '\t')
+                {
+                    i++;
+                }
+                sb.Append(' ');
+                continue;
+            }
+            sb.Append(c);
+            i++;
+        }
+        return sb.ToString();
+    }
+
+    private static bool EqualsAscii(ReadOnlySpan<byte> bytes, string text)
+    {
+        if (bytes.Length != text.Length)
+        {
+            return false;
+        }
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] != text[i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
