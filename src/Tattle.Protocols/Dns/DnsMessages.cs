@@ -27,6 +27,12 @@ public sealed record DnsExchange : ProtocolMessage
     /// <summary>The other end of a datagram exchange ("127.0.0.53:53"), when known.</summary>
     public string? Peer { get; init; }
 
-    /// <summary>Whether the response was seen (a query whose response arrived before tracing began has none).</summary>
+    /// <summary>Whether the query was seen (a response whose query was sent before tracing began has none).</summary>
     public bool HasQuery { get; init; } = true;
+
+    /// <summary>
+    /// The answers are incomplete: the server set TC (the answer did not fit a datagram; the client retries over
+    /// TCP), or the datagram Tattle saw was cut short (snap length) after the question.
+    /// </summary>
+    public bool Truncated { get; init; }
 }

@@ -17,9 +17,15 @@ public sealed record TlsHandshake : ProtocolMessage
     /// <summary>The version the server chose (supported_versions when present), null without a ServerHello.</summary>
     public string? Version { get; init; }
 
-    /// <summary>The ALPN protocol the server chose.</summary>
+    /// <summary>
+    /// The ALPN protocol the server chose, when it says so in clear: in the ServerHello up to TLS 1.2; TLS 1.3
+    /// moves the answer into the encrypted EncryptedExtensions (RFC 8446 §4.3.1), so it is null there.
+    /// </summary>
     public string? Alpn { get; init; }
 
     /// <summary>The cipher suite the server chose, as its IANA number.</summary>
     public ushort? CipherSuite { get; init; }
+
+    /// <summary>The server first asked the client to retry with another key share (HelloRetryRequest, RFC 8446 §4.1.4).</summary>
+    public bool HelloRetry { get; init; }
 }

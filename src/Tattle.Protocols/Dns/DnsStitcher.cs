@@ -1,0 +1,142 @@
+using Tattle.Protocols.Common;
+
+namespace Tattle.Protocols.Dns;
+
+/// <summary>
+/// Pairs DNS queries with responses on one socket: by id, peer (for datagrams) and question, so two queries that
+/// share an id (RFC 5452 §9.2 makes that rare, not impossible) never take each other's answer. Queries wait in a
+/// bounded table; those evicted, timed out or still waiting at close are reported unanswered.
+/// </summary>
+internal sealed class DnsStitcher(IMessageSink sink)
+{
+    /// <summary>Queries waiting for an answer, at most.</summary>
+    public const int MaxPending = 1024;
+
+    /// <summary>
+    /// A query older than this is given up as unanswered when the next message comes: resolvers retry after a
+    /// few seconds, and a long-lived socket (a resolver daemon's) would otherwise hold it until it closes.
+    /// </summary>
+    public const long PendingTimeoutNs = 30_000_000_000;
+
+    private readonly record struct Key(ushort Id, string? Peer, string Name, ushort QType);
+
+    private sealed record Pending(Key Key, string QTypeName, string Transport, long StartNs);
+
+    private sealed class KeyComparer : IEqualityComparer<Key>
+    {
+        public static readonly KeyComparer Instance = new();
+
+        // Names compare without case (RFC 4343 §3), so a 0x20-randomised query still meets its echo.
+        public bool Equals(Key x, Key y) =>
+            x.Id == y.Id && x.QType == y.QType && string.Equals(x.Peer, y.Peer, StringComparison.Ordinal)
+            && string.Equals(x.Name, y.Name, StringComparison.OrdinalIgnoreCase);
+
+        public int GetHashCode(Key k) =>
+            HashCode.Combine(k.Id, k.QType, k.Peer, StringComparer.OrdinalIgnoreCase.GetHashCode(k.Name));
+    }
+
+    private readonly Dictionary<Key, LinkedListNode<Pending>> _pending = new(KeyComparer.Instance);
+    private readonly LinkedList<Pending> _order = new();
+
+    public int PendingCount => _pending.Count;
+
+    /// <summary>A query was seen. A retransmission (same id, peer and question) folds into the first send.</summary>
+    public void OnQuery(in DnsMessage query, string? peer, string transport, long startNs, long nowNs)
+    {
+        Expire(nowNs);
+        var key = new Key(query.Header.Id, peer, query.QName!, query.QType);
+        if (_pending.ContainsKey(key))
+        {
+            return;
+        }
+        if (_pending.Count >= MaxPending)
+        {
+            ReportUnanswered(_order.First!, nowNs);
+        }
+        _pending[key] = _order.AddLast(new Pending(key, DnsCodes.TypeName(query.QType), transport, startNs));
+    }
+
+    /// <summary>A response was seen: reports it with its query, or alone (<c>HasQuery=false</c>).</summary>
+    public void OnResponse(in DnsMessage response, bool cut, string? peer, string transport, long startNs, long nowNs)
+    {
+        var node = Find(response, peer);
+        if (node is not null)
+        {
+            Remove(node);
+        }
+        Expire(nowNs);
+        var query = node?.Value;
+        sink.OnMessage(new DnsExchange
+        {
+            Id = response.Header.Id,
+            // The query's spelling of the name when there is one: it is what the program asked.
+            Query = query?.Key.Name ?? response.QName ?? "",
+            QType = query?.QTypeName ?? (response.QName is null ? "" : DnsCodes.TypeName(response.QType)),
+            Rcode = DnsCodes.RcodeName(response.Rcode),
+            Answers = response.Answers,
+            Truncated = cut || response.Header.Truncated,
+            Transport = transport,
+            Peer = peer,
+            StartNs = query?.StartNs ?? startNs,
+            EndNs = nowNs,
+            HasQuery = query is not null,
+        });
+    }
+
+    /// <summary>The socket closed: every query still waiting is reported unanswered.</summary>
+    public void Close(long nowNs)
+    {
+        while (_order.First is { } first)
+        {
+            ReportUnanswered(first, nowNs);
+        }
+    }
+
+    private LinkedListNode<Pending>? Find(in DnsMessage response, string? peer)
+    {
+        if (response.QName is not null)
+        {
+            return _pending.GetValueOrDefault(new Key(response.Header.Id, peer, response.QName, response.QType));
+        }
+        // No question in the response (a FORMERR may carry none): id and peer alone, oldest first.
+        for (var node = _order.First; node is not null; node = node.Next)
+        {
+            if (node.Value.Key.Id == response.Header.Id && string.Equals(node.Value.Key.Peer, peer, StringComparison.Ordinal))
+            {
+                return node;
+            }
+        }
+        return null;
+    }
+
+    private void Expire(long nowNs)
+    {
+        while (_order.First is { } first && nowNs - first.Value.StartNs > PendingTimeoutNs)
+        {
+            ReportUnanswered(first, nowNs);
+        }
+    }
+
+    private void ReportUnanswered(LinkedListNode<Pending> node, long nowNs)
+    {
+        Remove(node);
+        var query = node.Value;
+        sink.OnMessage(new DnsExchange
+        {
+            Id = query.Key.Id,
+            Query = query.Key.Name,
+            QType = query.QTypeName,
+            Rcode = null,
+            Transport = query.Transport,
+            Peer = query.Key.Peer,
+            StartNs = query.StartNs,
+            EndNs = nowNs,
+        });
+    }
+
+    private void Remove(LinkedListNode<Pending> node)
+    {
+        _pending.Remove(node.Value.Key);
+        _order.Remove(node);
+    }
+}
