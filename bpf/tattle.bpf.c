@@ -421,6 +421,8 @@ struct emit_state {
     __u64 msgs;     /* user pointer to struct mmsghdr[] (mmsg calls) */
     __u64 msghdr;   /* user pointer to struct user_msghdr (sendmsg/recvmsg) */
     __u64 buf;      /* plain buffer calls */
+    __u64 call_iov; /* readv/writev: the call's struct iovec[] (start_message resets iov per message) */
+    __u64 call_iov_cnt;
     __u64 iov;      /* user pointer to struct iovec[] of the current message (0: plain buffer) */
     __u64 iov_cnt;
     __u64 iov_idx;
@@ -521,6 +523,8 @@ static __always_inline bool start_message(struct emit_state *s)
         s->name_len = m.msg_namelen;
     } else {
         s->msg_len = s->ret;
+        s->iov = s->call_iov;
+        s->iov_cnt = s->call_iov_cnt;
         if (!s->iov) {
             s->seg_ptr = s->buf;
             s->seg_left = s->buf ? s->ret : 0;
@@ -636,8 +640,8 @@ static __always_inline void emit_payload(struct call_args *c, long ret, __u16 di
     }
     case NR_readv:
     case NR_writev:
-        s->iov = c->arg[1];
-        s->iov_cnt = c->arg[2];
+        s->call_iov = c->arg[1];
+        s->call_iov_cnt = c->arg[2];
         break;
     case NR_sendmsg:
     case NR_recvmsg:

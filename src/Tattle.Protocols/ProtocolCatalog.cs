@@ -1,4 +1,7 @@
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Dns;
+using Tattle.Protocols.Http1;
+using Tattle.Protocols.Tls;
 
 namespace Tattle.Protocols;
 
@@ -6,7 +9,7 @@ namespace Tattle.Protocols;
 public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
 {
     /// <summary>Every protocol Tattle has a parser for. TLS first: its 0x16 0x03 start is the most specific.</summary>
-    public static ProtocolCatalog Default { get; } = new([]);
+    public static ProtocolCatalog Default { get; } = new([TlsProtocol.Info, Http1Protocol.Info, DnsProtocol.Info]);
 
     public IReadOnlyList<ProtocolInfo> Protocols => protocols;
 

@@ -130,7 +130,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             TimestampNs = settings.ToUnixNs(e.TimestampNs),
             Pid = e.Pid,
             Comm = p.Comm,
-            Argv = p.Argv,
+            Argv = ShownArgv(p.Argv),
             Exe = p.Exe,
         });
     }
@@ -212,9 +212,11 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             {
                 conn.BytesRecv += e.MessageLength;
             }
-            if (e.Peer.IsInet && conn.Proto == "udp")
+            // A connected datagram socket sends without an address: its peer is the connected one.
+            var peer = e.Peer.IsInet ? e.Peer : conn.Remote;
+            if (peer.IsInet && conn.Proto == "udp")
             {
-                CountPeer(conn, e.Peer, e.Direction, e.MessageLength);
+                CountPeer(conn, peer, e.Direction, e.MessageLength);
             }
         }
         conn.Unseen |= e.Flags & (DataFlags.Sendfile | DataFlags.Splice);
@@ -587,7 +589,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             Pid = p.Pid,
             Comm = p.Comm,
             ParentPid = p.ParentPid,
-            Argv = p.Argv,
+            Argv = ShownArgv(p.Argv),
             Exe = p.Exe,
             Existing = existing,
         });
@@ -612,6 +614,9 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     }
 
     private void Write(Record record) => sink.Write(record);
+
+    private IReadOnlyList<string> ShownArgv(IReadOnlyList<string> argv) =>
+        settings.Streams.Parser.Redact ? ArgvRedactor.Redact(argv) : argv;
 
     internal void WriteRecord(Record record) => sink.Write(record);
 

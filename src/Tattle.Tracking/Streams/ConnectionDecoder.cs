@@ -155,7 +155,9 @@ internal sealed class ConnectionDecoder : IStreamConsumer, IMessageSink
             absorbed = _parser.OnGap(KindOf(dir), bytes + dropped, stream.NowNs) && dropped == 0;
             _resync[(int)dir] |= !absorbed;
         }
-        if (!absorbed || reason != GapReason.Unseen)
+        // A gap inside a body the parser was skipping anyway changes nothing it reports: the message counts it
+        // (unseen_bytes), and a record per 16 KiB read of a download would bury the ones that matter.
+        if (!absorbed)
         {
             _events.OnGap(dir, bytes + dropped, reason);
         }

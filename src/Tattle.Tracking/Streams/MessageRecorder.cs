@@ -46,9 +46,9 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
     {
         var req = x.Request;
         var resp = x.Response;
-        if (req?.Host is { Length: > 0 } host && conn.Host is null)
+        if (req?.Host is { Length: > 0 } host)
         {
-            conn.Host = StripPort(host);
+            NameRemote(StripPort(host));
         }
         return new HttpRecord
         {
@@ -103,7 +103,7 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
     {
         if (x.Sni is { Length: > 0 } sni)
         {
-            conn.Host ??= sni;
+            NameRemote(sni);
         }
         return new TlsHandshakeRecord
         {
@@ -119,6 +119,18 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
             AlpnOffered = x.OfferedAlpn,
             Version = x.Version ?? x.ClientVersion,
         };
+    }
+
+    /// <summary>
+    /// A client's Host header or SNI names the server it talks to, when DNS did not. (On a server they name the
+    /// server itself, not the remote client; and an address literal is no name.)
+    /// </summary>
+    private void NameRemote(string name)
+    {
+        if (conn.Host is null && conn.Role != "server" && !System.Net.IPAddress.TryParse(name, out _))
+        {
+            conn.Host = name;
+        }
     }
 
     private static List<KeyValuePair<string, string>> Pairs(IReadOnlyList<HttpHeader> headers) =>

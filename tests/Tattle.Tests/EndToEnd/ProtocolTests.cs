@@ -121,7 +121,12 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         var http = r.OfType("http").ToList();
         Assert.Equal(["GET /a.txt 200", "GET /text.txt 200", "GET /big.bin 200"], http.Select(Line));
         Assert.Single(http.Select(h => Str(h, "conn")).Distinct()); // keep-alive: one connection
-        Assert.Equal("alpha\n", System.Text.Encoding.ASCII.GetString(http[0].GetProperty("resp_body_b64").GetBytesFromBase64()));
+        // --compressed: nginx gzips even a.txt; the captured body is the wire's, and inflates to the file.
+        Assert.Equal("gzip", Str(http[0], "resp_content_encoding"));
+        using (var gz = new System.IO.Compression.GZipStream(new MemoryStream(http[0].GetProperty("resp_body_b64").GetBytesFromBase64()), System.IO.Compression.CompressionMode.Decompress))
+        {
+            Assert.Equal("alpha\n", new StreamReader(gz).ReadToEnd());
+        }
         Assert.Equal("chunked", Str(http[1].GetProperty("resp_headers"), "transfer-encoding"));
         Assert.Equal(64, http[2].GetProperty("resp_body_b64").GetBytesFromBase64().Length); // --body-limit
         Assert.True(http[2].GetProperty("resp_bytes").GetInt64() > 5 << 20);
@@ -138,7 +143,8 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         int port = ServerProcess.FreeTcpPort();
         using var dns = Programs.Dnsmasq(port);
         string dig = $"dig @127.0.0.1 -p {port} +tries=1 +time=3";
-        var r = await TattleCli.RunAsync(["run", "--", "sh", "-c",
+        // DNS over TCP is recognised on port 53 only; elsewhere --proto says so (and is tested by it).
+        var r = await TattleCli.RunAsync(["run", "--proto", $"{port}=dns", "--", "sh", "-c",
             $"{dig} example.test A && {dig} +tcp example.test AAAA && {dig} alias.example.test A && {dig} _http._tcp.example.test SRV && {dig} example.test TXT"]);
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
@@ -160,9 +166,8 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         Assert.Equal("tcp", Str(aaaa, "transport"));
         Assert.Equal(["fd00::3"], Data(aaaa));
         var alias = Dns("alias.example.test", "A");
-        Assert.Contains("example.test", Data(alias));
-        Assert.Contains("10.1.2.3", Data(alias));
-        Assert.Contains("CNAME", alias.GetProperty("answers").EnumerateArray().Select(x => Str(x, "type")));
+        Assert.Equal(["example.test"], Data(alias));
+        Assert.Equal(["CNAME"], alias.GetProperty("answers").EnumerateArray().Select(x => Str(x, "type")));
         Assert.Contains("example.test", Data(Dns("_http._tcp.example.test", "SRV")).Single());
         Assert.Contains("hello from dnsmasq", Data(Dns("example.test", "TXT")).Single());
         Assert.Equal(5, records.Count);
@@ -218,7 +223,7 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         var tls = Assert.Single(r.OfType("tls.handshake"));
         Assert.Equal("example.test", Str(tls, "sni"));
         Assert.Equal("TLS 1.3", Str(tls, "version"));
-        Assert.Equal("http/1.1", Str(tls, "alpn"));
+        Assert.Null(Str(tls, "alpn")); // TLS 1.3 sends the chosen ALPN in EncryptedExtensions: not in clear
         Assert.Contains("http/1.1", tls.GetProperty("alpn_offered").EnumerateArray().Select(x => x.GetString()));
         Assert.Empty(r.OfType("http"));
         Assert.Empty(r.OfType("gap"));
