@@ -28,6 +28,8 @@ public sealed class Http1CaptureTests(ITestOutputHelper output)
         }
         Assert.Equal(0, feeder.Dropped(MessageKind.Request));
         Assert.Equal(0, feeder.Dropped(MessageKind.Response));
+        // Every recorded connection ran to its end: nothing is cut short, and every exchange has both sides.
+        Assert.All(exchanges, x => Assert.False(x.Request!.Truncated || x.Response!.Truncated, Http1Capture.Summary(x)));
         return exchanges;
     }
 
@@ -60,6 +62,8 @@ public sealed class Http1CaptureTests(ITestOutputHelper output)
         Assert.Equal("7", Header(x.Response!, "Content-Length"));
         Assert.Equal(0, x.Response!.BodyBytes);
         Assert.Equal(Http1Capture.Load("head").Responses.Length, x.Response!.HeadBytes);
+        // Complete at its head's end (recv 2), not at the close.
+        Assert.Equal(2_500, x.EndNs);
     }
 
     [Fact]
