@@ -60,6 +60,12 @@ public sealed record HttpRecord : MessageRecord
 
     /// <summary>Body bytes counted but never seen (sendfile, lost events, snap length).</summary>
     public long UnseenBytes { get; init; }
+
+    /// <summary>Trailer fields after a chunked body (request's and response's together).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? Trailers { get; init; }
+
+    /// <summary>The end of a message was never seen (the connection closed first, or a gap hid it).</summary>
+    public bool Truncated { get; init; }
 }
 
 /// <summary>One DNS answer as records show it.</summary>

@@ -96,6 +96,14 @@ internal static class MessageJson
         {
             w.WriteNumber("unseen_bytes", h.UnseenBytes);
         }
+        if (h.Trailers is not null)
+        {
+            WriteHeaders(w, "trailers", h.Trailers);
+        }
+        if (h.Truncated)
+        {
+            w.WriteBoolean("truncated", true);
+        }
     }
 
     /// <summary>Headers as an object in wire order; a repeated name's values are joined with ", " (RFC 9110 §5.3).</summary>

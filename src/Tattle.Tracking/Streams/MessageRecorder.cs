@@ -75,6 +75,9 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
             Upgrade = x.Upgrade,
             Interim = x.Interim,
             UnseenBytes = (req?.UnseenBytes ?? 0) + (resp?.UnseenBytes ?? 0),
+            Trailers = (req?.Trailers.Count ?? 0) + (resp?.Trailers.Count ?? 0) > 0
+                ? Pairs([.. req?.Trailers ?? [], .. resp?.Trailers ?? []]) : null,
+            Truncated = (req?.Truncated ?? false) || (resp?.Truncated ?? false),
         };
     }
 

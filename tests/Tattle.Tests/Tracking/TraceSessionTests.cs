@@ -1,6 +1,7 @@
 using System.Net;
 using Tattle.Capture.Events;
 using Tattle.Records;
+using Tattle.Tests.Support;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;
 using Record = Tattle.Records.Record;
@@ -200,22 +201,5 @@ public sealed class TraceSessionTests
         Assert.Equal(17, _session.Lost);
         Assert.Equal(17, _records.Of<LossRecord>().Single().Count);
         Assert.Equal(17, _session.Finish(Tick(), 0, 0, Pid).Lost);
-    }
-
-    private sealed class ListSink : IRecordSink
-    {
-        public List<Record> All { get; } = [];
-
-        public IEnumerable<T> Of<T>() => All.OfType<T>();
-
-        public void Write(Record record) => All.Add(record);
-
-        public void Flush()
-        {
-        }
-
-        public void Dispose()
-        {
-        }
     }
 }
