@@ -38,8 +38,6 @@ internal sealed class DnsStitcher(IMessageSink sink)
     private readonly Dictionary<Key, LinkedListNode<Pending>> _pending = new(KeyComparer.Instance);
     private readonly LinkedList<Pending> _order = new();
 
-    public int PendingCount => _pending.Count;
-
     /// <summary>A query was seen. A retransmission (same id, peer and question) folds into the first send.</summary>
     public void OnQuery(in DnsMessage query, string? peer, string transport, long startNs, long nowNs)
     {
