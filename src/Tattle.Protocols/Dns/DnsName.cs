@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Tattle.Protocols.Dns;
 
 /// <summary>Reads domain names in wire form, following compression pointers with bounds (RFC 1035 §3.1, §4.1.4).</summary>
@@ -104,6 +106,8 @@ internal static class DnsName
     public static int Skip(ReadOnlySpan<byte> message, int pos) => Read(message, pos, [], out _);
 
     /// <summary>Reads the name at <paramref name="pos"/> as text; null if malformed or cut.</summary>
+    // Only the characters Read writes are read back: zeroing 2 KiB of stack per name would cost more than the read.
+    [SkipLocalsInit]
     public static string? ReadString(ReadOnlySpan<byte> message, int pos, out int end)
     {
         Span<char> text = stackalloc char[MaxTextLength];

@@ -48,7 +48,22 @@ internal static class DnsRecordData
         return $"\\# {rdata.Length} {Convert.ToHexStringLower(shown)}{(shown.Length < rdata.Length ? More : "")}";
     }
 
-    private static string IPv4(ReadOnlySpan<byte> a) => $"{a[0]}.{a[1]}.{a[2]}.{a[3]}";
+    [SkipLocalsInit]
+    private static string IPv4(ReadOnlySpan<byte> a)
+    {
+        Span<char> text = stackalloc char[15];
+        int n = 0;
+        for (int i = 0; i < 4; i++)
+        {
+            if (i > 0)
+            {
+                text[n++] = '.';
+            }
+            a[i].TryFormat(text[n..], out int written);
+            n += written;
+        }
+        return new string(text[..n]);
+    }
 
     private static string? NameOnly(ReadOnlySpan<byte> message, int start, DnsNameCache names)
     {

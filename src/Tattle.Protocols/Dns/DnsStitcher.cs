@@ -38,8 +38,6 @@ internal sealed class DnsStitcher(IMessageSink sink)
     private readonly Dictionary<Key, LinkedListNode<Pending>> _pending = new(KeyComparer.Instance);
     private readonly LinkedList<Pending> _order = new();
 
-    public int PendingCount => _pending.Count;
-
     /// <summary>A query was seen. A retransmission (same id, peer and question) folds into the first send.</summary>
     public void OnQuery(in DnsMessage query, string? peer, string transport, long startNs, long nowNs)
     {
@@ -53,17 +51,13 @@ internal sealed class DnsStitcher(IMessageSink sink)
         {
             ReportUnanswered(_order.First!, nowNs);
         }
-        _pending[key] = _order.AddLast(new Pending(key, DnsCodes.TypeName(query.QType), transport, startNs));
+        _pending.Add(key, _order.AddLast(new Pending(key, DnsCodes.TypeName(query.QType), transport, startNs)));
     }
 
     /// <summary>A response was seen: reports it with its query, or alone (<c>HasQuery=false</c>).</summary>
     public void OnResponse(in DnsMessage response, bool cut, string? peer, string transport, long startNs, long nowNs)
     {
-        var node = Find(response, peer);
-        if (node is not null)
-        {
-            Remove(node);
-        }
+        var node = Take(response, peer);
         Expire(nowNs);
         var query = node?.Value;
         sink.OnMessage(new DnsExchange
@@ -92,17 +86,24 @@ internal sealed class DnsStitcher(IMessageSink sink)
         }
     }
 
-    private LinkedListNode<Pending>? Find(in DnsMessage response, string? peer)
+    /// <summary>Removes and returns the query <paramref name="response"/> answers, if one waits.</summary>
+    private LinkedListNode<Pending>? Take(in DnsMessage response, string? peer)
     {
         if (response.QName is not null)
         {
-            return _pending.GetValueOrDefault(new Key(response.Header.Id, peer, response.QName, response.QType));
+            if (!_pending.Remove(new Key(response.Header.Id, peer, response.QName, response.QType), out var found))
+            {
+                return null;
+            }
+            _order.Remove(found);
+            return found;
         }
         // No question in the response (a FORMERR may carry none): id and peer alone, oldest first.
         for (var node = _order.First; node is not null; node = node.Next)
         {
             if (node.Value.Key.Id == response.Header.Id && string.Equals(node.Value.Key.Peer, peer, StringComparison.Ordinal))
             {
+                Remove(node);
                 return node;
             }
         }

@@ -12,6 +12,16 @@ public sealed class DnsPairingTests
 
     private static ProtocolFeeder Feeder() => new(DnsProtocol.Info);
 
+    /// <summary>One query then one response to <paramref name="peer"/>, each in the direction given: the one exchange.</summary>
+    private static DnsExchange Pair(byte[] query, byte[] response, string peer = Resolver,
+        MessageKind queryKind = MessageKind.Request, MessageKind responseKind = MessageKind.Response)
+    {
+        var f = Feeder();
+        f.FeedDatagram(queryKind, query, peer);
+        f.FeedDatagram(responseKind, response, peer);
+        return Assert.Single(f.Of<DnsExchange>());
+    }
+
     [Fact]
     public void TwoInterleavedQueries_EachGetsItsOwnResponse()
     {
@@ -79,10 +89,7 @@ public sealed class DnsPairingTests
     public void NameCaseDiffers_StillPairs()
     {
         // DNS 0x20: the resolver randomises case and the server echoes it; a name compares without case.
-        var f = Feeder();
-        f.FeedDatagram(MessageKind.Request, DnsWire.Query(3, "ExAmPlE.test"), Resolver);
-        f.FeedDatagram(MessageKind.Response, DnsWire.Response(3, "example.TEST", addresses: "10.0.0.1"), Resolver);
-        var x = Assert.Single(f.Of<DnsExchange>());
+        var x = Pair(DnsWire.Query(3, "ExAmPlE.test"), DnsWire.Response(3, "example.TEST", addresses: "10.0.0.1"));
         Assert.True(x.HasQuery);
         Assert.Equal("ExAmPlE.test", x.Query);
     }
@@ -161,11 +168,8 @@ public sealed class DnsPairingTests
     public void TracedServer_ReceivesQueriesAndSendsResponses_PairsTheSame()
     {
         // dnsmasq traced: the query arrives from a client, the response goes back to that client.
-        var f = Feeder();
         const string client = "127.0.0.1:41234";
-        f.FeedDatagram(MessageKind.Request, CapturedBytes.Read("dns", "udp-a.query.bin"), client);
-        f.FeedDatagram(MessageKind.Response, CapturedBytes.Read("dns", "udp-a.response.bin"), client);
-        var x = Assert.Single(f.Of<DnsExchange>());
+        var x = Pair(CapturedBytes.Read("dns", "udp-a.query.bin"), CapturedBytes.Read("dns", "udp-a.response.bin"), client);
         Assert.True(x.HasQuery);
         Assert.Equal(client, x.Peer);
     }
@@ -174,10 +178,8 @@ public sealed class DnsPairingTests
     public void QrBit_DecidesOverTheDirection()
     {
         // A direction mislabelled (an unconnected socket whose role was guessed): QR still tells what is what.
-        var f = Feeder();
-        f.FeedDatagram(MessageKind.Response, DnsWire.Query(8, "qr.test"), Resolver);
-        f.FeedDatagram(MessageKind.Request, DnsWire.Response(8, "qr.test", addresses: "10.0.0.8"), Resolver);
-        var x = Assert.Single(f.Of<DnsExchange>());
+        var x = Pair(DnsWire.Query(8, "qr.test"), DnsWire.Response(8, "qr.test", addresses: "10.0.0.8"),
+            queryKind: MessageKind.Response, responseKind: MessageKind.Request);
         Assert.True(x.HasQuery);
         Assert.Equal("NOERROR", x.Rcode);
     }
