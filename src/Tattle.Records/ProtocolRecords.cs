@@ -88,6 +88,9 @@ public sealed record DnsRecord : MessageRecord
     public required string Transport { get; init; }
 
     public required int Id { get; init; }
+
+    /// <summary>The server set TC (answer truncated), or the datagram seen was cut after its question.</summary>
+    public bool Truncated { get; init; }
 }
 
 /// <summary>The clear part of a TLS handshake: the name asked for and what was agreed.</summary>
@@ -104,6 +107,9 @@ public sealed record TlsHandshakeRecord : MessageRecord
 
     /// <summary>The version agreed ("TLS 1.3"), or the client's highest when no ServerHello was seen.</summary>
     public string? Version { get; init; }
+
+    /// <summary>The server first answered with a HelloRetryRequest (RFC 8446 §4.1.4).</summary>
+    public bool HelloRetry { get; init; }
 }
 
 /// <summary>Bytes of one direction of a connection that were never parsed: how many and why.</summary>

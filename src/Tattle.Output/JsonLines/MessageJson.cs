@@ -22,6 +22,10 @@ internal static class MessageJson
                 w.WriteString("rcode", d.Rcode);
                 w.WriteNumber("id", d.Id);
                 w.WriteString("transport", d.Transport);
+                if (d.Truncated)
+                {
+                    w.WriteBoolean("truncated", true);
+                }
                 w.WriteStartArray("answers");
                 foreach (var a in d.Answers)
                 {
@@ -39,6 +43,10 @@ internal static class MessageJson
                 w.WriteString("alpn", t.Alpn);
                 RecordJson.WriteStrings(w, "alpn_offered", t.AlpnOffered);
                 w.WriteString("version", t.Version);
+                if (t.HelloRetry)
+                {
+                    w.WriteBoolean("hello_retry", true);
+                }
                 break;
         }
         WriteLatency(w, m.LatencyMs);

@@ -99,6 +99,7 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
             Rcode = x.Rcode,
             Answers = x.Answers.Select(a => new DnsAnswerRecord(a.Name, a.Type, a.Ttl, a.Data)).ToList(),
             Transport = x.Transport,
+            Truncated = x.Truncated,
         };
     }
 
@@ -121,6 +122,7 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
             Alpn = x.Alpn,
             AlpnOffered = x.OfferedAlpn,
             Version = x.Version ?? x.ClientVersion,
+            HelloRetry = x.HelloRetry,
         };
     }
 
