@@ -251,8 +251,14 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             conn.Decoder ??= new ConnectionDecoder(settings.Streams, new MessageRecorder(this, conn),
                 datagram: e.SockType != SocketTypes.Stream, conn.Local.Port, conn.Remote.Port, conn.Role);
-            string? peer = e.Peer.IsInet ? ToEndpoint(e.Peer)!.ToString() : conn.Proto == "udp" ? RemoteEndpoint(conn)?.ToString() : null;
-            conn.Decoder.OnData(in e, payload, peer);
+            if (conn.Decoder.Wants)
+            {
+                // The peer's text pairs datagram requests with responses; streams need none.
+                string? peer = !conn.Decoder.Datagram ? null
+                    : e.Peer.IsInet ? ToEndpoint(e.Peer)!.ToString()
+                    : conn.Proto == "udp" ? RemoteEndpoint(conn)?.ToString() : null;
+                conn.Decoder.OnData(in e, payload, peer);
+            }
         }
     }
 

@@ -65,6 +65,12 @@ internal sealed class ConnectionDecoder : IStreamConsumer, IMessageSink
     /// <summary>The protocol found, or null.</summary>
     public string? Protocol => _parser?.Name;
 
+    /// <summary>Whether more payload can still make a difference (false once no protocol claimed it, or it ended).</summary>
+    public bool Wants => !_done && !_streams[0].Disabled;
+
+    /// <summary>A datagram socket: each message is parsed alone, with its peer.</summary>
+    public bool Datagram => _datagram;
+
     /// <summary>A chunk of a stream message (or of a datagram).</summary>
     public void OnData(in DataEvent e, ReadOnlySpan<byte> payload, string? peer)
     {
