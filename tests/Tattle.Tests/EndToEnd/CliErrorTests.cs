@@ -32,6 +32,18 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Assert.Contains("--snaplen", r.Stderr);
     }
 
+    [Theory]
+    [InlineData("--proto", "80=gopher", "unknown protocol 'gopher' (known: tls, http, dns)")]
+    [InlineData("--proto", "http", "--proto expects PORT=NAME")]
+    [InlineData("--body-limit", "-1", "--body-limit must be between")]
+    [InlineData("--stream-buffer", "10", "--stream-buffer must be between")]
+    public async Task BadParsingOptions_AreOneLineAndExit2(string option, string value, string message)
+    {
+        var r = await TattleCli.RunAsync(["run", option, value, "--", "true"], json: false);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(message, r.Stderr.Split('\n')[0]);
+    }
+
     [Fact]
     public async Task CommandNotFound_Exits127LikeAShell()
     {
