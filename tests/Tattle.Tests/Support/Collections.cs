@@ -5,3 +5,9 @@ namespace Tattle.Tests.Support;
 public sealed class BpfCollection
 {
 }
+
+/// <summary>Tests that build the published tool (./tattle): alone, so the build's CPU does not skew other tests.</summary>
+[CollectionDefinition("published", DisableParallelization = true)]
+public sealed class PublishedCollection
+{
+}

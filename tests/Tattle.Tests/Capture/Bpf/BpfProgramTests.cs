@@ -35,7 +35,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         }
         // Compile bpf/tattle.h with the host compiler and print sizeof/offsetof of what C# mirrors.
         var dir = Directory.CreateTempSubdirectory("tattle-abi-").FullName;
-        var header = Path.Combine(RepoRoot(), "bpf", "tattle.h");
+        var header = Path.Combine(Repo.Root, "bpf", "tattle.h");
         File.WriteAllText(Path.Combine(dir, "abi.c"), $$"""
             #include <stdio.h>
             #include <stddef.h>
@@ -106,16 +106,6 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(stats.DataEmitted, (ulong)counter.DataRecords);
         Assert.True(stats.DataDropped > 0, "the burst should overflow a 256 KiB ring");
         Assert.Equal(stats.Emitted, reader.Delivered);
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Tattle.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 
     private sealed class CountingSink : ITraceEventSink
