@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tattle.Cli.Commands;
+using Tattle.Tracking.Names;
 
 namespace Tattle.Cli;
 
@@ -17,7 +18,7 @@ internal static class Program
         {
             RunCommand.Create(stderr),
             AttachCommand.Create(stderr),
-            SocketsCommand.Create(),
+            SocketsCommand.Create(CachedAddressNames.LoadDefault()),
         };
         var result = root.Parse(args);
         if (result.Errors.Count > 0)

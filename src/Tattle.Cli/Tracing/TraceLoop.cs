@@ -6,6 +6,7 @@ using Tattle.Output.JsonLines;
 using Tattle.Records;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;
+using Tattle.Tracking.Names;
 
 namespace Tattle.Cli.Tracing;
 
@@ -171,6 +172,8 @@ internal static class TraceLoop
             long end = WallClock.MonotonicNow();
             monitor.Update(tracer.ReadStats(), end, session);
             var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid);
+            // Best effort: `tattle sockets` names addresses from what traced programs resolved.
+            NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
             SummaryTable.Render(live.Console, summary);
             output.Flush();
             live.Flush();

@@ -14,6 +14,9 @@ public sealed class AddressNames
 
     public int Count => _names.Count;
 
+    /// <summary>Every address with its name.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Entries => _names;
+
     /// <summary>Learns the A/AAAA answers of an exchange under the query's name (CNAME chains collapse to it).</summary>
     public void Learn(DnsExchange exchange)
     {

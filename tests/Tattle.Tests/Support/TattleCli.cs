@@ -18,6 +18,9 @@ public static class TattleCli
 {
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "tattle.dll");
 
+    /// <summary>The name cache file (TATTLE_NAME_CACHE) every tattle started by this test run shares.</summary>
+    public static readonly string NameCachePath = Path.Combine(Path.GetTempPath(), $"tattle-names-{Environment.ProcessId}.tsv");
+
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo("dotnet")
@@ -27,6 +30,8 @@ public static class TattleCli
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        // Each test run keeps its own name cache, so tests neither read a developer's nor leave names behind.
+        psi.Environment["TATTLE_NAME_CACHE"] = NameCachePath;
         psi.ArgumentList.Add(Dll);
         foreach (var a in args)
         {

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Tattle.Tests.Support;
+
+namespace Tattle.Tests.EndToEnd;
+
+/// <summary>A name a traced program resolved names the address in a later `tattle sockets`.</summary>
+public class NameCacheTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task SocketsNamesAnAddressATracedRunResolved()
+    {
+        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "dig") || !Requires.Program(output, "dnsmasq"))
+        {
+            return;
+        }
+        // An address no other test uses, so the name can only have come from this run's DNS answer.
+        const string Address = "127.0.0.93";
+        int port = ServerProcess.FreeTcpPort();
+        using var dns = Programs.Dnsmasq(port, "127.0.0.1", $"--address=/held.example.test/{Address}");
+        var r = await TattleCli.RunAsync(["run", "--", "dig", "@127.0.0.1", "-p", $"{port}", "+tries=1", "+time=3", "held.example.test", "A"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains(File.ReadLines(TattleCli.NameCachePath), l => l.StartsWith($"{Address}\theld.example.test\t", StringComparison.Ordinal));
+
+        using var listener = new TcpListener(IPAddress.Parse(Address), 0);
+        listener.Start();
+        using var client = new TcpClient(AddressFamily.InterNetwork);
+        await client.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+        using var accepted = await listener.AcceptTcpClientAsync();
+        int listenPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+
+        string Sockets(params string[] extra)
+        {
+            var psi = TattleCli.StartInfo(["sockets", "-p", $"{Environment.ProcessId}", "-t", "--json", .. extra]);
+            using var p = Process.Start(psi)!;
+            string stdout = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+            return stdout;
+        }
+        var row = Sockets().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .Single(d => d.GetProperty("record").GetString() == "socket" && d.GetProperty("remote_port").GetInt32() == listenPort);
+        Assert.Equal(Address, row.GetProperty("remote_address").GetString());
+        Assert.Equal("held.example.test", row.GetProperty("remote_host").GetString());
+        var numeric = Sockets("-n").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+            .Single(d => d.GetProperty("record").GetString() == "socket" && d.GetProperty("remote_port").GetInt32() == listenPort);
+        Assert.Equal(JsonValueKind.Null, numeric.GetProperty("remote_host").ValueKind);
+    }
+}
