@@ -1,25 +1,23 @@
 #!/usr/bin/env python3
 """Times `ss -tuanp` against `tattle sockets` on a host with N extra open sockets.
 
-Usage: bench.py [--sockets 10000] [--runs 9] [--tattle PATH/tattle.dll]
+Usage: bench.py [--sockets 10000] [--runs 9] [--tattle PATH]
 
-The default tattle is bench/sockets/out/tattle.dll, a ReadyToRun publish (what a release ships):
-  dotnet publish src/Tattle.Cli -c Release -r linux-x64 --self-contained false \\
-      -p:PublishReadyToRun=true -o bench/sockets/out
-falling back to src/Tattle.Cli/bin/Release/net10.0/tattle.dll (JIT only; slower start-up).
+The default tattle is out/tattle/tattle, the native (AOT) build `./tattle` makes (run `./tattle sockets -n`
+once first); --tattle may also name a tattle.dll (run with `dotnet`, e.g. a JIT or ReadyToRun build).
 
 Commands run alternately (so all see the same load); prints median wall times, the ratio to ss,
 and for tattle the in-process walk time it reports with TATTLE_TIMING=1: the first (cold) walk and
 a second (warm) one, which is what SocketTable.ForProcess costs a long-running caller such as
-`tattle attach`. `-p PID` is measured on the idle host first, then with the N sockets open.
+`tattle attach`. `-p PID` is measured on the idle host first, then with the N sockets open, for one of the
+processes holding them (thousands of sockets: the namespace tables are read) and for a small process holding
+three TCP sockets (read through its fds: the cost does not grow with the host's sockets).
 """
 import argparse, os, re, signal, statistics, subprocess, sys, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
-default = os.path.join(here, "out/tattle.dll")
-if not os.path.exists(default):
-    default = os.path.join(root, "src/Tattle.Cli/bin/Release/net10.0/tattle.dll")
+default = os.path.join(root, "out/tattle/tattle")
 ap = argparse.ArgumentParser()
 ap.add_argument("--sockets", type=int, default=10000)
 ap.add_argument("--runs", type=int, default=9)
@@ -27,7 +25,7 @@ ap.add_argument("--tattle", default=os.environ.get("TATTLE", default))
 args = ap.parse_args()
 if not os.path.exists(args.tattle):
     sys.exit(f"no {args.tattle}; build it (see --help) or pass --tattle")
-tattle = ["dotnet", args.tattle, "sockets"]
+tattle = (["dotnet", args.tattle] if args.tattle.endswith(".dll") else [args.tattle]) + ["sockets"]
 env = dict(os.environ, TATTLE_TIMING="1")
 walk_re = re.compile(r"timing: walk ([0-9.]+) ms.*warm walk ([0-9.]+) ms")
 
@@ -50,7 +48,7 @@ def measure(cmds):
     # Separate runs for the in-process split: TATTLE_TIMING adds a second walk, which must not count as wall time.
     for _ in range(max(3, args.runs // 2)):
         for k, c in cmds.items():
-            if c[0] == "dotnet":
+            if c[:len(tattle)] == tattle:
                 res[k]["walk"].append(run(c, timing=True)[1])
     return res
 
@@ -67,6 +65,9 @@ idle = measure({"tattle sockets -p PID (idle)": tattle + ["-p", str(os.getpid())
 print("idle host:")
 show(idle)
 
+# A process holding a few TCP sockets (the usual -p target) on the same loaded host.
+small = subprocess.Popen([sys.executable, "-c", "import socket,time\nl=socket.create_server(('127.0.0.1',0))\n"
+                          "c=socket.create_connection(l.getsockname())\na=l.accept()\ntime.sleep(3600)"], start_new_session=True)
 opener = subprocess.Popen([sys.executable, os.path.join(here, "open_sockets.py"), str(args.sockets)],
                           stdout=subprocess.PIPE, text=True, start_new_session=True)
 try:
@@ -78,6 +79,7 @@ try:
         "tattle sockets -t -u -n": tattle + ["-t", "-u", "-n"],
         "tattle sockets": tattle,
         "tattle sockets -p PID": tattle + ["-p", pids[0]],
+        "tattle sockets -p SMALL": tattle + ["-p", str(small.pid)],
     })
     med = {k: statistics.median(v["wall"]) for k, v in res.items()}
     print(f"{args.sockets} sockets in {len(pids)} processes, {args.runs} alternating runs, medians:")
@@ -87,3 +89,4 @@ try:
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 finally:
     os.killpg(opener.pid, signal.SIGTERM)
+    os.killpg(small.pid, signal.SIGTERM)

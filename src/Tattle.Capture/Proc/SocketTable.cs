@@ -16,6 +16,12 @@ public static class SocketTable
 {
     private const int InitialTableBuffer = 256 * 1024;
 
+    /// <summary>Up to this many processes (-p), sockets are read through their fds rather than the namespace's tables.</summary>
+    private const int MaxProbedProcesses = 16;
+
+    /// <summary>Past this many sockets held, reading the tables once is cheaper than a probe per socket.</summary>
+    private const int MaxProbedSockets = 2048;
+
     /// <summary>The sockets process <paramref name="pid"/> holds, in its own namespace(s); empty when the process is gone or not readable.</summary>
     public static IReadOnlyList<ProcessSocket> ForProcess(int pid) =>
         Snapshot(new SocketQuery { Pids = [pid], IncludeUnowned = false }).Rows;
@@ -93,17 +99,6 @@ public static class SocketTable
             // Unowned sockets of a namespace are listed even when no candidate process holds anything there.
             neededNs.UnionWith(readersByNs.Keys);
         }
-        var tableJobs = new List<TableJob>();
-        foreach (ulong ns in neededNs)
-        {
-            foreach (var group in (ReadOnlySpan<SocketKinds>)[SocketKinds.Tcp, SocketKinds.Udp, SocketKinds.Unix | SocketKinds.Raw | SocketKinds.Packet | SocketKinds.Netlink])
-            {
-                if ((group & q.Kinds) != 0)
-                {
-                    tableJobs.Add(new TableJob(ns, readersByNs[ns], group & q.Kinds, q.ListeningOnly));
-                }
-            }
-        }
         int chunkCount = Math.Clamp(candidates.Count / 8, 1, Environment.ProcessorCount);
         var fdJobs = new FdJob[chunkCount];
         for (int i = 0; i < chunkCount; i++)
@@ -114,30 +109,61 @@ public static class SocketTable
         {
             fdJobs[i % chunkCount].Processes.Add(candidates[i]);
         }
-        int jobCount = fdJobs.Length + tableJobs.Count;
-        if (jobCount == 1)
+        // -p with a few processes: their fds first; their TCP sockets are read through the fds themselves, and only
+        // the tables of the other families they hold are read, so the cost does not grow with the host's sockets.
+        var byInode = new Dictionary<ulong, NetSocket>(4096);
+        var tableKinds = q.Kinds;
+        bool fdsFirst = q.Pids is not null && !wantUnowned && candidates.Count <= MaxProbedProcesses;
+        if (fdsFirst)
+        {
+            foreach (var job in fdJobs)
+            {
+                job.Run();
+            }
+            tableKinds = ProbeHeld(fdJobs, q, byInode);
+        }
+        var tableJobs = new List<TableJob>();
+        foreach (ulong ns in neededNs)
+        {
+            foreach (var group in (ReadOnlySpan<SocketKinds>)[SocketKinds.Tcp, SocketKinds.Udp, SocketKinds.Unix | SocketKinds.Raw | SocketKinds.Packet | SocketKinds.Netlink])
+            {
+                if ((group & tableKinds) != 0)
+                {
+                    tableJobs.Add(new TableJob(ns, readersByNs[ns], group & tableKinds, q.ListeningOnly));
+                }
+            }
+        }
+        int fdJobCount = fdsFirst ? 0 : fdJobs.Length;
+        int jobCount = fdJobCount + tableJobs.Count;
+        if (jobCount == 1 && fdJobCount == 1)
         {
             fdJobs[0].Run();
         }
-        else
+        else if (jobCount > 0)
         {
             Parallel.For(0, jobCount, i =>
             {
-                if (i < fdJobs.Length)
+                if (i < fdJobCount)
                 {
                     fdJobs[i].Run();
                 }
                 else
                 {
-                    tableJobs[i - fdJobs.Length].Run();
+                    tableJobs[i - fdJobCount].Run();
                 }
             });
         }
 
-        var byInode = new Dictionary<ulong, NetSocket>(4096);
         var unowned = new List<NetSocket>();
         var nsDone = new HashSet<ulong>();
         int malformed = 0;
+        if (fdsFirst)
+        {
+            foreach (var job in fdJobs)
+            {
+                nsDone.UnionWith(job.NamespacesSeen); // their sockets were read, with or without a table
+            }
+        }
         foreach (var job in tableJobs)
         {
             malformed += job.Malformed;
@@ -248,16 +274,7 @@ public static class SocketTable
         {
             return false;
         }
-        var kind = protocol switch
-        {
-            "tcp" or "tcp6" => SocketKinds.Tcp,
-            "udp" or "udp6" => SocketKinds.Udp,
-            "unix" => SocketKinds.Unix,
-            "raw" or "raw6" => SocketKinds.Raw,
-            "packet" => SocketKinds.Packet,
-            "netlink" => SocketKinds.Netlink,
-            _ => SocketKinds.None,
-        };
+        var kind = KindOf(protocol);
         if (kind == SocketKinds.None ? q.Kinds != SocketKinds.All : (q.Kinds & kind) == 0)
         {
             return false;
@@ -363,6 +380,9 @@ public static class SocketTable
 
         public int Unreadable { get; private set; }
 
+        /// <summary>Namespaces of the processes whose fd tables were read.</summary>
+        public HashSet<ulong> NamespacesSeen { get; } = [];
+
         public void Run()
         {
             var scratch = new List<(int Fd, ulong Inode)>(64);
@@ -378,6 +398,7 @@ public static class SocketTable
                     }
                     continue;
                 }
+                NamespacesSeen.Add(ns);
                 foreach (var (fd, inode) in scratch)
                 {
                     Found.Add((pid, ns, fd, inode));
@@ -385,6 +406,66 @@ public static class SocketTable
             }
         }
     }
+
+    /// <summary>
+    /// Reads the TCP sockets the fd jobs found through their fds (<see cref="TcpFdProbe"/>) into
+    /// <paramref name="byInode"/>; returns the families whose tables still have to be read.
+    /// </summary>
+    private static SocketKinds ProbeHeld(FdJob[] jobs, SocketQuery q, Dictionary<ulong, NetSocket> byInode)
+    {
+        if (jobs.Sum(j => j.Found.Count) > MaxProbedSockets)
+        {
+            return q.Kinds; // a process with thousands of sockets: one table read is cheaper than thousands of probes
+        }
+        var needed = SocketKinds.None;
+        foreach (var job in jobs)
+        {
+            int pidfd = -1, pidfdOf = 0;
+            foreach (var (pid, ns, fd, inode) in job.Found)
+            {
+                if (pid != pidfdOf)
+                {
+                    if (pidfd >= 0)
+                    {
+                        TcpFdProbe.Close(pidfd);
+                    }
+                    pidfd = TcpFdProbe.OpenProcess(pid);
+                    pidfdOf = pid;
+                }
+                if (byInode.ContainsKey(inode))
+                {
+                    continue;
+                }
+                var kind = KindOf(FdTable.SocketProtocol(pid, fd));
+                if (kind == SocketKinds.Tcp && (q.Kinds & SocketKinds.Tcp) != 0 && pidfd >= 0
+                    && TcpFdProbe.TryRead(pidfd, fd, inode, ns) is { } socket)
+                {
+                    if (!q.ListeningOnly || socket.IsListening)
+                    {
+                        byInode[inode] = socket;
+                    }
+                    continue;
+                }
+                needed |= kind;
+            }
+            if (pidfd >= 0)
+            {
+                TcpFdProbe.Close(pidfd);
+            }
+        }
+        return needed & q.Kinds;
+    }
+
+    private static SocketKinds KindOf(string? protocol) => protocol switch
+    {
+        "tcp" or "tcp6" => SocketKinds.Tcp,
+        "udp" or "udp6" => SocketKinds.Udp,
+        "unix" or "unix-stream" or "unix-dgram" => SocketKinds.Unix, // sockfs names unix sockets by type since Linux 5.x
+        "raw" or "raw6" => SocketKinds.Raw,
+        "packet" => SocketKinds.Packet,
+        "netlink" => SocketKinds.Netlink,
+        _ => SocketKinds.None,
+    };
 
     private static SocketKinds KindOf(ProcNetTable table) => table switch
     {

@@ -273,4 +273,50 @@ public sealed class SocketTableLiveTests : IDisposable
     {
         public void Dispose() => File.Delete(path);
     }
+    [Fact]
+    public void PidQueryReadsTcpThroughFds_ExactlyAsTheNamespaceTablesDescribeThem()
+    {
+        // -p reads TCP sockets through pidfd_getfd; a whole-namespace walk reads /proc/net/tcp{,6}. Same sockets, same rows.
+        var l4 = Keep(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        l4.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        l4.Listen(5);
+        var client = Keep(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        client.Connect(l4.LocalEndPoint!);
+        var pending = Keep(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        pending.Connect(l4.LocalEndPoint!); // waits in the accept backlog (the listener's rx queue)
+        var server = Keep(l4.Accept());
+        client.Send(new byte[3000]); // unread by server: its rx queue
+        var dual = Keep(new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp) { DualMode = true });
+        dual.Connect(l4.LocalEndPoint!); // a tcp6 socket with v4-mapped addresses
+        var unconnected = Keep(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        unconnected.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Thread.Sleep(50); // let loopback settle the queues
+
+        int me = Environment.ProcessId;
+        var viaFds = SocketTable.Snapshot(new SocketQuery { Pids = [me], Kinds = SocketKinds.Tcp }).Rows;
+        var viaTables = SocketTable.Snapshot(new SocketQuery { Kinds = SocketKinds.Tcp }).Rows.Where(r => r.Pid == me).ToList();
+        foreach (var s in new[] { l4, client, pending, server, dual })
+        {
+            var a = RowOf(viaFds, s);
+            var b = RowOf(viaTables, s);
+            Assert.Equal(b.Socket.Protocol, a.Socket.Protocol);
+            Assert.Equal(b.Socket.State, a.Socket.State);
+            Assert.Equal(b.Socket.Local, a.Socket.Local);
+            Assert.Equal(b.Socket.Remote, a.Socket.Remote);
+            Assert.Equal(b.Socket.RxQueue, a.Socket.RxQueue);
+            Assert.Equal(b.Socket.TxQueue, a.Socket.TxQueue);
+            Assert.Equal(b.Socket.Uid, a.Socket.Uid);
+            Assert.Equal(b.Inode, a.Inode);
+            Assert.Equal(b.NetNs, a.NetNs);
+            Assert.Equal(b.Fds, a.Fds);
+        }
+        Assert.Equal(2, RowOf(viaFds, l4).Socket.RxQueue); // pending and dual wait in the accept backlog
+        Assert.Equal(3000, RowOf(viaFds, server).Socket.RxQueue);
+        Assert.Equal("tcp6", RowOf(viaFds, dual).Socket.Protocol);
+        // A bound, unconnected TCP socket is in no /proc/net table (they list the listening and established hashes
+        // only), so the table walk cannot describe it; through its fd it has its state and address.
+        var bound = RowOf(viaFds, unconnected);
+        Assert.Equal("CLOSE", bound.Socket.State);
+        Assert.Equal(unconnected.LocalEndPoint, bound.Socket.Local);
+    }
 }
