@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 
@@ -32,7 +33,7 @@ public sealed record PacketComment
     /// Reads a comment: space-separated key=value pairs, values optionally double-quoted with \" and \\
     /// escapes. Unknown keys and stray words are skipped; a comment without a numeric pid is not an owner.
     /// </summary>
-    public static bool TryParse(string? text, out PacketComment? comment)
+    public static bool TryParse(string? text, [NotNullWhen(true)] out PacketComment? comment)
     {
         comment = null;
         if (string.IsNullOrEmpty(text))

@@ -331,7 +331,7 @@ public sealed class PacketReplayerTests
     public void Comments_AreReadTolerantly(string text, int pid, string? comm, string? conn, string? dir, string? cmdline)
     {
         Assert.True(PacketComment.TryParse(text, out var c));
-        Assert.Equal((pid, comm, conn, dir, cmdline), (c!.Pid, c.Comm, c.Conn, c.Dir, c.Cmdline));
+        Assert.Equal((pid, comm, conn, dir, cmdline), (c.Pid, c.Comm, c.Conn, c.Dir, c.Cmdline));
     }
 
     [Fact]
