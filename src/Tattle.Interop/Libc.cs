@@ -34,6 +34,10 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MkFifo(string path, uint mode);
 
+    /// <summary>The index of a network interface in our namespace, 0 when there is none by that name.</summary>
+    [LibraryImport(Library, EntryPoint = "if_nametoindex", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial uint IfNameToIndex(string name);
+
     [LibraryImport(Library, EntryPoint = "vsnprintf")]
     public static partial int VsnPrintf(byte* buffer, nuint size, byte* format, IntPtr args);
 

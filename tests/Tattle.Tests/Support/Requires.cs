@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Tattle.Interop;
 
 namespace Tattle.Tests.Support;
@@ -15,6 +16,24 @@ public static class Requires
     {
         string? missing = Libc.GetEffectiveUserId() != 0 ? "root (tracing loads BPF programs)"
             : !File.Exists("/sys/kernel/btf/vmlinux") ? "a kernel with BTF"
+            : null;
+        if (missing is null)
+        {
+            return true;
+        }
+        if (InCi)
+        {
+            Assert.Fail($"CI must provide {missing}");
+        }
+        output.WriteLine($"SKIPPED outside CI: needs {missing}");
+        return false;
+    }
+
+    /// <summary>True when packets can be captured: root (AF_PACKET sockets) and libpcap's runtime library.</summary>
+    public static bool RootAndLibpcap(ITestOutputHelper output)
+    {
+        string? missing = Libc.GetEffectiveUserId() != 0 ? "root (packet capture opens AF_PACKET sockets)"
+            : !NativeLibrary.TryLoad(Libpcap.Library, out _) ? $"{Libpcap.Library} (apt-get install libpcap0.8)"
             : null;
         if (missing is null)
         {
