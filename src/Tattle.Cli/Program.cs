@@ -18,6 +18,7 @@ internal static class Program
         {
             RunCommand.Create(stderr),
             AttachCommand.Create(stderr),
+            ReadCommand.Create(stderr),
             SocketsCommand.Create(CachedAddressNames.LoadDefault()),
         };
         var result = root.Parse(args);

@@ -81,7 +81,50 @@ internal sealed class TraceOptions
         HelpName = "BYTES",
     };
 
+    public Option<string?> Write { get; } = new("--write", "-w")
+    {
+        Description = "Capture the traced processes' packets into FILE (pcapng; each packet tagged with its process)",
+        HelpName = "FILE",
+    };
+
+    public Option<string> Interface { get; } = new("--interface", "-i")
+    {
+        Description = "Interface to capture on with -w (default: any, loopback included)",
+        DefaultValueFactory = _ => "any",
+        HelpName = "NAME",
+    };
+
+    public Option<string?> Filter { get; } = new("--filter")
+    {
+        Description = "An extra capture filter in tcpdump syntax for -w, e.g. 'tcp port 443'",
+        HelpName = "EXPR",
+    };
+
+    public Option<bool> AllPackets { get; } = new("--all-packets")
+    {
+        Description = "With -w, also write packets no traced process sent or received (untagged)",
+    };
+
+    /// <summary>Adds every option: run and attach.</summary>
     public void AddTo(Command command)
+    {
+        AddCaptureTo(command);
+        AddParsingTo(command);
+        AddOutputTo(command);
+        AddKernelTo(command);
+    }
+
+    /// <summary>-w and its companions.</summary>
+    public void AddCaptureTo(Command command)
+    {
+        command.Add(Write);
+        command.Add(Interface);
+        command.Add(Filter);
+        command.Add(AllPackets);
+    }
+
+    /// <summary>How payloads become messages: also for `tattle read`.</summary>
+    public void AddParsingTo(Command command)
     {
         command.Add(Proto);
         command.Add(BodyLimit);
@@ -114,11 +157,21 @@ internal sealed class TraceOptions
                 result.AddError("--stream-buffer must be between 4096 and 268435456 bytes");
             }
         });
+    }
+
+    /// <summary>Where records go: also for `tattle read`.</summary>
+    public void AddOutputTo(Command command)
+    {
         command.Add(Json);
         command.Add(Data);
-        command.Add(Snaplen);
         command.Add(Output);
         command.Add(Quiet);
+    }
+
+    /// <summary>The BPF side's settings.</summary>
+    public void AddKernelTo(Command command)
+    {
+        command.Add(Snaplen);
         command.Add(Verbose);
         command.Add(RingSize);
         // Option validators run only when the option is given, so defaults need no check.
@@ -149,6 +202,14 @@ internal sealed class TraceOptions
         Quiet = result.GetValue(Quiet),
         Verbose = result.GetValue(Verbose),
         RingBufferBytes = result.GetValue(RingSize) << 20,
+        Packets = result.GetValue(Write) is { } pcap ? new PacketCaptureConfig
+        {
+            Path = pcap,
+            Interface = result.GetValue(Interface) ?? "any",
+            Filter = result.GetValue(Filter),
+            AllPackets = result.GetValue(AllPackets),
+            Snaplen = PacketCaptureConfig.DefaultSnaplen,
+        } : null,
         Streams = new StreamSettings
         {
             Enabled = !result.GetValue(NoParse),

@@ -19,6 +19,26 @@ internal sealed record TraceConfig
 
     public int RingBufferBytes { get; init; }
 
+    /// <summary>Packet capture into pcapng (-w); null when not asked for.</summary>
+    public PacketCaptureConfig? Packets { get; init; }
+
     /// <summary>Reassembly and parsing: --proto, --body-limit, --no-redact, --stream-buffer, --no-parse.</summary>
     public StreamSettings Streams { get; init; } = new();
+}
+
+/// <summary>-w FILE and its companions.</summary>
+internal sealed record PacketCaptureConfig
+{
+    /// <summary>What tcpdump captures by default: whole packets.</summary>
+    public const int DefaultSnaplen = 262144;
+
+    public required string Path { get; init; }
+
+    public string Interface { get; init; } = "any";
+
+    public string? Filter { get; init; }
+
+    public bool AllPackets { get; init; }
+
+    public int Snaplen { get; init; } = DefaultSnaplen;
 }

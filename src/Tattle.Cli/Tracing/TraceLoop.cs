@@ -7,6 +7,8 @@ using Tattle.Records;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
+using Tattle.Tracking.Packets;
+using Tattle.Capture.Packets;
 
 namespace Tattle.Cli.Tracing;
 
@@ -78,6 +80,12 @@ internal static class TraceLoop
         {
             sinks.Insert(0, visible);
         }
+        PacketOwners? owners = null;
+        if (config.Packets is not null)
+        {
+            owners = new PacketOwners();
+            sinks.Add(owners);
+        }
         using var output = new FanOutSink(sinks);
         var session = new TraceSession(output, new ProcSocketLookup(), new TraceSettings
         {
@@ -131,6 +139,19 @@ internal static class TraceLoop
             using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
             var monitor = new KernelLossMonitor();
+            PacketCaptureJob? packets = null;
+            try
+            {
+                // Capture starts before the target, so a launched command's first packet is not missed.
+                packets = config.Packets is { } pc ? PacketCaptureJob.Start(pc, owners!, clock.ToUnixNs(WallClock.MonotonicNow())) : null;
+            }
+            catch (Exception e) when (e is CaptureException or IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"tattle: cannot capture packets for {config.Packets!.Path}: {e.Message}");
+                live.Dispose();
+                return 2;
+            }
+            using var packetJob = packets;
             try
             {
                 target.Start(tracer, session, WallClock.MonotonicNow());
@@ -169,12 +190,21 @@ internal static class TraceLoop
                 stop |= target.IsFinished(session, now);
             }
             reader.Drain();
+            var captured = packets?.Stop(clock.ToUnixNs(WallClock.MonotonicNow()));
             long end = WallClock.MonotonicNow();
             monitor.Update(tracer.ReadStats(), end, session);
+            if (captured?.Loss(end) is { } packetLoss)
+            {
+                session.OnLoss(in packetLoss);
+            }
             var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
             SummaryTable.Render(live.Console, summary);
+            if (captured is not null)
+            {
+                live.Note(PacketSummary(captured, packets!.Path, config.Packets!.AllPackets));
+            }
             output.Flush();
             live.Flush();
             if (config.Quiet)
@@ -183,6 +213,16 @@ internal static class TraceLoop
             }
             return target.ExitCode;
         }
+    }
+
+    private static string PacketSummary(PacketCaptureResult r, string path, bool allPackets)
+    {
+        string others = r.Unattributed == 0 && r.NotTcpUdp == 0 ? ""
+            : allPackets ? $", {r.Unattributed} of other processes, {r.NotTcpUdp} not TCP/UDP"
+            : $"; not written: {r.Unattributed} packets of other processes, {r.NotTcpUdp} not TCP/UDP";
+        string drops = r.Dropped > 0 ? $"; {r.Dropped} dropped by the capture buffer" : "";
+        string failure = r.Failure is not null ? $"; capture failed: {r.Failure}" : "";
+        return $"{path}: {r.Written} packets ({r.Attributed} of traced processes{(allPackets ? others + ")" : ")" + others)}{drops}{failure}";
     }
 
     private static LiveView OpenLiveView(TraceConfig config, long startUnixNs)

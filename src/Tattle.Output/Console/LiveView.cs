@@ -120,6 +120,9 @@ public sealed class LiveView : IRecordSink
 
     private bool _disposed;
 
+    /// <summary>A plain line after the summary (capture statistics, a file's counts).</summary>
+    public void Note(string text) => _console.WriteLine(text, Style.Plain);
+
     public void Flush()
     {
         if (!_disposed)

@@ -29,7 +29,7 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
         var pcapFile = Path.Combine(Path.GetTempPath(), $"tattle-oracle-{Guid.NewGuid():N}.pcap");
         long before = Libc.Now(Libc.CLOCK_REALTIME);
 
-        using var tcpdump = StartTcpdump(filter, pcapFile);
+        using var tcpdump = TcpdumpProcess.Start(filter, pcapFile, output);
         using var capture = LiveCapture.Open(new CaptureOptions { Filter = filter, Immediate = immediate });
         output.WriteLine($"{LiveCapture.LibraryVersion}; link type {capture.LinkType}, snaplen {capture.Snaplen}, " +
             $"ns timestamps {capture.NanosecondTimestamps}, warnings [{string.Join("; ", capture.Warnings)}]");
@@ -44,7 +44,7 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
         // Every packet has been sent once both ends closed, but either reader may still be behind (tcpdump
         // drops what it has not read when SIGINT arrives): wait until both agree twice in a row, 10 s at most.
         AwaitAgreement(() => collector.Snapshot().Count(p => !LiveCapture.IsLoopbackOutgoingDuplicate(capture.LinkType, p.Data)),
-            () => CountPackets(pcapFile, strict: false));
+            () => TcpdumpProcess.CountPackets(pcapFile, strict: false));
 
         Libc.Kill(tcpdump.Process.Id, 2);
         Assert.True(tcpdump.Process.WaitForExit(10_000), "tcpdump did not exit on SIGINT");
@@ -60,7 +60,7 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
         var packets = collector.Snapshot();
         int duplicates = packets.Count(p => LiveCapture.IsLoopbackOutgoingDuplicate(capture.LinkType, p.Data));
         var kept = packets.Where(p => !LiveCapture.IsLoopbackOutgoingDuplicate(capture.LinkType, p.Data)).ToList();
-        int oracle = CountPackets(pcapFile);
+        int oracle = TcpdumpProcess.CountPackets(pcapFile);
         if (oracle != kept.Count)
         {
             foreach (var p in kept)
@@ -274,67 +274,6 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
         return stream.ToArray();
     }
 
-    private sealed record Tcpdump(Process Process, StringBuilder Stderr) : IDisposable
-    {
-        /// <summary>What tcpdump printed on stderr, its closing statistics included once it has exited.</summary>
-        public string Messages
-        {
-            get
-            {
-                lock (Stderr)
-                {
-                    return Stderr.ToString();
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill();
-                Process.WaitForExit(5000);
-            }
-            Process.Dispose();
-        }
-    }
-
-    /// <summary>
-    /// The oracle: tcpdump on lo alone (no duplicate reaches its output there), writing every packet at once.
-    /// -B: immediate mode means TPACKET_V2, with MTU-sized (64 KiB on lo) slots; the default 2 MiB holds ~31
-    /// and every lo packet takes two (the outgoing copy is discarded only after it is read), so a 300 KB
-    /// exchange overflowed it and the kernel dropped the last packets.
-    /// </summary>
-    private Tcpdump StartTcpdump(string filter, string file)
-    {
-        var psi = new ProcessStartInfo("tcpdump", ["-i", "lo", "-nn", "-U", "--immediate-mode", "-B", "65536", "-w", file, filter])
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        var tcpdump = new Tcpdump(Process.Start(psi)!, new StringBuilder());
-        var listening = new TaskCompletionSource();
-        tcpdump.Process.ErrorDataReceived += (_, e) =>
-        {
-            lock (tcpdump.Stderr)
-            {
-                tcpdump.Stderr.AppendLine(e.Data);
-            }
-            if (e.Data?.Contains("listening on") == true)
-            {
-                listening.TrySetResult();
-            }
-        };
-        tcpdump.Process.BeginErrorReadLine();
-        if (!listening.Task.Wait(10_000))
-        {
-            tcpdump.Dispose();
-            Assert.Fail($"tcpdump did not start listening: {tcpdump.Messages}");
-        }
-        output.WriteLine($"tcpdump {filter}: listening");
-        return tcpdump;
-    }
-
     private static string Describe(byte[] frame)
     {
         var ip = frame.AsSpan(Sll2HeaderLength);
@@ -359,29 +298,6 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
             Thread.Sleep(150);
             agreed = ours() == oracle() ? agreed + 1 : 0;
         }
-    }
-
-    /// <summary>
-    /// `tcpdump -r FILE | wc -l`: one line per packet. Not strict while tcpdump may still be writing: a record
-    /// read half-written makes it fail, which then means "not there yet" (-1).
-    /// </summary>
-    private static int CountPackets(string file, bool strict = true)
-    {
-        var psi = new ProcessStartInfo("tcpdump", ["-r", file, "-nn"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var read = Process.Start(psi)!;
-        var stderr = read.StandardError.ReadToEndAsync();
-        int lines = read.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
-        read.WaitForExit();
-        if (!strict && read.ExitCode != 0)
-        {
-            return -1;
-        }
-        Assert.True(read.ExitCode == 0, stderr.Result);
-        return lines;
     }
 
     private sealed class Runner

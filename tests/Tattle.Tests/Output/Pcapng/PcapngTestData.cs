@@ -229,8 +229,12 @@ internal static class PcapTools
     public static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>tshark's fields, one array per frame (tab separated).</summary>
-    public static string[][] TsharkFields(string file, params string[] fields) =>
-        Lines(Run("tshark", ["-r", file, "-T", "fields", "-E", "separator=/t", .. fields.SelectMany(f => new[] { "-e", f })]))
+    public static string[][] TsharkFields(string file, params string[] fields) => TsharkFiltered(file, null, fields);
+
+    /// <summary>tshark's fields of the packets matching a display filter (-Y), one row per packet.</summary>
+    public static string[][] TsharkFiltered(string file, string? displayFilter, params string[] fields) =>
+        Lines(Run("tshark", ["-r", file, .. displayFilter is null ? Array.Empty<string>() : ["-Y", displayFilter], "-T", "fields",
+            "-E", "separator=/t", .. fields.SelectMany(f => new[] { "-e", f })]))
             .Select(l => l.Split('\t')).ToArray();
 
     /// <summary>frame.time_epoch ("1700000000.123456789" or fewer digits) as Unix nanoseconds.</summary>

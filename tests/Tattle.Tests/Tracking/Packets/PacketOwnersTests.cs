@@ -66,8 +66,16 @@ public class PacketOwnersTests
         owners.Write(Open(5, "c2", "tcp", new("127.0.0.1", 50000), new("127.0.0.1", 80)));
         owners.Write(new ConnCloseRecord
         {
-            TimestampNs = T0 + 1000, Pid = 5, Comm = "x", Conn = "c2", Proto = "tcp", Role = "client", Fd = 3,
-            BytesSent = 1, BytesRecv = 1, DurationMs = 1,
+            TimestampNs = T0 + 1000,
+            Pid = 5,
+            Comm = "x",
+            Conn = "c2",
+            Proto = "tcp",
+            Role = "client",
+            Fd = 3,
+            BytesSent = 1,
+            BytesRecv = 1,
+            DurationMs = 1,
         });
         Assert.NotNull(owners.Find(Tcp, A("127.0.0.1", 80), A("127.0.0.1", 50000), T0 + PacketOwners.LingerNs));
         Assert.Null(owners.Find(Tcp, A("127.0.0.1", 80), A("127.0.0.1", 50000), T0 + 1000 + PacketOwners.LingerNs));
@@ -80,8 +88,16 @@ public class PacketOwnersTests
         var owners = new PacketOwners();
         owners.Write(new ConnFailRecord
         {
-            TimestampNs = T0, Pid = 5, Comm = "curl", Conn = "c1", Proto = "tcp", Role = "client", Fd = 3,
-            Local = new("127.0.0.1", 50002), Remote = new("127.0.0.1", 9), Error = "ECONNREFUSED",
+            TimestampNs = T0,
+            Pid = 5,
+            Comm = "curl",
+            Conn = "c1",
+            Proto = "tcp",
+            Role = "client",
+            Fd = 3,
+            Local = new("127.0.0.1", 50002),
+            Remote = new("127.0.0.1", 9),
+            Error = "ECONNREFUSED",
         });
         Assert.True(owners.Find(Tcp, A("127.0.0.1", 50002), A("127.0.0.1", 9), T0 + 1)!.Outgoing);
         Assert.False(owners.Find(Tcp, A("127.0.0.1", 9), A("127.0.0.1", 50002), T0 + 1)!.Outgoing);

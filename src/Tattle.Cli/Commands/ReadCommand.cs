@@ -1,0 +1,115 @@
+using System.CommandLine;
+using Tattle.Cli.Tracing;
+using Tattle.Output;
+using Tattle.Output.Console;
+using Tattle.Output.JsonLines;
+using Tattle.Output.Pcapng;
+using Tattle.Records;
+using Tattle.Tracking;
+using Tattle.Tracking.Connections;
+using Tattle.Tracking.Packets;
+
+namespace Tattle.Cli.Commands;
+
+/// <summary>`tattle read FILE`: a capture (Tattle's own pcapng, or any pcap/pcapng) through the same parsers and summary as a trace.</summary>
+internal static class ReadCommand
+{
+    /// <summary>The file was read up to a malformed or truncated block: what came before it was still shown.</summary>
+    public const int DamagedFile = 1;
+
+    public static Command Create(TextWriter stderr)
+    {
+        var options = new TraceOptions();
+        var file = new Argument<string>("file") { Description = "A pcapng or pcap file (e.g. from tattle run -w, tcpdump -w, Wireshark)" };
+        var read = new Command("read", "Analyse a capture: the exchanges in it and a summary per process (pcap and pcapng)") { file };
+        options.AddParsingTo(read);
+        options.AddOutputTo(read);
+        read.SetAction(result => Execute(result.GetValue(file)!, options.Bind(result), stderr));
+        return read;
+    }
+
+    internal static int Execute(string path, TraceConfig config, TextWriter stderr)
+    {
+        CaptureReader reader;
+        try
+        {
+            reader = CaptureReader.Open(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"tattle read: cannot open {path}: {e.Message}");
+            return 2;
+        }
+        using (reader)
+        {
+            bool any = reader.TryRead(out var first);
+            if (!any && reader.Error is { } early && reader.Format == CaptureFormat.Unknown)
+            {
+                stderr.WriteLine($"tattle read: {path}: not a pcap or pcapng file ({early.Message})");
+                return 2;
+            }
+            var sinks = new List<IRecordSink>();
+            LiveView live;
+            try
+            {
+                // The exchanges are what the user asked for: the view goes to standard output, like tcpdump -r.
+                live = config.OutputPath is { } outPath
+                    ? new LiveView(new StreamWriter(outPath, append: false), color: false, first.UnixNs, ownsWriter: true)
+                    : new LiveView(new StreamWriter(Console.OpenStandardOutput()), color: false, first.UnixNs, ownsWriter: true);
+                if (config.JsonPath is not null)
+                {
+                    sinks.Add(JsonLinesSink.Open(config.JsonPath));
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"tattle read: cannot open the output file: {e.Message}");
+                return 2;
+            }
+            if (!config.Quiet)
+            {
+                sinks.Insert(0, live);
+            }
+            using var output = new FanOutSink(sinks);
+            var session = new TraceSession(output, new NoSocketLookup(), new TraceSettings
+            {
+                EmitData = config.Data,
+                ToUnixNs = PacketReplayer.UnixClock,
+                Streams = config.Streams,
+            });
+            var replayer = new PacketReplayer(session, new ReplayOptions { StreamCapBytes = config.Streams.CapBytes });
+            long packets = 0;
+            for (bool more = any; more; more = reader.TryRead(out first))
+            {
+                packets++;
+                PacketComment.TryParse(first.Comment, out var owner);
+                replayer.Add(first.LinkType, first.Data.Span, first.UnixNs, owner);
+            }
+            replayer.Finish();
+            var summary = session.Finish(replayer.LastNs, replayer.FirstNs, (ulong)packets, 0);
+            SummaryTable.Render(live.Console, summary);
+            var c = replayer.Counters;
+            live.Note($"{path}: {packets} packets, {c.Flows} flows; {c.Duplicates} duplicates dropped, "
+                + $"{c.NotIp + c.OtherProtocols + c.Fragments} not TCP/UDP, {c.Undecodable} undecodable");
+            foreach (var stat in reader.Statistics)
+            {
+                if (stat.OsDrop is > 0 || stat.IfDrop is > 0)
+                {
+                    live.Note($"{path}: the capture lost packets: {stat.OsDrop ?? 0} dropped by the OS buffer, {stat.IfDrop ?? 0} by the interface");
+                }
+            }
+            output.Flush();
+            live.Flush();
+            if (config.Quiet)
+            {
+                live.Dispose();
+            }
+            if (reader.Error is { } error)
+            {
+                stderr.WriteLine($"tattle read: {path}: stopped at byte {error.Offset}: {error.Message} ({packets} packets before it were read)");
+                return DamagedFile;
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using Tattle.Capture.Packets;
+using Tattle.Output.Pcapng;
+using Tattle.Tracking.Packets;
+
+namespace Tattle.Cli.Tracing;
+
+/// <summary>
+/// Writes the captured packets of the traced processes to pcapng, each with a comment naming its process and
+/// connection. Runs on the capture thread.
+/// </summary>
+/// <remarks>
+/// A packet can arrive before the record that names its socket (the SYN of a connect() that has not returned yet,
+/// the first datagram of a socket whose bind was just traced): unmatched packets wait up to <see cref="HoldNs"/>
+/// for the records to catch up. They wait in arrival order so the file stays in time order; a matched packet with
+/// nothing waiting ahead of it is written at once, without a copy.
+/// </remarks>
+internal sealed class PacketRecorder(PcapngWriter writer, int interfaceId, int linkType, PacketOwners owners, bool allPackets)
+    : IPacketHandler
+{
+    /// <summary>How long an unmatched packet waits for the trace records to name its socket.</summary>
+    public const long HoldNs = 500_000_000;
+
+    private readonly Queue<Held> _held = new();
+    private long _latestNs;
+
+    /// <summary>Packets written with their owner.</summary>
+    public long Attributed { get; private set; }
+
+    /// <summary>TCP/UDP packets no traced socket owned (written untagged with --all-packets).</summary>
+    public long Unattributed { get; private set; }
+
+    /// <summary>Packets that were not TCP or UDP over IP (ARP, ICMP, fragments): never a traced socket's.</summary>
+    public long NotTcpUdp { get; private set; }
+
+    /// <summary>Loopback's second copy of a packet on the "any" device, dropped.</summary>
+    public long Duplicates { get; private set; }
+
+    public void OnPacket(long unixNs, int wireLength, ReadOnlySpan<byte> data)
+    {
+        _latestNs = Math.Max(_latestNs, unixNs);
+        if (LiveCapture.IsLoopbackOutgoingDuplicate(linkType, data))
+        {
+            Duplicates++;
+            return;
+        }
+        if (PacketDecoder.TryDecode(linkType, data, out var p) != DecodeStatus.Ok)
+        {
+            NotTcpUdp++;
+            if (allPackets)
+            {
+                Enqueue(unixNs, wireLength, data, default, false);
+            }
+            return;
+        }
+        if (_held.Count == 0 && owners.Find(p.Protocol, p.Src, p.Dst, unixNs) is { } owner)
+        {
+            Attributed++;
+            writer.WritePacket(interfaceId, unixNs, data, wireLength, owner.Comment);
+            return;
+        }
+        Enqueue(unixNs, wireLength, data, p, true);
+        Release(_latestNs);
+    }
+
+    public void OnBatchEnd()
+    {
+        Release(_latestNs);
+        writer.Flush(); // per batch: the file always ends on a whole block, readable while tattle runs
+    }
+
+    /// <summary>Capture ended: whatever still waits is matched against what the records know now, or given up.</summary>
+    public void Finish()
+    {
+        Release(long.MaxValue);
+        writer.Flush();
+    }
+
+    private void Enqueue(long unixNs, int wireLength, ReadOnlySpan<byte> data, DecodedPacket p, bool decoded) =>
+        _held.Enqueue(new Held(unixNs, wireLength, data.ToArray(), p, decoded));
+
+    private void Release(long nowNs)
+    {
+        while (_held.TryPeek(out var h))
+        {
+            if (!h.Decoded)
+            {
+                writer.WritePacket(interfaceId, h.UnixNs, h.Data, h.WireLength); // a non-IP packet with --all-packets
+            }
+            else if (owners.Find(h.Packet.Protocol, h.Packet.Src, h.Packet.Dst, h.UnixNs) is { } owner)
+            {
+                Attributed++;
+                writer.WritePacket(interfaceId, h.UnixNs, h.Data, h.WireLength, owner.Comment);
+            }
+            else if (nowNs == long.MaxValue || nowNs - h.UnixNs >= HoldNs)
+            {
+                Unattributed++;
+                if (allPackets)
+                {
+                    writer.WritePacket(interfaceId, h.UnixNs, h.Data, h.WireLength);
+                }
+            }
+            else
+            {
+                return; // still within its wait: so is everything behind it
+            }
+            _held.Dequeue();
+        }
+    }
+
+    private readonly record struct Held(long UnixNs, int WireLength, byte[] Data, DecodedPacket Packet, bool Decoded);
+}

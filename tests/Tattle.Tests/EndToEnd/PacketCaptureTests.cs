@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Tattle.Tests.Output.Pcapng;
+using Tattle.Tests.Support;
+
+namespace Tattle.Tests.EndToEnd;
+
+/// <summary>`-w FILE`: the traced processes' packets in pcapng, read back by the real tshark and tcpdump, and by `tattle read`.</summary>
+public class PacketCaptureTests(ITestOutputHelper output)
+{
+    private static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private bool Ready() => Requires.RootAndBpf(output) && Requires.Program(output, "tshark") && Requires.Program(output, "tcpdump")
+        && Requires.Program(output, "curl");
+
+    private static string TempPcap() => Path.Combine(Path.GetTempPath(), $"tattle-test-{Guid.NewGuid():N}.pcapng");
+
+    [Fact]
+    public async Task RunWithW_EveryPacketOfCurlsConnection_TaggedWithCurl_AsTcpdumpSawThem()
+    {
+        if (!Ready())
+        {
+            return;
+        }
+        using var web = ServerProcess.HttpServer();
+        string pcap = TempPcap();
+        string oracleFile = Path.ChangeExtension(pcap, ".oracle.pcap");
+        using var tcpdump = TcpdumpProcess.Start($"tcp port {web.Port}", oracleFile, output);
+        var r = await TattleCli.RunAsync(["run", "-w", pcap, "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        int expected = tcpdump.StopAndCount();
+
+        var start = r.OfType("process.start").Single();
+        int pid = start.GetProperty("pid").GetInt32();
+        // tshark reads the file without error; every packet carries curl's tag; the request is dissected as HTTP.
+        var rows = PcapTools.TsharkFields(pcap, "frame.comment", "tcp.srcport", "tcp.dstport");
+        Assert.Equal(expected, rows.Length);
+        Assert.True(expected >= 8, $"a whole HTTP exchange is at least 8 packets, tcpdump saw {expected}");
+        var conn = Str(r.OfType("conn.open").Single(o => o.GetProperty("proto").GetString() == "tcp"), "conn");
+        foreach (var row in rows)
+        {
+            Assert.StartsWith($"pid={pid} comm=curl conn={conn} dir=", row[0]);
+            Assert.Matches("cmdline=\"\\S*curl -s -o /dev/null http://127.0.0.1:[0-9]+/index.html\"$", row[0]);
+            Assert.Contains($"{web.Port}", new[] { row[1], row[2] });
+        }
+        Assert.Contains(rows, row => row[0].Contains("dir=out") && row[2] == $"{web.Port}");
+        Assert.Contains(rows, row => row[0].Contains("dir=in") && row[1] == $"{web.Port}");
+        var uris = PcapTools.TsharkFiltered(pcap, "http.request", "http.request.uri");
+        Assert.Equal(["/index.html"], uris.Select(u => u[0]));
+        Assert.Contains($"{pcap}: {expected} packets ({expected} of traced processes)", r.Stderr); // the rest of the line counts what was not written
+        File.Delete(pcap);
+    }
+
+    [Fact]
+    public async Task TwoProcessesAtOnce_EachPacketAttributedToItsOwn()
+    {
+        if (!Ready())
+        {
+            return;
+        }
+        using var web = ServerProcess.HttpServer();
+        string pcap = TempPcap();
+        string url = $"http://127.0.0.1:{web.Port}/big.bin";
+        var r = await TattleCli.RunAsync(["run", "-w", pcap, "--", "sh", "-c",
+            $"curl -s -o /dev/null {url} & curl -s -o /dev/null {url} & curl -s -o /dev/null {url}; wait"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var owners = r.OfType("conn.open").Where(o => Str(o, "proto") == "tcp")
+            .ToDictionary(o => o.GetProperty("local").GetProperty("port").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture),
+                o => o.GetProperty("pid").GetInt32());
+        Assert.Equal(3, owners.Values.Distinct().Count());
+        var rows = PcapTools.TsharkFields(pcap, "frame.comment", "tcp.srcport", "tcp.dstport");
+        Assert.True(rows.Length >= 3 * 8, $"three downloads: {rows.Length} packets");
+        foreach (var row in rows)
+        {
+            string clientPort = row[1] == $"{web.Port}" ? row[2] : row[1];
+            Assert.StartsWith($"pid={owners[clientPort]} comm=curl ", row[0]);
+        }
+        File.Delete(pcap);
+    }
+
+    [Fact]
+    public async Task OtherProcessesPackets_CountedButNotWritten_UnlessAllPackets()
+    {
+        if (!Ready())
+        {
+            return;
+        }
+        using var web = ServerProcess.HttpServer();
+        foreach (bool all in new[] { false, true })
+        {
+            string pcap = TempPcap();
+            using var cts = new CancellationTokenSource();
+            // The test process (not traced) talks to the same server while curl runs.
+            var noise = Task.Run(async () =>
+            {
+                while (!cts.IsCancellationRequested)
+                {
+                    using var c = new TcpClient(AddressFamily.InterNetwork);
+                    await c.ConnectAsync(IPAddress.Loopback, web.Port);
+                    await c.GetStream().WriteAsync("GET /index.html HTTP/1.0\r\n\r\n"u8.ToArray());
+                    await c.GetStream().CopyToAsync(Stream.Null);
+                    await Task.Delay(20);
+                }
+            });
+            await Task.Delay(200);
+            var r = await TattleCli.RunAsync(["run", "-w", pcap, .. all ? new[] { "--all-packets" } : [], "--", "sh", "-c",
+                $"sleep 0.3; curl -s -o /dev/null http://127.0.0.1:{web.Port}/index.html; sleep 0.3"]);
+            cts.Cancel();
+            await noise;
+            output.WriteLine(r.ToString());
+            Assert.Equal(0, r.ExitCode);
+            var rows = PcapTools.TsharkFields(pcap, "frame.comment", "frame.number"); // a second field: no row is empty
+            int tagged = rows.Count(row => row[0].Contains("comm=curl"));
+            int untagged = rows.Count(row => row[0].Length == 0);
+            Assert.True(tagged >= 8);
+            if (all)
+            {
+                Assert.True(untagged > 0, "--all-packets writes the other process's packets untagged");
+                Assert.Matches(@"\(\d+ of traced processes, [1-9]\d* of other processes, \d+ not TCP/UDP\)", r.Stderr);
+            }
+            else
+            {
+                Assert.Equal(0, untagged);
+                Assert.Matches(@"; not written: [1-9]\d* packets of other processes, \d+ not TCP/UDP", r.Stderr);
+            }
+            File.Delete(pcap);
+        }
+    }
+
+    [Fact]
+    public async Task Read_OwnCapture_GivesTheExchangeAndTheProcess_AndATruncatedCopyStopsAtItsOffset()
+    {
+        if (!Ready())
+        {
+            return;
+        }
+        using var web = ServerProcess.HttpServer();
+        string pcap = TempPcap();
+        var run = await TattleCli.RunAsync(["run", "-w", pcap, "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html"]);
+        Assert.Equal(0, run.ExitCode);
+        int pid = run.OfType("process.start").Single().GetProperty("pid").GetInt32();
+
+        var read = await TattleCli.RunAsync(["read", pcap]);
+        output.WriteLine(read.ToString());
+        Assert.Equal(0, read.ExitCode);
+        var http = Assert.Single(read.OfType("http"));
+        Assert.Equal("GET", Str(http, "method"));
+        Assert.Equal("/index.html", Str(http, "path"));
+        Assert.Equal(200, http.GetProperty("status").GetInt32());
+        Assert.Equal(pid, http.GetProperty("pid").GetInt32());
+        Assert.Equal("curl", Str(http, "comm"));
+        Assert.Contains($"http GET 127.0.0.1:{web.Port}/index.html -> 200", read.Stdout);
+        var row = read.Summary.GetProperty("rows").EnumerateArray().Single();
+        Assert.Equal("http", row.GetProperty("protocols").EnumerateArray().Single().GetString());
+
+        // Cut the file inside its last packet: everything before it is still read, and the error names the block.
+        var bytes = File.ReadAllBytes(pcap);
+        string cut = Path.ChangeExtension(pcap, ".cut.pcapng");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length - 40)]);
+        var damaged = await TattleCli.RunAsync(["read", cut]);
+        output.WriteLine(damaged.ToString());
+        Assert.Equal(1, damaged.ExitCode);
+        Assert.Matches(@"stopped at byte \d+: ", damaged.Stderr);
+        Assert.Single(damaged.OfType("summary"));
+        File.Delete(pcap);
+        File.Delete(cut);
+    }
+
+    [Fact]
+    public async Task BadFilterOrUnwritableFile_OneLineAndExit2()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        var bad = await TattleCli.RunAsync(["run", "-w", TempPcap(), "--filter", "tcp portt 80", "--", "true"]);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("tcp portt 80", bad.Stderr);
+        Assert.Single(bad.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var nowhere = await TattleCli.RunAsync(["run", "-w", "/nonexistent/dir/x.pcapng", "--", "true"]);
+        Assert.Equal(2, nowhere.ExitCode);
+        Assert.Contains("/nonexistent/dir/x.pcapng", nowhere.Stderr);
+        var notPcap = await TattleCli.RunAsync(["read", "/etc/hostname"]);
+        Assert.Equal(2, notPcap.ExitCode);
+        Assert.Contains("not a pcap or pcapng file", notPcap.Stderr);
+    }
+}
