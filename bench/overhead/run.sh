@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# The overhead benchmark: nginx serving a small file over HTTP/1.1 keep-alive under wrk, untraced and traced,
+# conditions interleaved (A B C A B C ...) so every one sees the same machine. Run as root:
+#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--conditions "untraced tattle tattle-pcap tcpdump strace"]
+# nginx's single worker is pinned to CPU 0, wrk to CPU 1; tracers float. Prints one row per condition (median
+# requests/s, p50/p99 latency, ratio to untraced, tattle's CPU per request, completeness against nginx's access
+# log, lost events) and ends with a machine-readable line.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+reps=5 secs=5 conditions="untraced tattle tattle-pcap tcpdump strace"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) reps=$2; shift 2 ;;
+    --seconds) secs=$2; shift 2 ;;
+    --conditions) conditions=$2; shift 2 ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--conditions \"untraced tattle tattle-pcap tcpdump strace\"]" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
+missing=()
+for p in nginx wrk tcpdump strace; do command -v "$p" >/dev/null || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+"$root/tattle" sockets -n -p $$ >/dev/null   # builds the native tool once, outside the timings
+tattle="$root/out/tattle/tattle"
+
+dir=$(mktemp -d /tmp/tattle-overhead.XXXXXX)
+port=18080
+mkdir -p "$dir/www"
+head -c 612 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
+cat > "$dir/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+worker_cpu_affinity 01;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 1024; }
+http {
+    access_log $dir/access.log;
+    keepalive_requests 1000000;
+    sendfile off;
+    server { listen 127.0.0.1:$port; root $dir/www; }
+}
+CONF
+nginx -c "$dir/nginx.conf" &
+nginx_pid=$!
+cleanup() { kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
+[ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
+url="http://127.0.0.1:$port/index.html"
+taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
+
+start_tracer() { # condition -> sets tracer_pid; waits until it is ready
+  local c=$1; tracer_pid=""
+  rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
+  case "$c" in
+    untraced) return ;;
+    tattle|tattle-pcap)
+      local w=(); [ "$c" = tattle-pcap ] && w=(-w "$dir/t.pcapng")
+      "$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
+      tracer_pid=$!
+      for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
+    tcpdump)
+      tcpdump -i lo -w "$dir/t.pcap" "tcp port $port" 2>"$dir/t.err" &
+      tracer_pid=$!
+      for _ in $(seq 100); do grep -q "listening on" "$dir/t.err" && break; sleep 0.05; done ;;
+    strace)
+      strace -f -qq -p "$worker" -o /dev/null 2>"$dir/t.err" &
+      tracer_pid=$!
+      sleep 0.5 ;;
+  esac
+}
+
+stop_tracer() { # prints "cpu_seconds http_records lost"
+  local c=$1
+  [ -z "$tracer_pid" ] && { echo "0 0 0"; return; }
+  local ticks
+  ticks=$(awk '{print $14 + $15}' "/proc/$tracer_pid/stat" 2>/dev/null || echo 0)
+  # SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored. This runs in a subshell
+  # (the tracer is not its child), so wait for the pid to go away instead of using wait.
+  kill -TERM "$tracer_pid"
+  for _ in $(seq 600); do
+    state=$(awk '{print $3}' "/proc/$tracer_pid/stat" 2>/dev/null || echo gone)
+    [ "$state" = gone ] || [ "$state" = Z ] && break
+    sleep 0.05
+  done
+  local http=0 lost=0
+  if [ -f "$dir/t.jsonl" ]; then
+    http=$(grep -c '"type":"http"' "$dir/t.jsonl" || true)
+    lost=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"lost":[0-9]*' | cut -d: -f2 || echo 0)
+  fi
+  echo "$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}') $http ${lost:-0}"
+}
+
+results="$dir/results.tsv"
+: > "$results"
+for rep in $(seq "$reps"); do
+  for c in $conditions; do
+    start_tracer "$c"
+    before=$(wc -l < "$dir/access.log")
+    out=$(taskset -c 1 wrk -t1 -c16 -d"${secs}s" --latency "$url")
+    after=$(wc -l < "$dir/access.log")
+    read -r cpu http lost < <(stop_tracer "$c")
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" >> "$results"
+    printf 'rep %d %-12s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss  http %s  lost %s\n' \
+      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" >&2
+  done
+done
+
+python3 - "$results" "$conditions" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+conds = sys.argv[2].split()
+def ms(v):
+    v = v.strip()
+    for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if v.endswith(unit):
+            return float(v[:-len(unit)]) * f
+    return float("nan")
+by = {c: [r for r in rows if r[0] == c] for c in conds}
+base = statistics.median(float(r[1]) for r in by["untraced"]) if by.get("untraced") else float("nan")
+print(f"{'condition':14} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6}")
+ratios, complete, lost = {}, {}, {}
+for c in conds:
+    rs = by[c]
+    rps = statistics.median(float(r[1]) for r in rs)
+    ratios[c] = rps / base
+    reqs = sum(int(r[4]) for r in rs)
+    cpu = sum(float(r[5]) for r in rs)
+    http = sum(int(r[6]) for r in rs)
+    lost[c] = sum(int(r[7]) for r in rs)
+    complete[c] = http / reqs if c.startswith("tattle") and reqs else float("nan")
+    cpu_req = cpu / reqs * 1e6 if reqs and c != "untraced" else float("nan")
+    print(f"{c:14} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
+          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d}")
+g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
+print(f"overhead http={g(ratios,'tattle')} pcapng={g(ratios,'tattle-pcap')} tcpdump={g(ratios,'tcpdump')} "
+      f"strace={g(ratios,'strace')} completeness={g(complete,'tattle')} lost={lost.get('tattle', 0) + lost.get('tattle-pcap', 0)}")
+PY
