@@ -126,6 +126,7 @@ public sealed unsafe class BpfTracer : IDisposable
             Snaplen = (uint)Math.Max(0, options.Snaplen),
             SelfTgid = (uint)Environment.ProcessId,
             WakeupBytes = (ulong)Math.Max(1, options.WakeupBytes),
+            Flags = options.NoStreamPayload ? 1u : 0u, // TATTLE_CFG_NO_STREAM_PAYLOAD
         };
         if (!string.IsNullOrEmpty(options.Comm))
         {
@@ -192,6 +193,7 @@ public sealed unsafe class BpfTracer : IDisposable
     public KernelStats ReadStats()
     {
         Span<ulong> totals = stackalloc ulong[KernelStats.Count];
+        totals.Clear(); // a counter that cannot be read stays 0
         var perCpu = new ulong[_cpus];
         fixed (ulong* values = perCpu)
         {

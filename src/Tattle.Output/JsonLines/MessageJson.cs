@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Tattle.Records;
 
@@ -115,6 +116,7 @@ internal static class MessageJson
     }
 
     /// <summary>Headers as an object in wire order; a repeated name's values are joined with ", " (RFC 9110 §5.3).</summary>
+    /// <remarks>On the hot path of every http record: no allocation unless a name repeats or is not lower case.</remarks>
     private static void WriteHeaders(Utf8JsonWriter w, string name, IReadOnlyList<KeyValuePair<string, string>>? headers)
     {
         if (headers is null)
@@ -123,17 +125,63 @@ internal static class MessageJson
             return;
         }
         w.WriteStartObject(name);
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (key, _) in headers)
+        for (int i = 0; i < headers.Count; i++)
         {
-            if (!seen.Add(key))
+            string key = headers[i].Key;
+            if (IndexOfName(headers, key, 0, i) >= 0)
             {
-                continue;
+                continue; // written with its first occurrence
             }
-            var values = headers.Where(h => string.Equals(h.Key, key, StringComparison.OrdinalIgnoreCase)).Select(h => h.Value);
-            w.WriteString(key.ToLowerInvariant(), string.Join(", ", values));
+            string value = headers[i].Value;
+            if (IndexOfName(headers, key, i + 1, headers.Count) >= 0)
+            {
+                var joined = new StringBuilder(value);
+                for (int j = i + 1; j < headers.Count; j++)
+                {
+                    if (string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
+                    {
+                        joined.Append(", ").Append(headers[j].Value);
+                    }
+                }
+                value = joined.ToString();
+            }
+            w.WriteString(LowerName(key), value);
         }
         w.WriteEndObject();
+    }
+
+    private static int IndexOfName(IReadOnlyList<KeyValuePair<string, string>> headers, string key, int from, int to)
+    {
+        for (int j = from; j < to; j++)
+        {
+            if (string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
+            {
+                return j;
+            }
+        }
+        return -1;
+    }
+
+    [ThreadStatic]
+    private static Dictionary<string, string>? t_lowerNames;
+
+    /// <summary>Header names come interned from the parser ("Content-Type"): lower-case each spelling once per thread.</summary>
+    private static string LowerName(string key)
+    {
+        if (!key.AsSpan().ContainsAnyInRange('A', 'Z'))
+        {
+            return key;
+        }
+        var cache = t_lowerNames ??= new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!cache.TryGetValue(key, out var lower))
+        {
+            lower = key.ToLowerInvariant();
+            if (cache.Count < 1024)
+            {
+                cache[key] = lower;
+            }
+        }
+        return lower;
     }
 
     private static void WriteOptional(Utf8JsonWriter w, string name, long? value)
