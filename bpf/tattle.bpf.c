@@ -614,6 +614,17 @@ static __always_inline struct emit_state *emit_state_init(struct call_args *c, l
     return s;
 }
 
+static __always_inline bool is_send_call(__u32 nr)
+{
+    return nr == NR_write || nr == NR_writev || nr == NR_sendto || nr == NR_sendmsg;
+}
+
+static __always_inline bool is_payload_call(__u32 nr)
+{
+    /* The mmsg calls return a message count, not bytes: they keep their records. */
+    return is_send_call(nr) || nr == NR_read || nr == NR_readv || nr == NR_recvfrom || nr == NR_recvmsg;
+}
+
 static __always_inline void emit_payload(struct call_args *c, long ret, __u16 dir)
 {
     struct emit_state *s = emit_state_init(c, ret, dir);
@@ -750,6 +761,10 @@ int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
         break;
     }
     default:
+        /* --no-payload: sys_exit rebuilds these calls from its registers (from_exit_regs) and only counts
+         * stream bytes, so the stash, a hash update and delete per call on the traced hot path, is skipped. */
+        if ((cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) && is_payload_call(nr))
+            return 0;
         if (!stash_socket(&c, (int)c.arg[0]))
             return 0;
         c.arg[3] = BPF_CORE_READ(regs, r10);
@@ -856,6 +871,12 @@ int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
         return 0;
     }
     long ret = ctx->args[1];
+    if ((cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) && c.sock_type == SOCK_STREAM && ret > 0 && is_payload_call(c.nr)) {
+        struct sk_info *info = sk_info_get(c.sk, id >> 32, c.fd, false);
+        if (info)
+            __sync_fetch_and_add(&info->pos[is_send_call(c.nr) ? DIR_SEND : DIR_RECV], (__u64)ret);
+        return 0;
+    }
     switch (c.nr) {
     case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
         if (ret > 0)

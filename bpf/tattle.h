@@ -65,7 +65,13 @@ struct tattle_config {
     __u32 self_tgid;     /* tattle itself: never traced */
     __u64 wakeup_bytes;  /* wake the consumer once this much data waits; below it, it polls */
     char comm[TATTLE_COMM_LEN]; /* also trace processes that exec with this name ("" = off) */
+    __u32 flags;         /* TATTLE_CFG_* */
+    __u32 _pad;
 };
+
+/* Stream sockets' payload calls only advance the byte positions (counted, not emitted): connections and their
+ * byte counts without a ring record per read/write, for when packets (-w) or nothing else is wanted. */
+#define TATTLE_CFG_NO_STREAM_PAYLOAD 1
 
 struct tattle_hdr {
     __u64 ts_ns; /* CLOCK_MONOTONIC */

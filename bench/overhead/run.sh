@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # The overhead benchmark: nginx serving a small file over HTTP/1.1 keep-alive under wrk, untraced and traced,
 # conditions interleaved (A B C A B C ...) so every one sees the same machine. Run as root:
-#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--conditions "untraced tattle tattle-pcap tcpdump strace"]
+#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--conditions "untraced tattle tattle-pcap tattle-capture tattle-light tcpdump strace"]
+# tattle: attach with payload capture, HTTP parsing, JSON Lines to a file; tattle-pcap: the same plus -w;
+# tattle-capture: -w --no-payload (packets and their owners, the job tcpdump -w does: no syscall payloads);
+# tattle-light: --no-payload alone, which isolates what tracing syscalls costs the traced program.
 # nginx's single worker is pinned to CPU 0, wrk to CPU 1; tracers float. Prints one row per condition (median
 # requests/s, p50/p99 latency, ratio to untraced, tattle's CPU per request, completeness against nginx's access
 # log, lost events) and ends with a machine-readable line.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-reps=5 secs=5 conditions="untraced tattle tattle-pcap tcpdump strace"
+reps=5 secs=5 conditions="untraced tattle tattle-pcap tattle-capture tattle-light tcpdump strace"
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
     --seconds) secs=$2; shift 2 ;;
     --conditions) conditions=$2; shift 2 ;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--conditions \"untraced tattle tattle-pcap tcpdump strace\"]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--conditions \"untraced tattle tattle-pcap tattle-capture tattle-light tcpdump strace\"]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
@@ -59,8 +62,13 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
     untraced) return ;;
-    tattle|tattle-pcap)
-      local w=(); [ "$c" = tattle-pcap ] && w=(-w "$dir/t.pcapng")
+    tattle|tattle-pcap|tattle-capture|tattle-light)
+      # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
+      # counts TCP payload bytes, so the records are the connections the attribution needs.
+      local w=()
+      [ "$c" = tattle-pcap ] && w=(-w "$dir/t.pcapng")
+      [ "$c" = tattle-capture ] && w=(-w "$dir/t.pcapng" --no-payload)
+      [ "$c" = tattle-light ] && w=(--no-payload)
       "$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
@@ -141,6 +149,6 @@ for c in conds:
     print(f"{c:14} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
-print(f"overhead http={g(ratios,'tattle')} pcapng={g(ratios,'tattle-pcap')} tcpdump={g(ratios,'tcpdump')} "
+print(f"overhead http={g(ratios,'tattle')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} tcpdump={g(ratios,'tcpdump')} "
       f"strace={g(ratios,'strace')} completeness={g(complete,'tattle')} lost={lost.get('tattle', 0) + lost.get('tattle-pcap', 0)}")
 PY

@@ -13,6 +13,8 @@ internal unsafe struct NativeConfig
     public uint SelfTgid;
     public ulong WakeupBytes;
     public fixed byte Comm[16];
+    public uint Flags;
+    public uint Pad;
 }
 
 /// <summary>struct tattle_hdr.</summary>

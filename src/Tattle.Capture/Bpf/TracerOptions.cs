@@ -14,6 +14,9 @@ public sealed record TracerOptions
     /// <summary>The consumer is woken once this much data waits; below it, it finds the data when it polls.</summary>
     public long WakeupBytes { get; init; } = 256 << 10;
 
+    /// <summary>TCP payload calls only advance the byte counts in the kernel: no data events (--no-payload).</summary>
+    public bool NoStreamPayload { get; init; }
+
     /// <summary>Also trace every process that execs with this name (at most 15 bytes), or null.</summary>
     public string? Comm { get; init; }
 }

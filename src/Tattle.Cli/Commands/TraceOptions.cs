@@ -81,6 +81,11 @@ internal sealed class TraceOptions
         HelpName = "BYTES",
     };
 
+    public Option<bool> NoPayload { get; } = new("--no-payload")
+    {
+        Description = "TCP payloads are counted in the kernel, not copied: connections and bytes only, no TCP parsing (the lightest trace, e.g. with -w)",
+    };
+
     public Option<string?> Write { get; } = new("--write", "-w")
     {
         Description = "Capture the traced processes' packets into FILE (pcapng; each packet tagged with its process)",
@@ -172,6 +177,7 @@ internal sealed class TraceOptions
     public void AddKernelTo(Command command)
     {
         command.Add(Snaplen);
+        command.Add(NoPayload);
         command.Add(Verbose);
         command.Add(RingSize);
         // Option validators run only when the option is given, so defaults need no check.
@@ -202,6 +208,7 @@ internal sealed class TraceOptions
         Quiet = result.GetValue(Quiet),
         Verbose = result.GetValue(Verbose),
         RingBufferBytes = result.GetValue(RingSize) << 20,
+        NoPayload = result.GetValue(NoPayload),
         Packets = result.GetValue(Write) is { } pcap ? new PacketCaptureConfig
         {
             Path = pcap,

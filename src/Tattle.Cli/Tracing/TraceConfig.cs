@@ -19,6 +19,9 @@ internal sealed record TraceConfig
 
     public int RingBufferBytes { get; init; }
 
+    /// <summary>--no-payload: TCP payload calls only advance the kernel's byte counts.</summary>
+    public bool NoPayload { get; init; }
+
     /// <summary>Packet capture into pcapng (-w); null when not asked for.</summary>
     public PacketCaptureConfig? Packets { get; init; }
 

@@ -101,6 +101,7 @@ internal static class TraceLoop
             {
                 Snaplen = config.Snaplen,
                 RingBufferBytes = config.RingBufferBytes,
+                NoStreamPayload = config.NoPayload,
                 Comm = target.Comm,
             });
         }

@@ -187,4 +187,31 @@ public class PacketCaptureTests(ITestOutputHelper output)
         Assert.Equal(2, notPcap.ExitCode);
         Assert.Contains("not a pcap or pcapng file", notPcap.Stderr);
     }
+
+    [Fact]
+    public async Task NoPayload_CountsBytesInTheKernel_StillTagsEveryPacket()
+    {
+        if (!Ready())
+        {
+            return;
+        }
+        using var web = ServerProcess.HttpServer();
+        string pcap = TempPcap();
+        string url = $"http://127.0.0.1:{web.Port}/big.bin";
+        var full = await TattleCli.RunAsync(["run", "--", "curl", "-s", "-o", "/dev/null", url]);
+        var light = await TattleCli.RunAsync(["run", "--no-payload", "-w", pcap, "--", "curl", "-s", "-o", "/dev/null", url]);
+        output.WriteLine(light.ToString());
+        Assert.Equal(0, light.ExitCode);
+        JsonElement Close(TattleResult r) => r.OfType("conn.close").Single(c => Str(c, "proto") == "tcp");
+        // The same bytes, counted by the kernel instead of summed from data records; nothing parsed.
+        Assert.Equal(Close(full).GetProperty("bytes_recv").GetUInt64(), Close(light).GetProperty("bytes_recv").GetUInt64());
+        Assert.Equal(Close(full).GetProperty("bytes_sent").GetUInt64(), Close(light).GetProperty("bytes_sent").GetUInt64());
+        Assert.True(Close(light).GetProperty("bytes_recv").GetUInt64() > 200_000);
+        Assert.Single(full.OfType("http"));
+        Assert.Empty(light.OfType("http"));
+        var rows = PcapTools.TsharkFields(pcap, "frame.comment", "frame.number");
+        Assert.True(rows.Length >= 8);
+        Assert.All(rows, row => Assert.Contains("comm=curl", row[0]));
+        File.Delete(pcap);
+    }
 }
