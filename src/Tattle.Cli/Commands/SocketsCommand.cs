@@ -222,8 +222,10 @@ internal static class SocketText
         return service is null ? Address(ep.Address, names) + ":" + port : Address(ep.Address, names) + ":" + port + "(" + service + ")";
     }
 
-    internal static string Local(ProcessSocket r, ServiceNames? services, IAddressNames names) =>
-        r.Local is not null ? EndPoint(r.Local, r.Protocol, services, names)
+    // Local addresses are never named: the cache says what a program connected to, and naming 127.0.0.1 after
+    // the last name some program resolved to it would mislabel every listener on it.
+    internal static string Local(ProcessSocket r, ServiceNames? services) =>
+        r.Local is not null ? EndPoint(r.Local, r.Protocol, services, NoAddressNames.Instance)
         : r.Protocol == "unix" ? r.UnixPath ?? "*"
         : r.Socket.Detail ?? "*";
 
@@ -259,7 +261,7 @@ internal static class TableRows
                 r.State,
                 r.RxQueue.ToString(CultureInfo.InvariantCulture),
                 r.TxQueue.ToString(CultureInfo.InvariantCulture),
-                SocketText.Local(r, services, names),
+                SocketText.Local(r, services),
                 SocketText.Remote(r, services, names),
                 r.Inode.ToString(CultureInfo.InvariantCulture),
             };
@@ -400,7 +402,7 @@ internal static class JsonRows
             json.WriteString("protocol", r.Protocol);
             json.WriteString("unix_type", r.Socket.UnixType);
             json.WriteString("state", r.State);
-            WriteEndPoint(json, "local", r.Local, r.Protocol, services, names);
+            WriteEndPoint(json, "local", r.Local, r.Protocol, services, NoAddressNames.Instance); // see SocketText.Local
             WriteEndPoint(json, "remote", r.Remote, r.Protocol, services, names);
             json.WriteString("unix_path", r.UnixPath);
             json.WriteString("unix_peer_path", r.UnixPeerPath);
