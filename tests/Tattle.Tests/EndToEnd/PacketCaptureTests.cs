@@ -214,4 +214,38 @@ public class PacketCaptureTests(ITestOutputHelper output)
         Assert.All(rows, row => Assert.Contains("comm=curl", row[0]));
         File.Delete(pcap);
     }
+
+    [Fact]
+    public async Task AttachWithW_SigtermLeavesACompleteFile_WithTheServersPacketsAndItsStatistics()
+    {
+        if (!Ready())
+        {
+            return;
+        }
+        using var web = ServerProcess.HttpServer();
+        string pcap = TempPcap();
+        using var tattle = TattleCli.Start(["attach", "-p", $"{web.Pid}", "-w", pcap]);
+        await Task.Delay(1500); // attached (start-up is well under a second once built)
+        for (int i = 0; i < 3; i++)
+        {
+            var curl = Programs.Run("curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html");
+            Assert.Equal(0, curl.ExitCode);
+        }
+        var r = await tattle.StopAsync(); // SIGTERM, as Ctrl-C would
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        // The server's side of each exchange, tagged with the server, and the file ends with its statistics block.
+        var rows = PcapTools.TsharkFields(pcap, "frame.comment", "tcp.srcport");
+        Assert.True(rows.Length >= 3 * 8, $"{rows.Length} packets");
+        Assert.All(rows, row => Assert.StartsWith($"pid={web.Pid} ", row[0]));
+        Assert.Equal(3, PcapTools.TsharkFiltered(pcap, "http.request", "http.request.uri").Length);
+        using var reader = Tattle.Output.Pcapng.CaptureReader.Open(pcap);
+        var packets = reader.ReadAll();
+        Assert.Null(reader.Error);
+        Assert.Equal(rows.Length, packets.Count);
+        var stats = Assert.Single(reader.Statistics);
+        Assert.True(stats.IfRecv >= (ulong)packets.Count);
+        Assert.Equal(0UL, stats.OsDrop);
+        File.Delete(pcap);
+    }
 }
