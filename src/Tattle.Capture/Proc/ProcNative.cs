@@ -19,6 +19,7 @@ internal static unsafe partial class ProcNative
     private const int O_RDONLY = 0;
     private const int O_CLOEXEC = 0x80000;
     private const int AT_FDCWD = -100;
+    private const int AT_EMPTY_PATH = 0x1000;
     private const uint STATX_UID = 0x8;
     private const uint STATX_INO = 0x100;
 
@@ -184,6 +185,22 @@ internal static unsafe partial class ProcNative
             rc = statx(AT_FDCWD, p, 0, STATX_INO | STATX_UID, buf);
         }
         if (rc != 0)
+        {
+            inode = 0;
+            uid = 0;
+            return -Marshal.GetLastPInvokeError();
+        }
+        inode = *(ulong*)(buf + StatxInoOffset);
+        uid = *(uint*)(buf + StatxUidOffset);
+        return 0;
+    }
+
+    /// <summary>statx(2) of an open fd itself (AT_EMPTY_PATH); returns 0 or -errno, with the inode number and owner uid.</summary>
+    internal static int StatFd(int fd, out ulong inode, out uint uid)
+    {
+        byte* buf = stackalloc byte[StatxSize];
+        byte empty = 0;
+        if (statx(fd, &empty, AT_EMPTY_PATH, STATX_INO | STATX_UID, buf) != 0)
         {
             inode = 0;
             uid = 0;

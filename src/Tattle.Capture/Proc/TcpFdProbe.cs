@@ -28,7 +28,6 @@ internal static unsafe partial class TcpFdProbe
     private const int FionRead = 0x541B;  // SIOCINQ
     private const int TiocOutq = 0x5411;  // SIOCOUTQ
     private const int SiocGskns = 0x894C;
-    private const int AtEmptyPath = 0x1000;
     private const int AfInet = 2;
     private const int AfInet6 = 10;
     private const byte TcpListen = 10;
@@ -47,9 +46,6 @@ internal static unsafe partial class TcpFdProbe
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int ioctl(int fd, nuint request, int* arg);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
 
     [LibraryImport("libc")]
     private static partial int close(int fd);
@@ -79,20 +75,17 @@ internal static unsafe partial class TcpFdProbe
 
     private static NetSocket? Read(int fd, ulong inode, ulong holderNs)
     {
-        byte* stx = stackalloc byte[256];
-        byte empty = 0; // statx with AT_EMPTY_PATH and "" describes the fd itself
-        // statx(2): stx_uid at 20, stx_ino at 32. The fd may now name another socket (closed and reused mid-walk).
-        if (statx(fd, &empty, AtEmptyPath, 0x8 | 0x100, stx) != 0 || *(ulong*)(stx + 32) != inode)
+        // The fd may now name another socket (closed and reused mid-walk).
+        if (ProcNative.StatFd(fd, out ulong actual, out uint uid) != 0 || actual != inode)
         {
             return null;
         }
-        uint uid = *(uint*)(stx + 20);
         int ns = ioctl(fd, SiocGskns, null);
         if (ns < 0)
         {
             return null;
         }
-        bool sameNs = statx(ns, &empty, AtEmptyPath, 0x100, stx) == 0 && *(ulong*)(stx + 32) == holderNs;
+        bool sameNs = ProcNative.StatFd(ns, out ulong nsInode, out _) == 0 && nsInode == holderNs;
         _ = close(ns);
         if (!sameNs)
         {

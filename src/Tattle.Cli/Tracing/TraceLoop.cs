@@ -218,12 +218,17 @@ internal static class TraceLoop
 
     private static string PacketSummary(PacketCaptureResult r, string path, bool allPackets)
     {
-        string others = r.Unattributed == 0 && r.NotTcpUdp == 0 ? ""
-            : allPackets ? $", {r.Unattributed} of other processes, {r.NotTcpUdp} not TCP/UDP"
-            : $"; not written: {r.Unattributed} packets of other processes, {r.NotTcpUdp} not TCP/UDP";
-        string drops = r.Dropped > 0 ? $"; {r.Dropped} dropped by the capture buffer" : "";
-        string failure = r.Failure is not null ? $"; capture failed: {r.Failure}" : "";
-        return $"{path}: {r.Written} packets ({r.Attributed} of traced processes{(allPackets ? others + ")" : ")" + others)}{drops}{failure}";
+        string counts = $"{r.Attributed} of traced processes";
+        bool others = r.Unattributed > 0 || r.NotTcpUdp > 0;
+        // With --all-packets the others are in the file; without, they are counted as left out.
+        string line = !others ? $"{path}: {r.Written} packets ({counts})"
+            : allPackets ? $"{path}: {r.Written} packets ({counts}, {r.Unattributed} of other processes, {r.NotTcpUdp} not TCP/UDP)"
+            : $"{path}: {r.Written} packets ({counts}); not written: {r.Unattributed} packets of other processes, {r.NotTcpUdp} not TCP/UDP";
+        if (r.Dropped > 0)
+        {
+            line += $"; {r.Dropped} dropped by the capture buffer";
+        }
+        return r.Failure is null ? line : line + $"; capture failed: {r.Failure}";
     }
 
     private static LiveView OpenLiveView(TraceConfig config, long startUnixNs)

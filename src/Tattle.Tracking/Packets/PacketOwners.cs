@@ -31,7 +31,7 @@ public sealed class PacketOwners : IRecordSink
     private readonly Dictionary<string, Entry> _byConn = new(StringComparer.Ordinal);
     private readonly Dictionary<(byte Proto, ushort Port), List<Entry>> _bound = [];
     private readonly Dictionary<int, (string Comm, string Cmdline, string? Container)> _processes = [];
-    private readonly Queue<(long Expires, FlowKey Key, Entry Entry)> _closed = new();
+    private readonly Queue<(long Expires, Entry Entry)> _closed = new();
 
     /// <summary>Connections currently known (open or lingering).</summary>
     public int Count
@@ -139,7 +139,7 @@ public sealed class PacketOwners : IRecordSink
         {
             if (_byConn.Remove(conn, out var entry))
             {
-                _closed.Enqueue((nowUnixNs + LingerNs, entry.Key ?? default, entry));
+                _closed.Enqueue((nowUnixNs + LingerNs, entry));
             }
         }
     }
@@ -148,8 +148,8 @@ public sealed class PacketOwners : IRecordSink
     {
         while (_closed.Count > 0 && _closed.Peek().Expires <= nowUnixNs)
         {
-            var (_, key, entry) = _closed.Dequeue();
-            if (entry.Key is not null && _flows.TryGetValue(key, out var current) && current == entry)
+            var (_, entry) = _closed.Dequeue();
+            if (entry.Key is { } key && _flows.TryGetValue(key, out var current) && current == entry)
             {
                 _flows.Remove(key);
             }

@@ -314,20 +314,13 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
                 dir.HeldAhead += (captured > 0 ? 1 : 0) + (cut ? 1 : 0);
                 dir.HeldAheadBytes += captured;
             }
-            var e = new DataEvent
+            var e = StreamEvent(flow, ns) with
             {
-                TimestampNs = ns,
-                Pid = flow.Pid,
-                Tid = flow.Pid,
-                Fd = flow.Fd,
-                SockId = flow.SockId,
                 Direction = side == flow.LocalSide ? Direction.Send : Direction.Recv,
                 Position = (ulong)from,
                 MessageLength = (uint)(to - from),
                 ChunkLength = (uint)captured,
                 Flags = DataFlags.Last | (cut ? DataFlags.Truncated : DataFlags.None),
-                Family = flow.Key.A.Family,
-                SockType = SocketTypes.Stream,
             };
             int offset = (int)Math.Min(from - start, payload.Length);
             sink.OnData(in e, payload.Slice(offset, (int)Math.Min(captured, payload.Length - offset)));
@@ -336,6 +329,18 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
         Counters.PayloadBytes += fresh;
         Counters.RepeatedBytes += p.WirePayloadLength - fresh;
     }
+
+    /// <summary>The fields every data event of a TCP flow shares: its owner, fd and socket.</summary>
+    private static DataEvent StreamEvent(TcpFlow flow, long ns) => new()
+    {
+        TimestampNs = ns,
+        Pid = flow.Pid,
+        Tid = flow.Pid,
+        Fd = flow.Fd,
+        SockId = flow.SockId,
+        Family = flow.Key.A.Family,
+        SockType = SocketTypes.Stream,
+    };
 
     /// <summary>A direction ends once its FIN came and every byte before it was handed on; both ended: close.</summary>
     private void CheckEnds(TcpFlow flow, long ns)
@@ -351,18 +356,11 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
             if (side != flow.LocalSide)
             {
                 // The kernel side marks the peer's FIN as a read that returned 0.
-                var e = new DataEvent
+                var e = StreamEvent(flow, ns) with
                 {
-                    TimestampNs = ns,
-                    Pid = flow.Pid,
-                    Tid = flow.Pid,
-                    Fd = flow.Fd,
-                    SockId = flow.SockId,
                     Direction = Direction.Recv,
                     Position = (ulong)Math.Max(0, fin),
                     Flags = DataFlags.Eof | DataFlags.Last,
-                    Family = flow.Key.A.Family,
-                    SockType = SocketTypes.Stream,
                 };
                 sink.OnData(in e, []);
             }
