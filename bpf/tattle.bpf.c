@@ -91,6 +91,8 @@ struct sk_info {
     __u64 pos[2];
     __u32 tgid;
     __s32 fd;
+    __u32 tls; /* its plaintext comes through the TLS probes: the ciphertext is counted, not emitted */
+    __u32 _pad;
 };
 
 struct {
@@ -417,6 +419,45 @@ int tattle_exit(struct bpf_raw_tracepoint_args *ctx)
  * TATTLE_CHUNK_MAX bytes, one step per bpf_loop iteration, so every call shape shares one bounded loop.
  */
 
+/* A TLS library call in flight, per thread (pid_tgid): what the entry probe saw, and the socket a payload
+ * syscall made inside the call revealed. */
+struct tls_call {
+    __u64 session;
+    __u64 buf;
+    __u64 len_ptr; /* _ex calls: where the library writes the byte count */
+    __u64 sk;
+    __s32 fd;
+    __u32 kind;    /* TATTLE_TLS_* (the attach cookie) */
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+/* Per TLS session object of a process: its socket, once known, and the plaintext positions. */
+struct tls_key {
+    __u32 tgid;
+    __u32 _pad;
+    __u64 session;
+};
+
+struct tls_conn {
+    __u64 sk;
+    __u64 pos[2];
+    __s32 fd;
+    __u32 _pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct tls_key);
+    __type(value, struct tls_conn);
+} tls_conns SEC(".maps");
+
 struct emit_state {
     __u64 msgs;     /* user pointer to struct mmsghdr[] (mmsg calls) */
     __u64 msghdr;   /* user pointer to struct user_msghdr (sendmsg/recvmsg) */
@@ -447,6 +488,8 @@ struct emit_state {
     __u16 sock_type;
     __u8 open;
     __u8 is_mmsg;
+    __u8 tls;        /* plaintext of a TLS call: positions are the TLS session's, not the socket's */
+    __u64 tls_session;
 };
 
 /* The loop's state lives in a per-CPU map value, not on the stack: values the verifier knows exactly would make
@@ -476,6 +519,7 @@ static __always_inline int emit_chunk(struct emit_state *s, __u64 n, __u16 extra
     e->family = s->family;
     e->sock_type = s->sock_type;
     e->_pad = 0;
+    e->tls_session = s->tls_session;
     __builtin_memset(&e->peer, 0, sizeof(e->peer));
     read_user_sockaddr(s->name, s->name_len, &e->peer, 0, 0);
     CLAMP(n, TATTLE_CHUNK_MAX);
@@ -539,6 +583,12 @@ static __always_inline bool start_message(struct emit_state *s)
         s->flags |= TATTLE_DATA_TRUNC;
         stat_add(TATTLE_STAT_BYTES_CUT, s->msg_len - snap);
     }
+    if (s->tls) {
+        struct tls_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .session = s->tls_session };
+        struct tls_conn *tc = bpf_map_lookup_elem(&tls_conns, &k);
+        s->pos = tc ? __sync_fetch_and_add(&tc->pos[s->dir & 1], (__u64)s->msg_len) : 0;
+        return true;
+    }
     struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
     s->pos = info ? __sync_fetch_and_add(&info->pos[s->dir & 1], (__u64)s->msg_len) : 0;
     return true;
@@ -594,6 +644,13 @@ static long emit_step(__u32 i, void *ctx)
     s->left -= n;
     s->off += n;
     return 0;
+}
+
+static __always_inline void run_emit(struct emit_state *s)
+{
+    long done = bpf_loop(EMIT_LOOP_MAX, emit_step, 0, 0);
+    if (done >= EMIT_LOOP_MAX && (s->open || s->msg_idx < s->msg_cnt))
+        stat_add(TATTLE_STAT_BYTES_UNREAD, s->left);
 }
 
 static __always_inline struct emit_state *emit_state_init(struct call_args *c, long ret, __u16 dir)
@@ -665,9 +722,7 @@ static __always_inline void emit_payload(struct call_args *c, long ret, __u16 di
         s->msg_cnt = ret;
         break;
     }
-    long done = bpf_loop(EMIT_LOOP_MAX, emit_step, 0, 0);
-    if (done >= EMIT_LOOP_MAX && (s->open || s->msg_idx < s->msg_cnt))
-        stat_add(TATTLE_STAT_BYTES_UNREAD, s->left);
+    run_emit(s);
 }
 
 /* Bytes moved without passing through user memory (sendfile, splice): counted, marked, payload unseen. */
@@ -717,6 +772,19 @@ static __always_inline void emit_close(int fd)
     output(e, sizeof(*e), false);
 }
 
+/* A payload syscall inside a TLS call on the same thread names the socket the session object reads or writes. */
+static __always_inline void tls_note_socket(__u64 id, int fd)
+{
+    struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &id);
+    if (!t || t->fd >= 0)
+        return;
+    struct socket *so = fd_socket(fd);
+    if (!so)
+        return;
+    t->fd = fd;
+    t->sk = (__u64)BPF_CORE_READ(so, sk);
+}
+
 SEC("raw_tp/sys_enter")
 int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -761,6 +829,8 @@ int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
         break;
     }
     default:
+        if ((cfg.flags & TATTLE_CFG_TLS) && is_payload_call(nr))
+            tls_note_socket(id, (int)c.arg[0]);
         /* --no-payload: sys_exit rebuilds these calls from its registers (from_exit_regs) and only counts
          * stream bytes, so the stash, a hash update and delete per call on the traced hot path, is skipped. */
         if ((cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) && is_payload_call(nr))
@@ -871,11 +941,14 @@ int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
         return 0;
     }
     long ret = ctx->args[1];
-    if ((cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) && c.sock_type == SOCK_STREAM && ret > 0 && is_payload_call(c.nr)) {
+    if ((cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS)) && c.sock_type == SOCK_STREAM && ret > 0
+        && is_payload_call(c.nr)) {
         struct sk_info *info = sk_info_get(c.sk, id >> 32, c.fd, false);
-        if (info)
+        /* A socket whose plaintext the TLS probes deliver: its ciphertext would only be parsed twice. */
+        if (info && ((cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) || info->tls)) {
             __sync_fetch_and_add(&info->pos[is_send_call(c.nr) ? DIR_SEND : DIR_RECV], (__u64)ret);
-        return 0;
+            return 0;
+        }
     }
     switch (c.nr) {
     case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
@@ -974,4 +1047,139 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     if (newstate == TCP_CLOSE)
         info->tgid = 0; /* no more state changes to report; the positions stay for a late close() */
     return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * TLS plaintext: uprobes on the TLS library's read/write calls, attached by user space per traced process (so
+ * other processes never trap). The cookie says which function; entry stashes the buffer, return emits what the
+ * call moved through the same chunking loop as socket payloads, marked TATTLE_DATA_TLS.
+ */
+
+/* The session's state, bound to sk when known. A session first seen without a socket (its first read was served
+ * from the library's buffer) keeps its positions when the socket shows up; another socket means a reused object. */
+static __always_inline struct tls_conn *tls_conn_get(__u32 tgid, __u64 session, int fd, __u64 sk)
+{
+    struct tls_key k = { .tgid = tgid, .session = session };
+    struct tls_conn *tc = bpf_map_lookup_elem(&tls_conns, &k);
+    if (tc && (!sk || tc->sk == sk))
+        return tc;
+    if (tc && !tc->sk) {
+        tc->sk = sk;
+        tc->fd = fd;
+        return tc;
+    }
+    struct tls_conn fresh = { .sk = sk, .fd = fd };
+    bpf_map_update_elem(&tls_conns, &k, &fresh, BPF_ANY);
+    return bpf_map_lookup_elem(&tls_conns, &k);
+}
+
+static __always_inline int tls_enter(struct pt_regs *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    __u32 tgid = id >> 32;
+    if (!is_traced(tgid)) {
+        stat_add(TATTLE_STAT_TLS_UNTRACED, 1);
+        return 0;
+    }
+    __u32 kind = bpf_get_attach_cookie(ctx);
+    if (kind & TATTLE_TLS_SET_FD) {
+        int fd = (int)PT_REGS_PARM2(ctx);
+        struct socket *so = fd_socket(fd);
+        if (so)
+            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)BPF_CORE_READ(so, sk));
+        return 0;
+    }
+    stat_add(TATTLE_STAT_TLS_CALLS, 1);
+    struct tls_call c = {
+        .session = PT_REGS_PARM1(ctx),
+        .buf = PT_REGS_PARM2(ctx),
+        .len_ptr = (kind & TATTLE_TLS_EX) ? PT_REGS_PARM4(ctx) : 0,
+        .fd = -1,
+        .kind = kind,
+    };
+    if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
+        stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
+    return 0;
+}
+
+static __always_inline int tls_exit(struct pt_regs *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    struct tls_call *p = bpf_map_lookup_elem(&tls_calls, &id);
+    if (!p)
+        return 0;
+    struct tls_call c = *p;
+    bpf_map_delete_elem(&tls_calls, &id);
+    long ret = PT_REGS_RC(ctx);
+    if (!(c.kind & TATTLE_TLS_SSIZE))
+        ret = (int)ret;
+    __u64 n = 0;
+    if (c.kind & TATTLE_TLS_EX) {
+        if (ret != 1 || !c.len_ptr || bpf_probe_read_user(&n, sizeof(n), (void *)c.len_ptr))
+            return 0;
+    } else if (ret > 0) {
+        n = ret;
+    }
+    if (n == 0 || n > 0x7fffffff)
+        return 0;
+    __u32 tgid = id >> 32;
+    struct tls_conn *tc = tls_conn_get(tgid, c.session, c.fd, c.sk);
+    if (!tc)
+        return 0;
+    __u64 sk = tc->sk;
+    int fd = tc->fd;
+    if (sk) {
+        struct sk_info *info = sk_info_get(sk, tgid, fd, false);
+        if (info)
+            info->tls = 1;
+    } else {
+        stat_add(TATTLE_STAT_TLS_NO_FD, 1);
+    }
+    __u32 zero = 0;
+    struct emit_state *s = bpf_map_lookup_elem(&emit_buf, &zero);
+    if (!s)
+        return 0;
+    __builtin_memset(s, 0, sizeof(*s));
+    s->fd = fd;
+    s->sk = sk;
+    s->dir = (c.kind & TATTLE_TLS_RECV) ? DIR_RECV : DIR_SEND;
+    s->syscall = TATTLE_TLS_SYSCALL | (c.kind & 0xff);
+    s->family = sk ? BPF_CORE_READ((struct sock *)sk, __sk_common.skc_family) : 0;
+    s->sock_type = SOCK_STREAM;
+    s->flags = TATTLE_DATA_TLS;
+    s->ret = n;
+    s->buf = c.buf;
+    s->msg_cnt = 1;
+    s->tls = 1;
+    s->tls_session = c.session;
+    run_emit(s);
+    return 0;
+}
+
+/* Two attachments of the same code. The _multi pair is loaded as BPF_TRACE_UPROBE_MULTI (user space sets the
+ * expected attach type): one link per library and process covers every function, and closing it waits for one
+ * grace period, not one per function (~0.1 s each here). The perf-event pair is the fallback for kernels
+ * without uprobe_multi (before 6.6). */
+SEC("uprobe")
+int tattle_tls_enter(struct pt_regs *ctx)
+{
+    return tls_enter(ctx);
+}
+
+SEC("uretprobe")
+int tattle_tls_exit(struct pt_regs *ctx)
+{
+    return tls_exit(ctx);
+}
+
+SEC("uprobe")
+int tattle_tls_enter_multi(struct pt_regs *ctx)
+{
+    return tls_enter(ctx);
+}
+
+SEC("uprobe")
+int tattle_tls_exit_multi(struct pt_regs *ctx)
+{
+    return tls_exit(ctx);
 }

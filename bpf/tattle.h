@@ -45,7 +45,10 @@ enum tattle_stat {
     TATTLE_STAT_BYTES_CUT = 5,      /* payload bytes past the snap length (counted, not captured) */
     TATTLE_STAT_BYTES_UNREAD = 6,   /* payload bytes not captured: loop bound or unreadable user memory */
     TATTLE_STAT_TRACED_FULL = 7,    /* child processes not followed: the traced table was full */
-    TATTLE_STAT_COUNT = 8,
+    TATTLE_STAT_TLS_CALLS = 8,      /* TLS library calls seen in traced processes (entry probes) */
+    TATTLE_STAT_TLS_UNTRACED = 9,   /* TLS probe hits in processes not traced (per-pid attach keeps this 0) */
+    TATTLE_STAT_TLS_NO_FD = 10,     /* TLS plaintext records whose socket was not (yet) known */
+    TATTLE_STAT_COUNT = 11,
 };
 
 /* Flags of a data record. */
@@ -55,6 +58,15 @@ enum tattle_stat {
 #define TATTLE_DATA_SENDFILE 0x08 /* bytes moved by sendfile: counted, payload not seen */
 #define TATTLE_DATA_SPLICE   0x10 /* bytes moved by splice: counted, payload not seen */
 #define TATTLE_DATA_UNREAD   0x20 /* user memory could not be read: payload missing */
+#define TATTLE_DATA_TLS      0x40 /* plaintext handed to or returned by a TLS library (uprobes), not socket bytes */
+
+/* The attach cookie of a TLS probe says which function it sits on. TLS data records carry
+ * TATTLE_TLS_SYSCALL | cookie in their syscall field. */
+#define TATTLE_TLS_RECV     0x1 /* SSL_read*, gnutls_record_recv: plaintext is in the buffer at return */
+#define TATTLE_TLS_EX       0x2 /* SSL_read_ex/SSL_write_ex: returns 1/0, the length is in *arg4 */
+#define TATTLE_TLS_SSIZE    0x4 /* gnutls_record_*: returns ssize_t, not int */
+#define TATTLE_TLS_SET_FD   0x8 /* SSL_set_fd(ssl, fd): binds the SSL object to its socket */
+#define TATTLE_TLS_SYSCALL  0x1000
 
 /* Notices: things user space should know about a process. */
 #define TATTLE_NOTICE_IO_URING 1 /* the process set up io_uring: its I/O there is not seen */
@@ -72,6 +84,8 @@ struct tattle_config {
 /* Stream sockets' payload calls only advance the byte positions (counted, not emitted): connections and their
  * byte counts without a ring record per read/write, for when packets (-w) or nothing else is wanted. */
 #define TATTLE_CFG_NO_STREAM_PAYLOAD 1
+/* TLS probes are attached: payload syscalls made inside a TLS call tell which socket the SSL object uses. */
+#define TATTLE_CFG_TLS 2
 
 struct tattle_hdr {
     __u64 ts_ns; /* CLOCK_MONOTONIC */
@@ -137,6 +151,7 @@ struct tattle_data_event {
     struct tattle_addr peer; /* datagrams: the address given to or returned by the call */
     __u16 sock_type;
     __u16 _pad;
+    __u64 tls_session; /* TLS records: the library's session object (SSL*, gnutls_session_t) in the process */
     /* chunk_len payload bytes follow */
 };
 

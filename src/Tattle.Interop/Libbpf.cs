@@ -64,6 +64,12 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, EntryPoint = "bpf_program__set_autoload")]
     public static partial int ProgramSetAutoload(IntPtr prog, [MarshalAs(UnmanagedType.U1)] bool autoload);
 
+    [LibraryImport(Library, EntryPoint = "bpf_program__set_expected_attach_type")]
+    public static partial int ProgramSetExpectedAttachType(IntPtr prog, int type);
+
+    [LibraryImport(Library, EntryPoint = "bpf_program__fd")]
+    public static partial int ProgramFd(IntPtr prog);
+
     [LibraryImport(Library, EntryPoint = "bpf_program__attach", SetLastError = true)]
     public static partial IntPtr ProgramAttach(IntPtr prog);
 

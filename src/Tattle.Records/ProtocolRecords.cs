@@ -23,6 +23,12 @@ public sealed record HttpRecord : MessageRecord
     /// <summary>Read as TLS plaintext (uprobes) rather than from the socket.</summary>
     public bool Tls { get; init; }
 
+    /// <summary>TLS: the server name of the connection's handshake, when it was seen.</summary>
+    public string? Sni { get; init; }
+
+    /// <summary>TLS plaintext whose socket was never found: the library's session object ("0x…") names it instead.</summary>
+    public string? TlsSession { get; init; }
+
     public string? Method { get; init; }
 
     /// <summary>The request-target as sent, query string included (secrets redacted unless --no-redact).</summary>

@@ -145,6 +145,9 @@ public sealed record DataRecord : Record
     /// <summary>The message was longer than the snap length: bytes past it were counted, not captured.</summary>
     public bool Truncated { get; init; }
 
+    /// <summary>Plaintext of a TLS library call (offsets are the TLS session's, not the socket's).</summary>
+    public bool Tls { get; init; }
+
     /// <summary>For datagrams: where it went to or came from.</summary>
     public Endpoint? Peer { get; init; }
 }

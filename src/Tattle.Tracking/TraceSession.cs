@@ -6,6 +6,7 @@ using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
 using Tattle.Tracking.Processes;
 using Tattle.Tracking.Streams;
+using Tattle.Tracking.Tls;
 
 namespace Tattle.Tracking;
 
@@ -33,6 +34,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     private readonly Dictionary<ulong, Connection> _bySock = [];
     private readonly Dictionary<(int Pid, int Fd), int> _generations = [];
     private readonly SummaryBuilder _summary = new();
+    private readonly Dictionary<(int Pid, ulong Session), TlsSessionStream> _tls = [];
     private int _nextId;
     private long _lastNs;
 
@@ -145,6 +147,10 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             Close(conn, e.TimestampNs);
         }
+        foreach (var tls in _tls.Values.Where(t => t.Pid == pid).ToList())
+        {
+            EndTls(tls, e.TimestampNs);
+        }
         Write(new ProcessExitRecord
         {
             TimestampNs = settings.ToUnixNs(e.TimestampNs),
@@ -201,6 +207,11 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     public void OnData(in DataEvent e, ReadOnlySpan<byte> payload)
     {
         _lastNs = e.TimestampNs;
+        if (e.IsTls)
+        {
+            OnTlsData(in e, payload);
+            return;
+        }
         var conn = Lookup(e.Pid, e.Fd, e.SockId) ?? Adopt(in e);
         if (e.ChunkOffset == 0 && (e.Flags & DataFlags.Eof) == 0)
         {
@@ -232,20 +243,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         }
         if (settings.EmitData && (e.Flags & (DataFlags.Eof | DataFlags.Sendfile | DataFlags.Splice)) == 0)
         {
-            Write(new DataRecord
-            {
-                TimestampNs = settings.ToUnixNs(e.TimestampNs),
-                Pid = e.Pid,
-                Comm = Processes.CommOf(e.Pid),
-                Conn = conn.Id,
-                Dir = e.Direction == Direction.Send ? "send" : "recv",
-                Len = e.MessageLength,
-                Offset = e.ChunkOffset,
-                Captured = payload.Length,
-                Payload = payload.ToArray(),
-                Truncated = (e.Flags & DataFlags.Truncated) != 0,
-                Peer = e.Peer.IsInet ? ToEndpoint(e.Peer) : null,
-            });
+            WriteData(in e, payload, conn);
         }
         if (settings.Streams.Enabled && conn.Proto is "tcp" or "udp" or "unix")
         {
@@ -259,6 +257,93 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
                     : conn.Proto == "udp" ? RemoteEndpoint(conn)?.ToString() : null;
                 conn.Decoder.OnData(in e, payload, peer);
             }
+        }
+    }
+
+    private void WriteData(in DataEvent e, ReadOnlySpan<byte> payload, Connection conn) => Write(new DataRecord
+    {
+        TimestampNs = settings.ToUnixNs(e.TimestampNs),
+        Pid = e.Pid,
+        Comm = Processes.CommOf(e.Pid),
+        Conn = conn.Id,
+        Dir = e.Direction == Direction.Send ? "send" : "recv",
+        Len = e.MessageLength,
+        Offset = e.ChunkOffset,
+        Captured = payload.Length,
+        Payload = payload.ToArray(),
+        Truncated = (e.Flags & DataFlags.Truncated) != 0,
+        Tls = e.IsTls,
+        Peer = e.Peer.IsInet ? ToEndpoint(e.Peer) : null,
+    });
+
+    /// <summary>
+    /// Plaintext from the TLS probes: parsed per session object, on the socket's connection when the kernel saw a
+    /// syscall of the call name it, else on a stand-in until one does.
+    /// </summary>
+    private void OnTlsData(in DataEvent e, ReadOnlySpan<byte> payload)
+    {
+        Connection? conn = null;
+        if (e.SockId != 0 && e.Fd >= 0)
+        {
+            conn = Lookup(e.Pid, e.Fd, e.SockId) ?? Adopt(in e);
+            if (!conn.Announced)
+            {
+                conn.Role ??= e.Direction == Direction.Send ? "client" : "server";
+                Open(conn, e.TimestampNs);
+            }
+        }
+        var key = (e.Pid, e.TlsSession);
+        if (_tls.TryGetValue(key, out var tls) && conn is not null && tls.Conn is not null && tls.Conn != conn)
+        {
+            EndTls(tls, e.TimestampNs); // the library reused the object for another connection
+            tls = null;
+        }
+        if (tls is null)
+        {
+            tls = new TlsSessionStream(e.Pid, e.TlsSession);
+            _tls[key] = tls;
+        }
+        if (conn is not null && tls.Conn is null)
+        {
+            tls.Conn = conn;
+            conn.Tls = tls;
+        }
+        var shown = tls.Conn ?? (tls.Detached ??= NewDetachedConnection(e.Pid, e.TimestampNs));
+        if (settings.EmitData)
+        {
+            WriteData(in e, payload, shown);
+        }
+        if (settings.Streams.Enabled)
+        {
+            // No port hints: the plaintext is what the ports' usual protocol would be wrapped in TLS for.
+            tls.Decoder ??= new ConnectionDecoder(settings.Streams, new MessageRecorder(this, shown, tls),
+                datagram: false, localPort: 0, remotePort: 0, shown.Role);
+            if (tls.Decoder.Wants)
+            {
+                tls.Decoder.OnData(in e, payload, null);
+            }
+        }
+    }
+
+    /// <summary>A connection record for TLS plaintext whose socket is not known: it has an id, never an fd entry.</summary>
+    private Connection NewDetachedConnection(int pid, long nowNs) => new()
+    {
+        Id = $"c{++_nextId}",
+        Pid = pid,
+        ProcessStart = Processes.Find(pid)?.StartTicks ?? 0,
+        Fd = -1,
+        Generation = 0,
+        Proto = "tcp",
+        OpenedNs = nowNs,
+    };
+
+    private void EndTls(TlsSessionStream tls, long nowNs)
+    {
+        tls.Close(nowNs);
+        _tls.Remove((tls.Pid, tls.Session));
+        if (tls.Conn?.Tls == tls)
+        {
+            tls.Conn.Tls = null;
         }
     }
 
@@ -278,6 +363,10 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     /// <summary>Ends the session: connections still open count in the summary, which is written and returned.</summary>
     public SummaryRecord Finish(long nowMonoNs, long startMonoNs, ulong events, int rootPid)
     {
+        foreach (var tls in _tls.Values.ToList())
+        {
+            EndTls(tls, nowMonoNs);
+        }
         foreach (var conn in _byFd.Values)
         {
             conn.Decoder?.OnClose(nowMonoNs);
@@ -550,6 +639,10 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         conn.State = ConnectionState.Closed;
         conn.Decoder?.OnClose(nowNs); // its last messages come before the close record
         conn.Decoder = null;
+        if (conn.Tls is { } tls)
+        {
+            EndTls(tls, nowNs);
+        }
         if (!conn.Announced || previous == ConnectionState.Failed)
         {
             return; // never established (or already reported as failed), or a listening socket

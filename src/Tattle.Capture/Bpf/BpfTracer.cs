@@ -23,9 +23,10 @@ public sealed unsafe class BpfTracer : IDisposable
     private readonly int _statsFd;
     private readonly int _cpus;
 
-    private BpfTracer(BpfObjectHandle obj, TracerOptions options)
+    private BpfTracer(BpfObjectHandle obj, TracerOptions options, bool uprobeMulti)
     {
         _object = obj;
+        UprobeMulti = uprobeMulti;
         Options = options;
         _tracedFd = MapFd("traced");
         _statsFd = MapFd("stats");
@@ -34,6 +35,9 @@ public sealed unsafe class BpfTracer : IDisposable
     }
 
     public TracerOptions Options { get; }
+
+    /// <summary>The kernel has uprobe_multi links (6.6+): one link per library and process for the TLS probes.</summary>
+    public bool UprobeMulti { get; }
 
     /// <summary>The ring buffer map's fd.</summary>
     public int EventsFd { get; }
@@ -45,16 +49,25 @@ public sealed unsafe class BpfTracer : IDisposable
     {
         LibbpfLog.Install();
         var bytes = ReadObject();
-        var obj = Open(bytes, options);
+        var obj = Open(bytes, options, uprobeMulti: true);
+        bool multi = true;
         BpfTracer? tracer = null;
         try
         {
             int err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
             if (err < 0)
             {
+                // Detect, don't assume: a kernel without uprobe_multi rejects that attach type. Load again without it.
+                obj.Dispose();
+                obj = Open(bytes, options, uprobeMulti: false);
+                multi = false;
+                err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
+            }
+            if (err < 0)
+            {
                 throw new BpfLoadException("loading the BPF programs", -err, LibbpfLog.Tail(40));
             }
-            tracer = new BpfTracer(obj, options);
+            tracer = new BpfTracer(obj, options, multi);
             tracer.AttachAll();
             return tracer;
         }
@@ -82,7 +95,7 @@ public sealed unsafe class BpfTracer : IDisposable
         return bytes;
     }
 
-    private static BpfObjectHandle Open(byte[] bytes, TracerOptions options)
+    private static BpfObjectHandle Open(byte[] bytes, TracerOptions options, bool uprobeMulti)
     {
         IntPtr obj;
         // object_name fixes the internal maps' names ("tattle.rodata"); libbpf copies buffer and name.
@@ -97,6 +110,16 @@ public sealed unsafe class BpfTracer : IDisposable
         try
         {
             Configure(obj, options);
+            foreach (var name in (ReadOnlySpan<string>)["tattle_tls_enter_multi", "tattle_tls_exit_multi"])
+            {
+                IntPtr prog = Libbpf.FindProgramByName(obj, name);
+                if (prog == IntPtr.Zero)
+                {
+                    throw new InvalidOperationException($"BPF program {name} missing from the object");
+                }
+                Errno.ThrowIfNegative(uprobeMulti ? Libbpf.ProgramSetExpectedAttachType(prog, BpfSyscall.TraceUprobeMulti)
+                    : Libbpf.ProgramSetAutoload(prog, false), $"preparing {name}");
+            }
             return handle;
         }
         catch
@@ -126,7 +149,8 @@ public sealed unsafe class BpfTracer : IDisposable
             Snaplen = (uint)Math.Max(0, options.Snaplen),
             SelfTgid = (uint)Environment.ProcessId,
             WakeupBytes = (ulong)Math.Max(1, options.WakeupBytes),
-            Flags = options.NoStreamPayload ? 1u : 0u, // TATTLE_CFG_NO_STREAM_PAYLOAD
+            Flags = (options.NoStreamPayload ? 1u : 0u) // TATTLE_CFG_NO_STREAM_PAYLOAD
+                | (options.Tls ? 2u : 0u), // TATTLE_CFG_TLS
         };
         if (!string.IsNullOrEmpty(options.Comm))
         {
@@ -166,6 +190,48 @@ public sealed unsafe class BpfTracer : IDisposable
             throw new InvalidOperationException($"BPF map {name} missing from the object");
         }
         return Errno.ThrowIfNegative(Libbpf.MapFd(map), $"fd of map {name}");
+    }
+
+    /// <summary>
+    /// Attaches the TLS entry or return program to the function at <paramref name="fileOffset"/> of the ELF file
+    /// at <paramref name="path"/>, for process <paramref name="pid"/> only: the kernel installs the breakpoint in
+    /// that process's memory alone, now or when it maps the file later, so other processes never trap.
+    /// </summary>
+    public BpfLinkHandle AttachTlsProbe(int pid, string path, ulong fileOffset, ulong cookie, bool atReturn)
+    {
+        IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), atReturn ? "tattle_tls_exit" : "tattle_tls_enter");
+        if (prog == IntPtr.Zero)
+        {
+            throw new InvalidOperationException("the TLS programs are missing from the BPF object");
+        }
+        var opts = new Libbpf.UprobeOptions
+        {
+            Size = (nuint)sizeof(Libbpf.UprobeOptions),
+            BpfCookie = cookie,
+            Retprobe = atReturn ? (byte)1 : (byte)0,
+        };
+        IntPtr link = Libbpf.ProgramAttachUprobe(prog, pid, path, (nuint)fileOffset, &opts);
+        if (link == IntPtr.Zero)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            throw new BpfLoadException($"attaching a TLS probe to {path}+0x{fileOffset:x} in pid {pid}", errno, LibbpfLog.Tail(5));
+        }
+        return new BpfLinkHandle(link, _object);
+    }
+
+    /// <summary>
+    /// Attaches the TLS entry or return program to every offset of one ELF file, for one process, as a single
+    /// uprobe_multi link (see <see cref="UprobeMulti"/>); each offset's cookie says what the function is.
+    /// </summary>
+    public Microsoft.Win32.SafeHandles.SafeFileHandle AttachTlsProbes(int pid, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool atReturn)
+    {
+        IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), atReturn ? "tattle_tls_exit_multi" : "tattle_tls_enter_multi");
+        int fd = prog == IntPtr.Zero ? -1 : Libbpf.ProgramFd(prog);
+        if (fd < 0)
+        {
+            throw new InvalidOperationException("the TLS uprobe_multi programs are not loaded");
+        }
+        return BpfSyscall.AttachUprobeMulti(fd, path, offsets, cookies, atReturn, pid);
     }
 
     /// <summary>Traces the process (TGID) and, from now on, its children.</summary>

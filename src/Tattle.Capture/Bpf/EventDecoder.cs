@@ -63,6 +63,7 @@ public sealed class EventDecoder(ITraceEventSink sink)
             Family = d.Family,
             SockType = d.SockType,
             Peer = ToAddress(in d.Peer),
+            TlsSession = d.TlsSession,
         };
         sink.OnData(in e, record.Slice(DataSize, payloadLength));
     }

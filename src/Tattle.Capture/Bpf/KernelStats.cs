@@ -9,9 +9,12 @@ public readonly record struct KernelStats(
     ulong CallsDropped,
     ulong BytesCut,
     ulong BytesUnread,
-    ulong TracedFull)
+    ulong TracedFull,
+    ulong TlsCalls = 0,
+    ulong TlsUntraced = 0,
+    ulong TlsNoSocket = 0)
 {
-    public const int Count = 8;
+    public const int Count = 11;
 
     /// <summary>Records written into the ring buffer.</summary>
     public ulong Emitted => DataEmitted + OtherEmitted;
@@ -20,5 +23,5 @@ public readonly record struct KernelStats(
     public ulong Dropped => DataDropped + OtherDropped;
 
     public static KernelStats FromCounters(ReadOnlySpan<ulong> c) =>
-        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]);
+        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]);
 }

@@ -93,6 +93,7 @@ internal struct NativeDataEvent
     public NativeAddr Peer;
     public ushort SockType;
     public ushort Pad;
+    public ulong TlsSession;
 }
 
 /// <summary>enum tattle_event_type.</summary>

@@ -17,6 +17,9 @@ public sealed record TracerOptions
     /// <summary>TCP payload calls only advance the byte counts in the kernel: no data events (--no-payload).</summary>
     public bool NoStreamPayload { get; init; }
 
+    /// <summary>TLS probes will be attached: payload syscalls inside TLS calls bind sessions to their sockets.</summary>
+    public bool Tls { get; init; }
+
     /// <summary>Also trace every process that execs with this name (at most 15 bytes), or null.</summary>
     public string? Comm { get; init; }
 }

@@ -49,6 +49,9 @@ public enum DataFlags : ushort
     Sendfile = 0x08,
     Splice = 0x10,
     Unread = 0x20,
+
+    /// <summary>Plaintext handed to or returned by a TLS library (uprobes), not bytes of the socket.</summary>
+    Tls = 0x40,
 }
 
 /// <summary>Socket types (SOCK_*).</summary>
@@ -131,6 +134,12 @@ public readonly record struct DataEvent
 
     /// <summary>For datagrams: the address the call sent to or received from.</summary>
     public NetAddress Peer { get; init; }
+
+    /// <summary>TLS plaintext: the library's session object (SSL*) in the process; 0 for socket bytes.</summary>
+    public ulong TlsSession { get; init; }
+
+    /// <summary>TLS plaintext whose socket is not known (Fd is -1): the session object alone identifies it.</summary>
+    public bool IsTls => (Flags & DataFlags.Tls) != 0;
 
     public bool IsFirstChunk => ChunkOffset == 0;
 }

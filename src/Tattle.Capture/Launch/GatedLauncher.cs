@@ -16,8 +16,9 @@ public sealed class GatedLauncher : IDisposable
     private readonly string _gateDir;
     private readonly FileStream _gate;
 
-    private GatedLauncher(Process process, string gateDir, FileStream gate)
+    private GatedLauncher(Process process, string gateDir, FileStream gate, string executable)
     {
+        Executable = executable;
         Process = process;
         _gateDir = gateDir;
         _gate = gate;
@@ -26,6 +27,9 @@ public sealed class GatedLauncher : IDisposable
     public Process Process { get; }
 
     public int Pid => Process.Id;
+
+    /// <summary>The program the command execs, resolved through $PATH.</summary>
+    public string Executable { get; }
 
     /// <summary>
     /// Starts <paramref name="argv"/> gated. <paramref name="user"/> (optional) runs it as that user through
@@ -73,7 +77,7 @@ public sealed class GatedLauncher : IDisposable
         try
         {
             var process = Process.Start(psi) ?? throw new LaunchException("could not start /bin/sh", 2);
-            return new GatedLauncher(process, gateDir, gate);
+            return new GatedLauncher(process, gateDir, gate, resolved);
         }
         catch
         {

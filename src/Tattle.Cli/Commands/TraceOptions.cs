@@ -86,6 +86,11 @@ internal sealed class TraceOptions
         Description = "TCP payloads are counted in the kernel, not copied: connections and bytes only, no TCP parsing (the lightest trace, e.g. with -w)",
     };
 
+    public Option<bool> NoTls { get; } = new("--no-tls")
+    {
+        Description = "Do not read TLS plaintext: no uprobes on the processes' TLS libraries (OpenSSL, GnuTLS)",
+    };
+
     public Option<string?> Write { get; } = new("--write", "-w")
     {
         Description = "Capture the traced processes' packets into FILE (pcapng; each packet tagged with its process)",
@@ -178,6 +183,7 @@ internal sealed class TraceOptions
     {
         command.Add(Snaplen);
         command.Add(NoPayload);
+        command.Add(NoTls);
         command.Add(Verbose);
         command.Add(RingSize);
         // Option validators run only when the option is given, so defaults need no check.
@@ -209,6 +215,7 @@ internal sealed class TraceOptions
         Verbose = result.GetValue(Verbose),
         RingBufferBytes = result.GetValue(RingSize) << 20,
         NoPayload = result.GetValue(NoPayload),
+        Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload),
         Packets = result.GetValue(Write) is { } pcap ? new PacketCaptureConfig
         {
             Path = pcap,

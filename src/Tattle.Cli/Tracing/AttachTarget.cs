@@ -19,6 +19,8 @@ internal sealed class AttachTarget(IReadOnlyList<int> pids, string? comm, double
 
     public string? Comm => comm;
 
+    public Action<int, string?>? OnTraced { get; set; }
+
     public void Start(BpfTracer tracer, TraceSession session, long nowMonoNs)
     {
         var roots = new List<int>();
@@ -47,6 +49,7 @@ internal sealed class AttachTarget(IReadOnlyList<int> pids, string? comm, double
         foreach (int pid in all)
         {
             session.SeedExisting(pid, nowMonoNs);
+            OnTraced?.Invoke(pid, null);
         }
         RootPid = roots.FirstOrDefault();
         if (durationSeconds is { } d)

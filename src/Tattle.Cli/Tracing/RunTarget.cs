@@ -20,6 +20,8 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user) : ITra
 
     public int RootPid => _launcher?.Pid ?? 0;
 
+    public Action<int, string?>? OnTraced { get; set; }
+
     public void Start(BpfTracer tracer, TraceSession session, long nowMonoNs)
     {
         try
@@ -32,6 +34,7 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user) : ITra
         }
         session.SeedLaunched(_launcher.Pid);
         tracer.Trace(_launcher.Pid);
+        OnTraced?.Invoke(_launcher.Pid, _launcher.Executable);
         _launcher.Release();
     }
 

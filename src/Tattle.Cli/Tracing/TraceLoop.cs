@@ -9,6 +9,8 @@ using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
 using Tattle.Tracking.Packets;
 using Tattle.Capture.Packets;
+using Tattle.Capture.Events;
+using Tattle.Capture.Tls;
 
 namespace Tattle.Cli.Tracing;
 
@@ -32,6 +34,12 @@ internal interface ITraceTarget : IDisposable
 
     /// <summary>A process name the kernel adds to the filter whenever a process of that name execs (attach --comm).</summary>
     string? Comm => null;
+
+    /// <summary>
+    /// Called in Start for each process traced from the start, with the program a launched one will exec (null
+    /// for a running one), before a launched process is released: the TLS probes go on there.
+    /// </summary>
+    Action<int, string?>? OnTraced { get; set; }
 }
 
 /// <summary>
@@ -102,6 +110,7 @@ internal static class TraceLoop
                 Snaplen = config.Snaplen,
                 RingBufferBytes = config.RingBufferBytes,
                 NoStreamPayload = config.NoPayload,
+                Tls = config.Tls,
                 Comm = target.Comm,
             });
         }
@@ -120,7 +129,8 @@ internal static class TraceLoop
         }
 
         using (tracer)
-        using (var reader = new RingBufferReader(tracer, new EventDecoder(session)))
+        using (var tlsProbes = config.Tls ? new TlsProbes(tracer) : null)
+        using (var reader = new RingBufferReader(tracer, new EventDecoder(TlsTracingFor(tlsProbes, session, out var tls))))
         using (target)
         {
             int signals = 0;
@@ -153,6 +163,20 @@ internal static class TraceLoop
                 return 2;
             }
             using var packetJob = packets;
+            if (tls is not null)
+            {
+                target.OnTraced = (pid, exe) =>
+                {
+                    if (exe is null)
+                    {
+                        tls.AttachRunning(pid);
+                    }
+                    else
+                    {
+                        tls.AttachLaunch(pid, exe);
+                    }
+                };
+            }
             try
             {
                 target.Start(tracer, session, WallClock.MonotonicNow());
@@ -178,6 +202,7 @@ internal static class TraceLoop
                 {
                     stop = target.OnSignal(s, ++signals);
                 }
+                tls?.Poll(now);
                 if (now - lastStats >= StatsEveryNs)
                 {
                     monitor.Update(tracer.ReadStats(), now, session);
@@ -214,6 +239,12 @@ internal static class TraceLoop
             }
             return target.ExitCode;
         }
+    }
+
+    private static ITraceEventSink TlsTracingFor(TlsProbes? probes, TraceSession session, out TlsTracing? tls)
+    {
+        tls = probes is null ? null : new TlsTracing(probes, new InterimTlsDiscovery(), session);
+        return tls is null ? session : tls;
     }
 
     private static string PacketSummary(PacketCaptureResult r, string path, bool allPackets)

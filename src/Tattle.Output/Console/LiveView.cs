@@ -56,10 +56,10 @@ public sealed class LiveView : IRecordSink
         ConnCloseRecord c => $"[yellow]close[/] [grey]{c.Conn}[/] {c.Proto} {Peer(c.Remote)} sent {Bytes(c.BytesSent)} recv {Bytes(c.BytesRecv)} in {c.DurationMs.ToString("0.0", CultureInfo.InvariantCulture)} ms"
             + (c.Unseen.Count > 0 ? $" [grey](payload unseen: {string.Join(",", c.Unseen)})[/]" : ""),
         ListenRecord l => $"[green]listen[/] {l.Proto} {Esc(l.Local)}" + (l.Existing ? " [grey](existing)[/]" : ""),
-        DataRecord d => $"[grey]{d.Dir}[/] [grey]{d.Conn}[/] {d.Len} B{(d.Truncated ? " (truncated)" : "")} {Esc(Preview(d.Payload.Span))}",
+        DataRecord d => $"[grey]{d.Dir}{(d.Tls ? " tls" : "")}[/] [grey]{d.Conn}[/] {d.Len} B{(d.Truncated ? " (truncated)" : "")} {Esc(Preview(d.Payload.Span))}",
         LossRecord l => $"[red]LOST {l.Count}[/] {Esc(l.Where)}",
         NoticeRecord n => $"[yellow]note[/] {Esc(n.Message)}",
-        HttpRecord h => $"[cyan]http[/] {Esc(h.Method ?? "?")} {Esc(HostOf(h))}{Esc(h.Path ?? "")} {Arrow(h.Role)} "
+        HttpRecord h => $"[cyan]{(h.Tls ? "https" : "http")}[/] {Esc(h.Method ?? "?")} {Esc(HostOf(h))}{Esc(h.Path ?? "")} {Arrow(h.Role)} "
             + (h.Status is { } st ? $"[{(st >= 400 ? "red" : "green")}]{st}[/]" : "[grey](no response)[/]")
             + (h.RespBytes is { } rb ? $" {Bytes((ulong)rb)}" : "") + Ms(h.LatencyMs) + (h.Upgrade is { } up ? $" upgrade {Esc(up)}" : "") + $" [grey]{h.Conn}[/]",
         DnsRecord d => $"[cyan]dns[/] {Esc(d.QType)} {Esc(d.Query)} {Arrow(d.Role)} "

@@ -56,6 +56,14 @@ internal static class MessageJson
     private static void WriteHttp(Utf8JsonWriter w, HttpRecord h)
     {
         w.WriteBoolean("tls", h.Tls);
+        if (h.Tls)
+        {
+            w.WriteString("sni", h.Sni);
+        }
+        if (h.TlsSession is not null)
+        {
+            w.WriteString("tls_session", h.TlsSession);
+        }
         w.WriteString("method", h.Method);
         w.WriteString("path", h.Path);
         w.WriteString("host", h.Host);

@@ -64,6 +64,10 @@ public static class RecordJson
                 {
                     w.WriteBoolean("truncated", true);
                 }
+                if (d.Tls)
+                {
+                    w.WriteBoolean("tls", true);
+                }
                 w.WriteBase64String("b64", d.Payload.Span);
                 if (d.Peer is not null)
                 {

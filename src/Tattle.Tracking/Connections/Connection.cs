@@ -78,6 +78,12 @@ public sealed class Connection
     /// <summary>The application protocol detected on the connection (http, dns, tls), if any.</summary>
     public string? AppProtocol { get; set; }
 
+    /// <summary>The server name the TLS ClientHello asked for, when the handshake was seen.</summary>
+    public string? Sni { get; set; }
+
+    /// <summary>The TLS session whose plaintext the probes deliver for this socket, if any.</summary>
+    internal Tls.TlsSessionStream? Tls { get; set; }
+
     /// <summary>Reassembles and parses the payload; created at the first payload.</summary>
     internal Streams.ConnectionDecoder? Decoder { get; set; }
 

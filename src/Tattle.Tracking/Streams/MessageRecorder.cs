@@ -5,22 +5,30 @@ using Tattle.Protocols.Http1;
 using Tattle.Protocols.Tls;
 using Tattle.Records;
 using Tattle.Tracking.Connections;
+using Tattle.Tracking.Tls;
 
 namespace Tattle.Tracking.Streams;
 
-/// <summary>Turns what one connection's decoder reports into records: http, dns, tls.handshake and gap.</summary>
-internal sealed class MessageRecorder(TraceSession session, Connection conn) : IDecoderEvents
+/// <summary>
+/// Turns what one connection's decoder reports into records: http, dns, tls.handshake and gap. With a TLS session,
+/// the decoder parses that session's plaintext: records say tls, and name the socket's connection once it is known.
+/// </summary>
+internal sealed class MessageRecorder(TraceSession session, Connection socketConn, TlsSessionStream? tls = null) : IDecoderEvents
 {
-    public void OnProtocol(string protocol) => conn.AppProtocol = protocol;
+    private Connection Current => tls?.RecordConnection ?? socketConn;
+
+    // The connection's protocol reads as what its plaintext carries, over TLS.
+    public void OnProtocol(string protocol) =>
+        Current.AppProtocol = tls is null ? protocol : protocol == "http" ? "https" : protocol + "/tls";
 
     public void OnGap(Direction direction, long bytes, GapReason reason)
     {
         session.WriteRecord(new GapRecord
         {
             TimestampNs = session.Now(),
-            Pid = conn.Pid,
-            Comm = session.Processes.CommOf(conn.Pid),
-            Conn = conn.Id,
+            Pid = Current.Pid,
+            Comm = session.Processes.CommOf(Current.Pid),
+            Conn = Current.Id,
             Dir = direction == Direction.Send ? "send" : "recv",
             Bytes = bytes,
             Reason = GapReasons.Name(reason),
@@ -53,11 +61,11 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
         return new HttpRecord
         {
             TimestampNs = session.ToUnixNs(x.StartNs),
-            Pid = conn.Pid,
-            Comm = session.Processes.CommOf(conn.Pid),
-            Conn = conn.Id,
-            Role = conn.Role ?? "client",
-            Remote = TraceSession.RemoteEndpoint(conn),
+            Pid = Current.Pid,
+            Comm = session.Processes.CommOf(Current.Pid),
+            Conn = Current.Id,
+            Role = Current.Role ?? "client",
+            Remote = TraceSession.RemoteEndpoint(Current),
             LatencyMs = req is not null && resp is not null ? Math.Max(0, x.EndNs - x.StartNs) / 1e6 : null,
             Method = req?.Method,
             Path = req?.Target,
@@ -78,6 +86,9 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
             Trailers = (req?.Trailers.Count ?? 0) + (resp?.Trailers.Count ?? 0) > 0
                 ? Pairs([.. req?.Trailers ?? [], .. resp?.Trailers ?? []]) : null,
             Truncated = (req?.Truncated ?? false) || (resp?.Truncated ?? false),
+            Tls = tls is not null,
+            Sni = tls is not null ? Current.Sni : null,
+            TlsSession = tls is { Conn: null } ? tls.SessionText : null,
         };
     }
 
@@ -87,11 +98,11 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
         return new DnsRecord
         {
             TimestampNs = session.ToUnixNs(x.StartNs),
-            Pid = conn.Pid,
-            Comm = session.Processes.CommOf(conn.Pid),
-            Conn = conn.Id,
-            Role = conn.Role ?? "client",
-            Remote = x.Peer is not null ? ParsePeer(x.Peer) : TraceSession.RemoteEndpoint(conn),
+            Pid = Current.Pid,
+            Comm = session.Processes.CommOf(Current.Pid),
+            Conn = Current.Id,
+            Role = Current.Role ?? "client",
+            Remote = x.Peer is not null ? ParsePeer(x.Peer) : TraceSession.RemoteEndpoint(Current),
             LatencyMs = x.Rcode is not null && x.HasQuery ? Math.Max(0, x.EndNs - x.StartNs) / 1e6 : null,
             Id = x.Id,
             Query = x.Query,
@@ -108,15 +119,16 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
         if (x.Sni is { Length: > 0 } sni)
         {
             NameRemote(sni);
+            Current.Sni = sni;
         }
         return new TlsHandshakeRecord
         {
             TimestampNs = session.ToUnixNs(x.StartNs),
-            Pid = conn.Pid,
-            Comm = session.Processes.CommOf(conn.Pid),
-            Conn = conn.Id,
-            Role = conn.Role ?? "client",
-            Remote = TraceSession.RemoteEndpoint(conn),
+            Pid = Current.Pid,
+            Comm = session.Processes.CommOf(Current.Pid),
+            Conn = Current.Id,
+            Role = Current.Role ?? "client",
+            Remote = TraceSession.RemoteEndpoint(Current),
             LatencyMs = x.Version is not null ? Math.Max(0, x.EndNs - x.StartNs) / 1e6 : null,
             Sni = x.Sni,
             Alpn = x.Alpn,
@@ -132,9 +144,9 @@ internal sealed class MessageRecorder(TraceSession session, Connection conn) : I
     /// </summary>
     private void NameRemote(string name)
     {
-        if (conn.Host is null && conn.Role != "server" && !System.Net.IPAddress.TryParse(name, out _))
+        if (Current.Host is null && Current.Role != "server" && !System.Net.IPAddress.TryParse(name, out _))
         {
-            conn.Host = name;
+            Current.Host = name;
         }
     }
 

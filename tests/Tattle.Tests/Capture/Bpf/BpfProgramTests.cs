@@ -45,7 +45,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
             int main(void) {
                 S(tattle_config); S(tattle_hdr); S(tattle_addr); S(tattle_proc_event); S(tattle_sock_event); S(tattle_data_event);
                 O(tattle_proc_event, filename); O(tattle_proc_event, args); O(tattle_sock_event, sk); O(tattle_sock_event, local);
-                O(tattle_sock_event, remote_path); O(tattle_data_event, pos); O(tattle_data_event, peer); O(tattle_data_event, sock_type);
+                O(tattle_sock_event, remote_path); O(tattle_data_event, pos); O(tattle_data_event, peer); O(tattle_data_event, sock_type); O(tattle_data_event, tls_session);
                 return 0;
             }
             """);
@@ -72,6 +72,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(c["tattle_data_event.pos"], (int)Marshal.OffsetOf<NativeDataEvent>(nameof(NativeDataEvent.Pos)));
         Assert.Equal(c["tattle_data_event.peer"], (int)Marshal.OffsetOf<NativeDataEvent>(nameof(NativeDataEvent.Peer)));
         Assert.Equal(c["tattle_data_event.sock_type"], (int)Marshal.OffsetOf<NativeDataEvent>(nameof(NativeDataEvent.SockType)));
+        Assert.Equal(c["tattle_data_event.tls_session"], (int)Marshal.OffsetOf<NativeDataEvent>(nameof(NativeDataEvent.TlsSession)));
     }
 
     [Fact]
