@@ -22,14 +22,21 @@ internal static unsafe partial class ProcNative
     private const int AT_EMPTY_PATH = 0x1000;
     private const uint STATX_UID = 0x8;
     private const uint STATX_INO = 0x100;
+    private const uint STATX_MTIME = 0x40;
+    private const uint STATX_SIZE = 0x200;
 
     // glibc's struct dirent on 64-bit Linux (x86_64 and aarch64 agree): d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name.
     private const int DirentNameOffset = 19;
 
-    // struct statx is architecture independent: stx_uid at 20, stx_ino at 32, 256 bytes in all.
+    // struct statx is architecture independent: stx_uid at 20, stx_ino at 32, stx_size at 40, stx_mtime (a statx_timestamp:
+    // i64 seconds, u32 nanoseconds) at 112, stx_dev_major/minor at 136/140; 256 bytes in all.
     private const int StatxSize = 256;
     private const int StatxUidOffset = 20;
     private const int StatxInoOffset = 32;
+    private const int StatxSizeOffset = 40;
+    private const int StatxMtimeOffset = 112;
+    private const int StatxDevMajorOffset = 136;
+    private const int StatxDevMinorOffset = 140;
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint readlink(byte* path, byte* buf, nint bufsiz);
@@ -199,16 +206,27 @@ internal static unsafe partial class ProcNative
     internal static int StatFd(int fd, out ulong inode, out uint uid)
     {
         byte* buf = stackalloc byte[StatxSize];
+        int rc = StatxFd(fd, STATX_INO | STATX_UID, buf);
+        inode = rc == 0 ? *(ulong*)(buf + StatxInoOffset) : 0;
+        uid = rc == 0 ? *(uint*)(buf + StatxUidOffset) : 0;
+        return rc;
+    }
+
+    /// <summary>statx(2) of an open fd: what identifies a file's contents (device, inode, size, mtime); 0 or -errno.</summary>
+    internal static int StatFdContents(int fd, out FileContentsId id)
+    {
+        byte* buf = stackalloc byte[StatxSize];
+        int rc = StatxFd(fd, STATX_INO | STATX_SIZE | STATX_MTIME, buf);
+        id = rc != 0 ? default : new FileContentsId(
+            *(uint*)(buf + StatxDevMajorOffset), *(uint*)(buf + StatxDevMinorOffset), *(ulong*)(buf + StatxInoOffset),
+            *(long*)(buf + StatxSizeOffset), (*(long*)(buf + StatxMtimeOffset) * 1_000_000_000L) + *(uint*)(buf + StatxMtimeOffset + 8));
+        return rc;
+    }
+
+    private static int StatxFd(int fd, uint mask, byte* buf)
+    {
         byte empty = 0;
-        if (statx(fd, &empty, AT_EMPTY_PATH, STATX_INO | STATX_UID, buf) != 0)
-        {
-            inode = 0;
-            uid = 0;
-            return -Marshal.GetLastPInvokeError();
-        }
-        inode = *(ulong*)(buf + StatxInoOffset);
-        uid = *(uint*)(buf + StatxUidOffset);
-        return 0;
+        return statx(fd, &empty, AT_EMPTY_PATH, mask, buf) == 0 ? 0 : -Marshal.GetLastPInvokeError();
     }
 
     /// <summary>Same as <see cref="Stat(ReadOnlySpan{byte}, out ulong, out uint)"/> for a managed path.</summary>
@@ -220,6 +238,9 @@ internal static unsafe partial class ProcNative
         return Stat(buf[..(n + 1)], out inode, out uid);
     }
 }
+
+/// <summary>A file's device, inode, size and modification time: equal ids mean unchanged contents, for caching what was parsed.</summary>
+public readonly record struct FileContentsId(uint DeviceMajor, uint DeviceMinor, ulong Inode, long Size, long ModifiedNs);
 
 /// <summary>Builds NUL-terminated "/proc/PID/..." paths in a caller-supplied span.</summary>
 internal ref struct ProcPath

@@ -1,0 +1,117 @@
+using System.Globalization;
+using Tattle.Capture.Proc;
+
+namespace Tattle.Capture.Tls;
+
+/// <summary>Finds the TLS libraries a process has loaded, an executable carries, or the system could load later.</summary>
+public static class TlsLibraries
+{
+    /// <summary>Where <see cref="System()"/> looks for libssl.so.* and libgnutls.so.* (Debian multiarch first).</summary>
+    public static readonly IReadOnlyList<string> SystemDirectories =
+    [
+        "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/local/lib/x86_64-linux-gnu", "/usr/lib", "/usr/local/lib",
+    ];
+
+    private static readonly string[] SystemPatterns = ["libssl.so*", "libgnutls.so*"];
+
+    /// <summary>
+    /// Every distinct file the process maps executable (and /proc/PID/exe), examined for TLS functions. Files of a
+    /// process in another mount namespace are read, and returned, as /proc/PID/root/PATH.
+    /// </summary>
+    public static TlsScan ForProcess(int pid)
+    {
+        string proc = "/proc/" + pid.ToString(CultureInfo.InvariantCulture);
+        if (pid <= 0 || !Directory.Exists(proc))
+        {
+            return new TlsScan(TlsScanStatus.NoProcess, [], []);
+        }
+        string maps;
+        try
+        {
+            maps = File.ReadAllText(proc + "/maps");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return new TlsScan(TlsScanStatus.PermissionDenied, [], []);
+        }
+        catch (IOException)
+        {
+            return new TlsScan(Directory.Exists(proc) ? TlsScanStatus.PermissionDenied : TlsScanStatus.NoProcess, [], []);
+        }
+        var files = new List<string>(ProcMaps.ExecutableFiles(maps));
+        if (LinkTarget(proc + "/exe") is { } exe && exe.StartsWith('/') && !files.Contains(exe))
+        {
+            files.Insert(0, exe);
+        }
+        string prefix = LinkTarget("/proc/self/ns/mnt") is { } ours && ours == LinkTarget(proc + "/ns/mnt") ? "" : proc + "/root";
+        var scan = new ScanBuilder();
+        foreach (string file in files)
+        {
+            if (file.EndsWith(ProcMaps.DeletedSuffix, StringComparison.Ordinal))
+            {
+                scan.Unreadable.Add(new TlsUnreadable(file[..^ProcMaps.DeletedSuffix.Length], "deleted or replaced since it was mapped; restart the process to probe it"));
+                continue;
+            }
+            TlsObjects.Scan(prefix + file, file, scan, reportNotElf: true);
+        }
+        return scan.Build();
+    }
+
+    /// <summary>The TLS libraries linked statically into an executable about to be run (shared ones: <see cref="System()"/>).</summary>
+    public static TlsScan ForExecutable(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var scan = new ScanBuilder();
+        TlsObjects.Scan(path, path, scan, reportNotElf: true);
+        return scan.Build();
+    }
+
+    /// <summary>
+    /// libssl.so.* and libgnutls.so.* in <see cref="SystemDirectories"/>, symlinks resolved, one entry per inode: the
+    /// libraries a process may dlopen later (uprobes are per inode and fire once the file is mapped).
+    /// </summary>
+    public static TlsScan System() => System(SystemDirectories);
+
+    /// <summary>Same as <see cref="System()"/> over other directories.</summary>
+    public static TlsScan System(IEnumerable<string> directories)
+    {
+        ArgumentNullException.ThrowIfNull(directories);
+        var scan = new ScanBuilder();
+        foreach (string dir in directories.Where(Directory.Exists))
+        {
+            foreach (string pattern in SystemPatterns)
+            {
+                foreach (string file in Directory.EnumerateFiles(dir, pattern).Order(StringComparer.Ordinal))
+                {
+                    string real = RealPath(file);
+                    TlsObjects.Scan(real, real, scan, reportNotElf: false);
+                }
+            }
+        }
+        return scan.Build();
+    }
+
+    private static string RealPath(string path)
+    {
+        try
+        {
+            return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+        }
+        catch (IOException)
+        {
+            return path;
+        }
+    }
+
+    private static string? LinkTarget(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

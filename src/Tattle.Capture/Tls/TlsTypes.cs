@@ -1,0 +1,86 @@
+using Tattle.Capture.Proc;
+
+namespace Tattle.Capture.Tls;
+
+/// <summary>Which TLS implementation an object carries.</summary>
+public enum TlsLibraryKind
+{
+    /// <summary>OpenSSL (libssl.so.*, or linked statically, e.g. into node).</summary>
+    OpenSsl,
+
+    /// <summary>BoringSSL: OpenSSL's API plus BoringSSL-only symbols (BORINGSSL_self_test, CRYPTO_BUFFER_new, SSL_get_ivs).</summary>
+    BoringSsl,
+
+    /// <summary>GnuTLS (libgnutls.so.30).</summary>
+    GnuTls,
+
+    /// <summary>NSS: plaintext passes through NSPR's PR_Read/PR_Write (libnspr4). Reported only, not attached.</summary>
+    Nss,
+}
+
+/// <summary>What a probed function does with the plaintext.</summary>
+public enum TlsRole
+{
+    /// <summary>Plaintext in (buf, len) is sent: SSL_write, gnutls_record_send, PR_Write. Bytes written = return value.</summary>
+    Write,
+
+    /// <summary>Plaintext is received into (buf, len): SSL_read, gnutls_record_recv, PR_Read. Bytes read = return value.</summary>
+    Read,
+
+    /// <summary>SSL_write_ex(ssl, buf, num, size_t *written): returns 1/0, the count is in *written.</summary>
+    WriteEx,
+
+    /// <summary>SSL_read_ex(ssl, buf, num, size_t *readbytes): returns 1/0, the count is in *readbytes.</summary>
+    ReadEx,
+}
+
+/// <summary>Whether a target's functions are meant to be attached, or only reported.</summary>
+public enum TlsAttach
+{
+    /// <summary>The uprobe side attaches these functions.</summary>
+    Attach,
+
+    /// <summary>Found and reported; no uprobe is attached (NSS).</summary>
+    ReportOnly,
+}
+
+/// <summary>A TLS function in an object and the file offset a uprobe is attached at.</summary>
+/// <param name="Name">The symbol name, e.g. "SSL_read_ex".</param>
+/// <param name="Role">What it does with the plaintext.</param>
+/// <param name="Address">The symbol's value (virtual address in the object).</param>
+/// <param name="FileOffset">Offset in the file of its first instruction: the uprobe offset.</param>
+/// <param name="ReturnsSsize">True when the return value is a 64-bit ssize_t (gnutls_record_*), false for int (SSL_*, PR_*).</param>
+public sealed record TlsFunction(string Name, TlsRole Role, ulong Address, ulong FileOffset, bool ReturnsSsize);
+
+/// <summary>An object that contains a TLS library and where to attach in it.</summary>
+/// <param name="Path">The path to attach by, valid in the tracer's mount namespace (/proc/PID/root/… for a process in another one).</param>
+/// <param name="MappedPath">The path as the process sees it (/proc/PID/maps); equal to Path outside containers.</param>
+/// <param name="Kind">The implementation.</param>
+/// <param name="Version">From the file name ("OpenSSL 3" for libssl.so.3, "OpenSSL 1.1" for libssl.so.1.1); null when linked statically.</param>
+/// <param name="BuildId">NT_GNU_BUILD_ID in hex, or null.</param>
+/// <param name="File">Device, inode, size, mtime of the file read: uprobes are per inode, so equal ids are one attachment.</param>
+/// <param name="Functions">The functions found, in the order Write, Read, WriteEx, ReadEx.</param>
+public sealed record TlsProbeTarget(string Path, string MappedPath, TlsLibraryKind Kind, string? Version, string? BuildId, FileContentsId File, IReadOnlyList<TlsFunction> Functions)
+{
+    /// <summary>Attach for OpenSSL, BoringSSL and GnuTLS; report only for NSS.</summary>
+    public TlsAttach Attach => Kind == TlsLibraryKind.Nss ? TlsAttach.ReportOnly : TlsAttach.Attach;
+}
+
+/// <summary>An object that could not be examined, and why (deleted since mapped, permission, not x86_64 ELF, …).</summary>
+public sealed record TlsUnreadable(string Path, string Reason);
+
+/// <summary>Whether the process could be examined at all.</summary>
+public enum TlsScanStatus
+{
+    /// <summary>The objects were listed (some may still be in <see cref="TlsScan.Unreadable"/>).</summary>
+    Ok,
+
+    /// <summary>There is no such process (or it exited while being read).</summary>
+    NoProcess,
+
+    /// <summary>/proc/PID/maps could not be read: another user's process without root, or ptrace restrictions.</summary>
+    PermissionDenied,
+}
+
+/// <summary>The TLS libraries found in a process, an executable, or the system's library directories.</summary>
+public sealed record TlsScan(TlsScanStatus Status, IReadOnlyList<TlsProbeTarget> Targets, IReadOnlyList<TlsUnreadable> Unreadable);
