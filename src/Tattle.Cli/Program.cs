@@ -20,6 +20,7 @@ internal static class Program
             AttachCommand.Create(stderr),
             ReadCommand.Create(stderr),
             SocketsCommand.Create(CachedAddressNames.LoadDefault()),
+            TlsCommand.Create(),
         };
         var result = root.Parse(args);
         if (result.Errors.Count > 0)

@@ -111,26 +111,9 @@ public static class SocketsCommand
     private static bool TryBuildQuery(SocketsOptions o, TextWriter stderr, out SocketQuery? query, out List<int> pids)
     {
         query = null;
-        pids = [];
-        foreach (string arg in o.Pids)
+        if (!PidList.TryParse(o.Pids, "tattle sockets", stderr, out pids))
         {
-            foreach (var part in arg.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p <= 0)
-                {
-                    stderr.WriteLine($"tattle sockets: '{part}' is not a process id");
-                    return false;
-                }
-                if (!Directory.Exists("/proc/" + p.ToString(CultureInfo.InvariantCulture)))
-                {
-                    stderr.WriteLine($"tattle sockets: no process with pid {p}");
-                    return false;
-                }
-                if (!pids.Contains(p))
-                {
-                    pids.Add(p);
-                }
-            }
+            return false;
         }
         uint? uid = null;
         if (o.User is not null)
