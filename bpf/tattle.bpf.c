@@ -159,14 +159,25 @@ static __always_inline __u64 rb_flags(void)
                                                                                : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline int output(void *rec, __u64 size, bool data)
+static __always_inline int output_flags(void *rec, __u64 size, bool data, __u64 flags)
 {
-    if (bpf_ringbuf_output(&events, rec, size, rb_flags())) {
+    if (bpf_ringbuf_output(&events, rec, size, flags)) {
         stat_add(data ? TATTLE_STAT_DATA_DROPPED : TATTLE_STAT_OTHER_DROPPED, 1);
         return -1;
     }
     stat_add(data ? TATTLE_STAT_DATA_EMITTED : TATTLE_STAT_OTHER_EMITTED, 1);
     return 0;
+}
+
+static __always_inline int output(void *rec, __u64 size, bool data)
+{
+    return output_flags(rec, size, data, rb_flags());
+}
+
+/* fork and exec: with TLS probes, user space attaches them to the new process, racing its first TLS call. */
+static __always_inline int output_process(void *rec, __u64 size)
+{
+    return output_flags(rec, size, false, (cfg.flags & TATTLE_CFG_TLS) ? BPF_RB_FORCE_WAKEUP : rb_flags());
 }
 
 static __always_inline void fill_hdr(struct tattle_hdr *h, __u32 type)
@@ -344,7 +355,7 @@ int tattle_fork(struct bpf_raw_tracepoint_args *ctx)
     if (!e)
         return 0;
     e->ppid = ptgid;
-    output(e, __builtin_offsetof(struct tattle_proc_event, filename), false);
+    output_process(e, __builtin_offsetof(struct tattle_proc_event, filename));
     return 0;
 }
 
@@ -390,7 +401,7 @@ int tattle_exec(struct bpf_raw_tracepoint_args *ctx)
     CLAMP(len, TATTLE_ARGS_LEN);
     if (len && !bpf_probe_read_user(e->args, len, (void *)start))
         e->args_len = len;
-    output(e, sizeof(*e), false);
+    output_process(e, sizeof(*e));
     return 0;
 }
 

@@ -213,7 +213,16 @@ public sealed record SummaryRecord : Record
     public required long Lost { get; init; }
 
     public required int Processes { get; init; }
+
+    /// <summary>What the TLS probes did; null when they were off (--no-tls).</summary>
+    public TlsProbeSummary? Tls { get; init; }
 }
+
+/// <summary>
+/// The TLS probes of a run: functions probed, library calls read, hits in processes not traced (per-process
+/// attachment keeps this at 0), plaintext whose socket was never found, and files that could not be probed.
+/// </summary>
+public sealed record TlsProbeSummary(int Functions, ulong Calls, ulong UntracedHits, ulong WithoutSocket, IReadOnlyList<string> Failures);
 
 /// <summary>Where records go: the live view, JSON Lines, and later pcapng and reports.</summary>
 public interface IRecordSink : IDisposable

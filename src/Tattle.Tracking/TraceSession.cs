@@ -361,11 +361,11 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     }
 
     /// <summary>Ends the session: connections still open count in the summary, which is written and returned.</summary>
-    public SummaryRecord Finish(long nowMonoNs, long startMonoNs, ulong events, int rootPid)
+    public SummaryRecord Finish(long nowMonoNs, long startMonoNs, ulong events, int rootPid, TlsProbeSummary? tls = null)
     {
-        foreach (var tls in _tls.Values.ToList())
+        foreach (var stream in _tls.Values.ToList())
         {
-            EndTls(tls, nowMonoNs);
+            EndTls(stream, nowMonoNs);
         }
         foreach (var conn in _byFd.Values)
         {
@@ -385,6 +385,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             Events = events,
             Lost = Lost,
             Processes = Processes.TotalSeen,
+            Tls = tls,
         };
         Write(summary);
         sink.Flush();

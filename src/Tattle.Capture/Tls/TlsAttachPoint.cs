@@ -26,20 +26,18 @@ public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffs
     /// <summary>Whether a return probe is needed too (everything but SSL_set_fd).</summary>
     public bool NeedsReturn => (Kind & TlsProbeKind.SetFd) == 0;
 
-    /// <summary>The probe kind of a function Tattle knows, or null.</summary>
-    public static TlsProbeKind? KindOf(string function) => function switch
-    {
-        "SSL_write" => TlsProbeKind.Write,
-        "SSL_read" => TlsProbeKind.Recv,
-        "SSL_write_ex" => TlsProbeKind.Ex,
-        "SSL_read_ex" => TlsProbeKind.Recv | TlsProbeKind.Ex,
-        "gnutls_record_send" => TlsProbeKind.SSize,
-        "gnutls_record_recv" => TlsProbeKind.Recv | TlsProbeKind.SSize,
-        "SSL_set_fd" => TlsProbeKind.SetFd,
-        _ => null,
-    };
+    /// <summary>The probe points of the attachable targets a scan found (NSS is reported only).</summary>
+    public static IReadOnlyList<TlsAttachPoint> From(TlsScan scan) =>
+        [.. scan.Targets.Where(t => t.Attach == TlsAttach.Attach)
+            .SelectMany(t => t.Functions.Select(f => new TlsAttachPoint(t.Path, f.Name, f.FileOffset, KindOf(f))))];
 
-    /// <summary>The functions probed, in the order they are attached.</summary>
-    public static readonly IReadOnlyList<string> Functions =
-        ["SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_set_fd", "gnutls_record_send", "gnutls_record_recv"];
+    /// <summary>The cookie the kernel side reads for a function.</summary>
+    public static TlsProbeKind KindOf(TlsFunction f) => (f.Role switch
+    {
+        TlsRole.Write => TlsProbeKind.Write,
+        TlsRole.Read => TlsProbeKind.Recv,
+        TlsRole.WriteEx => TlsProbeKind.Ex,
+        TlsRole.ReadEx => TlsProbeKind.Recv | TlsProbeKind.Ex,
+        _ => TlsProbeKind.SetFd,
+    }) | (f.ReturnsSsize ? TlsProbeKind.SSize : 0);
 }

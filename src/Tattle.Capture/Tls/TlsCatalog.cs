@@ -15,6 +15,7 @@ internal static partial class TlsCatalog
         new("SSL_read", TlsLibraryKind.OpenSsl, TlsRole.Read, false),
         new("SSL_write_ex", TlsLibraryKind.OpenSsl, TlsRole.WriteEx, false),
         new("SSL_read_ex", TlsLibraryKind.OpenSsl, TlsRole.ReadEx, false),
+        new("SSL_set_fd", TlsLibraryKind.OpenSsl, TlsRole.SetFd, false),
         // ssize_t gnutls_record_send(gnutls_session_t, const void *, size_t) and _recv(…, void *, size_t).
         new("gnutls_record_send", TlsLibraryKind.GnuTls, TlsRole.Write, true),
         new("gnutls_record_recv", TlsLibraryKind.GnuTls, TlsRole.Read, true),

@@ -64,12 +64,16 @@ public sealed class TlsProbes : IDisposable
             foreach (var p in fresh)
             {
                 probes.Attached.Add((p.Path, p.FileOffset));
+                probes.Points.Add(p);
             }
             added += fresh.Count;
         }
         FunctionsAttached += added;
         return added;
     }
+
+    /// <summary>What is attached in the process (a forked child runs the same objects).</summary>
+    public IReadOnlyList<TlsAttachPoint> PointsOf(int pid) => _byPid.TryGetValue(pid, out var p) ? p.Points : [];
 
     /// <summary>Whether anything was attached for the process.</summary>
     public bool Has(int pid) => _byPid.TryGetValue(pid, out var p) && p.Links.Count > 0;
@@ -132,6 +136,8 @@ public sealed class TlsProbes : IDisposable
     private sealed class ProcessProbes
     {
         public HashSet<(string Path, ulong Offset)> Attached { get; } = [];
+
+        public List<TlsAttachPoint> Points { get; } = [];
 
         public List<IDisposable> Links { get; } = [];
     }

@@ -32,6 +32,9 @@ public enum TlsRole
 
     /// <summary>SSL_read_ex(ssl, buf, num, size_t *readbytes): returns 1/0, the count is in *readbytes.</summary>
     ReadEx,
+
+    /// <summary>SSL_set_fd(ssl, fd): no plaintext; tells which socket the session object will use.</summary>
+    SetFd,
 }
 
 /// <summary>Whether a target's functions are meant to be attached, or only reported.</summary>
@@ -59,7 +62,7 @@ public sealed record TlsFunction(string Name, TlsRole Role, ulong Address, ulong
 /// <param name="Version">From the file name ("OpenSSL 3" for libssl.so.3, "OpenSSL 1.1" for libssl.so.1.1); null when linked statically.</param>
 /// <param name="BuildId">NT_GNU_BUILD_ID in hex, or null.</param>
 /// <param name="File">Device, inode, size, mtime of the file read: uprobes are per inode, so equal ids are one attachment.</param>
-/// <param name="Functions">The functions found, in the order Write, Read, WriteEx, ReadEx.</param>
+/// <param name="Functions">The functions found, in the order Write, Read, WriteEx, ReadEx, SetFd.</param>
 public sealed record TlsProbeTarget(string Path, string MappedPath, TlsLibraryKind Kind, string? Version, string? BuildId, FileContentsId File, IReadOnlyList<TlsFunction> Functions)
 {
     /// <summary>Attach for OpenSSL, BoringSSL and GnuTLS; report only for NSS.</summary>

@@ -72,13 +72,14 @@ public static class TlsCommand
         return exit;
     }
 
-    /// <summary>"write", "read", "write_ex", "read_ex".</summary>
+    /// <summary>"write", "read", "write_ex", "read_ex", "set_fd".</summary>
     internal static string RoleName(TlsRole role) => role switch
     {
         TlsRole.Write => "write",
         TlsRole.Read => "read",
         TlsRole.WriteEx => "write_ex",
-        _ => "read_ex",
+        TlsRole.ReadEx => "read_ex",
+        _ => "set_fd",
     };
 
     /// <summary>"openssl", "boringssl", "gnutls", "nss".</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Tattle.Capture.Events;
 using Tattle.Capture.Tls;
 
@@ -6,68 +7,87 @@ namespace Tattle.Cli.Tracing;
 /// <summary>Where a process's TLS functions are: its mapped objects, or what a program about to run will map.</summary>
 internal interface ITlsDiscovery
 {
+    /// <summary>The TLS libraries installed on the system: a program may map or dlopen them at any time.</summary>
+    IReadOnlyList<TlsAttachPoint> System { get; }
+
     /// <summary>The TLS functions in the objects the process has mapped now.</summary>
     IReadOnlyList<TlsAttachPoint> ForProcess(int pid);
 
-    /// <summary>
-    /// For a program that is starting: the system's TLS libraries (it may map or dlopen them later; a uprobe on a
-    /// file takes effect in the process when it maps it) and the program's own TLS functions (static OpenSSL).
-    /// </summary>
-    IReadOnlyList<TlsAttachPoint> ForLaunch(string executable);
+    /// <summary>The TLS functions of an executable itself (statically linked OpenSSL, as in node).</summary>
+    IReadOnlyList<TlsAttachPoint> ForExecutable(string path);
 }
 
 /// <summary>
-/// Keeps the TLS probes on every traced process, passing each event on to the session: at start, at every
-/// exec (before the new program's libraries are even mapped) and at fork (a child that does not exec runs the
-/// parent's libraries, like nginx workers); and again 100 ms and 1 s after an exec, for objects found only once
-/// they are mapped. A process's probes are released when it exits.
+/// Keeps the TLS probes on every traced process, passing each event on to the session. A uprobe on a file takes
+/// effect in the process whenever it maps the file, so probes go on before the program needs them: on the
+/// system's TLS libraries and the parent's objects at fork (the child has not even exec'd yet), and on the same
+/// libraries at exec. Reading /proc and parsing ELF files takes milliseconds per object, so it runs on a worker
+/// thread (for the new program's own executable, and rescans 100 ms and 1 s after an exec for objects found
+/// only once mapped); the event loop only attaches, which takes microseconds. Probes are released at exit.
 /// </summary>
-internal sealed class TlsTracing(TlsProbes probes, ITlsDiscovery discovery, ITraceEventSink session) : ITraceEventSink
+internal sealed class TlsTracing : ITraceEventSink, IDisposable
 {
     private static readonly long[] RescanAfterNs = [100_000_000, 1_000_000_000];
 
+    private readonly TlsProbes _probes;
+    private readonly ITlsDiscovery _discovery;
+    private readonly ITraceEventSink _session;
     private readonly List<(long DueNs, int Pid)> _rescans = [];
+    private readonly BlockingCollection<(int Pid, string? Executable)> _jobs = [];
+    private readonly ConcurrentQueue<(int Pid, IReadOnlyList<TlsAttachPoint> Points)> _found = new();
+    private readonly Thread _worker;
 
-    public TlsProbes Probes => probes;
+    public TlsTracing(TlsProbes probes, ITlsDiscovery discovery, ITraceEventSink session)
+    {
+        _probes = probes;
+        _discovery = discovery;
+        _session = session;
+        _worker = new Thread(Discover) { IsBackground = true, Name = "tattle-tls-discovery" };
+        _worker.Start();
+    }
 
-    /// <summary>Attaches to a process that is already running (attach) or gated before its exec (run).</summary>
-    public void AttachRunning(int pid) => probes.Attach(pid, discovery.ForProcess(pid));
+    /// <summary>Attaches to a process that is already running (attach).</summary>
+    public void AttachRunning(int pid) => _probes.Attach(pid, _discovery.ForProcess(pid));
 
     /// <summary>Attaches to a launched command before it is released to exec <paramref name="executable"/>.</summary>
-    public void AttachLaunch(int pid, string executable) => probes.Attach(pid, discovery.ForLaunch(executable));
+    public void AttachLaunch(int pid, string executable) =>
+        _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]);
 
-    /// <summary>Runs the rescans that are due.</summary>
+    /// <summary>Attaches what the worker found, and queues the rescans that are due.</summary>
     public void Poll(long nowMonoNs)
     {
+        while (_found.TryDequeue(out var found))
+        {
+            if (_probes.Has(found.Pid))
+            {
+                _probes.Attach(found.Pid, found.Points);
+            }
+        }
         for (int i = _rescans.Count - 1; i >= 0; i--)
         {
             if (_rescans[i].DueNs <= nowMonoNs)
             {
-                int pid = _rescans[i].Pid;
+                _jobs.Add((_rescans[i].Pid, null));
                 _rescans.RemoveAt(i);
-                if (probes.Has(pid))
-                {
-                    AttachRunning(pid);
-                }
             }
         }
     }
 
     public void OnFork(in ProcessFork e)
     {
-        session.OnFork(in e);
-        if (probes.Has(e.ParentPid))
+        _session.OnFork(in e);
+        // The child runs the parent's objects, and may exec a program that loads the system's TLS libraries.
+        if (_probes.PointsOf(e.ParentPid) is { Count: > 0 } inherited)
         {
-            AttachRunning(e.Pid);
+            _probes.Attach(e.Pid, [.. inherited, .. _discovery.System]);
         }
     }
 
     public void OnExec(in ProcessExec e)
     {
-        session.OnExec(in e);
-        // The event's filename may be relative; /proc/PID/exe is the program now running.
-        string exe = ReadExe(e.Pid) ?? e.Filename;
-        probes.Attach(e.Pid, discovery.ForLaunch(exe));
+        _session.OnExec(in e);
+        _probes.Attach(e.Pid, _discovery.System);
+        _jobs.Add((e.Pid, e.Filename));
         foreach (long after in RescanAfterNs)
         {
             _rescans.Add((e.TimestampNs + after, e.Pid));
@@ -76,53 +96,45 @@ internal sealed class TlsTracing(TlsProbes probes, ITlsDiscovery discovery, ITra
 
     public void OnExit(in ProcessExit e)
     {
-        session.OnExit(in e);
-        probes.Detach(e.Pid);
+        _session.OnExit(in e);
+        int pid = e.Pid;
+        _probes.Detach(pid);
+        _rescans.RemoveAll(r => r.Pid == pid);
     }
 
-    public void OnSocket(in SocketEvent e) => session.OnSocket(in e);
+    public void OnSocket(in SocketEvent e) => _session.OnSocket(in e);
 
-    public void OnData(in DataEvent e, ReadOnlySpan<byte> payload) => session.OnData(in e, payload);
+    public void OnData(in DataEvent e, ReadOnlySpan<byte> payload) => _session.OnData(in e, payload);
 
-    public void OnLoss(in LossEvent e) => session.OnLoss(in e);
+    public void OnLoss(in LossEvent e) => _session.OnLoss(in e);
 
-    private static string? ReadExe(int pid)
+    public void Dispose()
     {
-        try
+        _jobs.CompleteAdding();
+        _worker.Join();
+        _jobs.Dispose();
+    }
+
+    private void Discover()
+    {
+        foreach (var (pid, executable) in _jobs.GetConsumingEnumerable())
         {
-            return File.ResolveLinkTarget($"/proc/{pid}/exe", returnFinalTarget: false)?.FullName;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
+            // An exec's filename may be relative: /proc/PID/exe is the program now running, if it still runs.
+            var points = executable is null ? _discovery.ForProcess(pid) : _discovery.ForExecutable($"/proc/{pid}/exe");
+            if (points.Count > 0)
+            {
+                _found.Enqueue((pid, points));
+            }
         }
     }
 }
 
-/// <summary>Interim: the system's OpenSSL and GnuTLS and the executable, read with the ELF reader.</summary>
-internal sealed class InterimTlsDiscovery : ITlsDiscovery
+/// <summary>Discovery through <see cref="TlsLibraries"/> (objects are parsed once, by inode).</summary>
+internal sealed class TlsLibraryDiscovery : ITlsDiscovery
 {
-    private static readonly string[] Libraries = ["/usr/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib/x86_64-linux-gnu/libgnutls.so.30"];
+    public IReadOnlyList<TlsAttachPoint> System { get; } = TlsAttachPoint.From(TlsLibraries.System());
 
-    public IReadOnlyList<TlsAttachPoint> ForProcess(int pid) => ForLaunch($"/proc/{pid}/exe");
+    public IReadOnlyList<TlsAttachPoint> ForProcess(int pid) => TlsAttachPoint.From(TlsLibraries.ForProcess(pid));
 
-    public IReadOnlyList<TlsAttachPoint> ForLaunch(string executable) =>
-        [.. Libraries.Append(executable).SelectMany(Points)];
-
-    private static IEnumerable<TlsAttachPoint> Points(string path)
-    {
-        if (Tattle.Capture.Elf.ElfFile.Open(path, out var elf) != Tattle.Capture.Elf.ElfStatus.Ok || elf is null)
-        {
-            return [];
-        }
-        using (elf)
-        {
-            return elf.FindFunctions([.. TlsAttachPoint.Functions])
-                .Select(f => new TlsAttachPoint(path, f.Name, f.FileOffset, TlsAttachPoint.KindOf(f.Name)!.Value)).ToList();
-        }
-    }
+    public IReadOnlyList<TlsAttachPoint> ForExecutable(string path) => TlsAttachPoint.From(TlsLibraries.ForExecutable(path));
 }

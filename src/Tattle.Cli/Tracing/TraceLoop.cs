@@ -130,7 +130,8 @@ internal static class TraceLoop
 
         using (tracer)
         using (var tlsProbes = config.Tls ? new TlsProbes(tracer) : null)
-        using (var reader = new RingBufferReader(tracer, new EventDecoder(TlsTracingFor(tlsProbes, session, out var tls))))
+        using (var tls = tlsProbes is null ? null : new TlsTracing(tlsProbes, new TlsLibraryDiscovery(), session))
+        using (var reader = new RingBufferReader(tracer, new EventDecoder(tls is null ? session : tls)))
         using (target)
         {
             int signals = 0;
@@ -223,7 +224,10 @@ internal static class TraceLoop
             {
                 session.OnLoss(in packetLoss);
             }
-            var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid);
+            var stats = monitor.Last;
+            var tlsSummary = tlsProbes is null ? null
+                : new TlsProbeSummary(tlsProbes.FunctionsAttached, stats.TlsCalls, stats.TlsUntraced, stats.TlsNoSocket, tlsProbes.Failures);
+            var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
             SummaryTable.Render(live.Console, summary);
@@ -239,12 +243,6 @@ internal static class TraceLoop
             }
             return target.ExitCode;
         }
-    }
-
-    private static ITraceEventSink TlsTracingFor(TlsProbes? probes, TraceSession session, out TlsTracing? tls)
-    {
-        tls = probes is null ? null : new TlsTracing(probes, new InterimTlsDiscovery(), session);
-        return tls is null ? session : tls;
     }
 
     private static string PacketSummary(PacketCaptureResult r, string path, bool allPackets)

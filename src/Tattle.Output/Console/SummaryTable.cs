@@ -40,5 +40,14 @@ public static class SummaryTable
         console.Write(table);
         string lost = summary.Lost == 0 ? "[green]0 lost[/]" : $"[red]{summary.Lost} lost[/] (see the loss records)";
         console.MarkupLine($"{summary.Processes} processes, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s");
+        if (summary.Tls is { } tls && (tls.Functions > 0 || tls.Failures.Count > 0))
+        {
+            console.MarkupLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed)"
+                + (tls.WithoutSocket > 0 ? $", {tls.WithoutSocket} records without a known socket" : ""));
+        }
+        foreach (var failure in summary.Tls?.Failures ?? [])
+        {
+            console.MarkupLine($"[yellow]TLS: not probed:[/] {Markup.Escape(failure)}");
+        }
     }
 }

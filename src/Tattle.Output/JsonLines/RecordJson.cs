@@ -136,6 +136,16 @@ public static class RecordJson
         w.WriteNumber("processes", s.Processes);
         w.WriteNumber("events", s.Events);
         w.WriteNumber("lost", s.Lost);
+        if (s.Tls is { } tls)
+        {
+            w.WriteStartObject("tls");
+            w.WriteNumber("functions", tls.Functions);
+            w.WriteNumber("calls", tls.Calls);
+            w.WriteNumber("untraced_hits", tls.UntracedHits);
+            w.WriteNumber("without_socket", tls.WithoutSocket);
+            WriteStrings(w, "failures", tls.Failures);
+            w.WriteEndObject();
+        }
         w.WriteStartArray("rows");
         foreach (var row in s.Rows)
         {

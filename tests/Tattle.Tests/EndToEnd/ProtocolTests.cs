@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Tattle.Tests.Support;
+using static Tattle.Tests.Support.RecordFields;
 
 namespace Tattle.Tests.EndToEnd;
 
@@ -7,14 +8,6 @@ namespace Tattle.Tests.EndToEnd;
 [Collection("bpf")]
 public sealed class ProtocolTests(ITestOutputHelper output)
 {
-    private static string? Str(JsonElement r, string name) =>
-        r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    private static int Int(JsonElement r, string name) => r.GetProperty(name).GetInt32();
-
-    private static string Line(JsonElement http) =>
-        $"{Str(http, "method")} {Str(http, "path")} {(http.GetProperty("status").ValueKind == JsonValueKind.Number ? Int(http, "status") : 0)}";
-
     [Fact]
     public async Task CurlAgainstPythonServer_ShowsMethodPathStatusAndLatency()
     {

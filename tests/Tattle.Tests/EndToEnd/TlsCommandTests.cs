@@ -23,7 +23,7 @@ public sealed partial class TlsCommandTests
         Assert.StartsWith($"pid {python.Pid} python3", r.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"(?m)^  FUNCTION\s+ROLE\s+OFFSET\s+KIND\s+VERSION\s+LIBRARY$", r.Stdout);
         var rows = SslRow().Matches(r.Stdout).Select(m => (Name: m.Groups[1].Value, Role: m.Groups[2].Value, Offset: ulong.Parse(m.Groups[3].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture), Path: m.Groups[4].Value)).ToList();
-        Assert.Equal([("SSL_write", "write"), ("SSL_read", "read"), ("SSL_write_ex", "write_ex"), ("SSL_read_ex", "read_ex")], rows.Select(x => (x.Name, x.Role)));
+        Assert.Equal([("SSL_write", "write"), ("SSL_read", "read"), ("SSL_write_ex", "write_ex"), ("SSL_read_ex", "read_ex"), ("SSL_set_fd", "set_fd")], rows.Select(x => (x.Name, x.Role)));
 
         Assert.Equal(ElfStatus.Ok, ElfFile.Open(rows[0].Path, out var elf));
         using (elf)
@@ -55,7 +55,7 @@ public sealed partial class TlsCommandTests
             var symbol = oracle.Function(f.GetProperty("name").GetString()!)!;
             Assert.Equal(oracle.FileOffset(symbol.Value), f.GetProperty("offset").GetUInt64());
         }
-        Assert.Equal(4, lib.GetProperty("functions").GetArrayLength());
+        Assert.Equal(5, lib.GetProperty("functions").GetArrayLength()); // the four read/write calls and SSL_set_fd
     }
 
     [Fact]
@@ -83,7 +83,7 @@ public sealed partial class TlsCommandTests
             return; // needs root to start tattle as another user
         }
         using var sleep = TlsTestProcess.Sleep();
-        var psi = new ProcessStartInfo("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "dotnet", TattleCli.Dll, "tls", "-p", sleep.Pid.ToString(CultureInfo.InvariantCulture)])
+        var psi = new ProcessStartInfo("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", .. TattleCli.CommandLine(["tls", "-p", sleep.Pid.ToString(CultureInfo.InvariantCulture)])])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

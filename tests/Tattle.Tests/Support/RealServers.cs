@@ -9,10 +9,21 @@ namespace Tattle.Tests.Support;
 /// </summary>
 public sealed class NginxSite : IDisposable
 {
-    public NginxSite(bool sendfile = true)
+    public NginxSite(bool sendfile = true, bool tls = false)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("tattle-nginx-").FullName;
         Port = ServerProcess.FreeTcpPort();
+        TlsPort = tls ? ServerProcess.FreeTcpPort() : 0;
+        var cert = tls ? TestCertificate.CreateIn(Directory) : null;
+        string tlsServer = cert is null ? "" : $$"""
+            server {
+                    listen 127.0.0.1:{{TlsPort}} ssl;
+                    ssl_certificate {{cert.CertPath}};
+                    ssl_certificate_key {{cert.KeyPath}};
+                    root {{Path.Combine(Directory, "www")}};
+                    location = /echo { return 200 "echo\n"; }
+                }
+            """;
         var www = System.IO.Directory.CreateDirectory(Path.Combine(Directory, "www")).FullName;
         File.WriteAllText(Path.Combine(www, "a.txt"), "alpha\n");
         File.WriteAllText(Path.Combine(www, "b.txt"), "bravo\n");
@@ -47,6 +58,7 @@ public sealed class NginxSite : IDisposable
                     root {{www}};
                     location = /echo { return 200 "echo\n"; }
                 }
+                {{tlsServer}}
             }
             """);
     }
@@ -54,6 +66,11 @@ public sealed class NginxSite : IDisposable
     public string Directory { get; }
 
     public int Port { get; }
+
+    /// <summary>The HTTPS port (self-signed certificate for localhost), or 0 without TLS.</summary>
+    public int TlsPort { get; }
+
+    public string TlsUrl(string path) => $"https://localhost:{TlsPort}{path}";
 
     public string ConfigPath => Path.Combine(Directory, "nginx.conf");
 

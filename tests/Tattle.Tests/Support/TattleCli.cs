@@ -13,17 +13,26 @@ public sealed record TattleResult(int ExitCode, string Stdout, string Stderr, IR
     public override string ToString() => $"exit {ExitCode}\nstderr:\n{Stderr}\nstdout:\n{Stdout}";
 }
 
-/// <summary>Runs the built tattle (tattle.dll beside the tests) as a separate process, like a user would.</summary>
+/// <summary>
+/// Runs tattle as a separate process, like a user would: the native build ./test makes first ($TATTLE_TEST_BINARY),
+/// or else the tattle.dll built beside the tests (dotnet test on its own).
+/// </summary>
 public static class TattleCli
 {
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "tattle.dll");
+    public static string Dll => Environment.GetEnvironmentVariable("TATTLE_TEST_BINARY") is { Length: > 0 } built
+        ? built : Path.Combine(AppContext.BaseDirectory, "tattle.dll");
 
     /// <summary>The name cache file (TATTLE_NAME_CACHE) every tattle started by this test run shares.</summary>
     public static readonly string NameCachePath = Path.Combine(Path.GetTempPath(), $"tattle-names-{Environment.ProcessId}.tsv");
 
+    /// <summary>The command line that runs tattle with <paramref name="args"/>: the program first.</summary>
+    public static IReadOnlyList<string> CommandLine(IEnumerable<string> args) =>
+        Dll.EndsWith(".dll", StringComparison.Ordinal) ? ["dotnet", Dll, .. args] : [Dll, .. args];
+
     public static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        bool native = !Dll.EndsWith(".dll", StringComparison.Ordinal);
+        var psi = new ProcessStartInfo(native ? Dll : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -32,7 +41,10 @@ public static class TattleCli
         };
         // Each test run keeps its own name cache, so tests neither read a developer's nor leave names behind.
         psi.Environment["TATTLE_NAME_CACHE"] = NameCachePath;
-        psi.ArgumentList.Add(Dll);
+        if (!native)
+        {
+            psi.ArgumentList.Add(Dll);
+        }
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

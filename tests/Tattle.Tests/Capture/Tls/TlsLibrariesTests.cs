@@ -22,8 +22,8 @@ public class TlsLibrariesTests(ITestOutputHelper output)
         Assert.Equal("libssl.so.3", Path.GetFileName(ssl.MappedPath));
         Assert.Equal(ssl.MappedPath, ssl.Path); // same mount namespace
         Assert.Equal("OpenSSL 3", ssl.Version);
-        Assert.Equal([TlsRole.Write, TlsRole.Read, TlsRole.WriteEx, TlsRole.ReadEx], ssl.Functions.Select(f => f.Role));
-        Assert.Equal(["SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex"], ssl.Functions.Select(f => f.Name));
+        Assert.Equal([TlsRole.Write, TlsRole.Read, TlsRole.WriteEx, TlsRole.ReadEx, TlsRole.SetFd], ssl.Functions.Select(f => f.Role));
+        Assert.Equal(["SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_set_fd"], ssl.Functions.Select(f => f.Name));
         Assert.All(ssl.Functions, f => Assert.False(f.ReturnsSsize));
         TlsTestProcess.AssertOffsetsMatchReadelf(ssl);
         Assert.Empty(scan.Unreadable);
@@ -66,7 +66,7 @@ public class TlsLibrariesTests(ITestOutputHelper output)
         Assert.Equal(ElfFileTests.Node, ssl.Path);
         Assert.Equal(TlsLibraryKind.OpenSsl, ssl.Kind);
         Assert.Null(ssl.Version);
-        Assert.Equal(4, ssl.Functions.Count);
+        Assert.Equal(5, ssl.Functions.Count); // SSL_write, SSL_read, their _ex forms and SSL_set_fd
         TlsTestProcess.AssertOffsetsMatchReadelf(ssl);
         Assert.Equal(ssl, Assert.Single(TlsLibraries.ForExecutable(ElfFileTests.Node).Targets), TargetComparer);
     }
@@ -94,7 +94,7 @@ public class TlsLibrariesTests(ITestOutputHelper output)
         var scan = TlsLibraries.System();
         Assert.Empty(scan.Unreadable);
         var ssl = Assert.Single(scan.Targets, t => t.Path == ElfFileTests.LibSsl);
-        Assert.Equal(4, ssl.Functions.Count);
+        Assert.Equal(5, ssl.Functions.Count);
         var gnutls = Assert.Single(scan.Targets, t => t.Kind == TlsLibraryKind.GnuTls);
         Assert.Equal(Path.GetFullPath(new FileInfo(ElfFileTests.LibGnuTls).ResolveLinkTarget(true)!.FullName), gnutls.Path);
         Assert.Equal(scan.Targets.Count, scan.Targets.Select(t => (t.File.DeviceMajor, t.File.DeviceMinor, t.File.Inode)).Distinct().Count());
