@@ -58,7 +58,8 @@ public static class PolicyFile
     {
         YamlSequenceNode list => list.Children.Select(c => c is YamlScalarNode { Value: { } v } ? v.Trim()
             : throw new SandboxException($"--policy {path}: every allow entry must be a plain HOST|CIDR[:PORT] string")).ToList(),
-        YamlScalarNode { Value: { } v } => [v.Trim()],
+        YamlScalarNode { Value: { Length: > 0 } v } => [v.Trim()],
+        YamlScalarNode => [], // "allow:" with nothing: nothing is allowed (but DNS)
         _ => throw new SandboxException($"--policy {path}: allow must be a list of HOST|CIDR[:PORT]"),
     };
 }

@@ -11,8 +11,8 @@ namespace Tattle.Sandbox;
 /// </summary>
 public sealed record SandboxState
 {
-    /// <summary>Where state files live; TATTLE_RUN_DIR moves it (tests do not).</summary>
-    public static string Directory => Environment.GetEnvironmentVariable("TATTLE_RUN_DIR") ?? "/run/tattle";
+    /// <summary>Where state files live: tmpfs, so a reboot (which removes every sandbox anyway) clears them too.</summary>
+    public const string Directory = "/run/tattle";
 
     public required string Id { get; init; }
 
@@ -58,6 +58,13 @@ public sealed record SandboxState
     public void Save()
     {
         System.IO.Directory.CreateDirectory(Directory);
+        string tmp = Path + ".tmp";
+        File.WriteAllBytes(tmp, ToJson());
+        File.Move(tmp, Path, overwrite: true);
+    }
+
+    public byte[] ToJson()
+    {
         var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
@@ -73,9 +80,7 @@ public sealed record SandboxState
             w.WriteNumber("ownerStart", OwnerStart);
             w.WriteEndObject();
         }
-        string tmp = Path + ".tmp";
-        File.WriteAllBytes(tmp, buffer.ToArray());
-        File.Move(tmp, Path, overwrite: true);
+        return buffer.ToArray();
     }
 
     /// <summary>Every state file in the directory; unreadable ones are skipped (and named in <paramref name="bad"/>).</summary>
