@@ -105,8 +105,13 @@ public sealed record HostSnapshot(string Netns, string Links, string Ruleset, st
         }
         static string List(string dir, string pattern) =>
             Directory.Exists(dir) ? string.Join('\n', Directory.GetFileSystemEntries(dir, pattern).Order(StringComparer.Ordinal)) : "";
+        // Other test classes (NetNamespaceLiveTests) add and remove tattle-test-* namespaces of their own while
+        // these tests run; the namespaces of this process's test internets stay, and are compared.
+        string ours = $"tattle-test-inet-{Environment.ProcessId}-";
+        string netns = string.Join('\n', Out("ip", "netns", "list").Split('\n')
+            .Where(l => !l.StartsWith("tattle-test-", StringComparison.Ordinal) || l.StartsWith(ours, StringComparison.Ordinal)));
         return new HostSnapshot(
-            Out("ip", "netns", "list"),
+            netns,
             // Statistics and addresses aside, `ip -o link` names every interface with its flags and peer.
             Out("ip", "-o", "link"),
             Out("nft", "list", "ruleset"),
