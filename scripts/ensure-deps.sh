@@ -2,7 +2,7 @@
 # Installs the Debian packages Tattle needs when any is missing: "build" for ./tattle, "test" adds what the
 # end-to-end tests drive (real clients and servers). Quiet when everything is there.
 set -euo pipefail
-build_pkgs=(clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev pkg-config iproute2 util-linux libpcap0.8)
+build_pkgs=(clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev pkg-config iproute2 util-linux libpcap0.8 nftables)
 test_pkgs=(curl python3 netcat-openbsd socat bpftool procps nginx dnsmasq-base bind9-dnsutils openssl tcpdump tshark binutils gcc libc6-dev wget nodejs)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")

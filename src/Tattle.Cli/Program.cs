@@ -9,15 +9,16 @@ internal static class Program
     private static int Main(string[] args)
     {
         var stderr = Console.Error;
-        if (args.Length > 0 && args[0] == "run" && !args.Contains("--") && !args.Any(a => a is "-h" or "--help" or "-?"))
+        if (args.Length > 0 && args[0] is "run" or "sandbox" && !args.Contains("--") && !args.Any(a => a is "-h" or "--help" or "-?" or "--cleanup"))
         {
-            stderr.WriteLine("tattle run: put the command after --, e.g. tattle run -- curl -s http://127.0.0.1:8000/");
+            stderr.WriteLine($"tattle {args[0]}: put the command after --, e.g. tattle {args[0]} -- curl -s http://127.0.0.1:8000/");
             return 2;
         }
         var root = new RootCommand("tattle: tell me everything your code connects to")
         {
             RunCommand.Create(stderr),
             AttachCommand.Create(stderr),
+            SandboxCommand.Create(stderr),
             ReadCommand.Create(stderr),
             SocketsCommand.Create(CachedAddressNames.LoadDefault()),
             TlsCommand.Create(),

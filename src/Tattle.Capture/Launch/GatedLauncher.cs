@@ -33,9 +33,11 @@ public sealed class GatedLauncher : IDisposable
 
     /// <summary>
     /// Starts <paramref name="argv"/> gated. <paramref name="user"/> (optional) runs it as that user through
-    /// setpriv, which execs in place too. Throws <see cref="LaunchException"/> for a command that cannot run.
+    /// setpriv, which execs in place too. <paramref name="through"/> (optional) is a program line that execs the
+    /// rest in place before the user switch, e.g. `ip netns exec NAME` (the sandbox). Throws
+    /// <see cref="LaunchException"/> for a command that cannot run.
     /// </summary>
-    public static GatedLauncher Start(IReadOnlyList<string> argv, string? user = null)
+    public static GatedLauncher Start(IReadOnlyList<string> argv, string? user = null, IReadOnlyList<string>? through = null)
     {
         if (argv.Count == 0)
         {
@@ -57,6 +59,10 @@ public sealed class GatedLauncher : IDisposable
         psi.ArgumentList.Add(GateScript);
         psi.ArgumentList.Add("tattle-gate");
         psi.ArgumentList.Add(fifo);
+        foreach (var arg in through ?? [])
+        {
+            psi.ArgumentList.Add(arg);
+        }
         if (user is not null)
         {
             var account = UserAccount.Find(user) ?? throw new LaunchException($"no such user: {user}", 2);

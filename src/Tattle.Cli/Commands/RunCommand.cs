@@ -25,16 +25,7 @@ internal static class RunCommand
             command,
         };
         options.AddTo(run);
-        run.Validators.Add(result =>
-        {
-            // Everything after -- is the command; anything else bound to it stood before -- and was not an option.
-            var tokens = result.GetResult(command)?.Tokens.Select(t => t.Value).ToList() ?? [];
-            int afterDashes = Environment.GetCommandLineArgs().SkipWhile(a => a != "--").Skip(1).Count();
-            if (tokens.Count > afterDashes && afterDashes > 0)
-            {
-                result.AddError($"unknown option or argument '{tokens[0]}' (the command to trace goes after --)");
-            }
-        });
+        RequireAfterDashes(run, command);
         run.SetAction(result =>
         {
             var target = new RunTarget(result.GetValue(command) ?? [], result.GetValue(user));
@@ -42,4 +33,15 @@ internal static class RunCommand
         });
         return run;
     }
+
+    /// <summary>Everything after -- is the command; anything else bound to it stood before -- and was not an option.</summary>
+    internal static void RequireAfterDashes(Command verb, Argument<string[]> command) => verb.Validators.Add(result =>
+    {
+        var tokens = result.GetResult(command)?.Tokens.Select(t => t.Value).ToList() ?? [];
+        int afterDashes = Environment.GetCommandLineArgs().SkipWhile(a => a != "--").Skip(1).Count();
+        if (tokens.Count > afterDashes && afterDashes > 0)
+        {
+            result.AddError($"unknown option or argument '{tokens[0]}' (the command to trace goes after --)");
+        }
+    });
 }

@@ -7,7 +7,7 @@ using Tattle.Tracking.Streams;
 
 namespace Tattle.Cli.Commands;
 
-/// <summary>The options every tracing command takes (run, attach).</summary>
+/// <summary>The options every tracing command takes (run, attach, sandbox).</summary>
 internal sealed class TraceOptions
 {
     public Option<string?> Json { get; } = new("--json")
@@ -124,13 +124,19 @@ internal sealed class TraceOptions
         AddKernelTo(command);
     }
 
-    /// <summary>-w and its companions.</summary>
-    public void AddCaptureTo(Command command)
+    /// <summary>
+    /// -w and its companions; without <paramref name="choosesInterface"/> (the sandbox, which captures everything on
+    /// its own veth) no -i and no --all-packets.
+    /// </summary>
+    public void AddCaptureTo(Command command, bool choosesInterface = true)
     {
         command.Add(Write);
-        command.Add(Interface);
         command.Add(Filter);
-        command.Add(AllPackets);
+        if (choosesInterface)
+        {
+            command.Add(Interface);
+            command.Add(AllPackets);
+        }
     }
 
     /// <summary>How payloads become messages: also for `tattle read`.</summary>

@@ -6,8 +6,11 @@ using Tattle.Tracking;
 
 namespace Tattle.Cli.Tracing;
 
-/// <summary>`tattle run`: launches the command gated, traces it and its descendants, ends when it exits.</summary>
-internal sealed class RunTarget(IReadOnlyList<string> argv, string? user) : ITraceTarget
+/// <summary>
+/// `tattle run`: launches the command gated, traces it and its descendants, ends when it exits. <paramref name="through"/>
+/// is a launcher line that execs the command in place (`tattle sandbox`: `ip netns exec NAME`).
+/// </summary>
+internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadOnlyList<string>? through = null) : ITraceTarget
 {
     // After the command exits, wait this long at most for its exit record to come through the ring buffer.
     private const long ExitGraceNs = 1_000_000_000;
@@ -26,7 +29,7 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user) : ITra
     {
         try
         {
-            _launcher = GatedLauncher.Start(argv, user);
+            _launcher = GatedLauncher.Start(argv, user, through);
         }
         catch (LaunchException e)
         {

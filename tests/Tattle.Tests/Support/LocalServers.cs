@@ -29,22 +29,19 @@ public sealed class ServerProcess : IDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    /// <summary>`python3 -m http.server` serving a temp directory that holds index.html and big.bin.</summary>
-    public static ServerProcess HttpServer()
+    /// <summary>
+    /// `python3 -m http.server` serving a temp directory that holds index.html and big.bin, on 127.0.0.1 and a free
+    /// port unless told otherwise; <paramref name="netns"/> runs it inside that network namespace (the sandbox
+    /// tests' "internet").
+    /// </summary>
+    public static ServerProcess HttpServer(string bind = "127.0.0.1", int port = 0, string? netns = null)
     {
         var dir = System.IO.Directory.CreateTempSubdirectory("tattle-www-").FullName;
         File.WriteAllText(Path.Combine(dir, "index.html"), "<html><body>hello from tattle's test server</body></html>\n");
         File.WriteAllBytes(Path.Combine(dir, "big.bin"), Enumerable.Range(0, 200_000).Select(i => (byte)(i * 7)).ToArray());
-        int port = FreeTcpPort();
-        var psi = new ProcessStartInfo(Py.Exe, ["-m", "http.server", port.ToString(), "--bind", "127.0.0.1"])
-        {
-            WorkingDirectory = dir,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        var server = new ServerProcess(Process.Start(psi)!, port, dir);
-        server.WaitForTcp();
-        return server;
+        port = port == 0 ? FreeTcpPort() : port;
+        string[] argv = [Py.Exe, "-m", "http.server", port.ToString(), "--bind", bind];
+        return Start(netns is null ? argv[0] : "ip", netns is null ? argv[1..] : ["netns", "exec", netns, .. argv], port, dir, bind);
     }
 
     /// <summary>Runs a Python script as a server; it must print "ready" once it listens.</summary>
@@ -82,8 +79,6 @@ public sealed class ServerProcess : IDisposable
         WaitForTcp(port, host);
         return server;
     }
-
-    private void WaitForTcp() => WaitForTcp(Port);
 
     /// <summary>Waits until something accepts connections on 127.0.0.1:<paramref name="port"/>.</summary>
     public static void WaitForTcp(int port, string host = "127.0.0.1")

@@ -120,7 +120,10 @@ public static class Programs
     }
 
     /// <summary>dnsmasq answering authoritative test names on 127.0.0.1:PORT (UDP and TCP), no upstream.</summary>
-    public static ServerProcess Dnsmasq(int port, string listen = "127.0.0.1", params string[] extra)
+    public static ServerProcess Dnsmasq(int port, string listen = "127.0.0.1", params string[] extra) => Dnsmasq(port, listen, null, extra);
+
+    /// <summary>The same dnsmasq, inside network namespace <paramref name="netns"/> when it is not null.</summary>
+    public static ServerProcess Dnsmasq(int port, string listen, string? netns, params string[] extra)
     {
         var dir = Directory.CreateTempSubdirectory("tattle-dns-").FullName;
         string[] args =
@@ -133,6 +136,7 @@ public static class Programs
             "--srv-host=_http._tcp.example.test,example.test,8080,0,5",
             .. extra,
         ];
-        return ServerProcess.Start("dnsmasq", args, port, dir, listen);
+        return netns is null ? ServerProcess.Start("dnsmasq", args, port, dir, listen)
+            : ServerProcess.Start("ip", ["netns", "exec", netns, "dnsmasq", .. args], port, dir, listen);
     }
 }
