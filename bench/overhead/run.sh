@@ -1,28 +1,35 @@
 #!/usr/bin/env bash
 # The overhead benchmark: nginx serving a small file over HTTP/1.1 keep-alive under wrk, untraced and traced,
 # conditions interleaved (A B C A B C ...) so every one sees the same machine. Run as root:
-#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--conditions "untraced tattle tattle-pcap tattle-capture tattle-light tcpdump strace"]
+#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--conditions "untraced tattle ..."]
 # tattle: attach with payload capture, HTTP parsing, JSON Lines to a file; tattle-pcap: the same plus -w;
 # tattle-capture: -w --no-payload (packets and their owners, the job tcpdump -w does: no syscall payloads);
-# tattle-light: --no-payload alone, which isolates what tracing syscalls costs the traced program.
+# tattle-light: --no-payload alone, which isolates what tracing syscalls costs the traced program;
+# bpftrace: a bpftrace script copying the first 64 bytes of every recv and writev of the worker.
+# The -https conditions run the same over TLS (nginx's second port, self-signed): tattle-https reads the plaintext
+# through its uprobes on libssl; bpftrace-https merely counts SSL_read/SSL_write calls with per-pid uprobes.
+# The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
+# and CPU per request at a load a service actually runs at.
 # nginx's single worker is pinned to CPU 0, wrk to CPU 1; tracers float. Prints one row per condition (median
 # requests/s, p50/p99 latency, ratio to untraced, tattle's CPU per request, completeness against nginx's access
 # log, lost events) and ends with a machine-readable line.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-reps=5 secs=5 conditions="untraced tattle tattle-pcap tattle-capture tattle-light tcpdump strace"
+all="untraced tattle tattle-pcap tattle-capture tattle-light tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced"
+reps=5 secs=5 rate=2000 conditions="$all"
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
     --seconds) secs=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
     --conditions) conditions=$2; shift 2 ;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--conditions \"untraced tattle tattle-pcap tattle-capture tattle-light tcpdump strace\"]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--conditions \"$all\"]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
 missing=()
-for p in nginx wrk tcpdump strace; do command -v "$p" >/dev/null || missing+=("$p"); done
+for p in nginx wrk tcpdump strace bpftrace openssl; do command -v "$p" >/dev/null || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -30,9 +37,14 @@ fi
 tattle="$root/out/tattle/tattle"
 
 dir=$(mktemp -d /tmp/tattle-overhead.XXXXXX)
-port=18080
+port=18080 tls_port=18443
 mkdir -p "$dir/www"
 head -c 612 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+# wrk paces each connection with the delay hook: 16 connections at rate/16 requests/s each.
+cat > "$dir/paced.lua" <<LUA
+function delay() return 16000 / $rate end
+LUA
 cat > "$dir/nginx.conf" <<CONF
 user root;
 worker_processes 1;
@@ -46,6 +58,7 @@ http {
     keepalive_requests 1000000;
     sendfile off;
     server { listen 127.0.0.1:$port; root $dir/www; }
+    server { listen 127.0.0.1:$tls_port ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; root $dir/www; }
 }
 CONF
 nginx -c "$dir/nginx.conf" &
@@ -55,14 +68,17 @@ trap cleanup EXIT
 for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
 [ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
 url="http://127.0.0.1:$port/index.html"
+tls_url="https://127.0.0.1:$tls_port/index.html"
 taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
+taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
+libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
 
 start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   local c=$1; tracer_pid=""
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
-    untraced) return ;;
-    tattle|tattle-pcap|tattle-capture|tattle-light)
+    untraced|untraced-https|untraced-paced) return ;;
+    tattle|tattle-pcap|tattle-capture|tattle-light|tattle-https|tattle-paced)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -80,6 +96,19 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       strace -f -qq -p "$worker" -o /dev/null 2>"$dir/t.err" &
       tracer_pid=$!
       sleep 0.5 ;;
+    bpftrace)
+      bpftrace -p "$worker" -e '
+        tracepoint:syscalls:sys_enter_recvfrom /pid == '"$worker"'/ { @buf[tid] = args->ubuf; }
+        tracepoint:syscalls:sys_exit_recvfrom /@buf[tid]/ { if (args->ret > 0) { printf("%d %r\n", args->ret, buf(@buf[tid], 64)); } delete(@buf[tid]); }
+        tracepoint:syscalls:sys_enter_writev /pid == '"$worker"'/ { printf("%r\n", buf(((struct iovec *)args->vec)->iov_base, 64)); }' \
+        >/dev/null 2>"$dir/t.err" &
+      tracer_pid=$!
+      sleep 3 ;;
+    bpftrace-https)
+      bpftrace -p "$worker" -e "uprobe:$libssl:SSL_read { @reads = count(); } uprobe:$libssl:SSL_write { @writes = count(); }" \
+        >/dev/null 2>"$dir/t.err" &
+      tracer_pid=$!
+      sleep 3 ;;
   esac
 }
 
@@ -96,12 +125,15 @@ stop_tracer() { # prints "cpu_seconds http_records lost"
     [ "$state" = gone ] || [ "$state" = Z ] && break
     sleep 0.05
   done
-  local http=0 lost=0
+  local http=0 lost=0 tls=0
   if [ -f "$dir/t.jsonl" ]; then
     http=$(grep -c '"type":"http"' "$dir/t.jsonl" || true)
     lost=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"lost":[0-9]*' | cut -d: -f2 || echo 0)
+    tls=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"calls":[0-9]*' | cut -d: -f2 || echo 0)
   fi
-  echo "$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}') $http ${lost:-0}"
+  # bpftrace says "Lost N events" when its perf buffer overflowed.
+  if [ "$c" = bpftrace ]; then lost=$(grep -o 'Lost [0-9]*' "$dir/t.err" | awk '{s += $2} END {print s + 0}'); fi
+  echo "$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}') $http ${lost:-0} ${tls:-0}"
 }
 
 results="$dir/results.tsv"
@@ -110,15 +142,17 @@ for rep in $(seq "$reps"); do
   for c in $conditions; do
     start_tracer "$c"
     before=$(wc -l < "$dir/access.log")
-    out=$(taskset -c 1 wrk -t1 -c16 -d"${secs}s" --latency "$url")
+    target=$url pace=()
+    case "$c" in *-https) target=$tls_url ;; *-paced) pace=(-s "$dir/paced.lua") ;; esac
+    out=$(taskset -c 1 wrk -t1 -c16 -d"${secs}s" --latency "${pace[@]}" "$target")
     after=$(wc -l < "$dir/access.log")
-    read -r cpu http lost < <(stop_tracer "$c")
+    read -r cpu http lost tls < <(stop_tracer "$c")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" >> "$results"
-    printf 'rep %d %-12s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss  http %s  lost %s\n' \
-      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" >> "$results"
+    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss  http %s  lost %s  tls calls %s\n' \
+      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" >&2
   done
 done
 
@@ -133,22 +167,30 @@ def ms(v):
             return float(v[:-len(unit)]) * f
     return float("nan")
 by = {c: [r for r in rows if r[0] == c] for c in conds}
-base = statistics.median(float(r[1]) for r in by["untraced"]) if by.get("untraced") else float("nan")
-print(f"{'condition':14} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6}")
-ratios, complete, lost = {}, {}, {}
+def base_of(c):
+    # Each condition against the untraced run of its own workload: HTTP, HTTPS or paced.
+    b = "untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced") else "untraced"
+    return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
+print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13}")
+ratios, complete, lost, traps = {}, {}, {}, {}
 for c in conds:
     rs = by[c]
     rps = statistics.median(float(r[1]) for r in rs)
-    ratios[c] = rps / base
+    ratios[c] = rps / base_of(c)
     reqs = sum(int(r[4]) for r in rs)
     cpu = sum(float(r[5]) for r in rs)
     http = sum(int(r[6]) for r in rs)
     lost[c] = sum(int(r[7]) for r in rs)
     complete[c] = http / reqs if c.startswith("tattle") and reqs else float("nan")
-    cpu_req = cpu / reqs * 1e6 if reqs and c != "untraced" else float("nan")
-    print(f"{c:14} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
-          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d}")
+    cpu_req = cpu / reqs * 1e6 if reqs and not c.startswith("untraced") else float("nan")
+    tls = sum(int(r[8]) for r in rs)
+    traps[c] = tls / reqs if reqs and tls else float("nan")
+    print(f"{c:15} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
+          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
-print(f"overhead http={g(ratios,'tattle')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} tcpdump={g(ratios,'tcpdump')} "
-      f"strace={g(ratios,'strace')} completeness={g(complete,'tattle')} lost={lost.get('tattle', 0) + lost.get('tattle-pcap', 0)}")
+# Each TLS library call traps twice (entry and return probe).
+print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} "
+      f"tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
+      f"paced={g(ratios,'tattle-paced')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} "
+      f"tls_calls_per_req={g(traps,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced'))}")
 PY
