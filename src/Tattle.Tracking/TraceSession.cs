@@ -495,6 +495,15 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         }
     }
 
+    /// <summary>Writes a notice about a process (e.g. which TLS libraries are probed in it).</summary>
+    public void Notice(int pid, long monoNs, string message) => Write(new NoticeRecord
+    {
+        TimestampNs = settings.ToUnixNs(monoNs),
+        Pid = pid,
+        Comm = Processes.CommOf(pid),
+        Message = message,
+    });
+
     private void OnNotice(in SocketEvent e)
     {
         var p = Processes.Find(e.Pid);

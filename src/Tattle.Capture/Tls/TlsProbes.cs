@@ -6,8 +6,10 @@ namespace Tattle.Capture.Tls;
 
 /// <summary>
 /// The TLS probes attached to traced processes. With uprobe_multi, one entry and one return link per library and
-/// process; otherwise an entry and a return link per function. Links are closed on a background thread: the
-/// kernel waits for a grace period per uprobe link it closes, and the event loop must not stall meanwhile.
+/// process; otherwise an entry and a return link per function. Thread-safe: attaching to a process that already
+/// maps the library costs the kernel a grace period per function (hundreds of milliseconds per library here), so
+/// callers attach from a worker thread, while a launched command is probed from the thread that releases it.
+/// Links are closed on a background thread too, for the same reason.
 /// </summary>
 public sealed class TlsProbes : IDisposable
 {
@@ -15,6 +17,8 @@ public sealed class TlsProbes : IDisposable
     private readonly Dictionary<int, ProcessProbes> _byPid = [];
     private readonly BlockingCollection<IDisposable> _closing = [];
     private readonly Thread _closer;
+    private readonly Lock _gate = new();
+    private int _functionsAttached;
 
     public TlsProbes(BpfTracer tracer)
     {
@@ -23,30 +27,54 @@ public sealed class TlsProbes : IDisposable
         _closer.Start();
     }
 
-    /// <summary>Links attached and not yet released.</summary>
-    public int Links => _byPid.Values.Sum(p => p.Links.Count);
-
     /// <summary>Functions probed in processes so far (a function in two processes counts twice).</summary>
-    public int FunctionsAttached { get; private set; }
+    public int FunctionsAttached => Volatile.Read(ref _functionsAttached);
 
     /// <summary>Why attaching failed, once per file (empty when everything attached).</summary>
-    public List<string> Failures { get; } = [];
-
-    /// <summary>Attaches what is not attached yet for <paramref name="pid"/>; returns how many functions were added.</summary>
-    public int Attach(int pid, IEnumerable<TlsAttachPoint> points)
+    public IReadOnlyList<string> Failures
     {
-        if (!_byPid.TryGetValue(pid, out var probes))
+        get
         {
-            probes = new ProcessProbes();
-            _byPid[pid] = probes;
+            lock (_gate)
+            {
+                return [.. _failures];
+            }
         }
-        int added = 0;
-        foreach (var file in points.Where(p => !probes.Attached.Contains((p.Path, p.FileOffset))).GroupBy(p => p.Path))
+    }
+
+    private readonly List<string> _failures = [];
+
+    /// <summary>
+    /// Attaches what is not attached yet for <paramref name="pid"/>; returns the files newly probed (empty when
+    /// nothing was new, or the process is gone).
+    /// </summary>
+    public IReadOnlyList<string> Attach(int pid, IEnumerable<TlsAttachPoint> points)
+    {
+        List<(string Path, List<TlsAttachPoint> Points)> files;
+        lock (_gate)
         {
-            var fresh = file.DistinctBy(p => p.FileOffset).ToList();
+            if (!_byPid.TryGetValue(pid, out var known))
+            {
+                known = new ProcessProbes();
+                _byPid[pid] = known;
+            }
+            files = [.. points.Where(p => !known.Attached.Contains((p.Path, p.FileOffset))).GroupBy(p => p.Path)
+                .Select(g => (g.Key, g.DistinctBy(p => p.FileOffset).ToList()))];
+            foreach (var (_, fresh) in files)
+            {
+                foreach (var p in fresh)
+                {
+                    known.Attached.Add((p.Path, p.FileOffset)); // claimed: a concurrent caller skips them
+                }
+            }
+        }
+        var probed = new List<string>();
+        foreach (var (path, fresh) in files)
+        {
+            List<IDisposable> links;
             try
             {
-                AttachFile(pid, file.Key, fresh, probes.Links);
+                links = AttachFile(pid, path, fresh);
             }
             catch (Exception e) when (e is NativeCallException { ErrorNumber: Errno.ESRCH } or BpfLoadException { ErrorNumber: Errno.ESRCH })
             {
@@ -54,83 +82,119 @@ public sealed class TlsProbes : IDisposable
             }
             catch (Exception e) when (e is NativeCallException or BpfLoadException)
             {
-                string failure = $"{file.Key}: {e.Message}";
-                if (!Failures.Contains(failure))
+                lock (_gate)
                 {
-                    Failures.Add(failure);
+                    string failure = $"{path}: {e.Message}";
+                    if (!_failures.Contains(failure))
+                    {
+                        _failures.Add(failure);
+                    }
                 }
                 continue;
             }
-            foreach (var p in fresh)
+            lock (_gate)
             {
-                probes.Attached.Add((p.Path, p.FileOffset));
-                probes.Points.Add(p);
+                if (_byPid.TryGetValue(pid, out var known) && !known.Released)
+                {
+                    known.Links.AddRange(links);
+                    known.Points.AddRange(fresh);
+                }
+                else
+                {
+                    links.ForEach(_closing.Add); // detached meanwhile: the process exited
+                }
             }
-            added += fresh.Count;
+            Interlocked.Add(ref _functionsAttached, fresh.Count);
+            probed.Add(path);
         }
-        FunctionsAttached += added;
-        return added;
+        return probed;
     }
 
     /// <summary>What is attached in the process (a forked child runs the same objects).</summary>
-    public IReadOnlyList<TlsAttachPoint> PointsOf(int pid) => _byPid.TryGetValue(pid, out var p) ? p.Points : [];
+    public IReadOnlyList<TlsAttachPoint> PointsOf(int pid)
+    {
+        lock (_gate)
+        {
+            return _byPid.TryGetValue(pid, out var p) ? [.. p.Points] : [];
+        }
+    }
 
     /// <summary>Whether anything was attached for the process.</summary>
-    public bool Has(int pid) => _byPid.TryGetValue(pid, out var p) && p.Links.Count > 0;
+    public bool Has(int pid)
+    {
+        lock (_gate)
+        {
+            return _byPid.TryGetValue(pid, out var p) && p.Links.Count > 0;
+        }
+    }
 
     /// <summary>Releases the process's links (it exited); they close in the background.</summary>
     public void Detach(int pid)
     {
-        if (_byPid.Remove(pid, out var probes))
+        lock (_gate)
         {
-            foreach (var link in probes.Links)
+            if (_byPid.Remove(pid, out var probes))
             {
-                _closing.Add(link);
+                probes.Released = true;
+                probes.Links.ForEach(_closing.Add);
             }
         }
     }
 
     public void Dispose()
     {
-        foreach (var pid in _byPid.Keys.ToList())
+        List<int> pids;
+        lock (_gate)
         {
-            Detach(pid);
+            pids = [.. _byPid.Keys];
         }
+        pids.ForEach(Detach);
         _closing.CompleteAdding();
         _closer.Join();
         _closing.Dispose();
     }
 
-    private void AttachFile(int pid, string path, List<TlsAttachPoint> points, List<IDisposable> links)
+    private List<IDisposable> AttachFile(int pid, string path, List<TlsAttachPoint> points)
     {
-        if (_tracer.UprobeMulti)
+        var links = new List<IDisposable>();
+        try
         {
-            var offsets = points.Select(p => p.FileOffset).ToArray();
-            var cookies = points.Select(p => (ulong)p.Kind).ToArray();
-            links.Add(_tracer.AttachTlsProbes(pid, path, offsets, cookies, atReturn: false));
-            var returning = points.Where(p => p.NeedsReturn).ToList();
-            if (returning.Count > 0)
+            if (_tracer.UprobeMulti)
             {
-                links.Add(_tracer.AttachTlsProbes(pid, path, [.. returning.Select(p => p.FileOffset)],
-                    [.. returning.Select(p => (ulong)p.Kind)], atReturn: true));
+                var returning = points.Where(p => p.NeedsReturn).ToList();
+                links.Add(_tracer.AttachTlsProbes(pid, path, [.. points.Select(p => p.FileOffset)], [.. points.Select(p => (ulong)p.Kind)], atReturn: false));
+                if (returning.Count > 0)
+                {
+                    links.Add(_tracer.AttachTlsProbes(pid, path, [.. returning.Select(p => p.FileOffset)],
+                        [.. returning.Select(p => (ulong)p.Kind)], atReturn: true));
+                }
+                return links;
             }
-            return;
+            foreach (var point in points)
+            {
+                links.Add(_tracer.AttachTlsProbe(pid, path, point.FileOffset, (ulong)point.Kind, atReturn: false));
+                if (point.NeedsReturn)
+                {
+                    links.Add(_tracer.AttachTlsProbe(pid, path, point.FileOffset, (ulong)point.Kind, atReturn: true));
+                }
+            }
+            return links;
         }
-        foreach (var point in points)
+        catch
         {
-            links.Add(_tracer.AttachTlsProbe(pid, path, point.FileOffset, (ulong)point.Kind, atReturn: false));
-            if (point.NeedsReturn)
-            {
-                links.Add(_tracer.AttachTlsProbe(pid, path, point.FileOffset, (ulong)point.Kind, atReturn: true));
-            }
+            links.ForEach(_closing.Add); // all of a file or nothing: a lone entry probe would stash calls forever
+            throw;
         }
     }
 
     private void CloseLinks()
     {
-        // Several at once: each close mostly waits for the kernel (a grace period), not for a CPU.
-        Parallel.ForEach(Partitioner.Create(_closing.GetConsumingEnumerable(), EnumerablePartitionerOptions.NoBuffering),
-            new ParallelOptions { MaxDegreeOfParallelism = 8 }, link => link.Dispose());
+        // One at a time on this thread of its own: thread-pool workers blocked here would starve the pool (it adds
+        // a thread only every half second), and every Task of the process would wait.
+        foreach (var link in _closing.GetConsumingEnumerable())
+        {
+            link.Dispose();
+        }
     }
 
     private sealed class ProcessProbes
@@ -140,5 +204,7 @@ public sealed class TlsProbes : IDisposable
         public List<TlsAttachPoint> Points { get; } = [];
 
         public List<IDisposable> Links { get; } = [];
+
+        public bool Released { get; set; }
     }
 }

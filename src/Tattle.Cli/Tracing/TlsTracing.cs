@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Tattle.Capture.Events;
 using Tattle.Capture.Tls;
+using Tattle.Tracking;
 
 namespace Tattle.Cli.Tracing;
 
@@ -19,11 +20,12 @@ internal interface ITlsDiscovery
 
 /// <summary>
 /// Keeps the TLS probes on every traced process, passing each event on to the session. A uprobe on a file takes
-/// effect in the process whenever it maps the file, so probes go on before the program needs them: on the
-/// system's TLS libraries and the parent's objects at fork (the child has not even exec'd yet), and on the same
-/// libraries at exec. Reading /proc and parsing ELF files takes milliseconds per object, so it runs on a worker
-/// thread (for the new program's own executable, and rescans 100 ms and 1 s after an exec for objects found
-/// only once mapped); the event loop only attaches, which takes microseconds. Probes are released at exit.
+/// effect in a process whenever it maps the file, so probes go on before the program needs them: the system's
+/// TLS libraries and the parent's objects at fork (usually before the child even execs), the system's libraries
+/// and the program's own at exec, and rescans of the mappings 100 ms and 1 s after an exec for objects found
+/// only once mapped. Attaching to a process that already maps a library takes the kernel a grace period per
+/// function, and reading /proc and ELF files takes milliseconds, so all of it runs in order on a worker thread;
+/// the event loop never waits. Each process's probed files are reported once as a notice.
 /// </summary>
 internal sealed class TlsTracing : ITraceEventSink, IDisposable
 {
@@ -31,43 +33,49 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
 
     private readonly TlsProbes _probes;
     private readonly ITlsDiscovery _discovery;
-    private readonly ITraceEventSink _session;
+    private readonly TraceSession _session;
     private readonly List<(long DueNs, int Pid)> _rescans = [];
-    private readonly BlockingCollection<(int Pid, string? Executable)> _jobs = [];
-    private readonly ConcurrentQueue<(int Pid, IReadOnlyList<TlsAttachPoint> Points)> _found = new();
+    private readonly BlockingCollection<Job> _jobs = [];
+    private readonly ConcurrentQueue<(int Pid, long MonoNs, string Message)> _notices = new();
     private readonly Thread _worker;
 
-    public TlsTracing(TlsProbes probes, ITlsDiscovery discovery, ITraceEventSink session)
+    public TlsTracing(TlsProbes probes, ITlsDiscovery discovery, TraceSession session)
     {
         _probes = probes;
         _discovery = discovery;
         _session = session;
-        _worker = new Thread(Discover) { IsBackground = true, Name = "tattle-tls-discovery" };
+        _worker = new Thread(Work) { IsBackground = true, Name = "tattle-tls-probes" };
         _worker.Start();
     }
 
-    /// <summary>Attaches to a process that is already running (attach).</summary>
-    public void AttachRunning(int pid) => _probes.Attach(pid, _discovery.ForProcess(pid));
+    private enum JobKind
+    {
+        Running,
+        Fork,
+        Exec,
+        Rescan,
+        Exit,
+    }
 
-    /// <summary>Attaches to a launched command before it is released to exec <paramref name="executable"/>.</summary>
+    /// <summary>Probes a process that is already running (attach), in the background.</summary>
+    public void AttachRunning(int pid) => _jobs.Add(new Job(JobKind.Running, pid, 0));
+
+    /// <summary>Probes a launched command before it is released to exec <paramref name="executable"/> (it maps nothing yet: fast).</summary>
     public void AttachLaunch(int pid, string executable) =>
-        _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]);
+        Attached(pid, _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]));
 
-    /// <summary>Attaches what the worker found, and queues the rescans that are due.</summary>
+    /// <summary>Writes the notices of what was probed, and queues the rescans that are due.</summary>
     public void Poll(long nowMonoNs)
     {
-        while (_found.TryDequeue(out var found))
+        while (_notices.TryDequeue(out var n))
         {
-            if (_probes.Has(found.Pid))
-            {
-                _probes.Attach(found.Pid, found.Points);
-            }
+            _session.Notice(n.Pid, n.MonoNs, n.Message);
         }
         for (int i = _rescans.Count - 1; i >= 0; i--)
         {
             if (_rescans[i].DueNs <= nowMonoNs)
             {
-                _jobs.Add((_rescans[i].Pid, null));
+                _jobs.Add(new Job(JobKind.Rescan, _rescans[i].Pid, 0));
                 _rescans.RemoveAt(i);
             }
         }
@@ -76,18 +84,13 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
     public void OnFork(in ProcessFork e)
     {
         _session.OnFork(in e);
-        // The child runs the parent's objects, and may exec a program that loads the system's TLS libraries.
-        if (_probes.PointsOf(e.ParentPid) is { Count: > 0 } inherited)
-        {
-            _probes.Attach(e.Pid, [.. inherited, .. _discovery.System]);
-        }
+        _jobs.Add(new Job(JobKind.Fork, e.Pid, e.ParentPid));
     }
 
     public void OnExec(in ProcessExec e)
     {
         _session.OnExec(in e);
-        _probes.Attach(e.Pid, _discovery.System);
-        _jobs.Add((e.Pid, e.Filename));
+        _jobs.Add(new Job(JobKind.Exec, e.Pid, 0));
         foreach (long after in RescanAfterNs)
         {
             _rescans.Add((e.TimestampNs + after, e.Pid));
@@ -98,7 +101,7 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
     {
         _session.OnExit(in e);
         int pid = e.Pid;
-        _probes.Detach(pid);
+        _jobs.Add(new Job(JobKind.Exit, pid, 0));
         _rescans.RemoveAll(r => r.Pid == pid);
     }
 
@@ -108,25 +111,52 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
 
     public void OnLoss(in LossEvent e) => _session.OnLoss(in e);
 
+    /// <summary>Stops the worker after the jobs queued so far; notices still waiting are written.</summary>
     public void Dispose()
     {
         _jobs.CompleteAdding();
         _worker.Join();
         _jobs.Dispose();
+        Poll(long.MinValue);
     }
 
-    private void Discover()
+    private void Work()
     {
-        foreach (var (pid, executable) in _jobs.GetConsumingEnumerable())
+        foreach (var job in _jobs.GetConsumingEnumerable())
         {
-            // An exec's filename may be relative: /proc/PID/exe is the program now running, if it still runs.
-            var points = executable is null ? _discovery.ForProcess(pid) : _discovery.ForExecutable($"/proc/{pid}/exe");
-            if (points.Count > 0)
+            int pid = job.Pid;
+            switch (job.Kind)
             {
-                _found.Enqueue((pid, points));
+                case JobKind.Running:
+                    Attached(pid, _probes.Attach(pid, _discovery.ForProcess(pid)));
+                    break;
+                case JobKind.Fork when _probes.Has(job.ParentPid):
+                    // The child runs the parent's objects, and may exec a program that loads the system's libraries.
+                    Attached(pid, _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(job.ParentPid)]));
+                    break;
+                case JobKind.Exec:
+                    // An exec's filename may be relative: /proc/PID/exe is the program now running.
+                    Attached(pid, _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]));
+                    break;
+                case JobKind.Rescan when _probes.Has(pid):
+                    Attached(pid, _probes.Attach(pid, _discovery.ForProcess(pid)));
+                    break;
+                case JobKind.Exit:
+                    _probes.Detach(pid);
+                    break;
             }
         }
     }
+
+    private void Attached(int pid, IReadOnlyList<string> files)
+    {
+        if (files.Count > 0)
+        {
+            _notices.Enqueue((pid, WallClock.MonotonicNow(), $"tls: plaintext probes on {string.Join(", ", files.Select(Path.GetFileName))}"));
+        }
+    }
+
+    private readonly record struct Job(JobKind Kind, int Pid, int ParentPid);
 }
 
 /// <summary>Discovery through <see cref="TlsLibraries"/> (objects are parsed once, by inode).</summary>

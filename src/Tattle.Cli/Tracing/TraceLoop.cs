@@ -224,6 +224,7 @@ internal static class TraceLoop
             {
                 session.OnLoss(in packetLoss);
             }
+            tls?.Poll(end); // its last notices come before the summary
             var stats = monitor.Last;
             var tlsSummary = tlsProbes is null ? null
                 : new TlsProbeSummary(tlsProbes.FunctionsAttached, stats.TlsCalls, stats.TlsUntraced, stats.TlsNoSocket, tlsProbes.Failures);

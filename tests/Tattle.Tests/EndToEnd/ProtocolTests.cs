@@ -209,7 +209,8 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         int port = ServerProcess.FreeTcpPort();
         using var server = ServerProcess.Start("openssl", ["s_server", "-accept", $"127.0.0.1:{port}", "-cert", $"{dir}/cert.pem",
             "-key", $"{dir}/key.pem", "-www", "-alpn", "http/1.1", "-quiet"], port, dir);
-        var r = await TattleCli.RunAsync(["run", "--", "curl", "-sk", "-o", "/dev/null", "--resolve", $"example.test:{port}:127.0.0.1",
+        // --no-tls: what the ciphertext alone shows (tests/…/TlsTests cover the plaintext).
+        var r = await TattleCli.RunAsync(["run", "--no-tls", "--", "curl", "-sk", "-o", "/dev/null", "--resolve", $"example.test:{port}:127.0.0.1",
             $"https://example.test:{port}/"]);
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);

@@ -95,7 +95,7 @@ public class SandboxTests(ITestOutputHelper output)
         using var inet = TestInternet.Create();
         inet.Http();
         // A resolver on the host's loopback, as systemd-resolved's 127.0.0.53 would be.
-        using var dns = Programs.Dnsmasq(53, "127.0.0.77", null, $"--address=/loop.test/{inet.Address}");
+        using var dns = Programs.Dnsmasq(53, "127.0.0.77", $"--address=/loop.test/{inet.Address}");
         var before = HostSnapshot.Take();
         var r = await Sandbox("--dns", "127.0.0.77", "--", "curl", "-s", "-m", "10", "http://loop.test:8000/index.html");
         Assert.Equal(0, r.ExitCode);

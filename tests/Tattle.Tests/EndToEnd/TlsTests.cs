@@ -103,7 +103,8 @@ public sealed class TlsTests(ITestOutputHelper output)
         using var nginx = ServerProcess.Start("nginx", site.Command[1..], site.TlsPort, site.Directory);
         int master = int.Parse(File.ReadAllText(Path.Combine(site.Directory, "nginx.pid")).Trim());
         using var tattle = TattleCli.Start(["attach", "-q", "-p", master.ToString()]);
-        await Task.Delay(2000); // attached: the workers' probes are on
+        // Attaching to processes that already map libssl takes the kernel a while: wait until both say they are probed.
+        await tattle.WaitForRecordsAsync("notice", 2);
 
         // Untraced clients using the same libssl: keep-alive (two requests, one connection), a 404, gzip, a POST.
         Curl("-o", "/dev/null", "-o", "/dev/null", site.TlsUrl("/a.txt"), site.TlsUrl("/b.txt?x=1"));
@@ -131,6 +132,8 @@ public sealed class TlsTests(ITestOutputHelper output)
         Assert.Equal(0, tls.GetProperty("untraced_hits").GetInt64());
         Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
         Assert.All(seen, h => Assert.Null(Str(h, "tls_session")));
+        var probed = r.OfType("notice").Select(n => Str(n, "message")).ToList();
+        Assert.All(probed, m => Assert.StartsWith("tls: plaintext probes on libssl.so", m));
     }
 
     [Fact]

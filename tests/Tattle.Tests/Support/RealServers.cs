@@ -120,10 +120,13 @@ public static class Programs
     }
 
     /// <summary>dnsmasq answering authoritative test names on 127.0.0.1:PORT (UDP and TCP), no upstream.</summary>
-    public static ServerProcess Dnsmasq(int port, string listen = "127.0.0.1", params string[] extra) => Dnsmasq(port, listen, null, extra);
+    public static ServerProcess Dnsmasq(int port, string listen = "127.0.0.1", params string[] extra) => DnsmasqIn(null, port, listen, extra);
 
-    /// <summary>The same dnsmasq, inside network namespace <paramref name="netns"/> when it is not null.</summary>
-    public static ServerProcess Dnsmasq(int port, string listen, string? netns, params string[] extra)
+    /// <summary>
+    /// The same dnsmasq, inside network namespace <paramref name="netns"/> when it is not null. (A name of its own:
+    /// as an overload, Dnsmasq(port, listen, "--address=…") would bind the option to the namespace parameter.)
+    /// </summary>
+    public static ServerProcess DnsmasqIn(string? netns, int port, string listen, params string[] extra)
     {
         var dir = Directory.CreateTempSubdirectory("tattle-dns-").FullName;
         string[] args =

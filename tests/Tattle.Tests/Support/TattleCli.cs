@@ -118,6 +118,37 @@ public sealed class TattleRun(Process process, string jsonPath, Task<string> std
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>
+    /// Waits until tattle has written <paramref name="count"/> records of <paramref name="type"/> (it flushes every
+    /// 0.1 s): e.g. the process.start records of attach, written once the processes are traced and probed.
+    /// </summary>
+    public async Task WaitForRecordsAsync(string type, int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        string needle = $"\"type\":\"{type}\"";
+        while (true)
+        {
+            int seen = 0;
+            if (File.Exists(jsonPath))
+            {
+                using var reader = new StreamReader(new FileStream(jsonPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+                while (await reader.ReadLineAsync() is { } line)
+                {
+                    seen += line.Contains(needle, StringComparison.Ordinal) ? 1 : 0;
+                }
+            }
+            if (seen >= count)
+            {
+                return;
+            }
+            if (process.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"tattle wrote {seen} of {count} {type} records:\n{(process.HasExited ? await stderr : "")}");
+            }
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Sends SIGTERM, waits for tattle to flush and exit, and reads what it wrote.</summary>
     public async Task<TattleResult> StopAsync(TimeSpan? timeout = null)
     {

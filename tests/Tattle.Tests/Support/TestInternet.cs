@@ -61,7 +61,7 @@ public sealed class TestInternet : IDisposable
     public ServerProcess Http(int port = 8000) => Keep(ServerProcess.HttpServer(Address, port, Netns));
 
     /// <summary>dnsmasq on Address:53 answering <paramref name="name"/> with Address (and nothing else: no upstream).</summary>
-    public ServerProcess Dns(string name) => Keep(Programs.Dnsmasq(53, Address, Netns, $"--address=/{name}/{Address}"));
+    public ServerProcess Dns(string name) => Keep(Programs.DnsmasqIn(Netns, 53, Address, $"--address=/{name}/{Address}"));
 
     private ServerProcess Keep(ServerProcess server)
     {
