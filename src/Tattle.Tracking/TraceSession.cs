@@ -21,6 +21,9 @@ public sealed record TraceSettings
 
     /// <summary>Reassembly and protocol parsing of payloads.</summary>
     public StreamSettings Streams { get; init; } = new();
+
+    /// <summary>Also hands TLS plaintext, with its connection, to this sink (-w --tls-plaintext).</summary>
+    public ITlsPlaintextSink? TlsPlaintext { get; init; }
 }
 
 /// <summary>
@@ -309,6 +312,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             conn.Tls = tls;
         }
         var shown = tls.Conn ?? (tls.Detached ??= NewDetachedConnection(e.Pid, e.TimestampNs));
+        settings.TlsPlaintext?.OnPlaintext(in e, payload, shown, Processes.CommOf(e.Pid), settings.ToUnixNs(e.TimestampNs));
         if (settings.EmitData)
         {
             WriteData(in e, payload, shown);
@@ -341,6 +345,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     {
         tls.Close(nowNs);
         _tls.Remove((tls.Pid, tls.Session));
+        settings.TlsPlaintext?.OnSessionEnd(tls.Pid, tls.Session, settings.ToUnixNs(nowNs));
         if (tls.Conn?.Tls == tls)
         {
             tls.Conn.Tls = null;

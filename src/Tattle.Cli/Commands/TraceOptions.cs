@@ -115,6 +115,11 @@ internal sealed class TraceOptions
         Description = "With -w, also write packets no traced process sent or received (untagged)",
     };
 
+    public Option<bool> TlsPlaintext { get; } = new("--tls-plaintext")
+    {
+        Description = "With -w, also write the TLS plaintext the probes read, as TCP packets of a second, synthetic interface (Wireshark shows the HTTP inside)",
+    };
+
     /// <summary>Adds every option: run and attach.</summary>
     public void AddTo(Command command)
     {
@@ -132,11 +137,28 @@ internal sealed class TraceOptions
     {
         command.Add(Write);
         command.Add(Filter);
+        command.Add(TlsPlaintext);
         if (choosesInterface)
         {
             command.Add(Interface);
             command.Add(AllPackets);
         }
+        command.Validators.Add(result =>
+        {
+            if (!result.GetValue(TlsPlaintext))
+            {
+                return;
+            }
+            // One error, the first that applies: each alone is enough to make the option meaningless.
+            if (result.GetValue(Write) is null)
+            {
+                result.AddError("--tls-plaintext writes into the capture file: it needs -w FILE");
+            }
+            else if (result.GetValue(NoTls) || result.GetValue(NoPayload))
+            {
+                result.AddError($"--tls-plaintext needs the TLS probes, which {(result.GetValue(NoTls) ? "--no-tls" : "--no-payload")} turns off");
+            }
+        });
     }
 
     /// <summary>How payloads become messages: also for `tattle read`.</summary>
@@ -229,6 +251,7 @@ internal sealed class TraceOptions
             Filter = result.GetValue(Filter),
             AllPackets = result.GetValue(AllPackets),
             Snaplen = PacketCaptureConfig.DefaultSnaplen,
+            TlsPlaintext = result.GetValue(TlsPlaintext),
         } : null,
         Streams = new StreamSettings
         {

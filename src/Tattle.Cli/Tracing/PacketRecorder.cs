@@ -13,8 +13,10 @@ namespace Tattle.Cli.Tracing;
 /// the first datagram of a socket whose bind was just traced): unmatched packets wait up to <see cref="HoldNs"/>
 /// for the records to catch up. They wait in arrival order so the file stays in time order; a matched packet with
 /// nothing waiting ahead of it is written at once, without a copy.
+/// <para>The writer is shared with <see cref="PlaintextRecorder"/> on the trace loop's thread: every use of it
+/// holds <paramref name="writerGate"/>.</para>
 /// </remarks>
-internal sealed class PacketRecorder(PcapngWriter writer, int interfaceId, int linkType, PacketOwners owners, bool allPackets)
+internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int interfaceId, int linkType, PacketOwners owners, bool allPackets)
     : IPacketHandler
 {
     /// <summary>How long an unmatched packet waits for the trace records to name its socket.</summary>
@@ -36,6 +38,33 @@ internal sealed class PacketRecorder(PcapngWriter writer, int interfaceId, int l
     public long Duplicates { get; private set; }
 
     public void OnPacket(long unixNs, int wireLength, ReadOnlySpan<byte> data)
+    {
+        lock (writerGate)
+        {
+            Record(unixNs, wireLength, data);
+        }
+    }
+
+    public void OnBatchEnd()
+    {
+        lock (writerGate)
+        {
+            Release(_latestNs);
+            writer.Flush(); // per batch: the file always ends on a whole block, readable while tattle runs
+        }
+    }
+
+    /// <summary>Capture ended: whatever still waits is matched against what the records know now, or given up.</summary>
+    public void Finish()
+    {
+        lock (writerGate)
+        {
+            Release(long.MaxValue);
+            writer.Flush();
+        }
+    }
+
+    private void Record(long unixNs, int wireLength, ReadOnlySpan<byte> data)
     {
         _latestNs = Math.Max(_latestNs, unixNs);
         if (LiveCapture.IsLoopbackOutgoingDuplicate(linkType, data))
@@ -60,19 +89,6 @@ internal sealed class PacketRecorder(PcapngWriter writer, int interfaceId, int l
         }
         Enqueue(unixNs, wireLength, data, p, true);
         Release(_latestNs);
-    }
-
-    public void OnBatchEnd()
-    {
-        Release(_latestNs);
-        writer.Flush(); // per batch: the file always ends on a whole block, readable while tattle runs
-    }
-
-    /// <summary>Capture ended: whatever still waits is matched against what the records know now, or given up.</summary>
-    public void Finish()
-    {
-        Release(long.MaxValue);
-        writer.Flush();
     }
 
     private void Enqueue(long unixNs, int wireLength, ReadOnlySpan<byte> data, DecodedPacket p, bool decoded) =>

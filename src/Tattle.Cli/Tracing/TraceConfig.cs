@@ -47,4 +47,7 @@ internal sealed record PacketCaptureConfig
     public bool AllPackets { get; init; }
 
     public int Snaplen { get; init; } = DefaultSnaplen;
+
+    /// <summary>--tls-plaintext: TLS plaintext also goes into the file, as packets of a second, synthetic interface.</summary>
+    public bool TlsPlaintext { get; init; }
 }

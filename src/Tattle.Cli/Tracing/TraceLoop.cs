@@ -8,6 +8,7 @@ using Tattle.Tracking;
 using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
 using Tattle.Tracking.Packets;
+using Tattle.Tracking.Plaintext;
 using Tattle.Capture.Packets;
 using Tattle.Capture.Events;
 using Tattle.Capture.Tls;
@@ -95,11 +96,13 @@ internal static class TraceLoop
             sinks.Add(owners);
         }
         using var output = new FanOutSink(sinks);
+        var plaintext = config.Packets?.TlsPlaintext == true ? new PlaintextPackets() : null;
         var session = new TraceSession(output, new ProcSocketLookup(), new TraceSettings
         {
             EmitData = config.Data,
             ToUnixNs = clock.ToUnixNs,
             Streams = config.Streams,
+            TlsPlaintext = plaintext,
         });
 
         BpfTracer tracer;
@@ -155,7 +158,7 @@ internal static class TraceLoop
             try
             {
                 // Capture starts before the target, so a launched command's first packet is not missed.
-                packets = config.Packets is { } pc ? PacketCaptureJob.Start(pc, owners!, clock.ToUnixNs(WallClock.MonotonicNow())) : null;
+                packets = config.Packets is { } pc ? PacketCaptureJob.Start(pc, owners!, clock.ToUnixNs(WallClock.MonotonicNow()), plaintext) : null;
             }
             catch (Exception e) when (e is CaptureException or IOException or UnauthorizedAccessException)
             {
@@ -212,6 +215,7 @@ internal static class TraceLoop
                 if (now - lastFlush >= FlushEveryNs)
                 {
                     output.Flush();
+                    packets?.FlushPlaintext();
                     lastFlush = now;
                 }
                 stop |= target.IsFinished(session, now);
@@ -234,7 +238,7 @@ internal static class TraceLoop
             SummaryTable.Render(live.Console, summary);
             if (captured is not null)
             {
-                live.Note(PacketSummary(captured, packets!.Path, config.Packets!.AllPackets));
+                live.Note(PacketSummary(packets!.Final(captured), packets.Path, config.Packets!.AllPackets));
             }
             output.Flush();
             live.Flush();
@@ -248,7 +252,7 @@ internal static class TraceLoop
 
     private static string PacketSummary(PacketCaptureResult r, string path, bool allPackets)
     {
-        string counts = $"{r.Attributed} of traced processes";
+        string counts = $"{r.Attributed} of traced processes" + (r.Plaintext is long made ? $", {made} of TLS plaintext (synthetic)" : "");
         bool others = r.Unattributed > 0 || r.NotTcpUdp > 0;
         // With --all-packets the others are in the file; without, they are counted as left out.
         string line = !others ? $"{path}: {r.Written} packets ({counts})"

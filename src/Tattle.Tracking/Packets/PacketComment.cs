@@ -30,6 +30,35 @@ public sealed record PacketComment
     public bool HasDirection => Dir is "out" or "in";
 
     /// <summary>
+    /// Writes a comment: <c>pid= comm= conn= dir= [container=] [extra] [cmdline="…"]</c>, comm and cmdline quoted
+    /// with \" and \\ escapes where <see cref="TryParse"/> needs them; <paramref name="extra"/> goes in as given.
+    /// </summary>
+    public static string Format(int pid, string comm, string conn, bool outgoing, string? container, string cmdline, string? extra = null)
+    {
+        var s = new StringBuilder(64 + cmdline.Length);
+        s.Append("pid=").Append(pid).Append(" comm=").Append(Quote(comm)).Append(" conn=").Append(conn)
+            .Append(" dir=").Append(outgoing ? "out" : "in");
+        if (container is not null)
+        {
+            s.Append(" container=").Append(container);
+        }
+        if (!string.IsNullOrEmpty(extra))
+        {
+            s.Append(' ').Append(extra);
+        }
+        if (cmdline.Length > 0)
+        {
+            s.Append(" cmdline=").Append('"').Append(Escape(cmdline)).Append('"');
+        }
+        return s.ToString();
+    }
+
+    private static string Quote(string value) => value.AsSpan().IndexOfAny(" \"\\") < 0 ? value : "\"" + Escape(value) + "\"";
+
+    private static string Escape(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+
+    /// <summary>
     /// Reads a comment: space-separated key=value pairs, values optionally double-quoted with \" and \\
     /// escapes. Unknown keys and stray words are skipped; a comment without a numeric pid is not an owner.
     /// </summary>

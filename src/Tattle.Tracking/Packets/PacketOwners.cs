@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Tattle.Capture.Events;
 using Tattle.Capture.Proc;
 using Tattle.Records;
@@ -211,10 +210,30 @@ public sealed class PacketOwners : IRecordSink
         }
     }
 
+    /// <summary>
+    /// The comment for a packet of <paramref name="conn"/> that was not captured but made (TLS plaintext), with
+    /// the process's command line as records named it; <paramref name="extra"/> is added before the command line.
+    /// </summary>
+    public string CommentFor(int pid, string comm, string conn, bool outgoing, string extra)
+    {
+        lock (_gate)
+        {
+            var (name, cmdline, container) = ProcessOf(pid, comm);
+            return PacketComment.Format(pid, name, conn, outgoing, container, cmdline, extra);
+        }
+    }
+
     private Entry NewEntry(int pid, string comm, string conn)
     {
+        var (name, cmdline, container) = ProcessOf(pid, comm);
+        return new Entry(pid, name, conn, cmdline, container);
+    }
+
+    /// <summary>The name, command line and container the records gave the process; the record's comm otherwise.</summary>
+    private (string Comm, string Cmdline, string? Container) ProcessOf(int pid, string comm)
+    {
         var (knownComm, cmdline, container) = _processes.TryGetValue(pid, out var p) ? p : (comm, "", null);
-        return new Entry(pid, knownComm.Length > 0 ? knownComm : comm, conn, cmdline, container);
+        return (knownComm.Length > 0 ? knownComm : comm, cmdline, container);
     }
 
     private static byte? ProtocolOf(string proto) => proto switch
@@ -262,24 +281,6 @@ public sealed class PacketOwners : IRecordSink
             ? _out ??= new PacketOwner(pid, comm, conn, true, Comment(outgoing: true))
             : _in ??= new PacketOwner(pid, comm, conn, false, Comment(outgoing: false));
 
-        private string Comment(bool outgoing)
-        {
-            var s = new StringBuilder(64 + cmdline.Length);
-            s.Append("pid=").Append(pid).Append(" comm=").Append(Quote(comm)).Append(" conn=").Append(conn)
-                .Append(" dir=").Append(outgoing ? "out" : "in");
-            if (container is not null)
-            {
-                s.Append(" container=").Append(container);
-            }
-            if (cmdline.Length > 0)
-            {
-                s.Append(" cmdline=").Append('"').Append(cmdline.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)).Append('"');
-            }
-            return s.ToString();
-        }
-
-        private static string Quote(string value) =>
-            value.AsSpan().IndexOfAny(" \"\\") < 0 ? value
-            : "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+        private string Comment(bool outgoing) => PacketComment.Format(pid, comm, conn, outgoing, container, cmdline);
     }
 }
