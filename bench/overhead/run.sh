@@ -33,6 +33,9 @@ for p in nginx wrk tcpdump strace bpftrace openssl; do command -v "$p" >/dev/nul
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# bpftrace 0.17 finds tracepoints through tracefs, which a minimal machine may not have mounted.
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug 2>/dev/null || true
 "$root/tattle" sockets -n -p $$ >/dev/null   # builds the native tool once, outside the timings
 tattle="$root/out/tattle/tattle"
 
@@ -119,7 +122,7 @@ stop_tracer() { # prints "cpu_seconds http_records lost"
   ticks=$(awk '{print $14 + $15}' "/proc/$tracer_pid/stat" 2>/dev/null || echo 0)
   # SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored. This runs in a subshell
   # (the tracer is not its child), so wait for the pid to go away instead of using wait.
-  kill -TERM "$tracer_pid"
+  kill -TERM "$tracer_pid" 2>/dev/null || true # (a tracer that failed to start is gone already)
   for _ in $(seq 600); do
     state=$(awk '{print $3}' "/proc/$tracer_pid/stat" 2>/dev/null || echo gone)
     [ "$state" = gone ] || [ "$state" = Z ] && break
