@@ -50,6 +50,8 @@ const volatile struct tattle_config cfg = {};
 #define DIR_RECV 1
 #define SOCK_STREAM 1
 #define TCP_CLOSE 7
+#define TCP_SYN_SENT 2
+#define TCP_LISTEN 10
 
 /* Bound on one call's work: messages + iovecs + chunks. What is left over is counted as unread. */
 #define EMIT_LOOP_MAX 4096
@@ -1023,6 +1025,14 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     struct sock *sk = (void *)ctx->args[0];
     __u64 key = (__u64)sk;
     struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
+    int newstate = (int)ctx->args[2];
+    if (!info && (cfg.flags & TATTLE_CFG_NO_SYSCALLS) && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
+        /* No syscalls seen: a connect (CLOSE -> SYN_SENT) and a listen run in the owner's context. */
+        __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+        if (!is_traced(tgid))
+            return 0;
+        info = sk_info_get(key, tgid, -1, true);
+    }
     if (!info || !info->tgid)
         return 0;
     struct tattle_sock_event *e = sock_event(TATTLE_EV_TCP_STATE);
@@ -1033,7 +1043,6 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     e->fd = info->fd;
     e->sk = key;
     e->aux = (int)ctx->args[1];
-    int newstate = (int)ctx->args[2];
     e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
     e->protocol = BPF_CORE_READ(sk, sk_protocol);
     e->type = BPF_CORE_READ(sk, sk_type);
@@ -1054,6 +1063,11 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     e->ret = -BPF_CORE_READ(sk, sk_err);
     e->bytes_sent = info->pos[DIR_SEND];
     e->bytes_recv = info->pos[DIR_RECV];
+    if (cfg.flags & TATTLE_CFG_NO_SYSCALLS) {
+        /* No payload calls advance the positions: TCP's own counters say what went through. */
+        e->bytes_sent = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
+        e->bytes_recv = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
+    }
     output(e, sizeof(*e), false);
     if (newstate == TCP_CLOSE)
         info->tgid = 0; /* no more state changes to report; the positions stay for a late close() */

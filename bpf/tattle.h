@@ -86,6 +86,9 @@ struct tattle_config {
 #define TATTLE_CFG_NO_STREAM_PAYLOAD 1
 /* TLS probes are attached: payload syscalls made inside a TLS call tell which socket the SSL object uses. */
 #define TATTLE_CFG_TLS 2
+/* The syscall tracepoints are not attached (--packets-only): TCP sockets are learnt from their state changes,
+ * a connect's SYN_SENT and a listen's LISTEN, which run in the process's own context. */
+#define TATTLE_CFG_NO_SYSCALLS 4
 
 struct tattle_hdr {
     __u64 ts_ns; /* CLOCK_MONOTONIC */

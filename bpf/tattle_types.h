@@ -114,6 +114,13 @@ struct sock {
     __u16 sk_type;
 };
 
+/* TCP's own byte counters (RFC 4898 tcpEStatsAppHCThruOctetsAcked/Received), for sockets whose syscalls are not
+ * traced (--packets-only). */
+struct tcp_sock {
+    __u64 bytes_received;
+    __u64 bytes_acked;
+} __attribute__((preserve_access_index));
+
 struct socket {
     short type;
     struct sock *sk;

@@ -4,6 +4,7 @@
 #   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--conditions "untraced tattle ..."]
 # tattle: attach with payload capture, HTTP parsing, JSON Lines to a file; tattle-pcap: the same plus -w;
 # tattle-capture: -w --no-payload (packets and their owners, the job tcpdump -w does: no syscall payloads);
+# tattle-packets: -w --packets-only, no syscall tracepoints at all (TCP connections learnt from their state changes);
 # tattle-light: --no-payload alone, which isolates what tracing syscalls costs the traced program;
 # bpftrace: a bpftrace script copying the first 64 bytes of every recv and writev of the worker.
 # The -https conditions run the same over TLS (nginx's second port, self-signed): tattle-https reads the plaintext
@@ -16,7 +17,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-pcap tattle-capture tattle-light tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced"
+all="untraced tattle tattle-pcap tattle-capture tattle-packets tattle-light tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced"
 reps=5 secs=5 rate=2000 conditions="$all"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -81,12 +82,13 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
     untraced|untraced-https|untraced-paced) return ;;
-    tattle|tattle-pcap|tattle-capture|tattle-light|tattle-https|tattle-paced)
+    tattle|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-https|tattle-paced)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
       [ "$c" = tattle-pcap ] && w=(-w "$dir/t.pcapng")
       [ "$c" = tattle-capture ] && w=(-w "$dir/t.pcapng" --no-payload)
+      [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" --packets-only)
       [ "$c" = tattle-light ] && w=(--no-payload)
       "$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
@@ -117,7 +119,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
 
 stop_tracer() { # prints "cpu_seconds http_records lost"
   local c=$1
-  [ -z "$tracer_pid" ] && { echo "0 0 0"; return; }
+  [ -z "$tracer_pid" ] && { echo "0 0 0 0"; return; }
   local ticks
   ticks=$(awk '{print $14 + $15}' "/proc/$tracer_pid/stat" 2>/dev/null || echo 0)
   # SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored. This runs in a subshell
@@ -135,7 +137,7 @@ stop_tracer() { # prints "cpu_seconds http_records lost"
     tls=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"calls":[0-9]*' | cut -d: -f2 || echo 0)
   fi
   # bpftrace says "Lost N events" when its perf buffer overflowed.
-  if [ "$c" = bpftrace ]; then lost=$(grep -o 'Lost [0-9]*' "$dir/t.err" | awk '{s += $2} END {print s + 0}'); fi
+  if [ "$c" = bpftrace ]; then lost=$( (grep -o 'Lost [0-9]*' "$dir/t.err" || true) | awk '{s += $2} END {print s + 0}'); fi
   echo "$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}') $http ${lost:-0} ${tls:-0}"
 }
 
@@ -186,13 +188,13 @@ for c in conds:
     lost[c] = sum(int(r[7]) for r in rs)
     complete[c] = http / reqs if c.startswith("tattle") and reqs else float("nan")
     cpu_req = cpu / reqs * 1e6 if reqs and not c.startswith("untraced") else float("nan")
-    tls = sum(int(r[8]) for r in rs)
+    tls = sum(int(r[8] or 0) for r in rs)
     traps[c] = tls / reqs if reqs and tls else float("nan")
     print(f"{c:15} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # Each TLS library call traps twice (entry and return probe).
-print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} "
+print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} "
       f"tls_calls_per_req={g(traps,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced'))}")

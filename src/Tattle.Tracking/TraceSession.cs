@@ -39,6 +39,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     private readonly SummaryBuilder _summary = new();
     private readonly Dictionary<(int Pid, ulong Session), TlsSessionStream> _tls = [];
     private int _nextId;
+    private int _stateOnly;
     private long _lastNs;
 
     public ProcessTable Processes { get; } = new();
@@ -80,7 +81,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
                     Pid = pid,
                     Comm = p.Comm,
                     Proto = conn.Proto,
-                    Fd = conn.Fd,
+                    Fd = conn.ShownFd,
                     Local = LocalEndpoint(conn) ?? new Endpoint(null, null),
                     Existing = true,
                 });
@@ -453,7 +454,11 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             return;
         }
-        var conn = Lookup(e.Pid, e.Fd, e.SockId) ?? NewFromEvent(in e);
+        Listening(Lookup(e.Pid, e.Fd, e.SockId) ?? NewFromEvent(in e), in e);
+    }
+
+    private void Listening(Connection conn, in SocketEvent e)
+    {
         conn.State = ConnectionState.Listening;
         conn.Local = e.Local;
         conn.LocalPath = e.LocalPath ?? conn.LocalPath;
@@ -463,15 +468,15 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             Pid = e.Pid,
             Comm = Processes.CommOf(e.Pid),
             Proto = conn.Proto,
-            Fd = conn.Fd,
+            Fd = conn.ShownFd,
             Local = LocalEndpoint(conn) ?? new Endpoint(null, null),
         });
     }
 
     private void OnTcpState(in SocketEvent e)
     {
-        var conn = _bySock.GetValueOrDefault(e.SockId) ?? Lookup(e.Pid, e.Fd, e.SockId);
-        if (conn is null)
+        var conn = _bySock.GetValueOrDefault(e.SockId) ?? (e.Fd >= 0 ? Lookup(e.Pid, e.Fd, e.SockId) : null);
+        if (conn is null && (e.Fd >= 0 || (conn = FromStateAlone(in e)) is null))
         {
             return;
         }
@@ -482,6 +487,11 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         }
         conn.KernelSent = Math.Max(conn.KernelSent, e.BytesSent);
         conn.KernelRecv = Math.Max(conn.KernelRecv, e.BytesRecv);
+        if (conn.Fd < 0 && e.State == TcpState.Close && conn.State is ConnectionState.Open or ConnectionState.Listening)
+        {
+            Close(conn, e.TimestampNs); // no close() will be seen: the socket's end is this state
+            return;
+        }
         if (conn.State != ConnectionState.Connecting)
         {
             return;
@@ -498,6 +508,29 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             Fail(conn, e.TimestampNs, e.Result != 0 ? Errno.Name(e.Result) : "ECONNABORTED");
         }
+    }
+
+    /// <summary>
+    /// --packets-only: no syscalls are traced, and the kernel learnt the socket from the owner's own connect
+    /// (CLOSE → SYN_SENT) or listen (→ LISTEN), the two transitions that run in its context. Such a connection has
+    /// no fd (a key of its own, shown as -1) and ends with its CLOSE state. Returns the connecting one.
+    /// </summary>
+    private Connection? FromStateAlone(in SocketEvent e)
+    {
+        if (e.State is not (TcpState.SynSent or TcpState.Listen) || Processes.Find(e.Pid) is null)
+        {
+            return null;
+        }
+        var conn = NewConnection(e.Pid, -2 - _stateOnly++, ProtoOf(e.Family, SocketTypes.Stream, 6), e.SockId, e.TimestampNs);
+        if (e.State == TcpState.Listen)
+        {
+            Listening(conn, in e);
+            return null;
+        }
+        conn.Role = "client";
+        conn.State = ConnectionState.Connecting;
+        conn.Remote = e.Remote;
+        return conn;
     }
 
     /// <summary>Writes a notice about a process (e.g. which TLS libraries are probed in it).</summary>
@@ -615,7 +648,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             Conn = conn.Id,
             Proto = conn.Proto,
             Role = conn.Role ?? "client",
-            Fd = conn.Fd,
+            Fd = conn.ShownFd,
             Local = LocalEndpoint(conn),
             Remote = RemoteEndpoint(conn),
             Existing = conn.Existing,
@@ -635,7 +668,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             Conn = conn.Id,
             Proto = conn.Proto,
             Role = conn.Role ?? "client",
-            Fd = conn.Fd,
+            Fd = conn.ShownFd,
             Local = LocalEndpoint(conn),
             Remote = RemoteEndpoint(conn),
             Error = error,
@@ -684,7 +717,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             Conn = conn.Id,
             Proto = conn.Proto,
             Role = conn.Role ?? "client",
-            Fd = conn.Fd,
+            Fd = conn.ShownFd,
             Local = LocalEndpoint(conn),
             Remote = RemoteEndpoint(conn),
             BytesSent = conn.BytesSent,

@@ -150,7 +150,8 @@ public sealed unsafe class BpfTracer : IDisposable
             SelfTgid = (uint)Environment.ProcessId,
             WakeupBytes = (ulong)Math.Max(1, options.WakeupBytes),
             Flags = (options.NoStreamPayload ? 1u : 0u) // TATTLE_CFG_NO_STREAM_PAYLOAD
-                | (options.Tls ? 2u : 0u), // TATTLE_CFG_TLS
+                | (options.Tls ? 2u : 0u) // TATTLE_CFG_TLS
+                | (options.NoSyscalls ? 4u : 0u), // TATTLE_CFG_NO_SYSCALLS
         };
         if (!string.IsNullOrEmpty(options.Comm))
         {
@@ -167,6 +168,10 @@ public sealed unsafe class BpfTracer : IDisposable
         IntPtr obj = _object.DangerousGetHandle();
         foreach (var name in AttachOrder)
         {
+            if (Options.NoSyscalls && name is "tattle_sys_enter" or "tattle_sys_exit")
+            {
+                continue; // every syscall of the machine would pay for them
+            }
             IntPtr prog = Libbpf.FindProgramByName(obj, name);
             if (prog == IntPtr.Zero)
             {

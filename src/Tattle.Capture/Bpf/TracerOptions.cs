@@ -17,6 +17,9 @@ public sealed record TracerOptions
     /// <summary>TCP payload calls only advance the byte counts in the kernel: no data events (--no-payload).</summary>
     public bool NoStreamPayload { get; init; }
 
+    /// <summary>The syscall tracepoints are not attached: TCP sockets are learnt from their state changes (--packets-only).</summary>
+    public bool NoSyscalls { get; init; }
+
     /// <summary>TLS probes will be attached: payload syscalls inside TLS calls bind sessions to their sockets.</summary>
     public bool Tls { get; init; }
 

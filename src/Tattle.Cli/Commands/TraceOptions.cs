@@ -115,6 +115,11 @@ internal sealed class TraceOptions
         Description = "With -w, also write packets no traced process sent or received (untagged)",
     };
 
+    public Option<bool> PacketsOnly { get; } = new("--packets-only")
+    {
+        Description = "With -w, the lightest capture: no syscall tracing; TCP connections are learnt from their state changes (no payload parsing, no UDP or unix sockets)",
+    };
+
     public Option<bool> TlsPlaintext { get; } = new("--tls-plaintext")
     {
         Description = "With -w, also write the TLS plaintext the probes read, as TCP packets of a second, synthetic interface (Wireshark shows the HTTP inside)",
@@ -138,6 +143,7 @@ internal sealed class TraceOptions
         command.Add(Write);
         command.Add(Filter);
         command.Add(TlsPlaintext);
+        command.Add(PacketsOnly);
         if (choosesInterface)
         {
             command.Add(Interface);
@@ -145,6 +151,10 @@ internal sealed class TraceOptions
         }
         command.Validators.Add(result =>
         {
+            if (result.GetValue(PacketsOnly) && result.GetValue(Write) is null)
+            {
+                result.AddError("--packets-only is a way of capturing packets: it needs -w FILE");
+            }
             if (!result.GetValue(TlsPlaintext))
             {
                 return;
@@ -154,9 +164,10 @@ internal sealed class TraceOptions
             {
                 result.AddError("--tls-plaintext writes into the capture file: it needs -w FILE");
             }
-            else if (result.GetValue(NoTls) || result.GetValue(NoPayload))
+            else if (result.GetValue(NoTls) || result.GetValue(NoPayload) || result.GetValue(PacketsOnly))
             {
-                result.AddError($"--tls-plaintext needs the TLS probes, which {(result.GetValue(NoTls) ? "--no-tls" : "--no-payload")} turns off");
+                string off = result.GetValue(NoTls) ? "--no-tls" : result.GetValue(NoPayload) ? "--no-payload" : "--packets-only";
+                result.AddError($"--tls-plaintext needs the TLS probes, which {off} turns off");
             }
         });
     }
@@ -242,8 +253,9 @@ internal sealed class TraceOptions
         Quiet = result.GetValue(Quiet),
         Verbose = result.GetValue(Verbose),
         RingBufferBytes = result.GetValue(RingSize) << 20,
-        NoPayload = result.GetValue(NoPayload),
-        Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload),
+        NoPayload = result.GetValue(NoPayload) || result.GetValue(PacketsOnly),
+        PacketsOnly = result.GetValue(PacketsOnly),
+        Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload) && !result.GetValue(PacketsOnly),
         Packets = result.GetValue(Write) is { } pcap ? new PacketCaptureConfig
         {
             Path = pcap,

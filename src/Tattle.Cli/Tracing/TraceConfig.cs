@@ -22,6 +22,9 @@ internal sealed record TraceConfig
     /// <summary>--no-payload: TCP payload calls only advance the kernel's byte counts.</summary>
     public bool NoPayload { get; init; }
 
+    /// <summary>--packets-only: no syscall tracepoints; TCP sockets learnt from their state changes.</summary>
+    public bool PacketsOnly { get; init; }
+
     /// <summary>TLS plaintext through uprobes on the traced processes' TLS libraries (off with --no-tls or --no-payload).</summary>
     public bool Tls { get; init; }
 

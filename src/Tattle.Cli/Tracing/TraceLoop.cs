@@ -114,6 +114,7 @@ internal static class TraceLoop
                 RingBufferBytes = config.RingBufferBytes,
                 NoStreamPayload = config.NoPayload,
                 Tls = config.Tls,
+                NoSyscalls = config.PacketsOnly,
                 Comm = target.Comm,
             });
         }

@@ -27,6 +27,9 @@ public sealed class Connection
 
     public required int Fd { get; init; }
 
+    /// <summary>The fd as records show it: -1 for a socket known only from its TCP state changes (--packets-only).</summary>
+    public int ShownFd => Fd >= 0 ? Fd : -1;
+
     public required int Generation { get; init; }
 
     /// <summary>The kernel sock's address while it lives (0 when unknown).</summary>

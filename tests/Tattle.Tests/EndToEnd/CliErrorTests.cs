@@ -25,6 +25,14 @@ public sealed class CliErrorTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task PacketsOnlyWithoutW_OneLineAndExit2()
+    {
+        var r = await TattleCli.RunAsync(["run", "--packets-only", "--", "true"], json: false);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--packets-only is a way of capturing packets: it needs -w FILE", r.Stderr.Split('\n')[0]);
+    }
+
+    [Fact]
     public async Task BadSnaplen_IsRejected()
     {
         var r = await TattleCli.RunAsync(["run", "--snaplen", "-5", "--", "true"], json: false);

@@ -16,8 +16,13 @@ public class PacketCaptureTests(ITestOutputHelper output)
 
     private static string TempPcap() => Path.Combine(Path.GetTempPath(), $"tattle-test-{Guid.NewGuid():N}.pcapng");
 
-    [Fact]
-    public async Task RunWithW_EveryPacketOfCurlsConnection_TaggedWithCurl_AsTcpdumpSawThem()
+    /// <summary>The capture options: a full trace, or --packets-only (no syscall tracing at all).</summary>
+    private static string[] Mode(bool packetsOnly) => packetsOnly ? ["--packets-only"] : [];
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RunWithW_EveryPacketOfCurlsConnection_TaggedWithCurl_AsTcpdumpSawThem(bool packetsOnly)
     {
         if (!Ready())
         {
@@ -27,7 +32,7 @@ public class PacketCaptureTests(ITestOutputHelper output)
         string pcap = TempPcap();
         string oracleFile = Path.ChangeExtension(pcap, ".oracle.pcap");
         using var tcpdump = TcpdumpProcess.Start($"tcp port {web.Port}", oracleFile, output);
-        var r = await TattleCli.RunAsync(["run", "-w", pcap, "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html"]);
+        var r = await TattleCli.RunAsync(["run", "-w", pcap, .. Mode(packetsOnly), "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html"]);
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
         int expected = tcpdump.StopAndCount();
@@ -53,8 +58,10 @@ public class PacketCaptureTests(ITestOutputHelper output)
         File.Delete(pcap);
     }
 
-    [Fact]
-    public async Task TwoProcessesAtOnce_EachPacketAttributedToItsOwn()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TwoProcessesAtOnce_EachPacketAttributedToItsOwn(bool packetsOnly)
     {
         if (!Ready())
         {
@@ -63,7 +70,7 @@ public class PacketCaptureTests(ITestOutputHelper output)
         using var web = ServerProcess.HttpServer();
         string pcap = TempPcap();
         string url = $"http://127.0.0.1:{web.Port}/big.bin";
-        var r = await TattleCli.RunAsync(["run", "-w", pcap, "--", "sh", "-c",
+        var r = await TattleCli.RunAsync(["run", "-w", pcap, .. Mode(packetsOnly), "--", "sh", "-c",
             $"curl -s -o /dev/null {url} & curl -s -o /dev/null {url} & curl -s -o /dev/null {url}; wait"]);
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
