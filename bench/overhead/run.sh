@@ -86,9 +86,10 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
-      [ "$c" = tattle-pcap ] && w=(-w "$dir/t.pcapng")
-      [ "$c" = tattle-capture ] && w=(-w "$dir/t.pcapng" --no-payload)
-      [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" --packets-only)
+      # Packets on lo, the interface tcpdump is given (on "any" every loopback packet reaches the ring twice).
+      [ "$c" = tattle-pcap ] && w=(-w "$dir/t.pcapng" -i lo)
+      [ "$c" = tattle-capture ] && w=(-w "$dir/t.pcapng" -i lo --no-payload)
+      [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
       [ "$c" = tattle-light ] && w=(--no-payload)
       "$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
