@@ -94,7 +94,7 @@ struct sk_info {
     __u32 tgid;
     __s32 fd;
     __u32 tls; /* its plaintext comes through the TLS probes: the ciphertext is counted, not emitted */
-    __u32 _pad;
+    __u32 gen; /* random per socket: a new socket often gets a freed one's address, this tells them apart */
 };
 
 struct {
@@ -219,7 +219,7 @@ static __always_inline struct sk_info *sk_info_get(__u64 sk, __u32 tgid, int fd,
         }
         return info;
     }
-    struct sk_info fresh = { .tgid = tgid, .fd = fd };
+    struct sk_info fresh = { .tgid = tgid, .fd = fd, .gen = bpf_get_prandom_u32() };
     bpf_map_update_elem(&socks, &sk, &fresh, BPF_ANY);
     return bpf_map_lookup_elem(&socks, &sk);
 }
@@ -461,7 +461,7 @@ struct tls_conn {
     __u64 sk;
     __u64 pos[2];
     __s32 fd;
-    __u32 _pad;
+    __u32 gen; /* the socket's sk_info.gen when bound: the same address may be another socket later */
 };
 
 struct {
@@ -1080,20 +1080,30 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
  * call moved through the same chunking loop as socket payloads, marked TATTLE_DATA_TLS.
  */
 
+static __always_inline __u32 sk_gen(__u64 sk)
+{
+    struct sk_info *info = sk ? bpf_map_lookup_elem(&socks, &sk) : 0;
+    return info ? info->gen : 0;
+}
+
 /* The session's state, bound to sk when known. A session first seen without a socket (its first read was served
- * from the library's buffer) keeps its positions when the socket shows up; another socket means a reused object. */
-static __always_inline struct tls_conn *tls_conn_get(__u32 tgid, __u64 session, int fd, __u64 sk)
+ * from the library's buffer) keeps its positions when the socket shows up; another socket means a reused object
+ * (servers free and reallocate SSL objects, and the kernel its socks, at the same addresses: the socket's
+ * generation tells). SSL_set_fd always starts afresh: it is where an object takes up a connection. */
+static __always_inline struct tls_conn *tls_conn_get(__u32 tgid, __u64 session, int fd, __u64 sk, bool restart)
 {
     struct tls_key k = { .tgid = tgid, .session = session };
-    struct tls_conn *tc = bpf_map_lookup_elem(&tls_conns, &k);
-    if (tc && (!sk || tc->sk == sk))
+    struct tls_conn *tc = restart ? 0 : bpf_map_lookup_elem(&tls_conns, &k);
+    __u32 gen = sk_gen(sk);
+    if (tc && (!sk || (tc->sk == sk && tc->gen == gen)))
         return tc;
     if (tc && !tc->sk) {
         tc->sk = sk;
         tc->fd = fd;
+        tc->gen = gen;
         return tc;
     }
-    struct tls_conn fresh = { .sk = sk, .fd = fd };
+    struct tls_conn fresh = { .sk = sk, .fd = fd, .gen = gen };
     bpf_map_update_elem(&tls_conns, &k, &fresh, BPF_ANY);
     return bpf_map_lookup_elem(&tls_conns, &k);
 }
@@ -1111,7 +1121,7 @@ static __always_inline int tls_enter(struct pt_regs *ctx)
         int fd = (int)PT_REGS_PARM2(ctx);
         struct socket *so = fd_socket(fd);
         if (so)
-            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)BPF_CORE_READ(so, sk));
+            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)BPF_CORE_READ(so, sk), true);
         return 0;
     }
     stat_add(TATTLE_STAT_TLS_CALLS, 1);
@@ -1148,7 +1158,7 @@ static __always_inline int tls_exit(struct pt_regs *ctx)
     if (n == 0 || n > 0x7fffffff)
         return 0;
     __u32 tgid = id >> 32;
-    struct tls_conn *tc = tls_conn_get(tgid, c.session, c.fd, c.sk);
+    struct tls_conn *tc = tls_conn_get(tgid, c.session, c.fd, c.sk, false);
     if (!tc)
         return 0;
     __u64 sk = tc->sk;
