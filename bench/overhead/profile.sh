@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Where the time goes while tattle traces nginx under wrk: a system-wide perf profile of the saturated run, split
+# by process and by object (nginx's own code, the kernel's syscall path and BPF programs, tattle). Run as root:
+#   bench/overhead/profile.sh [--seconds 5] [--https] [-- extra tattle options]
+# Prints the share of samples per (process, object) and the top kernel symbols of nginx's samples.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+secs=5 scheme=http extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) secs=$2; shift 2 ;;
+    --https) scheme=https; shift ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "usage: $0 [--seconds S] [--https] [-- tattle options]" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || { echo "bench/overhead/profile.sh: run as root" >&2; exit 2; }
+for p in nginx wrk perf openssl; do
+  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$( [ "$p" = perf ] && echo linux-perf || echo "$p")" >/dev/null
+done
+"$root/tattle" --version >/dev/null
+tattle="$root/out/tattle/tattle"
+
+dir=$(mktemp -d /tmp/tattle-profile.XXXXXX)
+mkdir -p "$dir/www"
+head -c 612 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+cat > "$dir/nginx.conf" <<CONF
+user root; worker_processes 1; worker_cpu_affinity 01; daemon off;
+pid $dir/nginx.pid; error_log $dir/error.log;
+events { worker_connections 1024; }
+http {
+    access_log $dir/access.log; keepalive_requests 1000000; sendfile off;
+    server { listen 127.0.0.1:18090; root $dir/www; }
+    server { listen 127.0.0.1:18091 ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; root $dir/www; }
+}
+CONF
+nginx -c "$dir/nginx.conf" &
+nginx_pid=$!
+tracer=""
+cleanup() { [ -n "$tracer" ] && kill -TERM "$tracer" 2>/dev/null; kill "$nginx_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
+url="http://127.0.0.1:18090/index.html"
+[ "$scheme" = https ] && url="https://127.0.0.1:18091/index.html"
+"$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${extra[@]}" 2>"$dir/t.err" &
+tracer=$!
+for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done
+sleep 1
+taskset -c 1 wrk -t1 -c16 -d"$((secs + 2))s" "$url" > "$dir/wrk.txt" &
+wrk_pid=$!
+sleep 1
+perf record -a -g -F 999 -o "$dir/perf.data" -- sleep "$secs" 2>/dev/null
+wait "$wrk_pid" || true
+echo "== $scheme, tattle ${extra[*]}: $(awk '/Requests\/sec/ {print $2}' "$dir/wrk.txt") requests/s"
+echo "== share of all samples by process and object"
+perf report -i "$dir/perf.data" --no-children --sort comm,dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
+echo "== nginx's kernel samples: top symbols"
+perf report -i "$dir/perf.data" --no-children --comms nginx --dsos '[kernel.kallsyms]' --sort sym --stdio 2>/dev/null \
+  | grep -E '^ +[0-9]' | head -15
