@@ -16,15 +16,22 @@ public sealed class TlsProbes : IDisposable
     private readonly BpfTracer _tracer;
     private readonly Dictionary<int, ProcessProbes> _byPid = [];
     private readonly BlockingCollection<IDisposable> _closing = [];
-    private readonly Thread _closer;
+    private readonly Thread[] _closers;
+    private const int ClosingThreads = 16;
+
     private readonly Lock _gate = new();
     private int _functionsAttached;
 
     public TlsProbes(BpfTracer tracer)
     {
         _tracer = tracer;
-        _closer = new Thread(CloseLinks) { IsBackground = true, Name = "tattle-uprobe-close" };
-        _closer.Start();
+        // Closing a uprobe link waits for an RCU grace period (~40 ms here); waits that overlap share one, so links
+        // close on several threads: an exec-heavy run (a build) releases hundreds of them.
+        _closers = [.. Enumerable.Range(0, ClosingThreads).Select(i => new Thread(CloseLinks) { IsBackground = true, Name = $"tattle-uprobe-close-{i}" })];
+        foreach (var t in _closers)
+        {
+            t.Start();
+        }
     }
 
     /// <summary>Functions probed in processes so far (a function in two processes counts twice).</summary>
@@ -150,7 +157,10 @@ public sealed class TlsProbes : IDisposable
         }
         pids.ForEach(Detach);
         _closing.CompleteAdding();
-        _closer.Join();
+        foreach (var t in _closers)
+        {
+            t.Join();
+        }
         _closing.Dispose();
     }
 
@@ -189,8 +199,8 @@ public sealed class TlsProbes : IDisposable
 
     private void CloseLinks()
     {
-        // One at a time on this thread of its own: thread-pool workers blocked here would starve the pool (it adds
-        // a thread only every half second), and every Task of the process would wait.
+        // On threads of their own: thread-pool workers blocked here would starve the pool (it adds a thread only
+        // every half second), and every Task of the process would wait.
         foreach (var link in _closing.GetConsumingEnumerable())
         {
             link.Dispose();
