@@ -25,7 +25,9 @@ internal interface ITlsDiscovery
 /// and the program's own at exec, and rescans of the mappings 100 ms and 1 s after an exec for objects found
 /// only once mapped. Attaching to a process that already maps a library takes the kernel a grace period per
 /// function, and reading /proc and ELF files takes milliseconds, so all of it runs in order on a worker thread;
-/// the event loop never waits. Each process's probed files are reported once as a notice.
+/// the event loop never waits. A process that was already running when probed (attach) gets a notice once its
+/// probes are live — attaching to it takes a moment, and until then its TLS calls are not seen. Processes probed
+/// before they run (launched, forked, exec'd) get none: a build would print one per compiler.
 /// </summary>
 internal sealed class TlsTracing : ITraceEventSink, IDisposable
 {
@@ -62,7 +64,7 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
 
     /// <summary>Probes a launched command before it is released to exec <paramref name="executable"/> (it maps nothing yet: fast).</summary>
     public void AttachLaunch(int pid, string executable) =>
-        Attached(pid, _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]));
+        _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]);
 
     /// <summary>Writes the notices of what was probed, and queues the rescans that are due.</summary>
     public void Poll(long nowMonoNs)
@@ -132,14 +134,14 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
                     break;
                 case JobKind.Fork when _probes.Has(job.ParentPid):
                     // The child runs the parent's objects, and may exec a program that loads the system's libraries.
-                    Attached(pid, _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(job.ParentPid)]));
+                    _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(job.ParentPid)]);
                     break;
                 case JobKind.Exec:
                     // An exec's filename may be relative: /proc/PID/exe is the program now running.
-                    Attached(pid, _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]));
+                    _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]);
                     break;
                 case JobKind.Rescan when _probes.Has(pid):
-                    Attached(pid, _probes.Attach(pid, _discovery.ForProcess(pid)));
+                    _probes.Attach(pid, _discovery.ForProcess(pid));
                     break;
                 case JobKind.Exit:
                     _probes.Detach(pid);
@@ -152,7 +154,7 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
     {
         if (files.Count > 0)
         {
-            _notices.Enqueue((pid, WallClock.MonotonicNow(), $"tls: plaintext probes on {string.Join(", ", files.Select(Path.GetFileName))}"));
+            _notices.Enqueue((pid, WallClock.MonotonicNow(), $"tls: plaintext probes on {string.Join(", ", files.Select(Path.GetFileName))} are live"));
         }
     }
 
