@@ -235,16 +235,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             }
         }
         conn.Unseen |= e.Flags & (DataFlags.Sendfile | DataFlags.Splice);
-        if (!conn.Announced)
-        {
-            // A datagram socket's first message, or a socket whose creation was not seen.
-            conn.Role ??= e.Direction == Direction.Send ? "client" : "server";
-            if (conn.Remote.IsEmpty && conn.Proto == "udp" && e.Peer.IsInet)
-            {
-                conn.Remote = e.Peer;
-            }
-            Open(conn, e.TimestampNs);
-        }
+        AnnounceOnData(conn, in e);
         if (settings.EmitData && (e.Flags & (DataFlags.Eof | DataFlags.Sendfile | DataFlags.Splice)) == 0)
         {
             WriteData(in e, payload, conn);
@@ -262,6 +253,21 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
                 conn.Decoder.OnData(in e, payload, peer);
             }
         }
+    }
+
+    /// <summary>A datagram socket's first message, or a socket whose creation was not seen: announced by its data.</summary>
+    private void AnnounceOnData(Connection conn, in DataEvent e)
+    {
+        if (conn.Announced)
+        {
+            return;
+        }
+        conn.Role ??= e.Direction == Direction.Send ? "client" : "server";
+        if (conn.Remote.IsEmpty && conn.Proto == "udp" && e.Peer.IsInet)
+        {
+            conn.Remote = e.Peer;
+        }
+        Open(conn, e.TimestampNs);
     }
 
     private void WriteData(in DataEvent e, ReadOnlySpan<byte> payload, Connection conn) => Write(new DataRecord
@@ -290,11 +296,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         if (e.SockId != 0 && e.Fd >= 0)
         {
             conn = Lookup(e.Pid, e.Fd, e.SockId) ?? Adopt(in e);
-            if (!conn.Announced)
-            {
-                conn.Role ??= e.Direction == Direction.Send ? "client" : "server";
-                Open(conn, e.TimestampNs);
-            }
+            AnnounceOnData(conn, in e);
         }
         var key = (e.Pid, e.TlsSession);
         if (_tls.TryGetValue(key, out var tls) && conn is not null && tls.Conn is not null && tls.Conn != conn)
