@@ -9,44 +9,44 @@ internal static class MessageJson
 {
     public static void Write(Utf8JsonWriter w, MessageRecord m)
     {
-        w.WriteString("conn", m.Conn);
-        w.WriteString("role", m.Role);
-        RecordJson.WriteEndpoint(w, "remote", m.Remote);
+        RecurringStrings.Write(w, JsonNames.Conn, m.Conn);
+        RecurringStrings.Write(w, JsonNames.Role, m.Role);
+        RecordJson.WriteEndpoint(w, JsonNames.Remote, m.Remote);
         switch (m)
         {
             case HttpRecord h:
                 WriteHttp(w, h);
                 break;
             case DnsRecord d:
-                w.WriteString("query", d.Query);
-                w.WriteString("qtype", d.QType);
-                w.WriteString("rcode", d.Rcode);
-                w.WriteNumber("id", d.Id);
-                w.WriteString("transport", d.Transport);
+                w.WriteString(JsonNames.Query, d.Query);
+                w.WriteString(JsonNames.Qtype, d.QType);
+                w.WriteString(JsonNames.Rcode, d.Rcode);
+                w.WriteNumber(JsonNames.Id, d.Id);
+                w.WriteString(JsonNames.Transport, d.Transport);
                 if (d.Truncated)
                 {
-                    w.WriteBoolean("truncated", true);
+                    w.WriteBoolean(JsonNames.Truncated, true);
                 }
-                w.WriteStartArray("answers");
+                w.WriteStartArray(JsonNames.Answers);
                 foreach (var a in d.Answers)
                 {
                     w.WriteStartObject();
-                    w.WriteString("name", a.Name);
-                    w.WriteString("type", a.Type);
-                    w.WriteNumber("ttl", a.Ttl);
-                    w.WriteString("data", a.Data);
+                    w.WriteString(JsonNames.Name, a.Name);
+                    w.WriteString(JsonNames.Type, a.Type);
+                    w.WriteNumber(JsonNames.Ttl, a.Ttl);
+                    w.WriteString(JsonNames.Data, a.Data);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
                 break;
             case TlsHandshakeRecord t:
-                w.WriteString("sni", t.Sni);
-                w.WriteString("alpn", t.Alpn);
-                RecordJson.WriteStrings(w, "alpn_offered", t.AlpnOffered);
-                w.WriteString("version", t.Version);
+                w.WriteString(JsonNames.Sni, t.Sni);
+                w.WriteString(JsonNames.Alpn, t.Alpn);
+                RecordJson.WriteStrings(w, JsonNames.AlpnOffered, t.AlpnOffered);
+                RecurringStrings.Write(w, JsonNames.Version, t.Version);
                 if (t.HelloRetry)
                 {
-                    w.WriteBoolean("hello_retry", true);
+                    w.WriteBoolean(JsonNames.HelloRetry, true);
                 }
                 break;
         }
@@ -55,54 +55,54 @@ internal static class MessageJson
 
     private static void WriteHttp(Utf8JsonWriter w, HttpRecord h)
     {
-        w.WriteBoolean("tls", h.Tls);
+        w.WriteBoolean(JsonNames.Tls, h.Tls);
         if (h.Tls)
         {
-            w.WriteString("sni", h.Sni);
+            w.WriteString(JsonNames.Sni, h.Sni);
         }
         if (h.TlsSession is not null)
         {
-            w.WriteString("tls_session", h.TlsSession);
+            w.WriteString(JsonNames.TlsSession, h.TlsSession);
         }
-        w.WriteString("method", h.Method);
-        w.WriteString("path", h.Path);
-        w.WriteString("host", h.Host);
-        w.WriteString("version", h.Version);
+        RecurringStrings.Write(w, JsonNames.Method, h.Method);
+        w.WriteString(JsonNames.Path, h.Path);
+        RecurringStrings.Write(w, JsonNames.Host, h.Host);
+        RecurringStrings.Write(w, JsonNames.Version, h.Version);
         if (h.Status is { } status)
         {
-            w.WriteNumber("status", status);
+            w.WriteNumber(JsonNames.Status, status);
         }
         else
         {
-            w.WriteNull("status");
+            w.WriteNull(JsonNames.Status);
         }
-        WriteOptional(w, "req_bytes", h.ReqBytes);
-        WriteOptional(w, "resp_bytes", h.RespBytes);
-        WriteHeaders(w, "req_headers", h.ReqHeaders);
-        WriteHeaders(w, "resp_headers", h.RespHeaders);
+        WriteOptional(w, JsonNames.ReqBytes, h.ReqBytes);
+        WriteOptional(w, JsonNames.RespBytes, h.RespBytes);
+        WriteHeaders(w, JsonNames.ReqHeaders, h.ReqHeaders);
+        WriteHeaders(w, JsonNames.RespHeaders, h.RespHeaders);
         if (!h.ReqBody.IsEmpty)
         {
-            w.WriteBase64String("req_body_b64", h.ReqBody.Span);
+            w.WriteBase64String(JsonNames.ReqBodyB64, h.ReqBody.Span);
         }
         if (!h.RespBody.IsEmpty)
         {
-            w.WriteBase64String("resp_body_b64", h.RespBody.Span);
+            w.WriteBase64String(JsonNames.RespBodyB64, h.RespBody.Span);
         }
         if (h.ReqContentEncoding is not null)
         {
-            w.WriteString("req_content_encoding", h.ReqContentEncoding);
+            w.WriteString(JsonNames.ReqContentEncoding, h.ReqContentEncoding);
         }
         if (h.RespContentEncoding is not null)
         {
-            w.WriteString("resp_content_encoding", h.RespContentEncoding);
+            w.WriteString(JsonNames.RespContentEncoding, h.RespContentEncoding);
         }
         if (h.Upgrade is not null)
         {
-            w.WriteString("upgrade", h.Upgrade);
+            w.WriteString(JsonNames.Upgrade, h.Upgrade);
         }
         if (h.Interim.Count > 0)
         {
-            w.WriteStartArray("interim");
+            w.WriteStartArray(JsonNames.Interim);
             foreach (int code in h.Interim)
             {
                 w.WriteNumberValue(code);
@@ -111,21 +111,21 @@ internal static class MessageJson
         }
         if (h.UnseenBytes > 0)
         {
-            w.WriteNumber("unseen_bytes", h.UnseenBytes);
+            w.WriteNumber(JsonNames.UnseenBytes, h.UnseenBytes);
         }
         if (h.Trailers is not null)
         {
-            WriteHeaders(w, "trailers", h.Trailers);
+            WriteHeaders(w, JsonNames.Trailers, h.Trailers);
         }
         if (h.Truncated)
         {
-            w.WriteBoolean("truncated", true);
+            w.WriteBoolean(JsonNames.Truncated, true);
         }
     }
 
     /// <summary>Headers as an object in wire order; a repeated name's values are joined with ", " (RFC 9110 §5.3).</summary>
     /// <remarks>On the hot path of every http record: no allocation unless a name repeats or is not lower case.</remarks>
-    private static void WriteHeaders(Utf8JsonWriter w, string name, IReadOnlyList<KeyValuePair<string, string>>? headers)
+    private static void WriteHeaders(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<KeyValuePair<string, string>>? headers)
     {
         if (headers is null)
         {
@@ -153,7 +153,7 @@ internal static class MessageJson
                 }
                 value = joined.ToString();
             }
-            w.WriteString(LowerName(key), value);
+            RecurringStrings.Write(w, HeaderName(key), value);
         }
         w.WriteEndObject();
     }
@@ -171,28 +171,28 @@ internal static class MessageJson
     }
 
     [ThreadStatic]
-    private static Dictionary<string, string>? t_lowerNames;
+    private static Dictionary<string, JsonEncodedText>? t_names;
 
-    /// <summary>Header names come interned from the parser ("Content-Type"): lower-case each spelling once per thread.</summary>
-    private static string LowerName(string key)
+    /// <summary>
+    /// Header names come interned from the parser ("Content-Type"): lower-case and encode each spelling once per
+    /// thread, for a bounded number of spellings.
+    /// </summary>
+    private static JsonEncodedText HeaderName(string key)
     {
-        if (!key.AsSpan().ContainsAnyInRange('A', 'Z'))
+        var cache = t_names ??= new Dictionary<string, JsonEncodedText>(StringComparer.Ordinal);
+        if (cache.TryGetValue(key, out var name))
         {
-            return key;
+            return name;
         }
-        var cache = t_lowerNames ??= new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!cache.TryGetValue(key, out var lower))
+        name = JsonEncodedText.Encode(key.AsSpan().ContainsAnyInRange('A', 'Z') ? key.ToLowerInvariant() : key);
+        if (cache.Count < 1024)
         {
-            lower = key.ToLowerInvariant();
-            if (cache.Count < 1024)
-            {
-                cache[key] = lower;
-            }
+            cache[key] = name;
         }
-        return lower;
+        return name;
     }
 
-    private static void WriteOptional(Utf8JsonWriter w, string name, long? value)
+    private static void WriteOptional(Utf8JsonWriter w, JsonEncodedText name, long? value)
     {
         if (value is { } v)
         {
@@ -208,11 +208,11 @@ internal static class MessageJson
     {
         if (latencyMs is { } ms)
         {
-            w.WriteNumber("latency_ms", Math.Round(ms, 3));
+            w.WriteNumber(JsonNames.LatencyMs, Math.Round(ms, 3));
         }
         else
         {
-            w.WriteNull("latency_ms");
+            w.WriteNull(JsonNames.LatencyMs);
         }
     }
 }

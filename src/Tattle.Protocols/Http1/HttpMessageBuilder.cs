@@ -18,6 +18,12 @@ internal sealed class MessageDraft
     public List<HttpHeader> Headers = new(12);
     public List<HttpHeader>? Trailers;
 
+    /// <summary>
+    /// The previous message's headers on this side of the connection. A keep-alive peer repeats most of them byte
+    /// for byte (Server, Content-Type, ETag...), and a value equal to the one at the same position reuses its string.
+    /// </summary>
+    public List<HttpHeader>? Previous;
+
     /// <summary>Forgets a message; the lists handed to a record are not reused.</summary>
     public void Reset(bool listsHandedOver)
     {
@@ -28,6 +34,7 @@ internal sealed class MessageDraft
         HeadBytes = StartNs = 0;
         if (listsHandedOver)
         {
+            Previous = Headers;
             Headers = new List<HttpHeader>(12);
         }
         else
@@ -104,7 +111,7 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
         {
             (true, HeaderRole.Secret) => HttpRedactor.Redacted,
             (true, HeaderRole.Url) => HttpRedactor.RedactUrl(HttpStrings.Value(value)),
-            _ => HttpStrings.Value(value),
+            _ => RepeatedValue(nameText, value) ?? HttpStrings.Value(value),
         };
         if (trailers)
         {
@@ -124,6 +131,17 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
                 break;
         }
         draft.Headers.Add(new HttpHeader(nameText, valueText));
+    }
+
+    /// <summary>The previous message's string for this header when the bytes are the same ASCII text.</summary>
+    private readonly string? RepeatedValue(string name, ReadOnlySpan<byte> value)
+    {
+        if (trailers || draft.Previous is not { } previous || draft.Headers.Count >= previous.Count)
+        {
+            return null;
+        }
+        var before = previous[draft.Headers.Count];
+        return ReferenceEquals(before.Name, name) && HttpStrings.EqualsAscii(value, before.Value) ? before.Value : null;
     }
 }
 

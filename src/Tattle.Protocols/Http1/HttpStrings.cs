@@ -193,19 +193,7 @@ internal static class HttpStrings
         return sb.ToString();
     }
 
-    private static bool EqualsAscii(ReadOnlySpan<byte> bytes, string text)
-    {
-        if (bytes.Length != text.Length)
-        {
-            return false;
-        }
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            if (bytes[i] != text[i])
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    /// <summary>The bytes are ASCII and spell text exactly (so decoding them would give text).</summary>
+    public static bool EqualsAscii(ReadOnlySpan<byte> bytes, string text) =>
+        bytes.Length == text.Length && Ascii.Equals(bytes, text);
 }

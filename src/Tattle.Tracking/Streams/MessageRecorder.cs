@@ -150,8 +150,15 @@ internal sealed class MessageRecorder(TraceSession session, Connection socketCon
         }
     }
 
-    private static List<KeyValuePair<string, string>> Pairs(IReadOnlyList<HttpHeader> headers) =>
-        headers.Select(h => new KeyValuePair<string, string>(h.Name, h.Value)).ToList();
+    private static KeyValuePair<string, string>[] Pairs(IReadOnlyList<HttpHeader> headers)
+    {
+        var pairs = new KeyValuePair<string, string>[headers.Count];
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            pairs[i] = new KeyValuePair<string, string>(headers[i].Name, headers[i].Value);
+        }
+        return pairs;
+    }
 
     private static string StripPort(string host)
     {

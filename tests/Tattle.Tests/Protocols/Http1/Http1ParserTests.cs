@@ -207,6 +207,35 @@ public sealed class Http1ParserTests
     }
 
     [Fact]
+    public void KeepAliveResponsesReuseOnlyValuesThatRepeatExactly()
+    {
+        // The parser reuses the previous message's string for a value whose bytes are the same at the same position.
+        var f = Feeder(new ParserOptions { Redact = false });
+        string[] dates = ["Mon, 30 Nov 2026 10:00:00 GMT", "Mon, 30 Nov 2026 10:00:01 GMT", "Mon, 30 Nov 2026 10:00:01 GMT"];
+        string[] tags = ["\"a1\"", "\"a1\"", "\"caf\u00e9\""];
+        for (int i = 0; i < dates.Length; i++)
+        {
+            Send(f, Request, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+            Send(f, Response, $"HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: {dates[i]}\r\nETag: {tags[i]}\r\n" +
+                (i == 2 ? "Vary: x\r\nServer: nginx\r\n" : "") + "Content-Length: 0\r\n\r\n");
+        }
+        var x = Exchanges(f);
+        Assert.Equal(3, x.Count);
+        for (int i = 0; i < x.Count; i++)
+        {
+            var h = x[i].Response!.Headers;
+            Assert.Equal(("Server", "nginx"), (h[0].Name, h[0].Value));
+            Assert.Equal(dates[i], h[1].Value);
+            Assert.Equal(tags[i], h[2].Value); // a non-ASCII byte that is not UTF-8 reads as ISO-8859-1
+        }
+        Assert.Same(x[0].Response!.Headers[0].Value, x[1].Response!.Headers[0].Value);
+        Assert.Same(x[1].Response!.Headers[1].Value, x[2].Response!.Headers[1].Value);
+        Assert.Equal(["Server", "Date", "ETag", "Vary", "Server", "Content-Length"], x[2].Response!.Headers.Select(h => h.Name));
+        Assert.Equal("x", x[2].Response!.Headers[3].Value);
+        Assert.Equal("0", x[2].Response!.Headers[5].Value);
+    }
+
+    [Fact]
     public void ResponseThatBeganBeforeTheRequestDoesNotAnswerIt()
     {
         // The tracker may hand the directions over out of order; time says which request a response can answer.
