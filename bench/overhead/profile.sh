@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Where the time goes while tattle traces nginx under wrk: a system-wide perf profile of the saturated run, split
 # by process and by object (nginx's own code, the kernel's syscall path and BPF programs, tattle). Run as root:
-#   bench/overhead/profile.sh [--seconds 5] [--https] [-- extra tattle options]
+#   bench/overhead/profile.sh [--seconds 5] [--https] [--untraced] [-- extra tattle options]
+# (--untraced profiles the same workload with no tracer: the baseline to compare shares with.)
 # Prints the share of samples per (process, object) and the top kernel symbols of nginx's samples.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-secs=5 scheme=http extra=()
+secs=5 scheme=http extra=() untraced=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) secs=$2; shift 2 ;;
     --https) scheme=https; shift ;;
+    --untraced) untraced=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 [--seconds S] [--https] [-- tattle options]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--seconds S] [--https] [--untraced] [-- tattle options]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead/profile.sh: run as root" >&2; exit 2; }
@@ -44,16 +46,18 @@ trap cleanup EXIT
 for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
 url="http://127.0.0.1:18090/index.html"
 [ "$scheme" = https ] && url="https://127.0.0.1:18091/index.html"
-"$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${extra[@]}" 2>"$dir/t.err" &
-tracer=$!
-for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done
+if [ "$untraced" = 0 ]; then
+  "$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${extra[@]}" 2>"$dir/t.err" &
+  tracer=$!
+  for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done
+fi
 sleep 1
 taskset -c 1 wrk -t1 -c16 -d"$((secs + 2))s" "$url" > "$dir/wrk.txt" &
 wrk_pid=$!
 sleep 1
 perf record -a -g -F 999 -o "$dir/perf.data" -- sleep "$secs" 2>/dev/null
 wait "$wrk_pid" || true
-echo "== $scheme, tattle ${extra[*]}: $(awk '/Requests\/sec/ {print $2}' "$dir/wrk.txt") requests/s"
+echo "== $scheme, $([ "$untraced" = 1 ] && echo untraced || echo "tattle ${extra[*]}"): $(awk '/Requests\/sec/ {print $2}' "$dir/wrk.txt") requests/s"
 echo "== share of all samples by process and object"
 perf report -i "$dir/perf.data" --no-children --sort comm,dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
 echo "== nginx's kernel samples: top symbols"
