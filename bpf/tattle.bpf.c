@@ -798,19 +798,26 @@ static __always_inline void tls_note_socket(__u64 id, int fd)
     t->sk = (__u64)BPF_CORE_READ(so, sk);
 }
 
-SEC("raw_tp/sys_enter")
-int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+/* The syscalls the programs follow; every other one of every task on the machine leaves at once. */
+static __always_inline bool is_followed_call(long nr)
 {
-    long nr = ctx->args[1];
     switch (nr) {
     case NR_read: case NR_write: case NR_close: case NR_readv: case NR_writev: case NR_sendfile:
     case NR_socket: case NR_connect: case NR_accept: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
     case NR_recvmsg: case NR_shutdown: case NR_bind: case NR_listen: case NR_splice: case NR_accept4:
     case NR_recvmmsg: case NR_sendmmsg: case NR_io_uring_setup:
-        break;
+        return true;
     default:
-        return 0;
+        return false;
     }
+}
+
+SEC("raw_tp/sys_enter")
+int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+    long nr = ctx->args[1];
+    if (!is_followed_call(nr))
+        return 0;
     __u64 id = bpf_get_current_pid_tgid();
     if (!is_traced(id >> 32))
         return 0;
@@ -919,9 +926,8 @@ static __always_inline void emit_sock(struct call_args *c, long ret, __u32 type,
 /* A payload call with no stashed entry: it was already blocked (in recv, read...) when tracing began. On x86_64
  * the user registers saved at entry are intact at exit (only ax holds the result), so the arguments can be
  * read back here and the call is not lost. */
-static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *regs, __u64 id)
+static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *regs, long nr, __u64 id)
 {
-    long nr = BPF_CORE_READ(regs, orig_ax);
     switch (nr) {
     case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg: case NR_recvmmsg:
     case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
@@ -944,13 +950,18 @@ static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *
 SEC("raw_tp/sys_exit")
 int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
+    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    /* orig_ax keeps the call's number to its exit: one read here spares the other calls a hash lookup. */
+    long nr = BPF_CORE_READ(regs, orig_ax);
+    if (!is_followed_call(nr))
+        return 0;
     __u64 id = bpf_get_current_pid_tgid();
     struct call_args c = {};
     struct call_args *p = bpf_map_lookup_elem(&calls, &id);
     if (p) {
         c = *p;
         bpf_map_delete_elem(&calls, &id);
-    } else if (!from_exit_regs(&c, (struct pt_regs *)ctx->args[0], id)) {
+    } else if (!from_exit_regs(&c, regs, nr, id)) {
         return 0;
     }
     long ret = ctx->args[1];
