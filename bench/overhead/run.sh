@@ -6,7 +6,10 @@
 # tattle-capture: -w --no-payload (packets and their owners, the job tcpdump -w does: no syscall payloads);
 # tattle-packets: -w --packets-only, no syscall tracepoints at all (TCP connections learnt from their state changes);
 # tattle-light: --no-payload alone, which isolates what tracing syscalls costs the traced program;
+# tattle-noparse: payloads copied by the kernel and read by tattle, but not parsed (--no-parse): the kernel's share;
 # bpftrace: a bpftrace script copying the first 64 bytes of every recv and writev of the worker.
+# floor: empty programs on raw_tp sys_enter/sys_exit (bench/overhead/floor): what any syscall tracer costs on a
+# kernel without kprobes or fentry before it does anything.
 # The -https conditions run the same over TLS (nginx's second port, self-signed): tattle-https reads the plaintext
 # through its uprobes on libssl; bpftrace-https merely counts SSL_read/SSL_write calls with per-pid uprobes.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
@@ -17,7 +20,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-pcap tattle-capture tattle-packets tattle-light tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced"
+all="untraced tattle tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced"
 reps=5 secs=5 rate=2000 conditions="$all"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +40,10 @@ fi
 # bpftrace 0.17 finds tracepoints through tracefs, which a minimal machine may not have mounted.
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug 2>/dev/null || true
+build_floor() { # the floor condition's loader and programs (clang and libbpf-dev come with tattle's build)
+  clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$here/floor/floor.bpf.c" -o "$dir/floor.bpf.o"
+  cc -O2 "$here/floor/floor.c" -o "$dir/floor" -lbpf
+}
 "$root/tattle" sockets -n -p $$ >/dev/null   # builds the native tool once, outside the timings
 tattle="$root/out/tattle/tattle"
 
@@ -76,13 +83,14 @@ tls_url="https://127.0.0.1:$tls_port/index.html"
 taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
+case " $conditions " in *" floor "*) build_floor ;; esac
 
 start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   local c=$1; tracer_pid=""
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
     untraced|untraced-https|untraced-paced) return ;;
-    tattle|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-https|tattle-paced)
+    tattle|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -91,9 +99,14 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$c" = tattle-capture ] && w=(-w "$dir/t.pcapng" -i lo --no-payload)
       [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
       [ "$c" = tattle-light ] && w=(--no-payload)
+      [ "$c" = tattle-noparse ] && w=(--no-parse)
       "$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
+    floor)
+      "$dir/floor" "$dir/floor.bpf.o" > "$dir/t.err" 2>&1 &
+      tracer_pid=$!
+      for _ in $(seq 100); do grep -q ready "$dir/t.err" && break; sleep 0.05; done ;;
     tcpdump)
       tcpdump -i lo -w "$dir/t.pcap" "tcp port $port" 2>"$dir/t.err" &
       tracer_pid=$!
@@ -196,7 +209,7 @@ for c in conds:
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # Each TLS library call traps twice (entry and return probe).
 print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
-      f"tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
+      f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} "
       f"tls_calls_per_req={g(traps,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced'))}")
 PY
