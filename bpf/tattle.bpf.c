@@ -192,21 +192,27 @@ static __always_inline void fill_hdr(struct tattle_hdr *h, __u32 type)
     h->cpu = bpf_get_smp_processor_id();
 }
 
-/* The struct socket behind fd in the current process, or NULL when fd is not a socket. */
+/* Marks a kernel address as a pointer to type, so fields are read with plain loads (which the kernel guards with
+ * its exception table) instead of a bpf_probe_read_kernel call each: the verifier turns the kfunc into a move. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define KERNEL_PTR(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
+/* The struct socket behind fd in the current process, or NULL when fd is not a socket. Runs on every payload
+ * syscall of a traced process: one helper call (the slot of the fd array) and plain loads for the rest. */
 static __always_inline struct socket *fd_socket(int fd)
 {
-    struct task_struct *task = (void *)bpf_get_current_task();
-    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-    if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+    struct task_struct *task = bpf_get_current_task_btf();
+    struct fdtable *fdt = task->files->fdt;
+    if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
         return 0;
-    struct file **fds = BPF_CORE_READ(fdt, fd);
-    struct file *f = 0;
-    if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+    struct file **fds = fdt->fd;
+    struct file *slot = 0;
+    if (bpf_probe_read_kernel(&slot, sizeof(slot), &fds[fd]) || !slot)
         return 0;
-    unsigned short mode = BPF_CORE_READ(f, f_inode, i_mode);
-    if ((mode & S_IFMT) != S_IFSOCK)
+    struct file *f = KERNEL_PTR(struct file, slot);
+    if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
         return 0;
-    return BPF_CORE_READ(f, private_data);
+    return KERNEL_PTR(struct socket, f->private_data);
 }
 
 static __always_inline struct sk_info *sk_info_get(__u64 sk, __u32 tgid, int fd, bool reset)
@@ -759,11 +765,11 @@ static __always_inline bool stash_socket(struct call_args *c, int fd)
     struct socket *so = fd_socket(fd);
     if (!so)
         return false;
-    struct sock *sk = BPF_CORE_READ(so, sk);
+    struct sock *sk = so->sk;
     c->fd = fd;
     c->sk = (__u64)sk;
-    c->sock_type = BPF_CORE_READ(so, type);
-    c->family = sk ? BPF_CORE_READ(sk, __sk_common.skc_family) : 0;
+    c->sock_type = so->type;
+    c->family = sk ? sk->__sk_common.skc_family : 0;
     return true;
 }
 
@@ -812,21 +818,20 @@ static __always_inline bool is_followed_call(long nr)
     }
 }
 
-SEC("raw_tp/sys_enter")
-int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+/* tp_btf rather than raw_tp: the registers and the task are typed pointers, read with plain loads. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
 {
-    long nr = ctx->args[1];
     if (!is_followed_call(nr))
         return 0;
     __u64 id = bpf_get_current_pid_tgid();
     if (!is_traced(id >> 32))
         return 0;
-    struct pt_regs *regs = (void *)ctx->args[0];
     struct call_args c = {};
     c.nr = nr;
-    c.arg[0] = BPF_CORE_READ(regs, di);
-    c.arg[1] = BPF_CORE_READ(regs, si);
-    c.arg[2] = BPF_CORE_READ(regs, dx);
+    c.arg[0] = regs->di;
+    c.arg[1] = regs->si;
+    c.arg[2] = regs->dx;
     c.fd = -1;
     switch (nr) {
     case NR_close:
@@ -857,9 +862,9 @@ int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
             return 0;
         if (!stash_socket(&c, (int)c.arg[0]))
             return 0;
-        c.arg[3] = BPF_CORE_READ(regs, r10);
-        c.arg[4] = BPF_CORE_READ(regs, r8);
-        c.arg[5] = BPF_CORE_READ(regs, r9);
+        c.arg[3] = regs->r10;
+        c.arg[4] = regs->r8;
+        c.arg[5] = regs->r9;
         break;
     }
     if (bpf_map_update_elem(&calls, &id, &c, BPF_ANY))
@@ -938,21 +943,20 @@ static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *
     if (!is_traced(id >> 32))
         return false;
     c->nr = nr;
-    c->arg[0] = BPF_CORE_READ(regs, di);
-    c->arg[1] = BPF_CORE_READ(regs, si);
-    c->arg[2] = BPF_CORE_READ(regs, dx);
-    c->arg[3] = BPF_CORE_READ(regs, r10);
-    c->arg[4] = BPF_CORE_READ(regs, r8);
-    c->arg[5] = BPF_CORE_READ(regs, r9);
+    c->arg[0] = regs->di;
+    c->arg[1] = regs->si;
+    c->arg[2] = regs->dx;
+    c->arg[3] = regs->r10;
+    c->arg[4] = regs->r8;
+    c->arg[5] = regs->r9;
     return stash_socket(c, (int)c->arg[0]);
 }
 
-SEC("raw_tp/sys_exit")
-int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
 {
-    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-    /* orig_ax keeps the call's number to its exit: one read here spares the other calls a hash lookup. */
-    long nr = BPF_CORE_READ(regs, orig_ax);
+    /* orig_ax keeps the call's number to its exit: reading it first spares the other calls a hash lookup. */
+    long nr = regs->orig_ax;
     if (!is_followed_call(nr))
         return 0;
     __u64 id = bpf_get_current_pid_tgid();
@@ -964,7 +968,6 @@ int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
     } else if (!from_exit_regs(&c, regs, nr, id)) {
         return 0;
     }
-    long ret = ctx->args[1];
     if ((cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS)) && c.sock_type == SOCK_STREAM && ret > 0
         && is_payload_call(c.nr)) {
         struct sk_info *info = sk_info_get(c.sk, id >> 32, c.fd, false);
