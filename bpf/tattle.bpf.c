@@ -497,7 +497,9 @@ struct emit_state {
     __u32 msg_idx;
     __u32 msg_len;
     __u32 left;     /* payload bytes still to capture in this message */
-    __u32 off;
+    __u32 off;      /* the message offset of the next byte to capture */
+    __u32 fill;     /* bytes gathered in data_buf for the next chunk, which ends at off */
+    __u8 gathers;   /* the message is small enough for its segments to share one chunk */
     __u32 emitted;
     __s32 fd;
     __u16 dir;
@@ -520,20 +522,25 @@ struct {
     __type(value, struct emit_state);
 } emit_buf SEC(".maps");
 
-static __always_inline int emit_chunk(struct emit_state *s, __u64 n, __u16 extra_flags)
+/* Sends the chunk gathered in data_buf: s->fill bytes ending at message offset s->off (none for a record of sizes,
+ * an end of stream or unread bytes). The segments of a small message (writev's head and body) share a chunk, so
+ * it is one record however many iovecs it came in. */
+static __always_inline int emit_chunk(struct emit_state *s, __u16 extra_flags)
 {
     __u32 zero = 0;
     struct data_scratch *b = bpf_map_lookup_elem(&data_buf, &zero);
     if (!b)
         return -1;
     struct tattle_data_event *e = &b->e;
+    __u64 n = s->fill;
+    CLAMP(n, TATTLE_CHUNK_MAX);
     fill_hdr(&e->h, TATTLE_EV_DATA);
     e->fd = s->fd;
     e->dir = s->dir;
     e->sk = s->sk;
     e->pos = s->pos;
     e->msg_len = s->msg_len;
-    e->chunk_off = s->off;
+    e->chunk_off = s->off - n;
     e->syscall = s->syscall;
     e->family = s->family;
     e->sock_type = s->sock_type;
@@ -541,19 +548,33 @@ static __always_inline int emit_chunk(struct emit_state *s, __u64 n, __u16 extra
     e->tls_session = s->tls_session;
     __builtin_memset(&e->peer, 0, sizeof(e->peer));
     read_user_sockaddr(s->name, s->name_len, &e->peer, 0, 0);
-    CLAMP(n, TATTLE_CHUNK_MAX);
-    __u16 flags = s->flags | extra_flags;
-    if (n && bpf_probe_read_user(b->data, n, (void *)s->seg_ptr)) {
-        flags |= TATTLE_DATA_UNREAD;
-        stat_add(TATTLE_STAT_BYTES_UNREAD, n);
-        n = 0;
-    }
     e->chunk_len = n;
-    if (s->left <= n || n == 0)
-        flags |= TATTLE_DATA_LAST;
-    e->flags = flags;
+    e->flags = s->flags | extra_flags;
     s->emitted++;
+    s->fill = 0;
     return output(b, sizeof(struct tattle_data_event) + n, true);
+}
+
+/* Messages up to half a chunk gather their segments: the verifier must see that what is gathered plus the next
+ * copy stays inside data_buf, and a per-CPU value cannot hold two chunks (32 KiB at most). */
+#define GATHER_MAX (TATTLE_CHUNK_MAX / 2)
+
+/* Copies the next n bytes of the current segment after the s->fill gathered so far; false if they are unreadable.
+ * A larger message's segments are sent a chunk at a time, from the start of data_buf. */
+static __always_inline bool gather(struct emit_state *s, __u64 n)
+{
+    __u32 zero = 0;
+    struct data_scratch *b = bpf_map_lookup_elem(&data_buf, &zero);
+    if (!b)
+        return false;
+    if (s->gathers) {
+        __u64 fill = s->fill;
+        CLAMP(fill, GATHER_MAX);
+        CLAMP(n, GATHER_MAX);
+        return bpf_probe_read_user(b->data + fill, n, (void *)s->seg_ptr) == 0;
+    }
+    CLAMP(n, TATTLE_CHUNK_MAX);
+    return bpf_probe_read_user(b->data, n, (void *)s->seg_ptr) == 0;
 }
 
 /* Sets up message msg_idx; returns false when it moved no bytes (skipped). */
@@ -597,6 +618,7 @@ static __always_inline bool start_message(struct emit_state *s)
         s->iov_cnt = IOV_MAX;
     __u32 snap = cfg.snaplen;
     s->left = s->msg_len < snap ? s->msg_len : snap;
+    s->gathers = s->left <= GATHER_MAX;
     s->flags &= ~TATTLE_DATA_TRUNC;
     if (s->msg_len > snap) {
         s->flags |= TATTLE_DATA_TRUNC;
@@ -629,8 +651,8 @@ static long emit_step(__u32 i, void *ctx)
         return 0;
     }
     if (s->left == 0) {
-        if (s->emitted == 0)
-            emit_chunk(s, 0, 0); /* sizes only, or an empty message */
+        if (s->fill || s->emitted == 0)
+            emit_chunk(s, TATTLE_DATA_LAST); /* the iovecs ended early; or sizes only, or an empty message */
         s->open = 0;
         s->msg_idx++;
         return 0;
@@ -655,13 +677,22 @@ static long emit_step(__u32 i, void *ctx)
     __u64 n = s->left;
     if (n > s->seg_left)
         n = s->seg_left;
-    if (n > TATTLE_CHUNK_MAX)
-        n = TATTLE_CHUNK_MAX;
-    emit_chunk(s, n, 0);
+    if (n > TATTLE_CHUNK_MAX - s->fill)
+        n = TATTLE_CHUNK_MAX - s->fill;
+    if (gather(s, n)) {
+        s->fill += n;
+    } else {
+        if (s->fill)
+            emit_chunk(s, 0);
+        stat_add(TATTLE_STAT_BYTES_UNREAD, n);
+        emit_chunk(s, TATTLE_DATA_UNREAD | (s->left <= n ? TATTLE_DATA_LAST : 0)); /* at s->off, no bytes */
+    }
     s->seg_ptr += n;
     s->seg_left -= n;
     s->left -= n;
     s->off += n;
+    if (s->fill && (!s->gathers || s->left == 0))
+        emit_chunk(s, s->left == 0 ? TATTLE_DATA_LAST : 0);
     return 0;
 }
 
@@ -753,7 +784,7 @@ static __always_inline void emit_bypass(struct call_args *c, long ret, __u16 dir
     s->msg_len = ret;
     struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
     s->pos = info ? __sync_fetch_and_add(&info->pos[dir & 1], (__u64)ret) : 0;
-    emit_chunk(s, 0, flag);
+    emit_chunk(s, flag | TATTLE_DATA_LAST);
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -990,7 +1021,7 @@ int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
             if (s) {
                 struct sk_info *info = bpf_map_lookup_elem(&socks, &c.sk);
                 s->pos = info ? info->pos[DIR_RECV] : 0;
-                emit_chunk(s, 0, TATTLE_DATA_EOF);
+                emit_chunk(s, TATTLE_DATA_EOF | TATTLE_DATA_LAST);
             }
         }
         break;

@@ -15,6 +15,46 @@ public sealed class RunTests(ITestOutputHelper output)
     private static string Str(JsonElement r, string name) => r.GetProperty(name).GetString()!;
 
     [Fact]
+    public async Task Writev_ASmallMessageIsOneRecordOfAllItsSegments_ALargeOneIsChunkedAtItsSegments()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        // The kernel gathers a small message's iovecs into one chunk (nginx's head and body: one record, not two);
+        // a message over half a chunk goes a segment at a time, cut at the snap length.
+        const string script = """
+            import os, socket
+            l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+            c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+            small = [b"GET /gathered HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"]
+            big = [b"a" * 6000, b"b" * 6000, b"c" * 6000]
+            for parts in (small, big):
+                os.writev(c.fileno(), parts)
+                want = sum(map(len, parts))
+                got = 0
+                while got < want:
+                    got += len(s.recv(65536))
+            c.close(); s.close()
+            """;
+        var r = await TattleCli.RunAsync(["run", "--data", "--snaplen", "16384", "--", Py.Exe, "-c", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var sends = r.OfType("data").Where(d => Str(d, "dir") == "send").ToList();
+
+        var small = Assert.Single(sends, d => d.GetProperty("len").GetInt32() == 35);
+        Assert.Equal(35, small.GetProperty("captured").GetInt32());
+        Assert.Equal("GET /gathered HTTP/1.1\r\nHost: x\r\n\r\n", Encoding.ASCII.GetString(Convert.FromBase64String(Str(small, "b64"))));
+
+        var big = sends.Where(d => d.GetProperty("len").GetInt32() == 18000).ToList();
+        Assert.Equal([0, 6000, 12000], big.Select(d => d.TryGetProperty("offset", out var o) ? o.GetInt32() : 0));
+        Assert.Equal([6000, 6000, 4384], big.Select(d => d.GetProperty("captured").GetInt32()));
+        Assert.Equal(new string('b', 6000), Encoding.ASCII.GetString(Convert.FromBase64String(Str(big[1], "b64"))));
+        Assert.True(big[2].TryGetProperty("truncated", out var cut) && cut.GetBoolean());
+        Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
+    }
+
+    [Fact]
     public async Task CurlAgainstPythonHttpServer_ConnectionAndExactByteCounts()
     {
         if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
