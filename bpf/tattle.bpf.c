@@ -70,7 +70,7 @@ struct {
     __type(value, __u32);
 } traced SEC(".maps");
 
-/* A traced syscall in flight, per thread (pid_tgid). */
+/* A traced syscall in flight, per thread. */
 struct call_args {
     __u64 arg[6];
     __u64 sk;
@@ -78,13 +78,15 @@ struct call_args {
     __s32 fd;
     __u16 family;
     __u16 sock_type;
-    __u32 _pad;
+    __u32 live; /* set at entry, cleared at exit: the slot outlives the call */
 };
 
+/* Task-local storage rather than a hash keyed by thread: the slot hangs off the task, so entry and exit find it
+ * without hashing or bucket locks (an update, a lookup and a delete per payload syscall before). */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u64);
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
     __type(value, struct call_args);
 } calls SEC(".maps");
 
@@ -898,8 +900,13 @@ int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
         c.arg[5] = regs->r9;
         break;
     }
-    if (bpf_map_update_elem(&calls, &id, &c, BPF_ANY))
+    struct call_args *slot = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!slot) {
         stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
+        return 0;
+    }
+    c.live = 1;
+    *slot = c;
     return 0;
 }
 
@@ -992,10 +999,10 @@ int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
         return 0;
     __u64 id = bpf_get_current_pid_tgid();
     struct call_args c = {};
-    struct call_args *p = bpf_map_lookup_elem(&calls, &id);
-    if (p) {
+    struct call_args *p = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, 0);
+    if (p && p->live) {
         c = *p;
-        bpf_map_delete_elem(&calls, &id);
+        p->live = 0;
     } else if (!from_exit_regs(&c, regs, nr, id)) {
         return 0;
     }
