@@ -132,23 +132,25 @@ internal static class MessageJson
             w.WriteNull(name);
             return;
         }
+        // Records carry arrays: as a span, the name comparisons below are plain loops, not interface calls.
+        ReadOnlySpan<KeyValuePair<string, string>> all = headers as KeyValuePair<string, string>[] ?? [.. headers];
         w.WriteStartObject(name);
-        for (int i = 0; i < headers.Count; i++)
+        for (int i = 0; i < all.Length; i++)
         {
-            string key = headers[i].Key;
-            if (IndexOfName(headers, key, 0, i) >= 0)
+            string key = all[i].Key;
+            if (IndexOfName(all[..i], key) >= 0)
             {
                 continue; // written with its first occurrence
             }
-            string value = headers[i].Value;
-            if (IndexOfName(headers, key, i + 1, headers.Count) >= 0)
+            string value = all[i].Value;
+            if (IndexOfName(all[(i + 1)..], key) >= 0)
             {
                 var joined = new StringBuilder(value);
-                for (int j = i + 1; j < headers.Count; j++)
+                foreach (var (otherKey, otherValue) in all[(i + 1)..])
                 {
-                    if (string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
+                    if (string.Equals(otherKey, key, StringComparison.OrdinalIgnoreCase))
                     {
-                        joined.Append(", ").Append(headers[j].Value);
+                        joined.Append(", ").Append(otherValue);
                     }
                 }
                 value = joined.ToString();
@@ -158,11 +160,11 @@ internal static class MessageJson
         w.WriteEndObject();
     }
 
-    private static int IndexOfName(IReadOnlyList<KeyValuePair<string, string>> headers, string key, int from, int to)
+    private static int IndexOfName(ReadOnlySpan<KeyValuePair<string, string>> headers, string key)
     {
-        for (int j = from; j < to; j++)
+        for (int j = 0; j < headers.Length; j++)
         {
-            if (string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
+            if (ReferenceEquals(headers[j].Key, key) || string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
             {
                 return j;
             }

@@ -100,6 +100,35 @@ public sealed class JsonLinesSinkTests
         }
     }
 
+    [Fact]
+    public void RepeatedHeaderNamesAreOneLowerCaseFieldWithTheValuesJoinedInWireOrder()
+    {
+        // RFC 9110 section 5.3: a repeated field is the values joined with ", ", in order; names are case-insensitive.
+        var headers = new KeyValuePair<string, string>[]
+        {
+            new("Vary", "Accept"), new("Server", "nginx"), new("vary", "Origin"), new("X-A", "1"), new("VARY", "Cookie"),
+        };
+        var stream = new MemoryStream();
+        using (var sink = new JsonLinesSink(stream, ownsStream: false))
+        {
+            sink.Write(new HttpRecord
+            {
+                TimestampNs = 0,
+                Pid = 1,
+                Comm = "c",
+                Conn = "c1",
+                Role = "client",
+                RespHeaders = headers,
+                ReqHeaders = new List<KeyValuePair<string, string>> { new("Host", "h"), new("host", "h2") },
+            });
+        }
+        var root = JsonDocument.Parse(Encoding.UTF8.GetString(stream.ToArray())).RootElement;
+        var resp = root.GetProperty("resp_headers");
+        Assert.Equal(["vary", "server", "x-a"], resp.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("Accept, Origin, Cookie", resp.GetProperty("vary").GetString());
+        Assert.Equal("h, h2", root.GetProperty("req_headers").GetProperty("host").GetString()); // a list, not an array
+    }
+
     private static NoticeRecord Notice(string message) => new()
     {
         TimestampNs = 1_764_460_800_000_000_000,
