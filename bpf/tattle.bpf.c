@@ -1078,11 +1078,16 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     __u64 key = (__u64)sk;
     struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
     int newstate = (int)ctx->args[2];
-    if (!info && (cfg.flags & TATTLE_CFG_NO_SYSCALLS) && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
-        /* No syscalls seen: a connect (CLOSE -> SYN_SENT) and a listen run in the owner's context. */
+    if ((cfg.flags & TATTLE_CFG_NO_SYSCALLS) && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
+        /* No syscalls seen: a connect (CLOSE -> SYN_SENT) and a listen run in the owner's context, and each begins
+         * a socket's life. An entry found here is a freed socket's at the same address (its owner cleared at
+         * CLOSE): it must neither hide the new one nor lend it its owner. */
         __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-        if (!is_traced(tgid))
+        if (!is_traced(tgid)) {
+            if (info)
+                info->tgid = 0;
             return 0;
+        }
         info = sk_info_get(key, tgid, -1, true);
     }
     if (!info || !info->tgid)

@@ -89,6 +89,39 @@ public class PacketCaptureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task PacketsOnly_SocketsAtAFreedSocketsAddress_AreEachLearnt()
+    {
+        if (!Ready())
+        {
+            return;
+        }
+        // One connection after another: the kernel hands a closed socket's memory to the next one, and the entry
+        // the first left behind must not hide the second (--packets-only learns sockets from state changes alone).
+        using var web = ServerProcess.HttpServer();
+        string pcap = TempPcap();
+        const int count = 12;
+        string script = $$"""
+            import socket
+            for _ in range({{count}}):
+                s = socket.create_connection(("127.0.0.1", {{web.Port}}))
+                s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                while s.recv(65536):
+                    pass
+                s.close()
+            """;
+        var r = await TattleCli.RunAsync(["run", "-w", pcap, "--packets-only", "--", Py.Exe, "-c", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var opens = r.OfType("conn.open").Where(o => Str(o, "proto") == "tcp").ToList();
+        Assert.Equal(count, opens.Count);
+        Assert.Equal(count, opens.Select(o => o.GetProperty("local").GetProperty("port").GetInt32()).Distinct().Count());
+        var rows = PcapTools.TsharkFields(pcap, "frame.comment", "tcp.srcport", "tcp.dstport");
+        Assert.Equal(count, rows.Select(row => row[1] == $"{web.Port}" ? row[2] : row[1]).Distinct().Count());
+        Assert.All(rows, row => Assert.StartsWith("pid=", row[0]));
+        File.Delete(pcap);
+    }
+
+    [Fact]
     public async Task OtherProcessesPackets_CountedButNotWritten_UnlessAllPackets()
     {
         if (!Ready())
