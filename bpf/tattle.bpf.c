@@ -834,7 +834,7 @@ static __always_inline void tls_note_socket(__u64 id, int fd)
     if (!so)
         return;
     t->fd = fd;
-    t->sk = (__u64)BPF_CORE_READ(so, sk);
+    t->sk = (__u64)so->sk;
 }
 
 /* The syscalls the programs follow; every other one of every task on the machine leaves at once. */
@@ -993,7 +993,7 @@ static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
 {
-    /* orig_ax keeps the call's number to its exit: reading it first spares the other calls a hash lookup. */
+    /* orig_ax keeps the call's number to its exit: reading it first spares the other calls the storage lookup. */
     long nr = regs->orig_ax;
     if (!is_followed_call(nr))
         return 0;
@@ -1178,7 +1178,7 @@ static __always_inline int tls_enter(struct pt_regs *ctx)
         int fd = (int)PT_REGS_PARM2(ctx);
         struct socket *so = fd_socket(fd);
         if (so)
-            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)BPF_CORE_READ(so, sk), true);
+            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)so->sk, true);
         return 0;
     }
     stat_add(TATTLE_STAT_TLS_CALLS, 1);

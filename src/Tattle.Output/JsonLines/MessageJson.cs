@@ -124,7 +124,7 @@ internal static class MessageJson
     }
 
     /// <summary>Headers as an object in wire order; a repeated name's values are joined with ", " (RFC 9110 §5.3).</summary>
-    /// <remarks>On the hot path of every http record: no allocation unless a name repeats or is not lower case.</remarks>
+    /// <remarks>On the hot path of every http record: no allocation for a record's array unless a name repeats.</remarks>
     private static void WriteHeaders(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<KeyValuePair<string, string>>? headers)
     {
         if (headers is null)
@@ -164,7 +164,7 @@ internal static class MessageJson
     {
         for (int j = 0; j < headers.Length; j++)
         {
-            if (ReferenceEquals(headers[j].Key, key) || string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
             {
                 return j;
             }

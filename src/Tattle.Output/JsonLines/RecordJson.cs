@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Tattle.Records;
 
@@ -108,34 +109,16 @@ public static class RecordJson
         return System.Text.Encoding.ASCII.GetString(ts);
     }
 
-    /// <summary>The same into 27 bytes of UTF-8, by hand: DateTime's custom formats cost 5 % of tattle's CPU under load.</summary>
+    /// <summary>
+    /// The same into 27 bytes of UTF-8, without a string: the round-trip format ("O", a fast path, unlike a custom
+    /// format, which cost 5 % of tattle's CPU under load) cut from seven fractional digits to six.
+    /// </summary>
     public static void FormatTimestamp(long unixNs, Span<byte> into)
     {
-        var t = DateTime.UnixEpoch.AddTicks(unixNs / 100);
-        var (year, month, day) = t;
-        Digits(into[..4], year);
-        into[4] = (byte)'-';
-        Digits(into.Slice(5, 2), month);
-        into[7] = (byte)'-';
-        Digits(into.Slice(8, 2), day);
-        into[10] = (byte)'T';
-        Digits(into.Slice(11, 2), t.Hour);
-        into[13] = (byte)':';
-        Digits(into.Slice(14, 2), t.Minute);
-        into[16] = (byte)':';
-        Digits(into.Slice(17, 2), t.Second);
-        into[19] = (byte)'.';
-        Digits(into.Slice(20, 6), (int)(t.Ticks % TimeSpan.TicksPerSecond / 10));
-        into[26] = (byte)'Z';
-    }
-
-    private static void Digits(Span<byte> into, int value)
-    {
-        for (int i = into.Length - 1; i >= 0; i--)
-        {
-            into[i] = (byte)('0' + value % 10);
-            value /= 10;
-        }
+        Span<byte> roundTrip = stackalloc byte[TimestampBytes + 1];
+        DateTime.UnixEpoch.AddTicks(unixNs / 100).TryFormat(roundTrip, out _, "O", CultureInfo.InvariantCulture);
+        roundTrip[..(TimestampBytes - 1)].CopyTo(into);
+        into[TimestampBytes - 1] = (byte)'Z';
     }
 
     private static void WriteConn(Utf8JsonWriter w, ConnRecord c)

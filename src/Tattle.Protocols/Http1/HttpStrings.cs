@@ -194,6 +194,5 @@ internal static class HttpStrings
     }
 
     /// <summary>The bytes are ASCII and spell text exactly (so decoding them would give text).</summary>
-    public static bool EqualsAscii(ReadOnlySpan<byte> bytes, string text) =>
-        bytes.Length == text.Length && Ascii.Equals(bytes, text);
+    public static bool EqualsAscii(ReadOnlySpan<byte> bytes, string text) => Ascii.Equals(bytes, text);
 }
