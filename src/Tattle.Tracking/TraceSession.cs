@@ -35,6 +35,12 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 {
     private readonly Dictionary<(int Pid, int Fd), Connection> _byFd = [];
     private readonly Dictionary<ulong, Connection> _bySock = [];
+    private readonly ClosedSockets _closed = new();
+    // TLS sessions over a memory BIO (node, .NET) make no syscall inside the library call, so the kernel cannot
+    // name their socket. The program moves the ciphertext itself on the same thread: right after SSL_write it
+    // sends the records it got, and right before SSL_read it received them.
+    private readonly Dictionary<int, TlsSessionStream> _tlsAwaitingSend = [];
+    private readonly Dictionary<int, Connection> _lastStreamRecv = [];
     private readonly Dictionary<(int Pid, int Fd), int> _generations = [];
     private readonly SummaryBuilder _summary = new();
     private readonly Dictionary<(int Pid, ulong Session), TlsSessionStream> _tls = [];
@@ -98,11 +104,15 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         return p;
     }
 
-    /// <summary>Seeds the launched command's process: known, but announced only when it execs the command.</summary>
-    public void SeedLaunched(int pid)
+    /// <summary>
+    /// Seeds the launched command's process: known, but announced only when it execs <paramref name="executable"/>.
+    /// The execs before it (the gate's shell, `ip netns exec`, setpriv) are Tattle's own helpers, never shown.
+    /// </summary>
+    public void SeedLaunched(int pid, string executable)
     {
         var p = Processes.Seed(pid) ?? Processes.Add(pid, 0);
         p.Announced = false;
+        p.AwaitedExec = executable;
     }
 
     public void OnFork(in ProcessFork e)
@@ -119,6 +129,14 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     public void OnExec(in ProcessExec e)
     {
         var p = Processes.Find(e.Pid) ?? Processes.Add(e.Pid, ProcStat.TicksFromBootNs(e.StartTime));
+        if (p.AwaitedExec is { } awaited)
+        {
+            if (e.Filename != awaited)
+            {
+                return; // a launch helper execing on its way to the command
+            }
+            p.AwaitedExec = null;
+        }
         p.Comm = e.Comm;
         p.Argv = e.Argv.Count > 0 ? e.Argv : [e.Filename];
         p.Exe = e.Filename;
@@ -155,6 +173,14 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             EndTls(tls, e.TimestampNs);
         }
+        foreach (var tid in _lastStreamRecv.Where(kv => kv.Value.Pid == pid).Select(kv => kv.Key).ToList())
+        {
+            _lastStreamRecv.Remove(tid);
+        }
+        foreach (var tid in _tlsAwaitingSend.Where(kv => kv.Value.Pid == pid).Select(kv => kv.Key).ToList())
+        {
+            _tlsAwaitingSend.Remove(tid);
+        }
         Write(new ProcessExitRecord
         {
             TimestampNs = settings.ToUnixNs(e.TimestampNs),
@@ -190,7 +216,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
                 OnListen(in e);
                 break;
             case SocketEventKind.Close:
-                if (Lookup(e.Pid, e.Fd, e.SockId) is { } closing)
+                if (!_closed.Contains(e.Pid, e.Fd, e.SockId) && Lookup(e.Pid, e.Fd, e.SockId) is { } closing)
                 {
                     closing.KernelSent = Math.Max(closing.KernelSent, e.BytesSent);
                     closing.KernelRecv = Math.Max(closing.KernelRecv, e.BytesRecv);
@@ -216,6 +242,10 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             OnTlsData(in e, payload);
             return;
         }
+        if (_closed.Contains(e.Pid, e.Fd, e.SockId))
+        {
+            return; // another thread's call on the socket this fd named before close(): that connection is over
+        }
         var conn = Lookup(e.Pid, e.Fd, e.SockId) ?? Adopt(in e);
         if (e.ChunkOffset == 0 && (e.Flags & DataFlags.Eof) == 0)
         {
@@ -235,6 +265,10 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             }
         }
         conn.Unseen |= e.Flags & (DataFlags.Sendfile | DataFlags.Splice);
+        if (conn.Proto == "tcp" && conn.Tls is null)
+        {
+            NoteStreamIo(conn, in e);
+        }
         AnnounceOnData(conn, in e);
         if (settings.EmitData && (e.Flags & (DataFlags.Eof | DataFlags.Sendfile | DataFlags.Splice)) == 0)
         {
@@ -309,10 +343,19 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             tls = new TlsSessionStream(e.Pid, e.TlsSession);
             _tls[key] = tls;
         }
+        if (conn is null && tls.Conn is null && e.Direction == Direction.Recv
+            && _lastStreamRecv.TryGetValue(e.Tid, out var received) && received.Pid == e.Pid
+            && received.State == ConnectionState.Open && received.Tls is null)
+        {
+            conn = received; // the ciphertext this plaintext came from was the thread's last read from a socket
+        }
         if (conn is not null && tls.Conn is null)
         {
-            tls.Conn = conn;
-            conn.Tls = tls;
+            BindTls(tls, conn);
+        }
+        else if (tls.Conn is null && e.Direction == Direction.Send)
+        {
+            _tlsAwaitingSend[e.Tid] = tls;
         }
         var shown = tls.Conn ?? (tls.Detached ??= NewDetachedConnection(e.Pid, e.TimestampNs));
         settings.TlsPlaintext?.OnPlaintext(in e, payload, shown, Processes.CommOf(e.Pid), settings.ToUnixNs(e.TimestampNs));
@@ -329,6 +372,33 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             {
                 tls.Decoder.OnData(in e, payload, null);
             }
+        }
+    }
+
+    /// <summary>
+    /// A TCP send or receive on a socket no TLS session is bound to: binds the session whose plaintext the same
+    /// thread just wrote, and remembers the socket as the thread's last read for a plaintext read to come.
+    /// </summary>
+    private void NoteStreamIo(Connection conn, in DataEvent e)
+    {
+        if (e.Direction == Direction.Recv)
+        {
+            _lastStreamRecv[e.Tid] = conn;
+        }
+        else if (_tlsAwaitingSend.Count > 0 && _tlsAwaitingSend.Remove(e.Tid, out var pending)
+            && pending.Pid == e.Pid && pending.Conn is null && _tls.ContainsKey((pending.Pid, pending.Session)))
+        {
+            BindTls(pending, conn);
+        }
+    }
+
+    private static void BindTls(TlsSessionStream tls, Connection conn)
+    {
+        tls.Conn = conn;
+        conn.Tls = tls;
+        if (tls.Detached?.AppProtocol is { } app)
+        {
+            conn.AppProtocol = app; // what the plaintext carries, learnt before the socket was known
         }
     }
 
@@ -369,7 +439,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     }
 
     /// <summary>Ends the session: connections still open count in the summary, which is written and returned.</summary>
-    public SummaryRecord Finish(long nowMonoNs, long startMonoNs, ulong events, int rootPid, TlsProbeSummary? tls = null)
+    public SummaryRecord Finish(long nowMonoNs, long startMonoNs, ulong events, int rootPid, TlsProbeSummary? tls = null, int stillRunning = 0)
     {
         foreach (var stream in _tls.Values.ToList())
         {
@@ -393,6 +463,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             Events = events,
             Lost = Lost,
             Processes = Processes.TotalSeen,
+            StillRunning = stillRunning,
             Tls = tls,
         };
         Write(summary);
@@ -477,7 +548,11 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 
     private void OnTcpState(in SocketEvent e)
     {
-        var conn = _bySock.GetValueOrDefault(e.SockId) ?? (e.Fd >= 0 ? Lookup(e.Pid, e.Fd, e.SockId) : null);
+        // Found by the socket, never by the fd alone: the kernel keeps a closed socket's owner and fd until its
+        // CLOSE state, which comes in softirq after close() returned (FIN_WAIT, LAST_ACK), by which time the
+        // process may hold a new connection at the same fd. Only a connection whose socket is not known yet
+        // (seeded from /proc at attach) is matched by its fd, and then only when its ports agree.
+        var conn = _bySock.GetValueOrDefault(e.SockId) ?? (e.Fd >= 0 ? UnboundAt(e.Pid, e.Fd, in e) : null);
         if (conn is null && (e.Fd >= 0 || (conn = FromStateAlone(in e)) is null))
         {
             return;
@@ -510,6 +585,22 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             Fail(conn, e.TimestampNs, e.Result != 0 ? Errno.Name(e.Result) : "ECONNABORTED");
         }
+    }
+
+    /// <summary>The connection at (pid, fd) when its socket is not known yet and its ports match the event's.</summary>
+    private Connection? UnboundAt(int pid, int fd, in SocketEvent e)
+    {
+        if (!_byFd.TryGetValue((pid, fd), out var conn) || conn.SockId != 0 || e.SockId == 0)
+        {
+            return null;
+        }
+        if ((conn.Local.IsInet && conn.Local.Port != e.Local.Port) || (conn.Remote.IsInet && conn.Remote.Port != e.Remote.Port))
+        {
+            return null;
+        }
+        conn.SockId = e.SockId;
+        _bySock[e.SockId] = conn;
+        return conn;
     }
 
     /// <summary>
@@ -628,6 +719,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         if (sockId != 0)
         {
             _bySock[sockId] = conn;
+            _closed.Forget(pid, fd, sockId);
         }
         return conn;
     }
@@ -685,6 +777,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         {
             _bySock.Remove(conn.SockId);
         }
+        _closed.Add(conn.Pid, conn.Fd, conn.SockId);
         var previous = conn.State;
         conn.State = ConnectionState.Closed;
         conn.Decoder?.OnClose(nowNs); // its last messages come before the close record

@@ -23,6 +23,9 @@ public sealed class TrackedProcess(int pid, ulong startTicks)
     /// <summary>Whether a process.start record was written for it.</summary>
     public bool Announced { get; set; }
 
+    /// <summary>A launched process's command: until it is exec'd, the process is a launch helper, not shown.</summary>
+    public string? AwaitedExec { get; set; }
+
     /// <summary>The process set up io_uring: its I/O there is not seen.</summary>
     public bool UsesIoUring { get; set; }
 }
@@ -79,6 +82,17 @@ public sealed class ProcessTable
         LiveCount--;
         return p;
     }
+
+    /// <summary>The processes not known to have exited.</summary>
+    public IEnumerable<TrackedProcess> Live => _byPid.Values.Where(p => p.Alive);
+
+    /// <summary>
+    /// Live processes that /proc still shows running (not gone, not a zombie, not a new process at the same pid):
+    /// the check when an exit record may never come (tracing stopped, or a record lost).
+    /// </summary>
+    public List<TrackedProcess> StillRunning() => Live.Where(p =>
+        ProcStat.Read(p.Pid) is { } stat && stat.State != 'Z' && stat.State != 'X'
+        && (p.StartTicks == 0 || stat.StartTicks == p.StartTicks)).ToList();
 
     /// <summary>Seeds a running process from /proc; null when it is gone.</summary>
     public TrackedProcess? Seed(int pid)

@@ -57,6 +57,7 @@ public sealed class NginxSite : IDisposable
                     listen 127.0.0.1:{{Port}};
                     root {{www}};
                     location = /echo { return 200 "echo\n"; }
+                    location = /status { stub_status; access_log off; }
                 }
                 {{tlsServer}}
             }
@@ -78,6 +79,19 @@ public sealed class NginxSite : IDisposable
 
     /// <summary>The command that runs this nginx in the foreground (for tattle run).</summary>
     public string[] Command => ["nginx", "-c", ConfigPath, "-e", Path.Combine(Directory, "error.log")];
+
+    /// <summary>
+    /// Connections nginx has accepted since it started (stub_status), read over a connection of its own, which
+    /// the count includes.
+    /// </summary>
+    public long Accepts()
+    {
+        using var client = new System.Net.Http.HttpClient();
+        var text = client.GetStringAsync(Url("/status")).GetAwaiter().GetResult();
+        // "Active connections: 1 \nserver accepts handled requests\n 12 12 30 \n…"
+        var counters = text.Split('\n')[2].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(counters[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The access log's lines: "METHOD URI STATUS".</summary>
     public string[] AccessLog()

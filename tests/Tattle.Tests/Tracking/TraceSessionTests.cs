@@ -135,6 +135,59 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void LateTcpStateOfAClosedSocket_LeavesTheNewConnectionAtItsFdAlone()
+    {
+        // nginx under churn: close(11) returns, the old socket's FIN_WAIT/CLOSE transitions come later (softirq,
+        // the kernel still naming fd 11 as their owner), and by then accept() has put a new socket at fd 11.
+        _session.OnSocket(Sock(SocketEventKind.Accept, 11, 0xA));
+        _session.OnData(Data(11, 0xA, Direction.Recv, 93), new byte[93]);
+        _session.OnSocket(Sock(SocketEventKind.Close, 11, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Accept, 11, 0xB));
+        _session.OnSocket(Sock(SocketEventKind.TcpState, 11, 0xA, state: TcpState.FinWait2));
+        _session.OnSocket(Sock(SocketEventKind.TcpState, 11, 0xA, state: TcpState.Close));
+        _session.OnData(Data(11, 0xB, Direction.Recv, 93), new byte[93]);
+        _session.OnData(Data(11, 0xB, Direction.Send, 1044), new byte[1044]);
+        _session.OnSocket(Sock(SocketEventKind.Close, 11, 0xB));
+
+        var opens = _records.Of<ConnOpenRecord>().ToList();
+        Assert.Equal(2, opens.Count);
+        Assert.All(opens, o => Assert.False(o.Existing));
+        var second = _records.Of<ConnCloseRecord>().Single(c => c.Conn == opens[1].Conn);
+        Assert.Equal(93UL, second.BytesRecv);
+        Assert.Equal(1044UL, second.BytesSent);
+    }
+
+    [Fact]
+    public void LateDataFromAnotherThread_AfterCloseAndReaccept_IsNotANewConnection()
+    {
+        // A threaded server: one thread's recv on fd 7 returns after another thread closed fd 7 and a third
+        // accepted a new socket there. Each record is written at its call's exit, so the late one comes last.
+        _session.OnSocket(Sock(SocketEventKind.Accept, 7, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Close, 7, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Accept, 7, 0xB));
+        _session.OnData(Data(7, 0xA, Direction.Recv, 5), new byte[5]);
+        _session.OnData(Data(7, 0xB, Direction.Recv, 20), new byte[20]);
+        _session.OnSocket(Sock(SocketEventKind.Close, 7, 0xB));
+
+        var opens = _records.Of<ConnOpenRecord>().ToList();
+        Assert.Equal(2, opens.Count);
+        Assert.All(opens, o => Assert.False(o.Existing));
+        Assert.Equal(20UL, _records.Of<ConnCloseRecord>().Single(c => c.Conn == opens[1].Conn).BytesRecv);
+    }
+
+    [Fact]
+    public void SocketAddressReusedAtTheSameFd_IsLiveAgain()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Accept, 7, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Close, 7, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Accept, 7, 0xA)); // the kernel reuses a freed sock's address at once
+        _session.OnData(Data(7, 0xA, Direction.Recv, 20), new byte[20]);
+        _session.OnSocket(Sock(SocketEventKind.Close, 7, 0xA));
+        Assert.Equal(20UL, _records.Of<ConnCloseRecord>().Last().BytesRecv);
+        Assert.Equal(2, _records.Of<ConnCloseRecord>().Count());
+    }
+
+    [Fact]
     public void ProcessExit_ClosesItsConnections()
     {
         _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
