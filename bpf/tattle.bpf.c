@@ -49,9 +49,12 @@ const volatile struct tattle_config cfg = {};
 #define DIR_SEND 0
 #define DIR_RECV 1
 #define SOCK_STREAM 1
+#define IPPROTO_TCP 6
 #define TCP_CLOSE 7
 #define TCP_SYN_SENT 2
 #define TCP_LISTEN 10
+#define TCP_CLOSE_WAIT 8
+#define TCP_CLOSING 11
 
 /* Bound on one call's work: messages + iovecs + chunks. What is left over is counted as unread. */
 #define EMIT_LOOP_MAX 4096
@@ -97,6 +100,7 @@ struct sk_info {
     __s32 fd;
     __u32 tls; /* its plaintext comes through the TLS probes: the ciphertext is counted, not emitted */
     __u32 gen; /* random per socket: a new socket often gets a freed one's address, this tells them apart */
+    __u32 whole; /* seen from its creation (socket, accept): TCP's own counters are its counts too */
 };
 
 struct {
@@ -227,7 +231,7 @@ static __always_inline struct sk_info *sk_info_get(__u64 sk, __u32 tgid, int fd,
         }
         return info;
     }
-    struct sk_info fresh = { .tgid = tgid, .fd = fd, .gen = bpf_get_prandom_u32() };
+    struct sk_info fresh = { .tgid = tgid, .fd = fd, .gen = bpf_get_prandom_u32(), .whole = reset };
     bpf_map_update_elem(&socks, &sk, &fresh, BPF_ANY);
     return bpf_map_lookup_elem(&socks, &sk);
 }
@@ -412,26 +416,6 @@ int tattle_exec(struct bpf_raw_tracepoint_args *ctx)
     if (len && !bpf_probe_read_user(e->args, len, (void *)start))
         e->args_len = len;
     output_process(e, sizeof(*e));
-    return 0;
-}
-
-SEC("raw_tp/sched_process_exit")
-int tattle_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-    struct task_struct *task = (void *)ctx->args[0];
-    __u32 tgid = BPF_CORE_READ(task, tgid);
-    if (!is_traced(tgid))
-        return 0;
-    /* signal->live drops to 0 when the last thread of the process exits (do_exit decrements it before
-     * this tracepoint); earlier threads' exits are not the process's. */
-    if (BPF_CORE_READ(task, signal, live.counter) != 0)
-        return 0;
-    bpf_map_delete_elem(&traced, &tgid);
-    struct tattle_proc_event *e = proc_event(TATTLE_EV_EXIT, task);
-    if (!e)
-        return 0;
-    e->exit_code = BPF_CORE_READ(task, exit_code);
-    output(e, __builtin_offsetof(struct tattle_proc_event, filename), false);
     return 0;
 }
 
@@ -820,8 +804,84 @@ static __always_inline void emit_close(int fd)
     if (info) {
         e->bytes_sent = info->pos[DIR_SEND];
         e->bytes_recv = info->pos[DIR_RECV];
+        /* Bytes TCP received that the process never read (a TLS close_notify after the response, say) were still
+         * on the wire: for a socket seen whole, TCP's own count says so. */
+        if (info->whole && e->sk && e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP) {
+            struct tcp_sock *tp = (struct tcp_sock *)e->sk; /* outside the macro: e is no kernel type */
+            __u64 received = BPF_CORE_READ(tp, bytes_received);
+            /* The peer's FIN takes a sequence number, which the count includes: a socket has had one when it
+             * is closed from CLOSE_WAIT or CLOSING. */
+            if (received && (e->state == TCP_CLOSE_WAIT || e->state == TCP_CLOSING))
+                received--;
+            if (received > e->bytes_recv)
+                e->bytes_recv = received;
+        }
     }
     output(e, sizeof(*e), false);
+}
+
+/* The sockets an exiting process still holds: the kernel closes them in exit_files(), after this tracepoint,
+ * with no close() call, so their byte counts (which the TLS probes' sockets only count, never emit) would be
+ * lost. One bpf_loop step per fd, reading the open-fd bitmap a word at a time. */
+#define EXIT_FDS_MAX 65536
+
+struct exit_fds {
+    unsigned long *open_fds;
+    unsigned long word;
+    __u32 max_fds;
+};
+
+static long exit_close_fd(__u64 fd, void *arg)
+{
+    struct exit_fds *x = arg;
+    if (fd >= x->max_fds)
+        return 1;
+    if ((fd & 63) == 0) {
+        x->word = 0;
+        if (bpf_probe_read_kernel(&x->word, sizeof(x->word), &x->open_fds[fd >> 6]))
+            return 1;
+    }
+    if (x->word & (1UL << (fd & 63)))
+        emit_close((int)fd);
+    return 0;
+}
+
+static __always_inline void close_sockets_at_exit(struct task_struct *task)
+{
+    /* A table shared with another process (clone with CLONE_FILES) stays open: its sockets are not closed. */
+    struct files_struct *files = BPF_CORE_READ(task, files);
+    if (!files || BPF_CORE_READ(files, count.counter) != 1)
+        return;
+    struct exit_fds x = {
+        .open_fds = BPF_CORE_READ(files, fdt, open_fds),
+        .max_fds = BPF_CORE_READ(files, fdt, max_fds),
+    };
+    if (!x.open_fds)
+        return;
+    if (x.max_fds > EXIT_FDS_MAX)
+        x.max_fds = EXIT_FDS_MAX;
+    bpf_loop(x.max_fds, exit_close_fd, &x, 0);
+}
+
+SEC("raw_tp/sched_process_exit")
+int tattle_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    struct task_struct *task = (void *)ctx->args[0];
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    if (!is_traced(tgid))
+        return 0;
+    /* signal->live drops to 0 when the last thread of the process exits (do_exit decrements it before
+     * this tracepoint); earlier threads' exits are not the process's. */
+    if (BPF_CORE_READ(task, signal, live.counter) != 0)
+        return 0;
+    bpf_map_delete_elem(&traced, &tgid);
+    close_sockets_at_exit(task);
+    struct tattle_proc_event *e = proc_event(TATTLE_EV_EXIT, task);
+    if (!e)
+        return 0;
+    e->exit_code = BPF_CORE_READ(task, exit_code);
+    output(e, __builtin_offsetof(struct tattle_proc_event, filename), false);
+    return 0;
 }
 
 /* A payload syscall inside a TLS call on the same thread names the socket the session object reads or writes. */

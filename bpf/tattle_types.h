@@ -77,9 +77,11 @@ struct file {
 struct fdtable {
     unsigned int max_fds;
     struct file **fd;
+    unsigned long *open_fds;
 };
 
 struct files_struct {
+    atomic_t count;
     struct fdtable *fdt;
 };
 

@@ -59,19 +59,16 @@ public sealed class TlsTests(ITestOutputHelper output)
         Assert.True(tls.GetProperty("calls").GetInt64() >= 2);
         Assert.Equal(0, tls.GetProperty("untraced_hits").GetInt64());
         Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
-        if (Str(exchange, "tls_session") is null)
-        {
-            // Bound to its socket: the connection's addresses and the handshake's server name come with it.
-            Assert.Equal(server.Port, exchange.GetProperty("remote").GetProperty("port").GetInt32());
-            var conn = r.OfType("conn.open").Single(o => Str(o, "conn") == Str(exchange, "conn"));
-            Assert.Equal(server.Port, conn.GetProperty("remote").GetProperty("port").GetInt32());
-        }
-        else
-        {
-            // A custom BIO (node's) never reads the socket inside the TLS call: the record says so.
-            Assert.Equal("node", client);
-            Assert.StartsWith("0x", Str(exchange, "tls_session"));
-        }
+        // Bound to its socket, node's memory BIO included (its socket I/O is outside the TLS calls, on the same
+        // thread): the connection's addresses and the handshake's server name come with it.
+        Assert.Null(Str(exchange, "tls_session"));
+        Assert.Equal(server.Port, exchange.GetProperty("remote").GetProperty("port").GetInt32());
+        Assert.Equal("localhost", Str(exchange, "sni"));
+        var conn = r.OfType("conn.open").Single(o => Str(o, "conn") == Str(exchange, "conn"));
+        Assert.Equal(server.Port, conn.GetProperty("remote").GetProperty("port").GetInt32());
+        var row = r.Summary.GetProperty("rows").EnumerateArray()
+            .Single(x => x.GetProperty("endpoint").TryGetProperty("port", out var port) && port.ValueKind == JsonValueKind.Number && port.GetInt32() == server.Port);
+        Assert.Equal(["https"], row.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()));
     }
 
     [Fact]
