@@ -214,6 +214,9 @@ public sealed record SummaryRecord : Record
 
     public required int Processes { get; init; }
 
+    /// <summary>Traced processes still running when tracing stopped (run: Ctrl-C, or --no-follow-orphans).</summary>
+    public int StillRunning { get; init; }
+
     /// <summary>What the TLS probes did; null when they were off (--no-tls).</summary>
     public TlsProbeSummary? Tls { get; init; }
 }

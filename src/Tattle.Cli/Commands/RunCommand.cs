@@ -14,6 +14,10 @@ internal static class RunCommand
             Description = "Run the command as USER (default: as yourself)",
             HelpName = "USER",
         };
+        var noFollowOrphans = new Option<bool>("--no-follow-orphans")
+        {
+            Description = "Stop when the command exits, even if processes it started still run (the summary counts them)",
+        };
         var command = new Argument<string[]>("command")
         {
             Description = "The command to launch and trace, after --",
@@ -22,13 +26,15 @@ internal static class RunCommand
         var run = new Command("run", "Launch a command and trace every connection it and its children make; exits with its exit code")
         {
             user,
+            noFollowOrphans,
             command,
         };
         options.AddTo(run);
         RequireAfterDashes(run, command);
         run.SetAction(result =>
         {
-            var target = new RunTarget(result.GetValue(command) ?? [], result.GetValue(user));
+            var target = new RunTarget(result.GetValue(command) ?? [], result.GetValue(user),
+                followOrphans: !result.GetValue(noFollowOrphans));
             return TraceLoop.Execute(options.Bind(result), target, stderr);
         });
         return run;

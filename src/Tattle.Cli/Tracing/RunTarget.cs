@@ -7,21 +7,29 @@ using Tattle.Tracking;
 namespace Tattle.Cli.Tracing;
 
 /// <summary>
-/// `tattle run`: launches the command gated, traces it and its descendants, ends when it exits. <paramref name="through"/>
+/// `tattle run`: launches the command gated, traces it and its descendants, and ends when the last of them exits
+/// (like `strace -f`), or when the command exits with <paramref name="followOrphans"/> off. <paramref name="through"/>
 /// is a launcher line that execs the command in place (`tattle sandbox`: `ip netns exec NAME`).
 /// </summary>
-internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadOnlyList<string>? through = null) : ITraceTarget
+internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadOnlyList<string>? through = null,
+    bool followOrphans = true) : ITraceTarget
 {
     // After the command exits, wait this long at most for its exit record to come through the ring buffer.
     private const long ExitGraceNs = 1_000_000_000;
+    // How often /proc is asked whether descendants still run (their exit records can be lost, or never come).
+    private const long DescendantCheckNs = 200_000_000;
 
     private GatedLauncher? _launcher;
     private long _exitedAt;
     private long _sigintAt;
+    private long _descendantsCheckedAt;
+    private bool _descendantsRunning;
 
     public int ExitCode { get; private set; }
 
     public int RootPid => _launcher?.Pid ?? 0;
+
+    public bool CountsStillRunning => true;
 
     public Action<int, string?>? OnTraced { get; set; }
 
@@ -35,7 +43,7 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadO
         {
             throw new TargetException(e.Message, e.ExitCode);
         }
-        session.SeedLaunched(_launcher.Pid);
+        session.SeedLaunched(_launcher.Pid, _launcher.Executable);
         tracer.Trace(_launcher.Pid);
         OnTraced?.Invoke(_launcher.Pid, _launcher.Executable);
         _launcher.Release();
@@ -63,14 +71,32 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadO
             ExitCode = _launcher.Process.ExitCode;
         }
         bool exitSeen = session.Processes.Find(_launcher.Pid) is { Alive: false };
-        return exitSeen || nowMonoNs - _exitedAt > ExitGraceNs;
+        if (!exitSeen && nowMonoNs - _exitedAt <= ExitGraceNs)
+        {
+            return false;
+        }
+        return !followOrphans || !DescendantsRunning(session, nowMonoNs);
+    }
+
+    private bool DescendantsRunning(TraceSession session, long nowMonoNs)
+    {
+        if (session.Processes.LiveCount == 0)
+        {
+            return false;
+        }
+        if (nowMonoNs - _descendantsCheckedAt >= DescendantCheckNs)
+        {
+            _descendantsCheckedAt = nowMonoNs;
+            _descendantsRunning = session.Processes.StillRunning().Any(p => p.Pid != _launcher!.Pid);
+        }
+        return _descendantsRunning;
     }
 
     public bool OnSignal(PosixSignal signal, int count)
     {
         if (_launcher is null || _launcher.Process.HasExited)
         {
-            return true;
+            return true; // descendants left running are counted in the summary
         }
         if (signal == PosixSignal.SIGINT && count == 1)
         {

@@ -16,6 +16,8 @@ internal sealed class SandboxTarget(RunTarget run) : ITraceTarget
 
     public int RootPid => run.RootPid;
 
+    public bool CountsStillRunning => run.CountsStillRunning;
+
     public Action<int, string?>? OnTraced
     {
         get => run.OnTraced;

@@ -33,6 +33,9 @@ internal interface ITraceTarget : IDisposable
     /// <summary>The process the summary is about.</summary>
     int RootPid { get; }
 
+    /// <summary>Whether the summary counts traced processes left running (a launched command's descendants).</summary>
+    bool CountsStillRunning => false;
+
     /// <summary>A process name the kernel adds to the filter whenever a process of that name execs (attach --comm).</summary>
     string? Comm => null;
 
@@ -233,7 +236,8 @@ internal static class TraceLoop
             var stats = monitor.Last;
             var tlsSummary = tlsProbes is null ? null
                 : new TlsProbeSummary(tlsProbes.FunctionsAttached, stats.TlsCalls, stats.TlsUntraced, stats.TlsNoSocket, tlsProbes.Failures);
-            var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary);
+            int stillRunning = target.CountsStillRunning ? session.Processes.StillRunning().Count : 0;
+            var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary, stillRunning);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
             SummaryTable.Render(live.Console, summary);

@@ -39,7 +39,8 @@ public static class SummaryTable
         }
         console.Write(table);
         string lost = summary.Lost == 0 ? "[green]0 lost[/]" : $"[red]{summary.Lost} lost[/] (see the loss records)";
-        console.MarkupLine($"{summary.Processes} processes, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s");
+        string running = summary.StillRunning > 0 ? $", [yellow]{summary.StillRunning} still running[/] (not traced further)" : "";
+        console.MarkupLine($"{summary.Processes} processes{running}, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s");
         if (summary.Tls is { } tls && (tls.Functions > 0 || tls.Failures.Count > 0))
         {
             console.MarkupLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed)"

@@ -51,6 +51,7 @@ internal static class JsonNames
     public static readonly JsonEncodedText Port = JsonEncodedText.Encode("port");
     public static readonly JsonEncodedText Ppid = JsonEncodedText.Encode("ppid");
     public static readonly JsonEncodedText Processes = JsonEncodedText.Encode("processes");
+    public static readonly JsonEncodedText StillRunning = JsonEncodedText.Encode("still_running");
     public static readonly JsonEncodedText Proto = JsonEncodedText.Encode("proto");
     public static readonly JsonEncodedText Protocols = JsonEncodedText.Encode("protocols");
     public static readonly JsonEncodedText Qtype = JsonEncodedText.Encode("qtype");

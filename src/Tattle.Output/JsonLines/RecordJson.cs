@@ -154,6 +154,7 @@ public static class RecordJson
     {
         w.WriteNumber(JsonNames.DurationMs, Math.Round(s.DurationMs, 3));
         w.WriteNumber(JsonNames.Processes, s.Processes);
+        w.WriteNumber(JsonNames.StillRunning, s.StillRunning);
         w.WriteNumber(JsonNames.Events, s.Events);
         w.WriteNumber(JsonNames.Lost, s.Lost);
         if (s.Tls is { } tls)

@@ -1,0 +1,64 @@
+using Tattle.Tests.Support;
+using static Tattle.Tests.Support.RecordFields;
+
+namespace Tattle.Tests.EndToEnd;
+
+/// <summary>`tattle run`'s launch: the command is the first process shown, and its descendants are followed to the end.</summary>
+[Collection("bpf")]
+public sealed class LaunchTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Run_FollowsADescendantThatOutlivesTheCommand()
+    {
+        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
+        {
+            return;
+        }
+        using var server = ServerProcess.HttpServer();
+        var r = await TattleCli.RunAsync(["run", "-q", "--", "sh", "-c",
+            $"(sleep 1.5; curl -s -o /dev/null http://127.0.0.1:{server.Port}/index.html?late) & echo started"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var late = Assert.Single(r.OfType("http"), h => Str(h, "path") == "/index.html?late");
+        Assert.Equal(200, late.GetProperty("status").GetInt32());
+        Assert.Contains(r.OfType("process.exit"), e => Str(e, "comm") == "curl");
+        Assert.Equal(0, r.Summary.GetProperty("still_running").GetInt32());
+        Assert.True(r.Summary.GetProperty("duration_ms").GetDouble() >= 1500);
+    }
+
+    [Fact]
+    public async Task Run_NoFollowOrphans_StopsAtTheCommandsExitAndCountsWhatStillRuns()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        var r = await TattleCli.RunAsync(["run", "-q", "--no-follow-orphans", "--", "sh", "-c", "sleep 3 & echo started"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.True(r.Summary.GetProperty("duration_ms").GetDouble() < 2500);
+        Assert.Equal(1, r.Summary.GetProperty("still_running").GetInt32());
+        Assert.Contains("1 still running", r.Stderr);
+    }
+
+    [Fact]
+    public async Task Run_TheCommandIsTheFirstProcess_NeverTheLaunchGate()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        // The gate's shell execs the command (through `ip netns exec` in the sandbox): neither is ever shown.
+        for (int i = 0; i < 8; i++)
+        {
+            string[] verb = i % 2 == 0 ? ["run", "-q"] : ["sandbox", "-q"];
+            var r = await TattleCli.RunAsync([.. verb, "--", "true"]);
+            Assert.Equal(0, r.ExitCode);
+            var start = Assert.Single(r.OfType("process.start"));
+            Assert.Equal("true", Str(start, "comm"));
+            Assert.Equal("/usr/bin/true", Str(start, "exe"));
+            Assert.DoesNotContain(r.Records, x => x.GetRawText().Contains("tattle-gate", StringComparison.Ordinal));
+            Assert.DoesNotContain(r.Records, x => x.GetRawText().Contains("\"netns\",\"exec\"", StringComparison.Ordinal));
+        }
+    }
+}
