@@ -13,14 +13,31 @@ public sealed class FilteringSinkTests
 
     private static ConnOpenRecord Open(string conn, int remotePort, string remoteAddr = "10.0.0.1", string? host = null) => new()
     {
-        TimestampNs = Ts, Pid = 10, Comm = "app", Conn = conn, Proto = "tcp", Role = "client", Fd = 3,
-        Local = new Endpoint("10.0.0.2", 40000), Remote = new Endpoint(remoteAddr, remotePort, Host: host),
+        TimestampNs = Ts,
+        Pid = 10,
+        Comm = "app",
+        Conn = conn,
+        Proto = "tcp",
+        Role = "client",
+        Fd = 3,
+        Local = new Endpoint("10.0.0.2", 40000),
+        Remote = new Endpoint(remoteAddr, remotePort, Host: host),
     };
 
     private static ConnCloseRecord Close(ConnOpenRecord o) => new()
     {
-        TimestampNs = Ts, Pid = o.Pid, Comm = o.Comm, Conn = o.Conn, Proto = o.Proto, Role = o.Role, Fd = o.Fd,
-        Local = o.Local, Remote = o.Remote, BytesSent = 1, BytesRecv = 2, DurationMs = 1,
+        TimestampNs = Ts,
+        Pid = o.Pid,
+        Comm = o.Comm,
+        Conn = o.Conn,
+        Proto = o.Proto,
+        Role = o.Role,
+        Fd = o.Fd,
+        Local = o.Local,
+        Remote = o.Remote,
+        BytesSent = 1,
+        BytesRecv = 2,
+        DurationMs = 1,
     };
 
     private static HttpRecord Http(string conn) => new() { TimestampNs = Ts, Pid = 10, Comm = "app", Conn = conn, Role = "client", Method = "GET" };

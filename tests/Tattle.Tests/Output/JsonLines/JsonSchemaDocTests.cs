@@ -155,9 +155,23 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         yield return new HttpRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", Remote = Remote, Method = "GET", Path = "/", Host = "example.com", Version = "HTTP/1.1", Status = 200, ReqBytes = 78, RespBytes = 600, ReqHeaders = [new("Host", "example.com")], RespHeaders = [new("Content-Type", "text/html")], LatencyMs = 1.5 };
         yield return new HttpRecord
         {
-            TimestampNs = ts, Pid = 10, Comm = "node", Conn = "t1", Role = "client", Tls = true, Sni = "example.com", TlsSession = "0x7f00",
-            ReqBody = new byte[] { 1 }, RespBody = new byte[] { 2 }, ReqContentEncoding = "gzip", RespContentEncoding = "br", Upgrade = "websocket",
-            Interim = [100], UnseenBytes = 5, Trailers = [new("Checksum", "x")], Truncated = true,
+            TimestampNs = ts,
+            Pid = 10,
+            Comm = "node",
+            Conn = "t1",
+            Role = "client",
+            Tls = true,
+            Sni = "example.com",
+            TlsSession = "0x7f00",
+            ReqBody = new byte[] { 1 },
+            RespBody = new byte[] { 2 },
+            ReqContentEncoding = "gzip",
+            RespContentEncoding = "br",
+            Upgrade = "websocket",
+            Interim = [100],
+            UnseenBytes = 5,
+            Trailers = [new("Checksum", "x")],
+            Truncated = true,
         };
         yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Remote = new Endpoint("10.0.0.1", 53), Query = "example.com", QType = "A", Rcode = "NOERROR", Answers = [new("example.com", "A", 60, "93.184.216.34")], Transport = "udp", Id = 7, LatencyMs = 3 };
         yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Query = "example.com", QType = "TYPE65534", Transport = "tcp", Id = 8, Truncated = true };
