@@ -5,7 +5,7 @@ using Tattle.Records;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;
 
-// Ring buffer benchmark (issue targets: >= 500k events/s drained with 64-byte payloads on 2 cores; zero drops at
+// Ring buffer benchmark (targets: >= 500k events/s drained with 64-byte payloads on 2 cores; zero drops at
 // 200k events/s with 4 KiB payloads). Three measurements, each with the real kernel programs and decoder:
 //   prefilled  - the consumer waits while the generator fills the ring, then drains it: pure consumer speed;
 //   live       - generator flat out while the consumer drains: end-to-end events/s and drops;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tattle's peak memory while tracing one process that holds N open TCP connections (default 10 000: 5 000
 # loopback pairs, both ends in the traced process), each of which then carries a small HTTP exchange so every
-# connection gets its stream decoders. Run as root: bench/overhead/rss.sh [N]. Target (issue #8): <= 200 MB.
+# connection gets its stream decoders. Run as root: bench/overhead/rss.sh [N]. Target: <= 200 MB.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

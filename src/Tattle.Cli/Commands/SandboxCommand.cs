@@ -64,6 +64,7 @@ internal static class SandboxCommand
         options.AddParsingTo(sandbox);
         options.AddOutputTo(sandbox);
         options.AddKernelTo(sandbox);
+        options.Filters.AddTo(sandbox);
         RunCommand.RequireAfterDashes(sandbox, command);
         sandbox.Validators.Add(result =>
         {

@@ -125,6 +125,9 @@ internal sealed class TraceOptions
         Description = "With -w, also write the TLS plaintext the probes read, as TCP packets of a second, synthetic interface (Wireshark shows the HTTP inside)",
     };
 
+    /// <summary>--port, --host, --app: run, attach and sandbox.</summary>
+    public RecordFilterOptions Filters { get; } = new();
+
     /// <summary>Adds every option: run and attach.</summary>
     public void AddTo(Command command)
     {
@@ -132,6 +135,7 @@ internal sealed class TraceOptions
         AddParsingTo(command);
         AddOutputTo(command);
         AddKernelTo(command);
+        Filters.AddTo(command);
     }
 
     /// <summary>
@@ -247,6 +251,7 @@ internal sealed class TraceOptions
     public TraceConfig Bind(ParseResult result) => new()
     {
         JsonPath = result.GetValue(Json),
+        Filter = Filters.Bind(result),
         Data = result.GetValue(Data),
         Snaplen = result.GetValue(Snaplen),
         OutputPath = result.GetValue(Output),

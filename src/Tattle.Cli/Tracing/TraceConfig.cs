@@ -1,3 +1,4 @@
+using Tattle.Output;
 using Tattle.Tracking.Streams;
 
 namespace Tattle.Cli.Tracing;
@@ -6,6 +7,9 @@ namespace Tattle.Cli.Tracing;
 internal sealed record TraceConfig
 {
     public string? JsonPath { get; init; }
+
+    /// <summary>--port, --host, --app: the records shown, written and summarised (never what -w captures).</summary>
+    public RecordFilter Filter { get; init; } = new();
 
     public bool Data { get; init; }
 

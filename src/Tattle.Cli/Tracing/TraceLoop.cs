@@ -64,6 +64,10 @@ internal static class TraceLoop
             stderr.WriteLine($"tattle: {problem}");
             return 2;
         }
+        if (config.JsonPath == "-" && target is RunTarget or SandboxTarget)
+        {
+            stderr.WriteLine("tattle: warning: --json - and the traced command share standard output, so their lines interleave; use --json FILE to keep the records apart");
+        }
         if (config.Verbose)
         {
             LibbpfLog.Echo = stderr;
@@ -91,6 +95,12 @@ internal static class TraceLoop
         if (visible is not null)
         {
             sinks.Insert(0, visible);
+        }
+        // The filter narrows what is shown and written; the packet owners below still learn every connection.
+        var filtered = config.Filter.IsEmpty || sinks.Count == 0 ? null : new FilteringSink(new FanOutSink([.. sinks]), config.Filter);
+        if (filtered is not null)
+        {
+            sinks = [filtered];
         }
         PacketOwners? owners = null;
         if (config.Packets is not null)
@@ -240,7 +250,7 @@ internal static class TraceLoop
             var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary, stillRunning);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
-            SummaryTable.Render(live.Console, summary);
+            SummaryTable.Render(live.Console, filtered?.Apply(summary) ?? summary);
             if (captured is not null)
             {
                 live.Note(PacketSummary(packets!.Final(captured), packets.Path, config.Packets!.AllPackets));

@@ -23,10 +23,7 @@ internal static class MessageJson
                 w.WriteString(JsonNames.Rcode, d.Rcode);
                 w.WriteNumber(JsonNames.Id, d.Id);
                 w.WriteString(JsonNames.Transport, d.Transport);
-                if (d.Truncated)
-                {
-                    w.WriteBoolean(JsonNames.Truncated, true);
-                }
+                w.WriteBoolean(JsonNames.Truncated, d.Truncated);
                 w.WriteStartArray(JsonNames.Answers);
                 foreach (var a in d.Answers)
                 {
@@ -44,10 +41,7 @@ internal static class MessageJson
                 w.WriteString(JsonNames.Alpn, t.Alpn);
                 RecordJson.WriteStrings(w, JsonNames.AlpnOffered, t.AlpnOffered);
                 RecurringStrings.Write(w, JsonNames.Version, t.Version);
-                if (t.HelloRetry)
-                {
-                    w.WriteBoolean(JsonNames.HelloRetry, true);
-                }
+                w.WriteBoolean(JsonNames.HelloRetry, t.HelloRetry);
                 break;
         }
         WriteLatency(w, m.LatencyMs);
@@ -117,10 +111,7 @@ internal static class MessageJson
         {
             WriteHeaders(w, JsonNames.Trailers, h.Trailers);
         }
-        if (h.Truncated)
-        {
-            w.WriteBoolean(JsonNames.Truncated, true);
-        }
+        w.WriteBoolean(JsonNames.Truncated, h.Truncated);
     }
 
     /// <summary>Headers as an object in wire order; a repeated name's values are joined with ", " (RFC 9110 §5.3).</summary>

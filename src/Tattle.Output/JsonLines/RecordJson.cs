@@ -62,14 +62,8 @@ public static class RecordJson
                     w.WriteNumber(JsonNames.Offset, d.Offset);
                 }
                 w.WriteNumber(JsonNames.Captured, d.Captured);
-                if (d.Truncated)
-                {
-                    w.WriteBoolean(JsonNames.Truncated, true);
-                }
-                if (d.Tls)
-                {
-                    w.WriteBoolean(JsonNames.Tls, true);
-                }
+                w.WriteBoolean(JsonNames.Truncated, d.Truncated);
+                w.WriteBoolean(JsonNames.Tls, d.Tls);
                 w.WriteBase64String(JsonNames.B64, d.Payload.Span);
                 if (d.Peer is not null)
                 {
@@ -193,7 +187,8 @@ public static class RecordJson
 
     internal static void WriteEndpoint(Utf8JsonWriter w, JsonEncodedText name, Endpoint? ep)
     {
-        if (ep is null)
+        // An endpoint that names nothing (a netlink socket's) is unknown, not an empty object.
+        if (ep is null || ep is { Addr: null, Port: null, Path: null, Host: null })
         {
             w.WriteNull(name);
             return;

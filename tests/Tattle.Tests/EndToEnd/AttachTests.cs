@@ -10,13 +10,10 @@ public sealed class AttachTests(ITestOutputHelper output)
 {
     private static string Str(JsonElement r, string name) => r.GetProperty(name).GetString()!;
 
-    [Fact]
+    [SkippableFact]
     public async Task Attach_ReportsExistingConnectionsAndNewTraffic()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         // A server holding one accepted connection from a client that is not traced; after "go" appears in a
         // file the client sends 5 bytes over the existing connection and the server answers with 7.
         using var server = ServerProcess.Python("""
@@ -73,13 +70,10 @@ public sealed class AttachTests(ITestOutputHelper output)
         Assert.Equal(0, summary.GetProperty("lost").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AttachByComm_TracesTheRunningProcessAndOnesStartedLater()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         using var web = ServerProcess.HttpServer();
         var dir = Directory.CreateTempSubdirectory("tattle-comm-").FullName;
         // A process's comm is the base name of the path it was executed by, so a symlink renames python.
@@ -113,13 +107,10 @@ public sealed class AttachTests(ITestOutputHelper output)
         Directory.Delete(dir, true);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Attach_ToAMissingPid_IsOneClearLine()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         var r = await TattleCli.RunAsync(["attach", "-p", "999999"], json: false);
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("tattle: no such process: 999999", r.Stderr.Trim());

@@ -52,26 +52,21 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Assert.Contains(message, r.Stderr.Split('\n')[0]);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CommandNotFound_Exits127LikeAShell()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         var r = await TattleCli.RunAsync(["run", "--", "no-such-command-tattle"], json: false);
         Assert.Equal(127, r.ExitCode);
         Assert.Contains("no-such-command-tattle: command not found", r.Stderr);
         Assert.DoesNotContain("   at ", r.Stderr);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Sigterm_ForwardsToTheCommand_FlushesJsonAndDetaches()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "bpftool"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "bpftool");
         var json = Path.Combine(Path.GetTempPath(), $"tattle-sigterm-{Guid.NewGuid():N}.jsonl");
         using var tattle = Process.Start(TattleCli.StartInfo(["run", "--json", json, "--", "sleep", "30"]))!;
         var stderr = tattle.StandardError.ReadToEndAsync();

@@ -11,23 +11,25 @@ public class PacketCaptureTests(ITestOutputHelper output)
 {
     private static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
-    private bool Ready() => Requires.RootAndBpf(output) && Requires.Program(output, "tshark") && Requires.Program(output, "tcpdump")
-        && Requires.Program(output, "curl");
+    private void Ready()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "tshark");
+        Requires.Program(output, "tcpdump");
+        Requires.Program(output, "curl");
+    }
 
     private static string TempPcap() => Path.Combine(Path.GetTempPath(), $"tattle-test-{Guid.NewGuid():N}.pcapng");
 
     /// <summary>The capture options: a full trace, or --packets-only (no syscall tracing at all).</summary>
     private static string[] Mode(bool packetsOnly) => packetsOnly ? ["--packets-only"] : [];
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task RunWithW_EveryPacketOfCurlsConnection_TaggedWithCurl_AsTcpdumpSawThem(bool packetsOnly)
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var web = ServerProcess.HttpServer();
         string pcap = TempPcap();
         string oracleFile = Path.ChangeExtension(pcap, ".oracle.pcap");
@@ -58,15 +60,12 @@ public class PacketCaptureTests(ITestOutputHelper output)
         File.Delete(pcap);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task TwoProcessesAtOnce_EachPacketAttributedToItsOwn(bool packetsOnly)
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var web = ServerProcess.HttpServer();
         string pcap = TempPcap();
         string url = $"http://127.0.0.1:{web.Port}/big.bin";
@@ -88,13 +87,10 @@ public class PacketCaptureTests(ITestOutputHelper output)
         File.Delete(pcap);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PacketsOnly_SocketsAtAFreedSocketsAddress_AreEachLearnt()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         // One connection after another: the kernel hands a closed socket's memory to the next one, and the entry
         // the first left behind must not hide the second (--packets-only learns sockets from state changes alone).
         using var web = ServerProcess.HttpServer();
@@ -121,13 +117,10 @@ public class PacketCaptureTests(ITestOutputHelper output)
         File.Delete(pcap);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task OtherProcessesPackets_CountedButNotWritten_UnlessAllPackets()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var web = ServerProcess.HttpServer();
         foreach (bool all in new[] { false, true })
         {
@@ -170,13 +163,10 @@ public class PacketCaptureTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Read_OwnCapture_GivesTheExchangeAndTheProcess_AndATruncatedCopyStopsAtItsOffset()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var web = ServerProcess.HttpServer();
         string pcap = TempPcap();
         var run = await TattleCli.RunAsync(["run", "-w", pcap, "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html"]);
@@ -209,13 +199,10 @@ public class PacketCaptureTests(ITestOutputHelper output)
         File.Delete(cut);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task BadFilterOrUnwritableFile_OneLineAndExit2()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         var bad = await TattleCli.RunAsync(["run", "-w", TempPcap(), "--filter", "tcp portt 80", "--", "true"]);
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("tcp portt 80", bad.Stderr);
@@ -228,13 +215,10 @@ public class PacketCaptureTests(ITestOutputHelper output)
         Assert.Contains("not a pcap or pcapng file", notPcap.Stderr);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task NoPayload_CountsBytesInTheKernel_StillTagsEveryPacket()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var web = ServerProcess.HttpServer();
         string pcap = TempPcap();
         string url = $"http://127.0.0.1:{web.Port}/big.bin";
@@ -255,13 +239,10 @@ public class PacketCaptureTests(ITestOutputHelper output)
         File.Delete(pcap);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AttachWithW_SigtermLeavesACompleteFile_WithTheServersPacketsAndItsStatistics()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var web = ServerProcess.HttpServer();
         string pcap = TempPcap();
         using var tattle = TattleCli.Start(["attach", "-p", $"{web.Pid}", "-w", pcap]);

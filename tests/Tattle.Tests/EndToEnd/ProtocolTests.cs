@@ -8,13 +8,11 @@ namespace Tattle.Tests.EndToEnd;
 [Collection("bpf")]
 public sealed class ProtocolTests(ITestOutputHelper output)
 {
-    [Fact]
+    [SkippableFact]
     public async Task CurlAgainstPythonServer_ShowsMethodPathStatusAndLatency()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
         using var server = ServerProcess.HttpServer();
         var r = await TattleCli.RunAsync(["run", "--", "curl", "-s", "-o", "/dev/null", "-w", "%{size_header} %{size_download}",
             "-H", "Authorization: Bearer hunter2", $"http://127.0.0.1:{server.Port}/index.html?token=abc&page=2"]);
@@ -42,13 +40,12 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         Assert.Empty(r.OfType("gap"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Nginx_EveryExchangeTattleReports_MatchesTheAccessLogLineForLine()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "nginx") || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "nginx");
+        Requires.Program(output, "curl");
         using var site = new NginxSite();
         using var tattle = TattleCli.Start(["run", "-q", "--", .. site.Command]);
         ServerProcess.WaitForTcp(site.Port);
@@ -97,13 +94,12 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         Assert.DoesNotContain(r.OfType("gap"), g => Str(g, "reason") != "unseen");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CurlClient_KeepAliveAndChunkedGzip_AgainstNginx()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "nginx") || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "nginx");
+        Requires.Program(output, "curl");
         using var site = new NginxSite(sendfile: false);
         using var nginx = ServerProcess.Start("nginx", site.Command[1..], site.Port, site.Directory);
         var r = await TattleCli.RunAsync(["run", "--body-limit", "64", "--", "curl", "-s", "--compressed",
@@ -126,13 +122,12 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         Assert.Empty(r.OfType("gap"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Dig_OverUdpAndTcp_QueriesPairedWithAnswers()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "dig") || !Requires.Program(output, "dnsmasq"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "dig");
+        Requires.Program(output, "dnsmasq");
         int port = ServerProcess.FreeTcpPort();
         using var dns = Programs.Dnsmasq(port);
         string dig = $"dig @127.0.0.1 -p {port} +tries=1 +time=3";
@@ -166,13 +161,12 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         Assert.Equal(5, records.Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PythonResolver_NamesTheConnectionItMakes()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "dnsmasq") || !Requires.Program(output, "unshare"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "dnsmasq");
+        Requires.Program(output, "unshare");
         using var web = ServerProcess.HttpServer();
         // glibc's resolver only speaks to port 53, so the test resolver gets its own loopback address, and the
         // traced program its own resolv.conf in a private mount namespace.
@@ -195,13 +189,12 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         Assert.Contains("api.example.test", r.Stderr); // the live view names the connection
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CurlHttps_HandshakeShowsSniVersionAndAlpn_AndTheRestIsSkipped()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "openssl") || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "openssl");
+        Requires.Program(output, "curl");
         var dir = Directory.CreateTempSubdirectory("tattle-tls-").FullName;
         var req = Programs.Run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
             "-subj", "/CN=example.test", "-days", "1", "-keyout", $"{dir}/key.pem", "-out", $"{dir}/cert.pem");

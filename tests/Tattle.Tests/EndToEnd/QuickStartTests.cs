@@ -7,13 +7,11 @@ namespace Tattle.Tests.EndToEnd;
 [Collection("published")]
 public class QuickStartTests(ITestOutputHelper output)
 {
-    [Fact]
+    [SkippableFact]
     public async Task ReadmeRunCommand_BuildsAndTracesCurl_ThenSocketsStartsFast()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
         using var web = ServerProcess.HttpServer();
         var run = await Script(TimeSpan.FromMinutes(10), "run", "--", "curl", "-s", $"http://127.0.0.1:{web.Port}/index.html");
         output.WriteLine(run.Stderr);

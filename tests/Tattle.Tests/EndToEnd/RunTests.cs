@@ -14,13 +14,10 @@ public sealed class RunTests(ITestOutputHelper output)
 
     private static string Str(JsonElement r, string name) => r.GetProperty(name).GetString()!;
 
-    [Fact]
+    [SkippableFact]
     public async Task Writev_ASmallMessageIsOneRecordOfAllItsSegments_ALargeOneIsChunkedAtItsSegments()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         // The kernel gathers a small message's iovecs into one chunk (nginx's head and body: one record, not two);
         // a message over half a chunk goes a segment at a time, cut at the snap length.
         const string script = """
@@ -54,13 +51,11 @@ public sealed class RunTests(ITestOutputHelper output)
         Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CurlAgainstPythonHttpServer_ConnectionAndExactByteCounts()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
         using var server = ServerProcess.HttpServer();
         // curl's own counters are the oracle: request bytes, and header + body bytes received.
         var r = await TattleCli.RunAsync(["run", "--", "curl", "-s", "-o", "/dev/null", "-w", "%{size_request} %{size_header} %{size_download}",
@@ -102,13 +97,11 @@ public sealed class RunTests(ITestOutputHelper output)
         Assert.Contains("tattle summary", r.Stderr);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Ipv6AsAnotherUser_AddressesAndUserAreRight()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
         using var server = ServerProcess.Python("""
             import socket, sys
             s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -131,13 +124,11 @@ public sealed class RunTests(ITestOutputHelper output)
         Assert.Equal("curl", Str(open, "comm"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RefusedConnect_IsConnFailAndCurlsExitCodePassesThrough()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
         int closedPort = ServerProcess.FreeTcpPort();
         var r = await TattleCli.RunAsync(["run", "--", "curl", "-s", $"http://127.0.0.1:{closedPort}/"]);
         output.WriteLine(r.ToString());
@@ -150,13 +141,10 @@ public sealed class RunTests(ITestOutputHelper output)
         Assert.Equal(1, row.GetProperty("errors").GetProperty("ECONNREFUSED").GetInt32());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task UdpExchange_DatagramsKeepTheirPeer()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         using var echo = ServerProcess.Python("""
             import socket, sys
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -193,13 +181,10 @@ public sealed class RunTests(ITestOutputHelper output)
         Assert.Equal(16, row.GetProperty("bytes_recv").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task UnixSocketExchange_ShowsThePath()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         using var server = ServerProcess.Python("""
             import socket, os
             path = os.path.abspath("tattle.sock")
@@ -231,13 +216,10 @@ public sealed class RunTests(ITestOutputHelper output)
         Assert.Equal(6, close.GetProperty("bytes_recv").GetInt64());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ForkedChild_ConnectionsAreAttributedToTheChild()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         using var server = ServerProcess.HttpServer();
         var script = $"""
             import os, socket, sys
@@ -264,13 +246,10 @@ public sealed class RunTests(ITestOutputHelper output)
         Assert.DoesNotContain(r.OfType("conn.open"), o => o.GetProperty("pid").GetInt32() == pids["parent"] && Str(o, "proto") == "tcp");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task PayloadLargerThanSnaplen_IsCutCountedAndMarked()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         using var sink = ServerProcess.Python("""
             import socket, sys, threading
             s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()

@@ -16,9 +16,16 @@ public class SandboxTests(ITestOutputHelper output)
 
     private static string Remote(JsonElement e) => $"{Str(e.GetProperty("remote"), "addr")}:{e.GetProperty("remote").GetProperty("port").GetInt32()}";
 
-    private bool Ready() => Requires.RootAndBpf(output) && Requires.RootAndLibpcap(output) && Requires.Program(output, "nft")
-        && Requires.Program(output, "ip") && Requires.Program(output, "curl") && Requires.Program(output, "tshark")
-        && Requires.Program(output, "dnsmasq");
+    private void Ready()
+    {
+        Requires.RootAndBpf(output);
+        Requires.RootAndLibpcap(output);
+        Requires.Program(output, "nft");
+        Requires.Program(output, "ip");
+        Requires.Program(output, "curl");
+        Requires.Program(output, "tshark");
+        Requires.Program(output, "dnsmasq");
+    }
 
     private static string TempPcap() => Path.Combine(Path.GetTempPath(), $"tattle-sandbox-{Guid.NewGuid():N}.pcapng");
 
@@ -29,13 +36,10 @@ public class SandboxTests(ITestOutputHelper output)
         return r;
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Curl_ReachesTheTestInternet_PcapAndSummaryShowTheExchange()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var inet = TestInternet.Create();
         inet.Http();
         var before = HostSnapshot.Take();
@@ -64,13 +68,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Dns_FromDnsmasqInTheTestInternet_NamesTheServerInTheSummary()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var inet = TestInternet.Create();
         inet.Http();
         inet.Dns("web.test");
@@ -85,13 +86,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Dns_HostResolverOnLoopback_IsReachedThroughTheVethByDnat()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var inet = TestInternet.Create();
         inet.Http();
         // A resolver on the host's loopback, as systemd-resolved's 127.0.0.53 would be.
@@ -106,13 +104,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Offline_RecordsTheQueryAndTheRefusedConnect_AndPassesTheExitCode()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         var before = HostSnapshot.Take();
         string pcap = TempPcap();
         var r = await Sandbox("--offline", "-w", pcap, "--", "curl", "-s", "-m", "10", "http://nowhere.test/x");
@@ -133,13 +128,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Allow_LetsTheListedThrough_RefusesAndReportsTheRest_Exits3()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var inet = TestInternet.Create();
         inet.Http(8000);
         inet.Http(8001);
@@ -164,13 +156,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ExitCodes_PassThrough_AndACrashingCommandLeavesNothing()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         var before = HostSnapshot.Take();
         Assert.Equal(42, (await Sandbox("--", "sh", "-c", "exit 42")).ExitCode);
         // Killed by SIGSEGV: 128+11, like a shell; a daemon it left behind is killed with the namespace.
@@ -178,13 +167,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task BadInput_OneLine_Nonzero_NothingCreated()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var inet = TestInternet.Create();
         var before = HostSnapshot.Take();
         var notFound = await Sandbox("--", "no-such-command-tattle");
@@ -205,13 +191,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task NotRoot_RefusedWithOneLine()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         var before = HostSnapshot.Take();
         // The same tattle.dll as nobody: no root, no capabilities.
         var psi = TattleCli.StartInfo(["sandbox", "--", "true"]);
@@ -232,13 +215,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Sigterm_EndsTheCommand_AndRemovesTheSandbox()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         var before = HostSnapshot.Take();
         using var run = TattleCli.Start(["sandbox", "--", "sleep", "60"]);
         WaitForSandboxOf(run.Pid);
@@ -248,13 +228,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Sigkill_LeavesTheStateFile_AndCleanupRemovesEverything()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         var before = HostSnapshot.Take();
         using (var run = TattleCli.Start(["sandbox", "--", "sh", "-c", "sleep 60 & sleep 60"]))
         {
@@ -274,13 +251,10 @@ public class SandboxTests(ITestOutputHelper output)
         before.AssertUnchanged();
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task TwoSandboxesAtOnce_DistinctNamesAndSubnets_BothReachTheServer()
     {
-        if (!Ready())
-        {
-            return;
-        }
+        Ready();
         using var inet = TestInternet.Create();
         inet.Http();
         var before = HostSnapshot.Take();

@@ -75,13 +75,10 @@ public sealed partial class TlsCommandTests
         Assert.Contains("--pid", r.Stderr);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AnotherUsersProcess_WithoutRoot_OneActionableLine()
     {
-        if (Tattle.Interop.Libc.GetEffectiveUserId() != 0)
-        {
-            return; // needs root to start tattle as another user
-        }
+        Requires.Root(null, "starting tattle as another user");
         using var sleep = TlsTestProcess.Sleep();
         var psi = new ProcessStartInfo("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", .. TattleCli.CommandLine(["tls", "-p", sleep.Pid.ToString(CultureInfo.InvariantCulture)])])
         {

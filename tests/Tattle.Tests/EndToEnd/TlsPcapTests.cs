@@ -11,14 +11,13 @@ public sealed class TlsPcapTests(ITestOutputHelper output)
 {
     private static string TempPcap() => Path.Combine(Path.GetTempPath(), $"tattle-test-{Guid.NewGuid():N}.pcapng");
 
-    [Fact]
+    [SkippableFact]
     public async Task TlsPlaintext_SyntheticInterface_IsDissectedAsHttpByTshark()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "tshark") || !Requires.Program(output, "curl")
-            || !Requires.Program(output, "openssl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "tshark");
+        Requires.Program(output, "curl");
+        Requires.Program(output, "openssl");
         using var server = TlsServers.OpenSslWww();
         string pcap = TempPcap();
         var r = await TattleCli.RunAsync(["run", "-w", pcap, "--tls-plaintext", "--", "curl", "-sk", "-o", "/dev/null",

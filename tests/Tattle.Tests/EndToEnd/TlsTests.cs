@@ -27,15 +27,14 @@ public sealed class TlsTests(ITestOutputHelper output)
         _ => throw new ArgumentException(client),
     };
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Clients))]
     public async Task Client_HttpsExchange_IsShownInPlaintext(string client)
     {
         var (program, command) = ClientCommand(client, 0, "/");
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, Path.GetFileName(program)) || !Requires.Program(output, "openssl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, Path.GetFileName(program));
+        Requires.Program(output, "openssl");
         using var server = TlsServers.OpenSslWww();
         string path = $"/from-{client}";
         (_, command) = ClientCommand(client, server.Port, path);
@@ -71,13 +70,12 @@ public sealed class TlsTests(ITestOutputHelper output)
         Assert.Equal(["https"], row.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ChildThatExecsCurl_IsProbedFromItsExec()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl") || !Requires.Program(output, "openssl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        Requires.Program(output, "openssl");
         using var server = TlsServers.OpenSslWww();
         // The shell is the traced command; curl is its child, probed when it execs (before it maps libssl).
         var r = await TattleCli.RunAsync(["run", "-q", "--", "sh", "-c",
@@ -91,13 +89,12 @@ public sealed class TlsTests(ITestOutputHelper output)
         Assert.Empty(r.OfType("notice"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Nginx_OverTls_EveryAccessLogLineIsATlsRecord_AndUntracedClientsAreNotTrapped()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "nginx") || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "nginx");
+        Requires.Program(output, "curl");
         using var site = new NginxSite(sendfile: false, tls: true);
         using var nginx = ServerProcess.Start("nginx", site.Command[1..], site.TlsPort, site.Directory);
         int master = int.Parse(File.ReadAllText(Path.Combine(site.Directory, "nginx.pid")).Trim());
@@ -135,13 +132,11 @@ public sealed class TlsTests(ITestOutputHelper output)
         Assert.All(probed, m => Assert.StartsWith("tls: plaintext probes on libssl.so", m));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task TlsWriteLargerThanAChunk_IsChunked_AndPastTheSnapLengthCountedAsTruncated()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "openssl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "openssl");
         using var server = TlsServers.OpenSslWww();
         string script = $"""
             import socket, ssl

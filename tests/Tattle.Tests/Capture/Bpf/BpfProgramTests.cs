@@ -12,13 +12,10 @@ namespace Tattle.Tests.Capture.Bpf;
 [Collection("bpf")]
 public sealed class BpfProgramTests(ITestOutputHelper output)
 {
-    [Fact]
+    [SkippableFact]
     public void EveryProgramPassesTheVerifierAndAttaches()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         using var tracer = BpfTracer.Load(new TracerOptions());
         tracer.Trace(Environment.ProcessId + 1_000_000);
         Assert.True(tracer.IsTraced(Environment.ProcessId + 1_000_000));
@@ -26,13 +23,10 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(0UL, stats.Dropped);
     }
 
-    [Fact]
+    [SkippableFact]
     public void NativeStructLayoutsMatchTheCHeader()
     {
-        if (!Requires.Program(output, "cc"))
-        {
-            return;
-        }
+        Requires.Program(output, "cc");
         // Compile bpf/tattle.h with the host compiler and print sizeof/offsetof of what C# mirrors.
         var dir = Directory.CreateTempSubdirectory("tattle-abi-").FullName;
         var header = Path.Combine(Repo.Root, "bpf", "tattle.h");
@@ -75,13 +69,10 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(c["tattle_data_event.tls_session"], (int)Marshal.OffsetOf<NativeDataEvent>(nameof(NativeDataEvent.TlsSession)));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task RingBufferOverflow_EveryRecordIsDeliveredOrCountedAsDropped()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         const int datagrams = 20_000;
         // A tiny ring and a consumer that does not read while the burst runs: most records must be dropped,
         // and each one either reaches us or is counted by the kernel. Nothing disappears silently.

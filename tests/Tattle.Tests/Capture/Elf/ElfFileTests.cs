@@ -12,16 +12,13 @@ public class ElfFileTests(ITestOutputHelper output)
     internal static readonly string[] OpenSslNames = ["SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex"];
     internal static readonly string[] GnuTlsNames = ["gnutls_record_recv", "gnutls_record_send"];
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(LibSsl, "SSL_read,SSL_write,SSL_read_ex,SSL_write_ex,SSL_CTX_new")]
     [InlineData(LibGnuTls, "gnutls_record_recv,gnutls_record_send,gnutls_init")]
     [InlineData("/usr/lib/x86_64-linux-gnu/libc.so.6", "read,write,malloc,SSL_read")]
     public void SystemLibrary_FunctionsAndOffsets_MatchReadelf(string path, string names)
     {
-        if (!Exists(path))
-        {
-            return;
-        }
+        Requires.FileFrom(output, path, Package(path));
         var wanted = names.Split(',');
         Assert.Equal(ElfStatus.Ok, ElfFile.Open(path, out var elf));
         using (elf)
@@ -35,13 +32,10 @@ public class ElfFileTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void LibSsl_HasAllFourEntryPoints()
     {
-        if (!Exists(LibSsl))
-        {
-            return;
-        }
+        Requires.FileFrom(output, LibSsl, "libssl3");
         Assert.Equal(ElfStatus.Ok, ElfFile.Open(LibSsl, out var elf));
         using (elf)
         {
@@ -49,14 +43,11 @@ public class ElfFileTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void Node_StaticOpenSsl_OffsetsMatchReadelf_WithBoundedMemory()
     {
         // Node is a fixed-address executable (p_vaddr 0x400000 ≠ p_offset), so this checks the address → offset mapping.
-        if (!Exists(Node))
-        {
-            return;
-        }
+        Requires.FileFrom(output, Node, "nodejs");
         Assert.Equal(ElfStatus.Ok, ElfFile.Open(Node, out var elf));
         using (elf)
         {
@@ -72,13 +63,10 @@ public class ElfFileTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void CompiledBinary_SymtabOnlyFunctions_AreFound_AndStrippedCopyHasNone()
     {
-        if (!Requires.Program(output, "cc"))
-        {
-            return;
-        }
+        Requires.Program(output, "cc");
         string[] names = ["tattle_global_fn", "tattle_local_fn", "main", "tattle_data", "printf"];
         Assert.Equal(ElfStatus.Ok, ElfFile.Open(TestBinary.Unstripped, out var elf));
         using (elf)
@@ -101,13 +89,10 @@ public class ElfFileTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void DynsymIsPreferred_OverSymtab()
     {
-        if (!Exists(Node))
-        {
-            return;
-        }
+        Requires.FileFrom(output, Node, "nodejs");
         // node defines SSL_write in both tables (see readelf -Ws): the .dynsym entry must be the one reported.
         Assert.Equal(ElfStatus.Ok, ElfFile.Open(Node, out var elf));
         using (elf)
@@ -117,13 +102,5 @@ public class ElfFileTests(ITestOutputHelper output)
         }
     }
 
-    private bool Exists(string path)
-    {
-        if (File.Exists(path))
-        {
-            return true;
-        }
-        output.WriteLine($"SKIPPED: {path} is not installed");
-        return false;
-    }
+    private static string Package(string path) => path == LibSsl ? "libssl3" : path == LibGnuTls ? "libgnutls30" : "libc6";
 }

@@ -15,15 +15,13 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
     private const int LinuxSll2 = 276;
     private const int Sll2HeaderLength = 20;
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(false)] // TPACKET_V3: blocks handed over when full or after TimeoutMs
     [InlineData(true)] // TPACKET_V2: every packet at once
     public void LoopbackExchangeOnAny_MatchesTcpdumpOnLo(bool immediate)
     {
-        if (!Requires.RootAndLibpcap(output) || !Requires.Program(output, "tcpdump"))
-        {
-            return;
-        }
+        Requires.RootAndLibpcap(output);
+        Requires.Program(output, "tcpdump");
         int port = ServerProcess.FreeTcpPort();
         string filter = $"tcp port {port}";
         var pcapFile = Path.Combine(Path.GetTempPath(), $"tattle-oracle-{Guid.NewGuid():N}.pcap");
@@ -88,15 +86,12 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
         Assert.Equal(response, toClient);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("tcp port", "syntax error")]
     [InlineData("tcp port nosuchservice", "unknown port 'nosuchservice'")]
     public void BadFilter_ThrowsWithTheFilterAndPcapsMessage(string filter, string pcapMessage)
     {
-        if (!Requires.RootAndLibpcap(output))
-        {
-            return;
-        }
+        Requires.RootAndLibpcap(output);
         var ex = Assert.Throws<CaptureException>(() => LiveCapture.Open(new CaptureOptions { Filter = filter }));
         output.WriteLine(ex.Message);
         Assert.StartsWith($"tcpdump filter '{filter}': ", ex.Message);
@@ -104,26 +99,20 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
         Assert.IsType<PcapException>(ex.InnerException);
     }
 
-    [Fact]
+    [SkippableFact]
     public void NonexistentDevice_ThrowsNamingTheDevice()
     {
-        if (!Requires.RootAndLibpcap(output))
-        {
-            return;
-        }
+        Requires.RootAndLibpcap(output);
         var ex = Assert.Throws<CaptureException>(() => LiveCapture.Open(new CaptureOptions { Device = "tattle-nosuch0" }));
         output.WriteLine(ex.Message);
         Assert.StartsWith("libpcap: tattle-nosuch0: ", ex.Message);
         Assert.Contains("No such device", ex.Message);
     }
 
-    [Fact]
+    [SkippableFact]
     public void StopFromAnotherThread_EndsAnIdleRunWithinASecond()
     {
-        if (!Requires.RootAndLibpcap(output))
-        {
-            return;
-        }
+        Requires.RootAndLibpcap(output);
         // A timeout far beyond the bound: Stop must not wait for it (on an idle TPACKET_V3 ring no block is ever
         // retired, so only pcap_breakloop's wake-up can end the wait).
         using var capture = LiveCapture.Open(new CaptureOptions
@@ -143,13 +132,10 @@ public sealed class LiveCaptureTests(ITestOutputHelper output)
         capture.Stop();
     }
 
-    [Fact]
+    [SkippableFact]
     public void HandlerException_IsRethrownByRun()
     {
-        if (!Requires.RootAndLibpcap(output))
-        {
-            return;
-        }
+        Requires.RootAndLibpcap(output);
         int port = ServerProcess.FreeTcpPort();
         using var capture = LiveCapture.Open(new CaptureOptions { Filter = $"tcp port {port}", TimeoutMs = 10 });
         var runner = StartRun(capture, new ThrowingHandler());

@@ -1,5 +1,6 @@
 using System.Text;
 using Tattle.Capture.Proc;
+using Tattle.Tests.Support;
 
 namespace Tattle.Tests.Capture.Proc;
 
@@ -30,14 +31,10 @@ public class NamesTests
         Assert.Null(s.Lookup(0, "tcp"));
     }
 
-    [Fact]
+    [SkippableFact]
     public void HostServicesFileKnowsFreeciv()
     {
-        if (!File.Exists("/etc/services"))
-        {
-            Console.WriteLine("skipped: no /etc/services");
-            return;
-        }
+        Requires.FileFrom(null, "/etc/services", "netbase");
         Assert.Equal("freeciv", ServiceNames.Default.Lookup(5556, "tcp"));
     }
 

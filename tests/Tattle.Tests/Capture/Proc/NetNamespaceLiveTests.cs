@@ -1,18 +1,16 @@
 using System.Net;
 using Tattle.Capture.Proc;
+using Tattle.Tests.Support;
 
 namespace Tattle.Tests.Capture.Proc;
 
 /// <summary>A socket inside a network namespace the test creates with `ip netns add` and removes after.</summary>
 public class NetNamespaceLiveTests
 {
-    [Fact]
+    [SkippableFact]
     public void SocketInCreatedNamespaceCarriesItsIdAndName()
     {
-        if (!TestEnv.RequireRoot("creating a network namespace"))
-        {
-            return;
-        }
+        Requires.Root(null, "creating a network namespace");
         string name = "tattle-test-" + Guid.NewGuid().ToString("N")[..8];
         var add = TestEnv.Run("ip", "netns", "add", name);
         Assert.True(add.Code == 0, "ip netns add: " + add.Stderr);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Tattle.Capture.Proc;
+using Tattle.Tests.Support;
 
 namespace Tattle.Tests.Capture.Proc;
 
@@ -12,15 +13,10 @@ public partial class SsOracleTests
     [GeneratedRegex(@"pid=(\d+),fd=(\d+)")]
     private static partial Regex UserRegex();
 
-    [Fact]
+    [SkippableFact]
     public void OwnTcpAndUdpRowsMatchSs()
     {
-        if (TestEnv.Run("sh", "-c", "command -v ss").Code != 0)
-        {
-            Assert.False(string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase), "ss missing under CI");
-            Console.WriteLine("skipped: ss not installed");
-            return;
-        }
+        Requires.Program(null, "ss");
         using var l4 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         l4.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         l4.Listen(1);
@@ -49,14 +45,10 @@ public partial class SsOracleTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void WholeNamespaceTcpAndUdpRowsMatchSs()
     {
-        if (TestEnv.Run("sh", "-c", "command -v ss").Code != 0)
-        {
-            Console.WriteLine("skipped: ss not installed");
-            return;
-        }
+        Requires.Program(null, "ss");
         using var l = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         l.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         l.Listen(1);

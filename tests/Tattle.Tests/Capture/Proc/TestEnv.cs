@@ -5,22 +5,6 @@ namespace Tattle.Tests.Capture.Proc;
 /// <summary>Helpers for tests that touch the live host.</summary>
 internal static class TestEnv
 {
-    /// <summary>True when root; otherwise fails under CI=true, or prints why and returns false so the test can return early.</summary>
-    public static bool RequireRoot(string what)
-    {
-        if (Environment.IsPrivilegedProcess)
-        {
-            return true;
-        }
-        string reason = $"{what} needs root";
-        if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
-        {
-            Assert.Fail(reason + " (CI=true, so this is a failure, not a skip)");
-        }
-        Console.WriteLine("skipped: " + reason);
-        return false;
-    }
-
     /// <summary>Runs a program to completion; returns exit code and stdout.</summary>
     public static (int Code, string Stdout, string Stderr) Run(string file, params string[] args)
     {

@@ -35,13 +35,10 @@ public class TlsLibrariesTests(ITestOutputHelper output)
         Assert.Equal(ssl, Assert.Single(again.Targets), TargetComparer);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Wget_FindsGnuTls_SendAndRecv()
     {
-        if (!Requires.Program(output, "wget"))
-        {
-            return;
-        }
+        Requires.Program(output, "wget");
         using var wget = TlsTestProcess.Wget();
         var scan = TlsLibraries.ForProcess(wget.Pid);
         var gnutls = Assert.Single(scan.Targets, t => t.Kind == TlsLibraryKind.GnuTls);
@@ -52,14 +49,10 @@ public class TlsLibrariesTests(ITestOutputHelper output)
         TlsTestProcess.AssertOffsetsMatchReadelf(gnutls);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Node_FindsStaticOpenSsl_InTheExecutable()
     {
-        if (!File.Exists(ElfFileTests.Node))
-        {
-            output.WriteLine("SKIPPED: no /usr/bin/node");
-            return;
-        }
+        Requires.FileFrom(output, ElfFileTests.Node, "nodejs");
         using var node = TlsTestProcess.Node();
         var scan = TlsLibraries.ForProcess(node.Pid);
         var ssl = Assert.Single(scan.Targets);
@@ -153,15 +146,11 @@ public class TlsLibrariesTests(ITestOutputHelper output)
         Assert.Empty(TlsCatalog.Classify([F("SSL_read_ex", 0x10), F("BORINGSSL_self_test", 0x30)]));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Nss_Libnspr4_IsFound_ReportOnly()
     {
         const string nspr = "/usr/lib/x86_64-linux-gnu/libnspr4.so";
-        if (!File.Exists(nspr))
-        {
-            output.WriteLine("SKIPPED: no libnspr4");
-            return;
-        }
+        Requires.FileFrom(output, nspr, "libnspr4");
         var target = Assert.Single(TlsLibraries.ForExecutable(nspr).Targets);
         Assert.Equal((TlsLibraryKind.Nss, TlsAttach.ReportOnly), (target.Kind, target.Attach));
         TlsTestProcess.AssertOffsetsMatchReadelf(target);

@@ -30,14 +30,11 @@ public class PcapngCaptureFileTests(ITestOutputHelper output)
         return packets;
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Files))]
     public void PacketCount_EqualsTcpdumps(string name, CaptureFormat format, ushort firstLinkType)
     {
-        if (!Requires.Program(output, "tcpdump"))
-        {
-            return;
-        }
+        Requires.Program(output, "tcpdump");
         var packets = ReadAll(name, out var reader);
         Assert.Equal(format, reader.Format);
         Assert.Equal(firstLinkType, reader.Interfaces[0].LinkType);
@@ -55,15 +52,12 @@ public class PcapngCaptureFileTests(ITestOutputHelper output)
         Assert.InRange(packets.Count, 10, 30);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Files))]
     public void TimesAndLengths_EqualTsharks(string name, CaptureFormat format, ushort firstLinkType)
     {
         _ = firstLinkType;
-        if (!Requires.Program(output, "tshark"))
-        {
-            return;
-        }
+        Requires.Program(output, "tshark");
         var packets = ReadAll(name, out var reader);
         var rows = TsharkFields(TestFile(name), "frame.time_epoch", "frame.len", "frame.cap_len", "frame.interface_name");
         Assert.Equal(rows.Length, packets.Count);

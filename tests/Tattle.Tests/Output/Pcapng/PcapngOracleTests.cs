@@ -39,15 +39,12 @@ public class PcapngOracleTests(ITestOutputHelper output)
         return (ms.ToArray(), frames, comments, times);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(LinkTypes.Ethernet)]
     [InlineData(LinkTypes.LinuxSll2)]
     public void Tshark_ReadsEveryFrame_ItsNanosecondTime_AndItsComment(ushort linkType)
     {
-        if (!Requires.Program(output, "tshark"))
-        {
-            return;
-        }
+        Requires.Program(output, "tshark");
         var (file, frames, comments, times) = WriteConversation(linkType);
         using var temp = Temp(file);
         // frame.comment is the field holding the text in Wireshark 4.0 (pkt_comment is the protocol: it prints its name).
@@ -66,13 +63,10 @@ public class PcapngOracleTests(ITestOutputHelper output)
         Assert.Equal(["40000", "8000", "40000", "40000", "8000"], rows.Select(r => r[5]));
     }
 
-    [Fact]
+    [SkippableFact]
     public void Tshark_FileFormatView_ShowsTheStatisticsWhereTheWriterMeantThem()
     {
-        if (!Requires.Program(output, "tshark"))
-        {
-            return;
-        }
+        Requires.Program(output, "tshark");
         var (file, _, _, _) = WriteConversation(LinkTypes.Ethernet);
         using var temp = Temp(file);
         // Wireshark's own pcapng block dissector names each ISB option: received (4), interface drops (5), OS drops (7).
@@ -84,15 +78,12 @@ public class PcapngOracleTests(ITestOutputHelper output)
         Assert.Contains("Timestamp Resolution = 10^-9 (nanoseconds)", blocks);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(LinkTypes.Ethernet, "EN10MB")]
     [InlineData(LinkTypes.LinuxSll2, "LINUX_SLL2")]
     public void Tcpdump_ReadsTheFile_WithoutError(ushort linkType, string dlt)
     {
-        if (!Requires.Program(output, "tcpdump"))
-        {
-            return;
-        }
+        Requires.Program(output, "tcpdump");
         var (file, frames, _, times) = WriteConversation(linkType);
         using var temp = Temp(file);
         var (exit, stdout, stderr) = Programs.Run("tcpdump", "-n", "-tt", "--nano", "-r", temp.Path);
@@ -107,13 +98,10 @@ public class PcapngOracleTests(ITestOutputHelper output)
         Assert.Contains("127.0.0.1.40000 > 127.0.0.1.8000: Flags [P.], seq 1:45, ack 1, win 65535, length 44", lines[3]);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Tcpdump_RefusesInterfacesOfDifferentLinkTypes_TheReasonTattleWritesOnePerFile()
     {
-        if (!Requires.Program(output, "tcpdump"))
-        {
-            return;
-        }
+        Requires.Program(output, "tcpdump");
         var ms = new MemoryStream();
         using (var w = new PcapngWriter(ms, leaveOpen: true))
         {
@@ -127,13 +115,10 @@ public class PcapngOracleTests(ITestOutputHelper output)
         Assert.Contains("different from the type of the first interface", stderr);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Reader_AgreesWithTshark_OnHandBuiltFiles_BigEndian_Sections_Resolutions_OldBlocks()
     {
-        if (!Requires.Program(output, "tshark"))
-        {
-            return;
-        }
+        Requires.Program(output, "tshark");
         // Without the Custom Block: Wireshark lists it as a record of its own, where the reader skips it.
         byte[] file = PcapngReaderTests.EveryFeatureFile(customBlock: false);
         using var temp = Temp(file);

@@ -1,0 +1,247 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Tattle.Output.JsonLines;
+using Tattle.Records;
+using Tattle.Tests.Support;
+using Record = Tattle.Records.Record;
+
+namespace Tattle.Tests.Output.JsonLines;
+
+/// <summary>
+/// docs/json-schema.md is the schema: every record type the code can write, from synthetic records and from a real
+/// trace of curl, has exactly the documented fields with the documented JSON types.
+/// </summary>
+public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
+{
+    private sealed record Field(string Name, string Type, bool Optional);
+
+    [GeneratedRegex(@"^### (Record|Object) `([^`]+)`\s*$")]
+    private static partial Regex TableHeading();
+
+    [GeneratedRegex(@"^\| `([a-z0-9_]+)` \| ([^|]+) \|")]
+    private static partial Regex FieldRow();
+
+    /// <summary>The tables: "record" for the fields of every record, "record TYPE" and "object NAME" for the rest.</summary>
+    private static readonly Lazy<Dictionary<string, List<Field>>> Tables = new(() => Parse(File.ReadAllLines(Path.Combine(Repo.Root, "docs", "json-schema.md"))));
+
+    private static Dictionary<string, List<Field>> Parse(string[] lines)
+    {
+        var tables = new Dictionary<string, List<Field>>(StringComparer.Ordinal);
+        string? current = null;
+        foreach (var line in lines)
+        {
+            if (line == "## Every record")
+            {
+                current = "record";
+            }
+            else if (TableHeading().Match(line) is { Success: true } h)
+            {
+                current = $"{h.Groups[1].Value.ToLowerInvariant()} {h.Groups[2].Value}";
+            }
+            else if (line.StartsWith("## ", StringComparison.Ordinal))
+            {
+                current = null;
+            }
+            else if (current is not null && FieldRow().Match(line) is { Success: true } row)
+            {
+                string type = row.Groups[2].Value.Trim();
+                bool optional = type.EndsWith(", optional", StringComparison.Ordinal);
+                (tables.TryGetValue(current, out var fields) ? fields : tables[current] = []).Add(
+                    new Field(row.Groups[1].Value, optional ? type[..^", optional".Length] : type, optional));
+            }
+        }
+        return tables;
+    }
+
+    private static IEnumerable<string> Problems(JsonElement record)
+    {
+        string type = record.GetProperty("type").GetString()!;
+        if (!Tables.Value.TryGetValue($"record {type}", out var own))
+        {
+            return [$"record type '{type}' is not documented"];
+        }
+        return ObjectProblems(record, [.. Tables.Value["record"], .. own], type);
+    }
+
+    private static IEnumerable<string> ObjectProblems(JsonElement obj, IReadOnlyList<Field> fields, string where)
+    {
+        foreach (var p in obj.EnumerateObject())
+        {
+            if (!fields.Any(f => f.Name == p.Name))
+            {
+                yield return $"{where}: field '{p.Name}' is not documented";
+            }
+        }
+        foreach (var f in fields)
+        {
+            if (!obj.TryGetProperty(f.Name, out var value))
+            {
+                if (!f.Optional)
+                {
+                    yield return $"{where}: documented field '{f.Name}' is missing";
+                }
+                continue;
+            }
+            foreach (var problem in ValueProblems(value, f.Type, $"{where}.{f.Name}"))
+            {
+                yield return problem;
+            }
+        }
+    }
+
+    private static IEnumerable<string> ValueProblems(JsonElement value, string type, string where)
+    {
+        if (type.EndsWith(" or null", StringComparison.Ordinal))
+        {
+            return value.ValueKind == JsonValueKind.Null ? [] : ValueProblems(value, type[..^" or null".Length], where);
+        }
+        if (type.EndsWith("[]", StringComparison.Ordinal))
+        {
+            return value.ValueKind != JsonValueKind.Array ? [$"{where}: {value.ValueKind}, documented {type}"]
+                : value.EnumerateArray().SelectMany((e, i) => ValueProblems(e, type[..^2], $"{where}[{i}]"));
+        }
+        bool ok = type switch
+        {
+            "string" => value.ValueKind == JsonValueKind.String,
+            "int" => value.ValueKind == JsonValueKind.Number && (value.TryGetInt64(out _) || value.TryGetUInt64(out _)),
+            "number" => value.ValueKind == JsonValueKind.Number,
+            "bool" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
+            "object" => value.ValueKind == JsonValueKind.Object && value.EnumerateObject().All(p => p.Value.ValueKind == JsonValueKind.String),
+            "object of int" => value.ValueKind == JsonValueKind.Object && value.EnumerateObject().All(p => p.Value.TryGetInt64(out _)),
+            _ => Tables.Value.ContainsKey($"object {type}") && value.ValueKind == JsonValueKind.Object,
+        };
+        if (!ok)
+        {
+            return [$"{where}: {value.ValueKind} {value}, documented {type}"];
+        }
+        return Tables.Value.TryGetValue($"object {type}", out var fields) ? ObjectProblems(value, fields, where) : [];
+    }
+
+    private static JsonElement Json(Record r)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            RecordJson.Write(w, r);
+        }
+        return JsonDocument.Parse(buffer.WrittenMemory).RootElement.Clone();
+    }
+
+    private static readonly Endpoint Local = new("127.0.0.1", 39260);
+    private static readonly Endpoint Remote = new("93.184.216.34", 443, Host: "example.com");
+
+    /// <summary>Every record type, each with its optional fields set and left out.</summary>
+    private static IEnumerable<Record> Samples()
+    {
+        const long ts = 1_764_460_800_123_456_789;
+        yield return new ProcessStartRecord { TimestampNs = ts, Pid = 10, Comm = "curl", ParentPid = 1, Argv = ["curl", "x"], Exe = "/usr/bin/curl" };
+        yield return new ProcessStartRecord { TimestampNs = ts, Pid = 10, Comm = "curl", ParentPid = 1, Argv = [], Existing = true };
+        yield return new ProcessExecRecord { TimestampNs = ts, Pid = 10, Comm = "sh", Argv = ["sh"], Exe = "/bin/sh" };
+        yield return new ProcessExecRecord { TimestampNs = ts, Pid = 10, Comm = "sh", Argv = ["sh"] };
+        yield return new ProcessExitRecord { TimestampNs = ts, Pid = 10, Comm = "curl", ExitCode = 0 };
+        yield return new ProcessExitRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Signal = 9 };
+        yield return new ConnOpenRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Proto = "tcp", Role = "client", Fd = 5, Local = Local, Remote = Remote };
+        yield return new ConnOpenRecord { TimestampNs = ts, Pid = 10, Comm = "ip", Conn = "c2", Proto = "netlink", Role = "client", Fd = 3, Local = new Endpoint(null, null), Remote = null };
+        yield return new ConnOpenRecord { TimestampNs = ts, Pid = 10, Comm = "app", Conn = "c3", Proto = "unix", Role = "client", Fd = 4, Local = new Endpoint(null, null, ""), Remote = new Endpoint(null, null, "/run/app.sock") };
+        yield return new ConnFailRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c4", Proto = "tcp", Role = "client", Fd = 5, Local = Local, Remote = Remote, Error = "ECONNREFUSED" };
+        yield return new ConnCloseRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Proto = "tcp", Role = "client", Fd = 5, Local = Local, Remote = Remote, BytesSent = 78, BytesRecv = 6297, DurationMs = 2.3434 };
+        yield return new ConnCloseRecord { TimestampNs = ts, Pid = 10, Comm = "nginx", Conn = "c5", Proto = "tcp", Role = "server", Fd = 7, Local = Local, Remote = Remote, BytesSent = 1, BytesRecv = 2, DurationMs = 1, Unseen = ["sendfile"] };
+        yield return new ListenRecord { TimestampNs = ts, Pid = 11, Comm = "nginx", Proto = "tcp", Fd = 6, Local = new Endpoint("0.0.0.0", 80) };
+        yield return new DataRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Dir = "send", Len = 78, Captured = 78, Payload = new byte[78] };
+        yield return new DataRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Dir = "recv", Len = 9000, Offset = 6000, Captured = 3000, Payload = new byte[3], Truncated = true, Tls = true, Peer = new Endpoint("10.0.0.1", 53) };
+        yield return new LossRecord { TimestampNs = ts, Pid = 0, Comm = "tattle", Count = 3, Where = "kernel ring buffer full: data records" };
+        yield return new NoticeRecord { TimestampNs = ts, Pid = 10, Comm = "app", Message = "uses io_uring" };
+        yield return new HttpRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", Remote = Remote, Method = "GET", Path = "/", Host = "example.com", Version = "HTTP/1.1", Status = 200, ReqBytes = 78, RespBytes = 600, ReqHeaders = [new("Host", "example.com")], RespHeaders = [new("Content-Type", "text/html")], LatencyMs = 1.5 };
+        yield return new HttpRecord
+        {
+            TimestampNs = ts,
+            Pid = 10,
+            Comm = "node",
+            Conn = "t1",
+            Role = "client",
+            Tls = true,
+            Sni = "example.com",
+            TlsSession = "0x7f00",
+            ReqBody = new byte[] { 1 },
+            RespBody = new byte[] { 2 },
+            ReqContentEncoding = "gzip",
+            RespContentEncoding = "br",
+            Upgrade = "websocket",
+            Interim = [100],
+            UnseenBytes = 5,
+            Trailers = [new("Checksum", "x")],
+            Truncated = true,
+        };
+        yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Remote = new Endpoint("10.0.0.1", 53), Query = "example.com", QType = "A", Rcode = "NOERROR", Answers = [new("example.com", "A", 60, "93.184.216.34")], Transport = "udp", Id = 7, LatencyMs = 3 };
+        yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Query = "example.com", QType = "TYPE65534", Transport = "tcp", Id = 8, Truncated = true };
+        yield return new TlsHandshakeRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", Remote = Remote, Sni = "example.com", AlpnOffered = ["h2", "http/1.1"], Version = "TLS 1.3", LatencyMs = 4 };
+        yield return new TlsHandshakeRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", HelloRetry = true, Alpn = "h2" };
+        yield return new GapRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Dir = "recv", Bytes = 10, Reason = "lost" };
+        var client = new SummaryRow { Pid = 10, Comm = "curl", Proto = "tcp", Role = "client", Endpoint = Remote, Connections = 2, BytesSent = 5, BytesRecv = 6 };
+        client.Errors["ECONNREFUSED"] = 1;
+        client.Protocols.Add("http");
+        var netlink = new SummaryRow { Pid = 12, Comm = "ip", Proto = "netlink", Role = "client", Endpoint = new Endpoint(null, null), Connections = 1 };
+        yield return new SummaryRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Rows = [client, netlink], DurationMs = 12.5, Events = 40, Lost = 0, Processes = 2, Tls = new TlsProbeSummary(5, 3, 0, 0, ["/x: no symbols"]) };
+        yield return new SummaryRecord { TimestampNs = ts, Pid = 0, Comm = "", Rows = [], DurationMs = 1, Events = 0, Lost = 0, Processes = 0 };
+    }
+
+    [Fact]
+    public void EveryRecordTypeTheCodeCanWrite_HasASampleAndADocumentedTable()
+    {
+        var concrete = typeof(Record).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(Record)) && !t.IsAbstract).ToHashSet();
+        var sampled = Samples().Select(s => s.GetType()).ToHashSet();
+        Assert.Empty(concrete.Except(sampled).Select(t => t.Name));
+        var documented = Tables.Value.Keys.Where(k => k.StartsWith("record ", StringComparison.Ordinal)).Select(k => k["record ".Length..]).Order().ToList();
+        Assert.Equal(documented, Samples().Select(s => s.Type).Distinct().Order().ToList());
+    }
+
+    [Fact]
+    public void SyntheticRecords_HaveExactlyTheDocumentedFieldsAndTypes()
+    {
+        var problems = Samples().Select(Json).SelectMany(Problems).ToList();
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void BooleansAreWrittenWhenFalse_AnEmptyEndpointIsNull()
+    {
+        var samples = Samples().Select(Json).ToList();
+        var data = samples.First(r => r.GetProperty("type").GetString() == "data");
+        Assert.False(data.GetProperty("truncated").GetBoolean());
+        Assert.False(data.GetProperty("tls").GetBoolean());
+        var tls = samples.First(r => r.GetProperty("type").GetString() == "tls.handshake");
+        Assert.False(tls.GetProperty("hello_retry").GetBoolean());
+        Assert.False(samples.First(r => r.GetProperty("type").GetString() == "dns").GetProperty("truncated").GetBoolean());
+        Assert.False(samples.First(r => r.GetProperty("type").GetString() == "http").GetProperty("truncated").GetBoolean());
+        var netlink = samples.First(r => r.GetProperty("type").GetString() == "conn.open" && r.GetProperty("proto").GetString() == "netlink");
+        Assert.Equal(JsonValueKind.Null, netlink.GetProperty("local").ValueKind);
+        var row = samples.First(r => r.GetProperty("type").GetString() == "summary").GetProperty("rows")[1];
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("endpoint").ValueKind);
+    }
+
+    [Fact]
+    public void TheCheckRejectsWhatTheDocDoesNotSay()
+    {
+        var open = JsonDocument.Parse("""{"type":"conn.open","ts":"x","pid":1,"comm":"c","conn":"c1","proto":"tcp","role":"client","fd":"5","local":{},"remote":null,"extra":1}""").RootElement;
+        var problems = Problems(open).ToList();
+        Assert.Contains(problems, p => p.Contains("'extra' is not documented", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("conn.open.fd: String", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("'existing' is missing", StringComparison.Ordinal));
+        Assert.Equal(3, problems.Count);
+    }
+
+    [SkippableFact]
+    public async Task RealTraceOfCurl_HasExactlyTheDocumentedFieldsAndTypes()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        using var server = ServerProcess.HttpServer();
+        var r = await TattleCli.RunAsync(["run", "--data", "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{server.Port}/index.html",
+            $"http://127.0.0.1:{ServerProcess.FreeTcpPort()}/refused"]);
+        output.WriteLine(r.ToString());
+        var types = r.Records.Select(x => x.GetProperty("type").GetString()).ToHashSet();
+        Assert.Superset(new HashSet<string?> { "process.start", "process.exit", "conn.open", "conn.close", "data", "http", "summary" }, types);
+        Assert.Empty(r.Records.SelectMany(Problems));
+    }
+}
