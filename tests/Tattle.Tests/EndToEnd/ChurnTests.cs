@@ -19,39 +19,35 @@ public sealed class ChurnTests(ITestOutputHelper output)
     private static string Line(JsonElement h) =>
         $"{Str(h, "method")} {Str(h, "path")} {(h.GetProperty("status").ValueKind == JsonValueKind.Null ? "null" : h.GetProperty("status").GetInt32())}";
 
-    [Fact]
+    [SkippableFact]
     public async Task NginxWorker_Attached_UnderChurn_OneOpenPerAcceptEveryExchangeWhole()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "nginx") || !Requires.Program(output, "ab"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "nginx");
+        Requires.Program(output, "ab");
         for (int round = 0; round < 4; round++)
         {
             await NginxRound(attachToWorker: true);
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task NginxMaster_Attached_UnderChurn_OneOpenPerAcceptEveryExchangeWhole()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "nginx") || !Requires.Program(output, "ab"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "nginx");
+        Requires.Program(output, "ab");
         for (int round = 0; round < 2; round++)
         {
             await NginxRound(attachToWorker: false);
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ThreadedPythonServer_Run_UnderChurn_OneOpenPerAcceptEveryExchangeWhole()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "ab"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "ab");
         for (int round = 0; round < 2; round++)
         {
             await PythonRound();

@@ -7,13 +7,11 @@ namespace Tattle.Tests.EndToEnd;
 [Collection("bpf")]
 public sealed class LaunchTests(ITestOutputHelper output)
 {
-    [Fact]
+    [SkippableFact]
     public async Task Run_FollowsADescendantThatOutlivesTheCommand()
     {
-        if (!Requires.RootAndBpf(output) || !Requires.Program(output, "curl"))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
         using var server = ServerProcess.HttpServer();
         var r = await TattleCli.RunAsync(["run", "-q", "--", "sh", "-c",
             $"(sleep 1.5; curl -s -o /dev/null http://127.0.0.1:{server.Port}/index.html?late) & echo started"]);
@@ -26,13 +24,10 @@ public sealed class LaunchTests(ITestOutputHelper output)
         Assert.True(r.Summary.GetProperty("duration_ms").GetDouble() >= 1500);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Run_NoFollowOrphans_StopsAtTheCommandsExitAndCountsWhatStillRuns()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         var r = await TattleCli.RunAsync(["run", "-q", "--no-follow-orphans", "--", "sh", "-c", "sleep 3 & echo started"]);
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
@@ -41,13 +36,10 @@ public sealed class LaunchTests(ITestOutputHelper output)
         Assert.Contains("1 still running", r.Stderr);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Run_TheCommandIsTheFirstProcess_NeverTheLaunchGate()
     {
-        if (!Requires.RootAndBpf(output))
-        {
-            return;
-        }
+        Requires.RootAndBpf(output);
         // The gate's shell execs the command (through `ip netns exec` in the sandbox): neither is ever shown.
         for (int i = 0; i < 8; i++)
         {
