@@ -182,7 +182,7 @@ public sealed record SummaryRow
     public required string Role { get; init; }
 
     /// <summary>For clients the remote endpoint; for servers the local (listening) one.</summary>
-    public required Endpoint Endpoint { get; init; }
+    public required Endpoint Endpoint { get; set; }
 
     public int Connections { get; set; }
 

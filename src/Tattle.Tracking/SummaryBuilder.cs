@@ -66,6 +66,10 @@ public sealed class SummaryBuilder
             row = new SummaryRow { Pid = pid, Comm = comm, Proto = proto, Role = role, Endpoint = endpoint };
             _rows[key] = row;
         }
+        else if (row.Endpoint.Host is null && endpoint.Host is not null)
+        {
+            row.Endpoint = endpoint; // a name learnt after the row's first connection (a failed one, say)
+        }
         return row;
     }
 }

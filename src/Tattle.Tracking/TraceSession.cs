@@ -733,7 +733,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         }
         conn.Announced = true;
         conn.OpenedNs = nowNs;
-        conn.Host ??= Names.Find(conn.Remote.IsInet ? conn.Remote.AddressText() : null);
+        NameRemote(conn);
         Write(new ConnOpenRecord
         {
             TimestampNs = settings.ToUnixNs(nowNs),
@@ -749,9 +749,14 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         });
     }
 
+    /// <summary>The name the process resolved the remote address from, for every record that shows the address.</summary>
+    private void NameRemote(Connection conn) =>
+        conn.Host ??= Names.Find(conn.Remote.IsInet ? conn.Remote.AddressText() : null);
+
     private void Fail(Connection conn, long nowNs, string error)
     {
         conn.State = ConnectionState.Failed;
+        NameRemote(conn);
         var comm = Processes.CommOf(conn.Pid);
         _summary.AddFailure(conn, comm, error);
         Write(new ConnFailRecord

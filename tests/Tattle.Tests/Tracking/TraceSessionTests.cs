@@ -110,6 +110,16 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void FailedConnect_IsNamedByTheDnsAnswer_InItsRecordAndSummaryRow()
+    {
+        _session.Names.Add("10.1.2.3", "api.example.test");
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA, result: -111));
+        Assert.Equal("api.example.test", _records.Of<ConnFailRecord>().Single().Remote!.Host);
+        Assert.Equal("api.example.test", _session.Finish(Tick(), 0, 0, Pid).Rows.Single().Endpoint.Host);
+    }
+
+    [Fact]
     public void ReusedFd_IsANewConnectionWithANewGeneration()
     {
         _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
