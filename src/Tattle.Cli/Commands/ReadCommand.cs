@@ -54,8 +54,8 @@ internal static class ReadCommand
             {
                 // The exchanges are what the user asked for: the view goes to standard output, like tcpdump -r.
                 live = config.OutputPath is { } outPath
-                    ? new LiveView(new StreamWriter(outPath, append: false), color: false, first.UnixNs, ownsWriter: true)
-                    : new LiveView(new StreamWriter(Console.OpenStandardOutput()), color: false, first.UnixNs, ownsWriter: true);
+                    ? config.View.Open(new StreamWriter(outPath, append: false), color: false, first.UnixNs, width: null)
+                    : config.View.Open(new StreamWriter(Console.OpenStandardOutput()), color: false, first.UnixNs, width: null);
                 if (config.JsonPath is not null)
                 {
                     sinks.Add(JsonLinesSink.Open(config.JsonPath));
@@ -87,7 +87,7 @@ internal static class ReadCommand
             }
             replayer.Finish();
             var summary = session.Finish(replayer.LastNs, replayer.FirstNs, (ulong)packets, 0);
-            SummaryTable.Render(live.Console, summary);
+            live.Summary(summary);
             var c = replayer.Counters;
             live.Note($"{path}: {packets} packets, {c.Flows} flows; {c.Duplicates} duplicates dropped, "
                 + $"{c.NotIp + c.OtherProtocols + c.Fragments} not TCP/UDP, {c.Undecodable} undecodable");

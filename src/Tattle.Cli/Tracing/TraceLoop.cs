@@ -12,6 +12,7 @@ using Tattle.Tracking.Plaintext;
 using Tattle.Capture.Packets;
 using Tattle.Capture.Events;
 using Tattle.Capture.Tls;
+using Tattle.Interop;
 
 namespace Tattle.Cli.Tracing;
 
@@ -236,7 +237,7 @@ internal static class TraceLoop
             var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
-            SummaryTable.Render(live.Console, summary);
+            live.Summary(summary);
             if (captured is not null)
             {
                 live.Note(PacketSummary(packets!.Final(captured), packets.Path, config.Packets!.AllPackets));
@@ -271,12 +272,13 @@ internal static class TraceLoop
         if (config.OutputPath is not null)
         {
             var file = new StreamWriter(config.OutputPath, append: false);
-            return new LiveView(file, color: false, startUnixNs, ownsWriter: true);
+            return config.View.Open(file, color: false, startUnixNs, width: null);
         }
-        bool color = !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null
+        bool terminal = !Console.IsErrorRedirected;
+        bool color = terminal && Environment.GetEnvironmentVariable("NO_COLOR") is null
             && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
         var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = false };
-        return new LiveView(stderr, color, startUnixNs, ownsWriter: true);
+        return config.View.Open(stderr, color, startUnixNs, terminal ? TerminalSize.Columns(2) : null);
     }
 }
 
