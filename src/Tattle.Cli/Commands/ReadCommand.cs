@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tattle.Cli.Tracing;
+using Tattle.Interop;
 using Tattle.Output;
 using Tattle.Output.Console;
 using Tattle.Output.JsonLines;
@@ -54,7 +55,7 @@ internal static class ReadCommand
             {
                 // The exchanges are what the user asked for: the view goes to standard output, like tcpdump -r.
                 live = config.OutputPath is { } outPath
-                    ? config.View.Open(new StreamWriter(outPath, append: false), color: false, first.UnixNs, width: null)
+                    ? config.View.Open(new StreamWriter(OutputFile.Create(outPath)), color: false, first.UnixNs, width: null)
                     : config.View.Open(new StreamWriter(Console.OpenStandardOutput()), color: false, first.UnixNs, width: null);
                 if (config.JsonPath is not null)
                 {

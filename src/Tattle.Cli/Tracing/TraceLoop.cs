@@ -271,7 +271,7 @@ internal static class TraceLoop
     {
         if (config.OutputPath is not null)
         {
-            var file = new StreamWriter(config.OutputPath, append: false);
+            var file = new StreamWriter(OutputFile.Create(config.OutputPath));
             return config.View.Open(file, color: false, startUnixNs, width: null);
         }
         bool terminal = !Console.IsErrorRedirected;
