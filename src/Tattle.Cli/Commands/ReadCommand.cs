@@ -56,7 +56,7 @@ internal static class ReadCommand
                 // The exchanges are what the user asked for: the view goes to standard output, like tcpdump -r.
                 live = config.OutputPath is { } outPath
                     ? config.View.Open(new StreamWriter(OutputFile.Create(outPath)), color: false, first.UnixNs, width: null)
-                    : config.View.Open(new StreamWriter(Console.OpenStandardOutput()), color: false, first.UnixNs, width: null);
+                    : config.View.Open(new StreamWriter(StandardStream.Output), color: false, first.UnixNs, width: null);
                 if (config.JsonPath is not null)
                 {
                     sinks.Add(JsonLinesSink.Open(config.JsonPath));

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Tattle.Capture.Proc;
 using Tattle.Records;
+using Tattle.Interop;
 
 namespace Tattle.Cli.Commands;
 
@@ -51,8 +52,7 @@ public static class SocketsCommand
                 Json = parseResult.GetValue(json),
                 Numeric = parseResult.GetValue(numeric),
             };
-            using var stdout = Console.OpenStandardOutput();
-            return Run(options, stdout, Console.Error, hostNames);
+            return Run(options, StandardStream.Output, StandardStream.ErrorWriter, hostNames);
         });
         return command;
     }

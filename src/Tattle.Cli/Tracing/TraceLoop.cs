@@ -277,7 +277,7 @@ internal static class TraceLoop
         bool terminal = !Console.IsErrorRedirected;
         bool color = terminal && Environment.GetEnvironmentVariable("NO_COLOR") is null
             && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
-        var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = false };
+        var stderr = new StreamWriter(StandardStream.Error) { AutoFlush = false };
         return config.View.Open(stderr, color, startUnixNs, terminal ? TerminalSize.Columns(2) : null);
     }
 }

@@ -29,7 +29,7 @@ public sealed class JsonLinesSink : IRecordSink
 
     /// <summary>Opens a file ("-" for standard output), private to its user (<see cref="OutputFile"/>).</summary>
     public static JsonLinesSink Open(string path) => path == "-"
-        ? new JsonLinesSink(System.Console.OpenStandardOutput(), ownsStream: false)
+        ? new JsonLinesSink(StandardStream.Output, ownsStream: false)
         : new JsonLinesSink(OutputFile.Create(path, bufferSize: 1));
 
     public long RecordsWritten { get; private set; }

@@ -100,23 +100,28 @@ public sealed class OutputFilesTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("keep", File.ReadAllText(victim));
     }
 
+    private async Task<string> OnATerminal(IReadOnlyList<string> args)
+    {
+        // script gives tattle a terminal for stdin, stdout and stderr, and copies what reaches it.
+        string command = string.Join(' ', TattleCli.CommandLine(args).Select(a => "'" + a + "'"));
+        var psi = new ProcessStartInfo("script") { ArgumentList = { "-qec", command, "/dev/null" } };
+        psi.Environment["TERM"] = "xterm";
+        psi.Environment["TATTLE_NAME_CACHE"] = TattleCli.NameCachePath;
+        var r = await Exec(psi);
+        output.WriteLine(r.Stdout);
+        return r.Stdout;
+    }
+
     [Fact]
-    public async Task TheTerminal_IsLeftInNoOtherMode()
+    public async Task WithTheViewInAFile_NothingReachesTheTerminal()
     {
         if (!Requires.RootAndBpf(output) || !Requires.Program(output, "script"))
         {
             return;
         }
-        // On a terminal (script gives tattle one) the live view and summary go to a file: nothing reaches the
-        // terminal, not even the keypad-transmit mode a console initialisation writes.
+        // Not even the keypad-transmit mode (ESC[?1h ESC=) a console initialisation writes.
         string view = Path.Combine(_dir, "view.txt");
-        string command = string.Join(' ', TattleCli.CommandLine(["run", "-o", view, "--", "true"]).Select(a => "'" + a + "'"));
-        var psi = new ProcessStartInfo("script") { ArgumentList = { "-qec", command, "/dev/null" } };
-        psi.Environment["TERM"] = "xterm";
-        psi.Environment["TATTLE_NAME_CACHE"] = TattleCli.NameCachePath;
-        var onTerminal = await Exec(psi);
-        Assert.True(onTerminal.Code == 0, onTerminal.Stdout + onTerminal.Stderr);
-        Assert.DoesNotContain("\u001b", onTerminal.Stdout);
+        Assert.DoesNotContain("\u001b", await OnATerminal(["run", "-o", view, "--", "true"]));
         Assert.Contains("tattle summary", File.ReadAllText(view));
 
         // Piped: the live view and summary on stderr carry no escape sequence at all.
@@ -124,5 +129,24 @@ public sealed class OutputFilesTests(ITestOutputHelper output) : IDisposable
         Assert.True(piped.Code == 0, piped.Stderr);
         Assert.Contains("tattle summary", piped.Stderr);
         Assert.DoesNotContain("\u001b", piped.Stderr + piped.Stdout);
+    }
+
+    [Theory]
+    [InlineData("run -- sh -c true")]
+    [InlineData("--version")]
+    [InlineData("--help")]
+    [InlineData("sockets -x -n")]
+    [InlineData("run --frobnicate -- true")]
+    public async Task OnATerminal_NoModeIsChanged(string args)
+    {
+        if ((args.StartsWith("run", StringComparison.Ordinal) && !Requires.RootAndBpf(output)) || !Requires.Program(output, "script"))
+        {
+            return;
+        }
+        string seen = await OnATerminal(args.Split(' '));
+        Assert.NotEmpty(seen);
+        // Colour (SGR, ESC[…m) is all tattle writes: no keypad mode, no other private mode.
+        Assert.DoesNotContain("\u001b[?", seen);
+        Assert.DoesNotContain("\u001b=", seen);
     }
 }
