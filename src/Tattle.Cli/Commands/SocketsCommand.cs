@@ -4,8 +4,8 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Tattle.Capture.Proc;
-using Tattle.Records;
 using Tattle.Interop;
+using Tattle.Records;
 
 namespace Tattle.Cli.Commands;
 

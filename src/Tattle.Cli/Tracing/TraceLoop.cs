@@ -1,5 +1,9 @@
 using System.Runtime.InteropServices;
 using Tattle.Capture.Bpf;
+using Tattle.Capture.Events;
+using Tattle.Capture.Packets;
+using Tattle.Capture.Tls;
+using Tattle.Interop;
 using Tattle.Output;
 using Tattle.Output.Console;
 using Tattle.Output.JsonLines;
@@ -9,10 +13,6 @@ using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
 using Tattle.Tracking.Packets;
 using Tattle.Tracking.Plaintext;
-using Tattle.Capture.Packets;
-using Tattle.Capture.Events;
-using Tattle.Capture.Tls;
-using Tattle.Interop;
 
 namespace Tattle.Cli.Tracing;
 

@@ -96,7 +96,14 @@ public sealed class LiveViewTests
 
     private static SummaryRecord Summary(params SummaryRow[] rows) => new()
     {
-        TimestampNs = T0, Pid = 1, Comm = "x", Rows = rows, DurationMs = 1000, Events = 3, Lost = 0, Processes = 1,
+        TimestampNs = T0,
+        Pid = 1,
+        Comm = "x",
+        Rows = rows,
+        DurationMs = 1000,
+        Events = 3,
+        Lost = 0,
+        Processes = 1,
         Tls = new TlsProbeSummary(0, 0, 0, 0, [Hostile]),
     };
 
