@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Tattle.Cli.Commands;
+using Tattle.Interop;
 using Tattle.Tracking.Names;
 
 namespace Tattle.Cli;
@@ -8,7 +10,7 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        var stderr = Console.Error;
+        var stderr = StandardStream.ErrorWriter;
         if (args.Length > 0 && args[0] is "run" or "sandbox" && !args.Contains("--") && !args.Any(a => a is "-h" or "--help" or "-?" or "--cleanup"))
         {
             stderr.WriteLine($"tattle {args[0]}: put the command after --, e.g. tattle {args[0]} -- curl -s http://127.0.0.1:8000/");
@@ -23,6 +25,11 @@ internal static class Program
             SocketsCommand.Create(CachedAddressNames.LoadDefault()),
             TlsCommand.Create(),
         };
+        // Help is fitted to the terminal without asking System.Console, which would put it in keypad mode.
+        if (root.Options.OfType<HelpOption>().FirstOrDefault() is { Action: HelpAction help })
+        {
+            help.MaxWidth = TerminalSize.Columns(1) ?? int.MaxValue;
+        }
         var result = root.Parse(args);
         if (result.Errors.Count > 0)
         {
@@ -35,7 +42,9 @@ internal static class Program
         }
         try
         {
-            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // Help and --version through plain writes too: System.Console would put the terminal in keypad mode.
+            var output = new StreamWriter(StandardStream.Output) { AutoFlush = true };
+            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = stderr });
         }
         catch (Exception e) when (Environment.GetEnvironmentVariable("TATTLE_DEBUG") is null)
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tattle.Cli.Tracing;
+using Tattle.Interop;
 using Tattle.Output;
 using Tattle.Output.Console;
 using Tattle.Output.JsonLines;
@@ -54,8 +55,8 @@ internal static class ReadCommand
             {
                 // The exchanges are what the user asked for: the view goes to standard output, like tcpdump -r.
                 live = config.OutputPath is { } outPath
-                    ? new LiveView(new StreamWriter(outPath, append: false), color: false, first.UnixNs, ownsWriter: true)
-                    : new LiveView(new StreamWriter(Console.OpenStandardOutput()), color: false, first.UnixNs, ownsWriter: true);
+                    ? config.View.Open(new StreamWriter(OutputFile.Create(outPath)), color: false, first.UnixNs, width: null)
+                    : config.View.Open(new StreamWriter(StandardStream.Output), color: false, first.UnixNs, width: null);
                 if (config.JsonPath is not null)
                 {
                     sinks.Add(JsonLinesSink.Open(config.JsonPath));
@@ -87,7 +88,7 @@ internal static class ReadCommand
             }
             replayer.Finish();
             var summary = session.Finish(replayer.LastNs, replayer.FirstNs, (ulong)packets, 0);
-            SummaryTable.Render(live.Console, summary);
+            live.Summary(summary);
             var c = replayer.Counters;
             live.Note($"{path}: {packets} packets, {c.Flows} flows; {c.Duplicates} duplicates dropped, "
                 + $"{c.NotIp + c.OtherProtocols + c.Fragments} not TCP/UDP, {c.Undecodable} undecodable");

@@ -4,6 +4,8 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Tattle.Capture.Proc;
+using Tattle.Interop;
+using Tattle.Records;
 
 namespace Tattle.Cli.Commands;
 
@@ -50,8 +52,7 @@ public static class SocketsCommand
                 Json = parseResult.GetValue(json),
                 Numeric = parseResult.GetValue(numeric),
             };
-            using var stdout = Console.OpenStandardOutput();
-            return Run(options, stdout, Console.Error, hostNames);
+            return Run(options, StandardStream.Output, StandardStream.ErrorWriter, hostNames);
         });
         return command;
     }
@@ -244,8 +245,8 @@ internal static class TableRows
                 r.State,
                 r.RxQueue.ToString(CultureInfo.InvariantCulture),
                 r.TxQueue.ToString(CultureInfo.InvariantCulture),
-                SocketText.Local(r, services),
-                SocketText.Remote(r, services, names),
+                TerminalText.Sanitize(SocketText.Local(r, services)),
+                TerminalText.Sanitize(SocketText.Remote(r, services, names)),
                 r.Inode.ToString(CultureInfo.InvariantCulture),
             };
             for (int c = 0; c < row.Length; c++)
@@ -282,7 +283,7 @@ internal static class TableRows
         {
             w.WriteLine();
             var fds = FdTable.Read(pid, out int errno);
-            string comm = ProcessInfo.ReadComm(pid) ?? "?";
+            string comm = TerminalText.Sanitize(ProcessInfo.ReadComm(pid) ?? "?");
             if (fds is null)
             {
                 string why = errno is 13 or 1 ? "permission denied" : errno is 2 or 3 ? "process exited" : "errno " + errno.ToString(CultureInfo.InvariantCulture);
@@ -293,7 +294,7 @@ internal static class TableRows
             int fdWidth = fds.Count == 0 ? 1 : fds[^1].Fd.ToString(CultureInfo.InvariantCulture).Length;
             foreach (var fd in fds)
             {
-                w.WriteLine($"  {fd.Fd.ToString(CultureInfo.InvariantCulture).PadLeft(fdWidth)} -> {fd.Target}");
+                w.WriteLine($"  {fd.Fd.ToString(CultureInfo.InvariantCulture).PadLeft(fdWidth)} -> {TerminalText.Sanitize(fd.Target)}");
             }
         }
     }
@@ -307,12 +308,12 @@ internal static class TableRows
         }
         else
         {
-            sb.Append(CultureInfo.InvariantCulture, $"pid {r.Pid} {r.Comm}  user {r.User}");
+            sb.Append(CultureInfo.InvariantCulture, $"pid {r.Pid} {TerminalText.Sanitize(r.Comm)}  user {TerminalText.Sanitize(r.User)}");
         }
         sb.Append(CultureInfo.InvariantCulture, $"  netns {r.NetNs}");
         if (r.NetNsName is not null)
         {
-            sb.Append(" (").Append(r.NetNsName).Append(')');
+            sb.Append(" (").Append(TerminalText.Sanitize(r.NetNsName)).Append(')');
         }
         if (r.ContainerId is not null)
         {

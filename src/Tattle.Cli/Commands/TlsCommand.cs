@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Tattle.Capture.Proc;
 using Tattle.Capture.Tls;
+using Tattle.Interop;
 
 namespace Tattle.Cli.Commands;
 
@@ -26,8 +27,7 @@ public static class TlsCommand
         var command = new Command("tls", "Show the TLS libraries in processes and where plaintext probes attach") { pid, json };
         command.SetAction(parseResult =>
         {
-            using var stdout = Console.OpenStandardOutput();
-            return Run(parseResult.GetValue(pid) ?? [], parseResult.GetValue(json), stdout, Console.Error);
+            return Run(parseResult.GetValue(pid) ?? [], parseResult.GetValue(json), StandardStream.Output, StandardStream.ErrorWriter);
         });
         return command;
     }

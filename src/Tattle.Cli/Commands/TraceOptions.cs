@@ -2,8 +2,8 @@ using System.CommandLine;
 using Tattle.Capture.Bpf;
 using Tattle.Cli.Tracing;
 using Tattle.Protocols;
-using ParserOptions = Tattle.Protocols.Common.ParserOptions;
 using Tattle.Tracking.Streams;
+using ParserOptions = Tattle.Protocols.Common.ParserOptions;
 
 namespace Tattle.Cli.Commands;
 
@@ -128,6 +128,18 @@ internal sealed class TraceOptions
     /// <summary>--port, --host, --app: run, attach and sandbox.</summary>
     public RecordFilterOptions Filters { get; } = new();
 
+    public Option<string> Time { get; } = new Option<string>("--time")
+    {
+        Description = "Times in the live view: rel (seconds since the start) or abs (time of day, 20:15:03.123456)",
+        DefaultValueFactory = _ => "rel",
+        HelpName = "rel|abs",
+    }.AcceptOnlyFromAmong("rel", "abs");
+
+    public Option<bool> NoProcessLines { get; } = new("--no-process-lines")
+    {
+        Description = "Leave process start, exec and exit lines out of the live view",
+    };
+
     /// <summary>Adds every option: run and attach.</summary>
     public void AddTo(Command command)
     {
@@ -219,6 +231,8 @@ internal sealed class TraceOptions
         command.Add(Data);
         command.Add(Output);
         command.Add(Quiet);
+        command.Add(Time);
+        command.Add(NoProcessLines);
     }
 
     /// <summary>The BPF side's settings.</summary>
@@ -256,6 +270,7 @@ internal sealed class TraceOptions
         Snaplen = result.GetValue(Snaplen),
         OutputPath = result.GetValue(Output),
         Quiet = result.GetValue(Quiet),
+        View = new LiveViewConfig { AbsoluteTime = result.GetValue(Time) == "abs", ProcessLines = !result.GetValue(NoProcessLines) },
         Verbose = result.GetValue(Verbose),
         RingBufferBytes = result.GetValue(RingSize) << 20,
         NoPayload = result.GetValue(NoPayload) || result.GetValue(PacketsOnly),

@@ -1,4 +1,5 @@
 using Tattle.Output;
+using Tattle.Output.Console;
 using Tattle.Tracking.Streams;
 
 namespace Tattle.Cli.Tracing;
@@ -35,8 +36,25 @@ internal sealed record TraceConfig
     /// <summary>Packet capture into pcapng (-w); null when not asked for.</summary>
     public PacketCaptureConfig? Packets { get; init; }
 
+    /// <summary>How the live view shows its lines: --time, --no-process-lines.</summary>
+    public LiveViewConfig View { get; init; } = new();
+
     /// <summary>Reassembly and parsing: --proto, --body-limit, --no-redact, --stream-buffer, --no-parse.</summary>
     public StreamSettings Streams { get; init; } = new();
+}
+
+/// <summary>The live view's options.</summary>
+internal sealed record LiveViewConfig
+{
+    /// <summary>--time abs: times of day instead of seconds since the start.</summary>
+    public bool AbsoluteTime { get; init; }
+
+    /// <summary>--no-process-lines turns process start, exec and exit lines off.</summary>
+    public bool ProcessLines { get; init; } = true;
+
+    /// <summary>A live view with these options; it owns <paramref name="writer"/>.</summary>
+    public LiveView Open(TextWriter writer, bool color, long startUnixNs, int? width) =>
+        new(writer, color, startUnixNs, ownsWriter: true) { AbsoluteTime = AbsoluteTime, ProcessLines = ProcessLines, Width = width };
 }
 
 /// <summary>-w FILE and its companions.</summary>

@@ -1,5 +1,9 @@
 using System.Runtime.InteropServices;
 using Tattle.Capture.Bpf;
+using Tattle.Capture.Events;
+using Tattle.Capture.Packets;
+using Tattle.Capture.Tls;
+using Tattle.Interop;
 using Tattle.Output;
 using Tattle.Output.Console;
 using Tattle.Output.JsonLines;
@@ -9,9 +13,6 @@ using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
 using Tattle.Tracking.Packets;
 using Tattle.Tracking.Plaintext;
-using Tattle.Capture.Packets;
-using Tattle.Capture.Events;
-using Tattle.Capture.Tls;
 
 namespace Tattle.Cli.Tracing;
 
@@ -250,7 +251,7 @@ internal static class TraceLoop
             var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary, stillRunning);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
-            SummaryTable.Render(live.Console, filtered?.Apply(summary) ?? summary);
+            live.Summary(filtered?.Apply(summary) ?? summary);
             if (captured is not null)
             {
                 live.Note(PacketSummary(packets!.Final(captured), packets.Path, config.Packets!.AllPackets));
@@ -284,13 +285,14 @@ internal static class TraceLoop
     {
         if (config.OutputPath is not null)
         {
-            var file = new StreamWriter(config.OutputPath, append: false);
-            return new LiveView(file, color: false, startUnixNs, ownsWriter: true);
+            var file = new StreamWriter(OutputFile.Create(config.OutputPath));
+            return config.View.Open(file, color: false, startUnixNs, width: null);
         }
-        bool color = !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null
+        bool terminal = !Console.IsErrorRedirected;
+        bool color = terminal && Environment.GetEnvironmentVariable("NO_COLOR") is null
             && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb");
-        var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = false };
-        return new LiveView(stderr, color, startUnixNs, ownsWriter: true);
+        var stderr = new StreamWriter(StandardStream.Error) { AutoFlush = false };
+        return config.View.Open(stderr, color, startUnixNs, terminal ? TerminalSize.Columns(2) : null);
     }
 }
 

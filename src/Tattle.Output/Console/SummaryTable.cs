@@ -1,54 +1,123 @@
-using Spectre.Console;
+using System.Globalization;
 using Tattle.Records;
 
 namespace Tattle.Output.Console;
 
-/// <summary>Draws the end-of-run summary: one row per process, protocol, role and endpoint.</summary>
+/// <summary>
+/// Draws the end-of-run summary: one row per process, protocol, role and endpoint. Plain columns, never wrapped;
+/// on a terminal narrower than the table the widest text columns are cut (ending in "…") to fit its width.
+/// </summary>
 public static class SummaryTable
 {
-    public static void Render(IAnsiConsole console, SummaryRecord summary)
+    private static readonly string[] Headers = ["PROCESS", "PROTO", "ROLE", "ENDPOINT", "HOST", "APP", "CONNS", "SENT", "RECV", "ERRORS"];
+
+    // CONNS, SENT and RECV are numbers: right-aligned, and never cut.
+    private static bool IsNumeric(int column) => column is 6 or 7 or 8;
+
+    // A cut column keeps at least this many characters.
+    private const int MinCut = 8;
+
+    internal static void Render(TextWriter w, SummaryRecord summary, LiveView style)
     {
-        var table = new Table().Border(TableBorder.Simple).Title("[bold]tattle summary[/]");
-        table.AddColumn("PROCESS");
-        table.AddColumn("PROTO");
-        table.AddColumn("ROLE");
-        table.AddColumn("ENDPOINT");
-        table.AddColumn("HOST");
-        table.AddColumn("APP");
-        table.AddColumn(new TableColumn("CONNS").RightAligned());
-        table.AddColumn(new TableColumn("SENT").RightAligned());
-        table.AddColumn(new TableColumn("RECV").RightAligned());
-        table.AddColumn("ERRORS");
-        foreach (var row in summary.Rows)
+        var rows = summary.Rows.Select(row => new[]
         {
-            table.AddRow(
-                Markup.Escape($"{row.Comm}[{row.Pid}]"),
-                row.Proto,
-                row.Role,
-                Markup.Escape(row.Endpoint.ToString()),
-                Markup.Escape(row.Endpoint.Host ?? ""),
-                Markup.Escape(string.Join(",", row.Protocols)),
-                row.Connections.ToString(),
-                LiveView.Bytes(row.BytesSent),
-                LiveView.Bytes(row.BytesRecv),
-                Markup.Escape(string.Join(", ", row.Errors.Select(e => $"{e.Key}×{e.Value}"))));
-        }
-        if (summary.Rows.Count == 0)
+            TerminalText.Sanitize(row.Comm) + "[" + row.Pid.ToString(CultureInfo.InvariantCulture) + "]",
+            TerminalText.Sanitize(row.Proto),
+            TerminalText.Sanitize(row.Role),
+            TerminalText.Sanitize(row.Endpoint.ToString()),
+            TerminalText.Sanitize(row.Endpoint.Host ?? ""),
+            TerminalText.Sanitize(string.Join(",", row.Protocols)),
+            row.Connections.ToString(CultureInfo.InvariantCulture),
+            LiveView.Bytes(row.BytesSent),
+            LiveView.Bytes(row.BytesRecv),
+            TerminalText.Sanitize(string.Join(", ", row.Errors.Select(e => $"{e.Key}×{e.Value}"))),
+        }).ToList();
+        var widths = Headers.Select(h => h.Length).ToArray();
+        foreach (var row in rows)
         {
-            table.AddRow("[grey](no network activity)[/]", "", "", "", "", "", "", "", "", "");
+            for (int c = 0; c < row.Length; c++)
+            {
+                widths[c] = Math.Max(widths[c], row[c].Length);
+            }
         }
-        console.Write(table);
-        string lost = summary.Lost == 0 ? "[green]0 lost[/]" : $"[red]{summary.Lost} lost[/] (see the loss records)";
-        string running = summary.StillRunning > 0 ? $", [yellow]{summary.StillRunning} still running[/] (not traced further)" : "";
-        console.MarkupLine($"{summary.Processes} processes{running}, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s");
+        if (style.Width is int limit)
+        {
+            Fit(widths, limit);
+        }
+        int total = 2 + widths.Sum() + 3 * (widths.Length - 1);
+
+        string title = "tattle summary";
+        w.WriteLine(new string(' ', Math.Max(0, (total - title.Length) / 2)) + style.Paint(Sgr.Bold, title));
+        w.WriteLine();
+        WriteRow(w, Headers, widths);
+        w.WriteLine(new string('─', total));
+        foreach (var row in rows)
+        {
+            WriteRow(w, row, widths);
+        }
+        if (rows.Count == 0)
+        {
+            w.WriteLine("  " + style.Paint(Sgr.Grey, "(no network activity)"));
+        }
+        w.WriteLine();
+        string lost = summary.Lost == 0 ? style.Paint(Sgr.Green, "0 lost") : style.Paint(Sgr.Red, $"{summary.Lost} lost") + " (see the loss records)";
+        string running = summary.StillRunning > 0
+            ? ", " + style.Paint(Sgr.Yellow, $"{summary.StillRunning} still running") + " (not traced further)" : "";
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{summary.Processes} processes{running}, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s"));
         if (summary.Tls is { } tls && (tls.Functions > 0 || tls.Failures.Count > 0))
         {
-            console.MarkupLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed)"
+            w.WriteLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed)"
                 + (tls.WithoutSocket > 0 ? $", {tls.WithoutSocket} records without a known socket" : ""));
         }
         foreach (var failure in summary.Tls?.Failures ?? [])
         {
-            console.MarkupLine($"[yellow]TLS: not probed:[/] {Markup.Escape(failure)}");
+            w.WriteLine($"{style.Paint(Sgr.Yellow, "TLS: not probed:")} {TerminalText.Sanitize(failure)}");
         }
+    }
+
+    /// <summary>Narrows the widest text columns, one character at a time, until the table fits or none can give more.</summary>
+    private static void Fit(int[] widths, int limit)
+    {
+        int total = 2 + widths.Sum() + 3 * (widths.Length - 1);
+        while (total > limit)
+        {
+            int widest = -1;
+            for (int c = 0; c < widths.Length; c++)
+            {
+                if (!IsNumeric(c) && widths[c] > Math.Max(MinCut, Headers[c].Length) && (widest < 0 || widths[c] > widths[widest]))
+                {
+                    widest = c;
+                }
+            }
+            if (widest < 0)
+            {
+                return;
+            }
+            widths[widest]--;
+            total--;
+        }
+    }
+
+    private static void WriteRow(TextWriter w, string[] cells, int[] widths)
+    {
+        var line = new System.Text.StringBuilder("  ");
+        for (int c = 0; c < cells.Length; c++)
+        {
+            string cell = cells[c].Length > widths[c] ? string.Concat(cells[c].AsSpan(0, widths[c] - 1), "…") : cells[c];
+            if (c > 0)
+            {
+                line.Append("   ");
+            }
+            if (IsNumeric(c))
+            {
+                line.Append(cell.PadLeft(widths[c]));
+            }
+            else
+            {
+                line.Append(cell.PadRight(widths[c]));
+            }
+        }
+        w.WriteLine(line.ToString().TrimEnd());
     }
 }

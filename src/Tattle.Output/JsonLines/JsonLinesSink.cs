@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Tattle.Interop;
 using Tattle.Records;
 
 namespace Tattle.Output.JsonLines;
@@ -26,10 +27,10 @@ public sealed class JsonLinesSink : IRecordSink
         _json = new Utf8JsonWriter(_buffer, WriterOptions);
     }
 
-    /// <summary>Opens a file ("-" for standard output).</summary>
+    /// <summary>Opens a file ("-" for standard output), private to its user (<see cref="OutputFile"/>).</summary>
     public static JsonLinesSink Open(string path) => path == "-"
-        ? new JsonLinesSink(System.Console.OpenStandardOutput(), ownsStream: false)
-        : new JsonLinesSink(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1, FileOptions.None));
+        ? new JsonLinesSink(StandardStream.Output, ownsStream: false)
+        : new JsonLinesSink(OutputFile.Create(path, bufferSize: 1));
 
     public long RecordsWritten { get; private set; }
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Unicode;
+using Tattle.Interop;
 using static Tattle.Output.Pcapng.PcapngFormat;
 
 namespace Tattle.Output.Pcapng;
@@ -35,9 +36,8 @@ public sealed class PcapngWriter : IDisposable
         WriteSectionHeader();
     }
 
-    /// <summary>Creates (or truncates) the file; other processes may read it while it is written.</summary>
-    public static PcapngWriter Create(string path) =>
-        new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16));
+    /// <summary>Creates (or truncates) the file, private to its user (<see cref="OutputFile"/>); it may be read while it is written.</summary>
+    public static PcapngWriter Create(string path) => new(OutputFile.Create(path, bufferSize: 1 << 16));
 
     /// <summary>Enhanced Packet Blocks written so far.</summary>
     public long PacketsWritten { get; private set; }

@@ -111,7 +111,10 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
         {
             (true, HeaderRole.Secret) => HttpRedactor.Redacted,
             (true, HeaderRole.Url) => HttpRedactor.RedactUrl(HttpStrings.Value(value)),
-            _ => RepeatedValue(nameText, value) ?? HttpStrings.Value(value),
+            // Bytes equal to the previous message's value were checked then; a token in any other field is
+            // looked for only when a cheap scan of the bytes finds its mark.
+            _ => RepeatedValue(nameText, value)
+                ?? (redact && HttpRedactor.MayHoldCredential(value) ? HttpRedactor.RedactCredentials(HttpStrings.Value(value)) : HttpStrings.Value(value)),
         };
         if (trailers)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Tattle.Capture.Proc;
+using Tattle.Interop;
 
 namespace Tattle.Tracking.Names;
 
@@ -66,10 +67,15 @@ public static class NameCacheFile
         }
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            // The names are what traced programs looked up: the directory is root's alone (0700), the file 0600,
+            // and it stays root's under sudo, since `tattle sockets` as root trusts what it holds.
+            OutputFile.CreatePrivateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             // Write then rename, so a concurrent reader sees the old file or the new one, never half of one.
             string temp = path + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + ".tmp";
-            File.WriteAllText(temp, text.ToString());
+            using (var file = OutputFile.Create(temp, handToSudoUser: false))
+            {
+                file.Write(Encoding.UTF8.GetBytes(text.ToString()));
+            }
             File.Move(temp, path, overwrite: true);
             return true;
         }

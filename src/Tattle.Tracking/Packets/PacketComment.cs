@@ -30,14 +30,17 @@ public sealed record PacketComment
     public bool HasDirection => Dir is "out" or "in";
 
     /// <summary>
-    /// Writes a comment: <c>pid= comm= conn= dir= [container=] [extra] [cmdline="…"]</c>, comm and cmdline quoted
-    /// with \" and \\ escapes where <see cref="TryParse"/> needs them; <paramref name="extra"/> goes in as given.
+    /// Writes a comment: <c>pid= comm= conn= dir= [container=] [extra] [cmdline="…"]</c>. The comm is quoted when
+    /// it holds anything but visible characters, and quoted values escape \", \\, \t, \n, \r, other control
+    /// characters (\xHH) and whitespace other than a space (\uHHHH): a traced process names itself, and a name like
+    /// <c>x\tpid=1</c> must not read back as a second pid. <paramref name="extra"/> goes in as given.
     /// </summary>
     public static string Format(int pid, string comm, string conn, bool outgoing, string? container, string cmdline, string? extra = null)
     {
         var s = new StringBuilder(64 + cmdline.Length);
-        s.Append("pid=").Append(pid).Append(" comm=").Append(Quote(comm)).Append(" conn=").Append(conn)
-            .Append(" dir=").Append(outgoing ? "out" : "in");
+        s.Append("pid=").Append(pid).Append(" comm=");
+        AppendValue(s, comm);
+        s.Append(" conn=").Append(conn).Append(" dir=").Append(outgoing ? "out" : "in");
         if (container is not null)
         {
             s.Append(" container=").Append(container);
@@ -48,19 +51,100 @@ public sealed record PacketComment
         }
         if (cmdline.Length > 0)
         {
-            s.Append(" cmdline=").Append('"').Append(Escape(cmdline)).Append('"');
+            s.Append(" cmdline=");
+            AppendQuoted(s, cmdline);
         }
         return s.ToString();
     }
 
-    private static string Quote(string value) => value.AsSpan().IndexOfAny(" \"\\") < 0 ? value : "\"" + Escape(value) + "\"";
+    /// <summary>
+    /// A command line <see cref="Argv"/> splits back into exactly <paramref name="argv"/>: each argument that holds
+    /// whitespace, a quote, a backslash or a control character (or is empty) in single quotes, a quote in it as '\''.
+    /// </summary>
+    public static string JoinArgv(IReadOnlyList<string> argv)
+    {
+        var s = new StringBuilder();
+        foreach (string arg in argv)
+        {
+            if (s.Length > 0)
+            {
+                s.Append(' ');
+            }
+            if (arg.Length > 0 && !arg.AsSpan().ContainsAny(ShellSpecial) && !HasWhiteSpaceOrControl(arg))
+            {
+                s.Append(arg);
+                continue;
+            }
+            s.Append('\'');
+            s.Append(arg.Replace("'", "'\\''", StringComparison.Ordinal));
+            s.Append('\'');
+        }
+        return s.ToString();
+    }
 
-    private static string Escape(string value) =>
-        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
+    private static readonly System.Buffers.SearchValues<char> ShellSpecial = System.Buffers.SearchValues.Create("\"'\\");
+
+    private static bool HasWhiteSpaceOrControl(string value)
+    {
+        foreach (char c in value)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void AppendValue(StringBuilder s, string value)
+    {
+        if (value.Length > 0 && !value.AsSpan().ContainsAny(ShellSpecial) && !HasWhiteSpaceOrControl(value))
+        {
+            s.Append(value);
+        }
+        else
+        {
+            AppendQuoted(s, value);
+        }
+    }
+
+    private static void AppendQuoted(StringBuilder s, string value)
+    {
+        s.Append('"');
+        foreach (char c in value)
+        {
+            switch (c)
+            {
+                case '"' or '\\':
+                    s.Append('\\').Append(c);
+                    break;
+                case '\t':
+                    s.Append("\\t");
+                    break;
+                case '\n':
+                    s.Append("\\n");
+                    break;
+                case '\r':
+                    s.Append("\\r");
+                    break;
+                case < '\u0100' when char.IsControl(c):
+                    s.Append("\\x").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
+                    break;
+                case not ' ' when char.IsWhiteSpace(c):
+                    s.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    break;
+                default:
+                    s.Append(c);
+                    break;
+            }
+        }
+        s.Append('"');
+    }
 
     /// <summary>
-    /// Reads a comment: space-separated key=value pairs, values optionally double-quoted with \" and \\
-    /// escapes. Unknown keys and stray words are skipped; a comment without a numeric pid is not an owner.
+    /// Reads a comment: space-separated key=value pairs, values optionally double-quoted with the escapes
+    /// <see cref="Format"/> writes (any other escaped character stands for itself). Unknown keys and stray words
+    /// are skipped; the first of a repeated key counts; a comment without a numeric pid is not an owner.
     /// </summary>
     public static bool TryParse(string? text, [NotNullWhen(true)] out PacketComment? comment)
     {
@@ -93,17 +177,7 @@ public sealed record PacketComment
             value.Clear();
             if (i < text.Length && text[i] == '"')
             {
-                i++;
-                while (i < text.Length && text[i] != '"')
-                {
-                    if (text[i] == '\\' && i + 1 < text.Length)
-                    {
-                        i++;
-                    }
-                    value.Append(text[i]);
-                    i++;
-                }
-                i++; // the closing quote (an unterminated value ends with the text)
+                i = ReadQuoted(text, i + 1, value);
             }
             else
             {
@@ -116,23 +190,23 @@ public sealed record PacketComment
             string v = value.ToString();
             switch (key)
             {
-                case "pid":
+                case "pid" when pid is null:
                     if (int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n))
                     {
                         pid = n;
                     }
                     break;
                 case "comm":
-                    comm = v;
+                    comm ??= v;
                     break;
                 case "conn":
-                    conn = v;
+                    conn ??= v;
                     break;
                 case "dir":
-                    dir = v;
+                    dir ??= v;
                     break;
                 case "cmdline":
-                    cmdline = v;
+                    cmdline ??= v;
                     break;
             }
         }
@@ -142,6 +216,31 @@ public sealed record PacketComment
         }
         comment = new PacketComment { Pid = pid.Value, Comm = comm, Conn = conn, Dir = dir, Cmdline = cmdline };
         return true;
+    }
+
+    /// <summary>A quoted value from just after its opening quote; returns the index after its closing quote.</summary>
+    private static int ReadQuoted(string text, int i, StringBuilder value)
+    {
+        while (i < text.Length && text[i] != '"')
+        {
+            if (text[i] != '\\' || i + 1 >= text.Length)
+            {
+                value.Append(text[i++]);
+                continue;
+            }
+            char e = text[i + 1];
+            int digits = e == 'x' ? 2 : e == 'u' ? 4 : 0;
+            if (digits > 0 && i + 2 + digits <= text.Length
+                && int.TryParse(text.AsSpan(i + 2, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int code))
+            {
+                value.Append((char)code);
+                i += 2 + digits;
+                continue;
+            }
+            value.Append(e switch { 't' => '\t', 'n' => '\n', 'r' => '\r', _ => e });
+            i += 2;
+        }
+        return i + 1; // past the closing quote (an unterminated value ends with the text)
     }
 
     /// <summary>

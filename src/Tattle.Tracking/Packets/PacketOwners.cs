@@ -206,7 +206,7 @@ public sealed class PacketOwners : IRecordSink
     {
         lock (_gate)
         {
-            _processes[pid] = (comm, string.Join(' ', argv), ProcessInfo.ReadContainerId(pid));
+            _processes[pid] = (comm, PacketComment.JoinArgv(argv), ProcessInfo.ReadContainerId(pid));
         }
     }
 

@@ -341,6 +341,24 @@ public sealed class Http1ParserTests
         Assert.Equal([new HttpHeader("X-Auth-Token", "REDACTED"), new HttpHeader("X-Fine", "1")], x.Response.Trailers);
     }
 
+    [Theory]
+    [InlineData("X-Amz-Signature: abc", "X-Amz-Signature", "REDACTED")]
+    [InlineData("X-Amz-Credential: AKIA/x", "X-Amz-Credential", "REDACTED")]
+    [InlineData("Session: s1", "Session", "REDACTED")]
+    [InlineData("X-Forwarded-Access: Bearer abc.def", "X-Forwarded-Access", "Bearer REDACTED")]
+    [InlineData("X-Upstream: basic YWxpY2U6cHc=", "X-Upstream", "basic REDACTED")]
+    [InlineData("X-Id: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "X-Id", "REDACTED")]
+    [InlineData("X-Fine: Bearer-less basic-ish", "X-Fine", "Bearer-less basic-ish")]
+    public void CredentialsInAnyHeaderAreRedacted(string header, string name, string value)
+    {
+        var f = Feeder();
+        Send(f, Request, $"GET /?pwd=1&sig=2 HTTP/1.1\r\n{header}\r\n\r\n");
+        Send(f, Response, "HTTP/1.1 204 No Content\r\n\r\n");
+        var x = Assert.Single(Exchanges(f));
+        Assert.Equal("/?pwd=REDACTED&sig=REDACTED", x.Request!.Target);
+        Assert.Contains(new HttpHeader(name, value), x.Request.Headers);
+    }
+
     [Fact]
     public void TooManyUnansweredRequestsAreReportedOldestFirst()
     {

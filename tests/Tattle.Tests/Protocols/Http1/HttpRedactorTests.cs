@@ -20,6 +20,15 @@ public sealed class HttpRedactorTests
     [InlineData("Keep-Alive", false)]
     [InlineData("Content-Type", false)]
     [InlineData("Authorization-Hint", false)]
+    [InlineData("X-Amz-Signature", true)]
+    [InlineData("X-Amz-Credential", true)]
+    [InlineData("X-Session-Id", true)]
+    [InlineData("X-Auth-User", true)]
+    [InlineData("sig", true)]
+    [InlineData("X-Pwd", true)]
+    [InlineData("X-Passwd", true)]
+    [InlineData("X-Design", false)]
+    [InlineData("Author", false)]
     public void SecretHeaders(string name, bool secret) => Assert.Equal(secret, HttpRedactor.IsSecretHeader(name));
 
     [Theory]
@@ -33,6 +42,9 @@ public sealed class HttpRedactorTests
     [InlineData("http://user@host:8080/p?q=1", "http://REDACTED@host:8080/p?q=1")]
     [InlineData("ftp://a:b@c", "ftp://REDACTED@c")]
     [InlineData("http://u:p@h/x?token=t", "http://REDACTED@h/x?token=REDACTED")]
+    [InlineData("/o?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIA%2F&X-Amz-Signature=ab", "/o?X-Amz-Algorithm=AWS4&X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED")]
+    [InlineData("/a?sig=1&signature=2&passwd=3&pwd=4&auth=5&session=6&credential=7", "/a?sig=REDACTED&signature=REDACTED&passwd=REDACTED&pwd=REDACTED&auth=REDACTED&session=REDACTED&credential=REDACTED")]
+    [InlineData("/cb?state=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln&x=1", "/cb?state=REDACTED&x=1")]
     public void UrlsLoseTheirSecrets(string url, string expected) => Assert.Equal(expected, HttpRedactor.RedactUrl(url));
 
     [Theory]
@@ -45,6 +57,7 @@ public sealed class HttpRedactorTests
     [InlineData("http://host/path@x")]
     [InlineData("example.com:443")]
     [InlineData("*")]
+    [InlineData("/design?author=x&signal=1")]
     public void UrlsWithoutSecretsAreReturnedAsThey(string url) => Assert.Same(url, HttpRedactor.RedactUrl(url));
 
     [Theory]
@@ -55,4 +68,22 @@ public sealed class HttpRedactorTests
     [InlineData("example.com:443", null)]
     [InlineData("/a/http://b/", null)]
     public void HostOfAnAbsoluteUrl(string url, string? host) => Assert.Equal(host, HttpRedactor.HostOf(url));
+
+    [Theory]
+    [InlineData("Bearer abc.def", "Bearer REDACTED")]
+    [InlineData("x Bearer  abc/def+g== y", "x Bearer  REDACTED y")]
+    [InlineData("BASIC YWxpY2U6cHc=", "BASIC REDACTED")]
+    [InlineData("token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln, more", "token REDACTED, more")]
+    [InlineData("Basic realm=\"x\"", "Basic realm=\"x\"")]
+    [InlineData("Bearer", "Bearer")]
+    [InlineData("Bearer REDACTED", "Bearer REDACTED")]
+    [InlineData("basically", "basically")]
+    [InlineData("eyJshort.x.y", "eyJshort.x.y")]
+    [InlineData("XBearer abc", "XBearer abc")]
+    public void CredentialsAreFoundByTheirForm(string text, string expected)
+    {
+        Assert.Equal(expected, HttpRedactor.RedactCredentials(text));
+        // The scan of a header value's bytes agrees with the scan of its text.
+        Assert.Equal(HttpRedactor.MayHoldCredential(text.AsSpan()), HttpRedactor.MayHoldCredential(System.Text.Encoding.ASCII.GetBytes(text)));
+    }
 }

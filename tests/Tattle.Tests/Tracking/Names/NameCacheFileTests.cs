@@ -38,6 +38,18 @@ public sealed class NameCacheFileTests : IDisposable
     }
 
     [Fact]
+    public void TheFileIsPrivate_InAPrivateDirectory()
+    {
+        Assert.True(NameCacheFile.Merge(_path, Names(("10.1.2.3", "a.example")), 1_000));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(_path)!));
+        // A file left world-readable by an older version is replaced by a private one.
+        File.SetUnixFileMode(_path, (UnixFileMode)0x1A4); // 0644
+        Assert.True(NameCacheFile.Merge(_path, Names(("10.1.2.4", "b.example")), 1_000));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_path));
+    }
+
+    [Fact]
     public void EntriesExpireAWeekAfterTheyWereLastSeen()
     {
         NameCacheFile.Merge(_path, Names(("10.1.2.3", "a.example")), 1_000);

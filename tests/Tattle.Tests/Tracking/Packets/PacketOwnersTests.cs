@@ -29,7 +29,7 @@ public class PacketOwnersTests
 
         var outgoing = owners.Find(Tcp, A("127.0.0.1", 50000), A("127.0.0.1", 80), T0)!;
         Assert.Equal((42, "curl", "c3", true), (outgoing.Pid, outgoing.Comm, outgoing.Conn, outgoing.Outgoing));
-        Assert.Equal("pid=42 comm=curl conn=c3 dir=out cmdline=\"curl -s http://127.0.0.1:80/a \\\"b\\\"\"", outgoing.Comment);
+        Assert.Equal("pid=42 comm=curl conn=c3 dir=out cmdline=\"curl -s 'http://127.0.0.1:80/a \\\"b\\\"'\"", outgoing.Comment);
         var incoming = owners.Find(Tcp, A("127.0.0.1", 80), A("127.0.0.1", 50000), T0)!;
         Assert.False(incoming.Outgoing);
         Assert.Contains("dir=in", incoming.Comment);

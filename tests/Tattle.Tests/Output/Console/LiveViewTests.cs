@@ -1,0 +1,144 @@
+using System.Globalization;
+using Tattle.Output.Console;
+using Tattle.Records;
+using Record = Tattle.Records.Record;
+
+namespace Tattle.Tests.Output.Console;
+
+/// <summary>
+/// What traced programs control reaches a person's terminal through the live view and the summary: it must come
+/// out literally (no markup, no emoji codes, no wrapping) and with every control character escaped.
+/// </summary>
+public sealed class LiveViewTests
+{
+    private const long T0 = 1_700_000_000_000_000_000;
+
+    // ESC sequences that retitle the terminal and recolour it, a one-byte CSI (C1), a bell, a carriage return that
+    // would overwrite the line, and a right-to-left override.
+    private const string Hostile = "a\u001b]0;pwned\u0007\u001b[31m\u009b1m\r\u202ez";
+
+    private static string Render(Record record, bool color = false, bool absolute = false, bool processLines = true)
+    {
+        var text = new StringWriter { NewLine = "\n" };
+        using (var view = new LiveView(text, color, T0) { AbsoluteTime = absolute, ProcessLines = processLines })
+        {
+            view.Write(record);
+        }
+        return text.ToString();
+    }
+
+    private static Endpoint Peer => new("10.0.0.1", 80, Host: Hostile);
+
+    public static TheoryData<Record> HostileRecords() => new()
+    {
+        new ProcessStartRecord { TimestampNs = T0, Pid = 1, Comm = Hostile, ParentPid = 0, Argv = ["sh", "-c", Hostile] },
+        new ProcessExecRecord { TimestampNs = T0, Pid = 1, Comm = "sh", Argv = [Hostile] },
+        new ProcessExitRecord { TimestampNs = T0, Pid = 1, Comm = Hostile, ExitCode = 0 },
+        new ConnOpenRecord { TimestampNs = T0, Pid = 1, Comm = "c", Conn = "c1", Proto = "unix", Role = "client", Fd = 3, Local = new(null, null, Path: Hostile), Remote = new(null, null, Path: "/run/" + Hostile) },
+        new ConnFailRecord { TimestampNs = T0, Pid = 1, Comm = "c", Conn = "c1", Proto = "tcp", Role = "client", Fd = 3, Remote = Peer, Error = "ECONNREFUSED" },
+        new ConnCloseRecord { TimestampNs = T0, Pid = 1, Comm = "c", Conn = "c1", Proto = "tcp", Role = "client", Fd = 3, Remote = Peer, BytesSent = 1, BytesRecv = 2, DurationMs = 1, Unseen = [Hostile] },
+        new ListenRecord { TimestampNs = T0, Pid = 1, Comm = "c", Proto = "unix", Fd = 3, Local = new(null, null, Path: Hostile) },
+        new DataRecord { TimestampNs = T0, Pid = 1, Comm = "c", Conn = "c1", Dir = "out", Len = 20, Captured = 20, Payload = System.Text.Encoding.UTF8.GetBytes(Hostile) },
+        new LossRecord { TimestampNs = T0, Pid = 1, Comm = "c", Count = 1, Where = Hostile },
+        new NoticeRecord { TimestampNs = T0, Pid = 1, Comm = "c", Message = Hostile },
+        new HttpRecord { TimestampNs = T0, Pid = 1, Comm = "c", Conn = "c1", Role = "client", Method = Hostile, Host = Hostile, Path = "/" + Hostile, Status = 200, Upgrade = Hostile },
+        new DnsRecord { TimestampNs = T0, Pid = 1, Comm = "c", Conn = "c1", Role = "client", Query = Hostile, QType = "A", Rcode = Hostile, Answers = [new(Hostile, "TXT", 1, Hostile)], Transport = "udp", Id = 1 },
+        new TlsHandshakeRecord { TimestampNs = T0, Pid = 1, Comm = "c", Conn = "c1", Role = "client", Sni = Hostile, Alpn = Hostile, Version = Hostile },
+        new GapRecord { TimestampNs = T0, Pid = 1, Comm = "c", Conn = "c1", Dir = "in", Bytes = 3, Reason = Hostile },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileRecords))]
+    public void EveryRecordType_ShowsControlCharactersEscaped(Record record)
+    {
+        foreach (bool color in new[] { false, true })
+        {
+            string line = Render(record, color).TrimEnd('\n');
+            Assert.DoesNotContain('\n', line);
+            // Colour is Tattle's own SGR codes; with those taken out no control character is left.
+            string bare = System.Text.RegularExpressions.Regex.Replace(line, "\u001b\\[[0-9;]*m", "");
+            Assert.DoesNotContain(bare, c => char.IsControl(c) || c is '\u202e');
+            Assert.Contains("\\x1b", bare);
+            if (!color)
+            {
+                Assert.DoesNotContain('\u001b', line);
+            }
+        }
+    }
+
+    [Fact]
+    public void TracedText_IsPrintedLiterally_AndNeverWrapped()
+    {
+        string path = "/:rocket:/x/APT::Key::MasterKeyring/[bold]b[/]/" + new string('p', 500);
+        string line = Render(new ConnOpenRecord { TimestampNs = T0 + 1_500_000_000, Pid = 7, Comm = "apt:key:", Conn = "c2", Proto = "unix", Role = "client", Fd = 3, Remote = new(null, null, Path: path) });
+        Assert.Equal($"   1.500 apt:key:[7] connect unix - -> {path} c2\n", line);
+    }
+
+    [Fact]
+    public void AbsoluteTime_IsTheTimeOfDay()
+    {
+        long ns = T0 + 123_456_789;
+        string expected = DateTimeOffset.FromUnixTimeMilliseconds(T0 / 1_000_000).AddTicks(1_234_567).ToLocalTime()
+            .ToString("HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
+        string line = Render(new ProcessExitRecord { TimestampNs = ns, Pid = 1, Comm = "x", ExitCode = 0 }, absolute: true);
+        Assert.Matches("^[0-9]{2}:[0-9]{2}:[0-9]{2}\\.123456 x\\[1\\] exit 0\n$", line);
+        Assert.StartsWith(expected, line);
+    }
+
+    [Fact]
+    public void NoProcessLines_HidesStartExecAndExit_ButNotConnections()
+    {
+        Assert.Empty(Render(new ProcessStartRecord { TimestampNs = T0, Pid = 1, Comm = "x", ParentPid = 0, Argv = ["x"] }, processLines: false));
+        Assert.Empty(Render(new ProcessExecRecord { TimestampNs = T0, Pid = 1, Comm = "x", Argv = ["x"] }, processLines: false));
+        Assert.Empty(Render(new ProcessExitRecord { TimestampNs = T0, Pid = 1, Comm = "x", ExitCode = 0 }, processLines: false));
+        Assert.NotEmpty(Render(new NoticeRecord { TimestampNs = T0, Pid = 1, Comm = "x", Message = "m" }, processLines: false));
+    }
+
+    private static SummaryRecord Summary(params SummaryRow[] rows) => new()
+    {
+        TimestampNs = T0,
+        Pid = 1,
+        Comm = "x",
+        Rows = rows,
+        DurationMs = 1000,
+        Events = 3,
+        Lost = 0,
+        Processes = 1,
+        Tls = new TlsProbeSummary(0, 0, 0, 0, [Hostile]),
+    };
+
+    private static string RenderSummary(SummaryRecord summary, int? width = null)
+    {
+        var text = new StringWriter { NewLine = "\n" };
+        using (var view = new LiveView(text, color: false, T0) { Width = width })
+        {
+            view.Summary(summary);
+        }
+        return text.ToString();
+    }
+
+    [Fact]
+    public void SummaryRow_ShowsControlCharactersEscaped_AndTextLiterally()
+    {
+        var row = new SummaryRow { Pid = 9, Comm = Hostile, Proto = "unix", Role = "client", Endpoint = new(null, null, Path: "/:rocket:/" + Hostile, Host: Hostile) };
+        row.Errors[Hostile] = 1;
+        row.Protocols.Add(Hostile);
+        string text = RenderSummary(Summary(row));
+        Assert.DoesNotContain(text, c => c != '\n' && (char.IsControl(c) || c is '\u202e'));
+        Assert.Contains("a\\x1b]0;pwned\\x07\\x1b[31m\\x9b1m\\x0d\\u202ez[9]", text);
+        Assert.Contains("/:rocket:/a\\x1b", text);
+        Assert.Contains("TLS: not probed: a\\x1b", text);
+    }
+
+    [Fact]
+    public void SummaryTable_IsNotCut_WithoutATerminal_AndFitsOne()
+    {
+        string endpoint = "/run/" + new string('s', 300);
+        var row = new SummaryRow { Pid = 9, Comm = "x", Proto = "unix", Role = "client", Endpoint = new(null, null, Path: endpoint) };
+        Assert.Contains(endpoint, RenderSummary(Summary(row)));
+        string fitted = RenderSummary(Summary(row), width: 100);
+        Assert.DoesNotContain(endpoint, fitted);
+        Assert.All(fitted.Split('\n').Where(l => l.Contains("x[9]")), l => Assert.True(l.Length <= 100, l));
+        Assert.Contains("…", fitted);
+    }
+}
