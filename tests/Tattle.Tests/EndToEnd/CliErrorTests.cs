@@ -105,4 +105,87 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         }
         Assert.DoesNotContain("tattle_sys_enter", progs);
     }
+
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    [InlineData("HUP")]
+    public async Task ABackgroundJobOfAScript_StopsOnTheSignal_AndCompletesItsJson(string signal)
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        // A non-interactive shell starts background jobs with SIGINT ignored; scripts still stop captures with it.
+        using var sleeper = Process.Start("sleep", ["60"]);
+        var json = Path.Combine(Path.GetTempPath(), $"tattle-signal-{Guid.NewGuid():N}.jsonl");
+        const string script = """
+            "$@" & pid=$!
+            sleep 2
+            kill -$SIG $pid
+            for i in $(seq 50); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+            if kill -0 $pid 2>/dev/null; then echo "still running"; kill -KILL $pid; fi
+            wait $pid; echo "exit $?"
+            """;
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["-c", script, "bash", .. TattleCli.CommandLine(["attach", "-p", sleeper.Id.ToString(), "-q", "--json", json])])
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["SIG"] = signal;
+        psi.Environment["TATTLE_NAME_CACHE"] = TattleCli.NameCachePath;
+        using var bash = Process.Start(psi)!;
+        var stderr = bash.StandardError.ReadToEndAsync();
+        string stdout = await bash.StandardOutput.ReadToEndAsync();
+        await bash.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        sleeper.Kill();
+        output.WriteLine(stdout + await stderr);
+        Assert.Equal("exit 0", stdout.Trim());
+        var records = TattleCli.ReadJsonLines(json);
+        File.Delete(json);
+        Assert.Equal("summary", records[^1].GetProperty("type").GetString());
+    }
+
+    private static HashSet<string> GateDirectories() => [.. Directory.EnumerateFileSystemEntries(Path.GetTempPath(), "tattle-gate-*")];
+
+    [Fact]
+    public async Task NoSuchUser_LeavesNoGateBehind()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        var before = GateDirectories();
+        var r = await TattleCli.RunAsync(["run", "-u", "nosuchuser-tattle", "--", "true"], json: false);
+        output.WriteLine(r.ToString());
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("tattle: no such user: nosuchuser-tattle", r.Stderr.Trim());
+        Assert.Empty(GateDirectories().Except(before));
+    }
+
+    [Fact]
+    public async Task Sigkill_LeavesNoGateBehind()
+    {
+        if (!Requires.RootAndBpf(output))
+        {
+            return;
+        }
+        var before = GateDirectories();
+        var json = Path.Combine(Path.GetTempPath(), $"tattle-sigkill-{Guid.NewGuid():N}.jsonl");
+        using var tattle = Process.Start(TattleCli.StartInfo(["run", "-q", "--json", json, "--", "sleep", "30"]))!;
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!File.Exists(json) || !File.ReadAllText(json).Contains("\"sleep\""))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "sleep never started under tattle");
+            await Task.Delay(100);
+        }
+        tattle.Kill();
+        await tattle.WaitForExitAsync();
+        // The last line may be cut by the kill: the command's pid comes from the first record about it.
+        var start = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(json), "\"type\":\"process.start\"[^\n]*?\"pid\":(\\d+)");
+        Assert.True(start.Success);
+        Tattle.Interop.Libc.Kill(int.Parse(start.Groups[1].Value), 9);
+        File.Delete(json);
+        Assert.Empty(GateDirectories().Except(before));
+    }
 }
