@@ -43,8 +43,8 @@ public sealed class CliErrorTests(ITestOutputHelper output)
     [Theory]
     [InlineData("--proto", "80=gopher", "unknown protocol 'gopher' (known: tls, http, dns)")]
     [InlineData("--proto", "http", "--proto expects PORT=NAME")]
-    [InlineData("--body-limit", "-1", "--body-limit must be between")]
-    [InlineData("--stream-buffer", "10", "--stream-buffer must be between")]
+    [InlineData("--body-limit", "-1", "--body-limit must be an integer from 0 to 16777216 (bytes), not '-1'")]
+    [InlineData("--stream-buffer", "10", "--stream-buffer must be an integer from 4096 to 268435456 (bytes), not '10'")]
     public async Task BadParsingOptions_AreOneLineAndExit2(string option, string value, string message)
     {
         var r = await TattleCli.RunAsync(["run", option, value, "--", "true"], json: false);
