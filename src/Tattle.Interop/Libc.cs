@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Tattle.Interop;
 
@@ -9,6 +10,10 @@ public static unsafe partial class Libc
 
     public const int CLOCK_REALTIME = 0;
     public const int CLOCK_MONOTONIC = 1;
+
+    private const nint SigDfl = 0;
+    private const nint SigIgn = 1;
+    private const int OCloexec = 0x80000;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Timespec
@@ -28,11 +33,17 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
 
+    [LibraryImport(Library, EntryPoint = "sigaction", SetLastError = true)]
+    private static partial int SigAction(int signal, byte* action, byte* old);
+
+    [LibraryImport(Library, EntryPoint = "signal")]
+    private static partial nint Signal(int signal, nint handler);
+
     [LibraryImport(Library, EntryPoint = "clock_gettime", SetLastError = true)]
     public static partial int ClockGetTime(int clock, Timespec* ts);
 
-    [LibraryImport(Library, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int MkFifo(string path, uint mode);
+    [LibraryImport(Library, EntryPoint = "pipe2", SetLastError = true)]
+    private static partial int Pipe2(int* fds, int flags);
 
     /// <summary>The index of a network interface in our namespace, 0 when there is none by that name.</summary>
     [LibraryImport(Library, EntryPoint = "if_nametoindex", StringMarshalling = StringMarshalling.Utf8)]
@@ -40,6 +51,34 @@ public static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "vsnprintf")]
     public static partial int VsnPrintf(byte* buffer, nuint size, byte* format, IntPtr args);
+
+    /// <summary>
+    /// Gives <paramref name="signal"/> its default action back when it was inherited as ignored (a background job of a
+    /// non-interactive shell starts with SIGINT ignored); returns whether it was ignored. A handler installed in this
+    /// process is left alone: exec resets every handler, so only SIG_IGN can have come from the parent.
+    /// </summary>
+    public static bool UnignoreSignal(int signal)
+    {
+        // struct sigaction is 152 bytes on x86_64 and aarch64 glibc, sa_handler first; room to spare.
+        byte* old = stackalloc byte[256];
+        if (SigAction(signal, null, old) != 0 || *(nint*)old != SigIgn)
+        {
+            return false;
+        }
+        Signal(signal, SigDfl);
+        return true;
+    }
+
+    /// <summary>A pipe, both ends close-on-exec: (read end, write end).</summary>
+    public static (SafeFileHandle Read, SafeFileHandle Write) Pipe()
+    {
+        int* fds = stackalloc int[2];
+        if (Pipe2(fds, OCloexec) != 0)
+        {
+            throw new NativeCallException("pipe2", Marshal.GetLastPInvokeError());
+        }
+        return (new SafeFileHandle(fds[0], ownsHandle: true), new SafeFileHandle(fds[1], ownsHandle: true));
+    }
 
     /// <summary>Nanoseconds on the given clock.</summary>
     public static long Now(int clock)

@@ -30,6 +30,9 @@ public sealed class NetworkSandbox : IDisposable
     /// <summary>The fake responder's answers so far (--offline), name by address; empty otherwise.</summary>
     public IReadOnlyDictionary<IPAddress, string> FakeAnswers => _fakeDns?.Answers.Names ?? new Dictionary<IPAddress, string>();
 
+    /// <summary>How many fake addresses went to a new name because the range was full (--offline); 0 otherwise.</summary>
+    public long FakeDnsRecycled => _fakeDns?.Answers.Recycled ?? 0;
+
     /// <summary>
     /// Creates the sandbox. The state file is written before the first change, and whatever was created is
     /// removed again when a step fails or <paramref name="cancelled"/> turns true (Ctrl-C during setup).

@@ -51,8 +51,11 @@ public sealed record SandboxState
         OwnerStart = ProcStat.Read(Environment.ProcessId)?.StartTicks ?? 0,
     };
 
-    /// <summary>Whether the tattle that made this sandbox still runs.</summary>
-    public bool OwnerAlive => ProcStat.Read(OwnerPid) is { } p && p.StartTicks == OwnerStart;
+    /// <summary>
+    /// Whether the tattle that made this sandbox still runs. A zombie does not: killed and not yet reaped by its
+    /// parent, it will never tear its sandbox down.
+    /// </summary>
+    public bool OwnerAlive => ProcStat.Read(OwnerPid) is { } p && p.StartTicks == OwnerStart && !p.IsDead;
 
     /// <summary>Writes the file atomically (a rename), so a crash never leaves half a record.</summary>
     public void Save()

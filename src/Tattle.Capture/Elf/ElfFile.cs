@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
+using Tattle.Capture.Proc;
 
 namespace Tattle.Capture.Elf;
 
@@ -71,7 +72,7 @@ public sealed class ElfFile : IDisposable
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            handle = ProcNative.OpenRegularFile(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -1,26 +1,31 @@
 using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
 using Tattle.Interop;
 
 namespace Tattle.Capture.Launch;
 
 /// <summary>
-/// Starts a command held at a gate: a shell that blocks reading a FIFO, then execs the command in place (same
+/// Starts a command held at a gate: a shell that blocks reading a pipe, then execs the command in place (same
 /// pid). The caller adds the pid to the kernel filter and only then opens the gate, so not even the command's
 /// first connect is missed. The command inherits stdin, stdout and stderr untouched.
 /// </summary>
+/// <remarks>
+/// The gate is an anonymous pipe the shell opens as /proc/TATTLE/fd/N: nothing on the filesystem, so nothing is
+/// left behind however tattle ends (a FIFO in /tmp stayed after SIGKILL and on some error paths). The pipe's
+/// ends are close-on-exec, so the command never holds them; when tattle dies before opening the gate the shell
+/// reads end-of-file and exits instead of running the command untraced.
+/// </remarks>
 public sealed class GatedLauncher : IDisposable
 {
-    // $1 is the FIFO; the rest is the command. `read` returns once tattle writes a line; exec keeps the pid.
-    private const string GateScript = "f=$1; shift; IFS= read -r _ < \"$f\"; exec \"$@\"";
+    // $1 is the gate; the rest is the command. `read` returns once tattle writes a line; exec keeps the pid.
+    private const string GateScript = "f=$1; shift; IFS= read -r _ < \"$f\" || exit 125; exec \"$@\"";
 
-    private readonly string _gateDir;
-    private readonly FileStream _gate;
+    private readonly GatePipe _gate;
 
-    private GatedLauncher(Process process, string gateDir, FileStream gate, string executable)
+    private GatedLauncher(Process process, GatePipe gate, string executable)
     {
         Executable = executable;
         Process = process;
-        _gateDir = gateDir;
         _gate = gate;
     }
 
@@ -44,28 +49,19 @@ public sealed class GatedLauncher : IDisposable
             throw new LaunchException("no command given", 2);
         }
         string resolved = ResolveCommand(argv[0]);
-        var gateDir = Directory.CreateTempSubdirectory("tattle-gate-").FullName;
-        string fifo = Path.Combine(gateDir, "gate");
-        if (Libc.MkFifo(fifo, 0x180 /* 0600 */) != 0)
-        {
-            Directory.Delete(gateDir, true);
-            throw new NativeCallException("mkfifo", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
-        }
-        // Held open read-write by tattle: opening never blocks, and the line written later stays in the pipe
-        // until the shell reads it, however late the shell opens its end.
-        var gate = new FileStream(fifo, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
+        var account = user is null ? null : UserAccount.Find(user) ?? throw new LaunchException($"no such user: {user}", 2);
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(GateScript);
         psi.ArgumentList.Add("tattle-gate");
-        psi.ArgumentList.Add(fifo);
+        var gate = GatePipe.Create();
+        psi.ArgumentList.Add(gate.ReadPath);
         foreach (var arg in through ?? [])
         {
             psi.ArgumentList.Add(arg);
         }
-        if (user is not null)
+        if (account is not null)
         {
-            var account = UserAccount.Find(user) ?? throw new LaunchException($"no such user: {user}", 2);
             psi.ArgumentList.Add("setpriv");
             psi.ArgumentList.Add($"--reuid={account.Uid}");
             psi.ArgumentList.Add($"--regid={account.Gid}");
@@ -83,22 +79,17 @@ public sealed class GatedLauncher : IDisposable
         try
         {
             var process = Process.Start(psi) ?? throw new LaunchException("could not start /bin/sh", 2);
-            return new GatedLauncher(process, gateDir, gate, resolved);
+            return new GatedLauncher(process, gate, resolved);
         }
         catch
         {
             gate.Dispose();
-            Directory.Delete(gateDir, true);
             throw;
         }
     }
 
     /// <summary>Lets the command run (it execs as soon as it reads the line).</summary>
-    public void Release()
-    {
-        _gate.Write("\n"u8);
-        _gate.Flush();
-    }
+    public void Release() => _gate.Open();
 
     /// <summary>Waits for the command; returns its exit code, or 128+N when signal N killed it (like a shell).</summary>
     public async Task<int> WaitForExitAsync(CancellationToken cancel)
@@ -144,14 +135,45 @@ public sealed class GatedLauncher : IDisposable
     public void Dispose()
     {
         _gate.Dispose();
-        try
-        {
-            Directory.Delete(_gateDir, true);
-        }
-        catch (IOException)
-        {
-        }
         Process.Dispose();
+    }
+}
+
+/// <summary>The gate: a pipe whose read end the shell opens through /proc, and whose write end lets it go.</summary>
+internal sealed class GatePipe : IDisposable
+{
+    private readonly SafeFileHandle _read;
+    private readonly FileStream _write;
+
+    private GatePipe(SafeFileHandle read, FileStream write, string readPath)
+    {
+        _read = read;
+        _write = write;
+        ReadPath = readPath;
+    }
+
+    /// <summary>The path that opens the read end from another process: /proc/TATTLE/fd/N.</summary>
+    public string ReadPath { get; }
+
+    public static GatePipe Create()
+    {
+        var (read, write) = Libc.Pipe();
+        // The read end stays open here until Dispose: the line written stays in the pipe until the shell reads
+        // it, however late the shell opens its end.
+        string path = $"/proc/{Environment.ProcessId}/fd/{read.DangerousGetHandle()}";
+        return new GatePipe(read, new FileStream(write, FileAccess.Write, bufferSize: 0), path);
+    }
+
+    public void Open()
+    {
+        _write.Write("\n"u8);
+        _write.Flush();
+    }
+
+    public void Dispose()
+    {
+        _write.Dispose();
+        _read.Dispose();
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Tattle.Capture.Proc;
 
@@ -15,9 +16,16 @@ internal static unsafe partial class ProcNative
     internal const int EINTR = 4;
     internal const int EACCES = 13;
     internal const int EPERM = 1;
+    internal const int ENOTDIR = 20;
 
     private const int O_RDONLY = 0;
     private const int O_CLOEXEC = 0x80000;
+    private const int O_NOCTTY = 0x100;
+    private const int O_NONBLOCK = 0x800;
+    private const uint STATX_TYPE = 0x1;
+    private const int StatxModeOffset = 28;
+    private const int S_IFMT = 0xF000;
+    private const int S_IFREG = 0x8000;
     private const int AT_FDCWD = -100;
     private const int AT_EMPTY_PATH = 0x1000;
     private const uint STATX_UID = 0x8;
@@ -227,6 +235,48 @@ internal static unsafe partial class ProcNative
     {
         byte empty = 0;
         return statx(fd, &empty, AT_EMPTY_PATH, mask, buf) == 0 ? 0 : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>
+    /// Opens a regular file for reading, and nothing else: a path a traced process controls (its mappings, files in
+    /// its mount namespace) may name a FIFO or a device, whose open or read would block tattle for good. O_NONBLOCK
+    /// makes the open itself return at once; the type is checked on the open fd, so the check and the use cannot
+    /// see different files. Throws FileNotFoundException, UnauthorizedAccessException or IOException.
+    /// </summary>
+    internal static SafeFileHandle OpenRegularFile(string path)
+    {
+        Span<byte> buf = stackalloc byte[4096];
+        int n = System.Text.Encoding.UTF8.GetByteCount(path);
+        if (n >= buf.Length || path.Contains('\0'))
+        {
+            throw new IOException($"{path}: path too long");
+        }
+        System.Text.Encoding.UTF8.GetBytes(path, buf);
+        buf[n] = 0;
+        int fd;
+        fixed (byte* p = buf)
+        {
+            fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        }
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw errno switch
+            {
+                ENOENT => new FileNotFoundException($"{path}: not found", path),
+                ENOTDIR => new DirectoryNotFoundException($"{path}: not found"),
+                EACCES or EPERM => new UnauthorizedAccessException($"{path}: permission denied"),
+                _ => new IOException($"{path}: open failed (errno {errno})"),
+            };
+        }
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        byte* stx = stackalloc byte[StatxSize];
+        if (StatxFd(fd, STATX_TYPE, stx) != 0 || (*(ushort*)(stx + StatxModeOffset) & S_IFMT) != S_IFREG)
+        {
+            handle.Dispose();
+            throw new IOException("not a regular file");
+        }
+        return handle;
     }
 
     /// <summary>Same as <see cref="Stat(ReadOnlySpan{byte}, out ulong, out uint)"/> for a managed path.</summary>

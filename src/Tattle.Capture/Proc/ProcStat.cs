@@ -14,6 +14,9 @@ public readonly record struct ProcStat(int Pid, string Comm, char State, int Par
     /// </summary>
     public static ulong TicksFromBootNs(ulong ns) => ns / (1_000_000_000 / TicksPerSecond);
 
+    /// <summary>Whether the process has exited and only its entry remains (zombie Z, or dead X while being reaped).</summary>
+    public bool IsDead => State is 'Z' or 'X' or 'x';
+
     /// <summary>Reads /proc/PID/stat; null when the process is gone or unreadable.</summary>
     public static ProcStat? Read(int pid)
     {

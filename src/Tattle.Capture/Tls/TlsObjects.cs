@@ -32,7 +32,7 @@ internal static class TlsObjects
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            handle = ProcNative.OpenRegularFile(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -157,12 +157,22 @@ public sealed class TlsProbes : IDisposable
         }
         pids.ForEach(Detach);
         _closing.CompleteAdding();
+        // Bounded, so a stalled close cannot hold tattle at exit: links still open then are closed by the kernel
+        // with the process's file descriptors a moment later.
+        var deadline = Environment.TickCount64 + (long)CloseTimeout.TotalMilliseconds;
+        bool all = true;
         foreach (var t in _closers)
         {
-            t.Join();
+            all &= t.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
         }
-        _closing.Dispose();
+        if (all)
+        {
+            _closing.Dispose();
+        }
     }
+
+    /// <summary>How long Dispose waits for the links being closed.</summary>
+    internal static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(1);
 
     private List<IDisposable> AttachFile(int pid, string path, List<TlsAttachPoint> points)
     {

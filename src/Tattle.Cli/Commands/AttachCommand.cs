@@ -20,11 +20,9 @@ internal static class AttachCommand
             Description = "Trace every process with this name, including ones that start later",
             HelpName = "NAME",
         };
-        var duration = new Option<double?>("--duration")
-        {
-            Description = "Stop after this many seconds",
-            HelpName = "SECONDS",
-        };
+        // Up to a year: a longer one overflowed the deadline and ended the trace at once.
+        var duration = NumberOption.Create("--duration", "a number of seconds from 0.001 to 31536000 (a year)", 0.001, 365 * 86400.0,
+            description: "Stop after this many seconds", helpName: "SECONDS");
         var attach = new Command("attach", "Trace running processes until Ctrl-C, the duration, or they exit")
         {
             pids,
@@ -32,7 +30,7 @@ internal static class AttachCommand
             duration,
         };
         options.AddTo(attach);
-        attach.Validators.Add(result =>
+        CrossCheck.Add(attach, result =>
         {
             var text = result.GetValue(pids);
             if (text is null && result.GetValue(comm) is null)
@@ -43,15 +41,11 @@ internal static class AttachCommand
             {
                 result.AddError($"-p takes process ids separated by commas, not '{text}'");
             }
-            if (result.GetValue(duration) is <= 0)
-            {
-                result.AddError("--duration must be positive");
-            }
         });
         attach.SetAction(result =>
         {
             var target = new AttachTarget(ParsePids(result.GetValue(pids) ?? "") ?? [], result.GetValue(comm),
-                result.GetValue(duration), stderr);
+                result.GetResult(duration) is null ? null : result.GetValue(duration), stderr);
             var config = options.Bind(result);
             return TraceLoop.Execute(config, target, stderr);
         });

@@ -41,7 +41,7 @@ internal static class RunCommand
     }
 
     /// <summary>Everything after -- is the command; anything else bound to it stood before -- and was not an option.</summary>
-    internal static void RequireAfterDashes(Command verb, Argument<string[]> command) => verb.Validators.Add(result =>
+    internal static void RequireAfterDashes(Command verb, Argument<string[]> command) => CrossCheck.Add(verb, result =>
     {
         var tokens = result.GetResult(command)?.Tokens.Select(t => t.Value).ToList() ?? [];
         int afterDashes = Environment.GetCommandLineArgs().SkipWhile(a => a != "--").Skip(1).Count();

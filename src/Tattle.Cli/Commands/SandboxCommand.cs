@@ -19,8 +19,12 @@ internal static class SandboxCommand
         var options = new TraceOptions();
         var user = new Option<string?>("--user", "-u")
         {
-            Description = "Run the command as USER (default: SUDO_USER under sudo, else yourself)",
+            Description = "Run the command as USER (default: SUDO_USER under sudo; from a root shell give -u or --as-root)",
             HelpName = "USER",
+        };
+        var asRoot = new Option<bool>("--as-root")
+        {
+            Description = "Let the command run as root, which can leave the sandbox (see docs/sandbox.md)",
         };
         var subnet = new Option<string?>("--subnet")
         {
@@ -58,7 +62,7 @@ internal static class SandboxCommand
         };
         var sandbox = new Command("sandbox", "Run a command in its own network namespace and trace everything it does on the wire; exits with its exit code")
         {
-            user, subnet, dns, offline, allow, policy, cleanup, command,
+            user, asRoot, subnet, dns, offline, allow, policy, cleanup, command,
         };
         options.AddCaptureTo(sandbox, choosesInterface: false);
         options.AddParsingTo(sandbox);
@@ -66,7 +70,7 @@ internal static class SandboxCommand
         options.AddKernelTo(sandbox);
         options.Filters.AddTo(sandbox);
         RunCommand.RequireAfterDashes(sandbox, command);
-        sandbox.Validators.Add(result =>
+        CrossCheck.Add(sandbox, result =>
         {
             bool clean = result.GetValue(cleanup);
             int argc = result.GetValue(command)?.Length ?? 0;
@@ -101,6 +105,7 @@ internal static class SandboxCommand
             {
                 Command = result.GetValue(command) ?? [],
                 User = result.GetValue(user),
+                AsRoot = result.GetValue(asRoot),
                 Subnet = result.GetValue(subnet),
                 Dns = result.GetValue(dns),
                 Offline = result.GetValue(offline),
@@ -147,6 +152,8 @@ internal sealed record SandboxRun
     public required IReadOnlyList<string> Command { get; init; }
 
     public string? User { get; init; }
+
+    public bool AsRoot { get; init; }
 
     public string? Subnet { get; init; }
 

@@ -21,12 +21,10 @@ internal sealed class TraceOptions
         Description = "Add data records with payloads (base64) to the JSON output and the live view",
     };
 
-    public Option<int> Snaplen { get; } = new("--snaplen")
-    {
-        Description = "Payload bytes captured per message; what is cut is counted and marked",
-        DefaultValueFactory = _ => TracerOptions.DefaultSnaplen,
-        HelpName = "BYTES",
-    };
+    public Option<int> Snaplen { get; } = NumberOption.Create("--snaplen", "an integer from 0 to 1048576 (bytes)", 0, 1 << 20,
+        description: "Payload bytes captured per message; what is cut is counted and marked",
+        helpName: "BYTES",
+        defaultValue: TracerOptions.DefaultSnaplen);
 
     public Option<string?> Output { get; } = new("--output", "-o")
     {
@@ -44,12 +42,11 @@ internal sealed class TraceOptions
         Description = "Print libbpf's messages (and the verifier log on a load failure)",
     };
 
-    public Option<int> RingSize { get; } = new("--ring-size")
-    {
-        Description = "Kernel ring buffer size in MiB (a power of two)",
-        DefaultValueFactory = _ => 32,
-        HelpName = "MIB",
-    };
+    public Option<int> RingSize { get; } = NumberOption.Create("--ring-size", "a power of two from 1 to 1024 (MiB)", 1, 1024,
+        accept: r => (r & (r - 1)) == 0,
+        description: "Kernel ring buffer size in MiB (a power of two)",
+        helpName: "MIB",
+        defaultValue: 32);
 
     public Option<string[]> Proto { get; } = new("--proto")
     {
@@ -58,11 +55,9 @@ internal sealed class TraceOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
-    public Option<int> BodyLimit { get; } = new("--body-limit")
-    {
-        Description = "Body bytes kept per HTTP message in http records (default 0: sizes only)",
-        HelpName = "BYTES",
-    };
+    public Option<int> BodyLimit { get; } = NumberOption.Create("--body-limit", "an integer from 0 to 16777216 (bytes)", 0, 16 << 20,
+        description: "Body bytes kept per HTTP message in http records (default 0: sizes only)",
+        helpName: "BYTES");
 
     public Option<bool> NoRedact { get; } = new("--no-redact")
     {
@@ -74,12 +69,10 @@ internal sealed class TraceOptions
         Description = "Do not reassemble or parse payloads into protocol messages",
     };
 
-    public Option<int> StreamBuffer { get; } = new("--stream-buffer")
-    {
-        Description = "Unparsed bytes kept per connection and direction; past it they are dropped as a gap",
-        DefaultValueFactory = _ => StreamSettings.DefaultCapBytes,
-        HelpName = "BYTES",
-    };
+    public Option<int> StreamBuffer { get; } = NumberOption.Create("--stream-buffer", "an integer from 4096 to 268435456 (bytes)", 4096, 256 << 20,
+        description: "Unparsed bytes kept per connection and direction; past it they are dropped as a gap",
+        helpName: "BYTES",
+        defaultValue: StreamSettings.DefaultCapBytes);
 
     public Option<bool> NoPayload { get; } = new("--no-payload")
     {
@@ -165,7 +158,7 @@ internal sealed class TraceOptions
             command.Add(Interface);
             command.Add(AllPackets);
         }
-        command.Validators.Add(result =>
+        CrossCheck.Add(command, result =>
         {
             if (result.GetValue(PacketsOnly) && result.GetValue(Write) is null)
             {
@@ -206,22 +199,6 @@ internal sealed class TraceOptions
                 }
             }
         });
-        BodyLimit.Validators.Add(result =>
-        {
-            int limit = result.GetValueOrDefault<int>();
-            if (limit < 0 || limit > 16 << 20)
-            {
-                result.AddError("--body-limit must be between 0 and 16777216 bytes");
-            }
-        });
-        StreamBuffer.Validators.Add(result =>
-        {
-            int cap = result.GetValueOrDefault<int>();
-            if (cap < 4096 || cap > 256 << 20)
-            {
-                result.AddError("--stream-buffer must be between 4096 and 268435456 bytes");
-            }
-        });
     }
 
     /// <summary>Where records go: also for `tattle read`.</summary>
@@ -243,23 +220,6 @@ internal sealed class TraceOptions
         command.Add(NoTls);
         command.Add(Verbose);
         command.Add(RingSize);
-        // Option validators run only when the option is given, so defaults need no check.
-        Snaplen.Validators.Add(result =>
-        {
-            int snap = result.GetValueOrDefault<int>();
-            if (snap < 0 || snap > 1 << 20)
-            {
-                result.AddError("--snaplen must be between 0 and 1048576");
-            }
-        });
-        RingSize.Validators.Add(result =>
-        {
-            int ring = result.GetValueOrDefault<int>();
-            if (ring < 1 || ring > 1024 || (ring & (ring - 1)) != 0)
-            {
-                result.AddError("--ring-size must be a power of two between 1 and 1024 (MiB)");
-            }
-        });
     }
 
     public TraceConfig Bind(ParseResult result) => new()

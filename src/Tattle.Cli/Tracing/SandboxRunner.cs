@@ -110,9 +110,12 @@ internal static class SandboxRunner
         GatedLauncher.ResolveCommand(run.Command[0]); // command not found: 127, before anything is created
         // Under sudo the command runs as the user who typed it, as it would have without the sandbox.
         string? user = run.User ?? (Environment.GetEnvironmentVariable("SUDO_USER") is { Length: > 0 } s && s != "root" ? s : null);
-        if (user is not null && UserAccount.Find(user) is null)
+        var account = user is null ? null : UserAccount.Find(user) ?? throw new SandboxException($"no such user: {user}");
+        // Root in the sandbox can enter the host's namespace (nsenter -t 1 -n) and reach the host's Unix sockets:
+        // the policy would hold only for programs that do not try.
+        if ((account?.Uid ?? 0) == 0 && !run.AsRoot)
         {
-            throw new SandboxException($"no such user: {user}");
+            throw new SandboxException("the command would run as root, which can leave the sandbox: give -u USER, start tattle with sudo from your account, or --as-root");
         }
         return user;
     }
@@ -147,6 +150,11 @@ internal static class SandboxRunner
             string? name = sandbox.FakeAnswers.GetValueOrDefault(b.Address) ?? target.Session?.Names.Find(b.Address.ToString());
             string named = name is null ? "" : $" ({name})";
             stderr.WriteLine($"tattle: {verb} {b.Protocol} {b.Address}:{b.Port}{named}, {b.Packets} packet{(b.Packets == 1 ? "" : "s")}");
+        }
+        if (sandbox.FakeDnsRecycled is > 0 and var recycled)
+        {
+            // A recycled address names its latest holder above: say so rather than let an old connect look renamed.
+            stderr.WriteLine($"tattle: fake DNS recycled {recycled} address{(recycled == 1 ? "" : "es")} (more than {Sandbox.FakeDns.FakeDnsAnswers.Capacity} names); a refused address is named by the last name given it");
         }
     }
 }

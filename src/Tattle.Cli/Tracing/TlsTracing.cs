@@ -31,6 +31,9 @@ internal interface ITlsDiscovery
 /// </summary>
 internal sealed class TlsTracing : ITraceEventSink, IDisposable
 {
+    /// <summary>How long Dispose waits for the worker: a file a traced process controls can stall a read for good.</summary>
+    internal static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(1);
+
     private static readonly long[] RescanAfterNs = [100_000_000, 1_000_000_000];
 
     private readonly TlsProbes _probes;
@@ -40,12 +43,20 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
     private readonly BlockingCollection<Job> _jobs = [];
     private readonly ConcurrentQueue<(int Pid, long MonoNs, string Message)> _notices = new();
     private readonly Thread _worker;
+    private readonly TextWriter? _warnings;
+    private volatile string _doing = "idle";
+    private volatile bool _abandoned;
 
-    public TlsTracing(TlsProbes probes, ITlsDiscovery discovery, TraceSession session)
+    /// <param name="probes">Where probes go on and come off.</param>
+    /// <param name="discovery">Finds the TLS functions of processes and files.</param>
+    /// <param name="session">Gets every event passed on, and the notices.</param>
+    /// <param name="warnings">Where a worker abandoned at exit is reported (one line), or null.</param>
+    public TlsTracing(TlsProbes probes, ITlsDiscovery discovery, TraceSession session, TextWriter? warnings = null)
     {
         _probes = probes;
         _discovery = discovery;
         _session = session;
+        _warnings = warnings;
         _worker = new Thread(Work) { IsBackground = true, Name = "tattle-tls-probes" };
         _worker.Start();
     }
@@ -113,40 +124,66 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
 
     public void OnLoss(in LossEvent e) => _session.OnLoss(in e);
 
-    /// <summary>Stops the worker after the jobs queued so far; notices still waiting are written.</summary>
+    /// <summary>
+    /// Stops the worker after the jobs queued so far, waiting at most <see cref="StopTimeout"/>: past it the worker
+    /// is abandoned (a background thread, it does not hold the process) and what it was doing is reported. Notices
+    /// still waiting are written.
+    /// </summary>
     public void Dispose()
     {
         _jobs.CompleteAdding();
-        _worker.Join();
-        _jobs.Dispose();
+        if (_worker.Join(StopTimeout))
+        {
+            _jobs.Dispose();
+        }
+        else
+        {
+            _abandoned = true;
+            int dropped = _jobs.Count;
+            _warnings?.WriteLine($"tattle: tls: gave up waiting for the probe worker after {StopTimeout.TotalSeconds:0.#} s ({_doing}; {dropped} more job{(dropped == 1 ? "" : "s")} dropped)");
+        }
         Poll(long.MinValue);
     }
 
     private void Work()
     {
-        foreach (var job in _jobs.GetConsumingEnumerable())
+        try
         {
-            int pid = job.Pid;
-            switch (job.Kind)
+            foreach (var job in _jobs.GetConsumingEnumerable())
             {
-                case JobKind.Running:
-                    Attached(pid, _probes.Attach(pid, _discovery.ForProcess(pid)));
-                    break;
-                case JobKind.Fork when _probes.Has(job.ParentPid):
-                    // The child runs the parent's objects, and may exec a program that loads the system's libraries.
-                    _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(job.ParentPid)]);
-                    break;
-                case JobKind.Exec:
-                    // An exec's filename may be relative: /proc/PID/exe is the program now running.
-                    _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]);
-                    break;
-                case JobKind.Rescan when _probes.Has(pid):
-                    _probes.Attach(pid, _discovery.ForProcess(pid));
-                    break;
-                case JobKind.Exit:
-                    _probes.Detach(pid);
-                    break;
+                _doing = $"{job.Kind.ToString().ToLowerInvariant()} of pid {job.Pid}";
+                Do(job);
+                _doing = "idle";
             }
+        }
+        catch (Exception) when (_abandoned)
+        {
+            // Unblocked after tattle gave up on it: the probes and the queue are gone, and so is the trace.
+        }
+    }
+
+    private void Do(Job job)
+    {
+        int pid = job.Pid;
+        switch (job.Kind)
+        {
+            case JobKind.Running:
+                Attached(pid, _probes.Attach(pid, _discovery.ForProcess(pid)));
+                break;
+            case JobKind.Fork when _probes.Has(job.ParentPid):
+                // The child runs the parent's objects, and may exec a program that loads the system's libraries.
+                _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(job.ParentPid)]);
+                break;
+            case JobKind.Exec:
+                // An exec's filename may be relative: /proc/PID/exe is the program now running.
+                _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]);
+                break;
+            case JobKind.Rescan when _probes.Has(pid):
+                _probes.Attach(pid, _discovery.ForProcess(pid));
+                break;
+            case JobKind.Exit:
+                _probes.Detach(pid);
+                break;
         }
     }
 

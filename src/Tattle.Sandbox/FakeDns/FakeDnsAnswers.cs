@@ -8,7 +8,9 @@ namespace Tattle.Sandbox.FakeDns;
 /// The answers of --offline's fake resolver: every name gets its own address from 198.18.0.0/15 (RFC 2544's
 /// benchmarking range, routed nowhere), the same one each time it is asked, so the program goes on to connect and
 /// the connect is seen. A queries get that address; every other type an empty NOERROR answer (RFC 2308 NODATA),
-/// so resolvers fall back to A. Nothing is ever forwarded.
+/// so resolvers fall back to A. Nothing is ever forwarded. The range holds 131 070 addresses: past that many
+/// distinct names the least recently asked name gives its address up (and is counted in <see cref="Recycled"/>),
+/// so every answer stays inside the range and the table stays bounded whatever a program looks up.
 /// </summary>
 public sealed class FakeDnsAnswers
 {
@@ -24,9 +26,42 @@ public sealed class FakeDnsAnswers
     private const int RcodeFormErr = 1;
     private const int RcodeNotImp = 4;
 
-    private readonly Dictionary<string, IPAddress> _byName = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, LinkedListNode<(string Name, IPAddress Address)>> _byName = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<IPAddress, string> _byAddress = [];
+    // Most recently asked first: the last node is the one to recycle.
+    private readonly LinkedList<(string Name, IPAddress Address)> _recency = new();
     private readonly Lock _gate = new();
+    private readonly int _capacity;
+    private long _recycled;
+
+    /// <summary>Answers from the whole range.</summary>
+    public FakeDnsAnswers()
+        : this(Capacity)
+    {
+    }
+
+    /// <summary>Answers from the first <paramref name="capacity"/> addresses of the range (tests reach the limit quickly).</summary>
+    public FakeDnsAnswers(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, Capacity);
+        _capacity = capacity;
+    }
+
+    /// <summary>How many names the range has room for at once: every address but the network and broadcast ones.</summary>
+    public static int Capacity => (int)(Range.Last - Range.Network) - 1;
+
+    /// <summary>How many times a name's address was handed to another name because the range was full.</summary>
+    public long Recycled
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _recycled;
+            }
+        }
+    }
 
     /// <summary>The names handed out so far, by their fake address.</summary>
     public IReadOnlyDictionary<IPAddress, string> Names
@@ -40,18 +75,36 @@ public sealed class FakeDnsAnswers
         }
     }
 
-    /// <summary>The address a name gets (assigned in the order names are first asked).</summary>
+    /// <summary>
+    /// The address a name gets: assigned in the order names are first asked, then, once the range is full, the
+    /// address of the name asked least recently.
+    /// </summary>
     public IPAddress AddressOf(string name)
     {
         string key = name.TrimEnd('.');
         lock (_gate)
         {
-            if (!_byName.TryGetValue(key, out var address))
+            if (_byName.TryGetValue(key, out var node))
+            {
+                _recency.Remove(node);
+                _recency.AddFirst(node);
+                return node.Value.Address;
+            }
+            IPAddress address;
+            if (_byName.Count < _capacity)
             {
                 address = Range.Host((uint)_byName.Count + 1);
-                _byName[key] = address;
-                _byAddress[address] = key;
             }
+            else
+            {
+                var oldest = _recency.Last!;
+                _recency.RemoveLast();
+                _byName.Remove(oldest.Value.Name);
+                address = oldest.Value.Address;
+                _recycled++;
+            }
+            _byName[key] = _recency.AddFirst((key, address));
+            _byAddress[address] = key;
             return address;
         }
     }

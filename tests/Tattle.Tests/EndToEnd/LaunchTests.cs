@@ -43,7 +43,7 @@ public sealed class LaunchTests(ITestOutputHelper output)
         // The gate's shell execs the command (through `ip netns exec` in the sandbox): neither is ever shown.
         for (int i = 0; i < 8; i++)
         {
-            string[] verb = i % 2 == 0 ? ["run", "-q"] : ["sandbox", "-q"];
+            string[] verb = i % 2 == 0 ? ["run", "-q"] : ["sandbox", "-q", "--as-root"];
             var r = await TattleCli.RunAsync([.. verb, "--", "true"]);
             Assert.Equal(0, r.ExitCode);
             var start = Assert.Single(r.OfType("process.start"));

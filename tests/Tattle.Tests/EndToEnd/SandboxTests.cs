@@ -29,9 +29,10 @@ public class SandboxTests(ITestOutputHelper output)
 
     private static string TempPcap() => Path.Combine(Path.GetTempPath(), $"tattle-sandbox-{Guid.NewGuid():N}.pcapng");
 
+    // The tests run as root from a root shell: the commands they sandbox run as root on purpose.
     private async Task<TattleResult> Sandbox(params string[] args)
     {
-        var r = await TattleCli.RunAsync(["sandbox", .. args]);
+        var r = await TattleCli.RunAsync(["sandbox", "--as-root", .. args]);
         output.WriteLine(r.ToString());
         return r;
     }
@@ -192,6 +193,29 @@ public class SandboxTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task FromARootShell_TheCommandAsRootIsRefused_UnlessAsRoot()
+    {
+        Ready();
+        var before = HostSnapshot.Take();
+        var psi = TattleCli.StartInfo(["sandbox", "--", "true"]);
+        psi.Environment.Remove("SUDO_USER");
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.StandardInput.Close();
+        string stderr = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        output.WriteLine(stderr);
+        Assert.Equal(2, p.ExitCode);
+        Assert.Equal("tattle: the command would run as root, which can leave the sandbox: give -u USER, start tattle with sudo from your account, or --as-root", stderr.Trim());
+        var explicitRoot = await TattleCli.RunAsync(["sandbox", "-u", "root", "--", "true"], json: false);
+        Assert.Equal(2, explicitRoot.ExitCode);
+        var asNobody = await TattleCli.RunAsync(["sandbox", "-u", "nobody", "--", "sh", "-c", "id -u"]);
+        output.WriteLine(asNobody.ToString());
+        Assert.Equal(0, asNobody.ExitCode);
+        Assert.Equal("65534", asNobody.Stdout.Trim());
+        before.AssertUnchanged();
+    }
+
+    [SkippableFact]
     public async Task NotRoot_RefusedWithOneLine()
     {
         Ready();
@@ -220,7 +244,7 @@ public class SandboxTests(ITestOutputHelper output)
     {
         Ready();
         var before = HostSnapshot.Take();
-        using var run = TattleCli.Start(["sandbox", "--", "sleep", "60"]);
+        using var run = TattleCli.Start(["sandbox", "--as-root", "--", "sleep", "60"]);
         WaitForSandboxOf(run.Pid);
         var r = await run.StopAsync();
         output.WriteLine(r.ToString());
@@ -233,7 +257,7 @@ public class SandboxTests(ITestOutputHelper output)
     {
         Ready();
         var before = HostSnapshot.Take();
-        using (var run = TattleCli.Start(["sandbox", "--", "sh", "-c", "sleep 60 & sleep 60"]))
+        using (var run = TattleCli.Start(["sandbox", "--as-root", "--", "sh", "-c", "sleep 60 & sleep 60"]))
         {
             string netns = WaitForSandboxOf(run.Pid);
             Tattle.Interop.Libc.Kill(run.Pid, 9);

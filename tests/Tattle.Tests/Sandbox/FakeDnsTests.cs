@@ -1,6 +1,7 @@
 using System.Net;
 using Tattle.Protocols.Common;
 using Tattle.Protocols.Dns;
+using Tattle.Sandbox;
 using Tattle.Sandbox.FakeDns;
 using Tattle.Tests.Protocols.Support;
 using Tattle.Tests.Support;
@@ -90,5 +91,45 @@ public class FakeDnsTests(ITestOutputHelper output)
         Assert.Equal(0, exit);
         Assert.Contains("status: NOERROR", stdout);
         Assert.Contains("ANSWER: 0", stdout);
+    }
+
+    [Fact]
+    public void PastTheCapacity_TheLeastRecentlyAskedNameGivesItsAddressUp_AndIsCounted()
+    {
+        var answers = new FakeDnsAnswers(capacity: 3);
+        Assert.Equal("198.18.0.1", answers.AddressOf("a.test").ToString());
+        Assert.Equal("198.18.0.2", answers.AddressOf("b.test").ToString());
+        Assert.Equal("198.18.0.3", answers.AddressOf("c.test").ToString());
+        Assert.Equal("198.18.0.1", answers.AddressOf("A.test.").ToString()); // asked again: now the most recent
+        Assert.Equal(0, answers.Recycled);
+        Assert.Equal("198.18.0.2", answers.AddressOf("d.test").ToString()); // b was asked least recently
+        Assert.Equal(1, answers.Recycled);
+        Assert.Equal(new Dictionary<IPAddress, string>
+        {
+            [IPAddress.Parse("198.18.0.1")] = "a.test",
+            [IPAddress.Parse("198.18.0.2")] = "d.test",
+            [IPAddress.Parse("198.18.0.3")] = "c.test",
+        }, answers.Names);
+        Assert.Equal("198.18.0.3", answers.AddressOf("b.test").ToString()); // b comes back: c is the oldest now
+        Assert.Equal(2, answers.Recycled);
+    }
+
+    [Fact]
+    public void MoreNamesThanTheRangeHolds_EveryAnswerStaysInTheRange_TheTableStaysBounded()
+    {
+        var answers = new FakeDnsAnswers();
+        Assert.Equal(131070, FakeDnsAnswers.Capacity);
+        int names = FakeDnsAnswers.Capacity + 1000;
+        for (int i = 0; i < names; i++)
+        {
+            var address = answers.AddressOf($"n{i}.test");
+            Assert.True(FakeDnsAnswers.Range.Contains(address), $"{address} for name {i}");
+            Assert.NotEqual(FakeDnsAnswers.Range.Host(0), address);
+            Assert.NotEqual(Ipv4Cidr.ToAddress(FakeDnsAnswers.Range.Last), address);
+        }
+        Assert.Equal(1000, answers.Recycled);
+        Assert.Equal(FakeDnsAnswers.Capacity, answers.Names.Count);
+        // The first names were recycled, in order: name 0's address went to the first name past the capacity.
+        Assert.Equal($"n{FakeDnsAnswers.Capacity}.test", answers.Names[IPAddress.Parse("198.18.0.1")]);
     }
 }
