@@ -36,6 +36,10 @@ enum tattle_event_type {
 };
 
 /* Per-CPU counters in the "stats" map, summed by user space. */
+/* Sizes of the LRU tables whose evictions user space accounts for (KernelStats mirrors them). */
+#define TATTLE_SOCKS_MAX 131072
+#define TATTLE_TLS_CONNS_MAX 65536
+
 enum tattle_stat {
     TATTLE_STAT_DATA_EMITTED = 0,   /* data records written to the ring */
     TATTLE_STAT_DATA_DROPPED = 1,   /* data records lost: ring full */
@@ -48,7 +52,9 @@ enum tattle_stat {
     TATTLE_STAT_TLS_CALLS = 8,      /* TLS library calls seen in traced processes (entry probes) */
     TATTLE_STAT_TLS_UNTRACED = 9,   /* TLS probe hits in processes not traced (per-pid attach keeps this 0) */
     TATTLE_STAT_TLS_NO_FD = 10,     /* TLS plaintext records whose socket was not (yet) known */
-    TATTLE_STAT_COUNT = 11,
+    TATTLE_STAT_SOCKS_NEW = 11,     /* entries made in the socks table (LRU: past its size, old ones are evicted) */
+    TATTLE_STAT_TLS_CONNS_NEW = 12, /* entries made in the tls_conns table (likewise) */
+    TATTLE_STAT_COUNT = 13,
 };
 
 /* Flags of a data record. */

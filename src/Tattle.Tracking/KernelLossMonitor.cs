@@ -18,6 +18,9 @@ public sealed class KernelLossMonitor
         Report(now.OtherDropped - _last.OtherDropped, "kernel ring buffer full: process and socket records", nowMonoNs, sink);
         Report(now.CallsDropped - _last.CallsDropped, "kernel in-flight syscall table full", nowMonoNs, sink);
         Report(now.TracedFull - _last.TracedFull, "kernel traced-process table full: children not followed", nowMonoNs, sink);
+        // An evicted socket that is used again starts its byte positions afresh; an evicted TLS session its own.
+        Report(now.SocksEvicted - _last.SocksEvicted, "kernel socket table full: oldest sockets' byte positions forgotten", nowMonoNs, sink);
+        Report(now.TlsSessionsEvicted - _last.TlsSessionsEvicted, "kernel TLS session table full: oldest sessions' sockets forgotten", nowMonoNs, sink);
         _last = now;
     }
 

@@ -12,9 +12,26 @@ public readonly record struct KernelStats(
     ulong TracedFull,
     ulong TlsCalls = 0,
     ulong TlsUntraced = 0,
-    ulong TlsNoSocket = 0)
+    ulong TlsNoSocket = 0,
+    ulong SocksCreated = 0,
+    ulong TlsSessionsCreated = 0)
 {
-    public const int Count = 11;
+    public const int Count = 13;
+
+    /// <summary>Entries of the kernel's socket table (TATTLE_SOCKS_MAX): an LRU, so past it the oldest go.</summary>
+    public const ulong SocksCapacity = 131072;
+
+    /// <summary>Entries of the kernel's TLS session table (TATTLE_TLS_CONNS_MAX), an LRU too.</summary>
+    public const ulong TlsSessionsCapacity = 65536;
+
+    /// <summary>
+    /// Socket entries the kernel evicted to make room, at least: nothing deletes from the table, so every entry made
+    /// past its size pushed an older one out.
+    /// </summary>
+    public ulong SocksEvicted => SocksCreated > SocksCapacity ? SocksCreated - SocksCapacity : 0;
+
+    /// <summary>TLS session entries evicted, likewise.</summary>
+    public ulong TlsSessionsEvicted => TlsSessionsCreated > TlsSessionsCapacity ? TlsSessionsCreated - TlsSessionsCapacity : 0;
 
     /// <summary>Records written into the ring buffer.</summary>
     public ulong Emitted => DataEmitted + OtherEmitted;
@@ -23,5 +40,5 @@ public readonly record struct KernelStats(
     public ulong Dropped => DataDropped + OtherDropped;
 
     public static KernelStats FromCounters(ReadOnlySpan<ulong> c) =>
-        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]);
+        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12]);
 }
