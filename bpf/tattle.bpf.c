@@ -50,11 +50,11 @@ const volatile struct tattle_config cfg = {};
 #define DIR_RECV 1
 #define SOCK_STREAM 1
 #define IPPROTO_TCP 6
+#define MSG_PEEK 2
 #define TCP_CLOSE 7
 #define TCP_SYN_SENT 2
 #define TCP_LISTEN 10
-#define TCP_CLOSE_WAIT 8
-#define TCP_CLOSING 11
+#define SOCK_DONE 1 /* enum sock_flags: the peer's FIN came */
 
 /* Bound on one call's work: messages + iovecs + chunks. What is left over is counted as unread. */
 #define EMIT_LOOP_MAX 4096
@@ -105,7 +105,7 @@ struct sk_info {
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 131072);
+    __uint(max_entries, TATTLE_SOCKS_MAX);
     __type(key, __u64);
     __type(value, struct sk_info);
 } socks SEC(".maps");
@@ -232,6 +232,8 @@ static __always_inline struct sk_info *sk_info_get(__u64 sk, __u32 tgid, int fd,
         return info;
     }
     struct sk_info fresh = { .tgid = tgid, .fd = fd, .gen = bpf_get_prandom_u32(), .whole = reset };
+    if (!info)
+        stat_add(TATTLE_STAT_SOCKS_NEW, 1);
     bpf_map_update_elem(&socks, &sk, &fresh, BPF_ANY);
     return bpf_map_lookup_elem(&socks, &sk);
 }
@@ -458,7 +460,7 @@ struct tls_conn {
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 65536);
+    __uint(max_entries, TATTLE_TLS_CONNS_MAX);
     __type(key, struct tls_key);
     __type(value, struct tls_conn);
 } tls_conns SEC(".maps");
@@ -809,9 +811,11 @@ static __always_inline void emit_close(int fd)
         if (info->whole && e->sk && e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP) {
             struct tcp_sock *tp = (struct tcp_sock *)e->sk; /* outside the macro: e is no kernel type */
             __u64 received = BPF_CORE_READ(tp, bytes_received);
-            /* The peer's FIN takes a sequence number, which the count includes: a socket has had one when it
-             * is closed from CLOSE_WAIT or CLOSING. */
-            if (received && (e->state == TCP_CLOSE_WAIT || e->state == TCP_CLOSING))
+            /* The peer's FIN takes a sequence number, which the count includes; tcp_fin() marks it SOCK_DONE. */
+            struct sock *s = (struct sock *)e->sk;
+            unsigned long flags = bpf_core_field_exists(s->__sk_common.skc_flags)
+                ? BPF_CORE_READ(s, __sk_common.skc_flags) : BPF_CORE_READ(s, sk_flags);
+            if (received && (flags & (1UL << SOCK_DONE)))
                 received--;
             if (received > e->bytes_recv)
                 e->bytes_recv = received;
@@ -1050,6 +1054,21 @@ static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *
     return stash_socket(c, (int)c->arg[0]);
 }
 
+/* A receive with MSG_PEEK leaves the bytes in the socket for the next one (.NET peeks at each TLS record's first
+ * byte): they are neither payload nor counted until that read. */
+static __always_inline bool is_peek(const struct call_args *c)
+{
+    switch (c->nr) {
+    case NR_recvfrom:
+    case NR_recvmmsg:
+        return c->arg[3] & MSG_PEEK;
+    case NR_recvmsg:
+        return c->arg[2] & MSG_PEEK;
+    default:
+        return false;
+    }
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -1066,6 +1085,8 @@ int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
     } else if (!from_exit_regs(&c, regs, nr, id)) {
         return 0;
     }
+    if (is_peek(&c))
+        return 0;
     if ((cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS)) && c.sock_type == SOCK_STREAM && ret > 0
         && is_payload_call(c.nr)) {
         struct sk_info *info = sk_info_get(c.sk, id >> 32, c.fd, false);
@@ -1221,7 +1242,10 @@ static __always_inline struct tls_conn *tls_conn_get(__u32 tgid, __u64 session, 
         return tc;
     }
     struct tls_conn fresh = { .sk = sk, .fd = fd, .gen = gen };
-    bpf_map_update_elem(&tls_conns, &k, &fresh, BPF_ANY);
+    if (bpf_map_update_elem(&tls_conns, &k, &fresh, BPF_NOEXIST) == 0)
+        stat_add(TATTLE_STAT_TLS_CONNS_NEW, 1);
+    else
+        bpf_map_update_elem(&tls_conns, &k, &fresh, BPF_ANY);
     return bpf_map_lookup_elem(&tls_conns, &k);
 }
 

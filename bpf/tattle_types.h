@@ -110,6 +110,7 @@ struct sock_common {
     volatile unsigned char skc_state;
     struct in6_addr skc_v6_daddr;
     struct in6_addr skc_v6_rcv_saddr;
+    unsigned long skc_flags; /* 6.x: sock's flags moved here (sk_flags is a #define for it) */
 };
 
 struct sock {
@@ -117,6 +118,7 @@ struct sock {
     int sk_err;
     __u16 sk_protocol;
     __u16 sk_type;
+    unsigned long sk_flags; /* older kernels */
 };
 
 /* TCP's own byte counters (RFC 4898 tcpEStatsAppHCThruOctetsAcked/Received), for sockets whose syscalls are not

@@ -8,15 +8,15 @@ namespace Tattle.Tests.EndToEnd;
 
 /// <summary>
 /// A connection's byte counts are the kernel's, whatever the TLS probes read: conn.close says what TCP carried each
-/// way, as tcpdump saw it on the wire (tshark sums the TCP payload), for clients of OpenSSL, GnuTLS and node's
-/// OpenSSL, with the probes and without.
+/// way, as tcpdump saw it on the wire (by TCP's sequence numbers), for clients of OpenSSL, GnuTLS, node's OpenSSL
+/// and .NET's, with the probes and without.
 /// </summary>
 [Collection("bpf")]
 public sealed class TlsByteCountTests(ITestOutputHelper output)
 {
     public static TheoryData<string, bool> Cases => new()
     {
-        { "curl", true }, { "wget", true }, { "python", true }, { "node", true },
+        { "curl", true }, { "wget", true }, { "python", true }, { "node", true }, { "dotnet", true },
         { "curl", false }, { "wget", false },
     };
 
@@ -26,6 +26,7 @@ public sealed class TlsByteCountTests(ITestOutputHelper output)
         "wget" => ["wget", "-q", "--no-check-certificate", "-O", "/dev/null", url],
         "python" => [Py.Exe, "-c", $"import ssl, urllib.request as u; print(len(u.urlopen('{url}', context=ssl._create_unverified_context()).read()))"],
         "node" => ["node", "-e", $"require('https').get('{url}', {{rejectUnauthorized: false}}, r => {{ r.resume(); }})"],
+        "dotnet" => DotnetHttpsClient.Command(url),
         _ => throw new ArgumentException(client),
     };
 

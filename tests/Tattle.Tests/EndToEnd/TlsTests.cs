@@ -13,7 +13,7 @@ public sealed class TlsTests(ITestOutputHelper output)
 {
     private static bool IsTls(JsonElement r) => r.TryGetProperty("tls", out var t) && t.ValueKind == JsonValueKind.True;
 
-    public static TheoryData<string> Clients => ["curl", "python", "openssl", "wget", "node"];
+    public static TheoryData<string> Clients => ["curl", "python", "openssl", "wget", "node", "dotnet"];
 
     /// <summary>The client's command line for GET <paramref name="path"/> on https://localhost:PORT, and its program.</summary>
     private static (string Program, string[] Command) ClientCommand(string client, int port, string path) => client switch
@@ -24,6 +24,7 @@ public sealed class TlsTests(ITestOutputHelper output)
         "openssl" => ("openssl", ["sh", "-c", $"printf 'GET {path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' | openssl s_client -quiet -ign_eof -servername localhost -connect 127.0.0.1:{port}"]),
         "wget" => ("wget", ["wget", "-q", "--no-check-certificate", "-O", "/dev/null", $"https://localhost:{port}{path}"]),
         "node" => ("node", ["node", "-e", $"require('https').get('https://localhost:{port}{path}', {{rejectUnauthorized: false}}, r => {{ console.log(r.statusCode); r.resume(); }})"]),
+        "dotnet" => ("dotnet", DotnetHttpsClient.Command($"https://localhost:{port}{path}")),
         _ => throw new ArgumentException(client),
     };
 
@@ -66,7 +67,8 @@ public sealed class TlsTests(ITestOutputHelper output)
         var conn = r.OfType("conn.open").Single(o => Str(o, "conn") == Str(exchange, "conn"));
         Assert.Equal(server.Port, conn.GetProperty("remote").GetProperty("port").GetInt32());
         var row = r.Summary.GetProperty("rows").EnumerateArray()
-            .Single(x => x.GetProperty("endpoint").TryGetProperty("port", out var port) && port.ValueKind == JsonValueKind.Number && port.GetInt32() == server.Port);
+            .Single(x => x.GetProperty("endpoint") is { ValueKind: JsonValueKind.Object } ep
+                && ep.TryGetProperty("port", out var port) && port.ValueKind == JsonValueKind.Number && port.GetInt32() == server.Port);
         Assert.Equal(["https"], row.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()));
     }
 
