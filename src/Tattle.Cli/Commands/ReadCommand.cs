@@ -49,13 +49,14 @@ internal static class ReadCommand
                 return 2;
             }
             var sinks = new List<IRecordSink>();
+            long startNs = EarliestNs(path, first.UnixNs);
             LiveView live;
             try
             {
                 // The exchanges are what the user asked for: the view goes to standard output, like tcpdump -r.
                 live = config.OutputPath is { } outPath
-                    ? new LiveView(new StreamWriter(outPath, append: false), color: false, first.UnixNs, ownsWriter: true)
-                    : new LiveView(new StreamWriter(Console.OpenStandardOutput()), color: false, first.UnixNs, ownsWriter: true);
+                    ? new LiveView(new StreamWriter(outPath, append: false), color: false, startNs, ownsWriter: true)
+                    : new LiveView(new StreamWriter(Console.OpenStandardOutput()), color: false, startNs, ownsWriter: true);
                 if (config.JsonPath is not null)
                 {
                     sinks.Add(JsonLinesSink.Open(config.JsonPath));
@@ -110,6 +111,36 @@ internal static class ReadCommand
                 return DamagedFile;
             }
             return 0;
+        }
+    }
+
+    /// <summary>
+    /// The earliest packet time, where the view's clock starts. A file of -w --tls-plaintext has two writers, so
+    /// its first packet need not be its earliest; a file that cannot be read twice (a pipe) starts at its first.
+    /// </summary>
+    private static long EarliestNs(string path, long firstNs)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            if (!stream.CanSeek)
+            {
+                return firstNs;
+            }
+            using var reader = CaptureReader.Open(stream);
+            long earliest = firstNs != 0 ? firstNs : long.MaxValue;
+            while (reader.TryRead(out var packet))
+            {
+                if (packet.UnixNs != 0)
+                {
+                    earliest = Math.Min(earliest, packet.UnixNs);
+                }
+            }
+            return earliest == long.MaxValue ? firstNs : earliest;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return firstNs;
         }
     }
 }

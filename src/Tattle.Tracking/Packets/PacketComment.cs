@@ -23,6 +23,12 @@ public sealed record PacketComment
 
     public string? Cmdline { get; init; }
 
+    /// <summary>"plaintext" on the packets of the synthetic interface that carries decrypted TLS (tls=plaintext).</summary>
+    public string? Tls { get; init; }
+
+    /// <summary>The packet is made, not captured: TLS plaintext of the connection <see cref="Conn"/> names.</summary>
+    public bool IsTlsPlaintext => Tls == "plaintext";
+
     /// <summary>The process sent the packet (dir=out); false when it received it or the comment does not say.</summary>
     public bool IsOutgoing => Dir == "out";
 
@@ -70,7 +76,7 @@ public sealed record PacketComment
             return false;
         }
         int? pid = null;
-        string? comm = null, conn = null, dir = null, cmdline = null;
+        string? comm = null, conn = null, dir = null, cmdline = null, tls = null;
         int i = 0;
         var value = new StringBuilder();
         while (i < text.Length)
@@ -134,13 +140,16 @@ public sealed record PacketComment
                 case "cmdline":
                     cmdline = v;
                     break;
+                case "tls":
+                    tls = v;
+                    break;
             }
         }
         if (pid is null)
         {
             return false;
         }
-        comment = new PacketComment { Pid = pid.Value, Comm = comm, Conn = conn, Dir = dir, Cmdline = cmdline };
+        comment = new PacketComment { Pid = pid.Value, Comm = comm, Conn = conn, Dir = dir, Cmdline = cmdline, Tls = tls };
         return true;
     }
 
