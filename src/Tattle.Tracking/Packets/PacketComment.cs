@@ -29,6 +29,9 @@ public sealed record PacketComment
     /// <summary>The packet is made, not captured: TLS plaintext of the connection <see cref="Conn"/> names.</summary>
     public bool IsTlsPlaintext => Tls == "plaintext";
 
+    /// <summary>"synthetic" when a plaintext flow's addresses are made up: its socket was never seen (addr=synthetic).</summary>
+    public string? Addr { get; init; }
+
     /// <summary>The process sent the packet (dir=out); false when it received it or the comment does not say.</summary>
     public bool IsOutgoing => Dir == "out";
 
@@ -76,7 +79,7 @@ public sealed record PacketComment
             return false;
         }
         int? pid = null;
-        string? comm = null, conn = null, dir = null, cmdline = null, tls = null;
+        string? comm = null, conn = null, dir = null, cmdline = null, tls = null, addr = null;
         int i = 0;
         var value = new StringBuilder();
         while (i < text.Length)
@@ -143,13 +146,16 @@ public sealed record PacketComment
                 case "tls":
                     tls = v;
                     break;
+                case "addr":
+                    addr = v;
+                    break;
             }
         }
         if (pid is null)
         {
             return false;
         }
-        comment = new PacketComment { Pid = pid.Value, Comm = comm, Conn = conn, Dir = dir, Cmdline = cmdline, Tls = tls };
+        comment = new PacketComment { Pid = pid.Value, Comm = comm, Conn = conn, Dir = dir, Cmdline = cmdline, Tls = tls, Addr = addr };
         return true;
     }
 

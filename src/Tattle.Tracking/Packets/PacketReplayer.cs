@@ -478,9 +478,9 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
     {
         Counters.PlaintextFlows++;
         flow.Pid = EnsureProcess(flow.Owner, at);
-        if (flow.Owner?.Conn is not { } conn)
+        if (flow.Owner?.Conn is not { } conn || flow.Owner.Addr == "synthetic")
         {
-            return;
+            return; // no captured connection to wait for: a stand-in, as in the live trace
         }
         if (_byConn.TryGetValue((flow.Pid, conn), out var carrier))
         {

@@ -319,13 +319,49 @@ public sealed class PacketReplayerTests
         Assert.Equal((1, 1), (run.Replayer.Counters.Flows, run.Replayer.Counters.PlaintextFlows));
     }
 
+    /// <summary>A plaintext flow whose socket was never seen (addr=synthetic): its exchange shows, on no connection of the file's.</summary>
+    [Fact]
+    public void TlsPlaintextWithSyntheticAddresses_ShowsItsExchange_WithoutAConnection()
+    {
+        var sink = new PlaintextSink();
+        var synth = new PlaintextPackets { Output = sink };
+        var conn = new Connection { Id = "c9", Pid = 4242, ProcessStart = 1, Fd = -1, Generation = 0, Proto = "tcp" };
+        var request = "GET /node HTTP/1.1\r\nHost: registry\r\n\r\n"u8.ToArray();
+        var response = "HTTP/1.1 204 No Content\r\n\r\n"u8.ToArray();
+        DataEvent Plain(Direction dir, byte[] bytes) => new()
+        {
+            Pid = 4242,
+            Fd = -1,
+            Direction = dir,
+            Flags = DataFlags.Last | DataFlags.Tls,
+            TlsSession = 0xdef,
+            MessageLength = (uint)bytes.Length,
+            ChunkLength = (uint)bytes.Length,
+        };
+        const long T0 = 1_700_000_000_000_000_000;
+        synth.OnPlaintext(Plain(Direction.Send, request), request, conn, "node", T0);
+        synth.OnPlaintext(Plain(Direction.Recv, response), response, conn, "node", T0 + 1_000_000);
+        synth.OnSessionEnd(4242, 0xdef, T0 + 2_000_000);
+        var run = Replay(sink.Packets.Select(x =>
+        {
+            PacketComment.TryParse(x.Comment, out var owner);
+            Assert.Equal("synthetic", owner!.Addr);
+            return new Packet(LinkTypes.Raw, x.Bytes, x.Ns, owner);
+        }));
+        var http = Assert.Single(run.Records.Of<HttpRecord>());
+        Assert.Equal(("/node", 204), (http.Path, http.Status));
+        Assert.DoesNotContain(run.Records.Of<ConnOpenRecord>(), o => o.Remote is not null);
+        Assert.Equal((0, 1), (run.Replayer.Counters.Flows, run.Replayer.Counters.PlaintextFlows));
+    }
+
     /// <summary>Keeps the synthetic plaintext packets with the comment a capture file gives them.</summary>
     private sealed class PlaintextSink : IPlaintextPacketSink
     {
         public List<(long Ns, byte[] Bytes, string Comment)> Packets { get; } = [];
 
         public string Describe(PlaintextFlow flow, bool fromLocal) =>
-            $"pid={flow.Pid} comm={flow.Comm} conn={flow.Conn} dir={(fromLocal ? "out" : "in")} tls=plaintext client_port={flow.ClientPort}";
+            $"pid={flow.Pid} comm={flow.Comm} conn={flow.Conn} dir={(fromLocal ? "out" : "in")} tls=plaintext "
+            + (flow.ClientPort is ushort port ? $"client_port={port}" : "addr=synthetic");
 
         public void Write(long unixNs, ReadOnlySpan<byte> packet, string comment) => Packets.Add((unixNs, packet.ToArray(), comment));
     }
