@@ -67,8 +67,8 @@ internal static class HttpSyntax
     }
 
     /// <summary>
-    /// Whether the bytes open a response: a status line's "HTTP/1.x NNN" (RFC 9112 section 4). The version alone
-    /// is not enough: a text protocol's line may start with it.
+    /// Whether the bytes open a response: a status line's "HTTP/1.0 NNN" or "HTTP/1.1 NNN" (RFC 9112 section 4).
+    /// The version alone is not enough: a text protocol's line may start with it.
     /// </summary>
     public static Detection3 DetectResponse(ReadOnlySpan<byte> data)
     {
@@ -76,6 +76,10 @@ internal static class HttpSyntax
         if (version != Detection3.Yes)
         {
             return version;
+        }
+        if (data[VersionPrefix.Length] is not ((byte)'0' or (byte)'1'))
+        {
+            return Detection3.No; // no server sends another minor version
         }
         var rest = data[(VersionPrefix.Length + 1)..];
         if (rest.IsEmpty)

@@ -24,6 +24,7 @@ public sealed class Http1ProbeTests
     [InlineData("HTTP/1.0 ", Detection.NeedMoreData)]
     [InlineData("HTTP/1.0 20", Detection.NeedMoreData)]
     [InlineData("HTTP/1.1 OK\r\n", Detection.No)]
+    [InlineData("HTTP/1.2 200 OK\r\n", Detection.No)]
     [InlineData("", Detection.NeedMoreData)]
     [InlineData("G", Detection.NeedMoreData)]
     [InlineData("DELE", Detection.NeedMoreData)]
