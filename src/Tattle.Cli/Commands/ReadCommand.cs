@@ -50,13 +50,14 @@ internal static class ReadCommand
                 return 2;
             }
             var sinks = new List<IRecordSink>();
+            long startNs = EarliestNs(path, first.UnixNs);
             LiveView live;
             try
             {
                 // The exchanges are what the user asked for: the view goes to standard output, like tcpdump -r.
                 live = config.OutputPath is { } outPath
-                    ? config.View.Open(new StreamWriter(OutputFile.Create(outPath)), color: false, first.UnixNs, width: null)
-                    : config.View.Open(new StreamWriter(StandardStream.Output), color: false, first.UnixNs, width: null);
+                    ? config.View.Open(new StreamWriter(OutputFile.Create(outPath)), color: false, startNs, width: null)
+                    : config.View.Open(new StreamWriter(StandardStream.Output), color: false, startNs, width: null);
                 if (config.JsonPath is not null)
                 {
                     sinks.Add(JsonLinesSink.Open(config.JsonPath));
@@ -111,6 +112,36 @@ internal static class ReadCommand
                 return DamagedFile;
             }
             return 0;
+        }
+    }
+
+    /// <summary>
+    /// The earliest packet time, where the view's clock starts. A file of -w --tls-plaintext has two writers, so
+    /// its first packet need not be its earliest; a file that cannot be read twice (a pipe) starts at its first.
+    /// </summary>
+    private static long EarliestNs(string path, long firstNs)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            if (!stream.CanSeek)
+            {
+                return firstNs;
+            }
+            using var reader = CaptureReader.Open(stream);
+            long earliest = firstNs != 0 ? firstNs : long.MaxValue;
+            while (reader.TryRead(out var packet))
+            {
+                if (packet.UnixNs != 0)
+                {
+                    earliest = Math.Min(earliest, packet.UnixNs);
+                }
+            }
+            return earliest == long.MaxValue ? firstNs : earliest;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return firstNs;
         }
     }
 }

@@ -10,8 +10,8 @@ public static class Http1Protocol
     public static ProtocolInfo Info { get; } = new(Name, Probe, (options, sink) => new Http1Parser(options, sink));
 
     /// <summary>
-    /// A request line (registered method + SP, or another token with a target and " HTTP/1.") means requests;
-    /// "HTTP/1.0 " or "HTTP/1.1 " means responses. Ports are ignored: HTTP runs on any port.
+    /// A whole request line (method SP target SP "HTTP/1.x" and its line end) means requests; "HTTP/1.x NNN" means
+    /// responses; a prefix of either waits for more bytes. Ports are ignored: HTTP runs on any port.
     /// </summary>
     public static Detection Probe(ReadOnlySpan<byte> data, bool datagram, int localPort, int remotePort)
     {

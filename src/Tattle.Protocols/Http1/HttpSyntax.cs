@@ -41,7 +41,7 @@ internal static class HttpSyntax
     /// <summary>The prefix every HTTP/1 version shares (RFC 9112 section 2.3).</summary>
     public static ReadOnlySpan<byte> VersionPrefix => "HTTP/1."u8;
 
-    /// <summary>The registered methods the probe accepts on sight (RFC 9110 section 9, RFC 5789), each with its SP.</summary>
+    /// <summary>The registered methods (RFC 9110 section 9, RFC 5789), each with its SP: their targets may be long.</summary>
     private static readonly byte[][] KnownMethods =
     [
         "GET "u8.ToArray(), "POST "u8.ToArray(), "PUT "u8.ToArray(), "DELETE "u8.ToArray(), "HEAD "u8.ToArray(),
@@ -66,29 +66,50 @@ internal static class HttpSyntax
         return true;
     }
 
-    /// <summary>Whether the bytes open a response: "HTTP/1.0 " or "HTTP/1.1 ".</summary>
+    /// <summary>
+    /// Whether the bytes open a response: a status line's "HTTP/1.0 NNN" or "HTTP/1.1 NNN" (RFC 9112 section 4).
+    /// The version alone is not enough: a text protocol's line may start with it.
+    /// </summary>
     public static Detection3 DetectResponse(ReadOnlySpan<byte> data)
     {
-        ReadOnlySpan<byte> prefix = VersionPrefix;
-        int n = Math.Min(data.Length, prefix.Length);
-        if (!data[..n].SequenceEqual(prefix[..n]))
+        var version = MatchVersion(data);
+        if (version != Detection3.Yes)
+        {
+            return version;
+        }
+        if (data[VersionPrefix.Length] is not ((byte)'0' or (byte)'1'))
+        {
+            return Detection3.No; // no server sends another minor version
+        }
+        var rest = data[(VersionPrefix.Length + 1)..];
+        if (rest.IsEmpty)
+        {
+            return Detection3.Maybe;
+        }
+        if (rest[0] != SP)
         {
             return Detection3.No;
         }
-        if (data.Length > prefix.Length && data[prefix.Length] is not ((byte)'0' or (byte)'1'))
+        var status = rest[1..];
+        for (int i = 0; i < 3; i++)
         {
-            return Detection3.No;
+            if (i >= status.Length)
+            {
+                return Detection3.Maybe;
+            }
+            if (!IsDigit(status[i]))
+            {
+                return Detection3.No;
+            }
         }
-        if (data.Length > prefix.Length + 1 && data[prefix.Length + 1] != SP)
-        {
-            return Detection3.No;
-        }
-        return data.Length > prefix.Length + 1 ? Detection3.Yes : Detection3.Maybe;
+        return Detection3.Yes;
     }
 
     /// <summary>
-    /// Whether the bytes open a request: a registered method and SP on sight; any other token only when a
-    /// plausible target and " HTTP/1." follow (so that text which merely starts with a word is not taken).
+    /// Whether the bytes open a request: a whole request line, method SP target SP "HTTP/1.x" and its line end
+    /// (RFC 9112 section 3). A method alone is not enough: Redis inline commands ("GET foo") and other text
+    /// protocols start with the same words. A registered method may carry a target as long as a head; another
+    /// token, only <see cref="MaxProbedTarget"/>, so text that merely starts with a word is given up sooner.
     /// </summary>
     public static Detection3 DetectRequest(ReadOnlySpan<byte> data)
     {
@@ -96,14 +117,6 @@ internal static class HttpSyntax
         {
             return Detection3.Maybe;
         }
-        foreach (byte[] method in KnownMethods)
-        {
-            if (data.StartsWith(method))
-            {
-                return Detection3.Yes;
-            }
-        }
-
         int methodEnd = data.IndexOfAnyExcept(TokenChars);
         if (methodEnd < 0)
         {
@@ -113,12 +126,13 @@ internal static class HttpSyntax
         {
             return Detection3.No;
         }
+        int maxTarget = IsKnownMethod(data[..(methodEnd + 1)]) ? MaxHeadBytes : MaxProbedTarget;
 
         var rest = data[(methodEnd + 1)..];
         int targetEnd = rest.IndexOfAny(TargetForbidden);
         if (targetEnd < 0)
         {
-            return rest.Length <= MaxProbedTarget ? Detection3.Maybe : Detection3.No;
+            return rest.Length <= maxTarget ? Detection3.Maybe : Detection3.No;
         }
         if (targetEnd == 0 || rest[targetEnd] != SP)
         {
@@ -126,13 +140,41 @@ internal static class HttpSyntax
         }
 
         var version = rest[(targetEnd + 1)..];
+        var found = MatchVersion(version);
+        if (found != Detection3.Yes)
+        {
+            return found;
+        }
+        var end = version[(VersionPrefix.Length + 1)..];
+        return end.IsEmpty ? Detection3.Maybe : end[0] is CR or LF ? Detection3.Yes : Detection3.No;
+    }
+
+    /// <summary>Whether the bytes start with "HTTP/1.x", x a digit; Maybe while they are a prefix of it.</summary>
+    private static Detection3 MatchVersion(ReadOnlySpan<byte> data)
+    {
         ReadOnlySpan<byte> prefix = VersionPrefix;
-        int n = Math.Min(version.Length, prefix.Length);
-        if (!version[..n].SequenceEqual(prefix[..n]))
+        int n = Math.Min(data.Length, prefix.Length);
+        if (!data[..n].SequenceEqual(prefix[..n]))
         {
             return Detection3.No;
         }
-        return version.Length >= prefix.Length ? Detection3.Yes : Detection3.Maybe;
+        if (data.Length <= prefix.Length)
+        {
+            return Detection3.Maybe;
+        }
+        return IsDigit(data[prefix.Length]) ? Detection3.Yes : Detection3.No;
+    }
+
+    private static bool IsKnownMethod(ReadOnlySpan<byte> methodAndSpace)
+    {
+        foreach (byte[] method in KnownMethods)
+        {
+            if (methodAndSpace.SequenceEqual(method))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }
 

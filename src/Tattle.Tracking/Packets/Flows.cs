@@ -164,6 +164,23 @@ internal sealed class TcpFlow(FlowKey key, long id, long firstNs, int firstSide)
 
     public ulong SockId { get; set; }
 
+    /// <summary>A synthetic flow of decrypted TLS (<see cref="PacketComment.IsTlsPlaintext"/>), not a connection.</summary>
+    public bool Plaintext { get; init; }
+
+    /// <summary>A plaintext flow's captured connection, once found; its bytes go to the session as that socket's TLS.</summary>
+    public TcpFlow? Carrier { get; set; }
+
+    /// <summary>A captured connection's plaintext flow that has not ended: the connection's close waits for it.</summary>
+    public TcpFlow? OpenPlaintext { get; set; }
+
+    /// <summary>A plaintext flow's data events while its connection is not yet known (the file's order is the writers').</summary>
+    public List<(DataEvent Event, byte[] Payload)>? Pending { get; set; }
+
+    public long PendingBytes { get; set; }
+
+    /// <summary>When the connection ended while its plaintext flow was still open (its close is sent after it).</summary>
+    public long? DeferredCloseNs { get; set; }
+
     public int SideOf(NetAddress sender) => sender == Key.A ? 0 : 1;
 
     public NetAddress Address(int side) => side == 0 ? Key.A : Key.B;

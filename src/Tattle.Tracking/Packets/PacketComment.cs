@@ -23,6 +23,15 @@ public sealed record PacketComment
 
     public string? Cmdline { get; init; }
 
+    /// <summary>"plaintext" on the packets of the synthetic interface that carries decrypted TLS (tls=plaintext).</summary>
+    public string? Tls { get; init; }
+
+    /// <summary>The packet is made, not captured: TLS plaintext of the connection <see cref="Conn"/> names.</summary>
+    public bool IsTlsPlaintext => Tls == "plaintext";
+
+    /// <summary>"synthetic" when a plaintext flow's addresses are made up: its socket was never seen (addr=synthetic).</summary>
+    public string? Addr { get; init; }
+
     /// <summary>The process sent the packet (dir=out); false when it received it or the comment does not say.</summary>
     public bool IsOutgoing => Dir == "out";
 
@@ -154,7 +163,7 @@ public sealed record PacketComment
             return false;
         }
         int? pid = null;
-        string? comm = null, conn = null, dir = null, cmdline = null;
+        string? comm = null, conn = null, dir = null, cmdline = null, tls = null, addr = null;
         int i = 0;
         var value = new StringBuilder();
         while (i < text.Length)
@@ -208,13 +217,19 @@ public sealed record PacketComment
                 case "cmdline":
                     cmdline ??= v;
                     break;
+                case "tls":
+                    tls = v;
+                    break;
+                case "addr":
+                    addr = v;
+                    break;
             }
         }
         if (pid is null)
         {
             return false;
         }
-        comment = new PacketComment { Pid = pid.Value, Comm = comm, Conn = conn, Dir = dir, Cmdline = cmdline };
+        comment = new PacketComment { Pid = pid.Value, Comm = comm, Conn = conn, Dir = dir, Cmdline = cmdline, Tls = tls, Addr = addr };
         return true;
     }
 

@@ -66,6 +66,8 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
     private readonly Dictionary<int, int> _nextFd = [];
     private readonly HashSet<int> _processes = [];
     private readonly List<(long Start, long End)> _fresh = [];
+    private readonly Dictionary<(int Pid, string Conn), TcpFlow> _byConn = [];
+    private readonly Dictionary<(int Pid, string Conn), TcpFlow> _awaitingCarrier = [];
     private long _nextFlowId;
     private ulong _nextSockId;
     private long _nextSweepNs;
@@ -121,9 +123,13 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
     public void Finish()
     {
         long now = LastNs;
+        foreach (var waiting in _awaitingCarrier.Values.OrderBy(f => f.Id).ToList())
+        {
+            ReleasePending(waiting); // its connection is not in the file: the session shows it on a stand-in
+        }
         foreach (var flow in _tcp.Values.Where(f => !f.Closed).OrderBy(f => f.Id).ToList())
         {
-            if (!flow.Announced && flow.SawSyn && !flow.SawSynAck && !flow.SawPayload)
+            if (!flow.Plaintext && !flow.Announced && flow.SawSyn && !flow.SawSynAck && !flow.SawPayload)
             {
                 Fail(flow, now, ETimedOut);
                 continue;
@@ -203,7 +209,7 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
         }
         if (flow is null)
         {
-            flow = new TcpFlow(key, ++_nextFlowId, ns, key.A == p.Src ? 0 : 1);
+            flow = new TcpFlow(key, ++_nextFlowId, ns, key.A == p.Src ? 0 : 1) { Plaintext = owner?.IsTlsPlaintext == true };
             flow.Recent.IsCopy(PacketSignature.Of(flow.FirstSide, in p, default), ns, _options.DuplicateWindowNs);
             _tcp[key] = flow;
         }
@@ -323,11 +329,58 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
                 Flags = DataFlags.Last | (cut ? DataFlags.Truncated : DataFlags.None),
             };
             int offset = (int)Math.Min(from - start, payload.Length);
-            sink.OnData(in e, payload.Slice(offset, (int)Math.Min(captured, payload.Length - offset)));
+            Emit(flow, e, payload.Slice(offset, (int)Math.Min(captured, payload.Length - offset)));
             fresh += to - from;
         }
         Counters.PayloadBytes += fresh;
         Counters.RepeatedBytes += p.WirePayloadLength - fresh;
+    }
+
+    /// <summary>
+    /// Hands a flow's bytes to the session. A plaintext flow's are its connection's TLS plaintext (the session
+    /// object is the flow), held while that connection is not yet in the file, or on no socket when it never is.
+    /// </summary>
+    private void Emit(TcpFlow flow, DataEvent e, ReadOnlySpan<byte> payload)
+    {
+        if (!flow.Plaintext)
+        {
+            sink.OnData(in e, payload);
+            return;
+        }
+        if (flow.Pending is { } pending)
+        {
+            pending.Add((e, payload.ToArray()));
+            flow.PendingBytes += payload.Length;
+            if (flow.PendingBytes > _options.StreamCapBytes)
+            {
+                ReleasePending(flow); // waited too long for its connection: shown without it
+            }
+            return;
+        }
+        var carrier = flow.Carrier;
+        var tls = e with
+        {
+            Fd = carrier?.Fd ?? -1,
+            SockId = carrier?.SockId ?? 0,
+            Flags = e.Flags | DataFlags.Tls,
+            TlsSession = (ulong)flow.Id,
+        };
+        sink.OnData(in tls, payload);
+    }
+
+    /// <summary>A plaintext flow stops waiting for its connection: what it held goes on, bound to it when found.</summary>
+    private void ReleasePending(TcpFlow flow)
+    {
+        if (flow.Owner?.Conn is { } conn && _awaitingCarrier.TryGetValue((flow.Pid, conn), out var waiting) && waiting == flow)
+        {
+            _awaitingCarrier.Remove((flow.Pid, conn));
+        }
+        var pending = flow.Pending ?? [];
+        flow.Pending = null;
+        foreach (var (e, payload) in pending)
+        {
+            Emit(flow, e, payload);
+        }
     }
 
     /// <summary>The fields every data event of a TCP flow shares: its owner, fd and socket.</summary>
@@ -353,9 +406,10 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
                 continue;
             }
             dir.Ended = true;
-            if (side != flow.LocalSide)
+            if (side != flow.LocalSide && !flow.Plaintext)
             {
-                // The kernel side marks the peer's FIN as a read that returned 0.
+                // The kernel side marks the peer's FIN as a read that returned 0. (A plaintext flow's end is its
+                // connection's close, as for a live session.)
                 var e = StreamEvent(flow, ns) with
                 {
                     Direction = Direction.Recv,
@@ -379,10 +433,15 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
             return;
         }
         flow.Announced = true;
-        Counters.Flows++;
         int client = flow.ClientSide ?? GuessClient(flow);
         flow.LocalSide = flow.OwnerSide ?? client;
         long at = flow.EstablishedNs ?? flow.FirstNs;
+        if (flow.Plaintext)
+        {
+            AnnouncePlaintext(flow, at);
+            return;
+        }
+        Counters.Flows++;
         Own(flow, at);
         var local = flow.Address(flow.LocalSide);
         var remote = flow.Address(1 - flow.LocalSide);
@@ -397,6 +456,53 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
             sink.OnSocket(Socket(SocketEventKind.Accept, at, flow.Pid, flow.Fd, flow.SockId, local, remote, SocketTypes.Stream)
                 with
             { Result = flow.Fd, Aux = listener });
+        }
+        if (flow.Owner?.Conn is { } conn)
+        {
+            // The session knows the socket now: plaintext that waited for it goes on as its TLS.
+            _byConn[(flow.Pid, conn)] = flow;
+            if (_awaitingCarrier.Remove((flow.Pid, conn), out var plaintext))
+            {
+                Carry(plaintext, flow);
+                ReleasePending(plaintext);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A flow of Tattle's synthetic plaintext interface is no connection of its own: it is the TLS plaintext of
+    /// the captured connection its comments name (same pid and conn id), which counts the connection and its
+    /// bytes. Made-up addresses (addr=synthetic) name no captured connection.
+    /// </summary>
+    private void AnnouncePlaintext(TcpFlow flow, long at)
+    {
+        Counters.PlaintextFlows++;
+        flow.Pid = EnsureProcess(flow.Owner, at);
+        if (flow.Owner?.Conn is not { } conn || flow.Owner.Addr == "synthetic")
+        {
+            return; // no captured connection to wait for: a stand-in, as in the live trace
+        }
+        if (_byConn.TryGetValue((flow.Pid, conn), out var carrier))
+        {
+            if (!carrier.Closed)
+            {
+                Carry(flow, carrier);
+            }
+        }
+        else
+        {
+            flow.Pending = [];
+            _awaitingCarrier[(flow.Pid, conn)] = flow;
+        }
+    }
+
+    /// <summary>Binds a plaintext flow to its connection, whose close then waits for the plaintext's end.</summary>
+    private static void Carry(TcpFlow plaintext, TcpFlow carrier)
+    {
+        plaintext.Carrier = carrier;
+        if (!plaintext.Closed)
+        {
+            carrier.OpenPlaintext = plaintext;
         }
     }
 
@@ -428,8 +534,27 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
         {
             return;
         }
+        if (flow.OpenPlaintext is { Closed: false })
+        {
+            // Its plaintext may still follow in the file (two writers fill it): the TLS session ends with the close.
+            flow.DeferredCloseNs ??= ns;
+            return;
+        }
+        ns = flow.DeferredCloseNs ?? ns;
         flow.Closed = true;
         flow.ClosedNs = ns;
+        if (flow.Plaintext)
+        {
+            if (flow.Carrier is { } carrier && carrier.OpenPlaintext == flow)
+            {
+                carrier.OpenPlaintext = null;
+                if (carrier.DeferredCloseNs is { } closedAt)
+                {
+                    EndFlow(carrier, closedAt);
+                }
+            }
+            return;
+        }
         if (flow.Announced)
         {
             sink.OnSocket(Socket(SocketEventKind.Close, ns, flow.Pid, flow.Fd, flow.SockId,
@@ -553,7 +678,10 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
         }
         foreach (var key in forget ?? [])
         {
-            _tcp.Remove(key);
+            if (_tcp.Remove(key, out var gone) && gone.Owner?.Conn is { } conn && _byConn.TryGetValue((gone.Pid, conn), out var named) && named == gone)
+            {
+                _byConn.Remove((gone.Pid, conn));
+            }
         }
         foreach (var socket in _udp.Values.Where(u => ns - u.LastNs > _options.UdpIdleNs).OrderBy(u => u.Id).ToList())
         {

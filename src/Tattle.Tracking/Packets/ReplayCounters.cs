@@ -38,6 +38,9 @@ public sealed class ReplayCounters
     /// <summary>TCP connections and UDP sockets replayed.</summary>
     public long Flows { get; internal set; }
 
+    /// <summary>Flows of decrypted TLS (Tattle's synthetic interface), replayed as their connections' plaintext.</summary>
+    public long PlaintextFlows { get; internal set; }
+
     /// <summary>One line: "12 packets (3.1 KiB), 1 TCP/UDP flow, 12 duplicates dropped, …" (zero counts left out).</summary>
     public override string ToString()
     {
@@ -53,6 +56,7 @@ public sealed class ReplayCounters
                 parts.Add(string.Create(CultureInfo.InvariantCulture, $"{n} {what}"));
             }
         }
+        Add(PlaintextFlows, "TLS plaintext flows");
         Add(Duplicates, "duplicates dropped");
         Add(NotIp, "not IP");
         Add(OtherProtocols, "not TCP/UDP");

@@ -149,15 +149,12 @@ internal sealed class ConnectionDecoder : IStreamConsumer, IMessageSink
     void IStreamConsumer.OnGap(DataStream stream, long bytes, GapReason reason)
     {
         var dir = stream == _streams[0] ? Direction.Send : Direction.Recv;
-        int dropped = 0;
+        // Bytes buffered before the hole cannot be finished now: detection restarts on what follows, or the
+        // parser loses a partial head (or the bytes a resync kept).
+        int dropped = stream.DropUnconsumed();
         bool absorbed = false;
-        if (_parser is null)
+        if (_parser is not null)
         {
-            dropped = stream.DropUnconsumed(); // detection restarts on what follows
-        }
-        else
-        {
-            dropped = stream.DropUnconsumed(); // a partial head: the parser cannot finish it now
             absorbed = _parser.OnGap(KindOf(dir), bytes + dropped, stream.NowNs) && dropped == 0;
             _resync[(int)dir] |= !absorbed;
         }
@@ -165,7 +162,10 @@ internal sealed class ConnectionDecoder : IStreamConsumer, IMessageSink
         // (unseen_bytes), and a record per 16 KiB read of a download would bury the ones that matter.
         if (!absorbed)
         {
-            _events.OnGap(dir, bytes + dropped, reason);
+            // The gap is what the kernel did not hand over, exactly; the captured bytes given up with it are
+            // skipped bytes, reported with the resync's, so the gaps still add up to the stream's length.
+            _skipped[(int)dir] += dropped;
+            _events.OnGap(dir, bytes, reason);
         }
     }
 

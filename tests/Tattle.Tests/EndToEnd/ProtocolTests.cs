@@ -40,6 +40,75 @@ public sealed class ProtocolTests(ITestOutputHelper output)
         Assert.Empty(r.OfType("gap"));
     }
 
+    /// <summary>A Redis inline command ("GET foo") from a real client to a server answering like Redis: not HTTP, no gap.</summary>
+    [SkippableFact]
+    public async Task RedisInlineCommand_IsNotTakenForHttp()
+    {
+        Requires.RootAndBpf(output);
+        using var server = ServerProcess.Python("""
+            import socket
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", 0)); s.listen()
+            open("port", "w").write(str(s.getsockname()[1]))
+            print("ready", flush=True)
+            while True:
+                c, _ = s.accept()
+                while True:
+                    line = c.recv(1000)
+                    if not line: break
+                    c.sendall(b"$3\r\nbar\r\n" if line.startswith(b"GET") else b"+PONG\r\n")
+                c.close()
+            """);
+        int port = int.Parse(File.ReadAllText(Path.Combine(server.Directory, "port")));
+        var r = await TattleCli.RunAsync(["run", "--", Py.Exe, "-c",
+            "import socket,sys; c=socket.create_connection(('127.0.0.1', int(sys.argv[1]))); "
+            + "c.sendall(b'GET foo\\r\\n'); print(c.recv(100)); c.sendall(b'PING\\r\\n'); print(c.recv(100)); c.close()",
+            port.ToString()]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("b'$3\\r\\nbar\\r\\n'", r.Stdout);
+        var close = r.OfType("conn.close").Single(c => Str(c, "proto") == "tcp");
+        Assert.Equal((15UL, 16UL), (close.GetProperty("bytes_sent").GetUInt64(), close.GetProperty("bytes_recv").GetUInt64()));
+        Assert.Empty(r.OfType("http"));
+        Assert.Empty(r.OfType("gap"));
+        var row = r.Summary.GetProperty("rows").EnumerateArray().Single(x => Str(x, "proto") == "tcp");
+        Assert.DoesNotContain("http", row.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()));
+    }
+
+    /// <summary>
+    /// --snaplen 100 on a 3 MB download: each gap is what the kernel did not hand over (a message's length less the
+    /// bytes captured), and the direction's gaps add up to its byte count (nothing of it was parsed).
+    /// </summary>
+    [SkippableFact]
+    public async Task Snaplen_EveryGapIsWhatWasNotCaptured_AndTheGapsAddUpToTheBytes()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        using var server = ServerProcess.HttpServer();
+        File.WriteAllBytes(Path.Combine(server.Directory, "big3.bin"), new byte[3_000_000]);
+        var r = await TattleCli.RunAsync(["run", "--snaplen", "100", "--data", "--", "curl", "-s", "-o", "/dev/null",
+            $"http://127.0.0.1:{server.Port}/big3.bin"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        string conn = Str(r.OfType("conn.open").Single(o => Str(o, "proto") == "tcp"), "conn")!;
+        var close = r.OfType("conn.close").Single(c => Str(c, "conn") == conn);
+        long received = close.GetProperty("bytes_recv").GetInt64();
+        Assert.True(received > 3_000_000, $"{received} B received");
+        var reads = r.OfType("data").Where(d => Str(d, "conn") == conn && Str(d, "dir") == "recv").ToList();
+        Assert.Equal(received, reads.Sum(d => d.GetProperty("len").GetInt64()));
+        var cut = reads.Where(d => d.GetProperty("truncated").GetBoolean())
+            .Select(d => d.GetProperty("len").GetInt64() - d.GetProperty("captured").GetInt64()).ToList();
+        var gaps = r.OfType("gap").Where(g => Str(g, "conn") == conn && Str(g, "dir") == "recv").ToList();
+        foreach (var g in gaps)
+        {
+            output.WriteLine($"gap {g.GetProperty("bytes").GetInt64()} {Str(g, "reason")}");
+        }
+        var snaplen = gaps.Where(g => Str(g, "reason") == "snaplen").Select(g => g.GetProperty("bytes").GetInt64()).ToList();
+        Assert.Equal(cut, snaplen);
+        Assert.All(gaps, g => Assert.True(g.GetProperty("bytes").GetInt64() <= cut.Max()));
+        Assert.Equal(received, gaps.Sum(g => g.GetProperty("bytes").GetInt64()));
+    }
+
     [SkippableFact]
     public async Task Nginx_EveryExchangeTattleReports_MatchesTheAccessLogLineForLine()
     {

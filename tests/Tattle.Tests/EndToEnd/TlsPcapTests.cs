@@ -61,6 +61,45 @@ public sealed class TlsPcapTests(ITestOutputHelper output)
         File.Delete(pcap);
     }
 
+    /// <summary>
+    /// tattle read of a -w --tls-plaintext file: the captured connection once, with the live run's byte counts, its
+    /// plaintext's exchange on it once, and no time before the view's start (the synthetic packets are written
+    /// ahead of the captured ones they decrypt).
+    /// </summary>
+    [SkippableFact]
+    public async Task Read_OfATlsPlaintextCapture_ShowsTheConnectionOnce_WithItsExchange()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        Requires.Program(output, "openssl");
+        using var server = TlsServers.OpenSslWww();
+        string pcap = TempPcap();
+        var live = await TattleCli.RunAsync(["run", "-w", pcap, "--tls-plaintext", "--", "curl", "-sk", "-o", "/dev/null",
+            $"https://localhost:{server.Port}/read-me"]);
+        output.WriteLine(live.ToString());
+        Assert.Equal(0, live.ExitCode);
+        var liveClose = live.OfType("conn.close").Single(c => c.GetProperty("remote").ValueKind == JsonValueKind.Object
+            && c.GetProperty("remote").GetProperty("port").GetInt32() == server.Port);
+        Assert.Single(live.OfType("http"));
+
+        var read = await TattleCli.RunAsync(["read", pcap]);
+        output.WriteLine(read.ToString());
+        Assert.Equal(0, read.ExitCode);
+        var open = Assert.Single(read.OfType("conn.open"));
+        Assert.Equal(server.Port, open.GetProperty("remote").GetProperty("port").GetInt32());
+        var close = Assert.Single(read.OfType("conn.close"));
+        Assert.Equal(Str(open, "conn"), Str(close, "conn"));
+        Assert.Equal(liveClose.GetProperty("bytes_sent").GetUInt64(), close.GetProperty("bytes_sent").GetUInt64());
+        Assert.Equal(liveClose.GetProperty("bytes_recv").GetUInt64(), close.GetProperty("bytes_recv").GetUInt64());
+        var http = Assert.Single(read.OfType("http"));
+        Assert.Equal((Str(open, "conn"), "/read-me", 200), (Str(http, "conn"), Str(http, "path"), http.GetProperty("status").GetInt32()));
+        var tcp = read.Summary.GetProperty("rows").EnumerateArray().Where(r => Str(r, "proto") == "tcp").ToList();
+        Assert.Equal(1, tcp.Sum(r => r.GetProperty("connections").GetInt32()));
+        // The view's times are seconds since the capture's earliest packet: none is negative.
+        Assert.DoesNotMatch(@"(?m)^\s*-\d+\.\d{3} ", read.Stdout);
+        File.Delete(pcap);
+    }
+
     [Theory]
     [InlineData(new[] { "--tls-plaintext" }, "--tls-plaintext writes into the capture file: it needs -w FILE")]
     [InlineData(new[] { "-w", "/tmp/tattle-never.pcapng", "--tls-plaintext", "--no-tls" }, "--tls-plaintext needs the TLS probes, which --no-tls turns off")]

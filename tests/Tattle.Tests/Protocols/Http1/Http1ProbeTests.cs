@@ -10,14 +10,21 @@ public sealed class Http1ProbeTests
     private static byte[] B(string s) => Encoding.Latin1.GetBytes(s);
 
     [Theory]
-    [InlineData("GET ", Detection.Request)]
+    [InlineData("GET ", Detection.NeedMoreData)]
+    [InlineData("GET / HTTP/1.1", Detection.NeedMoreData)]
+    [InlineData("GET /index.html HTTP/1.1\n", Detection.Request)]
     [InlineData("GET /index.html HTTP/1.1\r\n", Detection.Request)]
     [InlineData("OPTIONS * HTTP/1.1\r\n", Detection.Request)]
     [InlineData("CONNECT example.com:443 HTTP/1.1\r\n", Detection.Request)]
     [InlineData("PROPFIND /dav HTTP/1.1\r\n", Detection.Request)]
-    [InlineData("M-SEARCH * HTTP/1.", Detection.Request)]
+    [InlineData("M-SEARCH * HTTP/1.", Detection.NeedMoreData)]
+    [InlineData("M-SEARCH * HTTP/1.1\r\n", Detection.Request)]
     [InlineData("HTTP/1.1 200 OK\r\n", Detection.Response)]
-    [InlineData("HTTP/1.0 ", Detection.Response)]
+    [InlineData("HTTP/1.0 404", Detection.Response)]
+    [InlineData("HTTP/1.0 ", Detection.NeedMoreData)]
+    [InlineData("HTTP/1.0 20", Detection.NeedMoreData)]
+    [InlineData("HTTP/1.1 OK\r\n", Detection.No)]
+    [InlineData("HTTP/1.2 200 OK\r\n", Detection.No)]
     [InlineData("", Detection.NeedMoreData)]
     [InlineData("G", Detection.NeedMoreData)]
     [InlineData("DELE", Detection.NeedMoreData)]
@@ -30,12 +37,33 @@ public sealed class Http1ProbeTests
     [InlineData("PRI * HTTP/2.0\r\n", Detection.No)]
     [InlineData("get / HTTP/1.1\r\n", Detection.Request)]
     [InlineData("hello world\r\n", Detection.No)]
+    [InlineData("GET foo\r\n", Detection.No)]
+    [InlineData("SET foo bar\r\n", Detection.No)]
+    [InlineData("PING\r\n", Detection.No)]
+    [InlineData("GET /index.html\r\n", Detection.No)]
+    [InlineData("GET / HTTP/1.1 extra\r\n", Detection.No)]
     [InlineData("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", Detection.No)]
     [InlineData("\x16\x03\x01\x02\x00", Detection.No)]
     [InlineData("{\"json\": 1}", Detection.No)]
     [InlineData(" GET / HTTP/1.1", Detection.No)]
     public void Probe(string bytes, Detection expected) =>
         Assert.Equal(expected, Http1Protocol.Probe(B(bytes), datagram: false, localPort: 0, remotePort: 0));
+
+    /// <summary>A request line that arrives in two reads is waited for, then claimed.</summary>
+    [Fact]
+    public void ProbeWaitsForARequestLineSplitAcrossReads()
+    {
+        byte[] line = B("GET /split HTTP/1.1\r\nHost: x\r\n\r\n");
+        for (int cut = 1; cut < 20; cut++)
+        {
+            Assert.Equal(Detection.NeedMoreData, Http1Protocol.Probe(line.AsSpan(0, cut), false, 0, 0));
+        }
+        Assert.Equal(Detection.Request, Http1Protocol.Probe(line, false, 0, 0));
+    }
+
+    [Fact]
+    public void ProbeGivesUpOnAnEndlessTargetOfARegisteredMethod() =>
+        Assert.Equal(Detection.No, Http1Protocol.Probe(B("GET /" + new string('a', 70_000)), false, 0, 0));
 
     [Fact]
     public void ProbeIgnoresPortsAndRefusesDatagrams()
@@ -61,6 +89,7 @@ public sealed class Http1ProbeTests
     [InlineData(MessageKind.Request, "Host: x\r\nAccept: */*\r\n\r\n", -1)]
     [InlineData(MessageKind.Request, "x GET / HTTP/1.1\r\n", -1)]
     [InlineData(MessageKind.Request, "abc\r\nPO", 5)]
+    [InlineData(MessageKind.Request, "abc\r\nGET foo\r\n", -1)]
     [InlineData(MessageKind.Request, "HTTP/1.1 200 OK\r\n", -1)]
     [InlineData(MessageKind.Response, "ok\r\nHTTP/1.1 200 OK\r\n", 4)]
     [InlineData(MessageKind.Response, "xxHTTP/1.1 200 OK\r\n", -1)]

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using FsCheck;
 using FsCheck.Fluent;
+using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
 using Tattle.Output.JsonLines;
 using Tattle.Records;
@@ -11,6 +12,8 @@ using Tattle.Tests.Support;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;
 using Tattle.Tracking.Packets;
+using Tattle.Tracking.Plaintext;
+using LinkTypes = Tattle.Output.Pcapng.LinkTypes;
 using Record = Tattle.Records.Record;
 
 namespace Tattle.Tests.Tracking.Packets;
@@ -226,6 +229,141 @@ public sealed class PacketReplayerTests
         Assert.Equal(("server", "GET", 200), (http.Role, http.Method, http.Status));
         var close = run.Records.Of<ConnCloseRecord>().Single();
         Assert.Equal((214UL, 100UL), (close.BytesSent, close.BytesRecv));
+    }
+
+    /// <summary>
+    /// A file of -w --tls-plaintext: the captured connection (ciphertext, here opaque bytes) and the synthetic flow
+    /// of its plaintext, in the orders the two writers may leave them. One connection, the captured byte counts,
+    /// the exchange on that connection, nothing before the first packet.
+    /// </summary>
+    [Theory]
+    [InlineData("plaintext-inside")]
+    [InlineData("plaintext-first")]
+    [InlineData("plaintext-after-fins")]
+    public void TlsPlaintextInterface_IsTheConnectionsPlaintext_NotAConnection(string order)
+    {
+        var client = NetAddress.FromEndPoint(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 50000));
+        var server = NetAddress.FromEndPoint(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 4433));
+        const long T0 = 1_700_000_000_000_000_000;
+        string Comment(bool outgoing, string extra = "") =>
+            $"pid=4242 comm=curl conn=c3 dir={(outgoing ? "out" : "in")} {extra}cmdline=\"curl -sk https://localhost:4433/\"";
+
+        // The captured connection: handshake, 200 bytes out, 300 in, FINs. Its bytes are no protocol's.
+        var cipherOut = Enumerable.Range(0, 200).Select(i => (byte)(i * 7 + 1)).ToArray();
+        var cipherIn = Enumerable.Range(0, 300).Select(i => (byte)(i * 13 + 2)).ToArray();
+        var captured = new List<Packet>();
+        uint cs = 1000, ss = 9000;
+        void Tcp(bool fromClient, uint seq, uint ack, TcpFlags flags, byte[] payload, long ns)
+        {
+            var buffer = new byte[TcpPacketBuilder.MaxPacket];
+            int n = TcpPacketBuilder.Build(buffer, fromClient ? client : server, fromClient ? server : client,
+                new TcpSegmentHeader(seq, ack, flags), payload, 1);
+            PacketComment.TryParse(Comment(fromClient), out var owner);
+            captured.Add(new Packet(LinkTypes.Raw, buffer[..n], ns, owner));
+        }
+        Tcp(true, cs, 0, TcpFlags.Syn, [], T0);
+        Tcp(false, ss, cs + 1, TcpFlags.Syn | TcpFlags.Ack, [], T0 + 10_000);
+        Tcp(true, cs + 1, ss + 1, TcpFlags.Ack, [], T0 + 20_000);
+        Tcp(true, cs + 1, ss + 1, TcpFlags.Ack | TcpFlags.Psh, cipherOut, T0 + 1_000_000);
+        Tcp(false, ss + 1, cs + 201, TcpFlags.Ack | TcpFlags.Psh, cipherIn, T0 + 2_000_000);
+        Tcp(false, ss + 301, cs + 201, TcpFlags.Fin | TcpFlags.Ack, [], T0 + 3_000_000);
+        Tcp(true, cs + 201, ss + 302, TcpFlags.Fin | TcpFlags.Ack, [], T0 + 4_000_000);
+        Tcp(false, ss + 302, cs + 202, TcpFlags.Ack, [], T0 + 4_010_000);
+
+        // The plaintext of that connection, as the trace loop writes it onto the synthetic interface.
+        var sink = new PlaintextSink();
+        var synth = new PlaintextPackets { Output = sink };
+        var conn = new Connection { Id = "c3", Pid = 4242, ProcessStart = 1, Fd = 5, Generation = 0, Proto = "tcp", Role = "client", Local = client, Remote = server };
+        var request = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"u8.ToArray();
+        var response = "HTTP/1.0 200 ok\r\nContent-type: text/html\r\n\r\n<html>hi</html>"u8.ToArray();
+        DataEvent Plain(Direction dir, byte[] bytes) => new()
+        {
+            Pid = 4242,
+            Fd = 5,
+            SockId = 1,
+            Direction = dir,
+            Flags = DataFlags.Last | DataFlags.Tls,
+            TlsSession = 0xabc,
+            MessageLength = (uint)bytes.Length,
+            ChunkLength = (uint)bytes.Length,
+        };
+        synth.OnPlaintext(Plain(Direction.Send, request), request, conn, "curl", T0 + 900_000);
+        synth.OnPlaintext(Plain(Direction.Recv, response), response, conn, "curl", T0 + 2_100_000);
+        synth.OnSessionEnd(4242, 0xabc, T0 + 4_000_000);
+        var plaintext = sink.Packets.Select(x =>
+        {
+            PacketComment.TryParse(x.Comment, out var owner);
+            return new Packet(LinkTypes.Raw, x.Bytes, x.Ns, owner);
+        }).ToList();
+        Assert.All(plaintext, x => Assert.True(x.Owner!.IsTlsPlaintext));
+
+        List<Packet> packets = order switch
+        {
+            "plaintext-inside" => [.. captured[..4], .. plaintext[..4], captured[4], .. plaintext[4..^3], .. captured[5..], .. plaintext[^3..]],
+            "plaintext-first" => [.. plaintext, .. captured],
+            _ => [.. captured[..5], captured[6], .. plaintext, captured[5], captured[7]],
+        };
+        var run = Replay(packets);
+
+        var open = Assert.Single(run.Records.Of<ConnOpenRecord>());
+        Assert.Equal(("127.0.0.1:50000", "127.0.0.1:4433", "client"), (open.Local!.ToString(), open.Remote!.ToString(), open.Role));
+        var close = Assert.Single(run.Records.Of<ConnCloseRecord>());
+        Assert.Equal((open.Conn, 200UL, 300UL), (close.Conn, close.BytesSent, close.BytesRecv));
+        var http = Assert.Single(run.Records.Of<HttpRecord>());
+        Assert.Equal((open.Conn, "GET", "/", 200), (http.Conn, http.Method, http.Path, http.Status));
+        Assert.Empty(run.Records.Of<GapRecord>());
+        Assert.All(run.Records.All, r => Assert.True(r.TimestampNs >= T0, $"{r.GetType().Name} at {r.TimestampNs - T0} ns"));
+        var row = Assert.Single(run.Records.Of<SummaryRecord>().Single().Rows);
+        Assert.Equal((1, 200UL, 300UL), (row.Connections, row.BytesSent, row.BytesRecv));
+        Assert.Equal(["https"], row.Protocols);
+        Assert.Equal((1, 1), (run.Replayer.Counters.Flows, run.Replayer.Counters.PlaintextFlows));
+    }
+
+    /// <summary>A plaintext flow whose socket was never seen (addr=synthetic): its exchange shows, on no connection of the file's.</summary>
+    [Fact]
+    public void TlsPlaintextWithSyntheticAddresses_ShowsItsExchange_WithoutAConnection()
+    {
+        var sink = new PlaintextSink();
+        var synth = new PlaintextPackets { Output = sink };
+        var conn = new Connection { Id = "c9", Pid = 4242, ProcessStart = 1, Fd = -1, Generation = 0, Proto = "tcp" };
+        var request = "GET /node HTTP/1.1\r\nHost: registry\r\n\r\n"u8.ToArray();
+        var response = "HTTP/1.1 204 No Content\r\n\r\n"u8.ToArray();
+        DataEvent Plain(Direction dir, byte[] bytes) => new()
+        {
+            Pid = 4242,
+            Fd = -1,
+            Direction = dir,
+            Flags = DataFlags.Last | DataFlags.Tls,
+            TlsSession = 0xdef,
+            MessageLength = (uint)bytes.Length,
+            ChunkLength = (uint)bytes.Length,
+        };
+        const long T0 = 1_700_000_000_000_000_000;
+        synth.OnPlaintext(Plain(Direction.Send, request), request, conn, "node", T0);
+        synth.OnPlaintext(Plain(Direction.Recv, response), response, conn, "node", T0 + 1_000_000);
+        synth.OnSessionEnd(4242, 0xdef, T0 + 2_000_000);
+        var run = Replay(sink.Packets.Select(x =>
+        {
+            PacketComment.TryParse(x.Comment, out var owner);
+            Assert.Equal("synthetic", owner!.Addr);
+            return new Packet(LinkTypes.Raw, x.Bytes, x.Ns, owner);
+        }));
+        var http = Assert.Single(run.Records.Of<HttpRecord>());
+        Assert.Equal(("/node", 204), (http.Path, http.Status));
+        Assert.DoesNotContain(run.Records.Of<ConnOpenRecord>(), o => o.Remote is not null);
+        Assert.Equal((0, 1), (run.Replayer.Counters.Flows, run.Replayer.Counters.PlaintextFlows));
+    }
+
+    /// <summary>Keeps the synthetic plaintext packets with the comment a capture file gives them.</summary>
+    private sealed class PlaintextSink : IPlaintextPacketSink
+    {
+        public List<(long Ns, byte[] Bytes, string Comment)> Packets { get; } = [];
+
+        public string Describe(PlaintextFlow flow, bool fromLocal) =>
+            $"pid={flow.Pid} comm={flow.Comm} conn={flow.Conn} dir={(fromLocal ? "out" : "in")} tls=plaintext "
+            + (flow.ClientPort is ushort port ? $"client_port={port}" : "addr=synthetic");
+
+        public void Write(long unixNs, ReadOnlySpan<byte> packet, string comment) => Packets.Add((unixNs, packet.ToArray(), comment));
     }
 
     [Fact]

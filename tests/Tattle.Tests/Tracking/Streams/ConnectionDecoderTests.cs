@@ -86,8 +86,9 @@ public sealed class ConnectionDecoderTests : IDecoderEvents
         d.OnClose(_now);
         var lost = Assert.Single(_gaps, g => g.Reason == GapReason.Lost);
         Assert.Equal(Direction.Send, lost.Dir);
-        Assert.Equal(20 + "Q:sec".Length, lost.Bytes); // the hole plus the partial head it made useless
-        Assert.Contains(_gaps, g => g.Reason == GapReason.Resync && g.Bytes == 3);
+        Assert.Equal(20, lost.Bytes); // the hole, exactly
+        // The partial head the hole made useless and the tail up to the next message start were seen, then skipped.
+        Assert.Contains(_gaps, g => g.Reason == GapReason.Resync && g.Bytes == "Q:sec".Length + 3);
         Assert.Equal(["first=-", "third=-"], Pairs);
     }
 
@@ -98,8 +99,35 @@ public sealed class ConnectionDecoderTests : IDecoderEvents
         Feed(d, Direction.Send, 0, "Q:looo", DataFlags.Last | DataFlags.Truncated, messageLength: 100);
         Feed(d, Direction.Send, 100, "Q:next\n");
         Feed(d, Direction.Recv, 0, "A:n\n");
-        Assert.Contains(_gaps, g => g.Reason == GapReason.Snaplen && g.Bytes == 100);
+        Assert.Equal([(Direction.Send, 94L, GapReason.Snaplen), (Direction.Send, 6L, GapReason.Resync)], _gaps);
         Assert.Equal(["next=n"], Pairs);
+    }
+
+    /// <summary>
+    /// A download at --snaplen 100 whose head was cut: every message's gap is what the kernel did not hand over
+    /// (its length less the 100 bytes captured), never more, and the gaps with the skipped bytes add up to the
+    /// direction's length.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EveryMessageCutBySnaplen_HasAGapOfExactlyWhatWasNotCaptured(bool detected)
+    {
+        var d = Decoder();
+        uint[] lengths = [98_509, 102_400, 102_400, 27_361, 34_496];
+        ulong position = 0;
+        foreach (uint length in lengths)
+        {
+            // The first message starts like a response (the protocol is detected) or like nothing (never detected).
+            Feed(d, Direction.Recv, position, (position == 0 && detected ? "A:" : "zz") + new string('z', 98),
+                DataFlags.Last | DataFlags.Truncated, messageLength: length);
+            position += length;
+        }
+        d.OnClose(_now);
+        var received = _gaps.Where(g => g.Dir == Direction.Recv).ToList();
+        Assert.Equal(lengths.Select(l => l - 100L), received.Where(g => g.Reason == GapReason.Snaplen).Select(g => g.Bytes));
+        Assert.Equal((long)position, received.Sum(g => g.Bytes));
+        Assert.DoesNotContain(_messages, m => m.Answer is not null);
     }
 
     [Fact]

@@ -4,10 +4,10 @@ using System.Text.Json;
 using Tattle.Capture.Events;
 using Tattle.Output.JsonLines;
 using Tattle.Records;
-using Record = Tattle.Records.Record;
 using Tattle.Tests.Support;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;
+using Record = Tattle.Records.Record;
 
 namespace Tattle.Tests.Tracking.Streams;
 
@@ -95,6 +95,45 @@ public sealed class SessionProtocolTests
         Assert.Equal("chunked", json.GetProperty("resp_headers").GetProperty("transfer-encoding").GetString());
         Assert.Empty(_records.Of<GapRecord>());
         Assert.Equal(["http"], _records.Of<SummaryRecord>().Single().Rows.Single().Protocols);
+    }
+
+    /// <summary>A Redis inline command starts like an HTTP request; its reply must not become a resync gap.</summary>
+    [Theory]
+    [InlineData("GET foo\r\n", "$3\r\nbar\r\n")]
+    [InlineData("PING\r\n", "+PONG\r\n")]
+    [InlineData("GET foo\r\n|PING\r\n", "$3\r\nbar\r\n|+PONG\r\n")]
+    public void RedisInlineCommand_IsNotHttp(string commands, string replies)
+    {
+        Connect(6, 0xD, SocketTypes.Stream, V4("127.0.0.1", 6379));
+        ulong sent = 0, received = 0;
+        foreach (var (command, reply) in commands.Split('|').Zip(replies.Split('|')))
+        {
+            Stream(6, 0xD, Direction.Send, Encoding.ASCII.GetBytes(command), ref sent);
+            Stream(6, 0xD, Direction.Recv, Encoding.ASCII.GetBytes(reply), ref received);
+        }
+        _session.Finish(Tick(), 0, 0, Pid);
+
+        Assert.Empty(_records.Of<HttpRecord>());
+        Assert.Empty(_records.Of<GapRecord>());
+        Assert.DoesNotContain("http", _records.Of<SummaryRecord>().Single().Rows.Single().Protocols);
+    }
+
+    /// <summary>A request line written in two pieces (3 bytes, then the rest) is still HTTP.</summary>
+    [Fact]
+    public void RequestLineSplitAcrossTwoWrites_IsStillHttp()
+    {
+        Connect(7, 0xE, SocketTypes.Stream, V4("127.0.0.1", 8080));
+        ulong sent = 0, received = 0;
+        var request = Encoding.ASCII.GetBytes("GET /split HTTP/1.1\r\nHost: h\r\n\r\n");
+        Stream(7, 0xE, Direction.Send, request[..3], ref sent);
+        Stream(7, 0xE, Direction.Send, request[3..], ref sent);
+        Stream(7, 0xE, Direction.Recv, Encoding.ASCII.GetBytes("HTTP/1.1 204 No Content\r\n\r\n"), ref received);
+        _session.Finish(Tick(), 0, 0, Pid);
+
+        var http = Assert.Single(_records.Of<HttpRecord>());
+        Assert.Equal("/split", http.Path);
+        Assert.Equal(204, http.Status);
+        Assert.Empty(_records.Of<GapRecord>());
     }
 
     [Fact]
