@@ -65,7 +65,10 @@ internal static class SandboxRunner
                 // Everything on the veth is the sandbox's: the untagged packets (ARP, ICMP errors) are written too.
                 Packets = config.Packets is { } pc ? pc with { Interface = sandbox.Plan.HostVeth, AllPackets = true } : null,
             };
-            var target = new SandboxTarget(new RunTarget(run.Command, user, [HostTools.Find("ip")!, "netns", "exec", sandbox.Plan.Netns]));
+            // The sandbox ends with its command: what the command left running goes with the namespace (counted
+            // in the summary as still running), as the sandbox's teardown promises.
+            var target = new SandboxTarget(new RunTarget(run.Command, user, [HostTools.Find("ip")!, "netns", "exec", sandbox.Plan.Netns],
+                followOrphans: false));
             exitCode = TraceLoop.Execute(traced, target, stderr);
             var blocked = sandbox.Blocked();
             Report(blocked, sandbox, target, stderr);
