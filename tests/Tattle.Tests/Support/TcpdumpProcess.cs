@@ -108,6 +108,36 @@ public sealed class TcpdumpProcess : IDisposable
         return lines;
     }
 
+    /// <summary>
+    /// TCP payload bytes sent from and received at <paramref name="localPort"/>, by TCP's own accounting: where the
+    /// highest data segment each way ends, less the SYN's sequence number. Summing segment lengths would count a
+    /// retransmission twice (a busy loopback does drop); control segments (FIN, RST) carry no data.
+    /// </summary>
+    public static (long Sent, long Received) PayloadBytes(string path, int localPort)
+    {
+        var r = Programs.Run("tshark", "-r", path, "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.len", "-e", "tcp.seq_raw", "-e", "tcp.flags.syn");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var isn = new Dictionary<bool, uint>();
+        var end = new Dictionary<bool, uint>();
+        foreach (var line in r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split('\t');
+            bool fromLocal = int.Parse(f[0]) == localPort;
+            uint seq = uint.Parse(f[2]);
+            uint len = uint.Parse(f[1]);
+            if (f[3] is "1" or "True")
+            {
+                isn[fromLocal] = seq;
+            }
+            else if (len > 0 && (!end.TryGetValue(fromLocal, out uint last) || (int)(seq + len - last) > 0))
+            {
+                end[fromLocal] = seq + len;
+            }
+        }
+        long Bytes(bool fromLocal) => end.TryGetValue(fromLocal, out uint e) ? e - isn[fromLocal] - 1 : 0;
+        return (Bytes(true), Bytes(false));
+    }
+
     public void Dispose()
     {
         if (!Process.HasExited)
