@@ -58,9 +58,6 @@ internal static unsafe partial class ProcNative
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint read(int fd, byte* buf, nint count);
 
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
-
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint getxattr(byte* path, byte* name, byte* value, nint size);
 
@@ -180,7 +177,7 @@ internal static unsafe partial class ProcNative
         }
         finally
         {
-            _ = close(fd);
+            _ = Libc.Close(fd);
         }
     }
 
