@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Tattle.Capture.Packets;
 using Tattle.Output.Pcapng;
 
 // The pcapng writer's own speed, to a real file: packets/s and MB/s for small and full-size packets, each with

@@ -12,10 +12,15 @@ public static class Errno
     public const int EAGAIN = 11;
     public const int EACCES = 13;
     public const int EEXIST = 17;
+    public const int ENOTDIR = 20;
     public const int EINVAL = 22;
     public const int ENOSPC = 28;
+    public const int EPIPE = 32;
     public const int ENOSYS = 38;
+    public const int ELOOP = 40;
     public const int EOPNOTSUPP = 95;
+    public const int ETIMEDOUT = 110;
+    public const int ECONNREFUSED = 111;
     public const int EINPROGRESS = 115;
 
     private static readonly Dictionary<int, string> Names = new()

@@ -33,6 +33,9 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
 
+    [LibraryImport(Library, EntryPoint = "close")]
+    public static partial int Close(int fd);
+
     [LibraryImport(Library, EntryPoint = "sigaction", SetLastError = true)]
     private static partial int SigAction(int signal, byte* action, byte* old);
 

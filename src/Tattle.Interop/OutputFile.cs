@@ -17,7 +17,6 @@ public static unsafe partial class OutputFile
     private const int O_TRUNC = 0x200;
     private const int O_NOFOLLOW = 0x20000;
     private const int O_CLOEXEC = 0x80000;
-    private const int ELOOP = 40;
     private const uint S_IFMT = 0xF000;
     private const uint S_IFREG = 0x8000;
 
@@ -36,7 +35,7 @@ public static unsafe partial class OutputFile
         if (fd < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw new IOException(errno == ELOOP
+            throw new IOException(errno == Errno.ELOOP
                 ? $"{path} is a symbolic link; Tattle does not write through one (remove it or name the file it points to)"
                 : $"{path}: {Marshal.GetPInvokeErrorMessage(errno)} ({Errno.Name(errno)})");
         }

@@ -10,9 +10,6 @@ namespace Tattle.Interop;
 /// </summary>
 public sealed unsafe partial class StandardStream : Stream
 {
-    private const int EINTR = 4;
-    private const int EAGAIN = 11;
-    private const int EPIPE = 32;
     private const short POLLOUT = 4;
 
     private readonly int _fd;
@@ -54,18 +51,18 @@ public sealed unsafe partial class StandardStream : Stream
                     continue;
                 }
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno == EINTR)
+                if (errno == Errno.EINTR)
                 {
                     continue;
                 }
-                if (errno == EAGAIN)
+                if (errno == Errno.EAGAIN)
                 {
                     // A descriptor inherited non-blocking: wait until it takes more.
                     var poll = new PollFd { Fd = _fd, Events = POLLOUT };
                     _ = Poll(&poll, 1, -1);
                     continue;
                 }
-                if (errno == EPIPE)
+                if (errno == Errno.EPIPE)
                 {
                     return;
                 }

@@ -1,6 +1,6 @@
 namespace Tattle.Capture.Packets;
 
-/// <summary>Link-layer header types of pcap and pcapng files that <see cref="PacketDecoder"/> reads.</summary>
+/// <summary>Link-layer header types of pcap and pcapng files: what the first byte of every packet is, for <see cref="PacketDecoder"/> and the pcapng writer.</summary>
 /// <remarks>Values from the tcpdump.org LINKTYPE_ registry (https://www.tcpdump.org/linktypes.html).</remarks>
 public static class LinkTypes
 {

@@ -1,4 +1,5 @@
 using System.Text;
+using Tattle.Interop;
 
 namespace Tattle.Capture.Proc;
 
@@ -36,7 +37,7 @@ public static class FdTable
             {
                 result.Add(new FdEntry(fd, Encoding.UTF8.GetString(link[..n])));
             }
-            else if (n is -ProcNative.EACCES or -ProcNative.EPERM)
+            else if (n is -Errno.EACCES or -Errno.EPERM)
             {
                 // The directory can be listable while its links are not (ptrace rules): the table is unreadable.
                 errno = -n;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tattle.Interop;
 
 namespace Tattle.Capture.Proc;
 
@@ -65,7 +66,7 @@ public sealed class NetNamespaces
             netNs = 0;
             return n;
         }
-        return TryParseLink(link[..n], "net:["u8, out netNs) ? 0 : -ProcNative.ENOENT;
+        return TryParseLink(link[..n], "net:["u8, out netNs) ? 0 : -Errno.ENOENT;
     }
 
     /// <summary>Parses "prefix[123]" links such as "net:[4026531840]" or "socket:[12345]".</summary>

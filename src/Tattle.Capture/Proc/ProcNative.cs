@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Tattle.Interop;
 
 namespace Tattle.Capture.Proc;
 
@@ -11,13 +12,6 @@ namespace Tattle.Capture.Proc;
 /// </remarks>
 internal static unsafe partial class ProcNative
 {
-    internal const int ENOENT = 2;
-    internal const int ESRCH = 3;
-    internal const int EINTR = 4;
-    internal const int EACCES = 13;
-    internal const int EPERM = 1;
-    internal const int ENOTDIR = 20;
-
     private const int O_RDONLY = 0;
     private const int O_CLOEXEC = 0x80000;
     private const int O_NOCTTY = 0x100;
@@ -63,9 +57,6 @@ internal static unsafe partial class ProcNative
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint read(int fd, byte* buf, nint count);
-
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint getxattr(byte* path, byte* name, byte* value, nint size);
@@ -171,7 +162,7 @@ internal static unsafe partial class ProcNative
                 if (n < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EINTR)
+                    if (errno == Errno.EINTR)
                     {
                         continue;
                     }
@@ -186,7 +177,7 @@ internal static unsafe partial class ProcNative
         }
         finally
         {
-            _ = close(fd);
+            _ = Libc.Close(fd);
         }
     }
 
@@ -263,9 +254,9 @@ internal static unsafe partial class ProcNative
             int errno = Marshal.GetLastPInvokeError();
             throw errno switch
             {
-                ENOENT => new FileNotFoundException($"{path}: not found", path),
-                ENOTDIR => new DirectoryNotFoundException($"{path}: not found"),
-                EACCES or EPERM => new UnauthorizedAccessException($"{path}: permission denied"),
+                Errno.ENOENT => new FileNotFoundException($"{path}: not found", path),
+                Errno.ENOTDIR => new DirectoryNotFoundException($"{path}: not found"),
+                Errno.EACCES or Errno.EPERM => new UnauthorizedAccessException($"{path}: permission denied"),
                 _ => new IOException($"{path}: open failed (errno {errno})"),
             };
         }

@@ -1,3 +1,5 @@
+using Tattle.Interop;
+
 namespace Tattle.Capture.Proc;
 
 /// <summary>Snapshots of which process holds which socket, from /proc, across network namespaces.</summary>
@@ -60,7 +62,7 @@ public static class SocketTable
             int rc = NetNamespaces.TryGetOf(pid, out ulong ns);
             if (rc != 0)
             {
-                if (rc is -ProcNative.EACCES or -ProcNative.EPERM)
+                if (rc is -Errno.EACCES or -Errno.EPERM)
                 {
                     unreadable++;
                 }
@@ -392,7 +394,7 @@ public static class SocketTable
                 int rc = FdTable.ReadSockets(pid, scratch);
                 if (rc != 0)
                 {
-                    if (rc is -ProcNative.EACCES or -ProcNative.EPERM)
+                    if (rc is -Errno.EACCES or -Errno.EPERM)
                     {
                         Unreadable++;
                     }

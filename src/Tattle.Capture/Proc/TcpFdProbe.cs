@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Runtime.InteropServices;
+using Tattle.Interop;
 
 namespace Tattle.Capture.Proc;
 
@@ -47,13 +48,10 @@ internal static unsafe partial class TcpFdProbe
     [LibraryImport("libc", SetLastError = true)]
     private static partial int ioctl(int fd, nuint request, int* arg);
 
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
-
     /// <summary>A pidfd for <paramref name="pid"/>, or -1 (process gone, kernel too old).</summary>
     internal static int OpenProcess(int pid) => (int)syscall(SysPidfdOpen, pid, 0, 0);
 
-    internal static void Close(int fd) => _ = close(fd);
+    internal static void Close(int fd) => _ = Libc.Close(fd);
 
     /// <summary>The socket at <paramref name="fd"/> of the pidfd's process, or null to let the table walk decide.</summary>
     internal static NetSocket? TryRead(int pidfd, int fd, ulong inode, ulong holderNs)
@@ -69,7 +67,7 @@ internal static unsafe partial class TcpFdProbe
         }
         finally
         {
-            _ = close(dup);
+            _ = Libc.Close(dup);
         }
     }
 
@@ -86,7 +84,7 @@ internal static unsafe partial class TcpFdProbe
             return null;
         }
         bool sameNs = ProcNative.StatFd(ns, out ulong nsInode, out _) == 0 && nsInode == holderNs;
-        _ = close(ns);
+        _ = Libc.Close(ns);
         if (!sameNs)
         {
             return null;

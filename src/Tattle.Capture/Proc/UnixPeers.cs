@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
+using Tattle.Interop;
 
 namespace Tattle.Capture.Proc;
 
@@ -34,9 +35,6 @@ internal static unsafe partial class UnixPeers
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint recv(int fd, byte* buf, nint len, int flags);
-
-    [LibraryImport("libc")]
-    private static partial int close(int fd);
 
     /// <summary>Sets UnixPeerInode/UnixPeerPath on the unix rows of namespace <paramref name="currentNs"/>.</summary>
     internal static void Fill(List<ProcessSocket> rows, ulong currentNs)
@@ -128,7 +126,7 @@ internal static unsafe partial class UnixPeers
         }
         finally
         {
-            _ = close(fd);
+            _ = Libc.Close(fd);
         }
     }
 

@@ -1,10 +1,10 @@
 using System.CommandLine;
+using Tattle.Capture.Packets;
 using Tattle.Cli.Tracing;
 using Tattle.Interop;
 using Tattle.Output;
 using Tattle.Output.Console;
 using Tattle.Output.JsonLines;
-using Tattle.Output.Pcapng;
 using Tattle.Records;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;

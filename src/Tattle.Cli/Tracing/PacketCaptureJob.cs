@@ -34,7 +34,7 @@ internal sealed class PacketCaptureJob : IDisposable
         {
             // LINKTYPE_RAW: the packets are made, not captured, so there is no link header worth inventing (fake
             // MACs would say nothing); the version nibble tells IPv4 from IPv6. No snaplen: nothing is cut.
-            int id = writer.AddInterface(PlaintextRecorder.InterfaceName, Output.Pcapng.LinkTypes.Raw, snaplen: 0, PlaintextRecorder.InterfaceDescription);
+            int id = writer.AddInterface(PlaintextRecorder.InterfaceName, LinkTypes.Raw, snaplen: 0, PlaintextRecorder.InterfaceDescription);
             _plaintext = new PlaintextRecorder(writer, _writerGate, id, owners);
             plaintext.Output = _plaintext;
         }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Unicode;
 using Tattle.Interop;
-using static Tattle.Output.Pcapng.PcapngFormat;
+using static Tattle.Capture.Packets.PcapngFormat;
 
 namespace Tattle.Output.Pcapng;
 

@@ -1,5 +1,6 @@
 using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
+using Tattle.Interop;
 using Tattle.Tracking.Streams;
 
 namespace Tattle.Tracking.Packets;
@@ -47,10 +48,6 @@ public sealed record ReplayOptions
 /// </remarks>
 public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options = null)
 {
-    // errno values (asm-generic/errno.h) for connects a capture shows failing.
-    private const int ETimedOut = 110;
-    private const int EConnRefused = 111;
-
     /// <summary>
     /// Chunks the session's stream holds ahead of a hole before it gives the hole up (DataStream.MaxHeld):
     /// position 0 arriving after that would be mistaken for new bytes, so it is dropped as too late.
@@ -131,7 +128,7 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
         {
             if (!flow.Plaintext && !flow.Announced && flow.SawSyn && !flow.SawSynAck && !flow.SawPayload)
             {
-                Fail(flow, now, ETimedOut);
+                Fail(flow, now, Errno.ETIMEDOUT);
                 continue;
             }
             Announce(flow, now);
@@ -260,7 +257,7 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
             {
                 if (side != flow.ClientSide)
                 {
-                    Fail(flow, ns, EConnRefused);
+                    Fail(flow, ns, Errno.ECONNREFUSED);
                 }
                 else
                 {

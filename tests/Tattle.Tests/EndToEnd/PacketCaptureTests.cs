@@ -260,7 +260,7 @@ public class PacketCaptureTests(ITestOutputHelper output)
         Assert.True(rows.Length >= 3 * 8, $"{rows.Length} packets");
         Assert.All(rows, row => Assert.StartsWith($"pid={web.Pid} ", row[0]));
         Assert.Equal(3, PcapTools.TsharkFiltered(pcap, "http.request", "http.request.uri").Length);
-        using var reader = Tattle.Output.Pcapng.CaptureReader.Open(pcap);
+        using var reader = Tattle.Capture.Packets.CaptureReader.Open(pcap);
         var packets = reader.ReadAll();
         Assert.Null(reader.Error);
         Assert.Equal(rows.Length, packets.Count);

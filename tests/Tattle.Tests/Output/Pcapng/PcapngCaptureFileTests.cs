@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tattle.Capture.Packets;
 using Tattle.Output.Pcapng;
 using Tattle.Tests.Support;
 using static Tattle.Tests.Output.Pcapng.PcapTools;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using FsCheck;
 using FsCheck.Fluent;
+using Tattle.Capture.Packets;
 using Tattle.Output.Pcapng;
 using static Tattle.Tests.Output.Pcapng.PcapTools;
 

@@ -1,3 +1,4 @@
+using Tattle.Capture.Packets;
 using Tattle.Output.Pcapng;
 
 namespace Tattle.Tests.Output.Pcapng;

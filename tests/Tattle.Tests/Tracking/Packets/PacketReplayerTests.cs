@@ -13,7 +13,6 @@ using Tattle.Tracking;
 using Tattle.Tracking.Connections;
 using Tattle.Tracking.Packets;
 using Tattle.Tracking.Plaintext;
-using LinkTypes = Tattle.Output.Pcapng.LinkTypes;
 using Record = Tattle.Records.Record;
 
 namespace Tattle.Tests.Tracking.Packets;

@@ -4,7 +4,6 @@ using System.Text;
 using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
 using Tattle.Output.Pcapng;
-using LinkTypes = Tattle.Output.Pcapng.LinkTypes;
 using Tattle.Tests.Output.Pcapng;
 using Tattle.Tests.Support;
 using Tattle.Tracking.Connections;

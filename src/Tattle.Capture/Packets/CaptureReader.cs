@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
-using static Tattle.Output.Pcapng.PcapngFormat;
+using static Tattle.Capture.Packets.PcapngFormat;
 
-namespace Tattle.Output.Pcapng;
+namespace Tattle.Capture.Packets;
 
 /// <summary>
 /// Reads pcap and pcapng files packet by packet (formats, limits: README.md). Malformed or cut input never

@@ -1,4 +1,4 @@
-namespace Tattle.Output.Pcapng;
+namespace Tattle.Capture.Packets;
 
 /// <summary>Which container a capture file is.</summary>
 public enum CaptureFormat

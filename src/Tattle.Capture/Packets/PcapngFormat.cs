@@ -1,7 +1,7 @@
-namespace Tattle.Output.Pcapng;
+namespace Tattle.Capture.Packets;
 
-/// <summary>Block type codes, option codes and magic numbers of pcap and pcapng, shared by the writer and the reader.</summary>
-internal static class PcapngFormat
+/// <summary>Block type codes, option codes and magic numbers of pcap and pcapng, shared by the reader here and Tattle.Output's PcapngWriter.</summary>
+public static class PcapngFormat
 {
     // Block types, draft-ietf-opsawg-pcapng section 10.1 (Table 9).
     public const uint SectionHeaderBlock = 0x0A0D0D0A;
