@@ -59,6 +59,9 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
     /// <summary>Connections currently open (or being set up).</summary>
     public int OpenConnections => _byFd.Count;
 
+    /// <summary>Entries of the per-thread tables that bind memory-BIO TLS sessions: only open ones are kept.</summary>
+    public int ThreadBindings => _lastStreamRecv.Count + _tlsAwaitingSend.Count;
+
     /// <summary>Seeds a running process (attach): its process.start and the sockets it already holds.</summary>
     public TrackedProcess? SeedExisting(int pid, long nowMonoNs)
     {
@@ -172,14 +175,6 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         foreach (var tls in _tls.Values.Where(t => t.Pid == pid).ToList())
         {
             EndTls(tls, e.TimestampNs);
-        }
-        foreach (var tid in _lastStreamRecv.Where(kv => kv.Value.Pid == pid).Select(kv => kv.Key).ToList())
-        {
-            _lastStreamRecv.Remove(tid);
-        }
-        foreach (var tid in _tlsAwaitingSend.Where(kv => kv.Value.Pid == pid).Select(kv => kv.Key).ToList())
-        {
-            _tlsAwaitingSend.Remove(tid);
         }
         Write(new ProcessExitRecord
         {
@@ -356,6 +351,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         else if (tls.Conn is null && e.Direction == Direction.Send)
         {
             _tlsAwaitingSend[e.Tid] = tls;
+            tls.AwaitingTid = e.Tid;
         }
         var shown = tls.Conn ?? (tls.Detached ??= NewDetachedConnection(e.Pid, e.TimestampNs));
         settings.TlsPlaintext?.OnPlaintext(in e, payload, shown, Processes.CommOf(e.Pid), settings.ToUnixNs(e.TimestampNs));
@@ -384,6 +380,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
         if (e.Direction == Direction.Recv)
         {
             _lastStreamRecv[e.Tid] = conn;
+            conn.LastRecvTid = e.Tid;
         }
         else if (_tlsAwaitingSend.Count > 0 && _tlsAwaitingSend.Remove(e.Tid, out var pending)
             && pending.Pid == e.Pid && pending.Conn is null && _tls.ContainsKey((pending.Pid, pending.Session)))
@@ -394,6 +391,7 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 
     private static void BindTls(TlsSessionStream tls, Connection conn)
     {
+        tls.AwaitingTid = 0;
         tls.Conn = conn;
         conn.Tls = tls;
         if (tls.Detached?.AppProtocol is { } app)
@@ -416,6 +414,10 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
 
     private void EndTls(TlsSessionStream tls, long nowNs)
     {
+        if (tls.AwaitingTid != 0 && _tlsAwaitingSend.GetValueOrDefault(tls.AwaitingTid) == tls)
+        {
+            _tlsAwaitingSend.Remove(tls.AwaitingTid);
+        }
         tls.Close(nowNs);
         _tls.Remove((tls.Pid, tls.Session));
         settings.TlsPlaintext?.OnSessionEnd(tls.Pid, tls.Session, settings.ToUnixNs(nowNs));
@@ -783,6 +785,12 @@ public sealed class TraceSession(IRecordSink sink, ISocketLookup sockets, TraceS
             _bySock.Remove(conn.SockId);
         }
         _closed.Add(conn.Pid, conn.Fd, conn.SockId);
+        // The thread-keyed tables hold only what is still open: a server with a thread per connection would
+        // otherwise keep one entry per thread it ever had.
+        if (conn.LastRecvTid != 0 && _lastStreamRecv.GetValueOrDefault(conn.LastRecvTid) == conn)
+        {
+            _lastStreamRecv.Remove(conn.LastRecvTid);
+        }
         var previous = conn.State;
         conn.State = ConnectionState.Closed;
         conn.Decoder?.OnClose(nowNs); // its last messages come before the close record

@@ -87,6 +87,9 @@ public sealed class Connection
     /// <summary>The TLS session whose plaintext the probes deliver for this socket, if any.</summary>
     internal Tls.TlsSessionStream? Tls { get; set; }
 
+    /// <summary>The thread whose last socket read this connection was (0: none), so its entry goes with it.</summary>
+    internal int LastRecvTid { get; set; }
+
     /// <summary>Reassembles and parses the payload; created at the first payload.</summary>
     internal Streams.ConnectionDecoder? Decoder { get; set; }
 

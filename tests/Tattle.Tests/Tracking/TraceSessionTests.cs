@@ -238,6 +238,21 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void AThreadPerConnection_LeavesNoThreadEntryBehind()
+    {
+        // A threaded server: each connection read by a thread of its own, which then goes away.
+        for (int i = 0; i < 1000; i++)
+        {
+            ulong sk = 0x5000 + (ulong)i;
+            _session.OnSocket(Sock(SocketEventKind.Accept, 7, sk));
+            _session.OnData(Data(7, sk, Direction.Recv, 10) with { Tid = 10_000 + i }, new byte[10]);
+            _session.OnSocket(Sock(SocketEventKind.Close, 7, sk));
+        }
+        Assert.Equal(0, _session.ThreadBindings);
+        Assert.Equal(0, _session.OpenConnections);
+    }
+
+    [Fact]
     public void UnconnectedUdp_SummarisesPerPeer()
     {
         var peerA = V4("10.0.0.1", 53);
