@@ -50,7 +50,8 @@ internal static class ReadCommand
                 return 2;
             }
             var sinks = new List<IRecordSink>();
-            long startNs = EarliestNs(path, first.UnixNs);
+            var plaintextOwners = new List<PacketComment>();
+            long startNs = FirstPass(path, first.UnixNs, plaintextOwners);
             LiveView live;
             try
             {
@@ -80,6 +81,10 @@ internal static class ReadCommand
                 Streams = config.Streams,
             });
             var replayer = new PacketReplayer(session, new ReplayOptions { StreamCapBytes = config.Streams.CapBytes });
+            foreach (var owner in plaintextOwners)
+            {
+                replayer.ExpectPlaintext(owner);
+            }
             long packets = 0;
             for (bool more = any; more; more = reader.TryRead(out first))
             {
@@ -116,10 +121,11 @@ internal static class ReadCommand
     }
 
     /// <summary>
-    /// The earliest packet time, where the view's clock starts. A file of -w --tls-plaintext has two writers, so
-    /// its first packet need not be its earliest; a file that cannot be read twice (a pipe) starts at its first.
+    /// A first pass over a file of -w --tls-plaintext, which has two writers: its earliest packet (where the view's
+    /// clock starts; the first packet need not be it) and the connections whose plaintext it holds (their closes
+    /// wait for it). A file that cannot be read twice (a pipe) starts at its first packet.
     /// </summary>
-    private static long EarliestNs(string path, long firstNs)
+    private static long FirstPass(string path, long firstNs, List<PacketComment> plaintextOwners)
     {
         try
         {
@@ -135,6 +141,11 @@ internal static class ReadCommand
                 if (packet.UnixNs != 0)
                 {
                     earliest = Math.Min(earliest, packet.UnixNs);
+                }
+                if (PacketComment.TryParse(packet.Comment, out var owner) && owner is { IsTlsPlaintext: true }
+                    && !plaintextOwners.Any(o => o.Pid == owner.Pid && o.Conn == owner.Conn))
+                {
+                    plaintextOwners.Add(owner); // one per connection: a file holds few TLS sessions
                 }
             }
             return earliest == long.MaxValue ? firstNs : earliest;

@@ -173,6 +173,9 @@ internal sealed class TcpFlow(FlowKey key, long id, long firstNs, int firstSide)
     /// <summary>A captured connection's plaintext flow that has not ended: the connection's close waits for it.</summary>
     public TcpFlow? OpenPlaintext { get; set; }
 
+    /// <summary>A plaintext flow was bound to this connection (an expected one then no longer holds its close).</summary>
+    public bool PlaintextSeen { get; set; }
+
     /// <summary>A plaintext flow's data events while its connection is not yet known (the file's order is the writers').</summary>
     public List<(DataEvent Event, byte[] Payload)>? Pending { get; set; }
 

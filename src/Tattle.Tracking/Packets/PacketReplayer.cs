@@ -65,6 +65,8 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
     private readonly List<(long Start, long End)> _fresh = [];
     private readonly Dictionary<(int Pid, string Conn), TcpFlow> _byConn = [];
     private readonly Dictionary<(int Pid, string Conn), TcpFlow> _awaitingCarrier = [];
+    private readonly HashSet<(int Pid, string Conn)> _plaintextExpected = [];
+    private bool _finishing;
     private long _nextFlowId;
     private ulong _nextSockId;
     private long _nextSweepNs;
@@ -115,10 +117,24 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
         Replay(in packet, frame, unixNs, owner);
     }
 
+    /// <summary>
+    /// Before the replay (a first pass over the file's comments): the file holds TLS plaintext for this packet's
+    /// connection. That connection's close then waits for its plaintext however late in the file it comes: the
+    /// tracer writes plaintext at its next flush, often after the connection's last packet.
+    /// </summary>
+    public void ExpectPlaintext(PacketComment owner)
+    {
+        if (owner.IsTlsPlaintext && owner.Conn is { } conn && owner.Addr != "synthetic")
+        {
+            _plaintextExpected.Add((owner.Pid, conn));
+        }
+    }
+
     /// <summary>End of input: every flow still open is closed (a connect never answered fails). Then call
     /// <see cref="TraceSession.Finish"/>.</summary>
     public void Finish()
     {
+        _finishing = true; // a connection whose expected plaintext never came closes now
         long now = LastNs;
         foreach (var waiting in _awaitingCarrier.Values.OrderBy(f => f.Id).ToList())
         {
@@ -493,9 +509,13 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
         }
     }
 
+    private bool AwaitsPlaintext(TcpFlow flow) => !flow.Plaintext && !flow.PlaintextSeen && _plaintextExpected.Count > 0
+        && flow.Owner?.Conn is { } conn && _plaintextExpected.Contains((flow.Pid, conn));
+
     /// <summary>Binds a plaintext flow to its connection, whose close then waits for the plaintext's end.</summary>
     private static void Carry(TcpFlow plaintext, TcpFlow carrier)
     {
+        carrier.PlaintextSeen = true;
         plaintext.Carrier = carrier;
         if (!plaintext.Closed)
         {
@@ -531,7 +551,7 @@ public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options 
         {
             return;
         }
-        if (flow.OpenPlaintext is { Closed: false })
+        if (flow.OpenPlaintext is { Closed: false } || (!_finishing && AwaitsPlaintext(flow)))
         {
             // Its plaintext may still follow in the file (two writers fill it): the TLS session ends with the close.
             flow.DeferredCloseNs ??= ns;

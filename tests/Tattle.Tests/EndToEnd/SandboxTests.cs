@@ -246,6 +246,8 @@ public class SandboxTests(ITestOutputHelper output)
         var before = HostSnapshot.Take();
         using var run = TattleCli.Start(["sandbox", "--as-root", "--", "sleep", "60"]);
         WaitForSandboxOf(run.Pid);
+        // The namespace comes first; SIGTERM before the command runs is "interrupted while creating" (exit 130).
+        await run.WaitForRecordsAsync("process.start", 1);
         var r = await run.StopAsync();
         output.WriteLine(r.ToString());
         Assert.Equal(143, r.ExitCode); // sleep's own death by SIGTERM, passed through
