@@ -23,7 +23,7 @@ internal sealed class TlsSessionStream(int pid, ulong session)
 
     public ConnectionDecoder? Decoder { get; set; }
 
-    /// <summary>The thread whose next socket send will bind this session (0: none).</summary>
+    /// <summary>The thread whose next socket send binds it to that socket (0: none).</summary>
     public int AwaitingTid { get; set; }
 
     /// <summary>The connection records name: the socket's, or the stand-in when the socket is still unknown.</summary>
