@@ -91,7 +91,7 @@ public sealed class ProcessTable
     /// the check when an exit record may never come (tracing stopped, or a record lost).
     /// </summary>
     public List<TrackedProcess> StillRunning() => Live.Where(p =>
-        ProcStat.Read(p.Pid) is { } stat && stat.State != 'Z' && stat.State != 'X'
+        ProcStat.Read(p.Pid) is { IsDead: false } stat
         && (p.StartTicks == 0 || stat.StartTicks == p.StartTicks)).ToList();
 
     /// <summary>Seeds a running process from /proc; null when it is gone.</summary>

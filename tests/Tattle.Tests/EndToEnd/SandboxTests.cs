@@ -16,6 +16,17 @@ public class SandboxTests(ITestOutputHelper output)
 
     private static string Remote(JsonElement e) => $"{Str(e.GetProperty("remote"), "addr")}:{e.GetProperty("remote").GetProperty("port").GetInt32()}";
 
+    /// <summary>Runs the tattle <paramref name="psi"/> starts to its end: its exit code and standard error.</summary>
+    private async Task<(int ExitCode, string Stderr)> RunToEnd(System.Diagnostics.ProcessStartInfo psi)
+    {
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.StandardInput.Close();
+        string stderr = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        output.WriteLine(stderr);
+        return (p.ExitCode, stderr);
+    }
+
     private void Ready()
     {
         Requires.RootAndBpf(output);
@@ -199,12 +210,8 @@ public class SandboxTests(ITestOutputHelper output)
         var before = HostSnapshot.Take();
         var psi = TattleCli.StartInfo(["sandbox", "--", "true"]);
         psi.Environment.Remove("SUDO_USER");
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.StandardInput.Close();
-        string stderr = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        output.WriteLine(stderr);
-        Assert.Equal(2, p.ExitCode);
+        var (exitCode, stderr) = await RunToEnd(psi);
+        Assert.Equal(2, exitCode);
         Assert.Equal("tattle: the command would run as root, which can leave the sandbox: give -u USER, start tattle with sudo from your account, or --as-root", stderr.Trim());
         var explicitRoot = await TattleCli.RunAsync(["sandbox", "-u", "root", "--", "true"], json: false);
         Assert.Equal(2, explicitRoot.ExitCode);
@@ -229,12 +236,8 @@ public class SandboxTests(ITestOutputHelper output)
         }
         psi.FileName = "setpriv";
         psi.Environment["DOTNET_CLI_HOME"] = Path.GetTempPath();
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.StandardInput.Close();
-        string stderr = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        output.WriteLine(stderr);
-        Assert.Equal(2, p.ExitCode);
+        var (exitCode, stderr) = await RunToEnd(psi);
+        Assert.Equal(2, exitCode);
         Assert.Matches("^tattle: .*needs root.*sudo", stderr.Trim());
         before.AssertUnchanged();
     }
