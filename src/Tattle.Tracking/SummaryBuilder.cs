@@ -20,7 +20,7 @@ public sealed class SummaryBuilder
             // An unconnected datagram socket: a row per peer it talked to.
             foreach (var (peer, traffic) in peers)
             {
-                var row = Row(conn.Pid, comm, conn.Proto, role, TraceSession.ToEndpoint(peer)!);
+                var row = Row(conn.Pid, comm, conn.Proto, role, RecordWriter.ToEndpoint(peer)!);
                 row.Connections++;
                 if (conn.AppProtocol is { } peerApp)
                 {
@@ -54,7 +54,7 @@ public sealed class SummaryBuilder
 
     private static Endpoint EndpointOf(Connection conn, string role)
     {
-        var ep = role == "server" ? TraceSession.LocalEndpoint(conn) : TraceSession.RemoteEndpoint(conn);
+        var ep = role == "server" ? RecordWriter.LocalEndpoint(conn) : RecordWriter.RemoteEndpoint(conn);
         return ep ?? new Endpoint(null, null);
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Tattle.Records;
+using Tattle.Records.Live;
 
 namespace Tattle.Output.Console;
 
@@ -47,7 +48,7 @@ public static class SummaryTable
         int total = 2 + widths.Sum() + 3 * (widths.Length - 1);
 
         string title = "tattle summary";
-        w.WriteLine(new string(' ', Math.Max(0, (total - title.Length) / 2)) + style.Paint(Sgr.Bold, title));
+        w.WriteLine(new string(' ', Math.Max(0, (total - title.Length) / 2)) + style.Paint(LiveStyle.Bold, title));
         w.WriteLine();
         WriteRow(w, Headers, widths);
         w.WriteLine(new string('─', total));
@@ -57,12 +58,12 @@ public static class SummaryTable
         }
         if (rows.Count == 0)
         {
-            w.WriteLine("  " + style.Paint(Sgr.Grey, "(no network activity)"));
+            w.WriteLine("  " + style.Paint(LiveStyle.Grey, "(no network activity)"));
         }
         w.WriteLine();
-        string lost = summary.Lost == 0 ? style.Paint(Sgr.Green, "0 lost") : style.Paint(Sgr.Red, $"{summary.Lost} lost") + " (see the loss records)";
+        string lost = summary.Lost == 0 ? style.Paint(LiveStyle.Green, "0 lost") : style.Paint(LiveStyle.Red, $"{summary.Lost} lost") + " (see the loss records)";
         string running = summary.StillRunning > 0
-            ? ", " + style.Paint(Sgr.Yellow, $"{summary.StillRunning} still running") + " (not traced further)" : "";
+            ? ", " + style.Paint(LiveStyle.Yellow, $"{summary.StillRunning} still running") + " (not traced further)" : "";
         w.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{summary.Processes} processes{running}, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s"));
         if (summary.Tls is { } tls && (tls.Functions > 0 || tls.Failures.Count > 0))
@@ -72,7 +73,7 @@ public static class SummaryTable
         }
         foreach (var failure in summary.Tls?.Failures ?? [])
         {
-            w.WriteLine($"{style.Paint(Sgr.Yellow, "TLS: not probed:")} {TerminalText.Sanitize(failure)}");
+            w.WriteLine($"{style.Paint(LiveStyle.Yellow, "TLS: not probed:")} {TerminalText.Sanitize(failure)}");
         }
     }
 

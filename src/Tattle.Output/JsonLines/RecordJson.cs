@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Tattle.Records;
+using Tattle.Records.Json;
 
 namespace Tattle.Output.JsonLines;
 
@@ -20,7 +21,7 @@ public static class RecordJson
         {
             case ProcessStartRecord p:
                 w.WriteNumber(JsonNames.Ppid, p.ParentPid);
-                WriteStrings(w, JsonNames.Argv, p.Argv);
+                JsonFields.WriteStrings(w, JsonNames.Argv, p.Argv);
                 if (p.Exe is not null)
                 {
                     w.WriteString(JsonNames.Exe, p.Exe);
@@ -28,7 +29,7 @@ public static class RecordJson
                 w.WriteBoolean(JsonNames.Existing, p.Existing);
                 break;
             case ProcessExecRecord x:
-                WriteStrings(w, JsonNames.Argv, x.Argv);
+                JsonFields.WriteStrings(w, JsonNames.Argv, x.Argv);
                 if (x.Exe is not null)
                 {
                     w.WriteString(JsonNames.Exe, x.Exe);
@@ -50,7 +51,7 @@ public static class RecordJson
             case ListenRecord l:
                 RecurringStrings.Write(w, JsonNames.Proto, l.Proto);
                 w.WriteNumber(JsonNames.Fd, l.Fd);
-                WriteEndpoint(w, JsonNames.Local, l.Local);
+                JsonFields.WriteEndpoint(w, JsonNames.Local, l.Local);
                 w.WriteBoolean(JsonNames.Existing, l.Existing);
                 break;
             case DataRecord d:
@@ -67,7 +68,7 @@ public static class RecordJson
                 w.WriteBase64String(JsonNames.B64, d.Payload.Span);
                 if (d.Peer is not null)
                 {
-                    WriteEndpoint(w, JsonNames.Peer, d.Peer);
+                    JsonFields.WriteEndpoint(w, JsonNames.Peer, d.Peer);
                 }
                 break;
             case LossRecord l:
@@ -81,7 +82,11 @@ public static class RecordJson
                 WriteSummary(w, s);
                 break;
             case MessageRecord m:
-                MessageJson.Write(w, m);
+                RecurringStrings.Write(w, JsonNames.Conn, m.Conn);
+                RecurringStrings.Write(w, JsonNames.Role, m.Role);
+                JsonFields.WriteEndpoint(w, JsonNames.Remote, m.Remote);
+                m.WriteFields(w);
+                JsonFields.WriteMilliseconds(w, JsonNames.LatencyMs, m.LatencyMs);
                 break;
             case GapRecord g:
                 RecurringStrings.Write(w, JsonNames.Conn, g.Conn);
@@ -121,8 +126,8 @@ public static class RecordJson
         RecurringStrings.Write(w, JsonNames.Proto, c.Proto);
         RecurringStrings.Write(w, JsonNames.Role, c.Role);
         w.WriteNumber(JsonNames.Fd, c.Fd);
-        WriteEndpoint(w, JsonNames.Local, c.Local);
-        WriteEndpoint(w, JsonNames.Remote, c.Remote);
+        JsonFields.WriteEndpoint(w, JsonNames.Local, c.Local);
+        JsonFields.WriteEndpoint(w, JsonNames.Remote, c.Remote);
         switch (c)
         {
             case ConnOpenRecord o:
@@ -138,7 +143,7 @@ public static class RecordJson
                 w.WriteNumber(JsonNames.DurationMs, Math.Round(x.DurationMs, 3));
                 if (x.Unseen.Count > 0)
                 {
-                    WriteStrings(w, JsonNames.Unseen, x.Unseen);
+                    JsonFields.WriteStrings(w, JsonNames.Unseen, x.Unseen);
                 }
                 break;
         }
@@ -158,7 +163,7 @@ public static class RecordJson
             w.WriteNumber(JsonNames.Calls, tls.Calls);
             w.WriteNumber(JsonNames.UntracedHits, tls.UntracedHits);
             w.WriteNumber(JsonNames.WithoutSocket, tls.WithoutSocket);
-            WriteStrings(w, JsonNames.Failures, tls.Failures);
+            JsonFields.WriteStrings(w, JsonNames.Failures, tls.Failures);
             w.WriteEndObject();
         }
         w.WriteStartArray(JsonNames.Rows);
@@ -169,11 +174,11 @@ public static class RecordJson
             RecurringStrings.Write(w, JsonNames.Comm, row.Comm);
             RecurringStrings.Write(w, JsonNames.Proto, row.Proto);
             RecurringStrings.Write(w, JsonNames.Role, row.Role);
-            WriteEndpoint(w, JsonNames.Endpoint, row.Endpoint);
+            JsonFields.WriteEndpoint(w, JsonNames.Endpoint, row.Endpoint);
             w.WriteNumber(JsonNames.Connections, row.Connections);
             w.WriteNumber(JsonNames.BytesSent, row.BytesSent);
             w.WriteNumber(JsonNames.BytesRecv, row.BytesRecv);
-            WriteStrings(w, JsonNames.Protocols, row.Protocols.ToList());
+            JsonFields.WriteStrings(w, JsonNames.Protocols, row.Protocols.ToList());
             w.WriteStartObject(JsonNames.Errors);
             foreach (var (name, count) in row.Errors)
             {
@@ -181,47 +186,6 @@ public static class RecordJson
             }
             w.WriteEndObject();
             w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    }
-
-    internal static void WriteEndpoint(Utf8JsonWriter w, JsonEncodedText name, Endpoint? ep)
-    {
-        // An endpoint that names nothing (a netlink socket's) is unknown, not an empty object.
-        if (ep is null || ep is { Addr: null, Port: null, Path: null, Host: null })
-        {
-            w.WriteNull(name);
-            return;
-        }
-        w.WriteStartObject(name);
-        if (ep.Path is not null)
-        {
-            w.WriteString(JsonNames.Path, ep.Path);
-        }
-        else
-        {
-            if (ep.Addr is not null)
-            {
-                RecurringStrings.Write(w, JsonNames.Addr, ep.Addr);
-            }
-            if (ep.Port is { } port)
-            {
-                w.WriteNumber(JsonNames.Port, port);
-            }
-        }
-        if (ep.Host is not null)
-        {
-            RecurringStrings.Write(w, JsonNames.Host, ep.Host);
-        }
-        w.WriteEndObject();
-    }
-
-    internal static void WriteStrings(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var v in values)
-        {
-            w.WriteStringValue(v);
         }
         w.WriteEndArray();
     }

@@ -1,3 +1,5 @@
+using Tattle.Records;
+
 namespace Tattle.Protocols.Common;
 
 /// <summary>
@@ -48,6 +50,12 @@ public abstract record ProtocolMessage
 
     /// <summary>When the exchange completed (the last byte of the response, usually).</summary>
     public required long EndNs { get; init; }
+
+    /// <summary>
+    /// The message's record on the connection <paramref name="context"/> describes. Every message type says how
+    /// it is recorded (an abstract member: a new protocol cannot forget it), so nothing parsed is dropped.
+    /// </summary>
+    public abstract MessageRecord ToRecord(IMessageContext context);
 }
 
 /// <summary>Settings every parser takes.</summary>

@@ -1,4 +1,5 @@
 using Tattle.Protocols.Common;
+using Tattle.Records;
 
 namespace Tattle.Protocols.Dns;
 
@@ -35,4 +36,28 @@ public sealed record DnsExchange : ProtocolMessage
     /// TCP), or the datagram Tattle saw was cut short (snap length) after the question.
     /// </summary>
     public bool Truncated { get; init; }
+
+    public override MessageRecord ToRecord(IMessageContext context)
+    {
+        foreach (var answer in Answers)
+        {
+            // CNAME chains collapse to the name the program asked for.
+            if (answer.Type is "A" or "AAAA")
+            {
+                context.LearnName(answer.Data, Query);
+            }
+        }
+        var header = context.Header(StartNs);
+        return new DnsRecord(header with { Remote = Peer is not null ? context.PeerEndpoint(Peer) : header.Remote })
+        {
+            LatencyMs = Rcode is not null && HasQuery ? IMessageContext.Latency(StartNs, EndNs) : null,
+            Id = Id,
+            Query = Query,
+            QType = QType,
+            Rcode = Rcode,
+            Answers = Answers.Select(a => new DnsAnswerRecord(a.Name, a.Type, a.Ttl, a.Data)).ToList(),
+            Transport = Transport,
+            Truncated = Truncated,
+        };
+    }
 }

@@ -1,9 +1,23 @@
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Http;
+using Tattle.Records;
 
 namespace Tattle.Protocols.Http1;
 
 /// <summary>A header as reported (the value already redacted when redaction is on).</summary>
-public readonly record struct HttpHeader(string Name, string Value);
+public readonly record struct HttpHeader(string Name, string Value)
+{
+    /// <summary>Headers as the record's name/value pairs.</summary>
+    public static KeyValuePair<string, string>[] Pairs(IReadOnlyList<HttpHeader> headers)
+    {
+        var pairs = new KeyValuePair<string, string>[headers.Count];
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            pairs[i] = new KeyValuePair<string, string>(headers[i].Name, headers[i].Value);
+        }
+        return pairs;
+    }
+}
 
 /// <summary>The parts of a request or response head and body that records show.</summary>
 public abstract record HttpMessageInfo
@@ -80,4 +94,40 @@ public sealed record HttpExchange : ProtocolMessage
 
     /// <summary>Interim 1xx responses (100 Continue) that preceded the final one.</summary>
     public IReadOnlyList<int> Interim { get; init; } = [];
+
+    public override MessageRecord ToRecord(IMessageContext context)
+    {
+        var req = Request;
+        var resp = Response;
+        if (req?.Host is { Length: > 0 } host)
+        {
+            context.NameServer(HostHeader.WithoutPort(host));
+        }
+        return new HttpRecord(context.Header(StartNs))
+        {
+            LatencyMs = req is not null && resp is not null ? IMessageContext.Latency(StartNs, EndNs) : null,
+            Method = req?.Method,
+            Path = req?.Target,
+            Host = req?.Host,
+            Version = (req ?? (HttpMessageInfo?)resp)?.Version,
+            Status = resp?.Status,
+            ReqBytes = req is null ? null : req.HeadBytes + req.BodyBytes,
+            RespBytes = resp is null ? null : resp.HeadBytes + resp.BodyBytes,
+            ReqHeaders = req is null ? null : HttpHeader.Pairs(req.Headers),
+            RespHeaders = resp is null ? null : HttpHeader.Pairs(resp.Headers),
+            ReqBody = req?.Body ?? default,
+            RespBody = resp?.Body ?? default,
+            ReqContentEncoding = req?.ContentEncoding,
+            RespContentEncoding = resp?.ContentEncoding,
+            Upgrade = Upgrade,
+            Interim = Interim,
+            UnseenBytes = (req?.UnseenBytes ?? 0) + (resp?.UnseenBytes ?? 0),
+            Trailers = (req?.Trailers.Count ?? 0) + (resp?.Trailers.Count ?? 0) > 0
+                ? HttpHeader.Pairs([.. req?.Trailers ?? [], .. resp?.Trailers ?? []]) : null,
+            Truncated = (req?.Truncated ?? false) || (resp?.Truncated ?? false),
+            Tls = context.Tls,
+            Sni = context.Tls ? context.Sni : null,
+            TlsSession = context.TlsSession,
+        };
+    }
 }

@@ -1,4 +1,5 @@
 using Tattle.Protocols.Common;
+using Tattle.Records;
 
 namespace Tattle.Protocols.Tls;
 
@@ -28,4 +29,22 @@ public sealed record TlsHandshake : ProtocolMessage
 
     /// <summary>The server first asked the client to retry with another key share (HelloRetryRequest, RFC 8446 §4.1.4).</summary>
     public bool HelloRetry { get; init; }
+
+    public override MessageRecord ToRecord(IMessageContext context)
+    {
+        if (Sni is { Length: > 0 } sni)
+        {
+            context.NameServer(sni);
+            context.SetSni(sni);
+        }
+        return new TlsHandshakeRecord(context.Header(StartNs))
+        {
+            LatencyMs = Version is not null ? IMessageContext.Latency(StartNs, EndNs) : null,
+            Sni = Sni,
+            Alpn = Alpn,
+            AlpnOffered = OfferedAlpn,
+            Version = Version ?? ClientVersion,
+            HelloRetry = HelloRetry,
+        };
+    }
 }

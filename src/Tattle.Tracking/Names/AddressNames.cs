@@ -1,5 +1,3 @@
-using Tattle.Protocols.Dns;
-
 namespace Tattle.Tracking.Names;
 
 /// <summary>
@@ -17,19 +15,7 @@ public sealed class AddressNames
     /// <summary>Every address with its name.</summary>
     public IEnumerable<KeyValuePair<string, string>> Entries => _names;
 
-    /// <summary>Learns the A/AAAA answers of an exchange under the query's name (CNAME chains collapse to it).</summary>
-    public void Learn(DnsExchange exchange)
-    {
-        foreach (var answer in exchange.Answers)
-        {
-            if (answer.Type is "A" or "AAAA" && (_names.Count < MaxEntries || _names.ContainsKey(answer.Data)))
-            {
-                _names[answer.Data] = exchange.Query;
-            }
-        }
-    }
-
-    /// <summary>Adds one name directly (tests, and names learnt elsewhere).</summary>
+    /// <summary>Learns that the program meant <paramref name="name"/> by <paramref name="address"/> (a DNS answer's).</summary>
     public void Add(string address, string name)
     {
         if (_names.Count < MaxEntries || _names.ContainsKey(address))

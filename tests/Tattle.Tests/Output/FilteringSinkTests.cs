@@ -1,5 +1,7 @@
 using System.Net;
 using Tattle.Output;
+using Tattle.Protocols.Http;
+using Tattle.Protocols.Tls;
 using Tattle.Records;
 using Tattle.Tests.Support;
 using Record = Tattle.Records.Record;

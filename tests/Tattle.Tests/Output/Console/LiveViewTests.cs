@@ -1,5 +1,8 @@
 using System.Globalization;
 using Tattle.Output.Console;
+using Tattle.Protocols.Dns;
+using Tattle.Protocols.Http;
+using Tattle.Protocols.Tls;
 using Tattle.Records;
 using Record = Tattle.Records.Record;
 

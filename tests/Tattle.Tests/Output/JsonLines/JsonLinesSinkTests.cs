@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Tattle.Output.JsonLines;
+using Tattle.Protocols.Http;
 using Tattle.Records;
 
 namespace Tattle.Tests.Output.JsonLines;

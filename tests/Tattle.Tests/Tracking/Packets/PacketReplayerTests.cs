@@ -7,6 +7,8 @@ using FsCheck.Fluent;
 using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
 using Tattle.Output.JsonLines;
+using Tattle.Protocols.Dns;
+using Tattle.Protocols.Http;
 using Tattle.Records;
 using Tattle.Tests.Support;
 using Tattle.Tracking;

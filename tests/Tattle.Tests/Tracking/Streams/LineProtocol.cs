@@ -1,5 +1,8 @@
 using System.Text;
+using System.Text.Json;
 using Tattle.Protocols.Common;
+using Tattle.Records;
+using Tattle.Records.Live;
 using IMessageSink = Tattle.Protocols.Common.IMessageSink;
 
 namespace Tattle.Tests.Tracking.Streams;
@@ -92,4 +95,32 @@ internal sealed record LineExchange : ProtocolMessage
     public required string Question { get; init; }
 
     public required string? Answer { get; init; }
+
+    public override MessageRecord ToRecord(IMessageContext context) =>
+        new LineRecord(context.Header(StartNs)) { Question = Question, Answer = Answer };
+}
+
+/// <summary>The toy protocol's record: what a protocol's folder adds besides its parser.</summary>
+internal sealed record LineRecord : MessageRecord
+{
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public LineRecord(in MessageHeader header)
+        : base(in header)
+    {
+    }
+
+    public override string Type => "line";
+
+    public string Question { get; init; } = "";
+
+    public string? Answer { get; init; }
+
+    public override void WriteFields(Utf8JsonWriter w)
+    {
+        w.WriteString("question", Question);
+        w.WriteString("answer", Answer);
+    }
+
+    public override void Describe(LiveLine line) =>
+        line.Word(LiveStyle.Cyan, "line").Space().Text(Question).Space().Arrow(Role).Space().Text(Answer).Conn(Conn);
 }

@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Tattle.Capture.Events;
 using Tattle.Output.JsonLines;
+using Tattle.Protocols.Dns;
+using Tattle.Protocols.Http;
 using Tattle.Records;
 using Tattle.Tests.Support;
 using Tattle.Tracking;

@@ -1,14 +1,11 @@
 using System.Text.Json;
 
-namespace Tattle.Output.JsonLines;
+namespace Tattle.Records.Json;
 
 /// <summary>The schema's property names, encoded once: a name given as a string is transcoded and checked for escaping on every write.</summary>
-internal static class JsonNames
+public static class JsonNames
 {
     public static readonly JsonEncodedText Addr = JsonEncodedText.Encode("addr");
-    public static readonly JsonEncodedText Alpn = JsonEncodedText.Encode("alpn");
-    public static readonly JsonEncodedText AlpnOffered = JsonEncodedText.Encode("alpn_offered");
-    public static readonly JsonEncodedText Answers = JsonEncodedText.Encode("answers");
     public static readonly JsonEncodedText Argv = JsonEncodedText.Encode("argv");
     public static readonly JsonEncodedText B64 = JsonEncodedText.Encode("b64");
     public static readonly JsonEncodedText Bytes = JsonEncodedText.Encode("bytes");
@@ -33,16 +30,12 @@ internal static class JsonNames
     public static readonly JsonEncodedText Failures = JsonEncodedText.Encode("failures");
     public static readonly JsonEncodedText Fd = JsonEncodedText.Encode("fd");
     public static readonly JsonEncodedText Functions = JsonEncodedText.Encode("functions");
-    public static readonly JsonEncodedText HelloRetry = JsonEncodedText.Encode("hello_retry");
     public static readonly JsonEncodedText Host = JsonEncodedText.Encode("host");
-    public static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
-    public static readonly JsonEncodedText Interim = JsonEncodedText.Encode("interim");
     public static readonly JsonEncodedText LatencyMs = JsonEncodedText.Encode("latency_ms");
     public static readonly JsonEncodedText Len = JsonEncodedText.Encode("len");
     public static readonly JsonEncodedText Local = JsonEncodedText.Encode("local");
     public static readonly JsonEncodedText Lost = JsonEncodedText.Encode("lost");
     public static readonly JsonEncodedText Message = JsonEncodedText.Encode("message");
-    public static readonly JsonEncodedText Method = JsonEncodedText.Encode("method");
     public static readonly JsonEncodedText Name = JsonEncodedText.Encode("name");
     public static readonly JsonEncodedText Offset = JsonEncodedText.Encode("offset");
     public static readonly JsonEncodedText Path = JsonEncodedText.Encode("path");
@@ -54,36 +47,17 @@ internal static class JsonNames
     public static readonly JsonEncodedText StillRunning = JsonEncodedText.Encode("still_running");
     public static readonly JsonEncodedText Proto = JsonEncodedText.Encode("proto");
     public static readonly JsonEncodedText Protocols = JsonEncodedText.Encode("protocols");
-    public static readonly JsonEncodedText Qtype = JsonEncodedText.Encode("qtype");
-    public static readonly JsonEncodedText Query = JsonEncodedText.Encode("query");
-    public static readonly JsonEncodedText Rcode = JsonEncodedText.Encode("rcode");
     public static readonly JsonEncodedText Reason = JsonEncodedText.Encode("reason");
     public static readonly JsonEncodedText Remote = JsonEncodedText.Encode("remote");
-    public static readonly JsonEncodedText ReqBodyB64 = JsonEncodedText.Encode("req_body_b64");
-    public static readonly JsonEncodedText ReqBytes = JsonEncodedText.Encode("req_bytes");
-    public static readonly JsonEncodedText ReqContentEncoding = JsonEncodedText.Encode("req_content_encoding");
-    public static readonly JsonEncodedText ReqHeaders = JsonEncodedText.Encode("req_headers");
-    public static readonly JsonEncodedText RespBodyB64 = JsonEncodedText.Encode("resp_body_b64");
-    public static readonly JsonEncodedText RespBytes = JsonEncodedText.Encode("resp_bytes");
-    public static readonly JsonEncodedText RespContentEncoding = JsonEncodedText.Encode("resp_content_encoding");
-    public static readonly JsonEncodedText RespHeaders = JsonEncodedText.Encode("resp_headers");
     public static readonly JsonEncodedText Role = JsonEncodedText.Encode("role");
     public static readonly JsonEncodedText Rows = JsonEncodedText.Encode("rows");
     public static readonly JsonEncodedText Signal = JsonEncodedText.Encode("signal");
-    public static readonly JsonEncodedText Sni = JsonEncodedText.Encode("sni");
-    public static readonly JsonEncodedText Status = JsonEncodedText.Encode("status");
     public static readonly JsonEncodedText Tls = JsonEncodedText.Encode("tls");
-    public static readonly JsonEncodedText TlsSession = JsonEncodedText.Encode("tls_session");
-    public static readonly JsonEncodedText Trailers = JsonEncodedText.Encode("trailers");
-    public static readonly JsonEncodedText Transport = JsonEncodedText.Encode("transport");
     public static readonly JsonEncodedText Truncated = JsonEncodedText.Encode("truncated");
     public static readonly JsonEncodedText Ts = JsonEncodedText.Encode("ts");
-    public static readonly JsonEncodedText Ttl = JsonEncodedText.Encode("ttl");
     public static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
     public static readonly JsonEncodedText Unseen = JsonEncodedText.Encode("unseen");
-    public static readonly JsonEncodedText UnseenBytes = JsonEncodedText.Encode("unseen_bytes");
     public static readonly JsonEncodedText UntracedHits = JsonEncodedText.Encode("untraced_hits");
-    public static readonly JsonEncodedText Upgrade = JsonEncodedText.Encode("upgrade");
     public static readonly JsonEncodedText Version = JsonEncodedText.Encode("version");
     public static readonly JsonEncodedText Where = JsonEncodedText.Encode("where");
     public static readonly JsonEncodedText WithoutSocket = JsonEncodedText.Encode("without_socket");

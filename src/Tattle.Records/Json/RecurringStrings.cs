@@ -1,13 +1,13 @@
 using System.Text.Json;
 
-namespace Tattle.Output.JsonLines;
+namespace Tattle.Records.Json;
 
 /// <summary>
 /// Writes string values that recur as the same instance (a process's comm, a connection's id, a header value a
 /// keep-alive peer repeats) from a cache of their encoded form: transcoding and escaping checks were a sixth of
 /// tattle's CPU under load. A string is encoded when it is seen a second time, so one-off values cost a slot only.
 /// </summary>
-internal static class RecurringStrings
+public static class RecurringStrings
 {
     private const int Slots = 512;
     private const int LongestCached = 256;

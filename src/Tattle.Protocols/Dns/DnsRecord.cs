@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Tattle.Records;
+using Tattle.Records.Json;
+using Tattle.Records.Live;
+
+namespace Tattle.Protocols.Dns;
+
+/// <summary>One DNS answer as records show it.</summary>
+public sealed record DnsAnswerRecord(string Name, string Type, uint Ttl, string Data);
+
+/// <summary>A DNS query with its response (Rcode is null when no response came).</summary>
+public sealed record DnsRecord : MessageRecord
+{
+    public DnsRecord()
+    {
+    }
+
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public DnsRecord(in MessageHeader header)
+        : base(in header)
+    {
+    }
+
+    public override string Type => "dns";
+
+    public string Query { get; init; } = "";
+
+    public string QType { get; init; } = "";
+
+    public string? Rcode { get; init; }
+
+    public IReadOnlyList<DnsAnswerRecord> Answers { get; init; } = [];
+
+    /// <summary>udp or tcp.</summary>
+    public string Transport { get; init; } = "";
+
+    public int Id { get; init; }
+
+    /// <summary>The server set TC (answer truncated), or the datagram seen was cut after its question.</summary>
+    public bool Truncated { get; init; }
+
+    public override void WriteFields(Utf8JsonWriter w)
+    {
+        w.WriteString(Names.Query, Query);
+        w.WriteString(Names.Qtype, QType);
+        w.WriteString(Names.Rcode, Rcode);
+        w.WriteNumber(Names.Id, Id);
+        w.WriteString(Names.Transport, Transport);
+        w.WriteBoolean(JsonNames.Truncated, Truncated);
+        w.WriteStartArray(Names.Answers);
+        foreach (var a in Answers)
+        {
+            w.WriteStartObject();
+            w.WriteString(JsonNames.Name, a.Name);
+            w.WriteString(JsonNames.Type, a.Type);
+            w.WriteNumber(Names.Ttl, a.Ttl);
+            w.WriteString(JsonNames.Data, a.Data);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    public override void Describe(LiveLine line)
+    {
+        line.Word(LiveStyle.Cyan, "dns").Space().Text(QType).Space().Text(Query).Space().Arrow(Role).Space();
+        if (Rcode is null)
+        {
+            line.Word(LiveStyle.Grey, "(no response)");
+        }
+        else
+        {
+            if (Rcode != "NOERROR")
+            {
+                line.Text(LiveStyle.Red, Rcode).Space();
+            }
+            line.Text(string.Join(", ", Answers.Select(a => a.Data)));
+        }
+        line.Ms(LatencyMs).Conn(Conn);
+    }
+
+    private static class Names
+    {
+        public static readonly JsonEncodedText Answers = JsonEncodedText.Encode("answers");
+        public static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
+        public static readonly JsonEncodedText Qtype = JsonEncodedText.Encode("qtype");
+        public static readonly JsonEncodedText Query = JsonEncodedText.Encode("query");
+        public static readonly JsonEncodedText Rcode = JsonEncodedText.Encode("rcode");
+        public static readonly JsonEncodedText Transport = JsonEncodedText.Encode("transport");
+        public static readonly JsonEncodedText Ttl = JsonEncodedText.Encode("ttl");
+    }
+}

@@ -1,0 +1,255 @@
+using System.Text;
+using System.Text.Json;
+using Tattle.Records;
+using Tattle.Records.Json;
+using Tattle.Records.Live;
+
+namespace Tattle.Protocols.Http;
+
+/// <summary>An HTTP request with its response (either may be missing: see the fields' nullability).</summary>
+public sealed record HttpRecord : MessageRecord
+{
+    public HttpRecord()
+    {
+    }
+
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public HttpRecord(in MessageHeader header)
+        : base(in header)
+    {
+    }
+
+    public override string Type => "http";
+
+    /// <summary>Read as TLS plaintext (uprobes) rather than from the socket.</summary>
+    public bool Tls { get; init; }
+
+    /// <summary>TLS: the server name of the connection's handshake, when it was seen.</summary>
+    public string? Sni { get; init; }
+
+    /// <summary>TLS plaintext whose socket was never found: the library's session object ("0x…") names it instead.</summary>
+    public string? TlsSession { get; init; }
+
+    public string? Method { get; init; }
+
+    /// <summary>The request-target as sent, query string included (secrets redacted unless --no-redact).</summary>
+    public string? Path { get; init; }
+
+    public string? Host { get; init; }
+
+    public string? Version { get; init; }
+
+    public int? Status { get; init; }
+
+    /// <summary>Head plus body bytes of the request as sent on the wire.</summary>
+    public long? ReqBytes { get; init; }
+
+    public long? RespBytes { get; init; }
+
+    public IReadOnlyList<KeyValuePair<string, string>>? ReqHeaders { get; init; }
+
+    public IReadOnlyList<KeyValuePair<string, string>>? RespHeaders { get; init; }
+
+    /// <summary>The first body bytes, up to --body-limit (empty by default).</summary>
+    public ReadOnlyMemory<byte> ReqBody { get; init; }
+
+    public ReadOnlyMemory<byte> RespBody { get; init; }
+
+    public string? ReqContentEncoding { get; init; }
+
+    public string? RespContentEncoding { get; init; }
+
+    /// <summary>The protocol the connection switched to after 101 (websocket, h2c).</summary>
+    public string? Upgrade { get; init; }
+
+    /// <summary>Interim responses before the final one (100).</summary>
+    public IReadOnlyList<int> Interim { get; init; } = [];
+
+    /// <summary>Body bytes counted but never seen (sendfile, lost events, snap length).</summary>
+    public long UnseenBytes { get; init; }
+
+    /// <summary>Trailer fields after a chunked body (request's and response's together).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? Trailers { get; init; }
+
+    /// <summary>The end of a message was never seen (the connection closed first, or a gap hid it).</summary>
+    public bool Truncated { get; init; }
+
+    public override void WriteFields(Utf8JsonWriter w)
+    {
+        w.WriteBoolean(JsonNames.Tls, Tls);
+        if (Tls)
+        {
+            w.WriteString(Names.Sni, Sni);
+        }
+        if (TlsSession is not null)
+        {
+            w.WriteString(Names.TlsSession, TlsSession);
+        }
+        RecurringStrings.Write(w, Names.Method, Method);
+        w.WriteString(JsonNames.Path, Path);
+        RecurringStrings.Write(w, JsonNames.Host, Host);
+        RecurringStrings.Write(w, JsonNames.Version, Version);
+        JsonFields.WriteOptional(w, Names.Status, Status);
+        JsonFields.WriteOptional(w, Names.ReqBytes, ReqBytes);
+        JsonFields.WriteOptional(w, Names.RespBytes, RespBytes);
+        HeaderJson.Write(w, Names.ReqHeaders, ReqHeaders);
+        HeaderJson.Write(w, Names.RespHeaders, RespHeaders);
+        if (!ReqBody.IsEmpty)
+        {
+            w.WriteBase64String(Names.ReqBodyB64, ReqBody.Span);
+        }
+        if (!RespBody.IsEmpty)
+        {
+            w.WriteBase64String(Names.RespBodyB64, RespBody.Span);
+        }
+        if (ReqContentEncoding is not null)
+        {
+            w.WriteString(Names.ReqContentEncoding, ReqContentEncoding);
+        }
+        if (RespContentEncoding is not null)
+        {
+            w.WriteString(Names.RespContentEncoding, RespContentEncoding);
+        }
+        if (Upgrade is not null)
+        {
+            w.WriteString(Names.Upgrade, Upgrade);
+        }
+        if (Interim.Count > 0)
+        {
+            w.WriteStartArray(Names.Interim);
+            foreach (int code in Interim)
+            {
+                w.WriteNumberValue(code);
+            }
+            w.WriteEndArray();
+        }
+        if (UnseenBytes > 0)
+        {
+            w.WriteNumber(Names.UnseenBytes, UnseenBytes);
+        }
+        if (Trailers is not null)
+        {
+            HeaderJson.Write(w, Names.Trailers, Trailers);
+        }
+        w.WriteBoolean(JsonNames.Truncated, Truncated);
+    }
+
+    public override void Describe(LiveLine line)
+    {
+        line.Word(LiveStyle.Cyan, Tls ? "https" : "http").Space().Text(Method ?? "?").Space()
+            .Text(Host ?? Remote?.ToString() ?? "").Text(Path ?? "").Space().Arrow(Role).Space();
+        if (Status is { } st)
+        {
+            line.Word(st >= 400 ? LiveStyle.Red : LiveStyle.Green, st.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            line.Word(LiveStyle.Grey, "(no response)");
+        }
+        if (RespBytes is { } rb)
+        {
+            line.Space().Bytes((ulong)rb);
+        }
+        line.Ms(LatencyMs);
+        if (Upgrade is { } up)
+        {
+            line.Word(" upgrade ").Text(up);
+        }
+        line.Conn(Conn);
+    }
+
+    private static class Names
+    {
+        public static readonly JsonEncodedText Interim = JsonEncodedText.Encode("interim");
+        public static readonly JsonEncodedText Method = JsonEncodedText.Encode("method");
+        public static readonly JsonEncodedText ReqBodyB64 = JsonEncodedText.Encode("req_body_b64");
+        public static readonly JsonEncodedText ReqBytes = JsonEncodedText.Encode("req_bytes");
+        public static readonly JsonEncodedText ReqContentEncoding = JsonEncodedText.Encode("req_content_encoding");
+        public static readonly JsonEncodedText ReqHeaders = JsonEncodedText.Encode("req_headers");
+        public static readonly JsonEncodedText RespBodyB64 = JsonEncodedText.Encode("resp_body_b64");
+        public static readonly JsonEncodedText RespBytes = JsonEncodedText.Encode("resp_bytes");
+        public static readonly JsonEncodedText RespContentEncoding = JsonEncodedText.Encode("resp_content_encoding");
+        public static readonly JsonEncodedText RespHeaders = JsonEncodedText.Encode("resp_headers");
+        public static readonly JsonEncodedText Sni = JsonEncodedText.Encode("sni");
+        public static readonly JsonEncodedText Status = JsonEncodedText.Encode("status");
+        public static readonly JsonEncodedText TlsSession = JsonEncodedText.Encode("tls_session");
+        public static readonly JsonEncodedText Trailers = JsonEncodedText.Encode("trailers");
+        public static readonly JsonEncodedText UnseenBytes = JsonEncodedText.Encode("unseen_bytes");
+        public static readonly JsonEncodedText Upgrade = JsonEncodedText.Encode("upgrade");
+    }
+}
+
+/// <summary>HTTP header fields as one JSON object.</summary>
+internal static class HeaderJson
+{
+    /// <summary>Headers as an object in wire order; a repeated name's values are joined with ", " (RFC 9110 §5.3).</summary>
+    /// <remarks>On the hot path of every http record: no allocation for a record's array unless a name repeats.</remarks>
+    public static void Write(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<KeyValuePair<string, string>>? headers)
+    {
+        if (headers is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+        // Records carry arrays: as a span, the name comparisons below are plain loops, not interface calls.
+        ReadOnlySpan<KeyValuePair<string, string>> all = headers as KeyValuePair<string, string>[] ?? [.. headers];
+        w.WriteStartObject(name);
+        for (int i = 0; i < all.Length; i++)
+        {
+            string key = all[i].Key;
+            if (IndexOfName(all[..i], key) >= 0)
+            {
+                continue; // written with its first occurrence
+            }
+            string value = all[i].Value;
+            if (IndexOfName(all[(i + 1)..], key) >= 0)
+            {
+                var joined = new StringBuilder(value);
+                foreach (var (otherKey, otherValue) in all[(i + 1)..])
+                {
+                    if (string.Equals(otherKey, key, StringComparison.OrdinalIgnoreCase))
+                    {
+                        joined.Append(", ").Append(otherValue);
+                    }
+                }
+                value = joined.ToString();
+            }
+            RecurringStrings.Write(w, HeaderName(key), value);
+        }
+        w.WriteEndObject();
+    }
+
+    private static int IndexOfName(ReadOnlySpan<KeyValuePair<string, string>> headers, string key)
+    {
+        for (int j = 0; j < headers.Length; j++)
+        {
+            if (string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
+            {
+                return j;
+            }
+        }
+        return -1;
+    }
+
+    [ThreadStatic]
+    private static Dictionary<string, JsonEncodedText>? t_names;
+
+    /// <summary>
+    /// Header names come interned from the parser ("Content-Type"): lower-case and encode each spelling once per
+    /// thread, for a bounded number of spellings.
+    /// </summary>
+    private static JsonEncodedText HeaderName(string key)
+    {
+        var cache = t_names ??= new Dictionary<string, JsonEncodedText>(StringComparer.Ordinal);
+        if (cache.TryGetValue(key, out var name))
+        {
+            return name;
+        }
+        name = JsonEncodedText.Encode(key.AsSpan().ContainsAnyInRange('A', 'Z') ? key.ToLowerInvariant() : key);
+        if (cache.Count < 1024)
+        {
+            cache[key] = name;
+        }
+        return name;
+    }
+}

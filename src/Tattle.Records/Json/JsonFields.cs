@@ -1,0 +1,74 @@
+using System.Text.Json;
+
+namespace Tattle.Records.Json;
+
+/// <summary>Field shapes several record types share: endpoints, string arrays, optional numbers.</summary>
+public static class JsonFields
+{
+    public static void WriteEndpoint(Utf8JsonWriter w, JsonEncodedText name, Endpoint? ep)
+    {
+        // An endpoint that names nothing (a netlink socket's) is unknown, not an empty object.
+        if (ep is null || ep is { Addr: null, Port: null, Path: null, Host: null })
+        {
+            w.WriteNull(name);
+            return;
+        }
+        w.WriteStartObject(name);
+        if (ep.Path is not null)
+        {
+            w.WriteString(JsonNames.Path, ep.Path);
+        }
+        else
+        {
+            if (ep.Addr is not null)
+            {
+                RecurringStrings.Write(w, JsonNames.Addr, ep.Addr);
+            }
+            if (ep.Port is { } port)
+            {
+                w.WriteNumber(JsonNames.Port, port);
+            }
+        }
+        if (ep.Host is not null)
+        {
+            RecurringStrings.Write(w, JsonNames.Host, ep.Host);
+        }
+        w.WriteEndObject();
+    }
+
+    public static void WriteStrings(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values)
+        {
+            w.WriteStringValue(v);
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>The number, or null: the schema lists the field either way.</summary>
+    public static void WriteOptional(Utf8JsonWriter w, JsonEncodedText name, long? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    /// <summary>Milliseconds to the microsecond, or null.</summary>
+    public static void WriteMilliseconds(Utf8JsonWriter w, JsonEncodedText name, double? ms)
+    {
+        if (ms is { } v)
+        {
+            w.WriteNumber(name, Math.Round(v, 3));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+}

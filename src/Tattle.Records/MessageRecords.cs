@@ -1,0 +1,67 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using Tattle.Records.Live;
+
+namespace Tattle.Records;
+
+/// <summary>What every parsed message's record starts with: when, which process, which connection, which side.</summary>
+public readonly record struct MessageHeader(long TimestampNs, int Pid, string Comm, string Conn, string Role, Endpoint? Remote);
+
+/// <summary>
+/// The record of a parsed protocol message. Each protocol's record type (in its folder under Tattle.Protocols)
+/// writes its own fields and its own live-view line: sinks hold no per-protocol code, and a record type that
+/// does not say how it is written does not compile.
+/// </summary>
+public abstract record MessageRecord : Record
+{
+    protected MessageRecord()
+    {
+    }
+
+    [SetsRequiredMembers]
+    protected MessageRecord(in MessageHeader header)
+    {
+        TimestampNs = header.TimestampNs;
+        Pid = header.Pid;
+        Comm = header.Comm;
+        Conn = header.Conn;
+        Role = header.Role;
+        Remote = header.Remote;
+    }
+
+    public required string Conn { get; init; }
+
+    /// <summary>client or server, as seen by the traced process.</summary>
+    public required string Role { get; init; }
+
+    /// <summary>The other end of the connection (or of the datagram exchange), with its host name when known.</summary>
+    public Endpoint? Remote { get; init; }
+
+    /// <summary>Milliseconds from the request's first byte to the response's last; null without a response.</summary>
+    public double? LatencyMs { get; init; }
+
+    /// <summary>
+    /// Writes the fields after the common ones (type, ts, pid, comm, conn, role, remote) and before latency_ms,
+    /// as docs/json-schema.md lists them.
+    /// </summary>
+    public abstract void WriteFields(Utf8JsonWriter w);
+
+    /// <summary>Appends the live view's line (after the time and the process).</summary>
+    public abstract void Describe(LiveLine line);
+}
+
+/// <summary>Bytes of one direction of a connection that were never parsed: how many and why.</summary>
+public sealed record GapRecord : Record
+{
+    public override string Type => "gap";
+
+    public required string Conn { get; init; }
+
+    /// <summary>send or recv.</summary>
+    public required string Dir { get; init; }
+
+    public required long Bytes { get; init; }
+
+    /// <summary>lost, snaplen, unread, unseen, cap or resync.</summary>
+    public required string Reason { get; init; }
+}

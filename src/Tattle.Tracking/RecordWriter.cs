@@ -1,0 +1,237 @@
+using Tattle.Capture.Events;
+using Tattle.Records;
+using Tattle.Tracking.Connections;
+using Tattle.Tracking.Names;
+using Tattle.Tracking.Processes;
+using Tattle.Tracking.Streams;
+
+namespace Tattle.Tracking;
+
+/// <summary>
+/// Writes the records: the header every record shares (time, process, connection, endpoints), the fan-out to the
+/// sink and to the summary's aggregation, and the loss count. The tracker and the decoders tell it what
+/// happened; it never decides what a connection is.
+/// </summary>
+public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, ProcessTable processes, AddressNames names)
+{
+    private readonly SummaryBuilder _summary = new();
+
+    /// <summary>Events lost, all causes together.</summary>
+    public long Lost { get; private set; }
+
+    /// <summary>Monotonic time of the latest event: for records that describe a moment, not a message.</summary>
+    public long LastNs { get; set; }
+
+    public long ToUnixNs(long monoNs) => settings.ToUnixNs(monoNs);
+
+    public string CommOf(int pid) => processes.CommOf(pid);
+
+    public void Write(Record record) => sink.Write(record);
+
+    /// <summary>The header of a message record on <paramref name="conn"/>.</summary>
+    public MessageHeader Header(Connection conn, long startMonoNs) =>
+        new(ToUnixNs(startMonoNs), conn.Pid, CommOf(conn.Pid), conn.Id, conn.Role ?? "client", RemoteEndpoint(conn));
+
+    public void ProcessStarted(TrackedProcess p, long nowNs, bool existing) => Write(new ProcessStartRecord
+    {
+        TimestampNs = ToUnixNs(nowNs),
+        Pid = p.Pid,
+        Comm = p.Comm,
+        ParentPid = p.ParentPid,
+        Argv = ShownArgv(p.Argv),
+        Exe = p.Exe,
+        Existing = existing,
+    });
+
+    public void ProcessExeced(TrackedProcess p, long nowNs) => Write(new ProcessExecRecord
+    {
+        TimestampNs = ToUnixNs(nowNs),
+        Pid = p.Pid,
+        Comm = p.Comm,
+        Argv = ShownArgv(p.Argv),
+        Exe = p.Exe,
+    });
+
+    public void ProcessExited(in ProcessExit e, TrackedProcess? p) => Write(new ProcessExitRecord
+    {
+        TimestampNs = ToUnixNs(e.TimestampNs),
+        Pid = e.Pid,
+        Comm = p?.Comm ?? e.Comm,
+        ExitCode = e.Signal == 0 ? e.ExitCode : null,
+        Signal = e.Signal != 0 ? e.Signal : null,
+    });
+
+    public void Listening(Connection conn, long nowNs, bool existing = false) => Write(new ListenRecord
+    {
+        TimestampNs = ToUnixNs(nowNs),
+        Pid = conn.Pid,
+        Comm = CommOf(conn.Pid),
+        Proto = conn.Proto,
+        Fd = conn.ShownFd,
+        Local = LocalEndpoint(conn) ?? new Endpoint(null, null),
+        Existing = existing,
+    });
+
+    public void Opened(Connection conn, long nowNs)
+    {
+        NameRemote(conn);
+        Write(new ConnOpenRecord
+        {
+            TimestampNs = ToUnixNs(nowNs),
+            Pid = conn.Pid,
+            Comm = CommOf(conn.Pid),
+            Conn = conn.Id,
+            Proto = conn.Proto,
+            Role = conn.Role ?? "client",
+            Fd = conn.ShownFd,
+            Local = LocalEndpoint(conn),
+            Remote = RemoteEndpoint(conn),
+            Existing = conn.Existing,
+        });
+    }
+
+    public void Failed(Connection conn, long nowNs, string error)
+    {
+        NameRemote(conn);
+        var comm = CommOf(conn.Pid);
+        _summary.AddFailure(conn, comm, error);
+        Write(new ConnFailRecord
+        {
+            TimestampNs = ToUnixNs(nowNs),
+            Pid = conn.Pid,
+            Comm = comm,
+            Conn = conn.Id,
+            Proto = conn.Proto,
+            Role = conn.Role ?? "client",
+            Fd = conn.ShownFd,
+            Local = LocalEndpoint(conn),
+            Remote = RemoteEndpoint(conn),
+            Error = error,
+            Existing = conn.Existing,
+        });
+    }
+
+    public void Closed(Connection conn, long nowNs)
+    {
+        // The kernel counts every byte the socket moved, including those of records lost on the way.
+        conn.BytesSent = Math.Max(conn.BytesSent, conn.KernelSent);
+        conn.BytesRecv = Math.Max(conn.BytesRecv, conn.KernelRecv);
+        var comm = CommOf(conn.Pid);
+        _summary.AddConnection(conn, comm);
+        var unseen = new List<string>(2);
+        if ((conn.Unseen & DataFlags.Sendfile) != 0)
+        {
+            unseen.Add("sendfile");
+        }
+        if ((conn.Unseen & DataFlags.Splice) != 0)
+        {
+            unseen.Add("splice");
+        }
+        Write(new ConnCloseRecord
+        {
+            TimestampNs = ToUnixNs(nowNs),
+            Pid = conn.Pid,
+            Comm = comm,
+            Conn = conn.Id,
+            Proto = conn.Proto,
+            Role = conn.Role ?? "client",
+            Fd = conn.ShownFd,
+            Local = LocalEndpoint(conn),
+            Remote = RemoteEndpoint(conn),
+            BytesSent = conn.BytesSent,
+            BytesRecv = conn.BytesRecv,
+            DurationMs = Math.Max(0, nowNs - conn.OpenedNs) / 1e6,
+            Unseen = unseen,
+        });
+    }
+
+    /// <summary>A connection still open at the end counts in the summary as it is.</summary>
+    public void StillOpen(Connection conn) => _summary.AddConnection(conn, CommOf(conn.Pid));
+
+    public void Data(in DataEvent e, ReadOnlySpan<byte> payload, Connection conn) => Write(new DataRecord
+    {
+        TimestampNs = ToUnixNs(e.TimestampNs),
+        Pid = e.Pid,
+        Comm = CommOf(e.Pid),
+        Conn = conn.Id,
+        Dir = e.Direction == Direction.Send ? "send" : "recv",
+        Len = e.MessageLength,
+        Offset = e.ChunkOffset,
+        Captured = payload.Length,
+        Payload = payload.ToArray(),
+        Truncated = (e.Flags & DataFlags.Truncated) != 0,
+        Tls = e.IsTls,
+        Peer = e.Peer.IsInet ? ToEndpoint(e.Peer) : null,
+    });
+
+    public void Gap(Connection conn, Direction direction, long bytes, GapReason reason) => Write(new GapRecord
+    {
+        TimestampNs = ToUnixNs(LastNs),
+        Pid = conn.Pid,
+        Comm = CommOf(conn.Pid),
+        Conn = conn.Id,
+        Dir = direction == Direction.Send ? "send" : "recv",
+        Bytes = bytes,
+        Reason = GapReasons.Name(reason),
+    });
+
+    public void Loss(in LossEvent e)
+    {
+        Lost += e.Count;
+        Write(new LossRecord
+        {
+            TimestampNs = ToUnixNs(e.TimestampNs),
+            Pid = 0,
+            Comm = "tattle",
+            Count = e.Count,
+            Where = e.Where,
+        });
+    }
+
+    public void Notice(int pid, long monoNs, string message) => Write(new NoticeRecord
+    {
+        TimestampNs = ToUnixNs(monoNs),
+        Pid = pid,
+        Comm = CommOf(pid),
+        Message = message,
+    });
+
+    /// <summary>Writes the summary and flushes the sink.</summary>
+    public SummaryRecord Summary(long nowMonoNs, long startMonoNs, ulong events, int rootPid, TlsProbeSummary? tls, int stillRunning)
+    {
+        var summary = new SummaryRecord
+        {
+            TimestampNs = ToUnixNs(nowMonoNs),
+            Pid = rootPid,
+            Comm = CommOf(rootPid),
+            Rows = _summary.Rows(),
+            DurationMs = (nowMonoNs - startMonoNs) / 1e6,
+            Events = events,
+            Lost = Lost,
+            Processes = processes.TotalSeen,
+            StillRunning = stillRunning,
+            Tls = tls,
+        };
+        Write(summary);
+        sink.Flush();
+        return summary;
+    }
+
+    /// <summary>The name the process resolved the remote address from, for every record that shows the address.</summary>
+    private void NameRemote(Connection conn) =>
+        conn.Host ??= names.Find(conn.Remote.IsInet ? conn.Remote.AddressText() : null);
+
+    private IReadOnlyList<string> ShownArgv(IReadOnlyList<string> argv) =>
+        settings.Streams.Parser.Redact ? ArgvRedactor.Redact(argv) : argv;
+
+    public static Endpoint? ToEndpoint(NetAddress a) =>
+        a.IsInet ? new Endpoint(a.AddressText(), a.Port) : null;
+
+    public static Endpoint? LocalEndpoint(Connection c) =>
+        c.Proto == "unix" ? new Endpoint(null, null, c.LocalPath ?? "") : ToEndpoint(c.Local);
+
+    public static Endpoint? RemoteEndpoint(Connection c) =>
+        c.Proto == "unix" ? new Endpoint(null, null, c.RemotePath ?? "")
+        : c.Remote.IsInet ? new Endpoint(c.Remote.AddressText(), c.Remote.Port, Host: c.Host)
+        : null;
+}
