@@ -15,7 +15,12 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
 
     /// <summary>The protocol of that name, or null.</summary>
     public ProtocolInfo? Find(string name) =>
-        protocols.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+        protocols.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)
+            || p.Aliases.Contains(name, StringComparer.OrdinalIgnoreCase));
+
+    /// <summary>The protocol that takes a connection over after it switched with <paramref name="token"/>, or null.</summary>
+    public ProtocolInfo? ForUpgrade(string token) =>
+        protocols.FirstOrDefault(p => p.TakeOver is not null && p.UpgradeTokens.Contains(token, StringComparer.OrdinalIgnoreCase));
 
     /// <summary>
     /// Probes the first bytes of a direction with every protocol: the first that claims them wins. Detection is

@@ -34,7 +34,19 @@ public interface IProtocolParser
 
     /// <summary>The connection closed: reports what is pending (a request never answered, say).</summary>
     void OnClose(long nowNs);
+
+    /// <summary>
+    /// After <see cref="ParseStatus.EndOfStream"/>: the protocol the connection switched to (HTTP/1.1's 101), which
+    /// the catalog may hand the rest of both directions to; null when the bytes that follow are not for parsing.
+    /// </summary>
+    ProtocolSwitch? Switch => null;
 }
+
+/// <summary>A connection changed protocols mid-stream: to what, and the exchange that asked for it.</summary>
+/// <param name="Protocol">The token the peers agreed on ("h2c", "websocket").</param>
+/// <param name="Upgraded">The request that asked for the switch; HTTP/2 answers it on stream 1 (RFC 9113 §3.2 of
+/// RFC 7540, kept by RFC 9113 for h2c).</param>
+public sealed record ProtocolSwitch(string Protocol, ProtocolMessage? Upgraded);
 
 /// <summary>Receives the messages parsers report.</summary>
 public interface IMessageSink

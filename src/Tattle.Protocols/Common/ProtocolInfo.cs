@@ -5,4 +5,14 @@ namespace Tattle.Protocols.Common;
 /// <param name="Probe">Recognises the protocol from a direction's first bytes.</param>
 /// <param name="Create">Makes the parser of one connection.</param>
 public sealed record ProtocolInfo(
-    string Name, ProtocolProbe Probe, Func<ParserOptions, IMessageSink, IProtocolParser> Create);
+    string Name, ProtocolProbe Probe, Func<ParserOptions, IMessageSink, IProtocolParser> Create)
+{
+    /// <summary>Other names <c>--proto PORT=NAME</c> accepts ("h2", "grpc").</summary>
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+
+    /// <summary>Upgrade tokens this protocol takes a connection over from (HTTP/2: "h2c").</summary>
+    public IReadOnlyList<string> UpgradeTokens { get; init; } = [];
+
+    /// <summary>Makes the parser that continues a connection after a <see cref="ProtocolSwitch"/> to one of <see cref="UpgradeTokens"/>.</summary>
+    public Func<ParserOptions, IMessageSink, ProtocolSwitch, IProtocolParser>? TakeOver { get; init; }
+}

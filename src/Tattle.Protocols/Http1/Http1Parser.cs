@@ -27,6 +27,8 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
 
     public string Name => Http1Protocol.Name;
 
+    public ProtocolSwitch? Switch { get; private set; }
+
     public ParseResult Parse(MessageKind kind, ReadOnlySpan<byte> data, in StreamContext context)
     {
         if (_stopped)
@@ -211,6 +213,12 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
             // 15.2.2 and 9.3.6).
             side.Body.Start(BodyMode.None, 0, 0);
             string? upgrade = status == 101 ? draft.Upgrade ?? target?.RequestUpgrade ?? "" : null;
+            if (upgrade is { Length: > 0 })
+            {
+                var request = target?.Request;
+                Switch = new ProtocolSwitch(upgrade.Trim(), request is null ? null
+                    : new HttpExchange { StartNs = request.StartNs, EndNs = context.NowNs, Request = request });
+            }
             Complete(side, context.NowNs, truncated: false, upgrade);
             StopAt(context.NowNs);
             return ParseResult.EndOfStream(headLength);

@@ -263,10 +263,34 @@ internal sealed class ConnectionDecoder : IStreamConsumer, IMessageSink
                     break;
                 case ParseStatus.EndOfStream:
                     stream.Consume(consumed);
-                    Stop();
-                    return;
+                    if (!TakeOver(dir))
+                    {
+                        Stop();
+                        return;
+                    }
+                    break;
             }
         }
+    }
+
+    /// <summary>
+    /// The parser ended on a protocol switch another protocol takes over (HTTP/1.1 101 to h2c): the new parser
+    /// gets what follows in both directions, so the messages before and after the switch are all reported.
+    /// </summary>
+    private bool TakeOver(Direction dir)
+    {
+        if (_parser?.Switch is not { } change || _settings.Catalog.ForUpgrade(change.Protocol) is not { TakeOver: { } create } next)
+        {
+            return false;
+        }
+        _parser = create(_settings.Parser, this, change);
+        _events.OnProtocol(next.Name);
+        _resync[0] = _resync[1] = false;
+        ReportSkipped(Direction.Send);
+        ReportSkipped(Direction.Recv);
+        // This direction goes on in the caller's loop; the other may hold bytes the old parser left.
+        Parse(_streams[(int)Other(dir)], Other(dir));
+        return true;
     }
 
     private void OnDatagramChunk(in DataEvent e, ReadOnlySpan<byte> payload, string? peer)
