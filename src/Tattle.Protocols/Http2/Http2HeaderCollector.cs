@@ -28,11 +28,18 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
     private List<HttpHeader> _fields = new(12);
     private int? _status;
 
+    /// <summary>The block held a pseudo-header: it is a request's or response's head, not trailers.</summary>
+    private bool _pseudo;
+
+    /// <summary>The block named an entry never seen: what it lacks may have been a pseudo-header.</summary>
+    private bool _unknown;
+
     public void Begin(Http2Stream? stream, BlockRole role)
     {
         _stream = stream;
         _role = role;
         _status = null;
+        _pseudo = _unknown = false;
         _fields.Clear();
     }
 
@@ -44,6 +51,7 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
         }
         if (name[0] == (byte)':')
         {
+            _pseudo = true;
             OnPseudoHeader(_stream, name, value);
             return;
         }
@@ -75,6 +83,7 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
     public void OnUnknownHeader(ReadOnlySpan<byte> value, bool nameOnly)
     {
         // The field named an entry added before tracing saw the connection: it is left out, never guessed.
+        _unknown = true;
         if (_stream is not null)
         {
             _stream.HeadersIncomplete = true;
@@ -90,6 +99,14 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
             return;
         }
         _stream = null;
+        if (!_pseudo && !_unknown)
+        {
+            // Trailers carry no pseudo-header (RFC 9113 section 8.1); a head always does. Told apart this way, a
+            // trailer section whose head came before tracing began is still filed as trailers.
+            (s.Trailers ??= []).AddRange(_fields);
+            _fields.Clear();
+            return;
+        }
         if (_role != BlockRole.Response)
         {
             Hand(ref s.RequestHeaders, s);
