@@ -107,15 +107,9 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
     public readonly void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
         string nameText = HttpStrings.HeaderName(name, out var role);
-        string valueText = (redact, role) switch
-        {
-            (true, HeaderRole.Secret) => HttpRedactor.Redacted,
-            (true, HeaderRole.Url) => HttpRedactor.RedactUrl(HttpStrings.Value(value)),
-            // Bytes equal to the previous message's value were checked then; a token in any other field is
-            // looked for only when a cheap scan of the bytes finds its mark.
-            _ => RepeatedValue(nameText, value)
-                ?? (redact && HttpRedactor.MayHoldCredential(value) ? HttpRedactor.RedactCredentials(HttpStrings.Value(value)) : HttpStrings.Value(value)),
-        };
+        // Bytes equal to the previous message's value were checked then.
+        string valueText = (redact && role is HeaderRole.Secret or HeaderRole.Url ? null : RepeatedValue(nameText, value))
+            ?? HttpStrings.FieldValue(value, role, redact);
         if (trailers)
         {
             (draft.Trailers ??= []).Add(new HttpHeader(nameText, valueText));

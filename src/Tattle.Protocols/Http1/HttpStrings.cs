@@ -158,6 +158,18 @@ internal static class HttpStrings
         return value.IndexOf(HttpSyntax.LF) < 0 ? text : Unfold(text);
     }
 
+    /// <summary>
+    /// A field value as records show it: when redacting, a secret field's value replaced, a URL's secrets
+    /// replaced, and a token in any other field looked for only when a cheap scan of the bytes finds its mark.
+    /// </summary>
+    public static string FieldValue(ReadOnlySpan<byte> value, HeaderRole role, bool redact) => (redact, role) switch
+    {
+        (true, HeaderRole.Secret) => HttpRedactor.Redacted,
+        (true, HeaderRole.Url) => HttpRedactor.RedactUrl(Value(value)),
+        (true, _) when HttpRedactor.MayHoldCredential(value) => HttpRedactor.RedactCredentials(Value(value)),
+        _ => Value(value),
+    };
+
     public static string Decode(ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty)

@@ -7,12 +7,12 @@ using Tattle.Tests.Protocols.Support;
 namespace Tattle.Tests.Protocols.Http1;
 
 /// <summary>
-/// A connection recorded by testdata/http1/capture.py: both directions' bytes and the order of the relay's
-/// recv() calls, so a replay interleaves the directions as they really were.
+/// A connection recorded by testdata/http1/capture.py (a <see cref="RecordedConnection"/>), replayed through the
+/// HTTP/1 parser.
 /// </summary>
 public sealed class Http1Capture
 {
-    public const long StepNs = 1_000;
+    public const long StepNs = RecordedConnection.StepNs;
 
     /// <summary>Every recorded case (see capture.py for what each one is).</summary>
     public static readonly string[] All =
@@ -21,74 +21,29 @@ public sealed class Http1Capture
         "chunked_trailer", "post", "continue", "chunked_request", "close_delimited", "upgrade",
     ];
 
-    private Http1Capture(string name, byte[] requests, byte[] responses, List<(MessageKind Kind, int Length)> recvs)
-    {
-        Name = name;
-        Requests = requests;
-        Responses = responses;
-        Recvs = recvs;
-    }
+    private readonly RecordedConnection _recording;
 
-    public string Name { get; }
+    private Http1Capture(RecordedConnection recording) => _recording = recording;
 
-    public byte[] Requests { get; }
+    public string Name => _recording.Name;
 
-    public byte[] Responses { get; }
+    public byte[] Requests => _recording.Requests;
 
-    public IReadOnlyList<(MessageKind Kind, int Length)> Recvs { get; }
+    public byte[] Responses => _recording.Responses;
 
-    public byte[] Bytes(MessageKind kind) => kind == MessageKind.Request ? Requests : Responses;
+    public IReadOnlyList<(MessageKind Kind, int Length)> Recvs => _recording.Recvs;
 
-    public static Http1Capture Load(string name)
-    {
-        string dir = Path.Combine(AppContext.BaseDirectory, "testdata", "http1");
-        var recvs = new List<(MessageKind, int)>();
-        foreach (string line in File.ReadAllLines(Path.Combine(dir, name + ".order")))
-        {
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            string[] parts = line.Split(' ');
-            recvs.Add((parts[0] == "c2s" ? MessageKind.Request : MessageKind.Response, int.Parse(parts[1])));
-        }
-        return new Http1Capture(
-            name, File.ReadAllBytes(Path.Combine(dir, name + ".c2s")), File.ReadAllBytes(Path.Combine(dir, name + ".s2c")), recvs);
-    }
+    public byte[] Bytes(MessageKind kind) => _recording.Bytes(kind);
 
-    /// <summary>
-    /// Feeds the recording in its recv order, each recv cut into segments by <paramref name="random"/> (whole
-    /// when null), one <see cref="StepNs"/> apart; then both directions end and the connection closes.
-    /// </summary>
-    public StreamFeeder Replay(ParserOptions? options = null, Random? random = null, int maxSegment = 64)
-    {
-        var feeder = new StreamFeeder(Http1Protocol.Info, options);
-        long now = Replay(feeder, random, maxSegment);
-        feeder.Feed(MessageKind.Response, [], now, now, endOfStream: true);
-        feeder.Feed(MessageKind.Request, [], now, now, endOfStream: true);
-        feeder.Close(now + StepNs);
-        return feeder;
-    }
+    public static Http1Capture Load(string name) => new(RecordedConnection.Load("http1", name));
+
+    /// <inheritdoc cref="RecordedConnection.Replay(ProtocolInfo, ParserOptions?, Random?, int)"/>
+    public StreamFeeder Replay(ParserOptions? options = null, Random? random = null, int maxSegment = 64) =>
+        _recording.Replay(Http1Protocol.Info, options, random, maxSegment);
 
     /// <summary>Feeds the recording without ending it; returns the time after the last segment.</summary>
-    public long Replay(StreamFeeder feeder, Random? random = null, int maxSegment = 64)
-    {
-        long now = StepNs;
-        int[] offsets = [0, 0];
-        foreach (var (kind, length) in Recvs)
-        {
-            var bytes = Bytes(kind).AsSpan(offsets[(int)kind], length);
-            offsets[(int)kind] += length;
-            while (!bytes.IsEmpty)
-            {
-                int n = random is null ? bytes.Length : Math.Min(bytes.Length, random.Next(1, maxSegment + 1));
-                feeder.Feed(kind, bytes[..n], now, now + (StepNs / 2));
-                bytes = bytes[n..];
-                now += StepNs;
-            }
-        }
-        return now;
-    }
+    public long Replay(StreamFeeder feeder, Random? random = null, int maxSegment = 64) =>
+        _recording.Replay(feeder, random, maxSegment);
 
     /// <summary>What an exchange says, times left out (they depend on how the bytes were cut).</summary>
     public static string Summary(ProtocolMessage message)

@@ -1,0 +1,87 @@
+using Tattle.Protocols.Common;
+
+namespace Tattle.Tests.Protocols.Support;
+
+/// <summary>
+/// A connection recorded by a testdata capture script's relay: both directions' bytes (NAME.c2s, NAME.s2c) and the
+/// order of the relay's recv() calls (NAME.order), so a replay interleaves the directions as they really were.
+/// </summary>
+public sealed class RecordedConnection
+{
+    public const long StepNs = 1_000;
+
+    private RecordedConnection(string name, byte[] requests, byte[] responses, List<(MessageKind Kind, int Length)> recvs)
+    {
+        Name = name;
+        Requests = requests;
+        Responses = responses;
+        Recvs = recvs;
+    }
+
+    public string Name { get; }
+
+    public byte[] Requests { get; }
+
+    public byte[] Responses { get; }
+
+    public IReadOnlyList<(MessageKind Kind, int Length)> Recvs { get; }
+
+    public byte[] Bytes(MessageKind kind) => kind == MessageKind.Request ? Requests : Responses;
+
+    public static RecordedConnection Load(string folder, string name)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "testdata", folder);
+        var recvs = new List<(MessageKind, int)>();
+        foreach (string line in File.ReadAllLines(Path.Combine(dir, name + ".order")))
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            string[] parts = line.Split(' ');
+            recvs.Add((parts[0] == "c2s" ? MessageKind.Request : MessageKind.Response, int.Parse(parts[1])));
+        }
+        return new RecordedConnection(
+            name, File.ReadAllBytes(Path.Combine(dir, name + ".c2s")), File.ReadAllBytes(Path.Combine(dir, name + ".s2c")), recvs);
+    }
+
+    /// <summary>
+    /// Feeds the recording in its recv order, each recv cut into segments by <paramref name="random"/> (whole
+    /// when null), one <see cref="StepNs"/> apart; then both directions end and the connection closes.
+    /// </summary>
+    public StreamFeeder Replay(ProtocolInfo protocol, ParserOptions? options = null, Random? random = null, int maxSegment = 64)
+    {
+        var feeder = new StreamFeeder(protocol, options);
+        long now = Replay(feeder, random, maxSegment);
+        feeder.Feed(MessageKind.Response, [], now, now, endOfStream: true);
+        feeder.Feed(MessageKind.Request, [], now, now, endOfStream: true);
+        feeder.Close(now + StepNs);
+        return feeder;
+    }
+
+    /// <summary>
+    /// Feeds the recording without ending it; returns the time after the last segment. <paramref name="from"/>
+    /// gives, per direction (indexed by <see cref="MessageKind"/>), how many of its first bytes are left out, as
+    /// if tracing began there or another parser had read them.
+    /// </summary>
+    public long Replay(StreamFeeder feeder, Random? random = null, int maxSegment = 64, int[]? from = null)
+    {
+        long now = StepNs;
+        int[] offsets = [0, 0];
+        foreach (var (kind, length) in Recvs)
+        {
+            int start = offsets[(int)kind];
+            offsets[(int)kind] += length;
+            int skip = Math.Clamp((from?[(int)kind] ?? 0) - start, 0, length);
+            var bytes = Bytes(kind).AsSpan(start + skip, length - skip);
+            while (!bytes.IsEmpty)
+            {
+                int n = random is null ? bytes.Length : Math.Min(bytes.Length, random.Next(1, maxSegment + 1));
+                feeder.Feed(kind, bytes[..n], now, now + (StepNs / 2));
+                bytes = bytes[n..];
+                now += StepNs;
+            }
+        }
+        return now;
+    }
+}
