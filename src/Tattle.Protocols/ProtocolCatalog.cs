@@ -1,6 +1,7 @@
 using Tattle.Protocols.Common;
 using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http1;
+using Tattle.Protocols.Http2;
 using Tattle.Protocols.Tls;
 
 namespace Tattle.Protocols;
@@ -8,8 +9,16 @@ namespace Tattle.Protocols;
 /// <summary>The protocols Tattle recognises, in the order their probes are tried.</summary>
 public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
 {
-    /// <summary>Every protocol Tattle has a parser for. TLS first: its 0x16 0x03 start is the most specific.</summary>
-    public static ProtocolCatalog Default { get; } = new([TlsProtocol.Info, Http1Protocol.Info, DnsProtocol.Info]);
+    /// <summary>
+    /// Every protocol Tattle has a parser for. TLS first: its 0x16 0x03 start is the most specific; HTTP/2 last, as
+    /// its mid-connection probe (whole frames) is the least.
+    /// </summary>
+    public static ProtocolCatalog Default { get; } = new([
+        TlsProtocol.Info,
+        Http1Protocol.Info,
+        DnsProtocol.Info,
+        Http2Protocol.Info,
+    ]);
 
     public IReadOnlyList<ProtocolInfo> Protocols => protocols;
 

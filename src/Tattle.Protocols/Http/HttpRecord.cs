@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Tattle.Protocols.Http2;
 using Tattle.Records;
 using Tattle.Records.Json;
 using Tattle.Records.Live;
@@ -74,6 +75,21 @@ public sealed record HttpRecord : MessageRecord
     /// <summary>The end of a message was never seen (the connection closed first, or a gap hid it).</summary>
     public bool Truncated { get; init; }
 
+    /// <summary>HTTP/2: the stream's id.</summary>
+    public int? Stream { get; init; }
+
+    /// <summary>HTTP/2: the RST_STREAM or GOAWAY that ended the stream.</summary>
+    public Http2StreamError? Error { get; init; }
+
+    /// <summary>HTTP/2: a header block referred to HPACK state never seen; the fields it carried are missing.</summary>
+    public bool HeadersIncomplete { get; init; }
+
+    /// <summary>HTTP/2 server push: the stream whose PUSH_PROMISE announced this one.</summary>
+    public int? PromisedBy { get; init; }
+
+    /// <summary>The gRPC call the stream carried.</summary>
+    public GrpcCall? Grpc { get; init; }
+
     public override void WriteFields(Utf8JsonWriter w)
     {
         w.WriteBoolean(JsonNames.Tls, Tls);
@@ -132,10 +148,56 @@ public sealed record HttpRecord : MessageRecord
             HeaderJson.Write(w, Names.Trailers, Trailers);
         }
         w.WriteBoolean(JsonNames.Truncated, Truncated);
+        if (Stream is { } stream)
+        {
+            w.WriteNumber(Names.Stream, stream);
+        }
+        if (Error is { } error)
+        {
+            w.WriteStartObject(JsonNames.Error);
+            w.WriteString(Names.Frame, error.Frame);
+            w.WriteNumber(Names.Code, error.Code);
+            w.WriteString(JsonNames.Name, error.Name);
+            w.WriteString(Names.By, error.By);
+            w.WriteEndObject();
+        }
+        if (HeadersIncomplete)
+        {
+            w.WriteBoolean(Names.HeadersIncomplete, true);
+        }
+        if (PromisedBy is { } promisedBy)
+        {
+            w.WriteNumber(Names.PromisedBy, promisedBy);
+        }
+        if (Grpc is { } grpc)
+        {
+            WriteGrpc(w, grpc);
+        }
+    }
+
+    private static void WriteGrpc(Utf8JsonWriter w, GrpcCall grpc)
+    {
+        w.WriteStartObject(Names.Grpc);
+        RecurringStrings.Write(w, Names.Service, grpc.Service);
+        RecurringStrings.Write(w, Names.Method, grpc.Method);
+        RecurringStrings.Write(w, Names.Status, grpc.StatusName);
+        JsonFields.WriteOptional(w, Names.Code, grpc.StatusCode);
+        w.WriteString(JsonNames.Message, grpc.Message);
+        w.WriteNumber(Names.ReqMessages, grpc.RequestMessages);
+        w.WriteNumber(Names.RespMessages, grpc.ResponseMessages);
+        w.WriteNumber(Names.ReqMessageBytes, grpc.RequestMessageBytes);
+        w.WriteNumber(Names.RespMessageBytes, grpc.ResponseMessageBytes);
+        w.WriteBoolean(Names.Compressed, grpc.Compressed);
+        w.WriteEndObject();
     }
 
     public override void Describe(LiveLine line)
     {
+        if (Version == "2")
+        {
+            DescribeHttp2(line);
+            return;
+        }
         line.Word(LiveStyle.Cyan, Tls ? "https" : "http").Space().Text(Method ?? "?").Space()
             .Text(Host ?? Remote?.ToString() ?? "").Text(Path ?? "").Space().Arrow(Role).Space();
         if (Status is { } st)
@@ -158,6 +220,60 @@ public sealed record HttpRecord : MessageRecord
         line.Conn(Conn);
     }
 
+    /// <summary>
+    /// "h2 GET /x -> 200 12 B 0.52 ms example.com #1 c3", or for gRPC "grpc /pkg.Service/Method -> OK 1.20 ms":
+    /// the path first, as an HTTP/2 client's logs show it.
+    /// </summary>
+    private void DescribeHttp2(LiveLine line)
+    {
+        if (Grpc is { } grpc)
+        {
+            line.Word(LiveStyle.Cyan, "grpc").Space().Text(Path ?? "/" + grpc.Service + "/" + grpc.Method).Space().Arrow(Role).Space();
+            if (grpc.StatusName is { } status)
+            {
+                line.Text(grpc.StatusCode == 0 ? LiveStyle.Green : LiveStyle.Red, status);
+                if (grpc.Message is { Length: > 0 } message)
+                {
+                    line.Space().Text(LiveStyle.Red, message);
+                }
+            }
+            else
+            {
+                line.Word(LiveStyle.Grey, Status is { } st ? "(no grpc-status, http " + st.ToString(System.Globalization.CultureInfo.InvariantCulture) + ")" : "(no response)");
+            }
+        }
+        else
+        {
+            line.Word(LiveStyle.Cyan, PromisedBy is null ? "h2" : "h2 push").Space().Text(Method ?? "?").Space().Text(Path ?? "?").Space().Arrow(Role).Space();
+            if (Status is { } st)
+            {
+                line.Word(st >= 400 ? LiveStyle.Red : LiveStyle.Green, st.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                line.Word(LiveStyle.Grey, "(no response)");
+            }
+            if (RespBytes is { } rb)
+            {
+                line.Space().Bytes((ulong)rb);
+            }
+        }
+        line.Ms(LatencyMs);
+        if (Error is { } error)
+        {
+            line.Space().Word(LiveStyle.Red, error.Frame + " " + error.Name).Word(" by " + error.By);
+        }
+        if (HeadersIncomplete)
+        {
+            line.Space().Word(LiveStyle.Grey, "(headers incomplete)");
+        }
+        if (Host is not null)
+        {
+            line.Space().Text(Host);
+        }
+        line.Space().Word(LiveStyle.Grey, "#" + Stream?.ToString(System.Globalization.CultureInfo.InvariantCulture)).Conn(Conn);
+    }
+
     private static class Names
     {
         public static readonly JsonEncodedText Interim = JsonEncodedText.Encode("interim");
@@ -176,6 +292,19 @@ public sealed record HttpRecord : MessageRecord
         public static readonly JsonEncodedText Trailers = JsonEncodedText.Encode("trailers");
         public static readonly JsonEncodedText UnseenBytes = JsonEncodedText.Encode("unseen_bytes");
         public static readonly JsonEncodedText Upgrade = JsonEncodedText.Encode("upgrade");
+        public static readonly JsonEncodedText Stream = JsonEncodedText.Encode("stream");
+        public static readonly JsonEncodedText Frame = JsonEncodedText.Encode("frame");
+        public static readonly JsonEncodedText Code = JsonEncodedText.Encode("code");
+        public static readonly JsonEncodedText By = JsonEncodedText.Encode("by");
+        public static readonly JsonEncodedText HeadersIncomplete = JsonEncodedText.Encode("headers_incomplete");
+        public static readonly JsonEncodedText PromisedBy = JsonEncodedText.Encode("promised_by");
+        public static readonly JsonEncodedText Grpc = JsonEncodedText.Encode("grpc");
+        public static readonly JsonEncodedText Service = JsonEncodedText.Encode("service");
+        public static readonly JsonEncodedText ReqMessages = JsonEncodedText.Encode("req_messages");
+        public static readonly JsonEncodedText RespMessages = JsonEncodedText.Encode("resp_messages");
+        public static readonly JsonEncodedText ReqMessageBytes = JsonEncodedText.Encode("req_message_bytes");
+        public static readonly JsonEncodedText RespMessageBytes = JsonEncodedText.Encode("resp_message_bytes");
+        public static readonly JsonEncodedText Compressed = JsonEncodedText.Encode("compressed");
     }
 }
 

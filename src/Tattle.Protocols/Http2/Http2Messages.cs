@@ -1,5 +1,7 @@
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Http;
 using Tattle.Protocols.Http1;
+using Tattle.Records;
 
 namespace Tattle.Protocols.Http2;
 
@@ -72,6 +74,44 @@ public sealed record Http2Exchange : ProtocolMessage
 
     /// <summary>What the stream says as a gRPC call, when its content-type is application/grpc.</summary>
     public GrpcCall? Grpc { get; init; }
+
+    public override MessageRecord ToRecord(IMessageContext context)
+    {
+        if (Authority is { Length: > 0 } authority)
+        {
+            context.NameServer(HostHeader.WithoutPort(authority));
+        }
+        bool answered = Status is not null || Grpc?.StatusCode is not null;
+        return new HttpRecord(context.Header(StartNs))
+        {
+            LatencyMs = Method is not null && answered ? IMessageContext.Latency(StartNs, EndNs) : null,
+            Method = Method,
+            Path = Path,
+            Host = Authority,
+            Version = "2",
+            Stream = StreamId,
+            Status = Status,
+            ReqBytes = Method is null && RequestBytes == 0 ? null : RequestBytes,
+            RespBytes = Status is null && ResponseBytes == 0 ? null : ResponseBytes,
+            ReqHeaders = Method is null && RequestHeaders.Count == 0 ? null : HttpHeader.Pairs(RequestHeaders),
+            RespHeaders = Status is null && ResponseHeaders.Count == 0 ? null : HttpHeader.Pairs(ResponseHeaders),
+            ReqBody = RequestBody,
+            RespBody = ResponseBody,
+            ReqContentEncoding = RequestContentEncoding,
+            RespContentEncoding = ResponseContentEncoding,
+            Interim = Interim,
+            UnseenBytes = UnseenBytes,
+            Trailers = Trailers.Count > 0 ? HttpHeader.Pairs(Trailers) : null,
+            Truncated = Truncated,
+            Error = Error,
+            HeadersIncomplete = HeadersIncomplete,
+            PromisedBy = PromisedBy,
+            Grpc = Grpc,
+            Tls = context.Tls,
+            Sni = context.Tls ? context.Sni : null,
+            TlsSession = context.TlsSession,
+        };
+    }
 }
 
 /// <summary>The frame that ended a stream with an error code (RFC 9113 section 7).</summary>

@@ -31,6 +31,7 @@ public sealed class Http2Parser : IProtocolParser
 
     private int _highestPushStream;
     private bool _closed;
+    private bool _prefaceSeen;
 
     internal Http2Parser(ParserOptions options, IMessageSink sink, Http2Start start)
     {
@@ -41,6 +42,8 @@ public sealed class Http2Parser : IProtocolParser
         _server = new Side(MessageKind.Response, start.AtConnectionStart);
         // After an Upgrade the client's preface follows the 101 (RFC 7540 section 3.5), as it opens any h2c connection.
         _client.PrefaceExpected = start.AtConnectionStart || start.UpgradedRequest is not null;
+        // After a 101 the server may answer stream 1 before the client's preface is read: the start is known anyway.
+        _prefaceSeen = start.UpgradedRequest is not null;
         if (start.UpgradedRequest is { } request)
         {
             OpenUpgradedStream(request);
@@ -76,8 +79,10 @@ public sealed class Http2Parser : IProtocolParser
             side.PrefaceExpected = false;
             if (data.StartsWith(preface))
             {
+                _prefaceSeen = true;
                 return ParseResult.Ignored(preface.Length);
             }
+            MidConnection();
         }
         if (data.Length < FrameHeader.Size)
         {
@@ -397,10 +402,17 @@ public sealed class Http2Parser : IProtocolParser
         else
         {
             _collector.Begin(stream, role);
+            if (!_prefaceSeen && _client.PrefaceExpected)
+            {
+                MidConnection(); // a header block before the client's preface: the connection began earlier
+            }
             var status = side.Decoder.Decode(block, _collector);
+            if (status == HpackStatus.Error)
+            {
+                side.Decoder.Desynchronize(); // an Incomplete block kept the table in step; a malformed one did not
+            }
             if (status != HpackStatus.Ok)
             {
-                side.Decoder.Desynchronize();
                 if (stream is not null)
                 {
                     stream.HeadersIncomplete = true;
@@ -599,6 +611,17 @@ public sealed class Http2Parser : IProtocolParser
         {
             stream.HeadersIncomplete = true;
         }
+    }
+
+    /// <summary>
+    /// The frames did not start with the client's preface (detected mid-connection): both peers' HPACK tables hold
+    /// entries never seen, so references to them are reported as unknown, never guessed.
+    /// </summary>
+    private void MidConnection()
+    {
+        _client.PrefaceExpected = false;
+        _client.Decoder.Desynchronize();
+        _server.Decoder.Desynchronize();
     }
 
     /// <summary>Bytes of the direction were lost where they could not be skipped: start again at a frame.</summary>

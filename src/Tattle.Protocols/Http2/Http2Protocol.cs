@@ -28,7 +28,13 @@ public static class Http2Protocol
     private const int MaxFramesProbed = 8;
 
     /// <summary>Parsers made from <see cref="Info"/> assume the connection's start (prior knowledge or TLS ALPN h2).</summary>
-    public static ProtocolInfo Info { get; } = new(Name, Probe, (options, sink) => Create(options, sink, null));
+    public static ProtocolInfo Info { get; } = new(Name, Probe, (options, sink) => Create(options, sink, null))
+    {
+        Aliases = ["h2", "h2c", "grpc"],
+        UpgradeTokens = ["h2c"],
+        TakeOver = (options, sink, change) =>
+            Create(options, sink, new Http2Start((change.Upgraded as HttpExchange)?.Request)),
+    };
 
     public static Http2Parser Create(ParserOptions options, IMessageSink sink, Http2Start? start) =>
         new(options, sink, start ?? new Http2Start());
