@@ -160,6 +160,32 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         {
             TimestampNs = ts,
             Pid = 10,
+            Comm = "python3",
+            Conn = "c2",
+            Role = "client",
+            Remote = Remote,
+            Method = "POST",
+            Path = "/helloworld.Greeter/SayHello",
+            Host = "127.0.0.1:50051",
+            Version = "2",
+            Stream = 3,
+            Status = 200,
+            ReqBytes = 120,
+            RespBytes = 60,
+            ReqHeaders = [new("content-type", "application/grpc")],
+            RespHeaders = [new("content-type", "application/grpc")],
+            Trailers = [new("grpc-status", "5")],
+            Error = new Tattle.Protocols.Http2.Http2StreamError("RST_STREAM", 8, "CANCEL", "client"),
+            HeadersIncomplete = true,
+            PromisedBy = 1,
+            Grpc = new Tattle.Protocols.Http2.GrpcCall { Service = "helloworld.Greeter", Method = "SayHello", StatusCode = 5, StatusName = "NOT_FOUND", Message = "no such user", RequestMessages = 1, ResponseMessages = 0, RequestMessageBytes = 7, Compressed = false },
+            LatencyMs = 2.5,
+        };
+        yield return new HttpRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c2", Role = "client", Version = "2", Stream = 5, Grpc = new Tattle.Protocols.Http2.GrpcCall { Service = "s", Method = "m" } };
+        yield return new HttpRecord
+        {
+            TimestampNs = ts,
+            Pid = 10,
             Comm = "node",
             Conn = "t1",
             Role = "client",
