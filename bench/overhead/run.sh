@@ -12,6 +12,10 @@
 # kernel without kprobes or fentry before it does anything.
 # The -https conditions run the same over TLS (nginx's second port, self-signed): tattle-https reads the plaintext
 # through its uprobes on libssl; bpftrace-https merely counts SSL_read/SSL_write calls with per-pid uprobes.
+# The -h2 conditions serve the same file with nghttpd (HTTP/2 over clear text, one worker pinned to CPU 0) under
+# h2load -c16 -m8 (16 connections, 8 concurrent streams each); tattle-h2 attaches to nghttpd and parses every
+# stream (HPACK, frames); its completeness is http records of version 2 against the streams h2load started (those
+# still open when h2load stops are reported too, truncated).
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
 # and CPU per request at a load a service actually runs at.
 # nginx's single worker is pinned to CPU 0, wrk to CPU 1; tracers float. Prints one row per condition (median
@@ -20,7 +24,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced"
+all="untraced tattle tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2"
 reps=5 secs=5 rate=2000 conditions="$all"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,6 +38,8 @@ done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
 missing=()
 for p in nginx wrk tcpdump strace bpftrace openssl; do command -v "$p" >/dev/null || missing+=("$p"); done
+command -v nghttpd >/dev/null || missing+=(nghttp2-server)
+command -v h2load >/dev/null || missing+=(nghttp2-client)
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -48,7 +54,7 @@ build_floor() { # the floor condition's loader and programs (clang and libbpf-de
 tattle="$root/out/tattle/tattle"
 
 dir=$(mktemp -d /tmp/tattle-overhead.XXXXXX)
-port=18080 tls_port=18443
+port=18080 tls_port=18443 h2_port=18082
 mkdir -p "$dir/www"
 head -c 612 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
@@ -74,12 +80,15 @@ http {
 CONF
 nginx -c "$dir/nginx.conf" &
 nginx_pid=$!
-cleanup() { kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; rm -rf "$dir"; }
+taskset -c 0 nghttpd --no-tls -n 1 -d "$dir/www" "$h2_port" >/dev/null 2>&1 &
+h2_pid=$!
+cleanup() { kill "$nginx_pid" "$h2_pid" 2>/dev/null; wait "$nginx_pid" "$h2_pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
 [ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
 url="http://127.0.0.1:$port/index.html"
 tls_url="https://127.0.0.1:$tls_port/index.html"
+h2_url="http://127.0.0.1:$h2_port/index.html"
 taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
@@ -89,8 +98,8 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   local c=$1; tracer_pid=""
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
-    untraced|untraced-https|untraced-paced) return ;;
-    tattle|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced)
+    untraced|untraced-https|untraced-paced|untraced-h2) return ;;
+    tattle|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -100,7 +109,9 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
       [ "$c" = tattle-light ] && w=(--no-payload)
       [ "$c" = tattle-noparse ] && w=(--no-parse)
-      "$tattle" attach -p "$worker" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
+      local traced=$worker
+      [ "$c" = tattle-h2 ] && traced=$h2_pid
+      "$tattle" attach -p "$traced" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
     floor)
@@ -147,6 +158,7 @@ stop_tracer() { # prints "cpu_seconds http_records lost"
   local http=0 lost=0 tls=0
   if [ -f "$dir/t.jsonl" ]; then
     http=$(grep -c '"type":"http"' "$dir/t.jsonl" || true)
+    [ "$c" = tattle-h2 ] && http=$(grep '"type":"http"' "$dir/t.jsonl" | grep -c '"version":"2"' || true)
     lost=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"lost":[0-9]*' | cut -d: -f2 || echo 0)
     tls=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"calls":[0-9]*' | cut -d: -f2 || echo 0)
   fi
@@ -163,8 +175,17 @@ for rep in $(seq "$reps"); do
     before=$(wc -l < "$dir/access.log")
     target=$url pace=()
     case "$c" in *-https) target=$tls_url ;; *-paced) pace=(-s "$dir/paced.lua") ;; esac
-    out=$(taskset -c 1 wrk -t1 -c16 -d"${secs}s" --latency "${pace[@]}" "$target")
-    after=$(wc -l < "$dir/access.log")
+    if [[ "$c" == *-h2 ]]; then
+      # h2load's summary as wrk's lines, so one parser reads both; requests that succeeded stand for the log.
+      h2=$(taskset -c 1 h2load -t1 -c16 -m8 -D"$secs" "$h2_url" 2>&1)
+      out=$(awk '/^finished in/ {gsub(",", "", $4); print "Requests/sec: " $4}
+                 END {print "50% nan"; print "99% nan"}' <<<"$h2")  # h2load gives no percentiles
+      done_reqs=$(awk '/^requests:/ {print $4}' <<<"$h2")  # started: each started stream makes a record
+      after=$((before + ${done_reqs:-0}))
+    else
+      out=$(taskset -c 1 wrk -t1 -c16 -d"${secs}s" --latency "${pace[@]}" "$target")
+      after=$(wc -l < "$dir/access.log")
+    fi
     read -r cpu http lost tls < <(stop_tracer "$c")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -188,7 +209,8 @@ def ms(v):
 by = {c: [r for r in rows if r[0] == c] for c in conds}
 def base_of(c):
     # Each condition against the untraced run of its own workload: HTTP, HTTPS or paced.
-    b = "untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced") else "untraced"
+    b = ("untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced")
+         else "untraced-h2" if c.endswith("-h2") else "untraced")
     return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
 print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13}")
 ratios, complete, lost, traps = {}, {}, {}, {}
@@ -210,6 +232,6 @@ g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # Each TLS library call traps twice (entry and return probe).
 print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
-      f"paced={g(ratios,'tattle-paced')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} "
-      f"tls_calls_per_req={g(traps,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced'))}")
+      f"paced={g(ratios,'tattle-paced')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} "
+      f"tls_calls_per_req={g(traps,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY
