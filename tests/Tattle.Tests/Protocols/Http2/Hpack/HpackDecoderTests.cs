@@ -1,4 +1,5 @@
 using Tattle.Protocols.Http2.Hpack;
+using static Tattle.Protocols.Http2.Hpack.HpackWriter;
 using static Tattle.Tests.Protocols.Http2.Hpack.HpackWire;
 
 namespace Tattle.Tests.Protocols.Http2.Hpack;
@@ -99,6 +100,18 @@ public sealed class HpackDecoderTests
         decoder = new HpackDecoder(4096) { MaxTableSizeLimit = 8192 };
         Assert.Equal(HpackStatus.Ok, Decode(decoder, Block(b => { SizeUpdate(b, 8192); Indexed(b, 2); })).Status);
         Assert.Equal(8192, decoder.MaxTableSize);
+    }
+
+    [Fact]
+    public void HugeTableSizeFromSettings_CostsOnlyWhatIsStored()
+    {
+        // A peer may advertise up to 2^32-1; the caller's cast makes that negative.
+        var decoder = new HpackDecoder { MaxTableSizeLimit = -1 };
+        Assert.Equal(int.MaxValue, decoder.MaxTableSizeLimit);
+        var (status, fields) = Decode(decoder, Block(b => { SizeUpdate(b, int.MaxValue); Literal(b, 0x40, 0, "a", "1"); Indexed(b, 62); }));
+        Assert.Equal(HpackStatus.Ok, status);
+        Assert.Equal(["a: 1", "a: 1"], fields);
+        Assert.Equal(int.MaxValue, new HpackDecoder(int.MaxValue).MaxTableSize);
     }
 
     [Fact]
