@@ -397,14 +397,11 @@ public sealed class Http2Parser : IProtocolParser
         else
         {
             _collector.Begin(stream, role);
-            var status = side.Decoder.Decode(block, _collector);
-            if (status != HpackStatus.Ok)
+            // Incomplete: fields named entries never seen (the sink marked the stream); what the block added to
+            // the table is known and kept. Error: the decoder has forgotten its table by itself.
+            if (side.Decoder.Decode(block, _collector) == HpackStatus.Error && stream is not null)
             {
-                side.Decoder.Desynchronize();
-                if (stream is not null)
-                {
-                    stream.HeadersIncomplete = true;
-                }
+                stream.HeadersIncomplete = true;
             }
             _collector.End();
         }

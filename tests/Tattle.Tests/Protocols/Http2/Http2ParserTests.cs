@@ -314,6 +314,21 @@ public sealed class Http2ParserTests
     }
 
     [Fact]
+    public void AnUnknownReferenceKeepsWhatTheTableLearnedSince()
+    {
+        var f = Connection(start: new Http2Start(AtConnectionStart: false));
+        // x-new is added (entry 62); 63 is an entry from before tracing began.
+        Send(f, Client, Headers(1, Block(Indexed(2), Indexed(6), Literal(":path", "/a"), Literal("x-new", "v", addToTable: true), Indexed(63)), endStream: true));
+        Send(f, Client, Headers(3, Block(Indexed(2), Indexed(6), Literal(":path", "/b"), Indexed(62)), endStream: true));
+        f.Close(_now + 10);
+
+        var x = Exchanges(f);
+        Assert.Equal([("/a", true), ("/b", false)], x.Select(e => (e.Path!, e.HeadersIncomplete)));
+        Assert.Equal([("x-new", "v")], x[0].RequestHeaders.Select(h => (h.Name, h.Value)));
+        Assert.Equal([("x-new", "v")], x[1].RequestHeaders.Select(h => (h.Name, h.Value)));
+    }
+
+    [Fact]
     public void MidConnectionTheFirstBytesMayBeAnywhere()
     {
         var f = Connection(start: new Http2Start(AtConnectionStart: false));
