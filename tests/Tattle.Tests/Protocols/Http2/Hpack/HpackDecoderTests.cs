@@ -39,6 +39,35 @@ public sealed class HpackDecoderTests
         Assert.False(decoder.Synchronized);
     }
 
+    [Fact]
+    public void HuffmanString_EosInsideALongString_IsAnError()
+    {
+        // Long enough for the decoder's 8-bytes-at-a-time path, which has its own EOS check.
+        int[] a = [.. Enumerable.Repeat((int)'a', 20)];
+        Assert.Equal(HpackStatus.Error, Decode(new HpackDecoder(), HuffmanValue(Pack([.. a, HpackHuffman.Eos, .. a]))).Status);
+        var (status, fields) = Decode(new HpackDecoder(), HuffmanValue(Pack([.. a, '{', .. a])));
+        Assert.Equal(HpackStatus.Ok, status);
+        Assert.Equal([$"x: {new string('a', 20)}{{{new string('a', 20)}"], fields);
+    }
+
+    /// <summary>Codes of the symbols end to end, padded with ones.</summary>
+    private static byte[] Pack(int[] symbols)
+    {
+        var bits = new List<bool>();
+        foreach (int symbol in symbols)
+        {
+            for (int i = HpackHuffman.LengthOf(symbol) - 1; i >= 0; i--)
+            {
+                bits.Add(((HpackHuffman.Codes[symbol] >> i) & 1) != 0);
+            }
+        }
+        while (bits.Count % 8 != 0)
+        {
+            bits.Add(true);
+        }
+        return [.. bits.Chunk(8).Select(octet => (byte)octet.Aggregate(0, (v, bit) => (v << 1) | (bit ? 1 : 0)))];
+    }
+
     [Theory]
     [InlineData(new byte[] { }, "")]
     [InlineData(new byte[] { 0x07 }, "0")] // '0' is 00000, then 3 bits of padding
