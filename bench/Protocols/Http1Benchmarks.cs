@@ -135,11 +135,4 @@ public class Http1Benchmarks
         }
         return calls;
     }
-
-    private sealed class DiscardSink : IMessageSink
-    {
-        public void OnMessage(ProtocolMessage message)
-        {
-        }
-    }
 }

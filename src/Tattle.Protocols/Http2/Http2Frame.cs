@@ -53,7 +53,7 @@ internal readonly record struct FrameHeader(int Length, byte RawType, byte Flags
     }
 
     /// <summary>The flags RFC 9113 defines for a type; a sender leaves the others unset (section 4.1).</summary>
-    private static byte DefinedFlags(FrameType type) => type switch
+    public static byte DefinedFlagsOf(FrameType type) => type switch
     {
         FrameType.Data => FrameFlags.EndStream | FrameFlags.Padded,
         FrameType.Headers => FrameFlags.EndStream | FrameFlags.EndHeaders | FrameFlags.Padded | FrameFlags.Priority,
@@ -98,7 +98,7 @@ internal readonly record struct FrameHeader(int Length, byte RawType, byte Flags
     /// known type, the reserved bit clear and no undefined flag set, as every sender writes them.
     /// </summary>
     public bool IsPlausible(MessageKind kind, int maxFrameSize) =>
-        IsKnownType && !ReservedBit && (Flags & ~DefinedFlags(Type)) == 0 && IsValid(kind, maxFrameSize);
+        IsKnownType && !ReservedBit && (Flags & ~DefinedFlagsOf(Type)) == 0 && IsValid(kind, maxFrameSize);
 }
 
 /// <summary>The error codes of RFC 9113 section 7, by name.</summary>

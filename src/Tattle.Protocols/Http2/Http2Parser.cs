@@ -406,17 +406,11 @@ public sealed class Http2Parser : IProtocolParser
             {
                 MidConnection(); // a header block before the client's preface: the connection began earlier
             }
-            var status = side.Decoder.Decode(block, _collector);
-            if (status == HpackStatus.Error)
+            // Incomplete: fields named entries never seen (the sink marked the stream); what the block added to
+            // the table is known and kept. Error: the decoder has forgotten its table by itself.
+            if (side.Decoder.Decode(block, _collector) == HpackStatus.Error && stream is not null)
             {
-                side.Decoder.Desynchronize(); // an Incomplete block kept the table in step; a malformed one did not
-            }
-            if (status != HpackStatus.Ok)
-            {
-                if (stream is not null)
-                {
-                    stream.HeadersIncomplete = true;
-                }
+                stream.HeadersIncomplete = true;
             }
             _collector.End();
         }
@@ -493,6 +487,27 @@ public sealed class Http2Parser : IProtocolParser
         stream.Request.ContentEncoding = request.ContentEncoding;
         stream.Request.AddData(request.Body.Span, _options.BodyLimit, grpc: false);
         stream.Request.Ended = true;
+
+        // The upgrade request's HTTP2-Settings field is the client's first SETTINGS payload, base64url-encoded
+        // (RFC 7540 section 3.2.1): its limits hold for the server's first frames.
+        string? settings = request.Headers.FirstOrDefault(f => f.Name.Equals("http2-settings", StringComparison.OrdinalIgnoreCase)).Value;
+        if (settings is not null && TryDecodeBase64Url(settings.Trim(), out byte[] payload))
+        {
+            ApplySettings(_client, payload.AsSpan(0, payload.Length - (payload.Length % 6)));
+        }
+    }
+
+    private static bool TryDecodeBase64Url(string text, out byte[] bytes)
+    {
+        string base64 = text.Replace('-', '+').Replace('_', '/');
+        base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
+        bytes = new byte[base64.Length];
+        if (Convert.TryFromBase64String(base64, bytes, out int written))
+        {
+            bytes = bytes[..written];
+            return true;
+        }
+        return false;
     }
 
     /// <summary>One side of the stream sent END_STREAM; the stream is reported once both have.</summary>
@@ -549,11 +564,16 @@ public sealed class Http2Parser : IProtocolParser
     private bool OnSettings(Side side, FrameHeader h, ReadOnlySpan<byte> payload)
     {
         Counters.Settings++;
-        if (h.Has(FrameFlags.Ack))
+        if (!h.Has(FrameFlags.Ack))
         {
-            return false;
+            ApplySettings(side, payload);
         }
-        // A peer's settings bound what the other peer sends: its header table, its frame sizes.
+        return false;
+    }
+
+    /// <summary>A peer's settings bound what the other peer sends: its header table, its frame sizes.</summary>
+    private void ApplySettings(Side side, ReadOnlySpan<byte> payload)
+    {
         var other = OtherSide(side);
         for (int i = 0; i + 6 <= payload.Length; i += 6)
         {
@@ -569,7 +589,6 @@ public sealed class Http2Parser : IProtocolParser
                     break;
             }
         }
-        return false;
     }
 
     private static string By(Side side) => side.Kind == MessageKind.Request ? "client" : "server";

@@ -141,7 +141,7 @@ public static class Http2Protocol
             var rest = data[pos..];
             if (rest.Length < FrameHeader.Size)
             {
-                return Detection.NeedMoreData;
+                return CouldStartFrame(rest) ? Detection.NeedMoreData : Detection.No;
             }
             var h = FrameHeader.Read(rest);
             // Checked by a response's rules, which allow HEADERS on even streams: the direction is not known yet.
@@ -167,6 +167,24 @@ public static class Http2Protocol
         }
         // Frames that never tell their direction (DATA, WINDOW_UPDATE...) are not claimed.
         return Detection.No;
+    }
+
+    /// <summary>Whether the first bytes of a frame header, as far as they go, pass <see cref="FrameHeader.IsPlausible"/>.</summary>
+    private static bool CouldStartFrame(ReadOnlySpan<byte> part)
+    {
+        if (part.Length >= 3 && ((part[0] << 16) | (part[1] << 8) | part[2]) > FrameHeader.DefaultMaxFrameSize)
+        {
+            return false;
+        }
+        if (part.Length >= 4 && part[3] > (byte)FrameType.Continuation)
+        {
+            return false;
+        }
+        if (part.Length >= 5 && (part[4] & ~FrameHeader.DefinedFlagsOf((FrameType)part[3])) != 0)
+        {
+            return false;
+        }
+        return part.Length < 6 || (part[5] & 0x80) == 0;
     }
 
     /// <summary>What one frame says of its sender: Request, Response, or NeedMoreData for "cannot tell".</summary>

@@ -29,15 +29,17 @@ public sealed class HpackDecoder
     private int _maxSize;
     private bool _maxSizeKnown;
 
-    /// <param name="maxTableSize">The table size both sides start with (HTTP/2: 4096) and the limit advertised.</param>
+    /// <param name="maxTableSize">
+    /// The table size both sides start with (HTTP/2: 4096) and the limit advertised; negative as for
+    /// <see cref="MaxTableSizeLimit"/>.
+    /// </param>
     /// <param name="synchronized">False when attaching to a connection whose earlier blocks were not seen.</param>
     public HpackDecoder(int maxTableSize = 4096, bool synchronized = true)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxTableSize);
-        _limit = maxTableSize;
-        _maxSize = maxTableSize;
+        MaxTableSizeLimit = maxTableSize;
+        _maxSize = _limit;
         _maxSizeKnown = synchronized;
-        _table = new HpackDynamicTable(maxTableSize);
+        _table = new HpackDynamicTable();
         Synchronized = synchronized;
         CheckResynchronized();
     }
@@ -45,16 +47,14 @@ public sealed class HpackDecoder
     /// <summary>True when every entry the peer's encoder may reference is known.</summary>
     public bool Synchronized { get; private set; }
 
-    /// <summary>SETTINGS_HEADER_TABLE_SIZE the decoding side advertised (the encoder's upper bound for size updates).</summary>
+    /// <summary>
+    /// SETTINGS_HEADER_TABLE_SIZE the decoding side advertised (the encoder's upper bound for size updates). A
+    /// negative value, a 32-bit setting above int range cast to int, is taken as <see cref="int.MaxValue"/>.
+    /// </summary>
     public int MaxTableSizeLimit
     {
         get => _limit;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _limit = value;
-            _table.EnsureCapacity(Math.Max(_limit, _maxSize));
-        }
+        set => _limit = value < 0 ? int.MaxValue : value;
     }
 
     /// <summary>RFC 7541 §4.1 size of the known entries.</summary>
@@ -157,7 +157,6 @@ public sealed class HpackDecoder
     {
         _maxSize = size;
         _maxSizeKnown = true;
-        _table.EnsureCapacity(Math.Max(_limit, _maxSize));
         _table.EvictTo(size);
         CheckResynchronized();
     }

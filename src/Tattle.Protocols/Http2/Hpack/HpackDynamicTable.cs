@@ -5,8 +5,9 @@ namespace Tattle.Protocols.Http2.Hpack;
 /// </summary>
 /// <remarks>
 /// Bytes live in one array, oldest to newest, end to end: eviction only moves the start forward. When an entry does
-/// not fit after the end, the live bytes move to the front; the array holds twice the largest table size, so that
-/// happens at most once per table size of inserted bytes and every entry stays one contiguous span.
+/// not fit after the end, the live bytes move to the front, into an array twice what they need when it is smaller:
+/// moves happen at most once per table size of inserted bytes, every entry stays one contiguous span, and memory
+/// follows what the peer stores rather than the size it may use (a peer's SETTINGS may allow 2 GiB).
 /// </remarks>
 internal sealed class HpackDynamicTable
 {
@@ -21,47 +22,17 @@ internal sealed class HpackDynamicTable
         public int StaticName;
     }
 
-    private byte[] _data;
+    private byte[] _data = [];
     private int _dataStart;
     private int _dataEnd;
-    private Entry[] _entries;
+    private Entry[] _entries = new Entry[8];
     private int _oldest;
-
-    public HpackDynamicTable(int maxSize)
-    {
-        _data = new byte[2 * Math.Max(maxSize, 0)];
-        _entries = new Entry[(Math.Max(maxSize, 0) / EntryOverhead) + 1];
-    }
 
     /// <summary>Number of entries.</summary>
     public int Count { get; private set; }
 
     /// <summary>Sum of entry sizes (§4.1).</summary>
     public int Size { get; private set; }
-
-    /// <summary>Makes room for tables up to <paramref name="maxSize"/>, keeping the entries.</summary>
-    public void EnsureCapacity(int maxSize)
-    {
-        if (2L * maxSize > _data.Length)
-        {
-            var data = new byte[2 * maxSize];
-            _data.AsSpan(_dataStart, _dataEnd - _dataStart).CopyTo(data);
-            Rebase(_dataStart);
-            _dataEnd -= _dataStart;
-            _dataStart = 0;
-            _data = data;
-        }
-        if (maxSize / EntryOverhead + 1 > _entries.Length)
-        {
-            var entries = new Entry[(maxSize / EntryOverhead) + 1];
-            for (int i = 0; i < Count; i++)
-            {
-                entries[i] = _entries[(_oldest + i) % _entries.Length];
-            }
-            _entries = entries;
-            _oldest = 0;
-        }
-    }
 
     /// <summary>Entry <paramref name="index"/>, 1 being the newest.</summary>
     public void Get(int index, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value, out int staticName)
@@ -95,7 +66,7 @@ internal sealed class HpackDynamicTable
     /// <summary>
     /// Adds an entry after evicting what <paramref name="maxSize"/> requires (§4.4): an entry larger than the
     /// table empties it and is not added. Neither span may point into this table (eviction and the move may
-    /// overwrite it). The caller ensured capacity for <paramref name="maxSize"/>.
+    /// overwrite it).
     /// </summary>
     public void Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int staticName, int maxSize)
     {
@@ -110,10 +81,23 @@ internal sealed class HpackDynamicTable
         if (_dataEnd + length > _data.Length)
         {
             int live = _dataEnd - _dataStart;
-            _data.AsSpan(_dataStart, live).CopyTo(_data);
+            long needed = 2L * (live + length);
+            byte[] target = needed > _data.Length ? new byte[Math.Min(needed, Array.MaxLength)] : _data;
+            _data.AsSpan(_dataStart, live).CopyTo(target);
+            _data = target;
             Rebase(_dataStart);
             _dataEnd = live;
             _dataStart = 0;
+        }
+        if (Count == _entries.Length)
+        {
+            var entries = new Entry[Count * 2];
+            for (int i = 0; i < Count; i++)
+            {
+                entries[i] = _entries[(_oldest + i) % _entries.Length];
+            }
+            _entries = entries;
+            _oldest = 0;
         }
         int offset = _dataEnd;
         name.CopyTo(_data.AsSpan(offset));

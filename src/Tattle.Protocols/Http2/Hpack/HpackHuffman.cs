@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Tattle.Protocols.Http2.Hpack;
 
 /// <summary>The Huffman code of RFC 7541 Appendix B: table-driven decoding, and encoding for tests and tools.</summary>
@@ -102,9 +104,41 @@ internal static class HpackHuffman
         int count = 0;
         int read = 0;
         int written = 0;
+        ushort[] primary = Primary;
+
+        // While 8 bytes remain: refill in one read, then decode every code the longest one fits behind, with no
+        // end-of-input checks. The loop below finishes the last bytes and checks the padding.
+        while (source.Length - read >= 8)
+        {
+            int take = (64 - count) >> 3;
+            ulong next = BinaryPrimitives.ReadUInt64BigEndian(source.Slice(read));
+            bits = take == 8 ? next : (bits << (take * 8)) | (next >> (64 - (take * 8)));
+            read += take;
+            count += take * 8;
+            while (count >= MaxLength)
+            {
+                int entry = primary[(int)(bits >> (count - PrimaryBits)) & ((1 << PrimaryBits) - 1)];
+                int length = entry >> PrimaryBits;
+                int symbol = entry & ((1 << PrimaryBits) - 1);
+                if (length == 0)
+                {
+                    symbol = DecodeLong(bits, count, out length);
+                    if (symbol == Eos)
+                    {
+                        return -1;
+                    }
+                }
+                if ((uint)written >= (uint)destination.Length)
+                {
+                    return -1;
+                }
+                destination[written++] = (byte)symbol;
+                count -= length;
+            }
+        }
+
         while (true)
         {
-            // Keep at least one whole code (30 bits) in hand while input lasts.
             while (count <= 56 && read < source.Length)
             {
                 bits = (bits << 8) | source[read++];
@@ -117,39 +151,19 @@ internal static class HpackHuffman
             int peek = count >= PrimaryBits
                 ? (int)(bits >> (count - PrimaryBits)) & ((1 << PrimaryBits) - 1)
                 : (int)(bits << (PrimaryBits - count)) & ((1 << PrimaryBits) - 1);
-            int entry = Primary[peek];
+            int entry = primary[peek];
             int length = entry >> PrimaryBits;
-            int symbol;
-            if (length != 0)
+            int symbol = entry & ((1 << PrimaryBits) - 1);
+            if (length == 0)
             {
-                if (length > count)
-                {
-                    return Padding(bits, count, read == source.Length) ? written : -1;
-                }
-                symbol = entry & ((1 << PrimaryBits) - 1);
+                symbol = DecodeLong(bits, count, out length);
             }
-            else
+            if (symbol < 0 || length > count)
             {
-                symbol = -1;
-                for (length = PrimaryBits + 1; length <= MaxLength; length++)
-                {
-                    if (length > count)
-                    {
-                        return Padding(bits, count, read == source.Length) ? written : -1;
-                    }
-                    int code = (int)(bits >> (count - length)) & ((1 << length) - 1);
-                    if ((uint)(code - FirstCode[length]) < (uint)CountOfLength[length])
-                    {
-                        symbol = Sorted[SortedStart[length] + code - FirstCode[length]];
-                        break;
-                    }
-                }
-                if (symbol is < 0 or Eos)
-                {
-                    return -1;
-                }
+                // Input is exhausted here: what remains must be padding.
+                return Padding(bits, count) ? written : -1;
             }
-            if (written == destination.Length)
+            if (symbol == Eos || written == destination.Length)
             {
                 return -1;
             }
@@ -158,11 +172,28 @@ internal static class HpackHuffman
         }
     }
 
+    /// <summary>
+    /// A code longer than <see cref="PrimaryBits"/> at the top of the <paramref name="count"/> bits held, by
+    /// canonical search; -1 when fewer bits are held than it needs.
+    /// </summary>
+    private static int DecodeLong(ulong bits, int count, out int length)
+    {
+        for (length = PrimaryBits + 1; length <= MaxLength && length <= count; length++)
+        {
+            int code = (int)(bits >> (count - length)) & ((1 << length) - 1);
+            if ((uint)(code - FirstCode[length]) < (uint)CountOfLength[length])
+            {
+                return Sorted[SortedStart[length] + code - FirstCode[length]];
+            }
+        }
+        return -1;
+    }
+
     /// <summary>What is left after the last whole symbol must be the most significant bits of EOS: 1 to 7 ones.</summary>
-    private static bool Padding(ulong bits, int count, bool atEnd)
+    private static bool Padding(ulong bits, int count)
     {
         ulong mask = (1UL << count) - 1;
-        return atEnd && count <= 7 && (bits & mask) == mask;
+        return count <= 7 && (bits & mask) == mask;
     }
 
     /// <summary>The length in bytes of <paramref name="source"/> once encoded.</summary>

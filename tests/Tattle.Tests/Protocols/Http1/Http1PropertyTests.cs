@@ -25,64 +25,11 @@ public sealed class Http1PropertyTests
         "Trailer-Field: t\r\n", "hello", ":", " ", "\0", "Cookie: a=b\r\n", "GET /?token=x HTTP/1.1\r\n",
     ];
 
-    /// <summary>Feeds two streams, interleaved and cut at random, with an occasional gap; then ends and closes.</summary>
-    private static StreamFeeder Feed(byte[] requests, byte[] responses, Random random, ParserOptions? options = null)
-    {
-        int budget = (4 * (requests.Length + responses.Length)) + 64;
-        var feeder = new StreamFeeder(Http1Protocol.Info, options ?? new ParserOptions { BodyLimit = 64 }, budget);
-        int[] offsets = [0, 0];
-        byte[][] streams = [requests, responses];
-        long now = 0;
-        while (offsets[0] < requests.Length || offsets[1] < responses.Length)
-        {
-            int k = offsets[0] >= requests.Length ? 1 : offsets[1] >= responses.Length ? 0 : random.Next(2);
-            var kind = (MessageKind)k;
-            int n = Math.Min(streams[k].Length - offsets[k], random.Next(1, 48));
-            now += 10;
-            if (random.Next(20) == 0)
-            {
-                feeder.Gap(kind, n, now);
-            }
-            else
-            {
-                feeder.Feed(kind, streams[k].AsSpan(offsets[k], n), now, now + 5);
-            }
-            offsets[k] += n;
-        }
-        feeder.Feed(MessageKind.Response, [], now, now, endOfStream: random.Next(2) == 0);
-        feeder.Close(now + 10);
-        return feeder;
-    }
+    private static StreamFeeder Feed(byte[] requests, byte[] responses, Random random, ParserOptions? options = null) =>
+        RandomFeeding.Feed(Http1Protocol.Info, requests, responses, random, options ?? new ParserOptions { BodyLimit = 64 });
 
-    private static byte[] Mutate(byte[] source, Random random)
-    {
-        var bytes = new List<byte>(source);
-        byte[] special = [(byte)'\r', (byte)'\n', (byte)':', (byte)' ', (byte)'0', (byte)'f', (byte)';', (byte)'\t', 0, 0xff];
-        for (int m = random.Next(1, 6); m > 0 && bytes.Count > 0; m--)
-        {
-            int at = random.Next(bytes.Count);
-            int length = Math.Min(bytes.Count - at, random.Next(1, 17));
-            switch (random.Next(5))
-            {
-                case 0:
-                    bytes[at] = (byte)random.Next(256);
-                    break;
-                case 1:
-                    bytes.RemoveRange(at, length);
-                    break;
-                case 2:
-                    bytes.InsertRange(at, Enumerable.Range(0, length).Select(_ => (byte)random.Next(256)));
-                    break;
-                case 3:
-                    bytes.InsertRange(at, bytes.GetRange(at, length));
-                    break;
-                default:
-                    bytes[at] = special[random.Next(special.Length)];
-                    break;
-            }
-        }
-        return [.. bytes];
-    }
+    private static byte[] Mutate(byte[] source, Random random) =>
+        RandomFeeding.Mutate(source, random, [(byte)'\r', (byte)'\n', (byte)':', (byte)' ', (byte)'0', (byte)'f', (byte)';', (byte)'\t', 0, 0xff]);
 
     [Fact]
     public void RandomBytesNeverThrowNorLoop()

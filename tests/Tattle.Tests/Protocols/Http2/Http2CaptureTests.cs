@@ -204,6 +204,10 @@ public sealed class Http2CaptureTests(ITestOutputHelper output)
                     }
                     Assert.True(result.Consumed > 0);
                 }
+                // One direction alone ends a stream only when the other side had nothing to send on it (a push,
+                // the upgraded request) or by a RST_STREAM or GOAWAY in the prefix itself.
+                Assert.All(sink.Messages.Cast<Http2Exchange>(), x => Assert.True(
+                    x.Error is not null || x.PromisedBy is not null || (capture.IsUpgrade && x.StreamId == 1), Http2Capture.Summary(x)));
             }
         }
     }

@@ -17,8 +17,8 @@ public sealed class Http2ParserTests
     /// <summary>A connection past its prefaces: the client's preface and SETTINGS, the server's SETTINGS.</summary>
     private StreamFeeder Connection(ParserOptions? options = null, Http2Start? start = null)
     {
-        var feeder = new StreamFeeder(Http2Capture.Protocol(start ?? new Http2Start()), options ?? new ParserOptions { BodyLimit = 1024 });
-        if (start?.AtConnectionStart != false)
+        var feeder = new StreamFeeder(Http2Capture.Protocol(start ?? new Http2Start()), options ?? new ParserOptions { BodyLimit = 1 << 16 });
+        if (start is null)
         {
             Send(feeder, Client, [.. Preface, .. Settings()]);
             Send(feeder, Server, Settings((4, 65535)));
@@ -311,6 +311,48 @@ public sealed class Http2ParserTests
             Assert.Equal("plain", x.RequestHeaders[1].Value);
             Assert.Equal(redact ? "REDACTED" : "sid=1", x.ResponseHeaders[0].Value);
         }
+    }
+
+    [Fact]
+    public void TheUpgradeRequestsSettingsHoldForTheServersFirstFrames()
+    {
+        // HTTP2-Settings: SETTINGS_MAX_FRAME_SIZE = 65536, base64url without padding (RFC 7540 section 3.2.1).
+        string settings = Convert.ToBase64String(Settings((5, 1 << 16))[9..]).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var request = new Tattle.Protocols.Http1.HttpRequest
+        {
+            Method = "GET",
+            Target = "/up",
+            Host = "example.test",
+            Version = "HTTP/1.1",
+            HeadBytes = 100,
+            BodyBytes = 0,
+            StartNs = 1,
+            EndNs = 2,
+            Headers = [new("Host", "example.test"), new("Upgrade", "h2c"), new("HTTP2-Settings", settings)],
+        };
+        var f = Connection(start: new Http2Start(request));
+        Send(f, Client, [.. Preface, .. Settings()]);
+        // The server's answer to stream 1 comes in a frame larger than the default maximum.
+        Send(f, Server, [.. Settings(), .. Headers(1, Response(200), endStream: false), .. Data(1, new byte[30_000], endStream: true)]);
+
+        var x = Assert.Single(Exchanges(f));
+        Assert.Equal((1, "GET", "/up", 200, 30_000), (x.StreamId, x.Method, x.Path, x.Status!.Value, x.ResponseBody.Length));
+        Assert.Equal(0, f.Dropped(Server));
+    }
+
+    [Fact]
+    public void AnUnknownReferenceKeepsWhatTheTableLearnedSince()
+    {
+        var f = Connection(start: new Http2Start(AtConnectionStart: false));
+        // x-new is added (entry 62); 63 is an entry from before tracing began.
+        Send(f, Client, Headers(1, Block(Indexed(2), Indexed(6), Literal(":path", "/a"), Literal("x-new", "v", addToTable: true), Indexed(63)), endStream: true));
+        Send(f, Client, Headers(3, Block(Indexed(2), Indexed(6), Literal(":path", "/b"), Indexed(62)), endStream: true));
+        f.Close(_now + 10);
+
+        var x = Exchanges(f);
+        Assert.Equal([("/a", true), ("/b", false)], x.Select(e => (e.Path!, e.HeadersIncomplete)));
+        Assert.Equal([("x-new", "v")], x[0].RequestHeaders.Select(h => (h.Name, h.Value)));
+        Assert.Equal([("x-new", "v")], x[1].RequestHeaders.Select(h => (h.Name, h.Value)));
     }
 
     [Fact]

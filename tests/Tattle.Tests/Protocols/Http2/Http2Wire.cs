@@ -42,9 +42,9 @@ internal static class Http2Wire
     public static byte[] Request(string path, string authority = "example.test", params (string Name, string Value)[] fields) =>
         Block([Indexed(2), Indexed(6), Literal(":path", path), Literal(":authority", authority), .. fields.Select(f => Literal(f.Name, f.Value))]);
 
-    /// <summary>A response block: :status as a literal, then the fields.</summary>
+    /// <summary>A response block: :status as a literal naming static entry 8, as encoders write it, then the fields.</summary>
     public static byte[] Response(int status, params (string Name, string Value)[] fields) =>
-        Block([Literal(":status", status.ToString()), .. fields.Select(f => Literal(f.Name, f.Value))]);
+        Block([[0x08, .. String(status.ToString())], .. fields.Select(f => Literal(f.Name, f.Value))]);
 
     public static byte[] Headers(int stream, byte[] block, bool endStream, bool endHeaders = true) =>
         Frame(FrameType.Headers, (byte)((endStream ? FrameFlags.EndStream : 0) | (endHeaders ? FrameFlags.EndHeaders : 0)), stream, block);

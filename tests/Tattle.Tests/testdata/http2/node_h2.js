@@ -37,7 +37,7 @@ function server() {
     }
   });
   srv.on('sessionError', () => {});
-  // An idle session ends: node keeps its half of the socket open after the client's close.
+  // An idle connection ends: node keeps its half of the socket open after the client's close.
   srv.on('session', (session) => session.setTimeout(300, () => session.destroy()));
   srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
 }

@@ -1,4 +1,5 @@
 using Tattle.Protocols.Http2.Hpack;
+using static Tattle.Protocols.Http2.Hpack.HpackWriter;
 using static Tattle.Tests.Protocols.Http2.Hpack.HpackWire;
 
 namespace Tattle.Tests.Protocols.Http2.Hpack;
@@ -36,6 +37,35 @@ public sealed class HpackDecoderTests
         Assert.True(status == HpackStatus.Error, why);
         Assert.Empty(fields);
         Assert.False(decoder.Synchronized);
+    }
+
+    [Fact]
+    public void HuffmanString_EosInsideALongString_IsAnError()
+    {
+        // Long enough for the decoder's 8-bytes-at-a-time path, which has its own EOS check.
+        int[] a = [.. Enumerable.Repeat((int)'a', 20)];
+        Assert.Equal(HpackStatus.Error, Decode(new HpackDecoder(), HuffmanValue(Pack([.. a, HpackHuffman.Eos, .. a]))).Status);
+        var (status, fields) = Decode(new HpackDecoder(), HuffmanValue(Pack([.. a, '{', .. a])));
+        Assert.Equal(HpackStatus.Ok, status);
+        Assert.Equal([$"x: {new string('a', 20)}{{{new string('a', 20)}"], fields);
+    }
+
+    /// <summary>Codes of the symbols end to end, padded with ones.</summary>
+    private static byte[] Pack(int[] symbols)
+    {
+        var bits = new List<bool>();
+        foreach (int symbol in symbols)
+        {
+            for (int i = HpackHuffman.LengthOf(symbol) - 1; i >= 0; i--)
+            {
+                bits.Add(((HpackHuffman.Codes[symbol] >> i) & 1) != 0);
+            }
+        }
+        while (bits.Count % 8 != 0)
+        {
+            bits.Add(true);
+        }
+        return [.. bits.Chunk(8).Select(octet => (byte)octet.Aggregate(0, (v, bit) => (v << 1) | (bit ? 1 : 0)))];
     }
 
     [Theory]
@@ -99,6 +129,18 @@ public sealed class HpackDecoderTests
         decoder = new HpackDecoder(4096) { MaxTableSizeLimit = 8192 };
         Assert.Equal(HpackStatus.Ok, Decode(decoder, Block(b => { SizeUpdate(b, 8192); Indexed(b, 2); })).Status);
         Assert.Equal(8192, decoder.MaxTableSize);
+    }
+
+    [Fact]
+    public void HugeTableSizeFromSettings_CostsOnlyWhatIsStored()
+    {
+        // A peer may advertise up to 2^32-1; the caller's cast makes that negative.
+        var decoder = new HpackDecoder { MaxTableSizeLimit = -1 };
+        Assert.Equal(int.MaxValue, decoder.MaxTableSizeLimit);
+        var (status, fields) = Decode(decoder, Block(b => { SizeUpdate(b, int.MaxValue); Literal(b, 0x40, 0, "a", "1"); Indexed(b, 62); }));
+        Assert.Equal(HpackStatus.Ok, status);
+        Assert.Equal(["a: 1", "a: 1"], fields);
+        Assert.Equal(int.MaxValue, new HpackDecoder(int.MaxValue).MaxTableSize);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using Tattle.Protocols.Http2.Hpack;
-using static Tattle.Tests.Protocols.Http2.Hpack.HpackWire;
+using static Tattle.Protocols.Http2.Hpack.HpackWriter;
 
 namespace Tattle.Tests.Protocols.Http2.Hpack;
 

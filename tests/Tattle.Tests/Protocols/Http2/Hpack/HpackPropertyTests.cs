@@ -2,7 +2,7 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using Tattle.Protocols.Http2.Hpack;
-using static Tattle.Tests.Protocols.Http2.Hpack.HpackWire;
+using static Tattle.Protocols.Http2.Hpack.HpackWriter;
 
 namespace Tattle.Tests.Protocols.Http2.Hpack;
 

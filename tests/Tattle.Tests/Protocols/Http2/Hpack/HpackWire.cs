@@ -22,58 +22,8 @@ internal sealed class RecordingSink : IHpackHeaderSink
     }
 }
 
-/// <summary>Builds header blocks: hex as the RFC prints it, and the field representations of §6.</summary>
+/// <summary>Header blocks as the RFC prints them; the field representations come from <see cref="HpackWriter"/>.</summary>
 internal static class HpackWire
 {
     public static byte[] Hex(string hex) => Convert.FromHexString(hex.Replace(" ", "", StringComparison.Ordinal));
-
-    public static void Integer(List<byte> into, int prefixBits, byte flags, int value)
-    {
-        int max = (1 << prefixBits) - 1;
-        if (value < max)
-        {
-            into.Add((byte)(flags | value));
-            return;
-        }
-        into.Add((byte)(flags | max));
-        value -= max;
-        while (value >= 128)
-        {
-            into.Add((byte)(0x80 | (value & 0x7F)));
-            value >>= 7;
-        }
-        into.Add((byte)value);
-    }
-
-    public static void String(List<byte> into, string text, bool huffman)
-    {
-        byte[] raw = Encoding.Latin1.GetBytes(text);
-        if (!huffman)
-        {
-            Integer(into, 7, 0, raw.Length);
-            into.AddRange(raw);
-            return;
-        }
-        var encoded = new byte[HpackHuffman.EncodedLength(raw)];
-        HpackHuffman.Encode(raw, encoded);
-        Integer(into, 7, 0x80, encoded.Length);
-        into.AddRange(encoded);
-    }
-
-    /// <summary>An indexed field (§6.1).</summary>
-    public static void Indexed(List<byte> into, int index) => Integer(into, 7, 0x80, index);
-
-    /// <summary>A literal field (§6.2): kind 0x40 adds to the table, 0x00 does not, 0x10 is never indexed.</summary>
-    public static void Literal(List<byte> into, byte kind, int nameIndex, string? name, string value, bool huffman = false)
-    {
-        Integer(into, kind == 0x40 ? 6 : 4, kind, nameIndex);
-        if (nameIndex == 0)
-        {
-            String(into, name!, huffman);
-        }
-        String(into, value, huffman);
-    }
-
-    /// <summary>A dynamic table size update (§6.3).</summary>
-    public static void SizeUpdate(List<byte> into, int size) => Integer(into, 5, 0x20, size);
 }

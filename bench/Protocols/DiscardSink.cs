@@ -1,0 +1,12 @@
+using Tattle.Protocols.Common;
+
+namespace Tattle.Bench.Protocols;
+
+/// <summary>A sink that drops what parsers report: the benchmarks measure the parsing, not a consumer.</summary>
+internal sealed class DiscardSink : IMessageSink
+{
+    /// <summary>How many messages were reported, for a setup that checks it measures what it says.</summary>
+    public int Count { get; private set; }
+
+    public void OnMessage(ProtocolMessage message) => Count++;
+}
