@@ -276,24 +276,37 @@ public sealed partial class Http2Tests(ITestOutputHelper output)
         Requires.RootAndBpf(output);
         Requires.FileFrom(output, "/usr/lib/python3/dist-packages/h2/__init__.py", "python3-h2");
         using var server = Http2Servers.PythonH2();
-        const int Requests = 80;
-        using var client = Process.Start(new ProcessStartInfo(Py.Exe, ["-u", Http2Servers.Peers, "counter-client", server.Port.ToString(), Requests.ToString()])
+        string stop = Path.Combine(server.Directory, "stop");
+        using var client = Process.Start(new ProcessStartInfo(Py.Exe, ["-u", Http2Servers.Peers, "counter-client", server.Port.ToString(), stop])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         })!;
-        var answered = new List<string>();
-        while (answered.Count < 10 && await client.StandardOutput.ReadLineAsync() is { } line)
+        // Each line is "n x-n" once the n-th answer came.
+        async Task<string> AnsweredAsync(int count)
         {
-            answered.Add(line);
+            string last = "";
+            for (int i = 0; i < count && await client.StandardOutput.ReadLineAsync() is { } line; i++)
+            {
+                last = line;
+            }
+            return last;
         }
-        Assert.Equal("10 10", answered[^1]);
-        var readRest = client.StandardOutput.ReadToEndAsync();
-        var r = await TattleCli.RunAsync(["attach", "-p", client.Id.ToString()], TimeSpan.FromSeconds(60));
-        output.WriteLine(r.ToString());
+        Assert.Equal("10 10", await AnsweredAsync(10));
+        using var tattle = TattleCli.Start(["attach", "-p", client.Id.ToString()]);
+        await tattle.WaitForRecordsAsync("process.start", 1, TimeSpan.FromSeconds(60));
+        // Twenty more while traced, then the client stops (after the request under way) and tattle with it.
+        string last = await AnsweredAsync(20);
+        File.WriteAllText(stop, "");
+        var rest = (await client.StandardOutput.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        last = rest.Length > 0 ? rest[^1] : last;
         await client.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, client.ExitCode);
-        Assert.EndsWith($"{Requests} {Requests}", (await readRest).Trim());
+        int requests = int.Parse(last.Split(' ')[0]);
+        Assert.Equal($"{requests} {requests}", last);
+        await Task.Delay(500);
+        var r = await tattle.StopAsync();
+        output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
 
         var http = Http2Records(r);
@@ -331,7 +344,7 @@ public sealed partial class Http2Tests(ITestOutputHelper output)
         }
         // Everything from the first stream seen to the last request, once each: none skipped, none twice.
         Assert.True(numbered.Count > 0 && numbered.Min() > 10, string.Join(' ', numbered));
-        Assert.Equal(Enumerable.Range(numbered.Min(), Requests - numbered.Min() + 1), numbered.Order());
+        Assert.Equal(Enumerable.Range(numbered.Min(), requests - numbered.Min() + 1), numbered.Order());
         Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
     }
 

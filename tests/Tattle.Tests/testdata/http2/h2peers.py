@@ -6,11 +6,14 @@ As a program, one peer per run:
   h2peers.py h2-server              a python-h2 server (prior knowledge or HTTP/1.1 Upgrade: h2c); prints its port
   h2peers.py grpc-server            python grpcio with generic handlers for demo.v1.Items; prints its port
   h2peers.py grpc-client PORT       calls Echo (OK), Missing (NOT_FOUND) and Count for 5 messages, one channel
-  h2peers.py counter-client PORT N  one connection, GET /n/1 .. /n/N a tenth of a second apart; prints each n answered
+  h2peers.py counter-client PORT STOP
+                                    one connection, GET /n/1, /n/2, … a tenth of a second apart until the file STOP
+                                    exists; prints each n with the x-n it was answered
 
 Needs Debian's python3-h2 and python3-grpcio (/usr/bin/python3).
 """
 
+import os
 import socket
 import sys
 import threading
@@ -151,7 +154,7 @@ def grpc_client(port):
         print("Count", len(items), flush=True)
 
 
-def counter_client(port, count):
+def counter_client(port, stop):
     import h2.config
     import h2.connection
     import h2.events
@@ -160,7 +163,9 @@ def counter_client(port, count):
     conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
-    for n in range(1, count + 1):
+    n = 0
+    while not os.path.exists(stop):
+        n += 1
         stream_id = conn.get_next_available_stream_id()
         conn.send_headers(stream_id, [(":method", "GET"), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
                                       (":path", f"/n/{n}"), ("user-agent", "tattle-counter")], end_stream=True)
@@ -198,9 +203,9 @@ def main():
     elif mode == "grpc-client":
         grpc_client(int(sys.argv[2]))
     elif mode == "counter-client":
-        counter_client(int(sys.argv[2]), int(sys.argv[3]))
+        counter_client(int(sys.argv[2]), sys.argv[3])
     else:
-        sys.exit(f"unknown mode {mode}: h2-server, grpc-server, grpc-client PORT or counter-client PORT N")
+        sys.exit(f"unknown mode {mode}: h2-server, grpc-server, grpc-client PORT or counter-client PORT STOP")
 
 
 if __name__ == "__main__":
