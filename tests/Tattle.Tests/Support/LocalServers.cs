@@ -65,6 +65,26 @@ public sealed class ServerProcess : IDisposable
         return new ServerProcess(process, port, dir);
     }
 
+    /// <summary>Starts a program as an untraced server that prints the port it listens on as its first line.</summary>
+    public static ServerProcess AnnouncingPort(string exe, IEnumerable<string> args)
+    {
+        var dir = System.IO.Directory.CreateTempSubdirectory("tattle-srv-").FullName;
+        var psi = new ProcessStartInfo(exe, args)
+        {
+            WorkingDirectory = dir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(psi)!;
+        var line = process.StandardOutput.ReadLine();
+        if (!int.TryParse(line, out int port))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"{exe} did not print its port: {line} {process.StandardError.ReadToEnd()}");
+        }
+        return new ServerProcess(process, port, dir);
+    }
+
     /// <summary>Starts any program as an untraced server in <paramref name="dir"/> and waits for its TCP port.</summary>
     public static ServerProcess Start(string exe, IEnumerable<string> args, int port, string dir, string host = "127.0.0.1")
     {

@@ -10,8 +10,8 @@ uses (a relay on 127.0.0.1 logging each recv()):
   NAME.s2c    the bytes the server sent, as one stream
   NAME.order  one line per recv() the relay made, in arrival order: "c2s LEN" or "s2c LEN"
 
-Servers: nghttpd (h2c with prior knowledge), a python-h2 server for the HTTP/1.1 Upgrade to h2c (nghttpd and
-node do not take it), python grpcio with generic handlers (raw bytes as messages, no generated code), and
+Servers: nghttpd (h2c with prior knowledge), h2peers.py's python-h2 server for the HTTP/1.1 Upgrade to h2c
+(nghttpd and node do not take it), its python grpcio with generic handlers (raw bytes as messages), and
 node's http2 module (node_h2.js: early hints, trailers, server push, a cancelled stream, a GOAWAY). Dates
 change from one capture to the next; the tests assert on what does not.
 """
@@ -22,12 +22,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http1"))
 import capture as http1  # noqa: E402  (the relay and free_port)
+from h2peers import grpc_channel, grpc_server, h2_server  # noqa: E402
 
 # The relay writes its files next to the script that defines it: here, next to this one.
 http1.HERE = HERE
@@ -47,104 +47,11 @@ def wait_for(port):
     sys.exit(f"nothing listens on {port}")
 
 
-def upgrade_server():
-    """A server that takes HTTP/1.1 Upgrade: h2c (RFC 7540 section 3.2) and answers every stream with a body."""
-    import h2.config
-    import h2.connection
-    import h2.events
-
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-
-    def answer(conn, sock, stream_id, path):
-        body = f"answer to {path} on stream {stream_id}\n".encode()
-        conn.send_headers(stream_id, [(":status", "200"), ("content-type", "text/plain"),
-                                      ("content-length", str(len(body)))])
-        conn.send_data(stream_id, body, end_stream=True)
-        sock.sendall(conn.data_to_send())
-
-    def serve(sock):
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return
-            head += chunk
-        head, rest = head.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        path = lines[0].split(" ")[1]
-        fields = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-        sock.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
-        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
-        conn.initiate_upgrade_connection(fields["http2-settings"])
-        sock.sendall(conn.data_to_send())
-        answer(conn, sock, 1, path)
-        data = rest
-        while True:
-            for event in conn.receive_data(data) if data else []:
-                if isinstance(event, h2.events.RequestReceived):
-                    answer(conn, sock, event.stream_id, dict(event.headers)[b":path"].decode())
-                elif isinstance(event, h2.events.ConnectionTerminated):
-                    sock.close()
-                    return
-            sock.sendall(conn.data_to_send())
-            data = sock.recv(65536)
-            if not data:
-                sock.close()
-                return
-
-    def accept():
-        while True:
-            sock, _ = listener.accept()
-            threading.Thread(target=serve, args=(sock,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    return listener.getsockname()[1]
-
-
-def grpc_server():
-    import grpc
-    from concurrent import futures
-
-    def echo(request, context):
-        return b"echo:" + request
-
-    def fail(request, context):
-        context.send_initial_metadata((("x-before", "1"),))
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad input: 100% wrong \u2713")
-
-    def missing(request, context):
-        # Nothing sent before the abort: grpc answers trailers-only (one HEADERS with END_STREAM).
-        context.abort(grpc.StatusCode.NOT_FOUND, "no such item")
-
-    def count(request, context):
-        for i in range(3):
-            yield b"item %d" % i
-
-    def total(requests, context):
-        return b"%d" % sum(len(r) for r in requests)
-
-    handlers = {
-        "Echo": grpc.unary_unary_rpc_method_handler(echo),
-        "Fail": grpc.unary_unary_rpc_method_handler(fail),
-        "Missing": grpc.unary_unary_rpc_method_handler(missing),
-        "Count": grpc.unary_stream_rpc_method_handler(count),
-        "Total": grpc.stream_unary_rpc_method_handler(total),
-    }
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("demo.v1.Items", handlers),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    return server, port
-
-
 def grpc_client(calls):
     def client(port):
         import grpc
 
-        channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.enable_http_proxy", 0)])
+        channel = grpc_channel(port)
         for call in calls:
             try:
                 call(channel)
@@ -190,7 +97,7 @@ def main():
     node_server = subprocess.Popen(["node", os.path.join(HERE, "node_h2.js"), "server"], stdout=subprocess.PIPE, text=True)
     node_port = int(node_server.stdout.readline())
     grpc_srv, grpc_port = grpc_server()
-    upgrade_port = upgrade_server()
+    upgrade_port = h2_server()
     wait_for(nghttpd_port)
 
     try:
