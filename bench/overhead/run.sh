@@ -16,6 +16,8 @@
 # h2load -c16 -m8 (16 connections, 8 concurrent streams each); tattle-h2 attaches to nghttpd and parses every
 # stream (HPACK, frames); its completeness is http records of version 2 against the streams h2load started (those
 # still open when h2load stops are reported too, truncated).
+# tattle-base is the tattle condition with another build ($TATTLE_BASELINE, e.g. the previous commit's
+# out/tattle/tattle), interleaved with the current one, so a change's cost is measured on the same machine state.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
 # and CPU per request at a load a service actually runs at.
 # nginx's single worker is pinned to CPU 0, wrk to CPU 1; tracers float. Prints one row per condition (median
@@ -99,7 +101,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
     untraced|untraced-https|untraced-paced|untraced-h2) return ;;
-    tattle|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2)
+    tattle|tattle-base|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -109,9 +111,10 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
       [ "$c" = tattle-light ] && w=(--no-payload)
       [ "$c" = tattle-noparse ] && w=(--no-parse)
-      local traced=$worker
+      local traced=$worker bin=$tattle
       [ "$c" = tattle-h2 ] && traced=$h2_pid
-      "$tattle" attach -p "$traced" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
+      [ "$c" = tattle-base ] && bin=${TATTLE_BASELINE:?tattle-base needs TATTLE_BASELINE=path/to/tattle}
+      "$bin" attach -p "$traced" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
     floor)
@@ -232,6 +235,6 @@ g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # Each TLS library call traps twice (entry and return probe).
 print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
-      f"paced={g(ratios,'tattle-paced')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} "
+      f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} "
       f"tls_calls_per_req={g(traps,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY
