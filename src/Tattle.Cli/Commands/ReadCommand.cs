@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tattle.Capture.Packets;
+using Tattle.Capture.Packets.Replay;
 using Tattle.Cli.Tracing;
 using Tattle.Interop;
 using Tattle.Output;

@@ -1,5 +1,6 @@
 using System.Net;
 using Tattle.Capture.Events;
+using Tattle.Capture.Packets.Replay;
 using Tattle.Capture.Proc;
 using Tattle.Records;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Tattle.Capture.Packets.Replay;
 using Tattle.Capture.Proc;
 using Tattle.Cli.Commands;
 using Tattle.Cli.Tracing;

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using Tattle.Capture.Packets.Replay;
 using Tattle.Tracking.Packets;
 
 namespace Tattle.Tests.Tracking.Packets;

@@ -6,6 +6,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
+using Tattle.Capture.Packets.Replay;
 using Tattle.Output.JsonLines;
 using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http;

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 
-namespace Tattle.Tracking.Packets;
+namespace Tattle.Capture.Packets.Replay;
 
 /// <summary>
 /// The owner Tattle writes in a captured packet's comment:

@@ -1,7 +1,7 @@
 using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
 
-namespace Tattle.Tracking.Packets;
+namespace Tattle.Capture.Packets.Replay;
 
 /// <summary>A TCP flow's two endpoints in a fixed order, so both directions find the same flow.</summary>
 internal readonly record struct FlowKey(NetAddress A, NetAddress B)

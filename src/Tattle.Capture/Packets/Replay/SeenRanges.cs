@@ -1,4 +1,4 @@
-namespace Tattle.Tracking.Packets;
+namespace Tattle.Capture.Packets.Replay;
 
 /// <summary>
 /// Which byte positions of one TCP direction were already handed on: everything below

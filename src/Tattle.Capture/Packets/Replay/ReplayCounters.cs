@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Tattle.Tracking.Packets;
+namespace Tattle.Capture.Packets.Replay;
 
 /// <summary>What a <see cref="PacketReplayer"/> read and what it made of it, for `tattle read`'s summary line.</summary>
 public sealed class ReplayCounters

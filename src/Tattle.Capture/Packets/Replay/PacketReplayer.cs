@@ -1,9 +1,8 @@
 using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
 using Tattle.Interop;
-using Tattle.Tracking.Streams;
 
-namespace Tattle.Tracking.Packets;
+namespace Tattle.Capture.Packets.Replay;
 
 /// <summary>How a <see cref="PacketReplayer"/> treats what a capture repeats or leaves open.</summary>
 public sealed record ReplayOptions
@@ -16,8 +15,8 @@ public sealed record ReplayOptions
     /// </summary>
     public long DuplicateWindowNs { get; init; } = 1_000_000;
 
-    /// <summary>The session's unparsed bytes per direction (<see cref="StreamSettings.CapBytes"/>).</summary>
-    public int StreamCapBytes { get; init; } = StreamSettings.DefaultCapBytes;
+    /// <summary>The session's unparsed bytes per direction (its stream settings' CapBytes, --stream-buffer; 1 MiB by default).</summary>
+    public int StreamCapBytes { get; init; } = 1 << 20;
 
     /// <summary>A UDP socket with no datagram for this long is closed (a capture never shows the close).</summary>
     public long UdpIdleNs { get; init; } = 60_000_000_000;
@@ -49,7 +48,7 @@ public sealed record ReplayOptions
 public sealed class PacketReplayer(ITraceEventSink sink, ReplayOptions? options = null)
 {
     /// <summary>
-    /// Chunks the session's stream holds ahead of a hole before it gives the hole up (DataStream.MaxHeld):
+    /// Chunks the session's stream holds ahead of a hole before it gives the hole up (Tracking's DataStream.MaxHeld):
     /// position 0 arriving after that would be mistaken for new bytes, so it is dropped as too late.
     /// </summary>
     private const int SessionMaxHeld = 32;
