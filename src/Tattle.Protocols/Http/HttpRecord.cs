@@ -200,6 +200,18 @@ public sealed record HttpRecord : MessageRecord
         }
         line.Word(LiveStyle.Cyan, Tls ? "https" : "http").Space().Text(Method ?? "?").Space()
             .Text(Host ?? Remote?.ToString() ?? "").Text(Path ?? "").Space().Arrow(Role).Space();
+        StatusAndSize(line);
+        line.Ms(LatencyMs);
+        if (Upgrade is { } up)
+        {
+            line.Word(" upgrade ").Text(up);
+        }
+        line.Conn(Conn);
+    }
+
+    /// <summary>"200 1.2 KiB" in green (red from 400), or "(no response)".</summary>
+    private void StatusAndSize(LiveLine line)
+    {
         if (Status is { } st)
         {
             line.Word(st >= 400 ? LiveStyle.Red : LiveStyle.Green, st.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -212,12 +224,6 @@ public sealed record HttpRecord : MessageRecord
         {
             line.Space().Bytes((ulong)rb);
         }
-        line.Ms(LatencyMs);
-        if (Upgrade is { } up)
-        {
-            line.Word(" upgrade ").Text(up);
-        }
-        line.Conn(Conn);
     }
 
     /// <summary>
@@ -245,18 +251,7 @@ public sealed record HttpRecord : MessageRecord
         else
         {
             line.Word(LiveStyle.Cyan, PromisedBy is null ? "h2" : "h2 push").Space().Text(Method ?? "?").Space().Text(Path ?? "?").Space().Arrow(Role).Space();
-            if (Status is { } st)
-            {
-                line.Word(st >= 400 ? LiveStyle.Red : LiveStyle.Green, st.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-            else
-            {
-                line.Word(LiveStyle.Grey, "(no response)");
-            }
-            if (RespBytes is { } rb)
-            {
-                line.Space().Bytes((ulong)rb);
-            }
+            StatusAndSize(line);
         }
         line.Ms(LatencyMs);
         if (Error is { } error)

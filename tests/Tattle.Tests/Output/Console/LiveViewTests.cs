@@ -144,4 +144,20 @@ public sealed class LiveViewTests
         Assert.All(fitted.Split('\n').Where(l => l.Contains("x[9]")), l => Assert.True(l.Length <= 100, l));
         Assert.Contains("…", fitted);
     }
+
+    [Fact]
+    public void Http2Streams_ShowPathFirst_GrpcItsStatus_AndHowAStreamEnded()
+    {
+        var h2 = new HttpRecord { TimestampNs = T0, Pid = 7, Comm = "curl", Conn = "c3", Role = "client", Version = "2", Stream = 1, Method = "GET", Path = "/x", Host = "example.com", Status = 200, RespBytes = 12, LatencyMs = 0.5 };
+        Assert.Contains("curl[7] h2 GET /x -> 200 12 B 0.50 ms example.com #1 c3", Render(h2), StringComparison.Ordinal);
+
+        var reset = h2 with { Stream = 5, Status = null, RespBytes = null, LatencyMs = null, Error = new Tattle.Protocols.Http2.Http2StreamError("RST_STREAM", 8, "CANCEL", "client"), HeadersIncomplete = true };
+        Assert.Contains("h2 GET /x -> (no response) RST_STREAM CANCEL by client (headers incomplete) example.com #5", Render(reset), StringComparison.Ordinal);
+
+        var grpc = h2 with { Method = "POST", Path = "/demo.v1.Items/Missing", Grpc = new Tattle.Protocols.Http2.GrpcCall { Service = "demo.v1.Items", Method = "Missing", StatusCode = 5, StatusName = "NOT_FOUND", Message = "no such item" }, LatencyMs = 1.2 };
+        Assert.Contains("grpc /demo.v1.Items/Missing -> NOT_FOUND no such item 1.20 ms", Render(grpc), StringComparison.Ordinal);
+
+        var push = h2 with { Stream = 2, PromisedBy = 1 };
+        Assert.Contains("h2 push GET /x -> 200", Render(push), StringComparison.Ordinal);
+    }
 }
