@@ -172,4 +172,28 @@ public sealed class Http2ConnectionCounters
 
     /// <summary>Streams reported early (truncated) because the stream table was full.</summary>
     public long EvictedStreams { get; internal set; }
+
+    /// <summary>Streams reported, complete or not.</summary>
+    public long Streams { get; internal set; }
+}
+
+/// <summary>An HTTP/2 connection's frames that belong to no stream, counted when the connection ends.</summary>
+public sealed record Http2ConnectionSummary : ProtocolMessage
+{
+    public required Http2ConnectionCounters Counters { get; init; }
+
+    public override MessageRecord ToRecord(IMessageContext context) =>
+        new Http2ConnectionRecord(context.Header(StartNs))
+        {
+            Streams = Counters.Streams,
+            Settings = Counters.Settings,
+            Pings = Counters.Pings,
+            WindowUpdates = Counters.WindowUpdates,
+            Priorities = Counters.Priorities,
+            GoAways = Counters.GoAways,
+            UnknownFrames = Counters.UnknownFrames,
+            EvictedStreams = Counters.EvictedStreams,
+            DurationMs = IMessageContext.Latency(StartNs, EndNs),
+            Tls = context.Tls,
+        };
 }

@@ -32,6 +32,7 @@ public sealed class Http2Parser : IProtocolParser
     private int _highestPushStream;
     private bool _closed;
     private bool _prefaceSeen;
+    private long _firstNs;
 
     internal Http2Parser(ParserOptions options, IMessageSink sink, Http2Start start)
     {
@@ -63,6 +64,10 @@ public sealed class Http2Parser : IProtocolParser
         if (_closed)
         {
             return ParseResult.EndOfStream(0);
+        }
+        if (_firstNs == 0)
+        {
+            _firstNs = context.StartNs;
         }
         var side = SideOf(kind);
         if (side.SkipRemaining > 0)
@@ -230,8 +235,19 @@ public sealed class Http2Parser : IProtocolParser
         foreach (var stream in _streams.TakeAll())
         {
             stream.EndNs = Math.Max(stream.EndNs, nowNs);
-            _sink.OnMessage(stream.ToExchange(truncated: true));
+            Report(stream.ToExchange(truncated: true));
         }
+        if (_firstNs != 0)
+        {
+            // The frames no stream owns are counted, not lost: one summary per connection, after its streams.
+            _sink.OnMessage(new Http2ConnectionSummary { StartNs = _firstNs, EndNs = Math.Max(_firstNs, nowNs), Counters = Counters });
+        }
+    }
+
+    private void Report(Http2Exchange exchange)
+    {
+        Counters.Streams++;
+        _sink.OnMessage(exchange);
     }
 
     private Side SideOf(MessageKind kind) => kind == MessageKind.Request ? _client : _server;
@@ -467,7 +483,7 @@ public sealed class Http2Parser : IProtocolParser
         if (_streams.Add(stream) is { } evicted)
         {
             Counters.EvictedStreams++;
-            _sink.OnMessage(evicted.ToExchange(truncated: true));
+            Report(evicted.ToExchange(truncated: true));
         }
         return stream;
     }
@@ -526,7 +542,7 @@ public sealed class Http2Parser : IProtocolParser
     private void Report(Http2Stream stream, bool truncated)
     {
         _streams.Remove(stream.Id);
-        _sink.OnMessage(stream.ToExchange(truncated));
+        Report(stream.ToExchange(truncated));
     }
 
     private bool OnRstStream(Side side, FrameHeader h, ReadOnlySpan<byte> payload, long nowNs)

@@ -65,6 +65,13 @@ public sealed partial class Http2Tests(ITestOutputHelper output)
         Assert.Contains("h2 GET /x -> 200", r.Stderr);
         Assert.Empty(r.OfType("gap"));
         Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
+
+        // The frames no stream owns: both peers' SETTINGS and their acknowledgements, after the stream's record.
+        var connection = Assert.Single(r.OfType("http.connection"));
+        Assert.Equal(Str(http, "conn"), Str(connection, "conn"));
+        Assert.Equal(1, connection.GetProperty("streams").GetInt64());
+        Assert.InRange(connection.GetProperty("settings").GetInt64(), 4, 8);
+        Assert.Equal(0, connection.GetProperty("evicted_streams").GetInt64());
     }
 
     [SkippableFact]

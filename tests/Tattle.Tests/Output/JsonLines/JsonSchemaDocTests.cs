@@ -181,6 +181,7 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
             Grpc = new Tattle.Protocols.Http2.GrpcCall { Service = "helloworld.Greeter", Method = "SayHello", StatusCode = 5, StatusName = "NOT_FOUND", Message = "no such user", RequestMessages = 1, ResponseMessages = 0, RequestMessageBytes = 7, Compressed = false },
             LatencyMs = 2.5,
         };
+        yield return new Tattle.Protocols.Http2.Http2ConnectionRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c2", Role = "client", Remote = Remote, Streams = 3, Settings = 4, Pings = 1, WindowUpdates = 2, DurationMs = 12.5 };
         yield return new HttpRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c2", Role = "client", Version = "2", Stream = 5, Grpc = new Tattle.Protocols.Http2.GrpcCall { Service = "s", Method = "m" } };
         yield return new HttpRecord
         {

@@ -74,6 +74,11 @@ public sealed class Http2Capture
     /// <summary>What an exchange says, times left out (they depend on how the bytes were cut).</summary>
     public static string Summary(ProtocolMessage message)
     {
+        if (message is Http2ConnectionSummary { Counters: var c })
+        {
+            return $"connection streams={c.Streams} settings={c.Settings} pings={c.Pings} window_updates={c.WindowUpdates} "
+                + $"priorities={c.Priorities} goaways={c.GoAways} unknown={c.UnknownFrames} evicted={c.EvictedStreams}";
+        }
         var x = (Http2Exchange)message;
         var sb = new StringBuilder();
         sb.Append($"#{x.StreamId} {x.Method} {x.Scheme}://{x.Authority}{x.Path} => {x.Status} interim={string.Join(",", x.Interim)}");

@@ -17,7 +17,7 @@ public sealed class Http2CaptureTests(ITestOutputHelper output)
     private List<Http2Exchange> Run(string name, ParserOptions? options = null)
     {
         var feeder = Http2Capture.Load(name).Replay(options);
-        var exchanges = feeder.Messages.Cast<Http2Exchange>().ToList();
+        var exchanges = feeder.Messages.OfType<Http2Exchange>().ToList();
         foreach (var x in exchanges)
         {
             output.WriteLine(Http2Capture.Summary(x));
@@ -206,7 +206,7 @@ public sealed class Http2CaptureTests(ITestOutputHelper output)
                 }
                 // One direction alone ends a stream only when the other side had nothing to send on it (a push,
                 // the upgraded request) or by a RST_STREAM or GOAWAY in the prefix itself.
-                Assert.All(sink.Messages.Cast<Http2Exchange>(), x => Assert.True(
+                Assert.All(sink.Messages.OfType<Http2Exchange>(), x => Assert.True(
                     x.Error is not null || x.PromisedBy is not null || (capture.IsUpgrade && x.StreamId == 1), Http2Capture.Summary(x)));
             }
         }

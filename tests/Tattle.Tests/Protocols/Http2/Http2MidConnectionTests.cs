@@ -22,7 +22,7 @@ public sealed class Http2MidConnectionTests(ITestOutputHelper output)
     }
 
     private static List<Http2Exchange> MidConnection(Http2Capture capture, int[] from) =>
-        [.. capture.Replay(from: from, start: new Http2Start(AtConnectionStart: false)).Messages.Cast<Http2Exchange>()];
+        [.. capture.Replay(from: from, start: new Http2Start(AtConnectionStart: false)).Messages.OfType<Http2Exchange>()];
 
     [Fact]
     public void LaterRequestsAreReportedWithTheFieldsTheStaticTableGives()
@@ -56,7 +56,7 @@ public sealed class Http2MidConnectionTests(ITestOutputHelper output)
     public void NoFieldIsEverWrong(string name)
     {
         var capture = Http2Capture.Load(name);
-        var whole = capture.Replay().Messages.Cast<Http2Exchange>().ToDictionary(e => e.StreamId);
+        var whole = capture.Replay().Messages.OfType<Http2Exchange>().ToDictionary(e => e.StreamId);
         for (int recvs = 1; recvs < capture.Recording.Recvs.Count; recvs++)
         {
             foreach (var e in MidConnection(capture, After(capture, recvs)))

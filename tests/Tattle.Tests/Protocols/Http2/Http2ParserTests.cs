@@ -32,7 +32,7 @@ public sealed class Http2ParserTests
         feeder.Feed(kind, bytes, _now, _now + 1);
     }
 
-    private static List<Http2Exchange> Exchanges(StreamFeeder feeder) => [.. feeder.Messages.Cast<Http2Exchange>()];
+    private static List<Http2Exchange> Exchanges(StreamFeeder feeder) => [.. feeder.Messages.OfType<Http2Exchange>()];
 
     private static string Text(ReadOnlyMemory<byte> body) => Encoding.ASCII.GetString(body.Span);
 
@@ -248,9 +248,11 @@ public sealed class Http2ParserTests
         Send(f, Server, [.. Ping(ack: true), .. WindowUpdate(1, 10)]);
         var c = ((Http2Parser)f.Parser).Counters;
         Assert.Equal((2, 2, 3, 1), (c.Pings, c.WindowUpdates, c.Settings, c.Priorities));
-        // A PRIORITY frame names a stream without opening it.
+        // A PRIORITY frame names a stream without opening it; the close reports the counts, once, and no stream.
         f.Close(_now + 10);
-        Assert.Empty(f.Messages);
+        Assert.Empty(f.Messages.OfType<Http2Exchange>());
+        var summary = Assert.Single(f.Messages.OfType<Http2ConnectionSummary>());
+        Assert.Equal((2, 2, 3, 1, 0), (summary.Counters.Pings, summary.Counters.WindowUpdates, summary.Counters.Settings, summary.Counters.Priorities, summary.Counters.Streams));
     }
 
     [Fact]
