@@ -103,6 +103,36 @@ public sealed partial class Http2Tests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// .NET's HttpClient asking for HTTP/2 over TLS: its TLS runs over a memory BIO (no syscall inside SSL_read), so
+    /// the plaintext is bound to the socket by the thread's own I/O; two requests share the connection.
+    /// </summary>
+    [SkippableFact]
+    public async Task DotnetHttpClient_Http2OverTls_TwoStreamsOnOneConnection()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "nghttpd");
+        Requires.Program(output, "openssl");
+        using var server = Http2Servers.Nghttpd(tls: true);
+        string url = $"https://127.0.0.1:{server.Port}/x";
+        var r = await TattleCli.RunAsync(["run", "--", .. DotnetHttpsClient.Command("--http2"), url, url]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal([$"200 {Http2Servers.FileSize} 2.0", $"200 {Http2Servers.FileSize} 2.0"], r.Stdout.Trim().Split('\n'));
+
+        var streams = Http2Records(r).ToList();
+        Assert.Equal([1, 3], streams.Select(Stream));
+        Assert.All(streams, http =>
+        {
+            Assert.True(http.GetProperty("tls").GetBoolean());
+            Assert.Equal(("GET", "/x", 200), (Str(http, "method"), Str(http, "path"), Int(http, "status")));
+            Assert.Equal(Http2Servers.FileSize.ToString(), Header(http, "resp_headers", "content-length"));
+        });
+        Assert.Single(streams.Select(http => Str(http, "conn")).Distinct());
+        Assert.False(streams[0].TryGetProperty("tls_session", out _)); // bound to its socket, not a stand-in
+        Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
+    }
+
+    /// <summary>
     /// h2load, 1000 requests over 4 connections, 8 streams at a time: every stream is one record, each connection
     /// carries its 250. Records lost under load must show as loss on the connections that miss streams.
     /// </summary>
