@@ -50,7 +50,8 @@ internal sealed class TraceOptions
 
     public Option<string[]> Proto { get; } = new("--proto")
     {
-        Description = "Parse connections on PORT (local or remote) as NAME (http, dns, tls) instead of detecting it; repeatable",
+        Description = "Parse connections on PORT (local or remote) as NAME ("
+            + string.Join(", ", Tattle.Protocols.ProtocolCatalog.Default.Protocols.Select(p => p.Name)) + ") instead of detecting it; repeatable",
         HelpName = "PORT=NAME",
         AllowMultipleArgumentsPerToken = false,
     };
