@@ -30,6 +30,43 @@ internal static class RedisCommands
         "UNWATCH", "WAIT", "WAITAOF", "XREAD", "XREADGROUP", "BITOP",
     };
 
+    /// <summary>Common command names, upper-case: a command's name is looked up here rather than allocated each time.</summary>
+    private static readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> Known = KnownNames();
+
+    private static Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> KnownNames()
+    {
+        string[] common =
+        [
+            "APPEND", "BLPOP", "BRPOP", "BZPOPMIN", "DECR", "DECRBY", "DEL", "EXISTS", "EXPIRE", "GET", "GETDEL", "GETEX",
+            "GETSET", "HDEL", "HEXISTS", "HGET", "HGETALL", "HINCRBY", "HKEYS", "HLEN", "HMGET", "HMSET", "HSET", "HVALS",
+            "INCR", "INCRBY", "INCRBYFLOAT", "LINDEX", "LLEN", "LPOP", "LPUSH", "LRANGE", "LREM", "LTRIM", "MGET", "MSET",
+            "PERSIST", "PEXPIRE", "PTTL", "RPOP", "RPUSH", "SADD", "SCARD", "SET", "SETEX", "SETNX", "SISMEMBER",
+            "SMEMBERS", "SREM", "STRLEN", "TTL", "TYPE", "UNLINK", "WATCH", "XADD", "XLEN", "XRANGE", "ZADD", "ZCARD",
+            "ZINCRBY", "ZRANGE", "ZRANK", "ZREM", "ZREVRANGE", "ZSCORE",
+        ];
+        var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (string name in common.Concat(Containers).Concat(Keyless))
+        {
+            names[name] = name;
+        }
+        return names.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>The known command spelt by <paramref name="name"/> in any case, without allocating; null if unknown.</summary>
+    public static string? KnownName(ReadOnlySpan<byte> name)
+    {
+        if (name.Length > 32)
+        {
+            return null;
+        }
+        Span<char> chars = stackalloc char[name.Length];
+        for (int i = 0; i < name.Length; i++)
+        {
+            chars[i] = (char)name[i];
+        }
+        return Known.TryGetValue(chars, out var known) ? known : null;
+    }
+
     /// <summary>Commands that subscribe or unsubscribe: each channel named is confirmed by its own reply.</summary>
     public static bool IsSubscription(string command) => command is "SUBSCRIBE" or "PSUBSCRIBE" or "SSUBSCRIBE"
         or "UNSUBSCRIBE" or "PUNSUBSCRIBE" or "SUNSUBSCRIBE";

@@ -11,8 +11,8 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
     /// <summary>Commands awaiting replies beyond this are reported unanswered: a server never lags that far.</summary>
     private const int MaxPending = 100_000;
 
-    private readonly RespReader _requests = new();
-    private readonly RespReader _replies = new();
+    private readonly RespReader _requests = new(commands: true);
+    private readonly RespReader _replies = new(commands: false);
     private readonly Queue<Pending> _pending = new();
     private long _requestStartNs;
     private long _replyStartNs;

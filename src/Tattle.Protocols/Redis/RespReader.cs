@@ -45,7 +45,8 @@ internal enum RespStep : byte
 /// the top-level value's type, size and short text, and the first elements' strings (a command's name, subcommand
 /// and key; a push's kind and channel).
 /// </summary>
-internal sealed class RespReader
+/// <param name="commands">The direction carries commands: a first element naming a known command is not allocated.</param>
+internal sealed class RespReader(bool commands)
 {
     /// <summary>Nesting deeper than this is not something Redis sends (its own limit for replies is far lower).</summary>
     public const int MaxDepth = 32;
@@ -253,7 +254,7 @@ internal sealed class RespReader
                             }
                             else
                             {
-                                _captured[index] = Encoding.UTF8.GetString(payload);
+                                _captured[index] = (commands && index == 0 ? RedisCommands.KnownName(payload) : null) ?? Encoding.UTF8.GetString(payload);
                             }
                             next += (int)len + 2;
                             break;
