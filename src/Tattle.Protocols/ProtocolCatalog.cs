@@ -2,6 +2,7 @@ using Tattle.Protocols.Common;
 using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2;
+using Tattle.Protocols.Redis;
 using Tattle.Protocols.Tls;
 
 namespace Tattle.Protocols;
@@ -17,6 +18,7 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
         TlsProtocol.Info,
         Http1Protocol.Info,
         DnsProtocol.Info,
+        RedisProtocol.Info,
         Http2Protocol.Info,
     ]);
 

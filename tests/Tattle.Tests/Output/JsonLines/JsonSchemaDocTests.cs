@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Tattle.Output.JsonLines;
 using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http;
+using Tattle.Protocols.Redis;
 using Tattle.Protocols.Tls;
 using Tattle.Records;
 using Tattle.Tests.Support;
@@ -109,6 +110,7 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
             "string" => value.ValueKind == JsonValueKind.String,
             "int" => value.ValueKind == JsonValueKind.Number && (value.TryGetInt64(out _) || value.TryGetUInt64(out _)),
             "number" => value.ValueKind == JsonValueKind.Number,
+            "int or string" => value.ValueKind is JsonValueKind.Number or JsonValueKind.String,
             "bool" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
             "object" => value.ValueKind == JsonValueKind.Object && value.EnumerateObject().All(p => p.Value.ValueKind == JsonValueKind.String),
             "object of int" => value.ValueKind == JsonValueKind.Object && value.EnumerateObject().All(p => p.Value.TryGetInt64(out _)),
@@ -207,6 +209,11 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Query = "example.com", QType = "TYPE65534", Transport = "tcp", Id = 8, Truncated = true };
         yield return new TlsHandshakeRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", Remote = Remote, Sni = "example.com", AlpnOffered = ["h2", "http/1.1"], Version = "TLS 1.3", LatencyMs = 4 };
         yield return new TlsHandshakeRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", HelloRetry = true, Alpn = "h2" };
+        yield return new RedisRecord { TimestampNs = ts, Pid = 10, Comm = "redis-cli", Conn = "c7", Role = "client", Remote = new Endpoint("127.0.0.1", 6379), Command = "INCR", Key = "n", Args = 1, Reply = new RedisReply(RespType.Integer, null, 42, null), LatencyMs = 0.2 };
+        yield return new RedisRecord { TimestampNs = ts, Pid = 10, Comm = "redis-cli", Conn = "c7", Role = "client", Command = "NOPE", Reply = new RedisReply(RespType.Error, null, null, null), Error = "ERR unknown command 'NOPE'", LatencyMs = 0.1 };
+        yield return new RedisRecord { TimestampNs = ts, Pid = 10, Comm = "redis-cli", Conn = "c7", Role = "client", Command = "message", Key = "news", Args = 3, Reply = new RedisReply(RespType.Push, 3, null, null), Push = true };
+        yield return new RedisRecord { TimestampNs = ts, Pid = 10, Comm = "redis-cli", Conn = "c7", Role = "client", Command = "SET", Key = "k", Args = 2, Reply = new RedisReply(RespType.Status, null, null, "OK") };
+        yield return new RedisRecord { TimestampNs = ts, Pid = 10, Comm = "redis-cli", Conn = "c7", Role = "client", Command = "GET", Key = "k", Args = 1 };
         yield return new GapRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Dir = "recv", Bytes = 10, Reason = "lost" };
         var client = new SummaryRow { Pid = 10, Comm = "curl", Proto = "tcp", Role = "client", Endpoint = Remote, Connections = 2, BytesSent = 5, BytesRecv = 6 };
         client.Errors["ECONNREFUSED"] = 1;
