@@ -2,6 +2,7 @@ using Tattle.Protocols.Common;
 using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2;
+using Tattle.Protocols.Postgres;
 using Tattle.Protocols.Tls;
 
 namespace Tattle.Protocols;
@@ -18,6 +19,7 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
         Http1Protocol.Info,
         DnsProtocol.Info,
         Http2Protocol.Info,
+        PostgresProtocol.Info,
     ]);
 
     public IReadOnlyList<ProtocolInfo> Protocols => protocols;
