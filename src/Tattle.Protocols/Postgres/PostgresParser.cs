@@ -60,6 +60,9 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
     private string? _application;
     private string? _lastParsed;
     private bool _sslAsked;
+
+    /// <summary>A StartupMessage was read and its ReadyForQuery has not come: that one ends no statement.</summary>
+    private bool _inStartup;
     private bool _gssAsked;
 
     public string Name => "postgresql";
@@ -228,6 +231,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
                 _gssAsked = true;
                 break;
             case PostgresProtocol.Version3:
+                _inStartup = true;
                 var r = new PostgresWire(data[8..length]);
                 while (!r.AtEnd && !r.Failed)
                 {
@@ -351,7 +355,14 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
                     break;
                 }
             case 'Z':
-                ReadyForQuery(now);
+                if (_inStartup)
+                {
+                    _inStartup = false;
+                }
+                else
+                {
+                    ReadyForQuery(now);
+                }
                 break;
             default:
                 break;
@@ -415,7 +426,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
 
     private void Error(SqlError error, in StreamContext context)
     {
-        if (_pending.TryPeek(out var head) && head.Step != Step.Sync)
+        if (!_inStartup && _pending.TryPeek(out var head) && head.Step != Step.Sync)
         {
             head.Error ??= error;
             if (head.Step == Step.Execute)
@@ -434,7 +445,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         {
             StartNs = context.StartNs,
             EndNs = context.NowNs,
-            Query = _pending.Count > 0 ? _lastParsed : null,
+            Query = _pending.Count > 0 && !_inStartup ? _lastParsed : null,
             Error = error,
             Database = _database,
             User = _user,
@@ -502,7 +513,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         Query = p.Query,
         Params = p.Params,
         ParamValues = p.ParamValues,
-        Rows = p.TagRows ?? (p.Tag is not null || p.Rows > 0 ? p.Rows : null),
+        Rows = p.TagRows ?? (p.Rows > 0 ? p.Rows : null),
         Tag = p.Tag,
         Error = p.Error,
         Copy = p.Copy,

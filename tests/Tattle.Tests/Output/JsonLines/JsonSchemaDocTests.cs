@@ -207,6 +207,8 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Query = "example.com", QType = "TYPE65534", Transport = "tcp", Id = 8, Truncated = true };
         yield return new TlsHandshakeRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", Remote = Remote, Sni = "example.com", AlpnOffered = ["h2", "http/1.1"], Version = "TLS 1.3", LatencyMs = 4 };
         yield return new TlsHandshakeRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", HelloRetry = true, Alpn = "h2" };
+        yield return new Tattle.Protocols.Postgres.SqlRecord { TimestampNs = ts, Pid = 10, Comm = "psql", Conn = "c7", Role = "client", Remote = new Endpoint("127.0.0.1", 5432), Query = "select $1", Params = 1, ParamValues = ["7"], Rows = 1, Tag = "SELECT 1", Copy = "out", CopyBytes = 12, Database = "app", User = "app", Application = "psql", LatencyMs = 0.4 };
+        yield return new Tattle.Protocols.Postgres.SqlRecord { TimestampNs = ts, Pid = 10, Comm = "psql", Conn = "c7", Role = "client", Error = new("42P01", "relation \"t\" does not exist"), Notification = "ch: hi" };
         yield return new GapRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Dir = "recv", Bytes = 10, Reason = "lost" };
         var client = new SummaryRow { Pid = 10, Comm = "curl", Proto = "tcp", Role = "client", Endpoint = Remote, Connections = 2, BytesSent = 5, BytesRecv = 6 };
         client.Errors["ECONNREFUSED"] = 1;
