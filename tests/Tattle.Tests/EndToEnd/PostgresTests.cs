@@ -68,6 +68,27 @@ public sealed partial class PostgresTests(ITestOutputHelper output)
         Assert.Equal(2, records.Single(s => Str(s, "query")!.StartsWith("select * from t", StringComparison.Ordinal)).GetProperty("rows").GetInt64());
     }
 
+    [SkippableFact]
+    public async Task PsqlSslRequire_GivesTheTlsHandshakeAfterTheSslRequest()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "psql");
+        Requires.Program(output, "openssl");
+        Requires.FileFrom(output, Bin + "/initdb", "postgresql-15");
+        using var server = PostgresServer.Start(ssl: true);
+        var r = await TattleCli.RunAsync(["run", "--", "env", "PGSSLMODE=require", "psql", "-X", "-h", "127.0.0.1",
+            "-p", server.Port.ToString(), "-U", "postgres", "-d", "postgres", "-c", "select 1"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var handshake = Assert.Single(r.OfType("tls.handshake"));
+        Assert.Equal("client", Str(handshake, "role"));
+        Assert.NotNull(Str(handshake, "version"));
+        var row = r.Summary.GetProperty("rows").EnumerateArray().Single(x => Str(x, "proto") == "tcp");
+        Assert.Equal(["postgresql/tls"], row.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()));
+        // The statements inside are read where psql hands them to OpenSSL.
+        Assert.Contains("sql select 1 -> SELECT 1 (1 row)", r.Stderr);
+    }
+
     [GeneratedRegex(@"LOG:  statement: (.*)")]
     private static partial Regex StatementLine();
 
@@ -88,15 +109,20 @@ public sealed partial class PostgresTests(ITestOutputHelper output)
 
         private string Data => Path.Combine(Directory, "data");
 
-        public static PostgresServer Start()
+        public static PostgresServer Start(bool ssl = false)
         {
             string dir = System.IO.Directory.CreateTempSubdirectory("tattle-pg-").FullName;
             File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
             var server = new PostgresServer(dir, FreePort());
             Run("chown", "postgres:postgres", dir);
             AsPostgres(Bin + "/initdb", "-D", server.Data, "-A", "trust", "-U", "postgres");
+            if (ssl)
+            {
+                AsPostgres("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", Path.Combine(server.Data, "server.key"), "-out", Path.Combine(server.Data, "server.crt"));
+            }
             AsPostgres(Bin + "/pg_ctl", "-D", server.Data, "-l", server.Log, "-w", "-o",
-                $"-p {server.Port} -k {dir} -c listen_addresses=127.0.0.1 -c log_statement=all", "start");
+                $"-p {server.Port} -k {dir} -c listen_addresses=127.0.0.1 -c log_statement=all -c ssl={(ssl ? "on" : "off")}", "start");
             return server;
         }
 
