@@ -2,6 +2,7 @@ using Tattle.Protocols.Common;
 using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2;
+using Tattle.Protocols.Postgres;
 using Tattle.Protocols.Redis;
 using Tattle.Protocols.Tls;
 
@@ -19,6 +20,7 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
         Http1Protocol.Info,
         DnsProtocol.Info,
         RedisProtocol.Info,
+        PostgresProtocol.Info,
         Http2Protocol.Info,
     ]);
 

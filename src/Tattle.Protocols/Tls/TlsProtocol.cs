@@ -5,7 +5,11 @@ namespace Tattle.Protocols.Tls;
 /// <summary>The TLS handshake: how to recognise it and how to make a parser (see README.md).</summary>
 public static class TlsProtocol
 {
-    public static ProtocolInfo Info { get; } = new("tls", Probe, (options, sink) => new TlsParser(sink));
+    public static ProtocolInfo Info { get; } = new("tls", Probe, (options, sink) => new TlsParser(sink))
+    {
+        UpgradeTokens = ["tls"],
+        TakeOver = (options, sink, change) => new TlsParser(sink),
+    };
 
     /// <summary>
     /// A handshake record (content type 22, record version 3.0-3.4) whose first message is a ClientHello (the

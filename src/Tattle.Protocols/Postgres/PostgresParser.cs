@@ -1,0 +1,579 @@
+using System.Buffers.Binary;
+using System.Text;
+using Tattle.Protocols.Common;
+
+namespace Tattle.Protocols.Postgres;
+
+/// <summary>
+/// Reads both directions of a PostgreSQL connection (protocol 3.0): the startup, simple and extended queries,
+/// COPY and notifications. The backend answers a frontend's messages in order, so the statements waiting for an
+/// answer form a FIFO; ReadyForQuery ends a simple Query and a Sync. Row values and passwords are never kept;
+/// DataRow and CopyData bodies are skipped as they arrive, never buffered.
+/// </summary>
+internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) : IProtocolParser
+{
+    /// <summary>The largest message read whole; a longer one is skipped (its content is not reported).</summary>
+    public const int MaxMessage = 1 << 20;
+
+    /// <summary>Statement names remembered per connection; more are dropped oldest-unknown (a leak guard).</summary>
+    private const int MaxStatements = 1024;
+
+    /// <summary>Bytes of a binary parameter shown as hex when values are kept.</summary>
+    private const int MaxBinaryParam = 64;
+
+    private const int Header = 5;
+
+    private enum Step : byte
+    {
+        Simple,
+        Execute,
+        Sync,
+    }
+
+    /// <summary>A Query or Execute waiting for its answer, or a Sync waiting for its ReadyForQuery.</summary>
+    private sealed class Pending
+    {
+        public Step Step;
+        public string? Query;
+        public int Params;
+        public IReadOnlyList<string?>? ParamValues;
+        public long StartNs;
+        public long Rows;
+        public long? TagRows;
+        public string? Tag;
+        public SqlError? Error;
+        public string? Copy;
+        public long CopyBytes;
+    }
+
+    private sealed record Portal(string? Query, int Params, IReadOnlyList<string?>? Values);
+
+    private readonly Queue<Pending> _pending = new();
+    private readonly Dictionary<string, string> _statements = [];
+    private readonly Dictionary<string, Portal> _portals = [];
+
+    /// <summary>Per direction: body bytes of a DataRow, CopyData or oversized message still to skip.</summary>
+    private readonly long[] _skip = [0, 0];
+
+    private string? _user;
+    private string? _database;
+    private string? _application;
+    private string? _lastParsed;
+    private bool _sslAsked;
+
+    /// <summary>A StartupMessage was read and its ReadyForQuery has not come: that one ends no statement.</summary>
+    private bool _inStartup;
+    private bool _gssAsked;
+
+    public string Name => "postgresql";
+
+    public ProtocolSwitch? Switch { get; private set; }
+
+
+    public ParseResult Parse(MessageKind kind, ReadOnlySpan<byte> data, in StreamContext context)
+    {
+        if (Switch is not null)
+        {
+            return ParseResult.EndOfStream(0);
+        }
+        ref long skip = ref _skip[(int)kind];
+        if (skip > 0)
+        {
+            int n = (int)Math.Min(skip, data.Length);
+            skip -= n;
+            return skip > 0 ? ParseResult.NeedMoreData(n) : ParseResult.Ignored(n);
+        }
+        if (data.IsEmpty)
+        {
+            return ParseResult.NeedMoreData();
+        }
+        return kind == MessageKind.Request ? ParseFrontend(data, context) : ParseBackend(data, context);
+    }
+
+    private ParseResult ParseFrontend(ReadOnlySpan<byte> data, in StreamContext context)
+    {
+        if (data[0] == 0)
+        {
+            return ParseStartup(data);
+        }
+        if (!PostgresWire.IsFrontendType(data[0]))
+        {
+            return ParseResult.Invalid;
+        }
+        if (!TryFrame(MessageKind.Request, data, out int length, out var skipped))
+        {
+            return skipped;
+        }
+        var body = data.Slice(Header, length - 4);
+        var r = new PostgresWire(body);
+        switch ((char)data[0])
+        {
+            case 'Q':
+                _pending.Enqueue(new Pending { Step = Step.Simple, Query = r.CString(), StartNs = context.StartNs });
+                break;
+            case 'P':
+                {
+                    string name = r.CString();
+                    string query = r.CString();
+                    if (!r.Failed)
+                    {
+                        if (_statements.Count >= MaxStatements && !_statements.ContainsKey(name))
+                        {
+                            _statements.Clear();
+                        }
+                        _statements[name] = query;
+                        _lastParsed = query;
+                    }
+                    break;
+                }
+            case 'B':
+                Bind(ref r);
+                break;
+            case 'E':
+                {
+                    string portal = r.CString();
+                    _portals.TryGetValue(portal, out var p);
+                    _pending.Enqueue(new Pending
+                    {
+                        Step = Step.Execute,
+                        Query = p?.Query,
+                        Params = p?.Params ?? 0,
+                        ParamValues = p?.Values,
+                        StartNs = context.StartNs,
+                    });
+                    break;
+                }
+            case 'S':
+                _pending.Enqueue(new Pending { Step = Step.Sync, StartNs = context.StartNs });
+                break;
+            case 'C':
+                {
+                    // Close: a named statement or portal is gone; the unnamed ones are replaced by the next Parse/Bind.
+                    int which = r.Bytes(1) is [var b] ? b : 0;
+                    string name = r.CString();
+                    _ = which == 'S' ? _statements.Remove(name) : _portals.Remove(name);
+                    break;
+                }
+            default:
+                // PasswordMessage/SASL ('p') and the rest carry nothing reported; 'p' is never read at all.
+                break;
+        }
+        return ParseResult.Success(Header + length - 4);
+    }
+
+    private void Bind(ref PostgresWire r)
+    {
+        string portal = r.CString();
+        string statement = r.CString();
+        int formats = r.Int16();
+        Span<bool> binary = stackalloc bool[Math.Clamp(formats, 0, 256)];
+        for (int i = 0; i < formats && !r.Failed; i++)
+        {
+            bool b = r.Int16() == 1;
+            if (i < binary.Length)
+            {
+                binary[i] = b;
+            }
+        }
+        int count = r.Int16();
+        List<string?>? values = options.Redact ? null : [];
+        for (int i = 0; i < count && !r.Failed; i++)
+        {
+            var v = r.Bytes(r.Int32());
+            bool isBinary = formats == 1 ? binary[0] : i < binary.Length && binary[i];
+            values?.Add(ParamText(v, isBinary));
+        }
+        if (r.Failed)
+        {
+            return;
+        }
+        _statements.TryGetValue(statement, out string? query);
+        if (_portals.Count >= MaxStatements && !_portals.ContainsKey(portal))
+        {
+            _portals.Clear();
+        }
+        _portals[portal] = new Portal(query, Math.Max(0, count), values);
+    }
+
+    private static string? ParamText(ReadOnlySpan<byte> v, bool binary)
+    {
+        if (!binary)
+        {
+            return Encoding.UTF8.GetString(v);
+        }
+        string hex = Convert.ToHexStringLower(v[..Math.Min(v.Length, MaxBinaryParam)]);
+        return "\\x" + hex + (v.Length > MaxBinaryParam ? "…" : "");
+    }
+
+    /// <summary>An untyped startup-phase packet: StartupMessage, SSLRequest, GSSENCRequest or CancelRequest.</summary>
+    private ParseResult ParseStartup(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 8)
+        {
+            return ParseResult.NeedMoreData();
+        }
+        int length = BinaryPrimitives.ReadInt32BigEndian(data);
+        int code = BinaryPrimitives.ReadInt32BigEndian(data[4..]);
+        if (length < 8 || length > PostgresProtocol.MaxStartup)
+        {
+            return ParseResult.Invalid;
+        }
+        if (data.Length < length)
+        {
+            return ParseResult.NeedMoreData();
+        }
+        switch (code)
+        {
+            case PostgresProtocol.SslRequestCode:
+                _sslAsked = true;
+                break;
+            case PostgresProtocol.GssEncRequestCode:
+                _gssAsked = true;
+                break;
+            case PostgresProtocol.Version3:
+                _inStartup = true;
+                var r = new PostgresWire(data[8..length]);
+                while (!r.AtEnd && !r.Failed)
+                {
+                    string key = r.CString();
+                    if (key.Length == 0)
+                    {
+                        break;
+                    }
+                    string value = r.CString();
+                    switch (key)
+                    {
+                        case "user":
+                            _user = value;
+                            break;
+                        case "database":
+                            _database = value;
+                            break;
+                        case "application_name":
+                            _application = value;
+                            break;
+                        default:
+                            break;
+                    }
+                }
+                break;
+            case PostgresProtocol.CancelRequestCode:
+                break;
+            default:
+                return ParseResult.Invalid;
+        }
+        return ParseResult.Success(length);
+    }
+
+    private ParseResult ParseBackend(ReadOnlySpan<byte> data, in StreamContext context)
+    {
+        if (_sslAsked || _gssAsked)
+        {
+            // The one-byte answer: 'N' refuses and the clear startup follows; 'S' (TLS) or 'G' (GSSAPI) encrypts.
+            bool ssl = _sslAsked;
+            _sslAsked = _gssAsked = false;
+            switch (data[0])
+            {
+                case (byte)'N':
+                    return ParseResult.Ignored(1);
+                case (byte)'S' when ssl:
+                    Switch = new ProtocolSwitch("tls", null);
+                    return ParseResult.EndOfStream(1);
+                case (byte)'G' when !ssl:
+                    Switch = new ProtocolSwitch("gssenc", null);
+                    return ParseResult.EndOfStream(1);
+                default:
+                    // An ErrorResponse from an old server, or no answer byte at all: read it as a message.
+                    break;
+            }
+        }
+        if (!PostgresWire.IsBackendType(data[0]))
+        {
+            return ParseResult.Invalid;
+        }
+        if (!TryFrame(MessageKind.Response, data, out int length, out var skipped))
+        {
+            if (data[0] == (byte)'D' && skipped.Status != ParseStatus.Invalid && data.Length >= Header)
+            {
+                Count(p => p.Rows++);
+            }
+            return skipped;
+        }
+        var body = data.Slice(Header, length - 4);
+        var r = new PostgresWire(body);
+        long now = context.NowNs;
+        switch ((char)data[0])
+        {
+            case 'C':
+                {
+                    string tag = r.CString();
+                    Count(p =>
+                    {
+                        p.Tag = tag;
+                        if (RowsOf(tag) is { } n)
+                        {
+                            p.TagRows = (p.TagRows ?? 0) + n;
+                        }
+                    });
+                    if (_pending.TryPeek(out var head) && head.Step == Step.Execute)
+                    {
+                        Report(_pending.Dequeue(), now);
+                    }
+                    break;
+                }
+            case 'I':
+            case 's':
+                if (_pending.TryPeek(out var e) && e.Step == Step.Execute)
+                {
+                    Report(_pending.Dequeue(), now);
+                }
+                break;
+            case 'E':
+                Error(ReadError(ref r), context);
+                break;
+            case 'G':
+                Count(p => p.Copy = "in");
+                break;
+            case 'H':
+                Count(p => p.Copy = "out");
+                break;
+            case 'A':
+                {
+                    int pid = r.Int32();
+                    string channel = r.CString();
+                    string payload = r.CString();
+                    _ = pid;
+                    sink.OnMessage(new PostgresExchange
+                    {
+                        StartNs = context.StartNs,
+                        EndNs = now,
+                        Notification = channel + ": " + payload,
+                        Database = _database,
+                        User = _user,
+                        Application = _application,
+                    });
+                    break;
+                }
+            case 'Z':
+                if (_inStartup)
+                {
+                    _inStartup = false;
+                }
+                else
+                {
+                    ReadyForQuery(now);
+                }
+                break;
+            default:
+                break;
+        }
+        return ParseResult.Success(Header + length - 4);
+    }
+
+    /// <summary>
+    /// A whole message's length (the Int32 after the type, which counts itself), or false with what to return:
+    /// NeedMoreData for a partial one, the skip of a DataRow, CopyData or oversized message begun, Invalid.
+    /// </summary>
+    private bool TryFrame(MessageKind kind, ReadOnlySpan<byte> data, out int length, out ParseResult result)
+    {
+        length = 0;
+        if (data.Length < Header)
+        {
+            result = ParseResult.NeedMoreData();
+            return false;
+        }
+        int declared = BinaryPrimitives.ReadInt32BigEndian(data[1..]);
+        if (declared < 4)
+        {
+            result = ParseResult.Invalid;
+            return false;
+        }
+        bool skipBody = data[0] == (byte)'D' && kind == MessageKind.Response || data[0] == (byte)'d' || declared > MaxMessage;
+        if (skipBody)
+        {
+            if (data[0] == (byte)'d')
+            {
+                Count(p => p.CopyBytes += declared - 4);
+            }
+            long total = Header + (long)declared - 4;
+            int here = (int)Math.Min(total, data.Length);
+            _skip[(int)kind] = total - here;
+            result = _skip[(int)kind] > 0 ? ParseResult.NeedMoreData(here) : ParseResult.Ignored(here);
+            return false;
+        }
+        if (data.Length < Header + declared - 4)
+        {
+            result = ParseResult.NeedMoreData();
+            return false;
+        }
+        length = declared;
+        result = default;
+        return true;
+    }
+
+    /// <summary>Applies to the statement being answered: the oldest Query or Execute waiting.</summary>
+    private void Count(Action<Pending> apply)
+    {
+        foreach (var p in _pending)
+        {
+            if (p.Step != Step.Sync)
+            {
+                apply(p);
+                return;
+            }
+        }
+    }
+
+    private void Error(SqlError error, in StreamContext context)
+    {
+        if (!_inStartup && _pending.TryPeek(out var head) && head.Step != Step.Sync)
+        {
+            head.Error ??= error;
+            if (head.Step == Step.Execute)
+            {
+                // The backend skips the rest up to Sync: those Executes never ran and are not reported.
+                Report(_pending.Dequeue(), context.NowNs);
+                while (_pending.TryPeek(out var next) && next.Step == Step.Execute)
+                {
+                    _pending.Dequeue();
+                }
+            }
+            return;
+        }
+        // No statement waiting: a failed startup (authentication, unknown database) or a Parse/Bind before Sync.
+        sink.OnMessage(new PostgresExchange
+        {
+            StartNs = context.StartNs,
+            EndNs = context.NowNs,
+            Query = _pending.Count > 0 && !_inStartup ? _lastParsed : null,
+            Error = error,
+            Database = _database,
+            User = _user,
+            Application = _application,
+            Answered = true,
+        });
+    }
+
+    private void ReadyForQuery(long now)
+    {
+        while (_pending.TryDequeue(out var p))
+        {
+            if (p.Step == Step.Simple)
+            {
+                Report(p, now);
+                return;
+            }
+            if (p.Step == Step.Sync)
+            {
+                return;
+            }
+        }
+    }
+
+    private static SqlError ReadError(ref PostgresWire r)
+    {
+        string code = "";
+        string message = "";
+        while (!r.Failed && !r.AtEnd)
+        {
+            int field = r.Bytes(1) is [var b] ? b : 0;
+            if (field == 0)
+            {
+                break;
+            }
+            string value = r.CString();
+            if (field == 'C')
+            {
+                code = value;
+            }
+            else if (field == 'M')
+            {
+                message = value;
+            }
+        }
+        return new SqlError(code, message);
+    }
+
+    /// <summary>The row count a CommandComplete tag ends with ("SELECT 3", "INSERT 0 3", "COPY 3").</summary>
+    private static long? RowsOf(string tag)
+    {
+        int space = tag.LastIndexOf(' ');
+        string verb = space < 0 ? tag : tag[..tag.IndexOf(' ')];
+        if (space < 0 || verb is not ("SELECT" or "INSERT" or "UPDATE" or "DELETE" or "MERGE" or "FETCH" or "MOVE" or "COPY"))
+        {
+            return null;
+        }
+        return long.TryParse(tag.AsSpan(space + 1), out long n) ? n : null;
+    }
+
+    private void Report(Pending p, long endNs, bool answered = true) => sink.OnMessage(new PostgresExchange
+    {
+        StartNs = p.StartNs,
+        EndNs = endNs,
+        Query = p.Query,
+        Params = p.Params,
+        ParamValues = p.ParamValues,
+        Rows = p.TagRows ?? (p.Rows > 0 ? p.Rows : null),
+        Tag = p.Tag,
+        Error = p.Error,
+        Copy = p.Copy,
+        CopyBytes = p.CopyBytes,
+        Database = _database,
+        User = _user,
+        Application = _application,
+        Answered = answered,
+    });
+
+    public int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data)
+    {
+        // Backend: just after a ReadyForQuery, the next answer starts clean. Frontend: a whole Query or Parse.
+        for (int i = 0; i + Header <= data.Length; i++)
+        {
+            int length = BinaryPrimitives.ReadInt32BigEndian(data[(i + 1)..]);
+            if (kind == MessageKind.Response)
+            {
+                if (data[i] == (byte)'Z' && length == 5 && i + 6 <= data.Length && data[i + 5] is (byte)'I' or (byte)'T' or (byte)'E')
+                {
+                    return i + 6 == data.Length ? -1 : i + 6;
+                }
+            }
+            else if (data[i] is (byte)'Q' or (byte)'P' && length is > 4 and <= MaxMessage
+                && i + 1 + length <= data.Length && data[i + length] == 0)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    public bool OnGap(MessageKind kind, long bytes, long nowNs)
+    {
+        ref long skip = ref _skip[(int)kind];
+        if (skip >= bytes)
+        {
+            skip -= bytes;
+            return true;
+        }
+        skip = 0;
+        // What is waiting may have been answered in the bytes lost: report it unanswered rather than mispair.
+        while (_pending.TryDequeue(out var p))
+        {
+            if (p.Step != Step.Sync)
+            {
+                Report(p, nowNs, answered: false);
+            }
+        }
+        return false;
+    }
+
+    public void OnClose(long nowNs)
+    {
+        while (_pending.TryDequeue(out var p))
+        {
+            if (p.Step != Step.Sync)
+            {
+                Report(p, nowNs, answered: false);
+            }
+        }
+    }
+}

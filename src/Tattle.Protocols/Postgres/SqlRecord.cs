@@ -1,0 +1,176 @@
+using System.Text;
+using System.Text.Json;
+using Tattle.Records;
+using Tattle.Records.Live;
+
+namespace Tattle.Protocols.Postgres;
+
+/// <summary>A SQL statement with its outcome (type <c>sql</c>), as records show it.</summary>
+public sealed record SqlRecord : MessageRecord
+{
+    /// <summary>Query text the live line shows; the record keeps all of it.</summary>
+    private const int LiveQueryChars = 80;
+
+    public SqlRecord()
+    {
+    }
+
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public SqlRecord(in MessageHeader header)
+        : base(in header)
+    {
+    }
+
+    public override string Type => "sql";
+
+    public string System { get; init; } = "postgresql";
+
+    public string? Query { get; init; }
+
+    public int Params { get; init; }
+
+    public IReadOnlyList<string?>? ParamValues { get; init; }
+
+    public long? Rows { get; init; }
+
+    public string? Tag { get; init; }
+
+    public SqlError? Error { get; init; }
+
+    public string? Copy { get; init; }
+
+    public long CopyBytes { get; init; }
+
+    public string? Notification { get; init; }
+
+    public string? Database { get; init; }
+
+    public string? User { get; init; }
+
+    /// <summary>The client's application_name, from its StartupMessage.</summary>
+    public string? Application { get; init; }
+
+    public override void WriteFields(Utf8JsonWriter w)
+    {
+        w.WriteString(Names.System, System);
+        w.WriteString(Names.Query, Query);
+        w.WriteNumber(Names.Params, Params);
+        if (ParamValues is null)
+        {
+            w.WriteNull(Names.ParamValues);
+        }
+        else
+        {
+            w.WriteStartArray(Names.ParamValues);
+            foreach (string? v in ParamValues)
+            {
+                w.WriteStringValue(v);
+            }
+            w.WriteEndArray();
+        }
+        if (Rows is { } rows)
+        {
+            w.WriteNumber(Names.Rows, rows);
+        }
+        else
+        {
+            w.WriteNull(Names.Rows);
+        }
+        w.WriteString(Names.Tag, Tag);
+        if (Error is null)
+        {
+            w.WriteNull(Names.Error);
+        }
+        else
+        {
+            w.WriteStartObject(Names.Error);
+            w.WriteString(Names.Code, Error.Code);
+            w.WriteString(Names.Message, Error.Message);
+            w.WriteEndObject();
+        }
+        w.WriteString(Names.Copy, Copy);
+        w.WriteNumber(Names.CopyBytes, CopyBytes);
+        w.WriteString(Names.Notification, Notification);
+        w.WriteString(Names.Database, Database);
+        w.WriteString(Names.User, User);
+        w.WriteString(Names.Application, Application);
+    }
+
+    /// <summary><c>sql select 1 -> SELECT 1 (1 row) 0.40 ms</c>; an error gives its SQLSTATE and message.</summary>
+    public override void Describe(LiveLine line)
+    {
+        line.Word(LiveStyle.Cyan, "sql").Space();
+        if (Notification is not null)
+        {
+            line.Text("NOTIFY ").Text(Notification).Conn(Conn);
+            return;
+        }
+        line.Text(Query is null ? "(startup)" : OneLine(Query)).Space().Arrow(Role).Space();
+        if (Error is not null)
+        {
+            line.Text(LiveStyle.Red, "ERROR " + Error.Code).Space().Text(Error.Message);
+        }
+        else if (Tag is null)
+        {
+            line.Word(LiveStyle.Grey, "(no response)");
+        }
+        else
+        {
+            line.Text(Tag);
+            if (Rows is { } rows)
+            {
+                line.Space().Word(rows == 1 ? "(1 row)" : $"({rows} rows)");
+            }
+            if (Copy is not null)
+            {
+                line.Space().Word($"(copy {Copy}").Space().Bytes((ulong)Math.Max(0, CopyBytes)).Word(")");
+            }
+        }
+        line.Ms(LatencyMs).Conn(Conn);
+    }
+
+    /// <summary>Whitespace runs as one space, cut to <see cref="LiveQueryChars"/>: a live line stays one line.</summary>
+    private static string OneLine(string sql)
+    {
+        var b = new StringBuilder(Math.Min(sql.Length, LiveQueryChars + 1));
+        bool space = false;
+        foreach (char c in sql.AsSpan().Trim())
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                space = true;
+                continue;
+            }
+            if (space)
+            {
+                b.Append(' ');
+                space = false;
+            }
+            if (b.Length >= LiveQueryChars)
+            {
+                return b.Append('…').ToString();
+            }
+            b.Append(c);
+        }
+        return b.ToString();
+    }
+
+    private static class Names
+    {
+        public static readonly JsonEncodedText Application = JsonEncodedText.Encode("application");
+        public static readonly JsonEncodedText Code = JsonEncodedText.Encode("code");
+        public static readonly JsonEncodedText Copy = JsonEncodedText.Encode("copy");
+        public static readonly JsonEncodedText CopyBytes = JsonEncodedText.Encode("copy_bytes");
+        public static readonly JsonEncodedText Database = JsonEncodedText.Encode("database");
+        public static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
+        public static readonly JsonEncodedText Message = JsonEncodedText.Encode("message");
+        public static readonly JsonEncodedText Notification = JsonEncodedText.Encode("notification");
+        public static readonly JsonEncodedText ParamValues = JsonEncodedText.Encode("param_values");
+        public static readonly JsonEncodedText Params = JsonEncodedText.Encode("params");
+        public static readonly JsonEncodedText Query = JsonEncodedText.Encode("query");
+        public static readonly JsonEncodedText Rows = JsonEncodedText.Encode("rows");
+        public static readonly JsonEncodedText System = JsonEncodedText.Encode("system");
+        public static readonly JsonEncodedText Tag = JsonEncodedText.Encode("tag");
+        public static readonly JsonEncodedText User = JsonEncodedText.Encode("user");
+    }
+}
