@@ -85,7 +85,7 @@ class Relay:
         t = threading.Thread(target=serve)
         t.start()
         run_client(self.port)
-        if not done.wait(10):
+        if not done.wait(20):
             sys.exit(f"{name}: the relay did not see the connection end")
         t.join()
         for direction, data in streams.items():

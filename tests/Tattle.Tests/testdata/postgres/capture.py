@@ -22,78 +22,17 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = "/usr/lib/postgresql/15/bin"
 PASSWORD = "hunter2-never-recorded"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(HERE, "..", "http1"))
+import capture as http1  # noqa: E402  (the relay and free_port, shared with the HTTP captures)
 
-
-class Relay:
-    """Accepts one connection at a time and forwards it to the upstream, logging each recv()."""
-
-    def __init__(self, upstream_port):
-        self.upstream = upstream_port
-        self.listener = socket.socket()
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(8)
-        self.port = self.listener.getsockname()[1]
-
-    def record(self, name, run_client):
-        streams = {"c2s": bytearray(), "s2c": bytearray()}
-        order = []
-        lock = threading.Lock()
-        done = threading.Event()
-
-        def pump(src, dst, direction):
-            while True:
-                try:
-                    data = src.recv(65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    try:
-                        dst.shutdown(socket.SHUT_WR)
-                    except OSError:
-                        pass
-                    return
-                with lock:
-                    streams[direction] += data
-                    order.append(f"{direction} {len(data)}")
-                dst.sendall(data)
-
-        def serve():
-            client, _ = self.listener.accept()
-            server = socket.create_connection(("127.0.0.1", self.upstream))
-            a = threading.Thread(target=pump, args=(client, server, "c2s"))
-            b = threading.Thread(target=pump, args=(server, client, "s2c"))
-            a.start()
-            b.start()
-            a.join()
-            b.join()
-            client.close()
-            server.close()
-            done.set()
-
-        t = threading.Thread(target=serve)
-        t.start()
-        run_client(self.port)
-        if not done.wait(20):
-            sys.exit(f"{name}: the relay did not see the connection end")
-        t.join()
-        for direction, data in streams.items():
-            with open(os.path.join(HERE, f"{name}.{direction}"), "wb") as f:
-                f.write(data)
-        with open(os.path.join(HERE, f"{name}.order"), "w") as f:
-            f.write("\n".join(order) + "\n")
-        print(f"{name}: {len(streams['c2s'])} bytes sent, {len(streams['s2c'])} received, {len(order)} recvs")
+http1.HERE = HERE
+free_port, Relay = http1.free_port, http1.Relay
 
 
 def as_postgres(*args, **kw):
