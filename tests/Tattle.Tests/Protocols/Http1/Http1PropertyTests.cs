@@ -47,9 +47,7 @@ public sealed class Http1PropertyTests
         // Plausible pieces reach the body, chunk and pairing code that random bytes rarely do.
         Check.One(Many, Prop.ForAll<int[], int[], int>((a, b, seed) =>
         {
-            byte[] Soup(int[] picks) =>
-                Encoding.Latin1.GetBytes(string.Concat((picks ?? []).Select(p => Tokens[(int)((uint)p % (uint)Tokens.Length)])));
-            Feed(Soup(a), Soup(b), new Random(seed));
+            Feed(RandomFeeding.Soup(Tokens, a), RandomFeeding.Soup(Tokens, b), new Random(seed));
             return true;
         }));
     }

@@ -53,8 +53,7 @@ public sealed class Http2PropertyTests
     {
         Check.One(Many, Prop.ForAll<int[], int[], int>((a, b, seed) =>
         {
-            byte[] Soup(int[] picks) => [.. (picks ?? []).SelectMany(p => Frames[(int)((uint)p % (uint)Frames.Length)])];
-            Feed(Soup(a), Soup(b), new Random(seed));
+            Feed(RandomFeeding.Soup(Frames, a), RandomFeeding.Soup(Frames, b), new Random(seed));
             return true;
         }));
     }

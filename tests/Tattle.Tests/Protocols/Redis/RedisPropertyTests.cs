@@ -41,9 +41,7 @@ public sealed class RedisPropertyTests
     {
         Check.One(Many, Prop.ForAll<int[], int[], int>((a, b, seed) =>
         {
-            byte[] Soup(int[] picks) =>
-                Encoding.Latin1.GetBytes(string.Concat((picks ?? []).Select(p => Tokens[(int)((uint)p % (uint)Tokens.Length)])));
-            Feed(Soup(a), Soup(b), new Random(seed));
+            Feed(RandomFeeding.Soup(Tokens, a), RandomFeeding.Soup(Tokens, b), new Random(seed));
             return true;
         }));
     }

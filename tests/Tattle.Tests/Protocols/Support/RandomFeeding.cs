@@ -38,6 +38,17 @@ public static class RandomFeeding
     }
 
     /// <summary>
+    /// A stream made of plausible pieces picked by <paramref name="picks"/> (any ints, as FsCheck draws them): they
+    /// reach the framing, body and pairing code that random bytes rarely do.
+    /// </summary>
+    public static byte[] Soup(IReadOnlyList<byte[]> tokens, int[]? picks) =>
+        [.. (picks ?? []).SelectMany(p => tokens[(int)((uint)p % (uint)tokens.Count)])];
+
+    /// <summary>The same with text pieces, as Latin-1 bytes.</summary>
+    public static byte[] Soup(IReadOnlyList<string> tokens, int[]? picks) =>
+        System.Text.Encoding.Latin1.GetBytes(string.Concat((picks ?? []).Select(p => tokens[(int)((uint)p % (uint)tokens.Count)])));
+
+    /// <summary>
     /// <paramref name="source"/> with one to five changes: a byte replaced (at random or by one of
     /// <paramref name="special"/>), a run removed, inserted or repeated.
     /// </summary>
