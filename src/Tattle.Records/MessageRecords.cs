@@ -41,6 +41,13 @@ public abstract record MessageRecord : Record
     public double? LatencyMs { get; init; }
 
     /// <summary>
+    /// Whether the summary counts this record as a request of its endpoint: answered (its latency goes into the
+    /// endpoint's percentiles) or not (counted as unanswered). One-way messages (pushes, published messages,
+    /// frames) and per-connection records say false.
+    /// </summary>
+    public virtual bool IsRequest => true;
+
+    /// <summary>
     /// Writes the fields after the common ones (type, ts, pid, comm, conn, role, remote) and before latency_ms,
     /// as docs/json-schema.md lists them.
     /// </summary>

@@ -12,6 +12,9 @@ namespace Tattle.Protocols.Http2;
 /// </summary>
 public sealed record Http2ConnectionRecord : MessageRecord
 {
+    /// <summary>A per-connection record, not a request.</summary>
+    public override bool IsRequest => false;
+
     public Http2ConnectionRecord()
     {
     }

@@ -34,6 +34,8 @@ public sealed record RedisRecord : MessageRecord
     /// <summary>The server sent it unasked (pub/sub message, RESP3 push): Command is the push's kind.</summary>
     public bool Push { get; init; }
 
+    public override bool IsRequest => !Push;
+
     public override void WriteFields(Utf8JsonWriter w)
     {
         RecurringStrings.Write(w, Names.Command, Command);

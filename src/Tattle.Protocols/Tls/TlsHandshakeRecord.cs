@@ -8,6 +8,9 @@ namespace Tattle.Protocols.Tls;
 /// <summary>The clear part of a TLS handshake: the name asked for and what was agreed.</summary>
 public sealed record TlsHandshakeRecord : MessageRecord
 {
+    /// <summary>A per-connection record, not a request.</summary>
+    public override bool IsRequest => false;
+
     public TlsHandshakeRecord()
     {
     }
