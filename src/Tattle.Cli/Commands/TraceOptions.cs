@@ -18,7 +18,7 @@ internal sealed class TraceOptions
 
     public Option<bool> Data { get; } = new("--data")
     {
-        Description = "Add data records with payloads (base64) to the JSON output and the live view",
+        Description = "Add data records with payloads (base64) to the JSON output and the live view, and short previews to parsed messages",
     };
 
     public Option<int> Snaplen { get; } = NumberOption.Create("--snaplen", "an integer from 0 to 1048576 (bytes)", 0, 1 << 20,
@@ -250,7 +250,12 @@ internal sealed class TraceOptions
         {
             Enabled = !result.GetValue(NoParse),
             CapBytes = result.GetValue(StreamBuffer),
-            Parser = new ParserOptions { BodyLimit = result.GetValue(BodyLimit), Redact = !result.GetValue(NoRedact) },
+            Parser = new ParserOptions
+            {
+                BodyLimit = result.GetValue(BodyLimit),
+                Redact = !result.GetValue(NoRedact),
+                Previews = result.GetValue(Data),
+            },
             PortProtocols = (result.GetValue(Proto) ?? []).Select(spec =>
             {
                 ParsePortProtocol(spec, out int port, out string name);

@@ -79,5 +79,8 @@ public sealed record ParserOptions
     /// <summary>Replace secrets (credentials, cookies, tokens) with REDACTED.</summary>
     public bool Redact { get; init; } = true;
 
+    /// <summary>Add short printable previews of payloads to the records (--data): message frames, text frames.</summary>
+    public bool Previews { get; init; }
+
     public static ParserOptions Default { get; } = new();
 }
