@@ -195,6 +195,18 @@ public sealed record SummaryRow
 
     /// <summary>Application protocols parsed on these connections (http, dns, tls).</summary>
     public SortedSet<string> Protocols { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Requests parsed on these connections (HTTP exchanges, queries, commands), answered or not.</summary>
+    public int Requests { get; set; }
+
+    /// <summary>Requests that had no response when their connection or the trace ended.</summary>
+    public int Unanswered { get; set; }
+
+    /// <summary>Median latency of the answered requests, in milliseconds; null when none was answered.</summary>
+    public double? P50Ms { get; set; }
+
+    /// <summary>99th percentile latency of the answered requests, in milliseconds; null when none was answered.</summary>
+    public double? P99Ms { get; set; }
 }
 
 /// <summary>The end-of-run table: the seed of the dependency report.</summary>

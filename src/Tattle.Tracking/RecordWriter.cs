@@ -28,6 +28,13 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
 
     public void Write(Record record) => sink.Write(record);
 
+    /// <summary>Writes a parsed message's record and counts it in its endpoint's summary row.</summary>
+    public void Message(Connection conn, MessageRecord record)
+    {
+        _summary.AddMessage(conn, record.Comm, record);
+        Write(record);
+    }
+
     /// <summary>The header of a message record on <paramref name="conn"/>.</summary>
     public MessageHeader Header(Connection conn, long startMonoNs) =>
         new(ToUnixNs(startMonoNs), conn.Pid, CommOf(conn.Pid), conn.Id, conn.Role ?? "client", RemoteEndpoint(conn));

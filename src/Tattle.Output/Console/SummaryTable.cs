@@ -10,10 +10,11 @@ namespace Tattle.Output.Console;
 /// </summary>
 public static class SummaryTable
 {
-    private static readonly string[] Headers = ["PROCESS", "PROTO", "ROLE", "ENDPOINT", "HOST", "APP", "CONNS", "SENT", "RECV", "ERRORS"];
+    private static readonly string[] Headers =
+        ["PROCESS", "PROTO", "ROLE", "ENDPOINT", "HOST", "APP", "CONNS", "SENT", "RECV", "REQS", "P50", "P99", "ERRORS"];
 
-    // CONNS, SENT and RECV are numbers: right-aligned, and never cut.
-    private static bool IsNumeric(int column) => column is 6 or 7 or 8;
+    // CONNS to P99 are numbers: right-aligned, and never cut.
+    private static bool IsNumeric(int column) => column is >= 6 and <= 11;
 
     // A cut column keeps at least this many characters.
     private const int MinCut = 8;
@@ -31,7 +32,10 @@ public static class SummaryTable
             row.Connections.ToString(CultureInfo.InvariantCulture),
             LiveView.Bytes(row.BytesSent),
             LiveView.Bytes(row.BytesRecv),
-            TerminalText.Sanitize(string.Join(", ", row.Errors.Select(e => $"{e.Key}×{e.Value}"))),
+            row.Requests == 0 ? "" : row.Requests.ToString(CultureInfo.InvariantCulture),
+            Latency(row.P50Ms),
+            Latency(row.P99Ms),
+            TerminalText.Sanitize(string.Join(", ", Problems(row))),
         }).ToList();
         var widths = Headers.Select(h => h.Length).ToArray();
         foreach (var row in rows)
@@ -76,6 +80,15 @@ public static class SummaryTable
             w.WriteLine($"{style.Paint(LiveStyle.Yellow, "TLS: not probed:")} {TerminalText.Sanitize(failure)}");
         }
     }
+
+    /// <summary>"0.41 ms", "12.3 ms", or empty without answered requests.</summary>
+    private static string Latency(double? ms) =>
+        ms is double v ? v.ToString(v < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + " ms" : "";
+
+    // A request left without a response reads as a problem of the endpoint, beside its failed connects.
+    private static IEnumerable<string> Problems(SummaryRow row) =>
+        row.Errors.Select(e => $"{e.Key}×{e.Value}")
+            .Concat(row.Unanswered > 0 ? [$"unanswered×{row.Unanswered.ToString(CultureInfo.InvariantCulture)}"] : []);
 
     /// <summary>Narrows the widest text columns, one character at a time, until the table fits or none can give more.</summary>
     private static void Fit(int[] widths, int limit)

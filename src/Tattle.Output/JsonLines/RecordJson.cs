@@ -179,6 +179,10 @@ public static class RecordJson
             w.WriteNumber(JsonNames.BytesSent, row.BytesSent);
             w.WriteNumber(JsonNames.BytesRecv, row.BytesRecv);
             JsonFields.WriteStrings(w, JsonNames.Protocols, row.Protocols.ToList());
+            w.WriteNumber(JsonNames.Requests, row.Requests);
+            w.WriteNumber(JsonNames.Unanswered, row.Unanswered);
+            JsonFields.WriteMilliseconds(w, JsonNames.P50Ms, row.P50Ms);
+            JsonFields.WriteMilliseconds(w, JsonNames.P99Ms, row.P99Ms);
             w.WriteStartObject(JsonNames.Errors);
             foreach (var (name, count) in row.Errors)
             {

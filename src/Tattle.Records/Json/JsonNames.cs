@@ -47,6 +47,10 @@ public static class JsonNames
     public static readonly JsonEncodedText StillRunning = JsonEncodedText.Encode("still_running");
     public static readonly JsonEncodedText Proto = JsonEncodedText.Encode("proto");
     public static readonly JsonEncodedText Protocols = JsonEncodedText.Encode("protocols");
+    public static readonly JsonEncodedText Requests = JsonEncodedText.Encode("requests");
+    public static readonly JsonEncodedText Unanswered = JsonEncodedText.Encode("unanswered");
+    public static readonly JsonEncodedText P50Ms = JsonEncodedText.Encode("p50_ms");
+    public static readonly JsonEncodedText P99Ms = JsonEncodedText.Encode("p99_ms");
     public static readonly JsonEncodedText Reason = JsonEncodedText.Encode("reason");
     public static readonly JsonEncodedText Remote = JsonEncodedText.Encode("remote");
     public static readonly JsonEncodedText Role = JsonEncodedText.Encode("role");

@@ -23,7 +23,7 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
 
     public void OnGap(Direction direction, long bytes, GapReason reason) => writer.Gap(Current, direction, bytes, reason);
 
-    public void OnMessage(ProtocolMessage message) => writer.Write(message.ToRecord(this));
+    public void OnMessage(ProtocolMessage message) => writer.Message(Current, message.ToRecord(this));
 
     public MessageHeader Header(long startMonoNs) => writer.Header(Current, startMonoNs);
 

@@ -124,5 +124,17 @@ public sealed class RedisTests(ITestOutputHelper output)
         Assert.Equal(250, gets.Count);
         Assert.Equal(Enumerable.Range(0, 250).Select(i => (long)(i * 4)), gets.Select(g => g.GetProperty("reply").GetProperty("size").GetInt64()));
         Assert.Empty(r.OfType("gap"));
+
+        // The summary row of the server's endpoint counts every command, all answered, with their percentiles.
+        var row = r.Summary.GetProperty("rows").EnumerateArray()
+            .Single(x => Str(x, "proto") == "tcp" && x.GetProperty("endpoint").GetProperty("port").GetInt32() == server.Port);
+        Assert.Equal(records.Count, Int(row, "requests"));
+        Assert.Equal(0, Int(row, "unanswered"));
+        var latencies = records.Select(x => x.GetProperty("latency_ms").GetDouble()).Order().ToList();
+        double p50 = row.GetProperty("p50_ms").GetDouble(), p99 = row.GetProperty("p99_ms").GetDouble();
+        // HdrHistogram keeps 2 significant digits: within 1% (and 1 µs) of the exact order statistics.
+        Assert.InRange(p50, latencies[(latencies.Count - 1) / 2] * 0.99 - 0.001, latencies[latencies.Count / 2] * 1.01 + 0.001);
+        Assert.InRange(p99, latencies[(int)Math.Ceiling(latencies.Count * 0.99) - 1] * 0.99 - 0.001, latencies[^1] * 1.01 + 0.001);
+        Assert.Matches($@"127\.0\.0\.1:{server.Port} .*redis .* {Int(row, "requests")} +[0-9.]+ ms +[0-9.]+ ms", r.Stderr);
     }
 }

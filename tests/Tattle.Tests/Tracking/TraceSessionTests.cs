@@ -120,6 +120,44 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void SummaryRow_CountsRequests_TheirPercentiles_AndThoseLeftUnanswered()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        var request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray();
+        var response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
+        // Two answered exchanges: each Tick is 1 ms, so the first takes 1 ms and the second 3 ms.
+        _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length), request);
+        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length), response);
+        _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length), request);
+        Tick(2_000_000);
+        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length), response);
+        // A third request the server never answers before the trace ends.
+        _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length), request);
+
+        var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
+
+        Assert.Equal(3, row.Requests);
+        Assert.Equal(1, row.Unanswered);
+        // 2 significant digits: a percentile is within 1% of the latency it stands for, and never beyond those seen.
+        Assert.InRange(row.P50Ms!.Value, 1.0, 1.01);
+        Assert.Equal(3.0, row.P99Ms!.Value);
+        Assert.Equal(["http"], row.Protocols);
+    }
+
+    [Fact]
+    public void SummaryRow_WithoutParsedRequests_HasNoPercentiles()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        _session.OnData(Data(3, 0xA, Direction.Send, 10), new byte[10]);
+        var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
+        Assert.Equal(0, row.Requests);
+        Assert.Null(row.P50Ms);
+        Assert.Null(row.P99Ms);
+    }
+
+    [Fact]
     public void ReusedFd_IsANewConnectionWithANewGeneration()
     {
         _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
