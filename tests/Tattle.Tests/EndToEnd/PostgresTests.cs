@@ -89,8 +89,86 @@ public sealed partial class PostgresTests(ITestOutputHelper output)
         Assert.Contains("sql select 1 -> SELECT 1 (1 row)", r.Stderr);
     }
 
+    [SkippableFact]
+    public async Task Npgsql_ExtendedProtocolPipelinedAndPrepared_EveryExecuteShowsItsSql()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "dotnet");
+        Requires.FileFrom(output, Bin + "/initdb", "postgresql-15");
+        using var server = PostgresServer.Start();
+        var r = await TattleCli.RunAsync(["run", "--", .. DbClients.Command("npgsql",
+            $"Host=127.0.0.1;Port={server.Port};Username=postgres;Database=postgres;Pooling=false")]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("scalar 42", r.Stdout);
+        Assert.Contains("batch rows 5", r.Stdout);
+        Assert.Contains("error 42P01", r.Stdout);
+
+        // The server logs each Execute with the text of its statement, named or not: the trace has each once.
+        string log = File.ReadAllText(server.Log);
+        var logged = ExecutedLine().Matches(log).Select(m => m.Groups[1].Value.Trim()).Order(StringComparer.Ordinal).ToList();
+        var records = r.OfType("sql").ToList();
+        var answered = records.Where(s => s.GetProperty("error").ValueKind == System.Text.Json.JsonValueKind.Null)
+            .Select(s => Str(s, "query")!.Split('\n')[0].Trim()).Order(StringComparer.Ordinal).ToList();
+        output.WriteLine(string.Join("\n", logged));
+        Assert.Equal(logged, answered);
+        var prepared = records.Where(s => Str(s, "query") == "select name from t where id = $1").ToList();
+        Assert.Equal(3, prepared.Count);
+        Assert.All(prepared, s => Assert.Equal(("SELECT 1", 1L, 1), (Str(s, "tag"), s.GetProperty("rows").GetInt64(), Int(s, "params"))));
+        Assert.Equal(5, records.Single(s => Str(s, "query") == "select id, name from t order by id").GetProperty("rows").GetInt64());
+
+        // Its Parse fails, so the server logs no execute but the error and the statement.
+        Assert.Contains("STATEMENT:  select * from no_such_table", log);
+        var failed = records.Single(s => Str(s, "query") == "select * from no_such_table");
+        Assert.Equal("42P01", Str(failed.GetProperty("error"), "code"));
+        Assert.Empty(r.OfType("gap"));
+    }
+
+    [SkippableFact]
+    public async Task Psycopg2_EveryLoggedStatementIsRecordedOnce()
+    {
+        Requires.RootAndBpf(output);
+        Requires.FileFrom(output, "/usr/lib/python3/dist-packages/psycopg2/__init__.py", "python3-psycopg2");
+        Requires.FileFrom(output, Bin + "/initdb", "postgresql-15");
+        using var server = PostgresServer.Start();
+        string script = Path.Combine(server.Directory, "client.py");
+        File.WriteAllText(script, $$"""
+            import psycopg2
+            conn = psycopg2.connect(host="127.0.0.1", port={{server.Port}}, user="postgres", dbname="postgres")
+            cur = conn.cursor()
+            cur.execute("create table pets (id int primary key, name text)")
+            cur.executemany("insert into pets values (%s, %s)", [(1, "cat"), (2, "dog"), (3, "eel")])
+            cur.execute("select name from pets where id > %s order by id", (1,))
+            print("rows", len(cur.fetchall()))
+            conn.commit()
+            try:
+                cur.execute("insert into pets values (%s, %s)", (1, "duplicate"))
+            except psycopg2.IntegrityError as e:
+                print("error", e.pgcode)
+                conn.rollback()
+            conn.close()
+            """);
+        // Debian's python3-psycopg2 is built for /usr/bin/python3, not for another python3 on PATH.
+        var r = await TattleCli.RunAsync(["run", "--", "/usr/bin/python3", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("rows 2", r.Stdout);
+        Assert.Contains("error 23505", r.Stdout);
+
+        var logged = StatementLine().Matches(File.ReadAllText(server.Log)).Select(m => m.Groups[1].Value.Trim()).Order(StringComparer.Ordinal).ToList();
+        var records = r.OfType("sql").ToList();
+        output.WriteLine(string.Join("\n", logged));
+        Assert.Equal(logged, records.Select(s => Str(s, "query")!.Trim()).Order(StringComparer.Ordinal).ToList());
+        Assert.Equal(3, records.Count(s => Str(s, "tag") == "INSERT 0 1"));
+        Assert.Equal(2, records.Single(s => Str(s, "query")!.StartsWith("select name", StringComparison.Ordinal)).GetProperty("rows").GetInt64());
+        Assert.Equal("23505", Str(records.Single(s => Str(s, "query")!.Contains("duplicate")).GetProperty("error"), "code"));
+    }
+
     [GeneratedRegex(@"LOG:  statement: (.*)")]
     private static partial Regex StatementLine();
+
+    [GeneratedRegex(@"LOG:  (?:statement|execute [^:]+): (.*)")]
+    private static partial Regex ExecutedLine();
 
     /// <summary>A PostgreSQL cluster in a temporary directory, trust authentication on 127.0.0.1, logging every statement.</summary>
     private sealed class PostgresServer : IDisposable

@@ -32,15 +32,8 @@ public static class TlsServers
 /// <summary>tests/HttpsClient: a .NET HttpClient that GETs its arguments (certificates not checked), built with the tests.</summary>
 public static class DotnetHttpsClient
 {
-    public static string Dll { get; } = Find();
+    public static string Dll { get; } = DotnetTestProgram.Find("HttpsClient");
 
     /// <summary>The command line that GETs <paramref name="url"/>.</summary>
     public static string[] Command(string url) => ["dotnet", Dll, url];
-
-    private static string Find()
-    {
-        var bin = new DirectoryInfo(Path.Combine(Repo.Root, "tests", "HttpsClient", "bin"));
-        var built = bin.Exists ? bin.EnumerateFiles("HttpsClient.dll", SearchOption.AllDirectories).OrderByDescending(f => f.LastWriteTimeUtc).FirstOrDefault() : null;
-        return built?.FullName ?? throw new FileNotFoundException("tests/HttpsClient is built with the tests: build tests/Tattle.Tests");
-    }
 }
