@@ -64,7 +64,7 @@ public sealed class RecordedConnection
     /// gives, per direction (indexed by <see cref="MessageKind"/>), how many of its first bytes are left out, as
     /// if tracing began there or another parser had read them.
     /// </summary>
-    public long Replay(StreamFeeder feeder, Random? random = null, int maxSegment = 64, int[]? from = null)
+    public long Replay(StreamFeeder feeder, Random? random = null, int maxSegment = 64, int[]? from = null, InjectedGap? gap = null)
     {
         long now = StepNs;
         int[] offsets = [0, 0];
@@ -73,15 +73,57 @@ public sealed class RecordedConnection
             int start = offsets[(int)kind];
             offsets[(int)kind] += length;
             int skip = Math.Clamp((from?[(int)kind] ?? 0) - start, 0, length);
-            var bytes = Bytes(kind).AsSpan(start + skip, length - skip);
-            while (!bytes.IsEmpty)
+            int end = start + length;
+            int position = start + skip;
+            if (gap is { } g && g.Kind == kind && g.Offset < end && g.Offset + g.Length > position)
             {
-                int n = random is null ? bytes.Length : Math.Min(bytes.Length, random.Next(1, maxSegment + 1));
-                feeder.Feed(kind, bytes[..n], now, now + (StepNs / 2));
-                bytes = bytes[n..];
-                now += StepNs;
+                // The recv holds (part of) the hole: what precedes it, the gap itself once, then what follows.
+                int holeStart = Math.Max(g.Offset, position), holeEnd = Math.Min(g.Offset + g.Length, end);
+                now = Feed(feeder, kind, Bytes(kind).AsSpan(position, holeStart - position), now, random, maxSegment);
+                if (holeStart == g.Offset)
+                {
+                    feeder.Gap(kind, g.Length, now);
+                }
+                position = holeEnd;
             }
+            now = Feed(feeder, kind, Bytes(kind).AsSpan(position, end - position), now, random, maxSegment);
+        }
+        return now;
+    }
+
+    /// <summary>
+    /// Feeds the recording with <paramref name="gap"/> left out and the parser told of it where it falls, as the
+    /// tracker does for bytes the kernel never handed over; then both directions end and the connection closes.
+    /// </summary>
+    public StreamFeeder ReplayWithGap(ProtocolInfo protocol, InjectedGap gap, ParserOptions? options = null)
+    {
+        var feeder = new StreamFeeder(protocol, options);
+        long now = Replay(feeder, gap: gap);
+        feeder.Feed(MessageKind.Response, [], now, now, endOfStream: true);
+        feeder.Feed(MessageKind.Request, [], now, now, endOfStream: true);
+        feeder.Close(now + StepNs);
+        return feeder;
+    }
+
+    /// <summary>The offset of <paramref name="text"/>'s first occurrence in a direction (to place a gap in it).</summary>
+    public int IndexOf(MessageKind kind, string text)
+    {
+        int i = Bytes(kind).AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(text));
+        return i >= 0 ? i : throw new ArgumentException($"{Name}: \"{text}\" is not in the {kind}s");
+    }
+
+    private static long Feed(StreamFeeder feeder, MessageKind kind, ReadOnlySpan<byte> bytes, long now, Random? random, int maxSegment)
+    {
+        while (!bytes.IsEmpty)
+        {
+            int n = random is null ? bytes.Length : Math.Min(bytes.Length, random.Next(1, maxSegment + 1));
+            feeder.Feed(kind, bytes[..n], now, now + (StepNs / 2));
+            bytes = bytes[n..];
+            now += StepNs;
         }
         return now;
     }
 }
+
+/// <summary>Bytes [Offset, Offset + Length) of one direction that a replay leaves out, as lost.</summary>
+public readonly record struct InjectedGap(MessageKind Kind, int Offset, int Length);
