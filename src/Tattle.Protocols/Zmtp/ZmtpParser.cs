@@ -146,7 +146,27 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
             }
             if ((flags & ZmtpWire.Command) != 0)
             {
-                return Command(kind, side, data, p, headerLength, size, context);
+                if (size <= MaxCommand)
+                {
+                    return Command(kind, side, data[p..], headerLength, (int)size, p == 0 ? context.StartNs : context.NowNs, context.NowNs, p);
+                }
+                // Too long to hold: only its name is read (a CURVE MESSAGE carrying a large frame is counted), the
+                // rest skipped as it arrives.
+                var rest = data[(p + headerLength)..];
+                int nameEnd = rest.IsEmpty ? 1 : 1 + rest[0];
+                if (rest.Length < nameEnd)
+                {
+                    return ParseResult.NeedMoreData(p);
+                }
+                side.SkippedMessage = ZmtpWire.CommandOf(rest[..nameEnd], out _) == ZmtpCommand.Message;
+                side.SkippingCommand = true;
+                side.SkippedSize = size - nameEnd;
+                side.StartNs = p == 0 ? context.StartNs : context.NowNs;
+                side.InBody = true;
+                side.Remaining = size;
+                side.Capturing = false;
+                p += headerLength;
+                continue;
             }
             if (!side.InMessage)
             {
@@ -189,33 +209,15 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
         return ParseResult.Ignored(ZmtpWire.GreetingLength);
     }
 
-    private ParseResult Command(MessageKind kind, Side side, ReadOnlySpan<byte> data, int p, int headerLength, long size, in StreamContext context)
+    /// <summary>A command read whole from <paramref name="frame"/> (its header, then its body), <paramref name="before"/> bytes into the input.</summary>
+    private ParseResult Command(MessageKind kind, Side side, ReadOnlySpan<byte> frame, int headerLength, int size, long startNs, long nowNs, int before)
     {
-        var rest = data[(p + headerLength)..];
-        if (size > MaxCommand)
+        if (frame.Length - headerLength < size)
         {
-            // Only the name is needed to skip it: a CURVE MESSAGE carrying a large frame is counted.
-            int nameEnd = rest.IsEmpty ? 1 : 1 + rest[0];
-            if (rest.Length < nameEnd)
-            {
-                return ParseResult.NeedMoreData(p);
-            }
-            side.SkippedMessage = ZmtpWire.CommandOf(rest[..Math.Min(rest.Length, (int)Math.Min(size, 256))], out _) == ZmtpCommand.Message;
-            side.SkippingCommand = true;
-            side.SkippedSize = size;
-            side.StartNs = p == 0 ? context.StartNs : context.NowNs;
-            side.InBody = true;
-            side.Remaining = size;
-            side.Capturing = false;
-            return ParseResult.NeedMoreData(p + headerLength);
+            return ParseResult.NeedMoreData(before);
         }
-        if (rest.Length < size)
-        {
-            return ParseResult.NeedMoreData(p);
-        }
-        long startNs = p == 0 ? context.StartNs : context.NowNs;
-        bool reported = OnCommand(kind, side, rest[..(int)size], startNs, context.NowNs);
-        int consumed = p + headerLength + (int)size;
+        bool reported = OnCommand(kind, side, frame.Slice(headerLength, size), startNs, nowNs);
+        int consumed = before + headerLength + size;
         return reported ? ParseResult.Success(consumed) : ParseResult.Ignored(consumed);
     }
 
