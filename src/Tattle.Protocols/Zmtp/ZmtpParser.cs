@@ -239,7 +239,8 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
         switch (command)
         {
             case ZmtpCommand.Ready or ZmtpCommand.Initiate:
-                if (_mechanism != "CURVE")
+                // Only NULL and PLAIN send their metadata in clear; CURVE's (and GSSAPI's) is a box.
+                if (_mechanism is "NULL" or "PLAIN" or null)
                 {
                     ReadMetadata(side, args);
                 }
