@@ -114,20 +114,9 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
                 {
                     return ParseResult.NeedMoreData(p);
                 }
-                side.InBody = false;
-                if (side.SkippingCommand)
+                if (EndOfBody(kind, side, p, context.NowNs) is { } ended)
                 {
-                    side.SkippingCommand = false;
-                    return SkippedCommand(kind, side, p, context.NowNs);
-                }
-                if (side.Capturing)
-                {
-                    side.Capturing = false;
-                    side.CaptureDone = true;
-                }
-                if (!side.FrameMore)
-                {
-                    return EndMessage(kind, side, p, context.NowNs);
+                    return ended;
                 }
             }
             if (p == data.Length)
@@ -189,6 +178,26 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
                 return EndMessage(kind, side, p, context.NowNs);
             }
         }
+    }
+
+    /// <summary>
+    /// A frame body (or long command) has been skipped to its end: the result when that ends a message or command,
+    /// null when the message goes on.
+    /// </summary>
+    private ParseResult? EndOfBody(MessageKind kind, Side side, int consumed, long nowNs)
+    {
+        side.InBody = false;
+        if (side.SkippingCommand)
+        {
+            side.SkippingCommand = false;
+            return SkippedCommand(kind, side, consumed, nowNs);
+        }
+        if (side.Capturing)
+        {
+            side.Capturing = false;
+            side.CaptureDone = true;
+        }
+        return side.FrameMore ? null : EndMessage(kind, side, consumed, nowNs);
     }
 
     /// <summary>The 64-byte greeting, read whole: its version and mechanism. ZMTP 1.0 and 2.0 peers are not read.</summary>
@@ -434,6 +443,12 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
             side.Remaining -= bytes;
             side.Capturing = false;
             side.CaptureDone = true;
+            if (side.Remaining == 0)
+            {
+                // The gap ends where the frame does: the message (or command) is complete now, not at the next
+                // Parse, which would have no byte of it to consume.
+                EndOfBody(kind, side, 0, nowNs);
+            }
             return true;
         }
         side.ResetFrames();

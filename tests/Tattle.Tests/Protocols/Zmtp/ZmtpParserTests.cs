@@ -194,6 +194,18 @@ public sealed class ZmtpParserTests
     }
 
     [Fact]
+    public void AGapEndingWhereAFrameEndsCompletesItsMessage()
+    {
+        var feeder = Connect("PUSH", "PULL");
+        var message = Wire.Message("head", new string('x', 5000));
+        feeder.Feed(MessageKind.Request, message.AsSpan(0, 100), 3, 4);
+        Assert.True(feeder.Gap(MessageKind.Request, message.Length - 100, 5));
+        Assert.Equal(["PUSH message 2f 5004B"], Summaries(feeder));
+        feeder.Feed(MessageKind.Request, Wire.Message("next"), 6, 7);
+        Assert.Equal(["PUSH message 2f 5004B", "PUSH message 1f 4B"], Summaries(feeder));
+    }
+
+    [Fact]
     public void JoinedAfterTheGreetingTheParserFindsFrames()
     {
         // --proto PORT=zmtp on a connection traced mid-way: no greeting; the first frame is taken for noise.
