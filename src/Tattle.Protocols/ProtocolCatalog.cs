@@ -5,6 +5,7 @@ using Tattle.Protocols.Http2;
 using Tattle.Protocols.Postgres;
 using Tattle.Protocols.Redis;
 using Tattle.Protocols.Tls;
+using Tattle.Protocols.Zmtp;
 
 namespace Tattle.Protocols;
 
@@ -21,6 +22,7 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
         DnsProtocol.Info,
         RedisProtocol.Info,
         PostgresProtocol.Info,
+        ZmtpProtocol.Info,
         Http2Protocol.Info,
     ]);
 

@@ -216,6 +216,8 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         yield return new RedisRecord { TimestampNs = ts, Pid = 10, Comm = "redis-cli", Conn = "c7", Role = "client", Command = "GET", Key = "k", Args = 1 };
         yield return new Tattle.Protocols.Postgres.SqlRecord { TimestampNs = ts, Pid = 10, Comm = "psql", Conn = "c7", Role = "client", Remote = new Endpoint("127.0.0.1", 5432), Query = "select $1", Params = 1, ParamValues = ["7"], Rows = 1, Tag = "SELECT 1", Copy = "out", CopyBytes = 12, Database = "app", User = "app", Application = "psql", LatencyMs = 0.4 };
         yield return new Tattle.Protocols.Postgres.SqlRecord { TimestampNs = ts, Pid = 10, Comm = "psql", Conn = "c7", Role = "client", Error = new("42P01", "relation \"t\" does not exist"), Notification = "ch: hi" };
+        yield return new Tattle.Protocols.Zmtp.ZmtpRecord { TimestampNs = ts, Pid = 10, Comm = "python3", Conn = "c7", Role = "client", Remote = new Endpoint("127.0.0.1", 5555), SocketType = "REQ", PeerSocketType = "REP", Mechanism = "NULL", Version = "3.1", Frames = 2, Bytes = 11, Reply = new(2, 5), Request = true, Preview = "hello world", LatencyMs = 0.4 };
+        yield return new Tattle.Protocols.Zmtp.ZmtpRecord { TimestampNs = ts, Pid = 10, Comm = "python3", Conn = "c7", Role = "server", Kind = "subscribe", Topic = "news", Identity = "w1", User = "admin", Error = "400" };
         yield return new GapRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Dir = "recv", Bytes = 10, Reason = "lost" };
         var client = new SummaryRow { Pid = 10, Comm = "curl", Proto = "tcp", Role = "client", Endpoint = Remote, Connections = 2, BytesSent = 5, BytesRecv = 6 };
         client.Errors["ECONNREFUSED"] = 1;

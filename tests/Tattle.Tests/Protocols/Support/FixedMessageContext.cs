@@ -5,8 +5,8 @@ using Tattle.Records;
 
 namespace Tattle.Tests.Protocols.Support;
 
-/// <summary>A message context of one plain connection (c1, a client) that learns nothing: for turning messages into records.</summary>
-public sealed class FixedMessageContext(string comm = "client") : IMessageContext
+/// <summary>A message context of one plain connection (c1) that learns nothing: for turning messages into records outside a trace.</summary>
+public sealed class FixedMessageContext(string comm = "test", string role = "client") : IMessageContext
 {
     public bool Tls => false;
 
@@ -14,7 +14,7 @@ public sealed class FixedMessageContext(string comm = "client") : IMessageContex
 
     public string? TlsSession => null;
 
-    public MessageHeader Header(long startMonoNs) => new(startMonoNs, 1, comm, "c1", "client", null);
+    public MessageHeader Header(long startMonoNs) => new(startMonoNs, 1, comm, "c1", role, null);
 
     public void NameServer(string name)
     {
