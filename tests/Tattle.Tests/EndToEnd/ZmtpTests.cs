@@ -91,6 +91,11 @@ public sealed class ZmtpTests(ITestOutputHelper output)
             Assert.Equal(JsonValueKind.Null, request.GetProperty("reply").ValueKind);
         }
         Assert.Contains("(no reply)", r.Stderr);
+        // The summary counts it on both ends' rows: one request, unanswered, so no percentiles.
+        var rows = r.Summary.GetProperty("rows").EnumerateArray().Where(x => Str(x, "proto") == "tcp").ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, row => Assert.Equal((1, 1, JsonValueKind.Null), (Int(row, "requests"), Int(row, "unanswered"), row.GetProperty("p50_ms").ValueKind)));
+        Assert.Contains("unanswered×1", r.Stderr);
     }
 
     [SkippableFact]
