@@ -28,12 +28,27 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         Simple,
         Execute,
         Sync,
+
+        /// <summary>Frontend messages lost in a gap: absorbs their answers (see <see cref="AbsorbedByLost"/>).</summary>
+        Lost,
     }
 
-    /// <summary>A Query or Execute waiting for its answer, or a Sync waiting for its ReadyForQuery.</summary>
+    /// <summary>
+    /// A Query or Execute waiting for its answer, a Sync waiting for its ReadyForQuery, or what a request-side gap
+    /// swallowed.
+    /// </summary>
     private sealed class Pending
     {
         public Step Step;
+
+        /// <summary>When the request was completely sent: an answer that began before cannot be its answer.</summary>
+        public long SentNs;
+
+        /// <summary>For <see cref="Step.Lost"/>: ReadyForQuery messages absorbed so far.</summary>
+        public int Cycles;
+
+        /// <summary>For <see cref="Step.Lost"/>: what was lost certainly held a Query or Sync (owes a ReadyForQuery).</summary>
+        public bool OwesCycle;
         public string? Query;
         public int Params;
         public IReadOnlyList<string?>? ParamValues;
@@ -64,6 +79,15 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
     /// <summary>A StartupMessage was read and its ReadyForQuery has not come: that one ends no statement.</summary>
     private bool _inStartup;
     private bool _gssAsked;
+
+    /// <summary>The type of the frontend message read in part (0: none): what a gap cuts into.</summary>
+    private byte _partialFrontend;
+
+    /// <summary>The lost-stretch placeholder while no frontend message was read after its gap.</summary>
+    private Pending? _freshLost;
+
+    /// <summary>A ReadyForQuery nothing waited for came after the last frontend message read.</summary>
+    private bool _unownedReady;
 
     public string Name => "postgresql";
 
@@ -102,14 +126,23 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         }
         if (!TryFrame(MessageKind.Request, data, out int length, out var skipped))
         {
+            _partialFrontend = skipped.Status == ParseStatus.NeedMoreData && skipped.Consumed == 0 ? data[0] : (byte)0;
             return skipped;
+        }
+        _partialFrontend = 0;
+        _unownedReady = false;
+        if (_freshLost is not null)
+        {
+            // A client sends a Query only outside an extended-protocol batch: the stretch lost before it ended one.
+            _freshLost.OwesCycle |= data[0] == (byte)'Q';
+            _freshLost = null;
         }
         var body = data.Slice(Header, length - 4);
         var r = new PostgresWire(body);
         switch ((char)data[0])
         {
             case 'Q':
-                _pending.Enqueue(new Pending { Step = Step.Simple, Query = r.CString(), StartNs = context.StartNs });
+                _pending.Enqueue(new Pending { Step = Step.Simple, Query = r.CString(), StartNs = context.StartNs, SentNs = context.NowNs });
                 break;
             case 'P':
                 {
@@ -140,11 +173,12 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
                         Params = p?.Params ?? 0,
                         ParamValues = p?.Values,
                         StartNs = context.StartNs,
+                        SentNs = context.NowNs,
                     });
                     break;
                 }
             case 'S':
-                _pending.Enqueue(new Pending { Step = Step.Sync, StartNs = context.StartNs });
+                _pending.Enqueue(new Pending { Step = Step.Sync, StartNs = context.StartNs, SentNs = context.NowNs });
                 break;
             case 'C':
                 {
@@ -291,6 +325,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         {
             return ParseResult.Invalid;
         }
+        EndLostBefore(data[0], context.StartNs);
         if (!TryFrame(MessageKind.Response, data, out int length, out var skipped))
         {
             if (data[0] == (byte)'D' && skipped.Status != ParseStatus.Invalid && data.Length >= Header)
@@ -361,7 +396,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
                 }
                 else
                 {
-                    ReadyForQuery(now);
+                    ReadyForQuery(context.StartNs, now);
                 }
                 break;
             default:
@@ -426,7 +461,8 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
 
     private void Error(SqlError error, in StreamContext context)
     {
-        if (!_inStartup && _pending.TryPeek(out var head) && head.Step != Step.Sync)
+        bool lost = _pending.TryPeek(out var head) && head.Step == Step.Lost;
+        if (!_inStartup && head is not null && head.Step is Step.Simple or Step.Execute)
         {
             head.Error ??= error;
             if (head.Step == Step.Execute)
@@ -440,12 +476,13 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
             }
             return;
         }
-        // No statement waiting: a failed startup (authentication, unknown database) or a Parse/Bind before Sync.
+        // No statement waiting: a failed startup (authentication, unknown database) or a Parse/Bind before Sync;
+        // or the answer to a statement lost in a gap, whose text is unknown.
         sink.OnMessage(new PostgresExchange
         {
             StartNs = context.StartNs,
             EndNs = context.NowNs,
-            Query = _pending.Count > 0 && !_inStartup ? _lastParsed : null,
+            Query = _pending.Count > 0 && !_inStartup && !lost ? _lastParsed : null,
             Error = error,
             Database = _database,
             User = _user,
@@ -454,10 +491,23 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         });
     }
 
-    private void ReadyForQuery(long now)
+    private void ReadyForQuery(long startNs, long now)
     {
-        while (_pending.TryDequeue(out var p))
+        _unownedReady |= _pending.Count == 0;
+        while (_pending.TryPeek(out var p))
         {
+            if (p.Step == Step.Lost)
+            {
+                if (p.Cycles == 0 && !p.OwesCycle && FirstCycleAfterLost() is { } sync && sync.SentNs <= startNs)
+                {
+                    EndLostWithFirstCycle(now);
+                    return;
+                }
+                // Whether this ends the lost cycle or one more is decided by the next answer (EndLostBefore).
+                p.Cycles++;
+                return;
+            }
+            _pending.Dequeue();
             if (p.Step == Step.Simple)
             {
                 Report(p, now);
@@ -467,6 +517,87 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Whether an answer beginning at <paramref name="answerStartNs"/> is the lost stretch's. Until a ReadyForQuery
+    /// it is (see <see cref="EndLostWithFirstCycle"/> for a stretch that held no Sync). After one, an answer that
+    /// began after the first statement sent after the gap was complete is that statement's: the placeholder is
+    /// done. An answer that began before cannot be that statement's (causality): it ends one more lost cycle.
+    /// </summary>
+    private bool AbsorbedByLost(long answerStartNs)
+    {
+        if (!_pending.TryPeek(out var head) || head.Step != Step.Lost)
+        {
+            return false;
+        }
+        if (head.Cycles == 0)
+        {
+            return true;
+        }
+        foreach (var p in _pending)
+        {
+            if (p.Step != Step.Lost)
+            {
+                return answerStartNs < p.SentNs;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The first Query or Sync sent after the lost stretch at the head of the queue.</summary>
+    private Pending? FirstCycleAfterLost()
+    {
+        foreach (var p in _pending)
+        {
+            if (p.Step is Step.Simple or Step.Sync)
+            {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The stretch lost may have held no Sync (a batch of several Parse/Execute cut before its last Parse): then
+    /// the first ReadyForQuery ends the lost statements and those sent after them up to the first Sync. It is
+    /// taken so when that Sync was sent before the ReadyForQuery began, which a client that waits for answers
+    /// does only then; a pipelining client can also have lost a whole cycle, and this guess errs towards too few
+    /// statements waiting (answers nothing waits for are dropped, and pairing is right again once the connection
+    /// is idle) rather than too many (which would stay one cycle behind for good). Those statements' answers
+    /// cannot be told from the lost ones': they are reported unanswered.
+    /// </summary>
+    private void EndLostWithFirstCycle(long now)
+    {
+        DequeueLost();
+        while (_pending.TryDequeue(out var p))
+        {
+            if (p.Step is Step.Simple or Step.Sync)
+            {
+                return;
+            }
+            Report(p, now, answered: false);
+        }
+    }
+
+    /// <summary>Drops the lost-stretch placeholder when <paramref name="type"/>, an answer, is no longer its.</summary>
+    private void EndLostBefore(byte type, long startNs)
+    {
+        // NoticeResponse, ParameterStatus and NotificationResponse come unasked: they answer nothing.
+        if (type is (byte)'N' or (byte)'S' or (byte)'A' || AbsorbedByLost(startNs) || !_pending.TryPeek(out var head)
+            || head.Step != Step.Lost)
+        {
+            return;
+        }
+        DequeueLost();
+    }
+
+    private void DequeueLost()
+    {
+        if (ReferenceEquals(_pending.Dequeue(), _freshLost))
+        {
+            _freshLost = null;
         }
     }
 
@@ -555,22 +686,39 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
             return true;
         }
         skip = 0;
-        // What is waiting may have been answered in the bytes lost: report it unanswered rather than mispair.
-        while (_pending.TryDequeue(out var p))
+        if (kind == MessageKind.Request)
         {
-            if (p.Step != Step.Sync)
+            // What was sent before the hole is intact and still to be answered, in order (pipelined); a
+            // placeholder stands for what was lost and absorbs its answers.
+            bool cutCycle = _partialFrontend is (byte)'Q' or (byte)'S';
+            _partialFrontend = 0;
+            if (_pending.Count == 0 && _unownedReady)
             {
-                Report(p, nowNs, answered: false);
+                // A gap is told when the bytes after it arrive: a client that waits for each answer has had what
+                // was lost answered already (a ReadyForQuery nothing waited for), so nothing is owed.
+                return false;
             }
+            if (_freshLost is null)
+            {
+                _freshLost = new Pending { Step = Step.Lost, StartNs = nowNs };
+                _pending.Enqueue(_freshLost);
+            }
+            _freshLost.OwesCycle |= cutCycle;
+            return false;
         }
+        // What is waiting may have been answered in the bytes lost: report it unanswered rather than mispair.
+        Flush(nowNs);
         return false;
     }
 
-    public void OnClose(long nowNs)
+    public void OnClose(long nowNs) => Flush(nowNs);
+
+    private void Flush(long nowNs)
     {
+        _freshLost = null;
         while (_pending.TryDequeue(out var p))
         {
-            if (p.Step != Step.Sync)
+            if (p.Step is Step.Simple or Step.Execute)
             {
                 Report(p, nowNs, answered: false);
             }

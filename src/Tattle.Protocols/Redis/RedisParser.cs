@@ -5,17 +5,42 @@ namespace Tattle.Protocols.Redis;
 /// <summary>
 /// Reads both directions of a Redis connection (RESP2 and RESP3, see README.md) and pairs commands with replies in
 /// order: Redis answers every command in the order it was sent, pipelined or inside MULTI (where the reply is QUEUED).
+/// After commands were lost in a gap, the replies are realigned on the commands that follow it (see README.md).
 /// </summary>
 public sealed class RedisParser(IMessageSink sink) : IProtocolParser
 {
     /// <summary>Commands awaiting replies beyond this are reported unanswered: a server never lags that far.</summary>
     private const int MaxPending = 100_000;
 
+    /// <summary>Replies kept while realigning after lost commands; beyond, the commands waiting are given up.</summary>
+    public const int MaxKept = 1024;
+
     private readonly RespReader _requests = new(commands: true);
     private readonly RespReader _replies = new(commands: false);
+
+    /// <summary>Commands paired in order; after a request-side gap, those sent before it.</summary>
     private readonly Queue<Pending> _pending = new();
+
+    /// <summary>After a request-side gap: the commands parsed since, waiting for the replies to be realigned.</summary>
+    private readonly Queue<Pending> _waiting = new();
+
+    /// <summary>After a request-side gap: replies that may answer <see cref="_waiting"/> (summaries, no payload).</summary>
+    private readonly Queue<Kept> _kept = new();
+
     private long _requestStartNs;
     private long _replyStartNs;
+
+    /// <summary>Commands were lost in a gap: replies past <see cref="_pending"/> are realigned, not paired in order.</summary>
+    private bool _realigning;
+
+    /// <summary>While realigning: replies seen past <see cref="_pending"/>, kept or not.</summary>
+    private long _repliesSinceHole;
+
+    /// <summary>When the last reply ended: a command begun after it was sent by a client waiting for nothing.</summary>
+    private long _lastReplyEndNs;
+
+    /// <summary>Replies nothing waited for since the last command read: a gap told late had those answered.</summary>
+    private long _unownedReplies;
 
     /// <summary>A subscribe was sent: RESP2 arrays of kind "message" are then pushes, not replies.</summary>
     private bool _subscribed;
@@ -31,7 +56,13 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
         public long StartNs;
         public long Confirmations;
         public bool Answered;
+
+        /// <summary>When the command was completely sent: a reply that began before is not its reply.</summary>
+        public long SentNs;
     }
+
+    /// <summary>A reply kept while realigning: what a record shows of it, and when it ended.</summary>
+    private readonly record struct Kept(RedisReply Reply, string? Error, long EndNs);
 
     public ParseResult Parse(MessageKind kind, ReadOnlySpan<byte> data, in StreamContext context)
     {
@@ -57,32 +88,105 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
             case RespStep.Empty:
                 return ParseResult.Ignored(consumed);
         }
-        bool reported = kind == MessageKind.Request ? OnCommand(reader) : OnReply(reader, context.NowNs);
+        bool reported = kind == MessageKind.Request ? OnCommand(reader, context.NowNs) : OnReply(reader, context.NowNs);
         return reported || kind == MessageKind.Request ? ParseResult.Success(consumed) : ParseResult.Ignored(consumed);
     }
 
-    private bool OnCommand(RespReader reader)
+    private bool OnCommand(RespReader reader, long nowNs)
     {
         if (reader.Type != RespType.Array || reader.Size == 0)
         {
             return false;
         }
         var (command, key) = RedisCommands.Describe(reader.Captured, reader.Size);
-        if (_pending.Count >= MaxPending)
+        if (_realigning && ClientWaitedForEverything())
         {
-            Report(_pending.Dequeue(), null, null, _requestStartNs);
+            Realign();
+        }
+        _unownedReplies = 0;
+        var queue = _realigning ? _waiting : _pending;
+        if (queue.Count >= MaxPending)
+        {
+            Report(queue.Dequeue(), null, null, _requestStartNs);
         }
         bool subscription = RedisCommands.IsSubscription(command);
         _subscribed |= subscription && !command.Contains("UNSUB", StringComparison.Ordinal);
-        _pending.Enqueue(new Pending
+        queue.Enqueue(new Pending
         {
             Command = command,
             Key = key,
             Args = reader.Size - 1,
             StartNs = _requestStartNs,
+            SentNs = nowNs,
             Confirmations = subscription ? Math.Max(1, reader.Size - 1) : 1,
         });
         return true;
+    }
+
+    /// <summary>
+    /// A command begun after the last reply ended, with every command sent before the hole answered and at least
+    /// one reply more than the commands waiting (the lost commands had one at least): the client waited for all
+    /// its replies, so the last ones kept are the waiting commands'.
+    /// </summary>
+    private bool ClientWaitedForEverything() =>
+        _pending.Count == 0 && _requestStartNs >= _lastReplyEndNs
+        && _kept.Count >= _waiting.Count && _repliesSinceHole > _waiting.Count;
+
+    /// <summary>
+    /// Tail alignment: the replies owed to the commands lost come before those of the commands parsed after the
+    /// hole, so the last kept replies go to the waiting commands in order and the surplus (the lost commands')
+    /// is dropped. With fewer kept than waiting (the connection closed first) which reply is whose is not known:
+    /// the waiting commands are reported unanswered.
+    /// </summary>
+    private void Realign()
+    {
+        while (_kept.Count > _waiting.Count)
+        {
+            _kept.Dequeue();
+        }
+        bool all = _kept.Count == _waiting.Count;
+        while (_waiting.TryDequeue(out var command))
+        {
+            if (all && _kept.TryDequeue(out var reply))
+            {
+                Report(command, reply.Reply, reply.Error, reply.EndNs);
+            }
+            else
+            {
+                Report(command, null, null, command.StartNs);
+            }
+        }
+        _kept.Clear();
+        _realigning = false;
+        _repliesSinceHole = 0;
+    }
+
+    /// <summary>A reply past the commands sent before the hole: kept for the waiting commands, or dropped.</summary>
+    private void Keep(RedisReply reply, string? error, long nowNs)
+    {
+        _repliesSinceHole++;
+        // A reply that began before the first waiting command was completely sent is a lost command's (causality).
+        if (!_waiting.TryPeek(out var first) || _replyStartNs < first.SentNs)
+        {
+            return;
+        }
+        if (_kept.Count >= MaxKept)
+        {
+            // Too many lost replies to hold: give the waiting commands up and realign from here.
+            GiveUpWaiting();
+            return;
+        }
+        _kept.Enqueue(new Kept(reply, error, nowNs));
+    }
+
+    private void GiveUpWaiting()
+    {
+        while (_waiting.TryDequeue(out var command))
+        {
+            Report(command, null, null, command.StartNs);
+        }
+        _kept.Clear();
+        _repliesSinceHole = 0;
     }
 
     private bool OnReply(RespReader reader, long nowNs)
@@ -105,9 +209,16 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
             return true;
         }
         DropAnswered();
+        _lastReplyEndNs = nowNs;
+        if (_realigning && _pending.Count == 0)
+        {
+            Keep(reply, error, nowNs);
+            return false;
+        }
         if (!_pending.TryDequeue(out var head))
         {
-            // The command was sent before tracing began.
+            // The command was sent before tracing began, or lost in a gap not told yet.
+            _unownedReplies++;
             return false;
         }
         Report(head, reply, error, nowNs);
@@ -212,16 +323,35 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
             return true;
         }
         reader.Reset();
-        // Commands or replies were lost: which reply answers which command is no longer known.
-        FlushPending(nowNs);
+        if (kind == MessageKind.Request)
+        {
+            // The commands sent before the hole are answered first, in order, as usual; those after it wait for
+            // the replies to be realigned. Commands already waiting for an earlier hole's realignment are given up.
+            GiveUpWaiting();
+            _realigning = true;
+            // A gap is told when the bytes after it arrive: the replies of what was lost may have come already.
+            _repliesSinceHole = _pending.Count == 0 ? _unownedReplies : 0;
+            return false;
+        }
+        // Replies were lost: which reply answers which command is no longer known.
+        FlushPending();
         return false;
     }
 
-    public void OnClose(long nowNs) => FlushPending(nowNs);
-
-    private void FlushPending(long nowNs)
+    public void OnClose(long nowNs)
     {
         _ = nowNs;
+        if (_realigning && _pending.Count == 0)
+        {
+            // The connection closed: no reply will follow, so the last ones kept are the waiting commands'.
+            Realign();
+        }
+        FlushPending();
+    }
+
+    /// <summary>Reports every command waiting unanswered, in the order they were sent, and pairs afresh.</summary>
+    private void FlushPending()
+    {
         while (_pending.TryDequeue(out var p))
         {
             if (!p.Answered)
@@ -229,5 +359,7 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
                 Report(p, null, null, p.StartNs);
             }
         }
+        GiveUpWaiting();
+        _realigning = false;
     }
 }

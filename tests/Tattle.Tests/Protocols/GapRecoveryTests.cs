@@ -26,6 +26,8 @@ public sealed class GapRecoveryTests(ITestOutputHelper output)
     [InlineData("postgres", "script", MessageKind.Request, "update t set", 10, 3)]
     [InlineData("postgres", "script", MessageKind.Response, "three", 4, 2)]
     [InlineData("redis", "pipe100", MessageKind.Response, "value 50", 4, 51)]
+    [InlineData("postgres", "extended", MessageKind.Request, "select generate_series", 6, 2)]
+    [InlineData("redis", "pipe100", MessageKind.Request, "key:50", 5, 50)]
     public void AfterAGapInTheMiddle_TheFollowingMessagesAreRecovered(
         string folder, string capture, MessageKind direction, string marker, int length, int damaged)
     {

@@ -112,8 +112,9 @@ public sealed class RedisParserTests
         feeder.Feed(MessageKind.Request, B("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*3\r\n$3\r\nSET\r\n"), 1, 2);
         Assert.False(feeder.Gap(MessageKind.Request, 20, 3));
         feeder.Feed(MessageKind.Request, B("lue\r\n*2\r\n$3\r\nGET\r\n$1\r\nz\r\n"), 4, 5);
-        feeder.Feed(MessageKind.Response, B("$2\r\nzz\r\n"), 6, 7);
-        Assert.Equal(["GET k -> (none)", "GET z -> bulk 2"], feeder.Messages.Cast<RedisExchange>().Select(RedisCaptureTests.Summary));
+        feeder.Feed(MessageKind.Response, B("$1\r\nk\r\n+OK\r\n$2\r\nzz\r\n"), 6, 7);
+        feeder.Close(8);
+        Assert.Equal(["GET k -> bulk 1", "GET z -> bulk 2"], feeder.Messages.Cast<RedisExchange>().Select(RedisCaptureTests.Summary));
     }
 
     [Fact]
