@@ -6,6 +6,7 @@ using Tattle.Protocols.Memcached;
 using Tattle.Protocols.Postgres;
 using Tattle.Protocols.Redis;
 using Tattle.Protocols.Tls;
+using Tattle.Protocols.WebSocket;
 
 namespace Tattle.Protocols;
 
@@ -23,6 +24,7 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
         RedisProtocol.Info,
         PostgresProtocol.Info,
         MemcachedProtocol.Info,
+        WebSocketProtocol.Info,
         Http2Protocol.Info,
     ]);
 
