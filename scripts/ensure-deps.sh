@@ -7,6 +7,8 @@ test_pkgs=(curl python3 netcat-openbsd socat bpftool procps nginx dnsmasq-base b
 test_pkgs+=(redis-server redis-tools)
 test_pkgs+=(postgresql python3-psycopg2)
 test_pkgs+=(python3-zmq)
+test_pkgs+=(memcached python3-pymemcache libmemcached-tools)
+test_pkgs+=(python3-websockets)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
 

@@ -2,9 +2,11 @@ using Tattle.Protocols.Common;
 using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2;
+using Tattle.Protocols.Memcached;
 using Tattle.Protocols.Postgres;
 using Tattle.Protocols.Redis;
 using Tattle.Protocols.Tls;
+using Tattle.Protocols.WebSocket;
 using Tattle.Protocols.Zmtp;
 
 namespace Tattle.Protocols;
@@ -23,6 +25,8 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
         RedisProtocol.Info,
         PostgresProtocol.Info,
         ZmtpProtocol.Info,
+        MemcachedProtocol.Info,
+        WebSocketProtocol.Info,
         Http2Protocol.Info,
     ]);
 

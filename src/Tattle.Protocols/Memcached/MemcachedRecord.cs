@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Tattle.Records;
+using Tattle.Records.Json;
+using Tattle.Records.Live;
+
+namespace Tattle.Protocols.Memcached;
+
+/// <summary>A memcached command with its reply.</summary>
+public sealed record MemcachedRecord : MessageRecord
+{
+    public MemcachedRecord()
+    {
+    }
+
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    public MemcachedRecord(in MessageHeader header)
+        : base(in header)
+    {
+    }
+
+    public override string Type => "memcached";
+
+    public string Command { get; init; } = "";
+
+    public string? Key { get; init; }
+
+    public int Keys { get; init; }
+
+    public int? Hits { get; init; }
+
+    public int? Misses { get; init; }
+
+    public long? Flags { get; init; }
+
+    public long? Bytes { get; init; }
+
+    public string? Result { get; init; }
+
+    public string? Error { get; init; }
+
+    /// <summary>No reply was asked for: the summary does not count it as an unanswered request.</summary>
+    public bool NoReply { get; init; }
+
+    public bool Quiet { get; init; }
+
+    public override bool IsRequest => !NoReply && Command != "quit" && Command != "binary";
+
+    public override void WriteFields(Utf8JsonWriter w)
+    {
+        RecurringStrings.Write(w, Names.Command, Command);
+        w.WriteString(Names.Key, Key);
+        w.WriteNumber(Names.Keys, Keys);
+        WriteNumber(w, Names.Hits, Hits);
+        WriteNumber(w, Names.Misses, Misses);
+        WriteNumber(w, Names.Flags, Flags);
+        WriteNumber(w, Names.Bytes, Bytes);
+        if (Result is null)
+        {
+            w.WriteNull(Names.Result);
+        }
+        else
+        {
+            RecurringStrings.Write(w, Names.Result, Result);
+        }
+        w.WriteString(JsonNames.Error, Error);
+        if (NoReply)
+        {
+            w.WriteBoolean(Names.NoReply, true);
+        }
+        if (Quiet)
+        {
+            w.WriteBoolean(Names.Quiet, true);
+        }
+    }
+
+    private static void WriteNumber(Utf8JsonWriter w, JsonEncodedText name, long? value)
+    {
+        if (value is { } n)
+        {
+            w.WriteNumber(name, n);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    /// <summary>"memcached get user:1 -> hit 12 B 0.2 ms", "memcached set k 5 B -> STORED", "memcached ms k (noreply)".</summary>
+    public override void Describe(LiveLine line)
+    {
+        line.Word(LiveStyle.Cyan, "memcached").Space().Text(Command);
+        if (Key is not null)
+        {
+            line.Space().Text(Key);
+            if (Keys > 1)
+            {
+                line.Word($" +{Keys - 1}");
+            }
+        }
+        if (Hits is null && Bytes is { } stored)
+        {
+            line.Space().Bytes((ulong)stored);
+        }
+        if (NoReply)
+        {
+            line.Space().Word(LiveStyle.Grey, "(noreply)").Conn(Conn);
+            return;
+        }
+        line.Space().Arrow(Role).Space();
+        if (Result is null)
+        {
+            line.Word(LiveStyle.Grey, "(no reply)");
+        }
+        else if (Error is not null || Result.EndsWith("ERROR", StringComparison.Ordinal))
+        {
+            line.Word(LiveStyle.Red, Result);
+            if (!string.IsNullOrEmpty(Error))
+            {
+                line.Space().Text(LiveStyle.Red, Error);
+            }
+        }
+        else if (Hits is { } hits && Misses is { } misses)
+        {
+            if (Keys <= 1)
+            {
+                line.Word(hits > 0 ? LiveStyle.Green : LiveStyle.Yellow, hits > 0 ? "hit" : "miss");
+            }
+            else
+            {
+                line.Word(LiveStyle.Green, $"{hits} hit{(hits == 1 ? "" : "s")}").Space().Word(LiveStyle.Yellow, $"{misses} miss{(misses == 1 ? "" : "es")}");
+            }
+            if (Bytes is { } bytes && hits > 0)
+            {
+                line.Space().Bytes((ulong)bytes);
+            }
+        }
+        else
+        {
+            line.Word(LiveStyle.Green, Result);
+        }
+        line.Ms(LatencyMs).Conn(Conn);
+    }
+
+    private static class Names
+    {
+        public static readonly JsonEncodedText Bytes = JsonEncodedText.Encode("bytes");
+        public static readonly JsonEncodedText Command = JsonEncodedText.Encode("command");
+        public static readonly JsonEncodedText Flags = JsonEncodedText.Encode("flags");
+        public static readonly JsonEncodedText Hits = JsonEncodedText.Encode("hits");
+        public static readonly JsonEncodedText Key = JsonEncodedText.Encode("key");
+        public static readonly JsonEncodedText Keys = JsonEncodedText.Encode("keys");
+        public static readonly JsonEncodedText Misses = JsonEncodedText.Encode("misses");
+        public static readonly JsonEncodedText NoReply = JsonEncodedText.Encode("noreply");
+        public static readonly JsonEncodedText Quiet = JsonEncodedText.Encode("quiet");
+        public static readonly JsonEncodedText Result = JsonEncodedText.Encode("result");
+    }
+}
