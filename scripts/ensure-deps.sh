@@ -6,6 +6,7 @@ build_pkgs=(clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev pkg-config iprou
 test_pkgs=(curl python3 netcat-openbsd socat bpftool procps nginx dnsmasq-base bind9-dnsutils openssl tcpdump tshark binutils gcc libc6-dev wget nodejs libnspr4 netbase apache2-utils strace nghttp2-server nghttp2-client python3-grpcio python3-h2)
 test_pkgs+=(redis-server redis-tools)
 test_pkgs+=(postgresql python3-psycopg2)
+test_pkgs+=(mariadb-server mariadb-client)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
 

@@ -2,6 +2,7 @@ using Tattle.Protocols.Common;
 using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2;
+using Tattle.Protocols.MySql;
 using Tattle.Protocols.Postgres;
 using Tattle.Protocols.Redis;
 using Tattle.Protocols.Tls;
@@ -21,6 +22,7 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
         DnsProtocol.Info,
         RedisProtocol.Info,
         PostgresProtocol.Info,
+        MySqlProtocol.Info,
         Http2Protocol.Info,
     ]);
 
