@@ -107,6 +107,9 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
     private readonly Dictionary<uint, Statement> _statements = [];
     private Statement? _lastPrepared;
 
+    /// <summary>The command whose packet was read last, if it waits for an answer: a long one's pieces move its ids.</summary>
+    private Pending? _lastCommand;
+
     /// <summary>Per direction: bytes of a packet still to skip, and whether a continuation packet follows it.</summary>
     private readonly long[] _skip = [0, 0];
     private readonly bool[] _continued = [false, false];
@@ -150,8 +153,10 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
         byte seq = data[3];
         if (_continued[k])
         {
-            // The next piece of a packet longer than 16 MB: its bytes belong to what the first piece began.
-            if (kind == MessageKind.Response && _pending.TryPeek(out var p))
+            // The next piece of a packet longer than 16 MB: its bytes belong to what the first piece began, and the
+            // answer's sequence ids go on from its id.
+            var p = kind == MessageKind.Request ? _lastCommand : _pending.TryPeek(out var head) ? head : null;
+            if (p is not null)
             {
                 p.NextSeq = (byte)(seq + 1);
             }
@@ -351,6 +356,7 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
             p.StartNs = startNs;
             _pending.Enqueue(p);
         }
+        _lastCommand = p;
     }
 
     private Statement? Find(uint id)
@@ -389,6 +395,11 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
     {
         if (_phase == Phase.Start)
         {
+            if (data.Length == Header)
+            {
+                // A greeting or not: its first byte decides.
+                return ParseResult.NeedMoreData();
+            }
             if (seq == 0 && data.Length > Header && data[Header] is MySqlProtocol.HandshakeV10 or 0xFF)
             {
                 return Whole(data, length, out var greeting) ? Greeting(greeting, length, context) : Partial(data, length);
@@ -712,7 +723,7 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
     {
         // Responses: a whole OK or ERR answering a command (sequence 1). Requests: a whole COM_QUERY or
         // COM_STMT_PREPARE (sequence 0) of printable text.
-        for (int i = 1; i + Header < data.Length; i++)
+        for (int i = 0; i + Header < data.Length; i++)
         {
             int length = data[i] | data[i + 1] << 8 | data[i + 2] << 16;
             if (length == 0 || length > MaxPacket || i + Header + length > data.Length)

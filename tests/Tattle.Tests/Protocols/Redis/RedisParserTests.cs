@@ -127,7 +127,7 @@ public sealed class RedisParserTests
     {
         var x = Assert.Single(Feed("*2\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n", ""));
         Assert.Null(x.Reply);
-        Assert.Null(x.ToRecord(new FakeContext()).LatencyMs);
+        Assert.Null(x.ToRecord(new FakeMessageContext("redis-cli")).LatencyMs);
     }
 
     [Theory]
@@ -138,7 +138,7 @@ public sealed class RedisParserTests
     [InlineData("*2\r\n$6\r\nCONFIG\r\n$3\r\nget\r\n", "*0\r\n", "redis CONFIG GET -> array 0 0.30 ms c1")]
     public void LiveLineNamesCommandKeyAndReply(string command, string reply, string expected)
     {
-        var record = Assert.Single(Feed(command, reply)).ToRecord(new FakeContext());
+        var record = Assert.Single(Feed(command, reply)).ToRecord(new FakeMessageContext("redis-cli"));
         var line = new LiveLine(color: false);
         record.Describe(line);
         Assert.Equal(expected, line.ToString());
@@ -147,7 +147,7 @@ public sealed class RedisParserTests
     [Fact]
     public void JsonCarriesTheReplyAndError()
     {
-        var record = Assert.Single(Feed("*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n", ":42\r\n")).ToRecord(new FakeContext());
+        var record = Assert.Single(Feed("*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n", ":42\r\n")).ToRecord(new FakeMessageContext("redis-cli"));
         using var stream = new MemoryStream();
         using (var w = new System.Text.Json.Utf8JsonWriter(stream))
         {
@@ -156,30 +156,5 @@ public sealed class RedisParserTests
             w.WriteEndObject();
         }
         Assert.Equal("""{"command":"INCR","key":"n","args":1,"reply":{"type":"integer","value":42},"error":null}""", Encoding.UTF8.GetString(stream.ToArray()));
-    }
-
-    private sealed class FakeContext : IMessageContext
-    {
-        public bool Tls => false;
-
-        public string? Sni => null;
-
-        public string? TlsSession => null;
-
-        public Tattle.Records.MessageHeader Header(long startMonoNs) => new(startMonoNs, 1, "redis-cli", "c1", "client", null);
-
-        public void NameServer(string name)
-        {
-        }
-
-        public void SetSni(string sni)
-        {
-        }
-
-        public void LearnName(string address, string name)
-        {
-        }
-
-        public Tattle.Records.Endpoint PeerEndpoint(string peer) => throw new NotSupportedException();
     }
 }
