@@ -110,6 +110,9 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
     /// <summary>The command whose packet was read last, if it waits for an answer: a long one's pieces move its ids.</summary>
     private Pending? _lastCommand;
 
+    /// <summary>The last command answered, kept for the next one.</summary>
+    private Pending? _spare;
+
     /// <summary>Per direction: bytes of a packet still to skip, and whether a continuation packet follows it.</summary>
     private readonly long[] _skip = [0, 0];
     private readonly bool[] _continued = [false, false];
@@ -302,22 +305,22 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
             case ComStmtSendLongData:
                 break;
             case ComQuery:
-                p = new Pending { Kind = Kind.Query, Query = Text(args, cut) };
+                p = Next(Kind.Query, query: Text(args, cut));
                 break;
             case ComStmtPrepare:
-                p = new Pending { Kind = Kind.Prepare, Query = Text(args, cut), Command = "COM_STMT_PREPARE", Await = Await.First };
+                p = Next(Kind.Prepare, query: Text(args, cut), command: "COM_STMT_PREPARE", awaiting: Await.First);
                 break;
             case ComStmtExecute:
                 {
                     var s = Find(r.Int32());
-                    p = new Pending { Kind = Kind.Execute, Query = s?.Sql, Params = s?.Params ?? 0 };
+                    p = Next(Kind.Execute, query: s?.Sql, parameters: s?.Params ?? 0);
                     break;
                 }
             case ComStmtFetch:
                 {
                     // Rows of an open cursor, with no column definitions before them.
                     var s = Find(r.Int32());
-                    p = new Pending { Kind = Kind.Execute, Query = s?.Sql, Params = s?.Params ?? 0, Command = "COM_STMT_FETCH", Await = Await.Rows, ResultSet = true };
+                    p = Next(Kind.Execute, query: s?.Sql, parameters: s?.Params ?? 0, command: "COM_STMT_FETCH", awaiting: Await.Rows, resultSet: true);
                     break;
                 }
             case ComStmtClose:
@@ -330,10 +333,10 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
                     break;
                 }
             case ComStmtReset:
-                p = new Pending { Kind = Kind.Other, Command = "COM_STMT_RESET", Query = Find(r.Int32())?.Sql };
+                p = Next(Kind.Other, command: "COM_STMT_RESET", query: Find(r.Int32())?.Sql);
                 break;
             case ComInitDb:
-                p = new Pending { Kind = Kind.Other, Command = "COM_INIT_DB", Argument = Text(args, cut) };
+                p = Next(Kind.Other, command: "COM_INIT_DB", argument: Text(args, cut));
                 break;
             case ComChangeUser:
                 {
@@ -344,11 +347,11 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
                     {
                         _user = user;
                     }
-                    p = new Pending { Kind = Kind.Other, Command = "COM_CHANGE_USER", Await = Await.Exchange };
+                    p = Next(Kind.Other, command: "COM_CHANGE_USER", awaiting: Await.Exchange);
                     break;
                 }
             default:
-                p = new Pending { Kind = Kind.Other, Command = CommandName(command) };
+                p = Next(Kind.Other, command: CommandName(command));
                 break;
         }
         if (p is not null)
@@ -357,6 +360,27 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
             _pending.Enqueue(p);
         }
         _lastCommand = p;
+    }
+
+    /// <summary>A spare <see cref="Pending"/> made ready, or a new one: a command costs no allocation of its own.</summary>
+    private Pending Next(Kind kind, string? command = null, string? query = null, int parameters = 0, Await awaiting = Await.First, bool resultSet = false, string? argument = null)
+    {
+        var p = _spare ?? new Pending();
+        _spare = null;
+        p.Kind = kind;
+        p.Command = command;
+        p.Query = query;
+        p.Argument = argument;
+        p.Params = parameters;
+        p.NextSeq = 1;
+        p.Await = awaiting;
+        p.Left = 0;
+        p.Rows = 0;
+        p.ResultSet = resultSet;
+        p.Affected = 0;
+        p.Ok = false;
+        p.Error = null;
+        return p;
     }
 
     private Statement? Find(uint id)
@@ -652,12 +676,16 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
         {
             _database = p.Argument;
         }
-        if (p.Kind == Kind.Prepare && p.Error is null)
+        // A statement prepared: its executions are reported, not the preparation.
+        if (p.Kind != Kind.Prepare || p.Error is not null)
         {
-            // A statement prepared: its executions are reported, not the preparation.
-            return;
+            Report(p, now, answered: true);
         }
-        Report(p, now, answered: true);
+        if (ReferenceEquals(_lastCommand, p))
+        {
+            _lastCommand = null;
+        }
+        _spare = p;
     }
 
     private readonly record struct OkFields(long Affected, int Status);
@@ -708,8 +736,14 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
         Server = _server,
     };
 
-    private void Report(Pending p, long endNs, bool answered) => sink.OnMessage(Exchange(p.StartNs, endNs) with
+    private void Report(Pending p, long endNs, bool answered) => sink.OnMessage(new MySqlExchange
     {
+        StartNs = p.StartNs,
+        EndNs = endNs,
+        Database = _database,
+        User = _user,
+        Application = _application,
+        Server = _server,
         Query = p.Query,
         Params = p.Params,
         Rows = p.ResultSet ? p.Rows : p.Ok ? p.Affected : null,
