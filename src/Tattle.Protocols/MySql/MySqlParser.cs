@@ -755,8 +755,8 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
 
     public int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data)
     {
-        // Responses: a whole OK or ERR answering a command (sequence 1). Requests: a whole COM_QUERY or
-        // COM_STMT_PREPARE (sequence 0) of printable text.
+        // Responses: a whole OK or ERR answering a command (sequence 1), or the start of a result set. Requests: a
+        // whole COM_QUERY or COM_STMT_PREPARE (sequence 0) of printable text.
         for (int i = 0; i + Header < data.Length; i++)
         {
             int length = data[i] | data[i + 1] << 8 | data[i + 2] << 16;
@@ -766,7 +766,7 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
             }
             var payload = data.Slice(i + Header, length);
             bool start = kind == MessageKind.Response
-                ? data[i + 3] == 1 && (payload[0] == 0x00 && length >= 7 || payload[0] == 0xFF && length >= 9)
+                ? data[i + 3] == 1 && (payload[0] == 0x00 && length >= 7 || payload[0] == 0xFF && length >= 9 || ResultSetStart(data[i..]))
                 : data[i + 3] == 0 && payload[0] is ComQuery or ComStmtPrepare && length > 1 && payload[1..].IndexOfAnyInRange((byte)0, (byte)8) < 0;
             if (start)
             {
@@ -775,6 +775,11 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
         }
         return -1;
     }
+
+    /// <summary>A column count (one byte) with sequence id 1, then a column definition of catalog "def" with id 2.</summary>
+    private static bool ResultSetStart(ReadOnlySpan<byte> data) =>
+        data.Length >= 13 && data[0] == 1 && data[1] == 0 && data[2] == 0 && data[4] is > 0 and < 0xFB
+        && data[8] == 2 && data.Slice(9, 4).SequenceEqual("\u0003def"u8);
 
     public bool OnGap(MessageKind kind, long bytes, long nowNs)
     {

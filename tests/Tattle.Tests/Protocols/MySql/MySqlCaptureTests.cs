@@ -349,4 +349,36 @@ public sealed class MySqlCaptureTests(ITestOutputHelper output)
         Assert.StartsWith("sql update t set name = 'uno' where id = 1 -> OK (1 row) ", Line(Run("script")[3]));
         Assert.StartsWith("sql COM_PING -> OK ", Line(Assert.Single(Run("ping"))));
     }
+
+    [Fact]
+    public void AnAnswerOutOfSequenceLeavesItsCommandUnansweredAndTheNextAnswersPairRight()
+    {
+        // The first answer's column count says sequence id 5 instead of 1.
+        var c = Load("old_eof");
+        var responses = (byte[])c.Responses.Clone();
+        int greeting = 4 + responses[0];
+        int authOk = 4 + responses[greeting];
+        Assert.Equal(1, responses[greeting + authOk + 3]);
+        responses[greeting + authOk + 3] = 5;
+        var feeder = new StreamFeeder(MySqlProtocol.Info);
+        long now = 1;
+        int[] offsets = [0, 0];
+        foreach (var (kind, length) in c.Recvs)
+        {
+            var bytes = kind == MessageKind.Request ? c.Requests : responses;
+            feeder.Feed(kind, bytes.AsSpan(offsets[(int)kind], length), now, now);
+            offsets[(int)kind] += length;
+            now += 1000;
+        }
+        feeder.Close(now);
+        var x = feeder.Messages.Cast<MySqlExchange>().ToList();
+        foreach (var m in x)
+        {
+            output.WriteLine(Summary(m));
+        }
+        Assert.False(x.Single(m => m.Query == "select 1").Answered);
+        Assert.Equal(2L, x.Single(m => m.Query == "select 'a' as x, 2 as y union select 'b', 3").Rows);
+        Assert.Equal(1146, x.Single(m => m.Query == "select * from no_such_table").Error!.Number);
+        Assert.Equal("OK", x.Single(m => m.Query == "do 1").Tag);
+    }
 }
