@@ -3,6 +3,7 @@ using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2;
 using Tattle.Protocols.Memcached;
+using Tattle.Protocols.MySql;
 using Tattle.Protocols.Postgres;
 using Tattle.Protocols.Redis;
 using Tattle.Protocols.Tls;
@@ -24,6 +25,7 @@ public sealed class ProtocolCatalog(IReadOnlyList<ProtocolInfo> protocols)
         DnsProtocol.Info,
         RedisProtocol.Info,
         PostgresProtocol.Info,
+        MySqlProtocol.Info,
         ZmtpProtocol.Info,
         MemcachedProtocol.Info,
         WebSocketProtocol.Info,

@@ -6,11 +6,12 @@ return args switch
 {
     ["npgsql", var connectionString] => await NpgsqlClient.RunAsync(connectionString),
     ["redis", var endpoint, var count] => await RedisClient.RunAsync(endpoint, int.Parse(count)),
+    ["mysql", var connectionString] => await MySqlConnectorClient.RunAsync(connectionString),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: DbClients npgsql CONNECTION-STRING | redis HOST:PORT COUNT");
+    Console.Error.WriteLine("usage: DbClients npgsql CONNECTION-STRING | redis HOST:PORT COUNT | mysql CONNECTION-STRING");
     return 2;
 }

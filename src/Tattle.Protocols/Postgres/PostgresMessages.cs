@@ -1,10 +1,8 @@
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Sql;
 using Tattle.Records;
 
 namespace Tattle.Protocols.Postgres;
-
-/// <summary>An ErrorResponse's SQLSTATE code ("42P01") and primary message.</summary>
-public sealed record SqlError(string Code, string Message);
 
 /// <summary>
 /// One statement sent and what answered it: a simple Query (all its statements, until ReadyForQuery), or an
@@ -47,7 +45,7 @@ public sealed record PostgresExchange : ProtocolMessage
     /// <summary>Whether an answer ended it (ReadyForQuery, CommandComplete, an error).</summary>
     public bool Answered { get; init; }
 
-    public override MessageRecord ToRecord(IMessageContext context) => new SqlRecord(context.Header(StartNs))
+    public override MessageRecord ToRecord(IMessageContext context) => new SqlRecord(context.Header(StartNs), PostgresProtocol.Info.Name)
     {
         LatencyMs = Answered ? IMessageContext.Latency(StartNs, EndNs) : null,
         Query = Query,

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Sql;
 
 namespace Tattle.Protocols.Postgres;
 

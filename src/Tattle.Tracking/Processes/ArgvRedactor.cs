@@ -4,8 +4,8 @@ namespace Tattle.Tracking.Processes;
 
 /// <summary>
 /// Hides secrets that command lines carry (`curl -H 'Authorization: …'`, `-u user:pass`, `-uuser:pass`,
-/// `--user=user:pass`, `--password=…`, `TOKEN=… cmd`, URLs with credentials, JWTs and Bearer/Basic tokens
-/// anywhere) before process records show an argv. The rules are the HTTP ones: the same header names and the
+/// `--user=user:pass`, `--password=…`, `TOKEN=… cmd`, URLs with credentials, connection strings' `Password=…;`,
+/// JWTs and Bearer/Basic tokens anywhere) before process records show an argv. The rules are the HTTP ones: the same header names and the
 /// same words (token, secret, password, key, …) in option and variable names. An argument holding a script
 /// (`sh -c '…'`) is read word by word with the same rules.
 /// </summary>
@@ -20,7 +20,7 @@ public static class ArgvRedactor
         for (int i = 0; i < argv.Count; i++)
         {
             string previous = i > 0 ? argv[i - 1] : "";
-            string redacted = RedactOne(argv[i], previous);
+            string redacted = RedactConnectionString(RedactOne(argv[i], previous));
             if (redacted.AsSpan().ContainsAny(Blanks))
             {
                 redacted = RedactWords(redacted);
@@ -33,6 +33,30 @@ public static class ArgvRedactor
             }
         }
         return copy ?? argv;
+    }
+
+    /// <summary>
+    /// ADO.NET and ODBC connection strings ("Server=db;User ID=app;Password=…;"): the value of each secret key is
+    /// replaced, whatever the keys around it (they may hold blanks, which the word rules would split at).
+    /// </summary>
+    private static string RedactConnectionString(string arg)
+    {
+        if (!arg.Contains(';') || !arg.Contains('='))
+        {
+            return arg;
+        }
+        var pairs = arg.Split(';');
+        bool changed = false;
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            int eq = pairs[i].IndexOf('=');
+            if (eq > 0 && HttpRedactor.IsSecretParameter(pairs[i].AsSpan(0, eq).Trim()) && pairs[i][(eq + 1)..] != HttpRedactor.Redacted)
+            {
+                pairs[i] = pairs[i][..(eq + 1)] + HttpRedactor.Redacted;
+                changed = true;
+            }
+        }
+        return changed ? string.Join(';', pairs) : arg;
     }
 
     private static readonly System.Buffers.SearchValues<char> Blanks = System.Buffers.SearchValues.Create(" \t\n");

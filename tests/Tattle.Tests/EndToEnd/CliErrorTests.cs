@@ -41,7 +41,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
     }
 
     [SkippableTheory]
-    [InlineData("--proto", "80=gopher", "unknown protocol 'gopher' (known: tls, http, dns, redis, postgresql, zmtp, memcached, websocket, http2)")]
+    [InlineData("--proto", "80=gopher", "unknown protocol 'gopher' (known: tls, http, dns, redis, postgresql, mysql, zmtp, memcached, websocket, http2)")]
     [InlineData("--proto", "http", "--proto expects PORT=NAME")]
     [InlineData("--body-limit", "-1", "--body-limit must be an integer from 0 to 16777216 (bytes), not '-1'")]
     [InlineData("--stream-buffer", "10", "--stream-buffer must be an integer from 4096 to 268435456 (bytes), not '10'")]

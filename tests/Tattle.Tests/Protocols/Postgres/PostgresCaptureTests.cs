@@ -1,6 +1,7 @@
 using System.Text;
 using Tattle.Protocols.Common;
 using Tattle.Protocols.Postgres;
+using Tattle.Protocols.Sql;
 using Tattle.Protocols.Tls;
 using Tattle.Tests.Protocols.Support;
 

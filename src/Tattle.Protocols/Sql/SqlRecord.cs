@@ -3,9 +3,18 @@ using System.Text.Json;
 using Tattle.Records;
 using Tattle.Records.Live;
 
-namespace Tattle.Protocols.Postgres;
+namespace Tattle.Protocols.Sql;
 
-/// <summary>A SQL statement with its outcome (type <c>sql</c>), as records show it.</summary>
+/// <summary>
+/// An error answering a statement: its SQLSTATE code ("42P01") and message; MySQL also numbers its errors (1064).
+/// </summary>
+public sealed record SqlError(string Code, string Message)
+{
+    /// <summary>MySQL's error number; PostgreSQL has none.</summary>
+    public int? Number { get; init; }
+}
+
+/// <summary>A SQL statement with its outcome (type <c>sql</c>), as records show it, whichever database spoke.</summary>
 public sealed record SqlRecord : MessageRecord
 {
     /// <summary>Query text the live line shows; the record keeps all of it.</summary>
@@ -16,14 +25,16 @@ public sealed record SqlRecord : MessageRecord
     }
 
     [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
-    public SqlRecord(in MessageHeader header)
+    public SqlRecord(in MessageHeader header, string system)
         : base(in header)
     {
+        System = system;
     }
 
     public override string Type => "sql";
 
-    public string System { get; init; } = "postgresql";
+    /// <summary>Which protocol spoke: "postgresql", "mysql".</summary>
+    public required string System { get; init; }
 
     public string? Query { get; init; }
 
@@ -47,8 +58,20 @@ public sealed record SqlRecord : MessageRecord
 
     public string? User { get; init; }
 
-    /// <summary>The client's application_name, from its StartupMessage.</summary>
+    /// <summary>The client's application_name (PostgreSQL's StartupMessage, MySQL's program_name attribute).</summary>
     public string? Application { get; init; }
+
+    /// <summary>MySQL: the command when it is not a statement (COM_PING, COM_INIT_DB…); written only when set.</summary>
+    public string? Command { get; init; }
+
+    /// <summary>MySQL: the server's version from its greeting; written only when seen.</summary>
+    public string? Server { get; init; }
+
+    /// <summary>MySQL: the connection switched to the compressed protocol, which is not read; written only when true.</summary>
+    public bool Compressed { get; init; }
+
+    /// <summary>The mark of a compressed connection answers nothing.</summary>
+    public override bool IsRequest => !Compressed;
 
     public override void WriteFields(Utf8JsonWriter w)
     {
@@ -86,6 +109,10 @@ public sealed record SqlRecord : MessageRecord
             w.WriteStartObject(Names.Error);
             w.WriteString(Names.Code, Error.Code);
             w.WriteString(Names.Message, Error.Message);
+            if (Error.Number is { } number)
+            {
+                w.WriteNumber(Names.Number, number);
+            }
             w.WriteEndObject();
         }
         w.WriteString(Names.Copy, Copy);
@@ -94,9 +121,25 @@ public sealed record SqlRecord : MessageRecord
         w.WriteString(Names.Database, Database);
         w.WriteString(Names.User, User);
         w.WriteString(Names.Application, Application);
+        // Written only when set, so PostgreSQL's records keep their shape.
+        if (Command is not null)
+        {
+            w.WriteString(Names.Command, Command);
+        }
+        if (Server is not null)
+        {
+            w.WriteString(Names.Server, Server);
+        }
+        if (Compressed)
+        {
+            w.WriteBoolean(Names.Compressed, true);
+        }
     }
 
-    /// <summary><c>sql select 1 -> SELECT 1 (1 row) 0.40 ms</c>; an error gives its SQLSTATE and message.</summary>
+    /// <summary>
+    /// <c>sql select 1 -> SELECT 1 (1 row) 0.40 ms</c>; without a tag (MySQL's result sets) <c>-> 1 row</c>; an error
+    /// gives its number (MySQL) or SQLSTATE and its message.
+    /// </summary>
     public override void Describe(LiveLine line)
     {
         line.Word(LiveStyle.Cyan, "sql").Space();
@@ -105,10 +148,21 @@ public sealed record SqlRecord : MessageRecord
             line.Text("NOTIFY ").Text(Notification).Conn(Conn);
             return;
         }
-        line.Text(Query is null ? "(startup)" : OneLine(Query)).Space().Arrow(Role).Space();
+        if (Compressed)
+        {
+            line.Text("(compressed protocol: not read)").Conn(Conn);
+            return;
+        }
+        string what = Query is null ? Command ?? "(startup)" : Command is null ? OneLine(Query) : Command + " " + OneLine(Query);
+        line.Text(what).Space().Arrow(Role).Space();
         if (Error is not null)
         {
-            line.Text(LiveStyle.Red, "ERROR " + Error.Code).Space().Text(Error.Message);
+            string code = Error.Number is { } number ? "ERR " + number : "ERROR " + Error.Code;
+            line.Text(LiveStyle.Red, code).Space().Text(Error.Message);
+        }
+        else if (Tag is null && LatencyMs is not null && Rows is { } counted)
+        {
+            line.Word(counted == 1 ? "1 row" : $"{counted} rows");
         }
         else if (Tag is null)
         {
@@ -159,16 +213,20 @@ public sealed record SqlRecord : MessageRecord
     {
         public static readonly JsonEncodedText Application = JsonEncodedText.Encode("application");
         public static readonly JsonEncodedText Code = JsonEncodedText.Encode("code");
+        public static readonly JsonEncodedText Command = JsonEncodedText.Encode("command");
+        public static readonly JsonEncodedText Compressed = JsonEncodedText.Encode("compressed");
         public static readonly JsonEncodedText Copy = JsonEncodedText.Encode("copy");
         public static readonly JsonEncodedText CopyBytes = JsonEncodedText.Encode("copy_bytes");
         public static readonly JsonEncodedText Database = JsonEncodedText.Encode("database");
         public static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
         public static readonly JsonEncodedText Message = JsonEncodedText.Encode("message");
+        public static readonly JsonEncodedText Number = JsonEncodedText.Encode("number");
         public static readonly JsonEncodedText Notification = JsonEncodedText.Encode("notification");
         public static readonly JsonEncodedText ParamValues = JsonEncodedText.Encode("param_values");
         public static readonly JsonEncodedText Params = JsonEncodedText.Encode("params");
         public static readonly JsonEncodedText Query = JsonEncodedText.Encode("query");
         public static readonly JsonEncodedText Rows = JsonEncodedText.Encode("rows");
+        public static readonly JsonEncodedText Server = JsonEncodedText.Encode("server");
         public static readonly JsonEncodedText System = JsonEncodedText.Encode("system");
         public static readonly JsonEncodedText Tag = JsonEncodedText.Encode("tag");
         public static readonly JsonEncodedText User = JsonEncodedText.Encode("user");
