@@ -575,6 +575,12 @@ public sealed class PacketReplayerTests
             if (!times)
             {
                 node.Remove("latency_ms");
+                // The summary rows' latency percentiles too.
+                foreach (var row in node["rows"]?.AsArray() ?? [])
+                {
+                    row!.AsObject().Remove("p50_ms");
+                    row.AsObject().Remove("p99_ms");
+                }
             }
             list.Add(node.ToJsonString());
         }
