@@ -60,11 +60,31 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         public SqlError? Error;
         public string? Copy;
         public long CopyBytes;
+
+        public void Reset()
+        {
+            SentNs = StartNs = Rows = CopyBytes = 0;
+            Cycles = Params = 0;
+            OwesCycle = false;
+            Query = Tag = Copy = null;
+            ParamValues = null;
+            TagRows = null;
+            Error = null;
+        }
     }
 
-    private sealed record Portal(string? Query, int Params, IReadOnlyList<string?>? Values);
+    /// <summary>A bound portal; the unnamed one is rebound for every statement, so its object is reused.</summary>
+    private sealed class Portal
+    {
+        public string? Query;
+        public int Params;
+        public IReadOnlyList<string?>? Values;
+    }
 
     private readonly Queue<Pending> _pending = new();
+
+    // Reported statements' entries, reused: a steady stream of statements allocates only what it reports.
+    private readonly Stack<Pending> _free = new();
     private readonly Dictionary<string, string> _statements = [];
     private readonly Dictionary<string, Portal> _portals = [];
 
@@ -143,7 +163,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         switch ((char)data[0])
         {
             case 'Q':
-                _pending.Enqueue(new Pending { Step = Step.Simple, Query = r.CString(), StartNs = context.StartNs, SentNs = context.NowNs });
+                _pending.Enqueue(Rent(Step.Simple, context, r.CString()));
                 break;
             case 'P':
                 {
@@ -165,21 +185,15 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
                 break;
             case 'E':
                 {
-                    string portal = r.CString();
-                    _portals.TryGetValue(portal, out var p);
-                    _pending.Enqueue(new Pending
-                    {
-                        Step = Step.Execute,
-                        Query = p?.Query,
-                        Params = p?.Params ?? 0,
-                        ParamValues = p?.Values,
-                        StartNs = context.StartNs,
-                        SentNs = context.NowNs,
-                    });
+                    var portal = Find(_portals, r.CStringBytes());
+                    var execute = Rent(Step.Execute, context, portal?.Query);
+                    execute.Params = portal?.Params ?? 0;
+                    execute.ParamValues = portal?.Values;
+                    _pending.Enqueue(execute);
                     break;
                 }
             case 'S':
-                _pending.Enqueue(new Pending { Step = Step.Sync, StartNs = context.StartNs, SentNs = context.NowNs });
+                _pending.Enqueue(Rent(Step.Sync, context, null));
                 break;
             case 'C':
                 {
@@ -198,8 +212,8 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
 
     private void Bind(ref PostgresWire r)
     {
-        string portal = r.CString();
-        string statement = r.CString();
+        var portal = r.CStringBytes();
+        var statement = r.CStringBytes();
         int formats = r.Int16();
         Span<bool> binary = stackalloc bool[Math.Clamp(formats, 0, 256)];
         for (int i = 0; i < formats && !r.Failed; i++)
@@ -222,12 +236,19 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         {
             return;
         }
-        _statements.TryGetValue(statement, out string? query);
-        if (_portals.Count >= MaxStatements && !_portals.ContainsKey(portal))
+        string? query = Find(_statements, statement);
+        if (Find(_portals, portal) is not { } bound)
         {
-            _portals.Clear();
+            if (_portals.Count >= MaxStatements)
+            {
+                _portals.Clear();
+            }
+            bound = new Portal();
+            _portals[Encoding.UTF8.GetString(portal)] = bound;
         }
-        _portals[portal] = new Portal(query, Math.Max(0, count), values);
+        bound.Query = query;
+        bound.Params = Math.Max(0, count);
+        bound.Values = values;
     }
 
     private static string? ParamText(ReadOnlySpan<byte> v, bool binary)
@@ -331,7 +352,10 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         {
             if (data[0] == (byte)'D' && skipped.Status != ParseStatus.Invalid && data.Length >= Header)
             {
-                Count(p => p.Rows++);
+                if (Current() is { } row)
+                {
+                    row.Rows++;
+                }
             }
             return skipped;
         }
@@ -343,14 +367,14 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
             case 'C':
                 {
                     string tag = r.CString();
-                    Count(p =>
+                    if (Current() is { } done)
                     {
-                        p.Tag = tag;
+                        done.Tag = tag;
                         if (RowsOf(tag) is { } n)
                         {
-                            p.TagRows = (p.TagRows ?? 0) + n;
+                            done.TagRows = (done.TagRows ?? 0) + n;
                         }
-                    });
+                    }
                     if (_pending.TryPeek(out var head) && head.Step == Step.Execute)
                     {
                         Report(_pending.Dequeue(), now);
@@ -368,10 +392,10 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
                 Error(ReadError(ref r), context);
                 break;
             case 'G':
-                Count(p => p.Copy = "in");
+                Current()?.Copy = "in";
                 break;
             case 'H':
-                Count(p => p.Copy = "out");
+                Current()?.Copy = "out";
                 break;
             case 'A':
                 {
@@ -429,7 +453,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         {
             if (data[0] == (byte)'d')
             {
-                Count(p => p.CopyBytes += declared - 4);
+                Current()?.CopyBytes += declared - 4;
             }
             long total = Header + (long)declared - 4;
             int here = (int)Math.Min(total, data.Length);
@@ -448,16 +472,17 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
     }
 
     /// <summary>Applies to the statement being answered: the oldest Query or Execute waiting.</summary>
-    private void Count(Action<Pending> apply)
+    /// <summary>The statement the backend is answering: the first waiting that is not a Sync.</summary>
+    private Pending? Current()
     {
         foreach (var p in _pending)
         {
             if (p.Step != Step.Sync)
             {
-                apply(p);
-                return;
+                return p;
             }
         }
+        return null;
     }
 
     private void Error(SqlError error, in StreamContext context)
@@ -638,7 +663,43 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         return long.TryParse(tag.AsSpan(space + 1), out long n) ? n : null;
     }
 
-    private void Report(Pending p, long endNs, bool answered = true) => sink.OnMessage(new PostgresExchange
+    private void Report(Pending p, long endNs, bool answered = true)
+    {
+        sink.OnMessage(Exchange(p, endNs, answered));
+        if (p.Step is Step.Simple or Step.Execute && _free.Count < MaxFree)
+        {
+            _free.Push(p);
+        }
+    }
+
+    private const int MaxFree = 64;
+
+    private Pending Rent(Step step, in StreamContext context, string? query)
+    {
+        var p = _free.TryPop(out var reused) ? reused : new Pending();
+        p.Reset();
+        p.Step = step;
+        p.Query = query;
+        p.StartNs = context.StartNs;
+        p.SentNs = context.NowNs;
+        return p;
+    }
+
+    /// <summary>A statement or portal by its name as sent, without making a string of it.</summary>
+    private static T? Find<T>(Dictionary<string, T> names, ReadOnlySpan<byte> name)
+        where T : class
+    {
+        // Names are at most NAMEDATALEN (64) bytes; a longer one is looked up the slow way.
+        Span<char> chars = stackalloc char[128];
+        if (name.Length > chars.Length)
+        {
+            return names.GetValueOrDefault(Encoding.UTF8.GetString(name));
+        }
+        int n = Encoding.UTF8.GetChars(name, chars);
+        return names.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars[..n], out var value) ? value : null;
+    }
+
+    private PostgresExchange Exchange(Pending p, long endNs, bool answered) => new()
     {
         StartNs = p.StartNs,
         EndNs = endNs,
@@ -654,7 +715,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         User = _user,
         Application = _application,
         Answered = answered,
-    });
+    };
 
     public int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data)
     {

@@ -35,6 +35,20 @@ internal ref struct PostgresWire(ReadOnlySpan<byte> body)
         return v;
     }
 
+    /// <summary>A NUL-terminated string's bytes, without the NUL; empty (and Failed) when there is no NUL.</summary>
+    public ReadOnlySpan<byte> CStringBytes()
+    {
+        int end = _rest.IndexOf((byte)0);
+        if (end < 0)
+        {
+            Failed = true;
+            return default;
+        }
+        var s = _rest[..end];
+        _rest = _rest[(end + 1)..];
+        return s;
+    }
+
     public string CString()
     {
         int end = _rest.IndexOf((byte)0);
