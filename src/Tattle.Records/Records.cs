@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 namespace Tattle.Records;
 
 /// <summary>An address as records show it: IP and port, or a Unix socket path; Host when a name is known.</summary>
@@ -57,8 +58,30 @@ public sealed record ProcessExitRecord : Record
 }
 
 /// <summary>Fields shared by the connection records.</summary>
+/// <summary>What every connection record starts with: when, which process, which connection, its ends.</summary>
+public readonly record struct ConnHeader(
+    long TimestampNs, int Pid, string Comm, string Conn, string Proto, string Role, int Fd, Endpoint? Local, Endpoint? Remote);
+
 public abstract record ConnRecord : Record
 {
+    protected ConnRecord()
+    {
+    }
+
+    [SetsRequiredMembers]
+    protected ConnRecord(in ConnHeader header)
+    {
+        TimestampNs = header.TimestampNs;
+        Pid = header.Pid;
+        Comm = header.Comm;
+        Conn = header.Conn;
+        Proto = header.Proto;
+        Role = header.Role;
+        Fd = header.Fd;
+        Local = header.Local;
+        Remote = header.Remote;
+    }
+
     public required string Conn { get; init; }
 
     /// <summary>tcp, udp, unix (or raw).</summary>
@@ -77,6 +100,16 @@ public abstract record ConnRecord : Record
 /// <summary>A connection was established (or found already open at attach: Existing).</summary>
 public sealed record ConnOpenRecord : ConnRecord
 {
+    public ConnOpenRecord()
+    {
+    }
+
+    [SetsRequiredMembers]
+    public ConnOpenRecord(in ConnHeader header)
+        : base(header)
+    {
+    }
+
     public override string Type => "conn.open";
 
     public bool Existing { get; init; }
@@ -85,6 +118,17 @@ public sealed record ConnOpenRecord : ConnRecord
 /// <summary>A connection attempt failed; Error is the errno name ("ECONNREFUSED").</summary>
 public sealed record ConnFailRecord : ConnRecord
 {
+    public ConnFailRecord()
+    {
+    }
+
+    [SetsRequiredMembers]
+    public ConnFailRecord(in ConnHeader header, string error)
+        : base(header)
+    {
+        Error = error;
+    }
+
     public override string Type => "conn.fail";
 
     public required string Error { get; init; }
@@ -95,6 +139,19 @@ public sealed record ConnFailRecord : ConnRecord
 /// <summary>A connection ended (close, or its process exited).</summary>
 public sealed record ConnCloseRecord : ConnRecord
 {
+    public ConnCloseRecord()
+    {
+    }
+
+    [SetsRequiredMembers]
+    public ConnCloseRecord(in ConnHeader header, ulong bytesSent, ulong bytesRecv, double durationMs)
+        : base(header)
+    {
+        BytesSent = bytesSent;
+        BytesRecv = bytesRecv;
+        DurationMs = durationMs;
+    }
+
     public override string Type => "conn.close";
 
     public required ulong BytesSent { get; init; }

@@ -82,19 +82,7 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
     public void Opened(Connection conn, long nowNs)
     {
         NameRemote(conn);
-        Write(new ConnOpenRecord
-        {
-            TimestampNs = ToUnixNs(nowNs),
-            Pid = conn.Pid,
-            Comm = CommOf(conn.Pid),
-            Conn = conn.Id,
-            Proto = conn.Proto,
-            Role = conn.Role ?? "client",
-            Fd = conn.ShownFd,
-            Local = LocalEndpoint(conn),
-            Remote = RemoteEndpoint(conn),
-            Existing = conn.Existing,
-        });
+        Write(new ConnOpenRecord(ConnHeader(conn, nowNs, CommOf(conn.Pid))) { Existing = conn.Existing });
     }
 
     public void Failed(Connection conn, long nowNs, string error)
@@ -102,20 +90,7 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
         NameRemote(conn);
         var comm = CommOf(conn.Pid);
         _summary.AddFailure(conn, comm, error);
-        Write(new ConnFailRecord
-        {
-            TimestampNs = ToUnixNs(nowNs),
-            Pid = conn.Pid,
-            Comm = comm,
-            Conn = conn.Id,
-            Proto = conn.Proto,
-            Role = conn.Role ?? "client",
-            Fd = conn.ShownFd,
-            Local = LocalEndpoint(conn),
-            Remote = RemoteEndpoint(conn),
-            Error = error,
-            Existing = conn.Existing,
-        });
+        Write(new ConnFailRecord(ConnHeader(conn, nowNs, comm), error) { Existing = conn.Existing });
     }
 
     public void Closed(Connection conn, long nowNs)
@@ -134,23 +109,14 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
         {
             unseen.Add("splice");
         }
-        Write(new ConnCloseRecord
+        Write(new ConnCloseRecord(ConnHeader(conn, nowNs, comm), conn.BytesSent, conn.BytesRecv, Math.Max(0, nowNs - conn.OpenedNs) / 1e6)
         {
-            TimestampNs = ToUnixNs(nowNs),
-            Pid = conn.Pid,
-            Comm = comm,
-            Conn = conn.Id,
-            Proto = conn.Proto,
-            Role = conn.Role ?? "client",
-            Fd = conn.ShownFd,
-            Local = LocalEndpoint(conn),
-            Remote = RemoteEndpoint(conn),
-            BytesSent = conn.BytesSent,
-            BytesRecv = conn.BytesRecv,
-            DurationMs = Math.Max(0, nowNs - conn.OpenedNs) / 1e6,
             Unseen = unseen,
         });
     }
+
+    private ConnHeader ConnHeader(Connection conn, long nowNs, string comm) => new(
+        ToUnixNs(nowNs), conn.Pid, comm, conn.Id, conn.Proto, conn.Role ?? "client", conn.ShownFd, LocalEndpoint(conn), RemoteEndpoint(conn));
 
     /// <summary>A connection still open at the end counts in the summary as it is.</summary>
     public void StillOpen(Connection conn) => _summary.AddConnection(conn, CommOf(conn.Pid));
