@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
 using Tattle.Capture.Elf;
@@ -143,6 +144,43 @@ public class GoBinaryTests(ITestOutputHelper output)
                     Assert.True(info.Functions.Count == 2 || info.Problems.Count > 0);
                 }
             }
+        }
+    }
+
+    [SkippableFact]
+    public void Version_InThePointerFormOfGoBefore118_IsFollowedThroughTheSegments()
+    {
+        var go = GoPrograms.Get(output);
+        var bytes = File.ReadAllBytes(go.Stripped);
+        Assert.Equal(ElfStatus.Ok, ElfFile.Open(go.Stripped, out var elf));
+        ElfSection info;
+        using (elf)
+        {
+            Assert.True(elf!.TryFindSection(".go.buildinfo", out info));
+        }
+        Assert.True(info.Size >= 0x120, $".go.buildinfo of {info.Size} bytes has no room for the rewrite");
+        // Rewrite the 1.18 header as Go 1.17 wrote it: flags 0, then the address of a (pointer, length) string header.
+        int at = (int)info.Offset;
+        bytes[at + 15] = 0;
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 16), info.Address + 0x100);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 0x100), info.Address + 0x110);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 0x108), 9);
+        "go1.17.13"u8.CopyTo(bytes.AsSpan(at + 0x110));
+        Assert.Equal(ElfStatus.Ok, ElfFile.Open(bytes, out var old));
+        using (old)
+        {
+            Assert.Equal("go1.17.13", GoBinary.Read(old!, GoBinary.TlsFunctionNames).Version);
+        }
+
+        // A string header pointing outside the file is a reason, not an exception.
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at + 0x100), 0xdead_0000_0000);
+        Assert.Equal(ElfStatus.Ok, ElfFile.Open(bytes, out var bad));
+        using (bad)
+        {
+            var result = GoBinary.Read(bad!, GoBinary.TlsFunctionNames);
+            Assert.Null(result.Version);
+            Assert.True(result.IsGo);
+            Assert.Contains("the version string is outside the file", result.Problems);
         }
     }
 
