@@ -178,18 +178,24 @@ public sealed class ElfFile : IDisposable
             return false;
         }
         var names = _sections[_sectionNames];
-        Span<byte> buffer = stackalloc byte[64];
+        if (!_source.Contains(names.Offset, names.Size))
+        {
+            return false;
+        }
+        // The name and its terminating NUL: a longer name in the table differs in that last byte.
+        Span<byte> wanted = stackalloc byte[System.Text.Encoding.UTF8.GetByteCount(name) + 1];
+        System.Text.Encoding.UTF8.GetBytes(name, wanted);
+        wanted[^1] = 0;
+        Span<byte> buffer = stackalloc byte[wanted.Length];
         try
         {
             foreach (var s in _sections)
             {
-                if (s.Type == ShtNobits || s.Name >= names.Size || !_source.Contains(s.Offset, s.Size))
+                if (s.Type == ShtNobits || s.Name >= names.Size || names.Size - s.Name < (ulong)wanted.Length || !_source.Contains(s.Offset, s.Size))
                 {
                     continue;
                 }
-                int got = _source.ReadUpTo(buffer[..(int)Math.Min((ulong)buffer.Length, names.Size - s.Name)], (long)(names.Offset + s.Name));
-                int end = buffer[..got].IndexOf((byte)0);
-                if (end >= 0 && System.Text.Encoding.ASCII.GetString(buffer[..end]) == name)
+                if (_source.ReadExactly(buffer, (long)(names.Offset + s.Name)) && buffer.SequenceEqual(wanted))
                 {
                     section = new ElfSection(s.Address, s.Offset, s.Size);
                     return true;
