@@ -25,6 +25,7 @@ public sealed class ElfFile : IDisposable
     private const uint ShtSymtab = 2;
     private const uint ShtStrtab = 3;
     private const uint ShtNote = 7;
+    private const uint ShtNobits = 8;
     private const uint ShtDynsym = 11;
     private const ushort PnXnum = 0xffff;
     private const ushort ShnXindex = 0xffff;
@@ -39,10 +40,14 @@ public sealed class ElfFile : IDisposable
     private readonly ElfSource _source;
     private readonly SymbolTableRange? _dynsym;
     private readonly SymbolTableRange? _symtab;
+    private readonly SectionHeader[] _sections;
+    private readonly uint _sectionNames;
 
-    private ElfFile(ElfSource source, ushort type, ElfSegment[] loads, SymbolTableRange? dynsym, SymbolTableRange? symtab, string? buildId)
+    private ElfFile(ElfSource source, ushort type, ElfSegment[] loads, SymbolTableRange? dynsym, SymbolTableRange? symtab, string? buildId, SectionHeader[] sections, uint sectionNames)
     {
         _source = source;
+        _sections = sections;
+        _sectionNames = sectionNames;
         Type = type;
         LoadSegments = loads;
         _dynsym = dynsym;
@@ -164,6 +169,58 @@ public sealed class ElfFile : IDisposable
         return false;
     }
 
+    /// <summary>Finds the first section called <paramref name="name"/> whose bytes lie inside the file (not SHT_NOBITS).</summary>
+    public bool TryFindSection(string name, out ElfSection section)
+    {
+        section = default;
+        if (_sectionNames >= _sections.Length)
+        {
+            return false;
+        }
+        var names = _sections[_sectionNames];
+        if (!_source.Contains(names.Offset, names.Size))
+        {
+            return false;
+        }
+        // The name and its terminating NUL: a longer name in the table differs in that last byte.
+        Span<byte> wanted = stackalloc byte[System.Text.Encoding.UTF8.GetByteCount(name) + 1];
+        System.Text.Encoding.UTF8.GetBytes(name, wanted);
+        wanted[^1] = 0;
+        Span<byte> buffer = stackalloc byte[wanted.Length];
+        try
+        {
+            foreach (var s in _sections)
+            {
+                if (s.Type == ShtNobits || s.Name >= names.Size || names.Size - s.Name < (ulong)wanted.Length || !_source.Contains(s.Offset, s.Size))
+                {
+                    continue;
+                }
+                if (_source.ReadExactly(buffer, (long)(names.Offset + s.Name)) && buffer.SequenceEqual(wanted))
+                {
+                    section = new ElfSection(s.Address, s.Offset, s.Size);
+                    return true;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return false;
+    }
+
+    /// <summary>Reads bytes at a file offset; false when the file ends first or cannot be read.</summary>
+    public bool TryRead(Span<byte> buffer, ulong offset)
+    {
+        try
+        {
+            return offset <= long.MaxValue && _source.ReadExactly(buffer, (long)offset);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose() => _source.Dispose();
 
     private static ElfStatus Parse(ElfSource source, out ElfFile? file)
@@ -200,6 +257,7 @@ public sealed class ElfFile : IDisposable
             var zero = SectionHeader.Read(sh0);
             shnum = shnum == 0 ? (zero.Size > MaxSections ? MaxSections + 1 : (uint)zero.Size) : shnum;
             phnum = phnum == PnXnum ? zero.Info : phnum;
+            shstrndx = shstrndx == ShnXindex ? zero.Link : shstrndx;
         }
         if ((phnum > 0 && phentsize != PhdrSize) || (shnum > 0 && shentsize != ShdrSize) || shnum > MaxSections || phnum > MaxSections)
         {
@@ -238,7 +296,7 @@ public sealed class ElfFile : IDisposable
             return status;
         }
         string? buildId = ReadBuildId(source, sections, noteSegments);
-        file = new ElfFile(source, type, loads, dynsym, symtab, buildId);
+        file = new ElfFile(source, type, loads, dynsym, symtab, buildId, sections, shstrndx);
         return ElfStatus.Ok;
     }
 
@@ -374,10 +432,10 @@ public sealed class ElfFile : IDisposable
     internal static ulong U64(ReadOnlySpan<byte> b, int at) => BinaryPrimitives.ReadUInt64LittleEndian(b[at..]);
 
     /// <summary>The Elf64_Shdr fields the reader uses.</summary>
-    private readonly record struct SectionHeader(uint Type, ulong Offset, ulong Size, uint Link, uint Info, ulong AddrAlign, ulong EntrySize)
+    private readonly record struct SectionHeader(uint Name, uint Type, ulong Address, ulong Offset, ulong Size, uint Link, uint Info, ulong AddrAlign, ulong EntrySize)
     {
         internal static SectionHeader Read(ReadOnlySpan<byte> s) =>
-            new(U32(s, 4), U64(s, 24), U64(s, 32), U32(s, 40), U32(s, 44), U64(s, 48), U64(s, 56));
+            new(U32(s, 0), U32(s, 4), U64(s, 16), U64(s, 24), U64(s, 32), U32(s, 40), U32(s, 44), U64(s, 48), U64(s, 56));
     }
 }
 

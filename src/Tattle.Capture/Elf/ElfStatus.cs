@@ -49,3 +49,6 @@ public readonly record struct ElfSegment(ulong Offset, ulong VirtualAddress, ulo
     /// <summary>True when <paramref name="address"/> lies in the part of the segment backed by file bytes.</summary>
     public bool ContainsFileBacked(ulong address) => address >= VirtualAddress && address - VirtualAddress < FileSize;
 }
+
+/// <summary>A section header's placement: its address when loaded and where its bytes lie in the file.</summary>
+public readonly record struct ElfSection(ulong Address, ulong Offset, ulong Size);

@@ -125,6 +125,11 @@ public class ElfRobustnessTests(ITestOutputHelper output)
             {
                 _ = elf.FindFunctions(Names);
                 _ = elf.TryGetFileOffset(0x1000, out _);
+                if (elf.TryFindSection(".text", out var text))
+                {
+                    Assert.True(elf.TryRead(new byte[Math.Min(text.Size, 64)], text.Offset));
+                }
+                Assert.False(elf.TryRead(new byte[1], ulong.MaxValue));
             }
         }
         return status;
