@@ -171,37 +171,6 @@ public sealed class MemcachedCaptureTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void EveryPrefixNeedsMoreDataAndReportsNoEarlyMessage(string name)
-    {
-        var capture = Load(name);
-        foreach (var kind in new[] { MessageKind.Request, MessageKind.Response })
-        {
-            var bytes = capture.Bytes(kind);
-            int first = FirstFrameLength(bytes, kind);
-            for (int n = 0; n < first; n += n < 64 ? 1 : 97)
-            {
-                var feeder = new StreamFeeder(MemcachedProtocol.Info);
-                feeder.Feed(kind, bytes.AsSpan(0, n), 1, 2);
-                Assert.Empty(feeder.Messages);
-                Assert.Equal(0, feeder.Dropped(kind));
-                Assert.All(feeder.Statuses, s => Assert.Equal(ParseStatus.NeedMoreData, s));
-            }
-        }
-    }
-
-    /// <summary>Where the first whole frame ends, as the parser sees it fed everything at once.</summary>
-    private static int FirstFrameLength(byte[] bytes, MessageKind kind)
-    {
-        var parser = MemcachedProtocol.Info.Create(ParserOptions.Default, new StreamFeeder.CollectingSink());
-        int total = 0;
-        while (true)
-        {
-            var r = parser.Parse(kind, bytes.AsSpan(total), new StreamContext(1, 2));
-            total += r.Consumed;
-            if (r.Status != ParseStatus.NeedMoreData || r.Consumed == 0)
-            {
-                return total;
-            }
-        }
-    }
+    public void EveryPrefixNeedsMoreDataAndReportsNoEarlyMessage(string name) =>
+        PrefixChecks.FirstFrameNeedsMoreData(MemcachedProtocol.Info, Load(name));
 }
