@@ -435,6 +435,9 @@ struct tls_call {
     __u64 sk;
     __s32 fd;
     __u32 kind;    /* TATTLE_TLS_* (the attach cookie) */
+    __u64 noted_sk; /* Go: the socket a syscall inside the call used, checked against sk from the struct walk */
+    __s32 noted_fd;
+    __u32 _pad;
 };
 
 struct {
@@ -888,17 +891,50 @@ int tattle_exit(struct bpf_raw_tracepoint_args *ctx)
     return 0;
 }
 
-/* A payload syscall inside a TLS call on the same thread names the socket the session object reads or writes. */
-static __always_inline void tls_note_socket(__u64 id, int fd)
+/* Fills an in-flight call's socket from a payload syscall's fd, once. */
+static __always_inline void note_socket(__s32 *fd_slot, __u64 *sk_slot, int fd)
 {
-    struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &id);
-    if (!t || t->fd >= 0)
+    if (*fd_slot >= 0)
         return;
     struct socket *so = fd_socket(fd);
     if (!so)
         return;
-    t->fd = fd;
-    t->sk = (__u64)so->sk;
+    *fd_slot = fd;
+    *sk_slot = (__u64)so->sk;
+}
+
+/* A payload syscall inside a TLS call on the same thread names the socket the session object reads or writes. */
+static __always_inline void tls_note_socket(__u64 id, int fd)
+{
+    struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &id);
+    if (t)
+        note_socket(&t->fd, &t->sk, fd);
+}
+
+/* Go calls in flight, by goroutine (see the Go section below). */
+struct go_key {
+    __u32 tgid;
+    __u32 _pad;
+    __u64 g;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH); /* a goroutine that panics out of Read leaves its entry behind */
+    __uint(max_entries, 16384);
+    __type(key, struct go_key);
+    __type(value, struct tls_call);
+} go_calls SEC(".maps");
+
+/* Set once a Go probe fired: only then do the syscall programs look calls up by goroutine. */
+__u32 go_seen = 0;
+
+/* A payload syscall made by a goroutine inside Read names the socket too: the cross-check of the struct walk. */
+static __always_inline void go_note_socket(__u32 tgid, __u64 g, int fd)
+{
+    struct go_key k = { .tgid = tgid, .g = g };
+    struct tls_call *t = bpf_map_lookup_elem(&go_calls, &k);
+    if (t)
+        note_socket(&t->noted_fd, &t->noted_sk, fd);
 }
 
 /* The syscalls the programs follow; every other one of every task on the machine leaves at once. */
@@ -952,7 +988,11 @@ int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
     }
     default:
         if ((cfg.flags & TATTLE_CFG_TLS) && is_payload_call(nr))
+        {
             tls_note_socket(id, (int)c.arg[0]);
+            if (go_seen)
+                go_note_socket(id >> 32, regs->r14, (int)c.arg[0]);
+        }
         /* --no-payload: sys_exit rebuilds these calls from its registers (from_exit_regs) and only counts
          * stream bytes, so the stash, a hash update and delete per call on the traced hot path, is skipped. */
         if ((cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) && is_payload_call(nr))
@@ -1249,33 +1289,43 @@ static __always_inline struct tls_conn *tls_conn_get(__u32 tgid, __u64 session, 
     return bpf_map_lookup_elem(&tls_conns, &k);
 }
 
-static __always_inline int tls_enter(struct pt_regs *ctx)
+/* Emits n plaintext bytes at c->buf for the session, bound to the socket the call named (c->sk) when known. bind
+ * marks that socket's ciphertext as counted only: it must not be set before the handshake is over, or its records
+ * (SNI, ALPN) are not seen. */
+static __always_inline void tls_emit(__u32 tgid, const struct tls_call *c, __u64 n, bool bind)
 {
-    __u64 id = bpf_get_current_pid_tgid();
-    __u32 tgid = id >> 32;
-    if (!is_traced(tgid)) {
-        stat_add(TATTLE_STAT_TLS_UNTRACED, 1);
-        return 0;
+    if (n == 0 || n > 0x7fffffff)
+        return;
+    struct tls_conn *tc = tls_conn_get(tgid, c->session, c->fd, c->sk, false);
+    if (!tc)
+        return;
+    __u64 sk = tc->sk;
+    int fd = tc->fd;
+    if (sk) {
+        struct sk_info *info = bind ? sk_info_get(sk, tgid, fd, false) : 0;
+        if (info)
+            info->tls = 1;
+    } else {
+        stat_add(TATTLE_STAT_TLS_NO_FD, 1);
     }
-    __u32 kind = bpf_get_attach_cookie(ctx);
-    if (kind & TATTLE_TLS_SET_FD) {
-        int fd = (int)PT_REGS_PARM2(ctx);
-        struct socket *so = fd_socket(fd);
-        if (so)
-            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)so->sk, true);
-        return 0;
-    }
-    stat_add(TATTLE_STAT_TLS_CALLS, 1);
-    struct tls_call c = {
-        .session = PT_REGS_PARM1(ctx),
-        .buf = PT_REGS_PARM2(ctx),
-        .len_ptr = (kind & TATTLE_TLS_EX) ? PT_REGS_PARM4(ctx) : 0,
-        .fd = -1,
-        .kind = kind,
-    };
-    if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
-        stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
-    return 0;
+    __u32 zero = 0;
+    struct emit_state *s = bpf_map_lookup_elem(&emit_buf, &zero);
+    if (!s)
+        return;
+    __builtin_memset(s, 0, sizeof(*s));
+    s->fd = fd;
+    s->sk = sk;
+    s->dir = (c->kind & TATTLE_TLS_RECV) ? DIR_RECV : DIR_SEND;
+    s->syscall = TATTLE_TLS_SYSCALL | (c->kind & 0xff);
+    s->family = sk ? BPF_CORE_READ((struct sock *)sk, __sk_common.skc_family) : 0;
+    s->sock_type = SOCK_STREAM;
+    s->flags = TATTLE_DATA_TLS;
+    s->ret = n;
+    s->buf = c->buf;
+    s->msg_cnt = 1;
+    s->tls = 1;
+    s->tls_session = c->session;
+    run_emit(s);
 }
 
 static __always_inline int tls_exit(struct pt_regs *ctx)
@@ -1296,39 +1346,110 @@ static __always_inline int tls_exit(struct pt_regs *ctx)
     } else if (ret > 0) {
         n = ret;
     }
-    if (n == 0 || n > 0x7fffffff)
+    tls_emit(id >> 32, &c, n, true);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Go's crypto/tls: (*Conn).Write(b []byte) (int, error) and (*Conn).Read(b []byte) (int, error), register ABI
+ * (Go >= 1.17): the receiver in RAX, b's pointer and length in RBX and RCX, n back in RAX, the goroutine in R14.
+ * uretprobes would break Go's stack copying, so Read's end is a uprobe on each of its RETs, and a call in flight is
+ * keyed by goroutine, which may move to another thread while it waits for the network. The entry probes sit past
+ * the stack-growth check (see GoBinary.FindBody), which a call that grows its stack runs twice.
+ */
+
+/* The descriptor in tls.Conn.conn (a net.Conn whose data is a *net.TCPConn) → netFD → poll.FD.Sysfd, at the
+ * offsets the cookie carries (GoConnLayout); -1 when unreadable. */
+static __always_inline int go_socket_fd(__u64 conn, __u64 cookie)
+{
+    __u64 data = 0, netfd = 0;
+    __s64 sysfd = -1;
+    __u64 conn_off = (cookie >> 16) & 0xffff, fd_off = (cookie >> 32) & 0xffff, sysfd_off = cookie >> 48;
+    if (bpf_probe_read_user(&data, sizeof(data), (void *)(conn + conn_off + 8)) || !data
+        || bpf_probe_read_user(&netfd, sizeof(netfd), (void *)(data + fd_off)) || !netfd
+        || bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(netfd + sysfd_off)))
+        return -1;
+    return sysfd >= 0 && sysfd < 0x7fffffff ? (int)sysfd : -1;
+}
+
+static __always_inline int go_probe(struct pt_regs *ctx, __u64 cookie, __u32 tgid)
+{
+    __u32 kind = cookie & 0xffff;
+    struct go_key k = { .tgid = tgid, .g = ctx->r14 };
+    if (kind & TATTLE_TLS_GO_RET) {
+        struct tls_call *p = bpf_map_lookup_elem(&go_calls, &k);
+        if (!p)
+            return 0;
+        struct tls_call c = *p;
+        bpf_map_delete_elem(&go_calls, &k);
+        if (c.noted_sk && c.noted_sk != c.sk) {
+            /* The syscall is what the kernel saw: it wins over the struct walk. */
+            if (c.sk)
+                stat_add(TATTLE_STAT_GO_FD_MISMATCH, 1);
+            c.sk = c.noted_sk;
+            c.fd = c.noted_fd;
+        }
+        long n = (long)ctx->ax;
+        if (n > 0)
+            tls_emit(tgid, &c, n, true);
         return 0;
-    __u32 tgid = id >> 32;
-    struct tls_conn *tc = tls_conn_get(tgid, c.session, c.fd, c.sk, false);
-    if (!tc)
-        return 0;
-    __u64 sk = tc->sk;
-    int fd = tc->fd;
-    if (sk) {
-        struct sk_info *info = sk_info_get(sk, tgid, fd, false);
-        if (info)
-            info->tls = 1;
-    } else {
-        stat_add(TATTLE_STAT_TLS_NO_FD, 1);
     }
-    __u32 zero = 0;
-    struct emit_state *s = bpf_map_lookup_elem(&emit_buf, &zero);
-    if (!s)
+    stat_add(TATTLE_STAT_TLS_CALLS, 1);
+    if (!go_seen)
+        go_seen = 1;
+    struct tls_call c = {
+        .session = ctx->ax,
+        .buf = ctx->bx,
+        .fd = -1,
+        .noted_fd = -1,
+        .kind = kind,
+    };
+    int fd = go_socket_fd(ctx->ax, cookie);
+    struct socket *so = fd >= 0 ? fd_socket(fd) : 0;
+    if (so) {
+        c.fd = fd;
+        c.sk = (__u64)so->sk;
+    }
+    if (!(kind & TATTLE_TLS_RECV)) {
+        /* Write returns only when all of b is written or the connection failed: its plaintext is b. The socket is
+         * not marked here, since the first Write may still run the handshake. */
+        tls_emit(tgid, &c, ctx->cx, false);
         return 0;
-    __builtin_memset(s, 0, sizeof(*s));
-    s->fd = fd;
-    s->sk = sk;
-    s->dir = (c.kind & TATTLE_TLS_RECV) ? DIR_RECV : DIR_SEND;
-    s->syscall = TATTLE_TLS_SYSCALL | (c.kind & 0xff);
-    s->family = sk ? BPF_CORE_READ((struct sock *)sk, __sk_common.skc_family) : 0;
-    s->sock_type = SOCK_STREAM;
-    s->flags = TATTLE_DATA_TLS;
-    s->ret = n;
-    s->buf = c.buf;
-    s->msg_cnt = 1;
-    s->tls = 1;
-    s->tls_session = c.session;
-    run_emit(s);
+    }
+    if (bpf_map_update_elem(&go_calls, &k, &c, BPF_ANY))
+        stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
+    return 0;
+}
+
+static __always_inline int tls_enter(struct pt_regs *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    __u32 tgid = id >> 32;
+    if (!is_traced(tgid)) {
+        stat_add(TATTLE_STAT_TLS_UNTRACED, 1);
+        return 0;
+    }
+    __u64 cookie = bpf_get_attach_cookie(ctx);
+    if (cookie & TATTLE_TLS_GO)
+        return go_probe(ctx, cookie, tgid);
+    __u32 kind = cookie & 0xffff;
+    if (kind & TATTLE_TLS_SET_FD) {
+        int fd = (int)PT_REGS_PARM2(ctx);
+        struct socket *so = fd_socket(fd);
+        if (so)
+            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)so->sk, true);
+        return 0;
+    }
+    stat_add(TATTLE_STAT_TLS_CALLS, 1);
+    struct tls_call c = {
+        .session = PT_REGS_PARM1(ctx),
+        .buf = PT_REGS_PARM2(ctx),
+        .len_ptr = (kind & TATTLE_TLS_EX) ? PT_REGS_PARM4(ctx) : 0,
+        .fd = -1,
+        .kind = kind,
+    };
+    if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
+        stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
     return 0;
 }
 

@@ -54,7 +54,8 @@ enum tattle_stat {
     TATTLE_STAT_TLS_NO_FD = 10,     /* TLS plaintext records whose socket was not (yet) known */
     TATTLE_STAT_SOCKS_NEW = 11,     /* entries made in the socks table (LRU: past its size, old ones are evicted) */
     TATTLE_STAT_TLS_CONNS_NEW = 12, /* entries made in the tls_conns table (likewise) */
-    TATTLE_STAT_COUNT = 13,
+    TATTLE_STAT_GO_FD_MISMATCH = 13, /* Go reads whose socket from tls.Conn's fields was not the one its syscall used */
+    TATTLE_STAT_COUNT = 14,
 };
 
 /* Flags of a data record. */
@@ -72,6 +73,8 @@ enum tattle_stat {
 #define TATTLE_TLS_EX       0x2 /* SSL_read_ex/SSL_write_ex: returns 1/0, the length is in *arg4 */
 #define TATTLE_TLS_SSIZE    0x4 /* gnutls_record_*: returns ssize_t, not int */
 #define TATTLE_TLS_SET_FD   0x8 /* SSL_set_fd(ssl, fd): binds the SSL object to its socket */
+#define TATTLE_TLS_GO       0x10 /* Go's crypto/tls (*Conn).Write/Read: register ABI; bits 16-63 hold struct offsets */
+#define TATTLE_TLS_GO_RET   0x20 /* a RET instruction of Go's (*Conn).Read */
 #define TATTLE_TLS_SYSCALL  0x1000
 
 /* Notices: things user space should know about a process. */

@@ -18,18 +18,58 @@ public enum TlsProbeKind : uint
 
     /// <summary>SSL_set_fd(ssl, fd): entry only; binds the session object to its socket.</summary>
     SetFd = 0x8,
+
+    /// <summary>
+    /// Go's crypto/tls (register ABI): the probe sits past the stack check; Write's plaintext is read there, Read's
+    /// call is kept per goroutine for its RETs. No uretprobe: Go moves goroutine stacks.
+    /// </summary>
+    Go = 0x10,
+
+    /// <summary>A RET of Go's (*Conn).Read: the count is in RAX.</summary>
+    GoReturn = 0x20,
 }
 
 /// <summary>One function of a TLS library to probe: the ELF file, the function's file offset and what it does.</summary>
-public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffset, TlsProbeKind Kind)
+/// <param name="Path">The file to attach in.</param>
+/// <param name="Function">The function, with <c>RET at 0x…</c> (a file offset) for a probe on one of its RETs.</param>
+/// <param name="FileOffset">Where the uprobe goes.</param>
+/// <param name="Kind">What the kernel side does there.</param>
+/// <param name="Go">A Go function's struct layout (the cookie carries it), or null.</param>
+/// <param name="File">The file's identity: uprobes are per inode, so one file reached by two paths (the program's
+/// path at launch, /proc/PID/exe at exec) must be probed once.</param>
+public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffset, TlsProbeKind Kind, Go.GoConnLayout? Go = null, Proc.FileContentsId? File = null)
 {
-    /// <summary>Whether a return probe is needed too (everything but SSL_set_fd).</summary>
-    public bool NeedsReturn => (Kind & TlsProbeKind.SetFd) == 0;
+    /// <summary>Whether a return probe is needed too (everything but SSL_set_fd and Go's).</summary>
+    public bool NeedsReturn => (Kind & (TlsProbeKind.SetFd | TlsProbeKind.Go)) == 0;
+
+    /// <summary>
+    /// The attach cookie: the kind in bits 0–15 and, for Go, the layout's three offsets in bits 16–31, 32–47 and
+    /// 48–63 (bpf/tattle.bpf.c, go_socket_fd).
+    /// </summary>
+    public ulong Cookie => (ulong)Kind
+        | (Go is { } l ? ((ulong)l.ConnInterface << 16) | ((ulong)l.NetFd << 32) | ((ulong)l.SysFd << 48) : 0);
 
     /// <summary>The probe points of the attachable targets a scan found (NSS is reported only).</summary>
     public static IReadOnlyList<TlsAttachPoint> From(TlsScan scan) =>
-        [.. scan.Targets.Where(t => t.Attach == TlsAttach.Attach)
-            .SelectMany(t => t.Functions.Select(f => new TlsAttachPoint(t.Path, f.Name, f.FileOffset, KindOf(f))))];
+        [.. scan.Targets.Where(t => t.Attach == TlsAttach.Attach).SelectMany(PointsOf)];
+
+    private static IEnumerable<TlsAttachPoint> PointsOf(TlsProbeTarget t)
+    {
+        foreach (var f in t.Functions)
+        {
+            if (t.Go is not { } go)
+            {
+                yield return new TlsAttachPoint(t.Path, f.Name, f.FileOffset, KindOf(f), File: t.File);
+                continue;
+            }
+            var kind = TlsProbeKind.Go | (f.Role == TlsRole.Read ? TlsProbeKind.Recv : TlsProbeKind.Write);
+            yield return new TlsAttachPoint(t.Path, f.Name, f.FileOffset, kind, go.Layout, t.File);
+            foreach (ulong ret in f.ReturnOffsets ?? [])
+            {
+                yield return new TlsAttachPoint(t.Path, $"{f.Name} RET at 0x{ret:x}", ret, kind | TlsProbeKind.GoReturn, go.Layout, t.File);
+            }
+        }
+    }
 
     /// <summary>The cookie the kernel side reads for a function.</summary>
     public static TlsProbeKind KindOf(TlsFunction f) => (f.Role switch

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using Tattle.Capture.Elf;
 using Tattle.Capture.Proc;
+using Tattle.Capture.Tls.Go;
 
 namespace Tattle.Capture.Tls;
 
@@ -50,6 +51,11 @@ internal static class TlsObjects
             {
                 return;
             }
+            if (Path.GetFileName(mappedPath) == "libjvm.so")
+            {
+                // The JVM's TLS (JSSE) is Java code: plaintext never passes through a native function to probe.
+                into.Unreadable.Add(new TlsUnreadable(mappedPath, "TLS runs in the JVM's Java code (JSSE); no native call carries the plaintext", "Java JSSE"));
+            }
             var parsed = Cache.TryGetValue(id, out var cached) ? cached : Parse(handle, id);
             if (parsed.Status != ElfStatus.Ok)
             {
@@ -63,7 +69,35 @@ internal static class TlsObjects
             {
                 into.Targets.Add(new TlsProbeTarget(path, mappedPath, kind, TlsCatalog.VersionFromFileName(mappedPath, kind), parsed.BuildId, id, functions));
             }
+            if (parsed.Go is { IsGo: true, Functions.Count: > 0 } go)
+            {
+                AddGo(path, mappedPath, parsed.BuildId, id, go, into);
+            }
         }
+    }
+
+    private const string GoStack = "Go crypto/tls";
+
+    /// <summary>A Go program that links crypto/tls: a target when its ABI and layout are known, otherwise unreadable and why.</summary>
+    private static void AddGo(string path, string mappedPath, string? buildId, FileContentsId id, GoBinaryInfo go, ScanBuilder into)
+    {
+        if (GoConnLayout.For(go.Version, out string reason) is not { } layout)
+        {
+            into.Unreadable.Add(new TlsUnreadable(mappedPath, reason, GoStack));
+            return;
+        }
+        var functions = new List<TlsFunction>();
+        foreach (var f in go.Functions)
+        {
+            bool read = f.Name == GoBinary.TlsFunctionNames[1];
+            functions.Add(new TlsFunction(f.Name, read ? TlsRole.Read : TlsRole.Write, f.Address, f.BodyOffset, ReturnsSsize: true, read ? f.ReturnOffsets : null));
+        }
+        if (functions.Any(f => f.Role == TlsRole.Read && f.ReturnOffsets is []))
+        {
+            into.Unreadable.Add(new TlsUnreadable(mappedPath, "no RET found in (*Conn).Read", GoStack));
+            return;
+        }
+        into.Targets.Add(new TlsProbeTarget(path, mappedPath, TlsLibraryKind.Go, go.Version, buildId, id, functions, new GoTlsDetails(go.Stripped, layout)));
     }
 
     private static Parsed Parse(SafeFileHandle handle, FileContentsId id)
@@ -73,7 +107,7 @@ internal static class TlsObjects
         Parsed parsed;
         using (elf)
         {
-            parsed = elf is null ? new Parsed(status, null, []) : new Parsed(status, elf.BuildId, elf.FindFunctions(TlsCatalog.AllNames));
+            parsed = elf is null ? new Parsed(status, null, [], null) : new Parsed(status, elf.BuildId, elf.FindFunctions(TlsCatalog.AllNames), ReadGo(elf));
         }
         if (status == ElfStatus.IoError)
         {
@@ -103,7 +137,11 @@ internal static class TlsObjects
         _ => "read error",
     };
 
-    private sealed record Parsed(ElfStatus Status, string? BuildId, IReadOnlyList<ElfFunction> Functions);
+    // Only files with Go's own sections are decoded: the rest (every shared library) costs two section lookups.
+    private static GoBinaryInfo? ReadGo(ElfFile elf) =>
+        elf.TryFindSection(".go.buildinfo", out _) || elf.TryFindSection(".gopclntab", out _) ? GoBinary.Read(elf, GoBinary.TlsFunctionNames) : null;
+
+    private sealed record Parsed(ElfStatus Status, string? BuildId, IReadOnlyList<ElfFunction> Functions, GoBinaryInfo? Go);
 }
 
 /// <summary>A scan being collected: targets, unreadable objects, and the files already seen (one inode, one entry).</summary>

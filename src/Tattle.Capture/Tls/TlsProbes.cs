@@ -51,6 +51,18 @@ public sealed class TlsProbes : IDisposable
 
     private readonly List<string> _failures = [];
 
+    /// <summary>Records a TLS stack a traced program uses that cannot be read (once per text): it joins <see cref="Failures"/>.</summary>
+    public void NoteUnsupported(string what)
+    {
+        lock (_gate)
+        {
+            if (!_failures.Contains(what))
+            {
+                _failures.Add(what);
+            }
+        }
+    }
+
     /// <summary>
     /// Attaches what is not attached yet for <paramref name="pid"/>; returns the files newly probed (empty when
     /// nothing was new, or the process is gone).
@@ -65,13 +77,15 @@ public sealed class TlsProbes : IDisposable
                 known = new ProcessProbes();
                 _byPid[pid] = known;
             }
-            files = [.. points.Where(p => !known.Attached.Contains((p.Path, p.FileOffset))).GroupBy(p => p.Path)
-                .Select(g => (g.Key, g.DistinctBy(p => p.FileOffset).ToList()))];
+            // One file by two paths (launch, then /proc/PID/exe at exec) is one set of probes: the kernel would
+            // fire both, and Go's plaintext, read at entry, would be seen twice.
+            files = [.. points.Where(p => !known.Attached.Contains(KeyOf(p))).DistinctBy(KeyOf).GroupBy(p => p.Path)
+                .Select(g => (g.Key, g.ToList()))];
             foreach (var (_, fresh) in files)
             {
                 foreach (var p in fresh)
                 {
-                    known.Attached.Add((p.Path, p.FileOffset)); // claimed: a concurrent caller skips them
+                    known.Attached.Add(KeyOf(p)); // claimed: a concurrent caller skips them
                 }
             }
         }
@@ -182,20 +196,20 @@ public sealed class TlsProbes : IDisposable
             if (_tracer.UprobeMulti)
             {
                 var returning = points.Where(p => p.NeedsReturn).ToList();
-                links.Add(_tracer.AttachTlsProbes(pid, path, [.. points.Select(p => p.FileOffset)], [.. points.Select(p => (ulong)p.Kind)], atReturn: false));
+                links.Add(_tracer.AttachTlsProbes(pid, path, [.. points.Select(p => p.FileOffset)], [.. points.Select(p => p.Cookie)], atReturn: false));
                 if (returning.Count > 0)
                 {
                     links.Add(_tracer.AttachTlsProbes(pid, path, [.. returning.Select(p => p.FileOffset)],
-                        [.. returning.Select(p => (ulong)p.Kind)], atReturn: true));
+                        [.. returning.Select(p => p.Cookie)], atReturn: true));
                 }
                 return links;
             }
             foreach (var point in points)
             {
-                links.Add(_tracer.AttachTlsProbe(pid, path, point.FileOffset, (ulong)point.Kind, atReturn: false));
+                links.Add(_tracer.AttachTlsProbe(pid, path, point.FileOffset, point.Cookie, atReturn: false));
                 if (point.NeedsReturn)
                 {
-                    links.Add(_tracer.AttachTlsProbe(pid, path, point.FileOffset, (ulong)point.Kind, atReturn: true));
+                    links.Add(_tracer.AttachTlsProbe(pid, path, point.FileOffset, point.Cookie, atReturn: true));
                 }
             }
             return links;
@@ -217,9 +231,11 @@ public sealed class TlsProbes : IDisposable
         }
     }
 
+    private static (object File, ulong Offset) KeyOf(TlsAttachPoint p) => (p.File is { } id ? id : p.Path, p.FileOffset);
+
     private sealed class ProcessProbes
     {
-        public HashSet<(string Path, ulong Offset)> Attached { get; } = [];
+        public HashSet<(object File, ulong Offset)> Attached { get; } = [];
 
         public List<TlsAttachPoint> Points { get; } = [];
 

@@ -16,6 +16,9 @@ public enum TlsLibraryKind
 
     /// <summary>NSS: plaintext passes through NSPR's PR_Read/PR_Write (libnspr4). Reported only, not attached.</summary>
     Nss,
+
+    /// <summary>Go's crypto/tls, compiled into the executable: <c>(*Conn).Write</c> and <c>(*Conn).Read</c>.</summary>
+    Go,
 }
 
 /// <summary>What a probed function does with the plaintext.</summary>
@@ -53,24 +56,40 @@ public enum TlsAttach
 /// <param name="Address">The symbol's value (virtual address in the object).</param>
 /// <param name="FileOffset">Offset in the file of its first instruction: the uprobe offset.</param>
 /// <param name="ReturnsSsize">True when the return value is a 64-bit ssize_t (gnutls_record_*), false for int (SSL_*, PR_*).</param>
-public sealed record TlsFunction(string Name, TlsRole Role, ulong Address, ulong FileOffset, bool ReturnsSsize);
+/// <param name="ReturnOffsets">
+/// Go only: the RET instructions probed instead of a uretprobe (Read's; Write's plaintext is read at entry). Null
+/// for C libraries, whose return is a uretprobe.
+/// </param>
+public sealed record TlsFunction(string Name, TlsRole Role, ulong Address, ulong FileOffset, bool ReturnsSsize, IReadOnlyList<ulong>? ReturnOffsets = null);
+
+/// <summary>What a Go executable adds to its target: whether it is stripped, and where its connections keep their socket.</summary>
+/// <param name="Stripped">True when the functions came from `.gopclntab` (no `.symtab`).</param>
+/// <param name="Layout">The struct offsets from a tls.Conn to its descriptor.</param>
+public sealed record GoTlsDetails(bool Stripped, Go.GoConnLayout Layout);
 
 /// <summary>An object that contains a TLS library and where to attach in it.</summary>
 /// <param name="Path">The path to attach by, valid in the tracer's mount namespace (/proc/PID/root/… for a process in another one).</param>
 /// <param name="MappedPath">The path as the process sees it (/proc/PID/maps); equal to Path outside containers.</param>
 /// <param name="Kind">The implementation.</param>
-/// <param name="Version">From the file name ("OpenSSL 3" for libssl.so.3, "OpenSSL 1.1" for libssl.so.1.1); null when linked statically.</param>
+/// <param name="Version">From the file name ("OpenSSL 3" for libssl.so.3, "OpenSSL 1.1" for libssl.so.1.1), Go's build info ("go1.19.8"); null when linked statically.</param>
 /// <param name="BuildId">NT_GNU_BUILD_ID in hex, or null.</param>
 /// <param name="File">Device, inode, size, mtime of the file read: uprobes are per inode, so equal ids are one attachment.</param>
 /// <param name="Functions">The functions found, in the order Write, Read, WriteEx, ReadEx, SetFd.</param>
-public sealed record TlsProbeTarget(string Path, string MappedPath, TlsLibraryKind Kind, string? Version, string? BuildId, FileContentsId File, IReadOnlyList<TlsFunction> Functions)
+/// <param name="Go">For a Go executable (<see cref="TlsLibraryKind.Go"/>): stripped or not, and its struct layout.</param>
+public sealed record TlsProbeTarget(string Path, string MappedPath, TlsLibraryKind Kind, string? Version, string? BuildId, FileContentsId File, IReadOnlyList<TlsFunction> Functions, GoTlsDetails? Go = null)
 {
     /// <summary>Attach for OpenSSL, BoringSSL and GnuTLS; report only for NSS.</summary>
     public TlsAttach Attach => Kind == TlsLibraryKind.Nss ? TlsAttach.ReportOnly : TlsAttach.Attach;
 }
 
 /// <summary>An object that could not be examined, and why (deleted since mapped, permission, not x86_64 ELF, …).</summary>
-public sealed record TlsUnreadable(string Path, string Reason);
+/// <param name="Path">The object, as the process sees it.</param>
+/// <param name="Reason">Why it was not read or not probed.</param>
+/// <param name="Stack">
+/// Set when the object is a TLS implementation Tattle cannot read ("Go crypto/tls" before Go 1.17, "Java JSSE"): a
+/// traced program using it sends and receives ciphertext only, and the run's summary says so.
+/// </param>
+public sealed record TlsUnreadable(string Path, string Reason, string? Stack = null);
 
 /// <summary>Whether the process could be examined at all.</summary>
 public enum TlsScanStatus

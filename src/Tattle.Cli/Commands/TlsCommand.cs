@@ -82,7 +82,7 @@ public static class TlsCommand
         _ => "set_fd",
     };
 
-    /// <summary>"openssl", "boringssl", "gnutls", "nss".</summary>
+    /// <summary>"openssl", "boringssl", "gnutls", "nss", "go".</summary>
     internal static string KindName(TlsLibraryKind kind) => kind.ToString().ToLowerInvariant();
 
     internal static string Hex(ulong value) => "0x" + value.ToString("x", CultureInfo.InvariantCulture);
@@ -108,9 +108,15 @@ internal static class TlsTable
             {
                 string library = t.Path == t.MappedPath ? t.Path : $"{t.Path} ({t.MappedPath} in the process)";
                 string note = t.Attach == TlsAttach.ReportOnly ? " (found, not attached)" : "";
+                string version = (t.Version ?? "-") + (t.Go is { } go ? (go.Stripped ? " stripped" : " with symbols") : "");
                 foreach (var f in t.Functions)
                 {
-                    rows.Add([f.Name, TlsCommand.RoleName(f.Role), TlsCommand.Hex(f.FileOffset), TlsCommand.KindName(t.Kind), t.Version ?? "-", library + note]);
+                    rows.Add([f.Name, TlsCommand.RoleName(f.Role), TlsCommand.Hex(f.FileOffset), TlsCommand.KindName(t.Kind), version, library + note]);
+                    // Go's returns are uprobes on each RET (no uretprobe on Go code): each is a probe of its own.
+                    foreach (ulong ret in f.ReturnOffsets ?? [])
+                    {
+                        rows.Add([f.Name, "ret", TlsCommand.Hex(ret), TlsCommand.KindName(t.Kind), version, library + note]);
+                    }
                 }
             }
             if (rows.Count == 1)
@@ -123,7 +129,7 @@ internal static class TlsTable
             }
             foreach (var u in scan.Unreadable)
             {
-                w.WriteLine($"  not read: {u.Path} ({u.Reason})");
+                w.WriteLine(u.Stack is null ? $"  not read: {u.Path} ({u.Reason})" : $"  not readable: {u.Stack} in {u.Path} ({u.Reason})");
             }
         }
     }
@@ -171,6 +177,10 @@ internal static class TlsJson
                 json.WriteBoolean("attach", t.Attach == TlsAttach.Attach);
                 json.WriteString("device", $"{t.File.DeviceMajor}:{t.File.DeviceMinor}");
                 json.WriteNumber("inode", t.File.Inode);
+                if (t.Go is { } go)
+                {
+                    json.WriteBoolean("stripped", go.Stripped);
+                }
                 json.WriteStartArray("functions");
                 foreach (var f in t.Functions)
                 {
@@ -180,6 +190,12 @@ internal static class TlsJson
                     json.WriteNumber("offset", f.FileOffset);
                     json.WriteNumber("address", f.Address);
                     json.WriteBoolean("returns_ssize", f.ReturnsSsize);
+                    if (f.ReturnOffsets is { } returns)
+                    {
+                        json.WriteStartArray("ret_offsets");
+                        returns.ToList().ForEach(json.WriteNumberValue);
+                        json.WriteEndArray();
+                    }
                     json.WriteEndObject();
                 }
                 json.WriteEndArray();
@@ -190,6 +206,10 @@ internal static class TlsJson
                 Start(json, "tls.unreadable", pid, comm);
                 json.WriteString("path", u.Path);
                 json.WriteString("reason", u.Reason);
+                if (u.Stack is { } stack)
+                {
+                    json.WriteString("stack", stack);
+                }
                 End(json, output);
             }
         }

@@ -199,11 +199,21 @@ internal sealed class TlsTracing : ITraceEventSink, IDisposable
 }
 
 /// <summary>Discovery through <see cref="TlsLibraries"/> (objects are parsed once, by inode).</summary>
-internal sealed class TlsLibraryDiscovery : ITlsDiscovery
+/// <param name="unsupported">Told of each TLS stack found that cannot be read ("PATH: STACK: why"), for the summary.</param>
+internal sealed class TlsLibraryDiscovery(Action<string> unsupported) : ITlsDiscovery
 {
     public IReadOnlyList<TlsAttachPoint> System { get; } = TlsAttachPoint.From(TlsLibraries.System());
 
-    public IReadOnlyList<TlsAttachPoint> ForProcess(int pid) => TlsAttachPoint.From(TlsLibraries.ForProcess(pid));
+    public IReadOnlyList<TlsAttachPoint> ForProcess(int pid) => Points(TlsLibraries.ForProcess(pid));
 
-    public IReadOnlyList<TlsAttachPoint> ForExecutable(string path) => TlsAttachPoint.From(TlsLibraries.ForExecutable(path));
+    public IReadOnlyList<TlsAttachPoint> ForExecutable(string path) => Points(TlsLibraries.ForExecutable(path));
+
+    private IReadOnlyList<TlsAttachPoint> Points(TlsScan scan)
+    {
+        foreach (var u in scan.Unreadable.Where(u => u.Stack is not null))
+        {
+            unsupported($"{u.Path}: {u.Stack}: {u.Reason}");
+        }
+        return TlsAttachPoint.From(scan);
+    }
 }

@@ -148,7 +148,7 @@ internal static class TraceLoop
 
         using (tracer)
         using (var tlsProbes = config.Tls ? new TlsProbes(tracer) : null)
-        using (var tls = tlsProbes is null ? null : new TlsTracing(tlsProbes, new TlsLibraryDiscovery(), session, stderr))
+        using (var tls = tlsProbes is null ? null : new TlsTracing(tlsProbes, new TlsLibraryDiscovery(tlsProbes.NoteUnsupported), session, stderr))
         using (var reader = new RingBufferReader(tracer, new EventDecoder(tls is null ? session : tls)))
         using (target)
         {

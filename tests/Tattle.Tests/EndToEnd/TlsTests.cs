@@ -11,8 +11,6 @@ namespace Tattle.Tests.EndToEnd;
 [Collection("bpf")]
 public sealed class TlsTests(ITestOutputHelper output)
 {
-    private static bool IsTls(JsonElement r) => r.TryGetProperty("tls", out var t) && t.ValueKind == JsonValueKind.True;
-
     public static TheoryData<string> Clients => ["curl", "python", "openssl", "wget", "node", "dotnet"];
 
     /// <summary>The client's command line for GET <paramref name="path"/> on https://localhost:PORT, and its program.</summary>

@@ -17,10 +17,15 @@ public enum GoSymbolSource
 /// <param name="Name">The full Go symbol name, e.g. <c>crypto/tls.(*Conn).Write</c>.</param>
 /// <param name="Address">The entry's virtual address.</param>
 /// <param name="Size">The function's size in bytes (up to the next function's entry for `.gopclntab`).</param>
-/// <param name="FileOffset">The entry's file offset (what a uprobe is attached at).</param>
+/// <param name="FileOffset">The entry's file offset.</param>
+/// <param name="BodyOffset">
+/// The file offset of the first instruction past the stack-growth check (<c>CMP SP, 16(R14); JBE morestack</c>), or the
+/// entry when the function has none: what an entry uprobe is attached at, since a call that grows its stack runs
+/// the check twice (morestack jumps back to the entry) and would be seen twice.
+/// </param>
 /// <param name="ReturnOffsets">The file offset of each RET instruction in the function, in address order.</param>
 /// <param name="Source">The table the entry and size came from.</param>
-public sealed record GoFunction(string Name, ulong Address, ulong Size, ulong FileOffset, IReadOnlyList<ulong> ReturnOffsets, GoSymbolSource Source);
+public sealed record GoFunction(string Name, ulong Address, ulong Size, ulong FileOffset, ulong BodyOffset, IReadOnlyList<ulong> ReturnOffsets, GoSymbolSource Source);
 
 /// <summary>What an ELF file says about being a Go program and where its crypto/tls functions are.</summary>
 /// <param name="IsGo">True when the file has Go's build info or function table.</param>
@@ -126,7 +131,45 @@ public static class GoBinary
             problems.Add($"{name}: cannot read its code");
             return null;
         }
-        return new GoFunction(name, address, size, offset, FindReturns(code, address, offset), source);
+        return new GoFunction(name, address, size, offset, FindBody(code, address, offset), FindReturns(code, address, offset), source);
+    }
+
+    /// <summary>
+    /// The file offset just past the stack-growth check a Go function starts with, or <paramref name="fileOffset"/>
+    /// when its first instructions are not one (a NOSPLIT function has none).
+    /// </summary>
+    /// <remarks>
+    /// The compiler emits <c>CMP SP, 16(R14)</c> (or <c>LEA -N(SP), R12; CMP R12, 16(R14)</c> for a large frame;
+    /// R14 holds the goroutine, 16 is <c>g.stackguard0</c>) and a <c>JBE</c> to a tail that calls
+    /// <c>runtime.morestack</c> and jumps back to the entry (cmd/internal/obj/x86/obj6.go, stacksplit). Arguments are
+    /// still in their registers at the instruction after the JBE.
+    /// </remarks>
+    internal static ulong FindBody(byte[] code, ulong address, ulong fileOffset)
+    {
+        var reader = new ByteArrayCodeReader(code);
+        var decoder = Decoder.Create(64, reader, address);
+        bool comparedGuard = false;
+        for (int i = 0; i < 4 && reader.CanReadByte; i++)
+        {
+            decoder.Decode(out var instruction);
+            if (instruction.IsInvalid)
+            {
+                break;
+            }
+            if (instruction.Mnemonic == Mnemonic.Cmp && instruction.MemoryBase == Register.R14 && instruction.MemoryDisplacement64 == 16)
+            {
+                comparedGuard = true;
+            }
+            else if (comparedGuard && instruction.FlowControl == FlowControl.ConditionalBranch && instruction.ConditionCode == ConditionCode.be)
+            {
+                return fileOffset + (instruction.NextIP - address);
+            }
+            else if (comparedGuard || instruction.FlowControl != FlowControl.Next)
+            {
+                break;
+            }
+        }
+        return fileOffset;
     }
 
     /// <summary>The file offsets of the RET instructions in <paramref name="code"/>, which starts at <paramref name="address"/>.</summary>

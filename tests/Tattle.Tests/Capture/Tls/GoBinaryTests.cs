@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Globalization;
 using Tattle.Capture.Elf;
 using Tattle.Capture.Tls.Go;
@@ -105,6 +104,60 @@ public class GoBinaryTests(ITestOutputHelper output)
         }
     }
 
+    [SkippableFact]
+    public void BodyOffset_IsPastTheStackCheck_AndBeforeTheFirstRet()
+    {
+        var go = GoPrograms.Get(output);
+        foreach (var path in (string[])[go.Plain, go.Stripped])
+        {
+            var bytes = File.ReadAllBytes(path);
+            foreach (var f in GoBinary.Read(path).Functions)
+            {
+                // The check is CMP against 16(R14) (REX.W with R14 as the base: 0x49 or 0x4d, 0x3b, ModRM base 6) and a
+                // JBE (0x0f 0x86 rel32 or 0x76 rel8) that ends right where the probe goes.
+                var prologue = bytes.AsSpan((int)f.FileOffset, (int)(f.BodyOffset - f.FileOffset));
+                Assert.InRange(prologue.Length, 6, 24);
+                Assert.True(prologue.IndexOf((byte)0x3b) > 0, $"{f.Name}: no CMP in {Convert.ToHexString(prologue)}");
+                Assert.True(prologue[^6..^4].SequenceEqual((byte[])[0x0f, 0x86]) || prologue[^2] == 0x76, $"{f.Name}: no JBE ending {Convert.ToHexString(prologue)}");
+                Assert.True(f.BodyOffset < f.ReturnOffsets[0]);
+            }
+        }
+    }
+
+    [SkippableFact]
+    public void ConnLayout_IsWhatReflectionSays()
+    {
+        var go = GoPrograms.Get(output);
+        var r = Programs.Run(go.Plain, "offsets");
+        Assert.Equal(0, r.ExitCode);
+        var layout = GoConnLayout.For(go.Version, out string reason);
+        Assert.True(layout is not null, reason);
+        Assert.Equal($"{layout.ConnInterface} {layout.NetFd} {layout.SysFd}", r.Stdout.Trim());
+    }
+
+    [Theory]
+    [InlineData("go1.17", true)]
+    [InlineData("go1.19.8", true)]
+    [InlineData("go1.22.0 X:boringcrypto", true)]
+    [InlineData("devel go1.24-abcdef", true)]
+    [InlineData("go1.16.15", false)]
+    [InlineData("go1.9", false)]
+    [InlineData("gccgo", false)]
+    [InlineData(null, false)]
+    public void ConnLayout_OnlyForTheRegisterAbi(string? version, bool probed)
+    {
+        var layout = GoConnLayout.For(version, out string reason);
+        Assert.Equal(probed, layout is not null);
+        Assert.Equal(probed, reason.Length == 0);
+    }
+
+    [Fact]
+    public void FindBody_WithoutAStackCheck_IsTheEntry()
+    {
+        // PUSH RBP; MOV RBP, RSP; RET: a function with no stack check (NOSPLIT) is probed at its entry.
+        Assert.Equal(0x1000ul, GoBinary.FindBody([0x55, 0x48, 0x89, 0xe5, 0xc3], 0x401000, 0x1000));
+    }
+
     [Fact]
     public void NonGoElf_IsNotGo()
     {
@@ -181,92 +234,6 @@ public class GoBinaryTests(ITestOutputHelper output)
             Assert.Null(result.Version);
             Assert.True(result.IsGo);
             Assert.Contains("the version string is outside the file", result.Problems);
-        }
-    }
-
-    /// <summary>A tiny HTTPS client built once per test run: plain, stripped, and what `go` says of them.</summary>
-    private sealed record GoPrograms(string Plain, string Stripped, string Version, Dictionary<string, ulong> NmAddresses)
-    {
-        private static readonly Lazy<GoPrograms> Built = new(Build);
-
-        private const string Source = """
-            package main
-
-            import (
-            	"crypto/tls"
-            	"fmt"
-            	"net/http"
-            	"os"
-            )
-
-            func main() {
-            	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
-            	resp, err := client.Get(os.Args[1])
-            	if err != nil {
-            		fmt.Println(err)
-            		os.Exit(1)
-            	}
-            	fmt.Println(resp.Status)
-            }
-            """;
-
-        internal static GoPrograms Get(ITestOutputHelper output)
-        {
-            Requires.Program(output, "go");
-            return Built.Value;
-        }
-
-        private static GoPrograms Build()
-        {
-            var dir = Directory.CreateTempSubdirectory("tattle-go-").FullName;
-            File.WriteAllText(Path.Combine(dir, "go.mod"), "module x\n\ngo 1.19\n");
-            File.WriteAllText(Path.Combine(dir, "main.go"), Source);
-            string plain = Path.Combine(dir, "plain");
-            string stripped = Path.Combine(dir, "stripped");
-            Go(dir, "build", "-o", plain, ".");
-            Go(dir, "build", "-ldflags=-s -w", "-o", stripped, ".");
-            string version = Go(dir, "version").Split(' ')[2];
-            return new GoPrograms(plain, stripped, version, Nm(dir, plain));
-        }
-
-        /// <summary>`go tool nm`'s text symbols (it reads `.symtab`, so only of the plain binary).</summary>
-        private static Dictionary<string, ulong> Nm(string dir, string binary)
-        {
-            var symbols = new Dictionary<string, ulong>();
-            foreach (var line in Go(dir, "tool", "nm", binary).Split('\n'))
-            {
-                var parts = line.Trim().Split(' ', 3);
-                if (parts.Length == 3 && parts[1] is "T" or "t")
-                {
-                    symbols.TryAdd(parts[2], ulong.Parse(parts[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-                }
-            }
-            return symbols;
-        }
-
-        private static string Go(string dir, params string[] args)
-        {
-            var psi = new ProcessStartInfo("go", args)
-            {
-                WorkingDirectory = dir,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            // The standard library only, built offline into caches every run shares.
-            psi.Environment["GOCACHE"] = "/tmp/tattle-go-cache";
-            psi.Environment["GOPATH"] = "/tmp/tattle-go-path";
-            psi.Environment["GOPROXY"] = "off";
-            psi.Environment["GOFLAGS"] = "";
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEndAsync();
-            string stdout = p.StandardOutput.ReadToEnd();
-            if (!p.WaitForExit(600_000))
-            {
-                p.Kill(entireProcessTree: true);
-                throw new TimeoutException($"go {string.Join(' ', args)} did not finish");
-            }
-            Assert.True(p.ExitCode == 0, $"go {string.Join(' ', args)}: {stderr.Result}");
-            return stdout;
         }
     }
 }
