@@ -73,7 +73,8 @@ public static class SummaryTable
         if (summary.Tls is { } tls && (tls.Functions > 0 || tls.Failures.Count > 0))
         {
             w.WriteLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed)"
-                + (tls.WithoutSocket > 0 ? $", {tls.WithoutSocket} records without a known socket" : ""));
+                + (tls.WithoutSocket > 0 ? $", {tls.WithoutSocket} records without a known socket" : "")
+                + (tls.SocketMismatches > 0 ? $", {tls.SocketMismatches} Go reads whose socket field disagreed with their syscall" : ""));
         }
         foreach (var failure in summary.Tls?.Failures ?? [])
         {

@@ -163,6 +163,7 @@ public static class RecordJson
             w.WriteNumber(JsonNames.Calls, tls.Calls);
             w.WriteNumber(JsonNames.UntracedHits, tls.UntracedHits);
             w.WriteNumber(JsonNames.WithoutSocket, tls.WithoutSocket);
+            w.WriteNumber(JsonNames.SocketMismatches, tls.SocketMismatches);
             JsonFields.WriteStrings(w, JsonNames.Failures, tls.Failures);
             w.WriteEndObject();
         }

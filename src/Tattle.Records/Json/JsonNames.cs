@@ -65,4 +65,5 @@ public static class JsonNames
     public static readonly JsonEncodedText Version = JsonEncodedText.Encode("version");
     public static readonly JsonEncodedText Where = JsonEncodedText.Encode("where");
     public static readonly JsonEncodedText WithoutSocket = JsonEncodedText.Encode("without_socket");
+    public static readonly JsonEncodedText SocketMismatches = JsonEncodedText.Encode("socket_mismatches");
 }

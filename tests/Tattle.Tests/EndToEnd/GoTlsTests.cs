@@ -173,6 +173,7 @@ public sealed class GoTlsTests(ITestOutputHelper output)
             Assert.Equal(200, h.GetProperty("status").GetInt32());
         }
         Assert.Equal(0, r.Summary.GetProperty("tls").GetProperty("without_socket").GetInt64());
+        Assert.Equal(0, r.Summary.GetProperty("tls").GetProperty("socket_mismatches").GetInt64());
         Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
         Assert.Empty(r.OfType("gap"));
     }
