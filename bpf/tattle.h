@@ -72,6 +72,7 @@ enum tattle_stat {
 #define TATTLE_TLS_EX       0x2 /* SSL_read_ex/SSL_write_ex: returns 1/0, the length is in *arg4 */
 #define TATTLE_TLS_SSIZE    0x4 /* gnutls_record_*: returns ssize_t, not int */
 #define TATTLE_TLS_SET_FD   0x8 /* SSL_set_fd(ssl, fd): binds the SSL object to its socket */
+#define TATTLE_TLS_NSPR     0x40 /* PR_Read/PR_Write/PR_Send/PR_Recv: plaintext only on an NSS SSL descriptor */
 #define TATTLE_TLS_SYSCALL  0x1000
 
 /* Notices: things user space should know about a process. */

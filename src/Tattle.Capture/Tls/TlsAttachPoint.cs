@@ -18,6 +18,9 @@ public enum TlsProbeKind : uint
 
     /// <summary>SSL_set_fd(ssl, fd): entry only; binds the session object to its socket.</summary>
     SetFd = 0x8,
+
+    /// <summary>NSPR's PR_Read/PR_Write/PR_Send/PR_Recv: only calls on a descriptor with NSS's SSL layer carry plaintext.</summary>
+    Nspr = 0x40,
 }
 
 /// <summary>One function of a TLS library to probe: the ELF file, the function's file offset and what it does.</summary>
@@ -26,18 +29,17 @@ public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffs
     /// <summary>Whether a return probe is needed too (everything but SSL_set_fd).</summary>
     public bool NeedsReturn => (Kind & TlsProbeKind.SetFd) == 0;
 
-    /// <summary>The probe points of the attachable targets a scan found (NSS is reported only).</summary>
+    /// <summary>The probe points of the targets a scan found.</summary>
     public static IReadOnlyList<TlsAttachPoint> From(TlsScan scan) =>
-        [.. scan.Targets.Where(t => t.Attach == TlsAttach.Attach)
-            .SelectMany(t => t.Functions.Select(f => new TlsAttachPoint(t.Path, f.Name, f.FileOffset, KindOf(f))))];
+        [.. scan.Targets.SelectMany(t => t.Functions.Select(f => new TlsAttachPoint(t.Path, f.Name, f.FileOffset, KindOf(t.Kind, f))))];
 
-    /// <summary>The cookie the kernel side reads for a function.</summary>
-    public static TlsProbeKind KindOf(TlsFunction f) => (f.Role switch
+    /// <summary>The cookie the kernel side reads for a function of a library.</summary>
+    public static TlsProbeKind KindOf(TlsLibraryKind library, TlsFunction f) => (f.Role switch
     {
         TlsRole.Write => TlsProbeKind.Write,
         TlsRole.Read => TlsProbeKind.Recv,
         TlsRole.WriteEx => TlsProbeKind.Ex,
         TlsRole.ReadEx => TlsProbeKind.Recv | TlsProbeKind.Ex,
         _ => TlsProbeKind.SetFd,
-    }) | (f.ReturnsSsize ? TlsProbeKind.SSize : 0);
+    }) | (f.ReturnsSsize ? TlsProbeKind.SSize : 0) | (library == TlsLibraryKind.Nss ? TlsProbeKind.Nspr : 0);
 }

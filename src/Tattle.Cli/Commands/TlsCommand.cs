@@ -107,10 +107,9 @@ internal static class TlsTable
             foreach (var t in scan.Targets)
             {
                 string library = t.Path == t.MappedPath ? t.Path : $"{t.Path} ({t.MappedPath} in the process)";
-                string note = t.Attach == TlsAttach.ReportOnly ? " (found, not attached)" : "";
                 foreach (var f in t.Functions)
                 {
-                    rows.Add([f.Name, TlsCommand.RoleName(f.Role), TlsCommand.Hex(f.FileOffset), TlsCommand.KindName(t.Kind), t.Version ?? "-", library + note]);
+                    rows.Add([f.Name, TlsCommand.RoleName(f.Role), TlsCommand.Hex(f.FileOffset), TlsCommand.KindName(t.Kind), t.Version ?? "-", library]);
                 }
             }
             if (rows.Count == 1)
@@ -168,7 +167,6 @@ internal static class TlsJson
                 json.WriteString("kind", TlsCommand.KindName(t.Kind));
                 json.WriteString("version", t.Version);
                 json.WriteString("build_id", t.BuildId);
-                json.WriteBoolean("attach", t.Attach == TlsAttach.Attach);
                 json.WriteString("device", $"{t.File.DeviceMajor}:{t.File.DeviceMinor}");
                 json.WriteNumber("inode", t.File.Inode);
                 json.WriteStartArray("functions");
