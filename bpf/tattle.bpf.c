@@ -1421,6 +1421,39 @@ static __always_inline int go_probe(struct pt_regs *ctx, __u64 cookie, __u32 tgi
     return 0;
 }
 
+/* NSPR's PR_Read/PR_Write/PR_Send/PR_Recv serve every NSPR descriptor (files, pipes, plain sockets); plaintext
+ * passes them only on a stack that holds NSS's SSL layer. A layer is a PRFileDesc { methods, secret, lower, higher,
+ * dtor, identity } (prio.h). NSS's SSL layer keeps its sslSocket in secret, and that struct's first word points
+ * back into the stack: at the SSL layer itself once NSS has looked the socket up (ssl_GetPrivate, ssl_FindSocket
+ * set it), at the top before that (ssl_PushIOLayer). No other layer's secret does: NSPR's own (the bottom, identity
+ * 0) starts with an int, an application's layer over SSL (Firefox's, a stub of PR_CreateIOLayerStub) holds a C++
+ * object or nothing. The top may be such a layer, so a few layers are walked. */
+#define NSPR_LAYERS_MAX 4
+
+struct nspr_layer {
+    __u64 methods;
+    __u64 secret;
+    __u64 lower;
+    __u64 higher;
+    __u64 dtor;
+    __s32 identity;
+};
+
+static __always_inline bool nspr_is_ssl(__u64 top)
+{
+    __u64 fd = top;
+    for (int i = 0; i < NSPR_LAYERS_MAX && fd; i++) {
+        struct nspr_layer l;
+        __u64 owner;
+        if (bpf_probe_read_user(&l, sizeof(l), (void *)fd) || l.identity == 0)
+            return false;
+        if (l.secret && !bpf_probe_read_user(&owner, sizeof(owner), (void *)l.secret) && (owner == fd || owner == top))
+            return true;
+        fd = l.lower;
+    }
+    return false;
+}
+
 static __always_inline int tls_enter(struct pt_regs *ctx)
 {
     __u64 id = bpf_get_current_pid_tgid();
@@ -1440,6 +1473,8 @@ static __always_inline int tls_enter(struct pt_regs *ctx)
             tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)so->sk, true);
         return 0;
     }
+    if ((kind & TATTLE_TLS_NSPR) && !nspr_is_ssl(PT_REGS_PARM1(ctx)))
+        return 0;
     stat_add(TATTLE_STAT_TLS_CALLS, 1);
     struct tls_call c = {
         .session = PT_REGS_PARM1(ctx),

@@ -75,6 +75,7 @@ enum tattle_stat {
 #define TATTLE_TLS_SET_FD   0x8 /* SSL_set_fd(ssl, fd): binds the SSL object to its socket */
 #define TATTLE_TLS_GO       0x10 /* Go's crypto/tls (*Conn).Write/Read: register ABI; bits 16-63 hold struct offsets */
 #define TATTLE_TLS_GO_RET   0x20 /* a RET instruction of Go's (*Conn).Read */
+#define TATTLE_TLS_NSPR     0x40 /* PR_Read/PR_Write/PR_Send/PR_Recv: plaintext only on an NSS SSL descriptor */
 #define TATTLE_TLS_SYSCALL  0x1000
 
 /* Notices: things user space should know about a process. */

@@ -3,7 +3,7 @@
 # end-to-end tests drive (real clients and servers). Quiet when everything is there.
 set -euo pipefail
 build_pkgs=(clang llvm libbpf-dev libbpf1 libelf-dev zlib1g-dev pkg-config iproute2 util-linux libpcap0.8 nftables)
-test_pkgs=(curl python3 netcat-openbsd socat bpftool procps nginx dnsmasq-base bind9-dnsutils openssl tcpdump tshark binutils gcc libc6-dev wget nodejs libnspr4 netbase apache2-utils strace nghttp2-server nghttp2-client python3-grpcio python3-h2)
+test_pkgs=(curl python3 netcat-openbsd socat bpftool procps nginx dnsmasq-base bind9-dnsutils openssl tcpdump tshark binutils gcc libc6-dev wget nodejs libnspr4 libnss3-tools netbase apache2-utils strace nghttp2-server nghttp2-client python3-grpcio python3-h2)
 test_pkgs+=(redis-server redis-tools)
 test_pkgs+=(postgresql python3-psycopg2)
 test_pkgs+=(python3-zmq)

@@ -27,6 +27,9 @@ public enum TlsProbeKind : uint
 
     /// <summary>A RET of Go's (*Conn).Read: the count is in RAX.</summary>
     GoReturn = 0x20,
+
+    /// <summary>NSPR's PR_Read/PR_Write/PR_Send/PR_Recv: only calls on a descriptor with NSS's SSL layer carry plaintext.</summary>
+    Nspr = 0x40,
 }
 
 /// <summary>One function of a TLS library to probe: the ELF file, the function's file offset and what it does.</summary>
@@ -49,9 +52,9 @@ public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffs
     public ulong Cookie => (ulong)Kind
         | (Go is { } l ? ((ulong)l.ConnInterface << 16) | ((ulong)l.NetFd << 32) | ((ulong)l.SysFd << 48) : 0);
 
-    /// <summary>The probe points of the attachable targets a scan found (NSS is reported only).</summary>
+    /// <summary>The probe points of the targets a scan found.</summary>
     public static IReadOnlyList<TlsAttachPoint> From(TlsScan scan) =>
-        [.. scan.Targets.Where(t => t.Attach == TlsAttach.Attach).SelectMany(PointsOf)];
+        [.. scan.Targets.SelectMany(PointsOf)];
 
     private static IEnumerable<TlsAttachPoint> PointsOf(TlsProbeTarget t)
     {
@@ -59,7 +62,7 @@ public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffs
         {
             if (t.Go is not { } go)
             {
-                yield return new TlsAttachPoint(t.Path, f.Name, f.FileOffset, KindOf(f), File: t.File);
+                yield return new TlsAttachPoint(t.Path, f.Name, f.FileOffset, KindOf(t.Kind, f), File: t.File);
                 continue;
             }
             var kind = TlsProbeKind.Go | (f.Role == TlsRole.Read ? TlsProbeKind.Recv : TlsProbeKind.Write);
@@ -71,13 +74,13 @@ public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffs
         }
     }
 
-    /// <summary>The cookie the kernel side reads for a function.</summary>
-    public static TlsProbeKind KindOf(TlsFunction f) => (f.Role switch
+    /// <summary>The cookie the kernel side reads for a function of a library.</summary>
+    public static TlsProbeKind KindOf(TlsLibraryKind library, TlsFunction f) => (f.Role switch
     {
         TlsRole.Write => TlsProbeKind.Write,
         TlsRole.Read => TlsProbeKind.Recv,
         TlsRole.WriteEx => TlsProbeKind.Ex,
         TlsRole.ReadEx => TlsProbeKind.Recv | TlsProbeKind.Ex,
         _ => TlsProbeKind.SetFd,
-    }) | (f.ReturnsSsize ? TlsProbeKind.SSize : 0);
+    }) | (f.ReturnsSsize ? TlsProbeKind.SSize : 0) | (library == TlsLibraryKind.Nss ? TlsProbeKind.Nspr : 0);
 }

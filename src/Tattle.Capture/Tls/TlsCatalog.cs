@@ -19,9 +19,12 @@ internal static partial class TlsCatalog
         // ssize_t gnutls_record_send(gnutls_session_t, const void *, size_t) and _recv(…, void *, size_t).
         new("gnutls_record_send", TlsLibraryKind.GnuTls, TlsRole.Write, true),
         new("gnutls_record_recv", TlsLibraryKind.GnuTls, TlsRole.Read, true),
-        // PRInt32 PR_Write(PRFileDesc *, const void *, PRInt32): every NSPR fd, TLS or not, goes through these.
+        // PRInt32 PR_Write(PRFileDesc *, const void *, PRInt32) and PR_Send(…, PRIntn flags, PRIntervalTime): every
+        // NSPR fd, TLS or not, goes through these; the entry probe keeps the calls on NSS's SSL layer (TlsProbeKind.Nspr).
         new("PR_Write", TlsLibraryKind.Nss, TlsRole.Write, false),
         new("PR_Read", TlsLibraryKind.Nss, TlsRole.Read, false),
+        new("PR_Send", TlsLibraryKind.Nss, TlsRole.Write, false),
+        new("PR_Recv", TlsLibraryKind.Nss, TlsRole.Read, false),
     ];
 
     // Exported by BoringSSL and not by OpenSSL; a BoringSSL that exports none of them is reported as OpenSSL, whose

@@ -6,13 +6,13 @@ namespace Tattle.Capture.Tls;
 /// <summary>Finds the TLS libraries a process has loaded, an executable carries, or the system could load later.</summary>
 public static class TlsLibraries
 {
-    /// <summary>Where <see cref="System()"/> looks for libssl.so.* and libgnutls.so.* (Debian multiarch first).</summary>
+    /// <summary>Where <see cref="System()"/> looks for libssl.so.*, libgnutls.so.* and libnspr4.so (Debian multiarch first).</summary>
     public static readonly IReadOnlyList<string> SystemDirectories =
     [
         "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/local/lib/x86_64-linux-gnu", "/usr/lib", "/usr/local/lib",
     ];
 
-    private static readonly string[] SystemPatterns = ["libssl.so*", "libgnutls.so*"];
+    private static readonly string[] SystemPatterns = ["libssl.so*", "libgnutls.so*", "libnspr4.so*"];
 
     /// <summary>
     /// Every distinct file the process maps executable (and /proc/PID/exe), examined for TLS functions. Files of a
@@ -67,7 +67,7 @@ public static class TlsLibraries
     }
 
     /// <summary>
-    /// libssl.so.* and libgnutls.so.* in <see cref="SystemDirectories"/>, symlinks resolved, one entry per inode: the
+    /// libssl.so.*, libgnutls.so.* and libnspr4.so in <see cref="SystemDirectories"/>, symlinks resolved, one entry per inode: the
     /// libraries a process may dlopen later (uprobes are per inode and fire once the file is mapped).
     /// </summary>
     public static TlsScan System() => System(SystemDirectories);

@@ -14,7 +14,7 @@ public enum TlsLibraryKind
     /// <summary>GnuTLS (libgnutls.so.30).</summary>
     GnuTls,
 
-    /// <summary>NSS: plaintext passes through NSPR's PR_Read/PR_Write (libnspr4). Reported only, not attached.</summary>
+    /// <summary>NSS: plaintext passes through NSPR's PR_Read/PR_Write/PR_Send/PR_Recv (libnspr4) on an SSL-layered descriptor.</summary>
     Nss,
 
     /// <summary>Go's crypto/tls, compiled into the executable: <c>(*Conn).Write</c> and <c>(*Conn).Read</c>.</summary>
@@ -24,10 +24,10 @@ public enum TlsLibraryKind
 /// <summary>What a probed function does with the plaintext.</summary>
 public enum TlsRole
 {
-    /// <summary>Plaintext in (buf, len) is sent: SSL_write, gnutls_record_send, PR_Write. Bytes written = return value.</summary>
+    /// <summary>Plaintext in (buf, len) is sent: SSL_write, gnutls_record_send, PR_Write, PR_Send. Bytes written = return value.</summary>
     Write,
 
-    /// <summary>Plaintext is received into (buf, len): SSL_read, gnutls_record_recv, PR_Read. Bytes read = return value.</summary>
+    /// <summary>Plaintext is received into (buf, len): SSL_read, gnutls_record_recv, PR_Read, PR_Recv. Bytes read = return value.</summary>
     Read,
 
     /// <summary>SSL_write_ex(ssl, buf, num, size_t *written): returns 1/0, the count is in *written.</summary>
@@ -38,16 +38,6 @@ public enum TlsRole
 
     /// <summary>SSL_set_fd(ssl, fd): no plaintext; tells which socket the session object will use.</summary>
     SetFd,
-}
-
-/// <summary>Whether a target's functions are meant to be attached, or only reported.</summary>
-public enum TlsAttach
-{
-    /// <summary>The uprobe side attaches these functions.</summary>
-    Attach,
-
-    /// <summary>Found and reported; no uprobe is attached (NSS).</summary>
-    ReportOnly,
 }
 
 /// <summary>A TLS function in an object and the file offset a uprobe is attached at.</summary>
@@ -76,11 +66,7 @@ public sealed record GoTlsDetails(bool Stripped, Go.GoConnLayout Layout);
 /// <param name="File">Device, inode, size, mtime of the file read: uprobes are per inode, so equal ids are one attachment.</param>
 /// <param name="Functions">The functions found, in the order Write, Read, WriteEx, ReadEx, SetFd.</param>
 /// <param name="Go">For a Go executable (<see cref="TlsLibraryKind.Go"/>): stripped or not, and its struct layout.</param>
-public sealed record TlsProbeTarget(string Path, string MappedPath, TlsLibraryKind Kind, string? Version, string? BuildId, FileContentsId File, IReadOnlyList<TlsFunction> Functions, GoTlsDetails? Go = null)
-{
-    /// <summary>Attach for OpenSSL, BoringSSL and GnuTLS; report only for NSS.</summary>
-    public TlsAttach Attach => Kind == TlsLibraryKind.Nss ? TlsAttach.ReportOnly : TlsAttach.Attach;
-}
+public sealed record TlsProbeTarget(string Path, string MappedPath, TlsLibraryKind Kind, string? Version, string? BuildId, FileContentsId File, IReadOnlyList<TlsFunction> Functions, GoTlsDetails? Go = null);
 
 /// <summary>An object that could not be examined, and why (deleted since mapped, permission, not x86_64 ELF, …).</summary>
 /// <param name="Path">The object, as the process sees it.</param>

@@ -107,15 +107,14 @@ internal static class TlsTable
             foreach (var t in scan.Targets)
             {
                 string library = t.Path == t.MappedPath ? t.Path : $"{t.Path} ({t.MappedPath} in the process)";
-                string note = t.Attach == TlsAttach.ReportOnly ? " (found, not attached)" : "";
                 string version = (t.Version ?? "-") + (t.Go is { } go ? (go.Stripped ? " stripped" : " with symbols") : "");
                 foreach (var f in t.Functions)
                 {
-                    rows.Add([f.Name, TlsCommand.RoleName(f.Role), TlsCommand.Hex(f.FileOffset), TlsCommand.KindName(t.Kind), version, library + note]);
+                    rows.Add([f.Name, TlsCommand.RoleName(f.Role), TlsCommand.Hex(f.FileOffset), TlsCommand.KindName(t.Kind), version, library]);
                     // Go's returns are uprobes on each RET (no uretprobe on Go code): each is a probe of its own.
                     foreach (ulong ret in f.ReturnOffsets ?? [])
                     {
-                        rows.Add([f.Name, "ret", TlsCommand.Hex(ret), TlsCommand.KindName(t.Kind), version, library + note]);
+                        rows.Add([f.Name, "ret", TlsCommand.Hex(ret), TlsCommand.KindName(t.Kind), version, library]);
                     }
                 }
             }
@@ -174,7 +173,6 @@ internal static class TlsJson
                 json.WriteString("kind", TlsCommand.KindName(t.Kind));
                 json.WriteString("version", t.Version);
                 json.WriteString("build_id", t.BuildId);
-                json.WriteBoolean("attach", t.Attach == TlsAttach.Attach);
                 json.WriteString("device", $"{t.File.DeviceMajor}:{t.File.DeviceMinor}");
                 json.WriteNumber("inode", t.File.Inode);
                 if (t.Go is { } go)

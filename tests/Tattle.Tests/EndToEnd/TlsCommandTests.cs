@@ -46,7 +46,6 @@ public sealed partial class TlsCommandTests
         Assert.Equal("tls.library", lib.GetProperty("record").GetString());
         Assert.Equal(python.Pid, lib.GetProperty("pid").GetInt32());
         Assert.Equal("openssl", lib.GetProperty("kind").GetString());
-        Assert.True(lib.GetProperty("attach").GetBoolean());
         string path = lib.GetProperty("path").GetString()!;
         var oracle = ReadElfOracle.Of(path);
         Assert.Equal(oracle.BuildId, lib.GetProperty("build_id").GetString());

@@ -5,13 +5,13 @@ using static Tattle.Tests.Support.RecordFields;
 namespace Tattle.Tests.EndToEnd;
 
 /// <summary>
-/// TLS plaintext through the uprobes, end to end: real clients of OpenSSL (dynamic and static) and GnuTLS against
-/// local TLS servers, and nginx over TLS traced by attach.
+/// TLS plaintext through the uprobes, end to end: real clients of OpenSSL (dynamic and static), GnuTLS and NSS
+/// against local TLS servers, and nginx over TLS traced by attach.
 /// </summary>
 [Collection("bpf")]
 public sealed class TlsTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> Clients => ["curl", "python", "openssl", "wget", "node", "dotnet"];
+    public static TheoryData<string> Clients => ["curl", "python", "openssl", "wget", "node", "dotnet", "tstclnt"];
 
     /// <summary>The client's command line for GET <paramref name="path"/> on https://localhost:PORT, and its program.</summary>
     private static (string Program, string[] Command) ClientCommand(string client, int port, string path) => client switch
@@ -23,6 +23,10 @@ public sealed class TlsTests(ITestOutputHelper output)
         "wget" => ("wget", ["wget", "-q", "--no-check-certificate", "-O", "/dev/null", $"https://localhost:{port}{path}"]),
         "node" => ("node", ["node", "-e", $"require('https').get('https://localhost:{port}{path}', {{rejectUnauthorized: false}}, r => {{ console.log(r.statusCode); r.resume(); }})"]),
         "dotnet" => ("dotnet", DotnetHttpsClient.Command($"https://localhost:{port}{path}")),
+        // NSS's test client: -o accepts the self-signed certificate, -D needs no certificate database. It reads the
+        // request from a file (-A) through NSPR, as it writes the answer to stdout: with its stdin a pipe, it spins on
+        // the pipe's end instead of exiting. -4: the server listens on 127.0.0.1 only.
+        "tstclnt" => ("tstclnt", ["sh", "-c", $"f=$(mktemp) && printf 'GET {path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >$f && tstclnt -h localhost -4 -p {port} -o -D -A $f </dev/null; rc=$?; rm -f $f; exit $rc"]),
         _ => throw new ArgumentException(client),
     };
 
@@ -68,6 +72,122 @@ public sealed class TlsTests(ITestOutputHelper output)
             .Single(x => x.GetProperty("endpoint") is { ValueKind: JsonValueKind.Object } ep
                 && ep.TryGetProperty("port", out var port) && port.ValueKind == JsonValueKind.Number && port.GetInt32() == server.Port);
         Assert.Equal(["https"], row.GetProperty("protocols").EnumerateArray().Select(p => p.GetString()));
+    }
+
+    [SkippableFact]
+    public async Task Tstclnt_FileAndStdoutThroughNspr_AreNotTls()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "tstclnt");
+        Requires.Program(output, "openssl");
+        using var server = TlsServers.OpenSslWww();
+        // The same PR_Read/PR_Write that carry the plaintext on the SSL socket read the request file and write the
+        // answer to stdout: only the socket's calls are TLS, so every plaintext record sits on the connection.
+        var (_, command) = ClientCommand("tstclnt", server.Port, "/nspr");
+        var r = await TattleCli.RunAsync(["run", "-q", "--data", "--", .. command]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var exchange = Assert.Single(r.OfType("http"), h => Str(h, "path") == "/nspr");
+        var plaintext = r.OfType("data").Where(IsTls).ToList();
+        Assert.Contains(plaintext, d => Str(d, "dir") == "send");
+        Assert.Contains(plaintext, d => Str(d, "dir") == "recv");
+        Assert.All(plaintext, d => Assert.Equal(Str(exchange, "conn"), Str(d, "conn")));
+        Assert.All(plaintext, d => Assert.Null(Str(d, "tls_session")));
+        Assert.Equal(0, r.Summary.GetProperty("tls").GetProperty("without_socket").GetInt64());
+    }
+
+    /// <summary>
+    /// An NSPR client that pushes a layer of its own on top of its socket, as Firefox does over NSS's SSL layer:
+    /// argv "PORT tls" imports the socket into NSS first (any certificate accepted), "PORT plain" does not. It GETs
+    /// /layered with PR_Write and PR_Read on the top of the stack and prints the status line.
+    /// </summary>
+    private const string LayeredNsprClient = """
+        import ctypes as C, sys
+        P = C.c_void_p
+        nspr, nss, ssl = C.CDLL("libnspr4.so"), C.CDLL("libnss3.so"), C.CDLL("libssl3.so")
+        for f, res, args in [(nspr.PR_NewTCPSocket, P, []), (nspr.PR_GetUniqueIdentity, C.c_int, [C.c_char_p]),
+                             (nspr.PR_GetDefaultIOMethods, P, []), (nspr.PR_CreateIOLayerStub, P, [C.c_int, P]),
+                             (nspr.PR_PushIOLayer, C.c_int, [P, C.c_int, P]), (nspr.PR_InitializeNetAddr, C.c_int, [C.c_int, C.c_uint16, P]),
+                             (nspr.PR_Connect, C.c_int, [P, P, C.c_uint32]), (nspr.PR_Write, C.c_int, [P, C.c_char_p, C.c_int]),
+                             (nspr.PR_Read, C.c_int, [P, P, C.c_int]), (nspr.PR_Close, C.c_int, [P]),
+                             (nss.NSS_NoDB_Init, C.c_int, [C.c_char_p]), (ssl.SSL_ImportFD, P, [P, P]),
+                             (ssl.SSL_BadCertHook, C.c_int, [P, P, P]), (ssl.SSL_SetURL, C.c_int, [P, C.c_char_p]),
+                             (ssl.SSL_ResetHandshake, C.c_int, [P, C.c_int])]:
+            f.restype, f.argtypes = res, args
+        port, tls = int(sys.argv[1]), sys.argv[2] == "tls"
+        assert nss.NSS_NoDB_Init(None) == 0
+        fd = nspr.PR_NewTCPSocket()
+        if tls:
+            fd = ssl.SSL_ImportFD(None, fd)
+            accept_any = C.CFUNCTYPE(C.c_int, P, P)(lambda arg, fd: 0)
+            assert ssl.SSL_BadCertHook(fd, C.cast(accept_any, P), None) == 0
+            assert ssl.SSL_SetURL(fd, b"localhost") == 0
+            assert ssl.SSL_ResetHandshake(fd, 0) == 0
+        PR_TOP_IO_LAYER, PR_IP_ADDR_LOOPBACK = -2, 2
+        layer = nspr.PR_CreateIOLayerStub(nspr.PR_GetUniqueIdentity(b"tattle-test"), nspr.PR_GetDefaultIOMethods())
+        assert nspr.PR_PushIOLayer(fd, PR_TOP_IO_LAYER, layer) == 0
+        addr = C.create_string_buffer(256)
+        nspr.PR_InitializeNetAddr(PR_IP_ADDR_LOOPBACK, port, addr)
+        assert nspr.PR_Connect(fd, addr, 0xffffffff) == 0
+        req = b"GET /layered HTTP/1.0\r\nHost: localhost\r\n\r\n"
+        assert nspr.PR_Write(fd, req, len(req)) == len(req)
+        buf, got = C.create_string_buffer(65536), b""
+        while (n := nspr.PR_Read(fd, buf, 65536)) > 0:
+            got += buf.raw[:n]
+        print(got.split(b"\r\n")[0].decode())
+        nspr.PR_Close(fd)
+        """;
+
+    [SkippableTheory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task NsprLayerOverTheSocket_IsTlsOnlyWithNssBelowIt(bool tls)
+    {
+        Requires.RootAndBpf(output);
+        Requires.FileFrom(output, "/usr/lib/x86_64-linux-gnu/libssl3.so", "libnss3");
+        Requires.Program(output, "openssl");
+        // A layer over SSL (Firefox's) is read as TLS; the same layer over a plain socket, whose top looks alike
+        // (a layer with an identity and a lower one), is not.
+        using var server = tls ? TlsServers.OpenSslWww() : ServerProcess.HttpServer();
+        var r = await TattleCli.RunAsync(["run", "-q", "--", Py.Exe, "-c", LayeredNsprClient, server.Port.ToString(), tls ? "tls" : "plain"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.StartsWith(tls ? "HTTP/1.0 200" : "HTTP/1.0 404", r.Stdout, StringComparison.Ordinal);
+        var exchange = Assert.Single(r.OfType("http"), h => Str(h, "path") == "/layered");
+        Assert.Equal(tls, IsTls(exchange));
+        Assert.Equal(server.Port, exchange.GetProperty("remote").GetProperty("port").GetInt32());
+        var calls = r.Summary.GetProperty("tls").GetProperty("calls").GetInt64();
+        Assert.True(tls ? calls >= 2 : calls == 0, $"{calls} TLS calls");
+    }
+
+    [SkippableFact]
+    public async Task NsprFileIo_WithoutTls_IsNeitherRecordedNorCounted()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "certutil");
+        Requires.Program(output, "openssl");
+        var dir = Directory.CreateTempSubdirectory("tattle-nspr-");
+        try
+        {
+            var cert = TestCertificate.CreateIn(dir.FullName);
+            string db = Path.Combine(dir.FullName, "db");
+            Directory.CreateDirectory(db);
+            // certutil maps libnspr4 (probed) and reads the certificate, and writes it out, with PR_Read/PR_Write.
+            var r = await TattleCli.RunAsync(["run", "-q", "--data", "--", "sh", "-c",
+                $"certutil -N -d {db} --empty-password && certutil -A -n test -t P,, -i {cert.CertPath} -d {db} && certutil -L -d {db} -n test -a"]);
+            output.WriteLine(r.ToString());
+            Assert.Equal(0, r.ExitCode);
+            Assert.Contains("BEGIN CERTIFICATE", r.Stdout, StringComparison.Ordinal);
+            var tls = r.Summary.GetProperty("tls");
+            Assert.True(tls.GetProperty("functions").GetInt64() > 0);
+            Assert.Equal(0, tls.GetProperty("calls").GetInt64());
+            Assert.Equal(0, tls.GetProperty("without_socket").GetInt64());
+            Assert.DoesNotContain(r.Records, IsTls);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [SkippableFact]

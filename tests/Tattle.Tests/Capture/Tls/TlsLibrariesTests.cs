@@ -18,7 +18,6 @@ public class TlsLibrariesTests(ITestOutputHelper output)
         Assert.Equal(TlsScanStatus.Ok, scan.Status);
         var ssl = Assert.Single(scan.Targets);
         Assert.Equal(TlsLibraryKind.OpenSsl, ssl.Kind);
-        Assert.Equal(TlsAttach.Attach, ssl.Attach);
         Assert.Equal("libssl.so.3", Path.GetFileName(ssl.MappedPath));
         Assert.Equal(ssl.MappedPath, ssl.Path); // same mount namespace
         Assert.Equal("OpenSSL 3", ssl.Version);
@@ -147,13 +146,43 @@ public class TlsLibrariesTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public void Nss_Libnspr4_IsFound_ReportOnly()
+    public void Nss_Libnspr4_ReadWriteSendRecv_AreProbedAsNspr()
     {
         const string nspr = "/usr/lib/x86_64-linux-gnu/libnspr4.so";
         Requires.FileFrom(output, nspr, "libnspr4");
-        var target = Assert.Single(TlsLibraries.ForExecutable(nspr).Targets);
-        Assert.Equal((TlsLibraryKind.Nss, TlsAttach.ReportOnly), (target.Kind, target.Attach));
+        var scan = TlsLibraries.ForExecutable(nspr);
+        var target = Assert.Single(scan.Targets);
+        Assert.Equal(TlsLibraryKind.Nss, target.Kind);
+        Assert.Equal(["PR_Write", "PR_Read", "PR_Send", "PR_Recv"], target.Functions.Select(f => f.Name));
+        Assert.Equal([TlsRole.Write, TlsRole.Read, TlsRole.Write, TlsRole.Read], target.Functions.Select(f => f.Role));
+        Assert.All(target.Functions, f => Assert.False(f.ReturnsSsize)); // PRInt32
         TlsTestProcess.AssertOffsetsMatchReadelf(target);
+        // Every call is an entry and a return probe whose entry keeps only SSL-layered descriptors (bpf: nspr_is_ssl).
+        var points = TlsAttachPoint.From(scan);
+        Assert.Equal(
+            [TlsProbeKind.Nspr, TlsProbeKind.Nspr | TlsProbeKind.Recv, TlsProbeKind.Nspr, TlsProbeKind.Nspr | TlsProbeKind.Recv],
+            points.Select(p => p.Kind));
+        Assert.All(points, p => Assert.True(p.NeedsReturn));
+        Assert.Equal(target.Functions.Select(f => f.FileOffset), points.Select(p => p.FileOffset));
+    }
+
+    [Fact]
+    public void KindOf_NsprBit_OnlyForNss()
+    {
+        var read = new TlsFunction("SSL_read", TlsRole.Read, 0x10, 0x10, false);
+        Assert.Equal(TlsProbeKind.Recv, TlsAttachPoint.KindOf(TlsLibraryKind.OpenSsl, read));
+        Assert.Equal(TlsProbeKind.Recv | TlsProbeKind.Nspr, TlsAttachPoint.KindOf(TlsLibraryKind.Nss, read with { Name = "PR_Recv" }));
+        // The cookie bit bpf/tattle.h's TATTLE_TLS_NSPR tests; 0x10 and 0x20 belong to Go's probes.
+        Assert.Equal(0x40u, (uint)TlsProbeKind.Nspr);
+    }
+
+    [SkippableFact]
+    public void System_ListsLibnspr4_ForProgramsThatLoadNssLater()
+    {
+        const string nspr = "/usr/lib/x86_64-linux-gnu/libnspr4.so";
+        Requires.FileFrom(output, nspr, "libnspr4");
+        var target = Assert.Single(TlsLibraries.System().Targets, t => t.Kind == TlsLibraryKind.Nss);
+        Assert.Equal(new FileInfo(nspr).ResolveLinkTarget(true)?.FullName ?? nspr, target.Path);
     }
 
     private static readonly IEqualityComparer<TlsProbeTarget> TargetComparer = EqualityComparer<TlsProbeTarget>.Create(
