@@ -437,7 +437,7 @@ struct tls_call {
     __u32 kind;    /* TATTLE_TLS_* (the attach cookie) */
     __u64 noted_sk; /* Go: the socket a syscall inside the call used, checked against sk from the struct walk */
     __s32 noted_fd;
-    __u32 _pad;
+    __u32 pending; /* a write read at entry whose socket was not known: emitted at the thread's next stream send */
 };
 
 struct {
@@ -459,6 +459,10 @@ struct tls_conn {
     __u64 pos[2];
     __s32 fd;
     __u32 gen; /* the socket's sk_info.gen when bound: the same address may be another socket later */
+    __u64 wbuf, wend; /* the last write read at entry: [wbuf, wend) of the program's memory */
+    __u64 whead;      /* its first 8 bytes (a memory BIO's program retries from a copy: node) */
+    __u32 wsent;      /* whether a send on the socket, or plaintext read, came since (the same write is then new) */
+    __u32 wlen;
 };
 
 struct {
@@ -928,6 +932,19 @@ struct {
 /* Set once a Go probe fired: only then do the syscall programs look calls up by goroutine. */
 __u32 go_seen = 0;
 
+/* Set once a write was probed at entry only: only then do socket sends look for the thread's TLS write. */
+__u32 at_entry_seen = 0;
+
+static __always_inline void tls_note_send(__u64 id, __u64 sk, int fd, long ret);
+
+/* Per thread, the last write read at entry (apart from tls_calls: a read may start before its ciphertext is sent). */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct tls_call);
+} tls_writes SEC(".maps");
+
 /* A payload syscall made by a goroutine inside Read names the socket too: the cross-check of the struct walk. */
 static __always_inline void go_note_socket(__u32 tgid, __u64 g, int fd)
 {
@@ -1127,6 +1144,8 @@ int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
     }
     if (is_peek(&c))
         return 0;
+    if (at_entry_seen && c.sock_type == SOCK_STREAM && is_send_call(c.nr) && is_payload_call(c.nr))
+        tls_note_send(id, c.sk, c.fd, ret);
     if ((cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS)) && c.sock_type == SOCK_STREAM && ret > 0
         && is_payload_call(c.nr)) {
         struct sk_info *info = sk_info_get(c.sk, id >> 32, c.fd, false);
@@ -1347,6 +1366,12 @@ static __always_inline int tls_exit(struct pt_regs *ctx)
         n = ret;
     }
     tls_emit(id >> 32, &c, n, true);
+    if (n > 0 && (c.kind & TATTLE_TLS_RECV)) {
+        struct tls_key k = { .tgid = id >> 32, .session = c.session };
+        struct tls_conn *tc = bpf_map_lookup_elem(&tls_conns, &k);
+        if (tc)
+            tc->wsent = 1; /* the peer answered: the same write again is a new one */
+    }
     return 0;
 }
 
@@ -1454,6 +1479,81 @@ static __always_inline bool nspr_is_ssl(__u64 top)
     return false;
 }
 
+/* A write probed without a return probe (one trap instead of two or three): its plaintext is what it is given.
+ * What it does not take at once, it is given again: after "want write" (or a write refused before the handshake
+ * is over) the same buffer and length, after a partial write (SSL_MODE_ENABLE_PARTIAL_WRITE, as nginx sets) the
+ * rest of it. Those are recognised against the last write read for the session, and not emitted twice; what
+ * tells a retry from the same buffer written anew is a send that went through on the session's socket, or
+ * plaintext read, since. A session whose socket the kernel does not know yet (a BIO of the program's own, before
+ * its first read) has its plaintext emitted at the thread's next stream send, which names the socket: inside the
+ * call for a socket BIO, right after it for a memory BIO (node, .NET). */
+static __always_inline void tls_write_at_entry(struct pt_regs *ctx, __u64 id, __u32 kind)
+{
+    __u32 tgid = id >> 32;
+    __u64 buf = PT_REGS_PARM2(ctx);
+    long len = (kind & (TATTLE_TLS_EX | TATTLE_TLS_SSIZE)) ? (long)PT_REGS_PARM3(ctx) : (int)PT_REGS_PARM3(ctx);
+    struct tls_call c = { .session = PT_REGS_PARM1(ctx), .buf = buf, .fd = -1, .noted_fd = -1, .kind = kind };
+    if (!at_entry_seen)
+        at_entry_seen = 1;
+    if (len > 0 && len <= 0x7fffffff) {
+        struct tls_conn *tc = tls_conn_get(tgid, c.session, -1, 0, false);
+        __u64 head = 0;
+        if (len >= 8)
+            bpf_probe_read_user(&head, sizeof(head), (void *)buf);
+        if (tc && tc->wbuf && ((buf >= tc->wbuf && buf + len == tc->wend && (buf > tc->wbuf || !tc->wsent))
+                || (!tc->sk && !tc->wsent && head && head == tc->whead && len == tc->wlen))) {
+            stat_add(TATTLE_STAT_TLS_WRITE_RETRIES, 1);
+        } else if (tc) {
+            tc->wbuf = buf;
+            tc->wend = buf + len;
+            tc->whead = head;
+            tc->wlen = len;
+            tc->wsent = 0;
+            if (tc->sk) {
+                /* Not marked as the socket's plaintext here (bind false): a first write may still run the
+                 * handshake, whose records must be seen. */
+                tls_emit(tgid, &c, len, false);
+            } else {
+                c.len_ptr = len;
+                c.pending = 1;
+            }
+        }
+    }
+    /* A write still waiting for its socket is emitted without one: the thread's next send binds it in user space. */
+    struct tls_call *prev = bpf_map_lookup_elem(&tls_writes, &id);
+    if (prev && prev->pending) {
+        struct tls_call p = *prev;
+        prev->pending = 0;
+        tls_emit(tgid, &p, p.len_ptr, false);
+    }
+    /* The thread's write: its socket sends say whether it went through, or name the socket. */
+    if (bpf_map_update_elem(&tls_writes, &id, &c, BPF_ANY))
+        stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
+}
+
+/* A stream send (sys_exit) on a thread whose last TLS call was a write read at entry: a pending plaintext is
+ * emitted on this socket, and whether the send went through decides whether the same write again is a retry. Only
+ * the session's own socket counts once it is known. */
+static __always_inline void tls_note_send(__u64 id, __u64 sk, int fd, long ret)
+{
+    struct tls_call *t = bpf_map_lookup_elem(&tls_writes, &id);
+    if (!t)
+        return;
+    __u32 tgid = id >> 32;
+    if (t->pending && ret > 0 && sk) {
+        struct tls_call c = *t;
+        t->pending = 0;
+        c.sk = sk;
+        c.fd = fd;
+        tls_emit(tgid, &c, c.len_ptr, false);
+    }
+    struct tls_key k = { .tgid = tgid, .session = t->session };
+    struct tls_conn *tc = bpf_map_lookup_elem(&tls_conns, &k);
+    /* Before the kernel knows the session's socket, a send may be the handshake's, not the write's. */
+    if (tc && tc->sk && tc->sk == sk)
+        tc->wsent = ret > 0;
+}
+
 static __always_inline int tls_enter(struct pt_regs *ctx)
 {
     __u64 id = bpf_get_current_pid_tgid();
@@ -1476,6 +1576,10 @@ static __always_inline int tls_enter(struct pt_regs *ctx)
     if ((kind & TATTLE_TLS_NSPR) && !nspr_is_ssl(PT_REGS_PARM1(ctx)))
         return 0;
     stat_add(TATTLE_STAT_TLS_CALLS, 1);
+    if (kind & TATTLE_TLS_AT_ENTRY) {
+        tls_write_at_entry(ctx, id, kind);
+        return 0;
+    }
     struct tls_call c = {
         .session = PT_REGS_PARM1(ctx),
         .buf = PT_REGS_PARM2(ctx),

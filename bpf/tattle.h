@@ -55,7 +55,8 @@ enum tattle_stat {
     TATTLE_STAT_SOCKS_NEW = 11,     /* entries made in the socks table (LRU: past its size, old ones are evicted) */
     TATTLE_STAT_TLS_CONNS_NEW = 12, /* entries made in the tls_conns table (likewise) */
     TATTLE_STAT_GO_FD_MISMATCH = 13, /* Go reads whose socket from tls.Conn's fields was not the one its syscall used */
-    TATTLE_STAT_COUNT = 14,
+    TATTLE_STAT_TLS_WRITE_RETRIES = 14, /* writes read at entry not emitted again: a retry or the rest of one already read */
+    TATTLE_STAT_COUNT = 15,
 };
 
 /* Flags of a data record. */
@@ -75,6 +76,7 @@ enum tattle_stat {
 #define TATTLE_TLS_SET_FD   0x8 /* SSL_set_fd(ssl, fd): binds the SSL object to its socket */
 #define TATTLE_TLS_GO       0x10 /* Go's crypto/tls (*Conn).Write/Read: register ABI; bits 16-63 hold struct offsets */
 #define TATTLE_TLS_GO_RET   0x20 /* a RET instruction of Go's (*Conn).Read */
+#define TATTLE_TLS_AT_ENTRY 0x80 /* a write read at entry, no return probe (see tls_write_at_entry) */
 #define TATTLE_TLS_NSPR     0x40 /* PR_Read/PR_Write/PR_Send/PR_Recv: plaintext only on an NSS SSL descriptor */
 #define TATTLE_TLS_SYSCALL  0x1000
 

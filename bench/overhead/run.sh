@@ -16,7 +16,10 @@
 # h2load -c16 -m8 (16 connections, 8 concurrent streams each); tattle-h2 attaches to nghttpd and parses every
 # stream (HPACK, frames); its completeness is http records of version 2 against the streams h2load started (those
 # still open when h2load stops are reported too, truncated).
-# tattle-base is the tattle condition with another build ($TATTLE_BASELINE, e.g. the previous commit's
+# The -go conditions serve the same file over HTTPS from a Go server (go-server/, Go's own crypto/tls, GOMAXPROCS=1,
+# pinned to CPU 0) under wrk; tattle-go attaches to it and reads the plaintext through its Go probes; completeness
+# is http records against the requests wrk completed.
+# tattle-base (and tattle-base-https) is the tattle (tattle-https) condition with another build ($TATTLE_BASELINE, e.g. the previous commit's
 # out/tattle/tattle), interleaved with the current one, so a change's cost is measured on the same machine state.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
 # and CPU per request at a load a service actually runs at.
@@ -26,7 +29,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2"
+all="untraced tattle tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 conditions="$all"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,6 +45,7 @@ missing=()
 for p in nginx wrk tcpdump strace bpftrace openssl; do command -v "$p" >/dev/null || missing+=("$p"); done
 command -v nghttpd >/dev/null || missing+=(nghttp2-server)
 command -v h2load >/dev/null || missing+=(nghttp2-client)
+case " $conditions " in *-go" "*) command -v go >/dev/null || missing+=(golang-go) ;; esac
 if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
@@ -56,7 +60,7 @@ build_floor() { # the floor condition's loader and programs (clang and libbpf-de
 tattle="$root/out/tattle/tattle"
 
 dir=$(mktemp -d /tmp/tattle-overhead.XXXXXX)
-port=18080 tls_port=18443 h2_port=18082
+port=18080 tls_port=18443 h2_port=18082 go_port=18444
 mkdir -p "$dir/www"
 head -c 612 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
@@ -84,13 +88,22 @@ nginx -c "$dir/nginx.conf" &
 nginx_pid=$!
 taskset -c 0 nghttpd --no-tls -n 1 -d "$dir/www" "$h2_port" >/dev/null 2>&1 &
 h2_pid=$!
-cleanup() { kill "$nginx_pid" "$h2_pid" 2>/dev/null; wait "$nginx_pid" "$h2_pid" 2>/dev/null; rm -rf "$dir"; }
+go_pid=""
+case " $conditions " in
+  *-go" "*)
+    (cd "$here/go-server" && GOCACHE=/tmp/tattle-go-cache GOPATH=/tmp/tattle-go-path GOPROXY=off GOFLAGS= go build -o "$dir/goserver" .)
+    GOMAXPROCS=1 taskset -c 0 "$dir/goserver" "127.0.0.1:$go_port" "$dir/cert.pem" "$dir/key.pem" "$dir/www" >/dev/null 2>&1 &
+    go_pid=$! ;;
+esac
+cleanup() { kill "$nginx_pid" "$h2_pid" $go_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
 [ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
 url="http://127.0.0.1:$port/index.html"
 tls_url="https://127.0.0.1:$tls_port/index.html"
 h2_url="http://127.0.0.1:$h2_port/index.html"
+go_url="https://127.0.0.1:$go_port/index.html"
+[ -n "$go_pid" ] && taskset -c 1 wrk -t1 -c16 -d1s "$go_url" >/dev/null
 taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
@@ -100,8 +113,8 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   local c=$1; tracer_pid=""
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
-    untraced|untraced-https|untraced-paced|untraced-h2) return ;;
-    tattle|tattle-base|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2)
+    untraced|untraced-https|untraced-paced|untraced-h2|untraced-go) return ;;
+    tattle|tattle-base|tattle-base-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -113,7 +126,8 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$c" = tattle-noparse ] && w=(--no-parse)
       local traced=$worker bin=$tattle
       [ "$c" = tattle-h2 ] && traced=$h2_pid
-      [ "$c" = tattle-base ] && bin=${TATTLE_BASELINE:?tattle-base needs TATTLE_BASELINE=path/to/tattle}
+      [ "$c" = tattle-go ] && traced=$go_pid
+      case "$c" in tattle-base*) bin=${TATTLE_BASELINE:?$c needs TATTLE_BASELINE=path/to/tattle} ;; esac
       "$bin" attach -p "$traced" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
@@ -177,7 +191,7 @@ for rep in $(seq "$reps"); do
     start_tracer "$c"
     before=$(wc -l < "$dir/access.log")
     target=$url pace=()
-    case "$c" in *-https) target=$tls_url ;; *-paced) pace=(-s "$dir/paced.lua") ;; esac
+    case "$c" in *-https) target=$tls_url ;; *-paced) pace=(-s "$dir/paced.lua") ;; *-go) target=$go_url ;; esac
     if [[ "$c" == *-h2 ]]; then
       # h2load's summary as wrk's lines, so one parser reads both; requests that succeeded stand for the log.
       h2=$(taskset -c 1 h2load -t1 -c16 -m8 -D"$secs" "$h2_url" 2>&1)
@@ -188,6 +202,8 @@ for rep in $(seq "$reps"); do
     else
       out=$(taskset -c 1 wrk -t1 -c16 -d"${secs}s" --latency "${pace[@]}" "$target")
       after=$(wc -l < "$dir/access.log")
+      # The Go server keeps no log: the requests wrk completed stand for it.
+      [[ "$c" == *-go ]] && after=$((before + $(awk '/requests in/ {print $1}' <<<"$out")))
     fi
     read -r cpu http lost tls < <(stop_tracer "$c")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -213,7 +229,7 @@ by = {c: [r for r in rows if r[0] == c] for c in conds}
 def base_of(c):
     # Each condition against the untraced run of its own workload: HTTP, HTTPS or paced.
     b = ("untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced")
-         else "untraced-h2" if c.endswith("-h2") else "untraced")
+         else "untraced-h2" if c.endswith("-h2") else "untraced-go" if c.endswith("-go") else "untraced")
     return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
 print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13}")
 ratios, complete, lost, traps = {}, {}, {}, {}
@@ -232,9 +248,9 @@ for c in conds:
     print(f"{c:15} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
-# Each TLS library call traps twice (entry and return probe).
+# A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once.
 print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
-      f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} "
+      f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
       f"tls_calls_per_req={g(traps,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY

@@ -15,9 +15,10 @@ public readonly record struct KernelStats(
     ulong TlsNoSocket = 0,
     ulong SocksCreated = 0,
     ulong TlsSessionsCreated = 0,
-    ulong GoSocketMismatches = 0)
+    ulong GoSocketMismatches = 0,
+    ulong TlsWriteRetries = 0)
 {
-    public const int Count = 14;
+    public const int Count = 15;
 
     /// <summary>Entries of the kernel's socket table (TATTLE_SOCKS_MAX): an LRU, so past it the oldest go.</summary>
     public const ulong SocksCapacity = 131072;
@@ -41,5 +42,5 @@ public readonly record struct KernelStats(
     public ulong Dropped => DataDropped + OtherDropped;
 
     public static KernelStats FromCounters(ReadOnlySpan<ulong> c) =>
-        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13]);
+        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]);
 }

@@ -30,6 +30,12 @@ public enum TlsProbeKind : uint
 
     /// <summary>NSPR's PR_Read/PR_Write/PR_Send/PR_Recv: only calls on a descriptor with NSS's SSL layer carry plaintext.</summary>
     Nspr = 0x40,
+
+    /// <summary>
+    /// A write read at its entry without a return probe (SSL_write, SSL_write_ex, gnutls_record_send): one trap per
+    /// call, on an instruction the kernel emulates where there is one (<see cref="ProbeSite"/>).
+    /// </summary>
+    AtEntry = 0x80,
 }
 
 /// <summary>One function of a TLS library to probe: the ELF file, the function's file offset and what it does.</summary>
@@ -43,7 +49,7 @@ public enum TlsProbeKind : uint
 public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffset, TlsProbeKind Kind, Go.GoConnLayout? Go = null, Proc.FileContentsId? File = null)
 {
     /// <summary>Whether a return probe is needed too (everything but SSL_set_fd and Go's).</summary>
-    public bool NeedsReturn => (Kind & (TlsProbeKind.SetFd | TlsProbeKind.Go)) == 0;
+    public bool NeedsReturn => (Kind & (TlsProbeKind.SetFd | TlsProbeKind.Go | TlsProbeKind.AtEntry)) == 0;
 
     /// <summary>
     /// The attach cookie: the kind in bits 0–15 and, for Go, the layout's three offsets in bits 16–31, 32–47 and
@@ -62,11 +68,11 @@ public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffs
         {
             if (t.Go is not { } go)
             {
-                yield return new TlsAttachPoint(t.Path, f.Name, f.FileOffset, KindOf(t.Kind, f), File: t.File);
+                yield return new TlsAttachPoint(t.Path, f.Name, f.ProbeOffset ?? f.FileOffset, KindOf(t.Kind, f), File: t.File);
                 continue;
             }
             var kind = TlsProbeKind.Go | (f.Role == TlsRole.Read ? TlsProbeKind.Recv : TlsProbeKind.Write);
-            yield return new TlsAttachPoint(t.Path, f.Name, f.FileOffset, kind, go.Layout, t.File);
+            yield return new TlsAttachPoint(t.Path, f.Name, f.ProbeOffset ?? f.FileOffset, kind, go.Layout, t.File);
             foreach (ulong ret in f.ReturnOffsets ?? [])
             {
                 yield return new TlsAttachPoint(t.Path, $"{f.Name} RET at 0x{ret:x}", ret, kind | TlsProbeKind.GoReturn, go.Layout, t.File);
@@ -82,5 +88,14 @@ public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffs
         TlsRole.WriteEx => TlsProbeKind.Ex,
         TlsRole.ReadEx => TlsProbeKind.Recv | TlsProbeKind.Ex,
         _ => TlsProbeKind.SetFd,
-    }) | (f.ReturnsSsize ? TlsProbeKind.SSize : 0) | (library == TlsLibraryKind.Nss ? TlsProbeKind.Nspr : 0);
+    }) | (f.ReturnsSsize ? TlsProbeKind.SSize : 0) | (library == TlsLibraryKind.Nss ? TlsProbeKind.Nspr : 0)
+        | (ReadAtEntry(library, f.Role) ? TlsProbeKind.AtEntry : 0);
+
+    /// <summary>
+    /// Whether a function's plaintext is read at its entry with no return probe: OpenSSL's and GnuTLS's writes,
+    /// which take the whole buffer or are given it again. NSS's writes keep their return probe (its layer check
+    /// runs at entry on every NSPR call, TLS or not), Go's are handled apart.
+    /// </summary>
+    public static bool ReadAtEntry(TlsLibraryKind library, TlsRole role) =>
+        library is TlsLibraryKind.OpenSsl or TlsLibraryKind.BoringSsl or TlsLibraryKind.GnuTls && role is TlsRole.Write or TlsRole.WriteEx;
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Iced.Intel;
 using Microsoft.Win32.SafeHandles;
 using Tattle.Capture.Elf;
 using Tattle.Capture.Proc;
@@ -67,7 +68,9 @@ internal static class TlsObjects
             }
             foreach (var (kind, functions) in TlsCatalog.Classify(parsed.Functions))
             {
-                into.Targets.Add(new TlsProbeTarget(path, mappedPath, kind, TlsCatalog.VersionFromFileName(mappedPath, kind), parsed.BuildId, id, functions));
+                var sited = functions.Select(f => TlsAttachPoint.ReadAtEntry(kind, f.Role) && parsed.Sites.TryGetValue(f.Name, out ulong site) && site != f.FileOffset
+                    ? f with { ProbeOffset = site } : f).ToList();
+                into.Targets.Add(new TlsProbeTarget(path, mappedPath, kind, TlsCatalog.VersionFromFileName(mappedPath, kind), parsed.BuildId, id, sited));
             }
             if (parsed.Go is { IsGo: true, Functions.Count: > 0 } go)
             {
@@ -90,7 +93,7 @@ internal static class TlsObjects
         foreach (var f in go.Functions)
         {
             bool read = f.Name == GoBinary.TlsFunctionNames[1];
-            functions.Add(new TlsFunction(f.Name, read ? TlsRole.Read : TlsRole.Write, f.Address, f.BodyOffset, ReturnsSsize: true, read ? f.ReturnOffsets : null));
+            functions.Add(new TlsFunction(f.Name, read ? TlsRole.Read : TlsRole.Write, f.Address, f.FileOffset, ReturnsSsize: true, read ? f.ReturnOffsets : null, f.ProbeOffset));
         }
         if (functions.Any(f => f.Role == TlsRole.Read && f.ReturnOffsets is []))
         {
@@ -107,7 +110,15 @@ internal static class TlsObjects
         Parsed parsed;
         using (elf)
         {
-            parsed = elf is null ? new Parsed(status, null, [], null) : new Parsed(status, elf.BuildId, elf.FindFunctions(TlsCatalog.AllNames), ReadGo(elf));
+            if (elf is null)
+            {
+                parsed = new Parsed(status, null, [], null, EmptySites);
+            }
+            else
+            {
+                var functions = elf.FindFunctions(TlsCatalog.AllNames);
+                parsed = new Parsed(status, elf.BuildId, functions, ReadGo(elf), WriteSites(elf, functions));
+            }
         }
         if (status == ElfStatus.IoError)
         {
@@ -141,7 +152,25 @@ internal static class TlsObjects
     private static GoBinaryInfo? ReadGo(ElfFile elf) =>
         elf.TryFindSection(".go.buildinfo", out _) || elf.TryFindSection(".gopclntab", out _) ? GoBinary.Read(elf, GoBinary.TlsFunctionNames) : null;
 
-    private sealed record Parsed(ElfStatus Status, string? BuildId, IReadOnlyList<ElfFunction> Functions, GoBinaryInfo? Go);
+    private static readonly Dictionary<string, ulong> EmptySites = [];
+
+    // The writes read at entry (SSL_write, SSL_write_ex, gnutls_record_send), by name: where one trap suffices.
+    private static Dictionary<string, ulong> WriteSites(ElfFile elf, IReadOnlyList<ElfFunction> functions)
+    {
+        var sites = new Dictionary<string, ulong>();
+        foreach (var f in functions.Where(f => f.Name is "SSL_write" or "SSL_write_ex" or "gnutls_record_send" && f.Size is > 0 and <= 4096))
+        {
+            var code = new byte[f.Size];
+            if (elf.TryRead(code, f.FileOffset))
+            {
+                // (session, buf, len) in RDI, RSI, RDX by the System V ABI.
+                sites[f.Name] = ProbeSite.Find(code, f.Address, f.FileOffset, f.FileOffset, [Register.RDI, Register.RSI, Register.RDX]);
+            }
+        }
+        return sites;
+    }
+
+    private sealed record Parsed(ElfStatus Status, string? BuildId, IReadOnlyList<ElfFunction> Functions, GoBinaryInfo? Go, IReadOnlyDictionary<string, ulong> Sites);
 }
 
 /// <summary>A scan being collected: targets, unreadable objects, and the files already seen (one inode, one entry).</summary>

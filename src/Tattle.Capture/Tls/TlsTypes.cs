@@ -50,7 +50,12 @@ public enum TlsRole
 /// Go only: the RET instructions probed instead of a uretprobe (Read's; Write's plaintext is read at entry). Null
 /// for C libraries, whose return is a uretprobe.
 /// </param>
-public sealed record TlsFunction(string Name, TlsRole Role, ulong Address, ulong FileOffset, bool ReturnsSsize, IReadOnlyList<ulong>? ReturnOffsets = null);
+/// <param name="ProbeOffset">
+/// Where the entry uprobe goes when not at <paramref name="FileOffset"/>: for a function probed without a return
+/// probe, the first instruction the kernel emulates before the arguments change (<see cref="ProbeSite"/>); for Go,
+/// past the stack check. Null: the entry.
+/// </param>
+public sealed record TlsFunction(string Name, TlsRole Role, ulong Address, ulong FileOffset, bool ReturnsSsize, IReadOnlyList<ulong>? ReturnOffsets = null, ulong? ProbeOffset = null);
 
 /// <summary>What a Go executable adds to its target: whether it is stripped, and where its connections keep their socket.</summary>
 /// <param name="Stripped">True when the functions came from `.gopclntab` (no `.symtab`).</param>

@@ -186,6 +186,10 @@ internal static class TlsJson
                     json.WriteString("name", f.Name);
                     json.WriteString("role", TlsCommand.RoleName(f.Role));
                     json.WriteNumber("offset", f.FileOffset);
+                    if (f.ProbeOffset is { } probe)
+                    {
+                        json.WriteNumber("probe_offset", probe);
+                    }
                     json.WriteNumber("address", f.Address);
                     json.WriteBoolean("returns_ssize", f.ReturnsSsize);
                     if (f.ReturnOffsets is { } returns)

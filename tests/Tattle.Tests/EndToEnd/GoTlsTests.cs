@@ -105,10 +105,12 @@ public sealed class GoTlsTests(ITestOutputHelper output)
         var lib = doc.RootElement;
         Assert.True(lib.GetProperty("stripped").GetBoolean());
         Assert.Equal(go.Version, lib.GetProperty("version").GetString());
-        // The offsets are the reader's: past the stack check for the entries, each RET of Read.
+        // The offsets are the reader's: the entry, the probe at or past the stack check, each RET of Read.
         var info = Tattle.Capture.Tls.Go.GoBinary.Read(go.Stripped);
         var read = lib.GetProperty("functions").EnumerateArray().Single(f => f.GetProperty("role").GetString() == "read");
-        Assert.Equal(info.Function("crypto/tls.(*Conn).Read")!.BodyOffset, read.GetProperty("offset").GetUInt64());
+        Assert.Equal(info.Function("crypto/tls.(*Conn).Read")!.FileOffset, read.GetProperty("offset").GetUInt64());
+        Assert.Equal(info.Function("crypto/tls.(*Conn).Read")!.ProbeOffset, read.GetProperty("probe_offset").GetUInt64());
+        Assert.True(info.Function("crypto/tls.(*Conn).Read")!.ProbeOffset >= info.Function("crypto/tls.(*Conn).Read")!.BodyOffset);
         Assert.Equal(info.Function("crypto/tls.(*Conn).Read")!.ReturnOffsets, read.GetProperty("ret_offsets").EnumerateArray().Select(e => e.GetUInt64()));
     }
 

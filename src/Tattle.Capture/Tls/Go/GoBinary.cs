@@ -25,7 +25,11 @@ public enum GoSymbolSource
 /// </param>
 /// <param name="ReturnOffsets">The file offset of each RET instruction in the function, in address order.</param>
 /// <param name="Source">The table the entry and size came from.</param>
-public sealed record GoFunction(string Name, ulong Address, ulong Size, ulong FileOffset, ulong BodyOffset, IReadOnlyList<ulong> ReturnOffsets, GoSymbolSource Source);
+/// <param name="ProbeOffset">
+/// Where the entry uprobe goes: the first instruction from <paramref name="BodyOffset"/> that the kernel emulates
+/// (one trap, not two) before the receiver, the slice or the goroutine register change, or the body itself.
+/// </param>
+public sealed record GoFunction(string Name, ulong Address, ulong Size, ulong FileOffset, ulong BodyOffset, IReadOnlyList<ulong> ReturnOffsets, GoSymbolSource Source, ulong ProbeOffset);
 
 /// <summary>What an ELF file says about being a Go program and where its crypto/tls functions are.</summary>
 /// <param name="IsGo">True when the file has Go's build info or function table.</param>
@@ -131,7 +135,10 @@ public static class GoBinary
             problems.Add($"{name}: cannot read its code");
             return null;
         }
-        return new GoFunction(name, address, size, offset, FindBody(code, address, offset), FindReturns(code, address, offset), source);
+        ulong body = FindBody(code, address, offset);
+        // Register ABI: the receiver in RAX, the slice in RBX and RCX, the goroutine in R14.
+        ulong probe = ProbeSite.Find(code, address, offset, body, [Register.RAX, Register.RBX, Register.RCX, Register.R14]);
+        return new GoFunction(name, address, size, offset, body, FindReturns(code, address, offset), source, probe);
     }
 
     /// <summary>
