@@ -1349,6 +1349,7 @@ static __always_inline void tls_emit(__u32 tgid, const struct tls_call *c, __u64
 
 static __always_inline int tls_exit(struct pt_regs *ctx)
 {
+    stat_add(TATTLE_STAT_TLS_HITS, 1);
     __u64 id = bpf_get_current_pid_tgid();
     struct tls_call *p = bpf_map_lookup_elem(&tls_calls, &id);
     if (!p)
@@ -1562,6 +1563,7 @@ static __always_inline int tls_enter(struct pt_regs *ctx)
         stat_add(TATTLE_STAT_TLS_UNTRACED, 1);
         return 0;
     }
+    stat_add(TATTLE_STAT_TLS_HITS, 1);
     __u64 cookie = bpf_get_attach_cookie(ctx);
     if (cookie & TATTLE_TLS_GO)
         return go_probe(ctx, cookie, tgid);

@@ -56,7 +56,8 @@ enum tattle_stat {
     TATTLE_STAT_TLS_CONNS_NEW = 12, /* entries made in the tls_conns table (likewise) */
     TATTLE_STAT_GO_FD_MISMATCH = 13, /* Go reads whose socket from tls.Conn's fields was not the one its syscall used */
     TATTLE_STAT_TLS_WRITE_RETRIES = 14, /* writes read at entry not emitted again: a retry or the rest of one already read */
-    TATTLE_STAT_COUNT = 15,
+    TATTLE_STAT_TLS_HITS = 15,      /* TLS probe hits in traced processes, entries and returns: each a trap */
+    TATTLE_STAT_COUNT = 16,
 };
 
 /* Flags of a data record. */

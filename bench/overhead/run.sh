@@ -172,16 +172,17 @@ stop_tracer() { # prints "cpu_seconds http_records lost"
     [ "$state" = gone ] || [ "$state" = Z ] && break
     sleep 0.05
   done
-  local http=0 lost=0 tls=0
+  local http=0 lost=0 tls=0 hits=0
   if [ -f "$dir/t.jsonl" ]; then
     http=$(grep -c '"type":"http"' "$dir/t.jsonl" || true)
     [ "$c" = tattle-h2 ] && http=$(grep '"type":"http"' "$dir/t.jsonl" | grep -c '"version":"2"' || true)
     lost=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"lost":[0-9]*' | cut -d: -f2 || echo 0)
     tls=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"calls":[0-9]*' | cut -d: -f2 || echo 0)
+    hits=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"probe_hits":[0-9]*' | cut -d: -f2 || echo 0)
   fi
   # bpftrace says "Lost N events" when its perf buffer overflowed.
   if [ "$c" = bpftrace ]; then lost=$( (grep -o 'Lost [0-9]*' "$dir/t.err" || true) | awk '{s += $2} END {print s + 0}'); fi
-  echo "$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}') $http ${lost:-0} ${tls:-0}"
+  echo "$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}') $http ${lost:-0} ${tls:-0} ${hits:-0}"
 }
 
 results="$dir/results.tsv"
@@ -205,13 +206,13 @@ for rep in $(seq "$reps"); do
       # The Go server keeps no log: the requests wrk completed stand for it.
       [[ "$c" == *-go ]] && after=$((before + $(awk '/requests in/ {print $1}' <<<"$out")))
     fi
-    read -r cpu http lost tls < <(stop_tracer "$c")
+    read -r cpu http lost tls hits < <(stop_tracer "$c")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" >> "$results"
-    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss  http %s  lost %s  tls calls %s\n' \
-      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" >> "$results"
+    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss  http %s  lost %s  tls calls %s  probe hits %s\n' \
+      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" >&2
   done
 done
 
@@ -231,8 +232,8 @@ def base_of(c):
     b = ("untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced")
          else "untraced-h2" if c.endswith("-h2") else "untraced-go" if c.endswith("-go") else "untraced")
     return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
-print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13}")
-ratios, complete, lost, traps = {}, {}, {}, {}
+print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8}")
+ratios, complete, lost, traps, hits = {}, {}, {}, {}, {}
 for c in conds:
     rs = by[c]
     rps = statistics.median(float(r[1]) for r in rs)
@@ -245,12 +246,15 @@ for c in conds:
     cpu_req = cpu / reqs * 1e6 if reqs and not c.startswith("untraced") else float("nan")
     tls = sum(int(r[8] or 0) for r in rs)
     traps[c] = tls / reqs if reqs and tls else float("nan")
+    # Older builds' summaries have no probe_hits (a 10th column of 0, or none in older results files).
+    probe = sum(int(r[9]) for r in rs if len(r) > 9)
+    hits[c] = probe / reqs if reqs and probe else float("nan")
     print(f"{c:15} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
-          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f}")
+          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
-# A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once.
+# A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
 print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
-      f"tls_calls_per_req={g(traps,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
+      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY

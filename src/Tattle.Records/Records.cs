@@ -293,9 +293,11 @@ public sealed record SummaryRecord : Record
 /// <summary>
 /// The TLS probes of a run: functions probed, library calls read, hits in processes not traced (per-process
 /// attachment keeps this at 0), plaintext whose socket was never found, files that could not be probed (and TLS
-/// stacks that cannot be read), and Go reads whose socket from tls.Conn's fields disagreed with their syscall's.
+/// stacks that cannot be read), Go reads whose socket from tls.Conn's fields disagreed with their syscall's, and the
+/// probe hits in traced processes (entries and returns, each a trap; NSPR calls on descriptors that are not TLS
+/// included).
 /// </summary>
-public sealed record TlsProbeSummary(int Functions, ulong Calls, ulong UntracedHits, ulong WithoutSocket, IReadOnlyList<string> Failures, ulong SocketMismatches = 0);
+public sealed record TlsProbeSummary(int Functions, ulong Calls, ulong UntracedHits, ulong WithoutSocket, IReadOnlyList<string> Failures, ulong SocketMismatches = 0, ulong Hits = 0);
 
 /// <summary>Where records go: the live view, JSON Lines, and later pcapng and reports.</summary>
 public interface IRecordSink : IDisposable

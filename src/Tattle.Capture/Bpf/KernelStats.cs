@@ -16,9 +16,10 @@ public readonly record struct KernelStats(
     ulong SocksCreated = 0,
     ulong TlsSessionsCreated = 0,
     ulong GoSocketMismatches = 0,
-    ulong TlsWriteRetries = 0)
+    ulong TlsWriteRetries = 0,
+    ulong TlsHits = 0)
 {
-    public const int Count = 15;
+    public const int Count = 16;
 
     /// <summary>Entries of the kernel's socket table (TATTLE_SOCKS_MAX): an LRU, so past it the oldest go.</summary>
     public const ulong SocksCapacity = 131072;
@@ -42,5 +43,5 @@ public readonly record struct KernelStats(
     public ulong Dropped => DataDropped + OtherDropped;
 
     public static KernelStats FromCounters(ReadOnlySpan<ulong> c) =>
-        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]);
+        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
 }

@@ -246,7 +246,7 @@ internal static class TraceLoop
             tls?.Poll(end); // its last notices come before the summary
             var stats = monitor.Last;
             var tlsSummary = tlsProbes is null ? null
-                : new TlsProbeSummary(tlsProbes.FunctionsAttached, stats.TlsCalls, stats.TlsUntraced, stats.TlsNoSocket, tlsProbes.Failures, stats.GoSocketMismatches);
+                : new TlsProbeSummary(tlsProbes.FunctionsAttached, stats.TlsCalls, stats.TlsUntraced, stats.TlsNoSocket, tlsProbes.Failures, stats.GoSocketMismatches, stats.TlsHits);
             int stillRunning = target.CountsStillRunning ? session.Processes.StillRunning().Count : 0;
             var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary, stillRunning);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.

@@ -72,7 +72,7 @@ public static class SummaryTable
             $"{summary.Processes} processes{running}, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s"));
         if (summary.Tls is { } tls && (tls.Functions > 0 || tls.Failures.Count > 0))
         {
-            w.WriteLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed)"
+            w.WriteLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed, {tls.Hits} probe hits)"
                 + (tls.WithoutSocket > 0 ? $", {tls.WithoutSocket} records without a known socket" : "")
                 + (tls.SocketMismatches > 0 ? $", {tls.SocketMismatches} Go reads whose socket field disagreed with their syscall" : ""));
         }

@@ -161,6 +161,7 @@ public static class RecordJson
             w.WriteStartObject(JsonNames.Tls);
             w.WriteNumber(JsonNames.Functions, tls.Functions);
             w.WriteNumber(JsonNames.Calls, tls.Calls);
+            w.WriteNumber(JsonNames.ProbeHits, tls.Hits);
             w.WriteNumber(JsonNames.UntracedHits, tls.UntracedHits);
             w.WriteNumber(JsonNames.WithoutSocket, tls.WithoutSocket);
             w.WriteNumber(JsonNames.SocketMismatches, tls.SocketMismatches);

@@ -66,4 +66,5 @@ public static class JsonNames
     public static readonly JsonEncodedText Where = JsonEncodedText.Encode("where");
     public static readonly JsonEncodedText WithoutSocket = JsonEncodedText.Encode("without_socket");
     public static readonly JsonEncodedText SocketMismatches = JsonEncodedText.Encode("socket_mismatches");
+    public static readonly JsonEncodedText ProbeHits = JsonEncodedText.Encode("probe_hits");
 }

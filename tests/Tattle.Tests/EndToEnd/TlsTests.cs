@@ -58,7 +58,12 @@ public sealed class TlsTests(ITestOutputHelper output)
         string comm = Path.GetFileName(program) is var p && p.StartsWith("python", StringComparison.Ordinal) ? "python3" : Path.GetFileName(program);
         Assert.Equal(comm, Str(exchange, "comm"));
         var tls = r.Summary.GetProperty("tls");
-        Assert.True(tls.GetProperty("calls").GetInt64() >= 2);
+        long calls = tls.GetProperty("calls").GetInt64(), hits = tls.GetProperty("probe_hits").GetInt64();
+        Assert.True(calls >= 2);
+        // Reads trap at entry and return; writes are read at entry alone, which pays for SSL_set_fd's one entry per
+        // connection (python). NSPR's probes also trap on tstclnt's descriptors that are not TLS (stdin, files),
+        // and NSS's writes keep their return probe.
+        Assert.InRange(hits, calls + 1, client == "tstclnt" ? long.MaxValue : 2 * calls);
         Assert.Equal(0, tls.GetProperty("untraced_hits").GetInt64());
         Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
         // Bound to its socket, node's memory BIO included (its socket I/O is outside the TLS calls, on the same
