@@ -247,7 +247,7 @@ for c in conds:
     tls = sum(int(r[8] or 0) for r in rs)
     traps[c] = tls / reqs if reqs and tls else float("nan")
     # Older builds' summaries have no probe_hits (a 10th column of 0, or none in older results files).
-    probe = sum(int(r[9]) for r in rs if len(r) > 9)
+    probe = sum(int(r[9]) for r in rs if len(r) > 9 and r[9])
     hits[c] = probe / reqs if reqs and probe else float("nan")
     print(f"{c:15} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f}")
