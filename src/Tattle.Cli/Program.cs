@@ -56,6 +56,7 @@ internal static class Program
             ReadCommand.Create(stderr),
             SocketsCommand.Create(CachedAddressNames.LoadDefault()),
             TlsCommand.Create(),
+            LibsCommand.Create(),
         };
         // Help is fitted to the terminal without asking System.Console, which would put it in keypad mode.
         if (root.Options.OfType<HelpOption>().FirstOrDefault() is { Action: HelpAction help })

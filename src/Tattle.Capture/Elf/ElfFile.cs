@@ -10,7 +10,7 @@ namespace Tattle.Capture.Elf;
 /// tables are streamed in chunks by <see cref="FindFunctions"/>. Layouts follow the System V gABI ("ELF Header",
 /// "Program Header", "Sections", "Symbol Table", "Note Section") and the x86_64 psABI.
 /// </remarks>
-public sealed class ElfFile : IDisposable
+public sealed partial class ElfFile : IDisposable
 {
     private const int EhdrSize = 64;
     private const int PhdrSize = 56;

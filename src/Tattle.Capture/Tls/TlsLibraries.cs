@@ -1,4 +1,3 @@
-using System.Globalization;
 using Tattle.Capture.Proc;
 
 namespace Tattle.Capture.Tls;
@@ -20,39 +19,22 @@ public static class TlsLibraries
     /// </summary>
     public static TlsScan ForProcess(int pid)
     {
-        string proc = "/proc/" + pid.ToString(CultureInfo.InvariantCulture);
-        if (pid <= 0 || !Directory.Exists(proc))
+        switch (MappedObjects.ForProcess(pid, out var objects))
         {
-            return new TlsScan(TlsScanStatus.NoProcess, [], []);
+            case MappedObjectsStatus.NoProcess:
+                return new TlsScan(TlsScanStatus.NoProcess, [], []);
+            case MappedObjectsStatus.PermissionDenied:
+                return new TlsScan(TlsScanStatus.PermissionDenied, [], []);
         }
-        string maps;
-        try
-        {
-            maps = File.ReadAllText(proc + "/maps");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return new TlsScan(TlsScanStatus.PermissionDenied, [], []);
-        }
-        catch (IOException)
-        {
-            return new TlsScan(Directory.Exists(proc) ? TlsScanStatus.PermissionDenied : TlsScanStatus.NoProcess, [], []);
-        }
-        var files = new List<string>(ProcMaps.ExecutableFiles(maps));
-        if (LinkTarget(proc + "/exe") is { } exe && exe.StartsWith('/') && !files.Contains(exe))
-        {
-            files.Insert(0, exe);
-        }
-        string prefix = LinkTarget("/proc/self/ns/mnt") is { } ours && ours == LinkTarget(proc + "/ns/mnt") ? "" : proc + "/root";
         var scan = new ScanBuilder();
-        foreach (string file in files)
+        foreach (var o in objects)
         {
-            if (file.EndsWith(ProcMaps.DeletedSuffix, StringComparison.Ordinal))
+            if (o.Deleted)
             {
-                scan.Unreadable.Add(new TlsUnreadable(file[..^ProcMaps.DeletedSuffix.Length], "deleted or replaced since it was mapped; restart the process to probe it"));
+                scan.Unreadable.Add(new TlsUnreadable(o.MappedPath, "deleted or replaced since it was mapped; restart the process to probe it"));
                 continue;
             }
-            TlsObjects.Scan(prefix + file, file, scan, reportNotElf: true);
+            TlsObjects.Scan(o.ReadPath, o.MappedPath, scan, reportNotElf: true);
         }
         return scan.Build();
     }
@@ -100,18 +82,6 @@ public static class TlsLibraries
         catch (IOException)
         {
             return path;
-        }
-    }
-
-    private static string? LinkTarget(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
         }
     }
 }

@@ -124,35 +124,12 @@ internal static class TlsTable
             }
             else
             {
-                WriteAligned(w, rows);
+                TextTable.WriteAligned(w, rows);
             }
             foreach (var u in scan.Unreadable)
             {
                 w.WriteLine(u.Stack is null ? $"  not read: {u.Path} ({u.Reason})" : $"  not readable: {u.Stack} in {u.Path} ({u.Reason})");
             }
-        }
-    }
-
-    private static void WriteAligned(TextWriter w, List<string[]> rows)
-    {
-        var widths = new int[Headers.Length];
-        foreach (var row in rows)
-        {
-            for (int c = 0; c < row.Length; c++)
-            {
-                widths[c] = Math.Max(widths[c], row[c].Length);
-            }
-        }
-        var line = new StringBuilder(160);
-        foreach (var row in rows)
-        {
-            line.Clear().Append("  ");
-            for (int c = 0; c < row.Length; c++)
-            {
-                // The last column is not padded: no trailing blanks.
-                line.Append(c == row.Length - 1 ? row[c] : row[c].PadRight(widths[c] + 2));
-            }
-            w.WriteLine(line);
         }
     }
 }
@@ -201,7 +178,7 @@ internal static class TlsJson
                     json.WriteEndObject();
                 }
                 json.WriteEndArray();
-                End(json, output);
+                TextTable.EndJsonLine(json, output);
             }
             foreach (var u in scan.Unreadable)
             {
@@ -212,7 +189,7 @@ internal static class TlsJson
                 {
                     json.WriteString("stack", stack);
                 }
-                End(json, output);
+                TextTable.EndJsonLine(json, output);
             }
         }
     }
@@ -223,13 +200,5 @@ internal static class TlsJson
         json.WriteString("record", record);
         json.WriteNumber("pid", pid);
         json.WriteString("comm", comm);
-    }
-
-    private static void End(Utf8JsonWriter json, Stream output)
-    {
-        json.WriteEndObject();
-        json.Flush();
-        output.WriteByte((byte)'\n');
-        json.Reset();
     }
 }

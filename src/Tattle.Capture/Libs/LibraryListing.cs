@@ -1,0 +1,148 @@
+using Tattle.Capture.Elf;
+using Tattle.Capture.Proc;
+
+namespace Tattle.Capture.Libs;
+
+/// <summary>One object: a process's mapped executable or library, or a file named directly.</summary>
+/// <param name="Path">The path the process sees (or the file as given).</param>
+/// <param name="ReadPath">Where it was read from: through /proc/PID/root for a process in another mount namespace.</param>
+/// <param name="Status">Ok, or why the object could not be read (<see cref="Error"/> says it in words).</param>
+/// <param name="Error">Null when read; otherwise a reason fit to print after the path.</param>
+/// <param name="BuildId">NT_GNU_BUILD_ID as hex, when present.</param>
+/// <param name="Soname">DT_SONAME, when present.</param>
+/// <param name="Version">What follows ".so." in the soname (libssl.so.3 gives 3), when there is such a part.</param>
+/// <param name="VersionDefinition">The highest non-base name in `.gnu.version_d` (OPENSSL_3.0.0), when it defines versions.</param>
+/// <param name="Stripped">No `.symtab`: only the dynamic symbols are left.</param>
+/// <param name="Symbols">The dynamic functions that matched the glob, exports and imports in table order (empty without one).</param>
+public sealed record LibObject(
+    string Path,
+    string ReadPath,
+    ElfStatus Status,
+    string? Error,
+    string? BuildId,
+    string? Soname,
+    string? Version,
+    string? VersionDefinition,
+    bool Stripped,
+    IReadOnlyList<ElfDynamicSymbol> Symbols);
+
+/// <summary>Lists the objects a process maps executable, or one file, with build id, version and matching dynamic functions.</summary>
+public static class LibraryListing
+{
+    /// <summary>Every distinct object of <paramref name="pid"/> (/proc/PID/exe first); an empty list unless Ok.</summary>
+    public static MappedObjectsStatus ForProcess(int pid, SymbolGlob? symbols, out IReadOnlyList<LibObject> objects)
+    {
+        var status = MappedObjects.ForProcess(pid, out var mapped);
+        objects = mapped.Select(m => m.Deleted
+            ? Unread(m.MappedPath, m.ReadPath, ElfStatus.IoError, "deleted or replaced since it was mapped; restart the process to read it")
+            : Read(m.MappedPath, m.ReadPath, symbols)).ToList();
+        return status;
+    }
+
+    /// <summary>One file; its <see cref="LibObject.Status"/> says whether it was an ELF object that could be read.</summary>
+    public static LibObject ForFile(string path, SymbolGlob? symbols)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return Read(path, path, symbols);
+    }
+
+    /// <summary>What follows ".so." in a soname, or null (libfoo.so, or no ".so." at all).</summary>
+    public static string? SonameVersion(string? soname)
+    {
+        int at = soname?.IndexOf(".so.", StringComparison.Ordinal) ?? -1;
+        return at < 0 || at + 4 >= soname!.Length ? null : soname[(at + 4)..];
+    }
+
+    /// <summary>
+    /// The highest of the non-base version definitions, numbers compared as numbers (GLIBC_2.34 above GLIBC_2.4); a
+    /// name with a number wins over one without (GLIBC_2.36, not GLIBC_PRIVATE).
+    /// </summary>
+    public static string? HighestDefinition(IEnumerable<ElfVersionDefinition> definitions)
+    {
+        ArgumentNullException.ThrowIfNull(definitions);
+        return definitions.Where(d => !d.IsBase).Select(d => d.Name)
+            .OrderBy(n => n.Any(char.IsAsciiDigit)).ThenBy(n => n, VersionNameComparer.Instance).LastOrDefault();
+    }
+
+    private static LibObject Read(string path, string readPath, SymbolGlob? glob)
+    {
+        var status = ElfFile.Open(readPath, out var file);
+        if (status != ElfStatus.Ok || file is null)
+        {
+            return Unread(path, readPath, status, Describe(status));
+        }
+        using (file)
+        {
+            status = file.ReadVersions(out var versions);
+            IReadOnlyList<ElfDynamicSymbol> symbols = [];
+            if (status == ElfStatus.Ok && glob is not null)
+            {
+                status = file.ReadDynamicSymbols(out symbols);
+            }
+            if (status != ElfStatus.Ok)
+            {
+                return Unread(path, readPath, status, Describe(status)) with { BuildId = file.BuildId, Stripped = !file.HasSymTab };
+            }
+            var matching = glob is null ? [] : symbols.Where(s => s.IsFunction && s.Name.Length > 0 && glob.IsMatch(s.Name)).ToList();
+            return new LibObject(path, readPath, ElfStatus.Ok, null, file.BuildId, versions.Soname, SonameVersion(versions.Soname),
+                HighestDefinition(versions.Definitions), !file.HasSymTab, matching);
+        }
+    }
+
+    private static LibObject Unread(string path, string readPath, ElfStatus status, string error) =>
+        new(path, readPath, status, error, null, null, null, null, false, []);
+
+    /// <summary>The reason printed after the path.</summary>
+    public static string Describe(ElfStatus status) => status switch
+    {
+        ElfStatus.NotElf => "not an ELF file",
+        ElfStatus.Unsupported => "an ELF file of another kind (only 64-bit little-endian x86_64 is read)",
+        ElfStatus.Truncated => "a truncated ELF file (its headers point past its end)",
+        ElfStatus.Malformed => "a malformed ELF file (inconsistent headers)",
+        ElfStatus.IoError => "cannot be opened or read",
+        _ => "read",
+    };
+
+    /// <summary>Orders version names piecewise: runs of digits by value, everything else ordinally.</summary>
+    private sealed class VersionNameComparer : IComparer<string>
+    {
+        internal static readonly VersionNameComparer Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            x ??= "";
+            y ??= "";
+            int i = 0, j = 0;
+            while (i < x.Length && j < y.Length)
+            {
+                if (char.IsAsciiDigit(x[i]) && char.IsAsciiDigit(y[j]))
+                {
+                    int si = i, sj = j;
+                    while (i < x.Length && char.IsAsciiDigit(x[i]))
+                    {
+                        i++;
+                    }
+                    while (j < y.Length && char.IsAsciiDigit(y[j]))
+                    {
+                        j++;
+                    }
+                    var a = x.AsSpan(si, i - si).TrimStart('0');
+                    var b = y.AsSpan(sj, j - sj).TrimStart('0');
+                    int c = a.Length != b.Length ? a.Length.CompareTo(b.Length) : a.SequenceCompareTo(b);
+                    if (c != 0)
+                    {
+                        return c;
+                    }
+                    continue;
+                }
+                if (x[i] != y[j])
+                {
+                    return x[i].CompareTo(y[j]);
+                }
+                i++;
+                j++;
+            }
+            return (x.Length - i).CompareTo(y.Length - j);
+        }
+    }
+}

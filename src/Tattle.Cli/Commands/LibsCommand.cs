@@ -1,0 +1,199 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Tattle.Capture.Elf;
+using Tattle.Capture.Libs;
+using Tattle.Capture.Proc;
+using Tattle.Interop;
+
+namespace Tattle.Cli.Commands;
+
+/// <summary>`tattle libs -p PID | FILE [--symbols GLOB]`: the objects a process maps and their dynamic functions.</summary>
+public static class LibsCommand
+{
+    /// <summary>Exit code for bad input: no such process, its maps not readable, a file that is not an ELF object.</summary>
+    public const int BadInput = 2;
+
+    private const string Name = "tattle libs";
+
+    /// <summary>Builds the command with its options.</summary>
+    public static Command Create()
+    {
+        var file = new Argument<string?>("file") { Description = "An ELF file to read instead of a process", Arity = ArgumentArity.ZeroOrOne };
+        var pid = new Option<string?>("--pid", "-p") { Description = "The process whose mapped objects to list" };
+        var symbols = new Option<string?>("--symbols") { Description = "List the dynamic functions whose name matches GLOB (*, ?, [...]), exported and imported" };
+        var json = new Option<bool>("--json") { Description = "One JSON object per line: lib.object and lib.symbol records" };
+        var command = new Command("libs", "Show the objects a process maps (or one file) and their symbols, like nm -D") { file, pid, symbols, json };
+        command.SetAction(parseResult => Run(
+            parseResult.GetValue(pid), parseResult.GetValue(file), parseResult.GetValue(symbols), parseResult.GetValue(json),
+            StandardStream.Output, StandardStream.ErrorWriter));
+        return command;
+    }
+
+    /// <summary>Runs the command; separated from parsing so tests can call it with their own streams.</summary>
+    internal static int Run(string? pidArg, string? file, string? glob, bool json, Stream stdout, TextWriter stderr)
+    {
+        if ((pidArg is null) == (file is null))
+        {
+            stderr.WriteLine($"{Name}: give either -p PID or a FILE, e.g. {Name} -p 1234 or {Name} /usr/lib/x86_64-linux-gnu/libssl.so.3");
+            return BadInput;
+        }
+        var symbols = glob is null ? null : new SymbolGlob(glob);
+        int? pid = null;
+        string comm = "";
+        IReadOnlyList<LibObject> objects;
+        if (pidArg is not null)
+        {
+            if (!int.TryParse(pidArg, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p <= 0)
+            {
+                stderr.WriteLine($"{Name}: '{Tattle.Records.TerminalText.Sanitize(pidArg)}' is not a process id");
+                return BadInput;
+            }
+            pid = p;
+            comm = ProcessInfo.ReadComm(p) ?? "?";
+            switch (LibraryListing.ForProcess(p, symbols, out objects))
+            {
+                case MappedObjectsStatus.NoProcess:
+                    stderr.WriteLine($"{Name}: no process with pid {p}");
+                    return BadInput;
+                case MappedObjectsStatus.PermissionDenied:
+                    // As root this means ptrace restrictions (another user namespace, Yama), where root is no help.
+                    string hint = Environment.IsPrivilegedProcess ? "permission denied even as root" : "permission denied; run as root";
+                    stderr.WriteLine($"{Name}: cannot read /proc/{p}/maps ({comm}): {hint}");
+                    return BadInput;
+            }
+        }
+        else
+        {
+            var one = LibraryListing.ForFile(file!, symbols);
+            if (one.Status != ElfStatus.Ok)
+            {
+                string why = one.Status == ElfStatus.IoError && !File.Exists(file) ? "no such file" : one.Error ?? "";
+                stderr.WriteLine($"{Name}: {Tattle.Records.TerminalText.Sanitize(file!)}: {why}");
+                return BadInput;
+            }
+            objects = [one];
+        }
+        using var buffered = new BufferedStream(stdout, 64 * 1024);
+        if (json)
+        {
+            LibsJson.Write(buffered, pid, comm, objects, symbols is not null);
+        }
+        else
+        {
+            using var writer = new StreamWriter(buffered, new UTF8Encoding(false), 64 * 1024, leaveOpen: true);
+            if (pid is { } shown)
+            {
+                writer.WriteLine($"pid {shown} {comm}");
+            }
+            LibsTable.Write(writer, objects, symbols is not null);
+        }
+        return 0;
+    }
+
+    /// <summary>"export" for a definition, "import" for an undefined reference.</summary>
+    internal static string Kind(ElfDynamicSymbol s) => s.Defined ? "export" : "import";
+}
+
+/// <summary>Objects: path, build id, version, symbol table; symbols: object, kind, name@version, address.</summary>
+internal static class LibsTable
+{
+    internal static void Write(TextWriter w, IReadOnlyList<LibObject> objects, bool symbols)
+    {
+        var rows = new List<string[]>();
+        if (symbols)
+        {
+            rows.Add(["OBJECT", "KIND", "SYMBOL", "ADDRESS"]);
+            foreach (var o in objects)
+            {
+                foreach (var s in o.Symbols)
+                {
+                    rows.Add([o.Path, LibsCommand.Kind(s), s.VersionedName, s.Defined ? TlsCommand.Hex(s.Address) : "-"]);
+                }
+            }
+        }
+        else
+        {
+            rows.Add(["OBJECT", "BUILD ID", "VERSION", "SYMTAB"]);
+            foreach (var o in objects.Where(o => o.Error is null))
+            {
+                string version = string.Join(" ", new[] { o.Version, o.VersionDefinition }.Where(v => v is not null));
+                rows.Add([o.Path, o.BuildId ?? "-", version.Length == 0 ? "-" : version, o.Stripped ? "stripped" : "symbols"]);
+            }
+        }
+        if (rows.Count > 1)
+        {
+            TextTable.WriteAligned(w, rows);
+        }
+        else
+        {
+            w.WriteLine(symbols ? "  no dynamic function matches" : "  no object read");
+        }
+        foreach (var o in objects.Where(o => o.Error is not null))
+        {
+            w.WriteLine($"  not read: {o.Path} ({o.Error})");
+        }
+    }
+}
+
+/// <summary>`--json`: a lib.object record per object (with an error when unread), then with --symbols a lib.symbol per match.</summary>
+internal static class LibsJson
+{
+    internal static void Write(Stream output, int? pid, string comm, IReadOnlyList<LibObject> objects, bool symbols)
+    {
+        using var json = new Utf8JsonWriter(output);
+        foreach (var o in objects)
+        {
+            Start(json, "lib.object", pid, comm);
+            json.WriteString("path", o.Path);
+            if (o.ReadPath != o.Path)
+            {
+                json.WriteString("read_path", o.ReadPath);
+            }
+            if (o.Error is not null)
+            {
+                json.WriteString("error", o.Error);
+            }
+            else
+            {
+                json.WriteString("build_id", o.BuildId);
+                json.WriteString("soname", o.Soname);
+                json.WriteString("version", o.Version);
+                json.WriteString("version_definition", o.VersionDefinition);
+                json.WriteBoolean("stripped", o.Stripped);
+            }
+            TextTable.EndJsonLine(json, output);
+            if (!symbols)
+            {
+                continue;
+            }
+            foreach (var s in o.Symbols)
+            {
+                Start(json, "lib.symbol", pid, comm);
+                json.WriteString("object", o.Path);
+                json.WriteString("kind", LibsCommand.Kind(s));
+                json.WriteString("name", s.Name);
+                json.WriteString("version", s.Version);
+                json.WriteString("symbol", s.VersionedName);
+                if (s.Defined)
+                {
+                    json.WriteNumber("address", s.Address);
+                    json.WriteNumber("size", s.Size);
+                }
+                TextTable.EndJsonLine(json, output);
+            }
+        }
+    }
+
+    private static void Start(Utf8JsonWriter json, string record, int? pid, string comm)
+    {
+        json.WriteStartObject();
+        json.WriteString("record", record);
+        if (pid is { } p)
+        {
+            json.WriteNumber("pid", p);
+            json.WriteString("comm", comm);
+        }
+    }
+}
