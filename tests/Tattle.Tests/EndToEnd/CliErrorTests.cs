@@ -52,6 +52,49 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Assert.Contains(message, r.Stderr.Split('\n')[0]);
     }
 
+    [SkippableTheory]
+    [InlineData("-p", "999999999", "tattle libs: no process with pid 999999999")]
+    [InlineData("-p", "abc", "tattle libs: 'abc' is not a process id")]
+    [InlineData("/etc/hostname", null, "tattle libs: /etc/hostname: not an ELF file")]
+    [InlineData("/no/such/file", null, "tattle libs: /no/such/file: no such file")]
+    public async Task Libs_BadPidOrFile_OneLineAndExit2(string first, string? second, string message)
+    {
+        var r = await TattleCli.RunAsync(second is null ? ["libs", first] : ["libs", first, second], json: false);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(message, r.Stderr.TrimEnd('\n'));
+        Assert.Empty(r.Stdout);
+    }
+
+    [SkippableFact]
+    public async Task Libs_TruncatedElf_SaysSo()
+    {
+        Requires.FileFrom(output, "/usr/bin/true", "coreutils");
+        string cut = Path.Combine(Path.GetTempPath(), $"tattle-cut-{Guid.NewGuid():N}");
+        File.WriteAllBytes(cut, File.ReadAllBytes("/usr/bin/true")[..4096]);
+        try
+        {
+            var r = await TattleCli.RunAsync(["libs", cut, "--symbols", "*"], json: false);
+            Assert.Equal(2, r.ExitCode);
+            Assert.Equal($"tattle libs: {cut}: a truncated ELF file (its headers point past its end)", r.Stderr.TrimEnd('\n'));
+        }
+        finally
+        {
+            File.Delete(cut);
+        }
+    }
+
+    [SkippableFact]
+    public async Task Libs_NeitherOrBothPidAndFile_ExplainsTheForm()
+    {
+        var neither = await TattleCli.RunAsync(["libs"], json: false);
+        var both = await TattleCli.RunAsync(["libs", "-p", "1", "/usr/bin/true"], json: false);
+        foreach (var r in new[] { neither, both })
+        {
+            Assert.Equal(2, r.ExitCode);
+            Assert.StartsWith("tattle libs: give either -p PID or a FILE", r.Stderr);
+        }
+    }
+
     [SkippableFact]
     public async Task CommandNotFound_Exits127LikeAShell()
     {
