@@ -54,14 +54,13 @@ public static class LibraryListing
     }
 
     /// <summary>
-    /// The highest of the non-base version definitions, numbers compared as numbers (GLIBC_2.34 above GLIBC_2.4); a
-    /// name with a number wins over one without (GLIBC_2.36, not GLIBC_PRIVATE).
+    /// The highest of the non-base version definitions by the numbers in their names, compared as numbers
+    /// (GLIBC_2.36 above GLIBC_2.4, and above GLIBC_PRIVATE, which has none); equal numbers by name.
     /// </summary>
     public static string? HighestDefinition(IEnumerable<ElfVersionDefinition> definitions)
     {
         ArgumentNullException.ThrowIfNull(definitions);
-        return definitions.Where(d => !d.IsBase).Select(d => d.Name)
-            .OrderBy(n => n.Any(char.IsAsciiDigit)).ThenBy(n => n, VersionNameComparer.Instance).LastOrDefault();
+        return definitions.Where(d => !d.IsBase).Select(d => d.Name).Order(VersionNameComparer.Instance).LastOrDefault();
     }
 
     private static LibObject Read(string path, string readPath, SymbolGlob? glob)
@@ -103,46 +102,46 @@ public static class LibraryListing
         _ => "read",
     };
 
-    /// <summary>Orders version names piecewise: runs of digits by value, everything else ordinally.</summary>
+    /// <summary>Orders version names by the runs of digits in them, as numbers, then ordinally.</summary>
     private sealed class VersionNameComparer : IComparer<string>
     {
         internal static readonly VersionNameComparer Instance = new();
 
         public int Compare(string? x, string? y)
         {
-            x ??= "";
-            y ??= "";
-            int i = 0, j = 0;
-            while (i < x.Length && j < y.Length)
+            var a = Numbers(x ?? "");
+            var b = Numbers(y ?? "");
+            for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
             {
-                if (char.IsAsciiDigit(x[i]) && char.IsAsciiDigit(y[j]))
+                // Without leading zeros, a longer run of digits is the larger number (no overflow on long runs).
+                int c = a[i].Length != b[i].Length ? a[i].Length.CompareTo(b[i].Length) : string.CompareOrdinal(a[i], b[i]);
+                if (c != 0)
                 {
-                    int si = i, sj = j;
-                    while (i < x.Length && char.IsAsciiDigit(x[i]))
-                    {
-                        i++;
-                    }
-                    while (j < y.Length && char.IsAsciiDigit(y[j]))
-                    {
-                        j++;
-                    }
-                    var a = x.AsSpan(si, i - si).TrimStart('0');
-                    var b = y.AsSpan(sj, j - sj).TrimStart('0');
-                    int c = a.Length != b.Length ? a.Length.CompareTo(b.Length) : a.SequenceCompareTo(b);
-                    if (c != 0)
-                    {
-                        return c;
-                    }
+                    return c;
+                }
+            }
+            return a.Count != b.Count ? a.Count.CompareTo(b.Count) : string.CompareOrdinal(x, y);
+        }
+
+        private static List<string> Numbers(string name)
+        {
+            var runs = new List<string>();
+            for (int i = 0; i < name.Length;)
+            {
+                if (!char.IsAsciiDigit(name[i]))
+                {
+                    i++;
                     continue;
                 }
-                if (x[i] != y[j])
+                int start = i;
+                while (i < name.Length && char.IsAsciiDigit(name[i]))
                 {
-                    return x[i].CompareTo(y[j]);
+                    i++;
                 }
-                i++;
-                j++;
+                string run = name[start..i].TrimStart('0');
+                runs.Add(run);
             }
-            return (x.Length - i).CompareTo(y.Length - j);
+            return runs;
         }
     }
 }
