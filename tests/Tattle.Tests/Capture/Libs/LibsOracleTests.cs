@@ -61,7 +61,7 @@ public class LibsOracleTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
-    public void RunningPython_ObjectsAreItsExecutableMappings_WithReadelfBuildIds()
+    public void RunningChild_ObjectsAreItsExecutableMappings_WithReadelfBuildIds()
     {
         Requires.FileFrom(output, "/usr/bin/python3", "python3");
         Requires.Program(output, "readelf");
@@ -80,6 +80,36 @@ public class LibsOracleTests(ITestOutputHelper output)
         var zmq = Assert.Single(objects, o => Path.GetFileName(o.Path).StartsWith("libzmq.so.5", StringComparison.Ordinal));
         Assert.Equal("libzmq.so.5", zmq.Soname);
         Assert.Equal("5", zmq.Version);
+    }
+
+    [SkippableFact]
+    public void ProcessInAnotherMountNamespace_IsReadThroughItsRoot()
+    {
+        Requires.Root(output, "unshare -m and a tmpfs mount");
+        Requires.Program(output, "unshare");
+        Requires.Program(output, "readelf");
+        // /mnt/tattle-ns-sleep exists only inside the new namespace: reading the path from here would fail.
+        var psi = new ProcessStartInfo("unshare") { RedirectStandardOutput = true };
+        foreach (var a in new[] { "-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs none /mnt && cp /bin/sleep /mnt/tattle-ns-sleep && echo ready && exec /mnt/tattle-ns-sleep 30" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var sleeper = new RunningChild(Process.Start(psi)!);
+        Assert.Equal("ready", sleeper.Process.StandardOutput.ReadLine());
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (new FileInfo($"/proc/{sleeper.Id}/exe").LinkTarget != "/mnt/tattle-ns-sleep")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the sleep never started in its namespace");
+            Thread.Sleep(20);
+        }
+        Assert.False(File.Exists("/mnt/tattle-ns-sleep"));
+        Assert.Equal(MappedObjectsStatus.Ok, LibraryListing.ForProcess(sleeper.Id, new SymbolGlob("nanosleep"), out var objects));
+        var exe = objects[0];
+        Assert.Equal("/mnt/tattle-ns-sleep", exe.Path);
+        Assert.Equal($"/proc/{sleeper.Id}/root/mnt/tattle-ns-sleep", exe.ReadPath);
+        Assert.Null(exe.Error);
+        Assert.Equal(ReadElfOracle.Of("/bin/sleep").BuildId, exe.BuildId);
+        Assert.Contains(exe.Symbols, s => !s.Defined && s.VersionedName.StartsWith("nanosleep@GLIBC_", StringComparison.Ordinal));
     }
 
     private IReadOnlyList<LibObject> AssertObjectsMatchMaps(int pid)
@@ -101,20 +131,23 @@ public class LibsOracleTests(ITestOutputHelper output)
         return objects;
     }
 
-    private static RunningPython StartPython(string code)
+    private static RunningChild StartPython(string code)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true };
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(code);
         var p = Process.Start(psi)!;
         // Once it printed, every import is mapped.
-        var running = new RunningPython(p);
+        var running = new RunningChild(p);
         Assert.Equal("ready", p.StandardOutput.ReadLine());
         return running;
     }
 
-    private sealed class RunningPython(Process process) : IDisposable
+    /// <summary>A child process killed at the end of the test.</summary>
+    private sealed class RunningChild(Process process) : IDisposable
     {
+        public Process Process => process;
+
         public int Id => process.Id;
 
         public void Dispose()
