@@ -20,9 +20,9 @@ public static class LibsCommand
     /// <summary>Builds the command with its options.</summary>
     public static Command Create()
     {
-        var file = new Argument<string?>("file") { Description = "An ELF file to read instead of a process", Arity = ArgumentArity.ZeroOrOne };
-        var pid = new Option<string?>("--pid", "-p") { Description = "The process whose mapped objects to list" };
-        var symbols = new Option<string?>("--symbols") { Description = "List the dynamic functions whose name matches GLOB (*, ?, [...]), exported and imported" };
+        var file = new Argument<string?>("FILE") { Description = "An ELF file to read instead of a process", Arity = ArgumentArity.ZeroOrOne };
+        var pid = new Option<string?>("--pid", "-p") { Description = "The process whose mapped objects to list", HelpName = "PID" };
+        var symbols = new Option<string?>("--symbols") { Description = "List the dynamic functions whose name matches GLOB (*, ?, [...]), exported and imported", HelpName = "GLOB" };
         var json = new Option<bool>("--json") { Description = "One JSON object per line: lib.object and lib.symbol records" };
         var command = new Command("libs", "Show the objects a process maps (or one file) and their symbols, like nm -D") { file, pid, symbols, json };
         command.SetAction(parseResult => Run(
