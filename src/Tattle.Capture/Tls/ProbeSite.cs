@@ -26,15 +26,15 @@ public static class ProbeSite
     /// first control-flow instruction there and no branch in the function lands between <paramref name="from"/>
     /// and it (so every call passes it exactly once). <paramref name="from"/> itself when there is none.
     /// </summary>
-    public static ulong Find(ReadOnlySpan<byte> code, ulong address, ulong fileOffset, ulong from, IReadOnlyList<Register> arguments)
+    public static ulong Find(byte[] code, ulong address, ulong fileOffset, ulong from, IReadOnlyList<Register> arguments)
     {
+        ArgumentNullException.ThrowIfNull(code);
         ArgumentNullException.ThrowIfNull(arguments);
         if (from < fileOffset || from - fileOffset >= (ulong)code.Length)
         {
             return from;
         }
-        var bytes = code.ToArray();
-        var reader = new ByteArrayCodeReader(bytes, (int)(from - fileOffset), bytes.Length - (int)(from - fileOffset));
+        var reader = new ByteArrayCodeReader(code, (int)(from - fileOffset), code.Length - (int)(from - fileOffset));
         var decoder = Decoder.Create(64, reader, address + (from - fileOffset));
         var info = new InstructionInfoFactory();
         ulong site = 0;
@@ -45,7 +45,7 @@ public static class ProbeSite
             {
                 return from;
             }
-            if (IsEmulated(instruction, bytes[(int)(instruction.IP - address)]))
+            if (IsEmulated(instruction, code[(int)(instruction.IP - address)]))
             {
                 site = instruction.IP;
                 break;
@@ -55,7 +55,7 @@ public static class ProbeSite
                 return from;
             }
         }
-        if (site == 0 || BranchLandsIn(bytes, address, address + (from - fileOffset), site))
+        if (site == 0 || BranchLandsIn(code, address, address + (from - fileOffset), site))
         {
             return from;
         }

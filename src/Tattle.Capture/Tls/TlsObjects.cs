@@ -117,7 +117,7 @@ internal static class TlsObjects
             else
             {
                 var functions = elf.FindFunctions(TlsCatalog.AllNames);
-                parsed = new Parsed(status, elf.BuildId, functions, ReadGo(elf), WriteSites(elf, functions));
+                parsed = new Parsed(status, elf.BuildId, functions, ReadGo(elf), ProbeSites(elf, functions));
             }
         }
         if (status == ElfStatus.IoError)
@@ -154,11 +154,12 @@ internal static class TlsObjects
 
     private static readonly Dictionary<string, ulong> EmptySites = [];
 
-    // The writes read at entry (SSL_write, SSL_write_ex, gnutls_record_send), by name: where one trap suffices.
-    private static Dictionary<string, ulong> WriteSites(ElfFile elf, IReadOnlyList<ElfFunction> functions)
+    // Where one trap would suffice for each function found, by name; Scan uses it for those read at entry
+    // (TlsAttachPoint.ReadAtEntry), which the classification, not the name, decides.
+    private static Dictionary<string, ulong> ProbeSites(ElfFile elf, IReadOnlyList<ElfFunction> functions)
     {
         var sites = new Dictionary<string, ulong>();
-        foreach (var f in functions.Where(f => f.Name is "SSL_write" or "SSL_write_ex" or "gnutls_record_send" && f.Size is > 0 and <= 4096))
+        foreach (var f in functions.Where(f => f.Size is > 0 and <= 4096))
         {
             var code = new byte[f.Size];
             if (elf.TryRead(code, f.FileOffset))
