@@ -1621,3 +1621,175 @@ int tattle_tls_exit_multi(struct pt_regs *ctx)
 {
     return tls_exit(ctx);
 }
+
+/* ---- Function probes (tattle probe): any function of any object, one record per call ---- */
+
+/* A call in flight, per thread and function: recursion into the same function keeps the innermost entry. */
+struct call_frame_key {
+    __u64 pid_tgid;
+    __u64 function;
+};
+
+struct call_frame {
+    __u64 start_ns;
+    __u64 args[TATTLE_CALL_ARGS];
+};
+
+/* LRU: a thread that dies inside a call leaves its frame; the oldest go first when the table fills. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct call_frame_key);
+    __type(value, struct call_frame);
+} call_frames SEC(".maps");
+
+struct call_scratch {
+    struct tattle_call_event e;
+    __u8 cap[TATTLE_CALL_ARGS][TATTLE_CALL_CAPTURE];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct call_scratch);
+} call_buf SEC(".maps");
+
+static __always_inline void call_args(struct pt_regs *ctx, __u64 cookie, __u64 *args)
+{
+    /* Every register is loaded first and hidden from the optimiser: choosing between two fields of ctx lets clang
+     * compute ctx + (go ? off1 : off2), a modified context pointer the verifier refuses. */
+    __u64 di = ctx->di, si = ctx->si, dx = ctx->dx, cx = ctx->cx, r8 = ctx->r8, r9 = ctx->r9, ax = ctx->ax, bx = ctx->bx;
+    barrier_var(di);
+    barrier_var(si);
+    barrier_var(dx);
+    barrier_var(cx);
+    barrier_var(r8);
+    barrier_var(r9);
+    barrier_var(ax);
+    barrier_var(bx);
+    bool go = cookie & TATTLE_CALL_GO;
+    args[0] = go ? ax : di;
+    args[1] = go ? bx : si;
+    args[2] = go ? cx : dx;
+    args[3] = go ? di : cx;
+    args[4] = go ? si : r8;
+    args[5] = go ? r8 : r9;
+}
+
+/* Copies the arguments the cookie asks for into their slots and writes the record. */
+static __always_inline void call_emit(struct call_scratch *b)
+{
+    __u64 cookie = b->e.cookie;
+    __u32 used = 0;
+#pragma unroll
+    for (int i = 0; i < TATTLE_CALL_ARGS; i++) {
+        __u32 spec = (cookie >> (TATTLE_CALL_ARG_SHIFT + 6 * i)) & 0x3f;
+        __u32 cap = spec & 7;
+        b->e.cap_len[i] = 0;
+        if (cap == TATTLE_CAP_STR) {
+            long n = bpf_probe_read_user_str(b->cap[i], TATTLE_CALL_CAPTURE, (const void *)b->e.args[i]);
+            if (n > 0) {
+                b->e.cap_len[i] = n - 1;
+                used = i + 1;
+            }
+        } else if (cap == TATTLE_CAP_BUF) {
+            __u32 from = spec >> 3;
+            __s64 len = from == 7 ? (__s64)b->e.ret : from >= 1 && from <= 6 ? (__s64)b->e.args[from - 1] : 0;
+            if (from == 7 && (cookie & TATTLE_CALL_ENTRY_ONLY))
+                len = 0;
+            if (len > 0) {
+                __u64 n = len;
+                CLAMP(n, TATTLE_CALL_CAPTURE);
+                if (n && !bpf_probe_read_user(b->cap[i], n, (const void *)b->e.args[i])) {
+                    b->e.cap_len[i] = n;
+                    used = i + 1;
+                }
+            }
+        }
+    }
+    __u64 size = sizeof(struct tattle_call_event) + (__u64)used * TATTLE_CALL_CAPTURE;
+    CLAMP(size, sizeof(struct call_scratch));
+    output(b, size, false);
+}
+
+static __always_inline int call_enter(struct pt_regs *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    if (!is_traced(id >> 32))
+        return 0;
+    stat_add(TATTLE_STAT_PROBE_HITS, 1);
+    __u64 cookie = bpf_get_attach_cookie(ctx);
+    if (cookie & TATTLE_CALL_ENTRY_ONLY) {
+        __u32 zero = 0;
+        struct call_scratch *b = bpf_map_lookup_elem(&call_buf, &zero);
+        if (!b)
+            return 0;
+        fill_hdr(&b->e.h, TATTLE_EV_CALL);
+        b->e.start_ns = b->e.h.ts_ns;
+        b->e.cookie = cookie;
+        b->e.ret = 0;
+        b->e.flags = TATTLE_CALL_ENTRY_ONLY;
+        call_args(ctx, cookie, b->e.args);
+        call_emit(b);
+        return 0;
+    }
+    struct call_frame_key k = { .pid_tgid = id, .function = cookie & 0xffff };
+    struct call_frame f = { .start_ns = bpf_ktime_get_ns() };
+    call_args(ctx, cookie, f.args);
+    bpf_map_update_elem(&call_frames, &k, &f, BPF_ANY);
+    return 0;
+}
+
+static __always_inline int call_exit(struct pt_regs *ctx)
+{
+    __u64 id = bpf_get_current_pid_tgid();
+    if (!is_traced(id >> 32))
+        return 0;
+    stat_add(TATTLE_STAT_PROBE_HITS, 1);
+    __u64 cookie = bpf_get_attach_cookie(ctx);
+    struct call_frame_key k = { .pid_tgid = id, .function = cookie & 0xffff };
+    struct call_frame *f = bpf_map_lookup_elem(&call_frames, &k);
+    if (!f) {
+        stat_add(TATTLE_STAT_PROBE_UNMATCHED, 1);
+        return 0;
+    }
+    __u32 zero = 0;
+    struct call_scratch *b = bpf_map_lookup_elem(&call_buf, &zero);
+    if (b) {
+        fill_hdr(&b->e.h, TATTLE_EV_CALL);
+        b->e.start_ns = f->start_ns;
+        b->e.cookie = cookie;
+        b->e.ret = PT_REGS_RC(ctx);
+        b->e.flags = 0;
+        __builtin_memcpy(b->e.args, f->args, sizeof(f->args));
+        call_emit(b);
+    }
+    bpf_map_delete_elem(&call_frames, &k);
+    return 0;
+}
+
+/* The same pairs as the TLS probes': per-function perf-event links, or one uprobe_multi link per object. */
+SEC("uprobe")
+int tattle_call_enter(struct pt_regs *ctx)
+{
+    return call_enter(ctx);
+}
+
+SEC("uretprobe")
+int tattle_call_exit(struct pt_regs *ctx)
+{
+    return call_exit(ctx);
+}
+
+SEC("uprobe")
+int tattle_call_enter_multi(struct pt_regs *ctx)
+{
+    return call_enter(ctx);
+}
+
+SEC("uprobe")
+int tattle_call_exit_multi(struct pt_regs *ctx)
+{
+    return call_exit(ctx);
+}

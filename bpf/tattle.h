@@ -33,6 +33,7 @@ enum tattle_event_type {
     TATTLE_EV_TCP_STATE = 17,
     TATTLE_EV_DATA = 20,
     TATTLE_EV_NOTICE = 30,
+    TATTLE_EV_CALL = 40,
 };
 
 /* Per-CPU counters in the "stats" map, summed by user space. */
@@ -57,7 +58,9 @@ enum tattle_stat {
     TATTLE_STAT_GO_FD_MISMATCH = 13, /* Go reads whose socket from tls.Conn's fields was not the one its syscall used */
     TATTLE_STAT_TLS_WRITE_RETRIES = 14, /* writes read at entry not emitted again: a retry or the rest of one already read */
     TATTLE_STAT_TLS_HITS = 15,      /* TLS probe hits in traced processes, entries and returns: each a trap */
-    TATTLE_STAT_COUNT = 16,
+    TATTLE_STAT_PROBE_HITS = 16,    /* function probe (tattle probe) hits in traced processes, entries and returns */
+    TATTLE_STAT_PROBE_UNMATCHED = 17, /* function returns with no entry kept: in flight at attach, or evicted */
+    TATTLE_STAT_COUNT = 18,
 };
 
 /* Flags of a data record. */
@@ -80,6 +83,19 @@ enum tattle_stat {
 #define TATTLE_TLS_AT_ENTRY 0x80 /* a write read at entry, no return probe (see tls_write_at_entry) */
 #define TATTLE_TLS_NSPR     0x40 /* PR_Read/PR_Write/PR_Send/PR_Recv: plaintext only on an NSS SSL descriptor */
 #define TATTLE_TLS_SYSCALL  0x1000
+
+/* The attach cookie of a function probe (tattle probe): bits 0-15 the function's index in user space's table,
+ * bits 16-19 flags, and from bit 20 six bits per argument: what to copy of it (bits 0-2: TATTLE_CAP_*) and, for a
+ * buffer, where its length is (bits 3-5: 1-6 that argument, 7 the return value). Integers need no kernel work: the
+ * registers are sent as they are and user space formats them. */
+#define TATTLE_CALL_GO         0x10000 /* Go's register ABI (RAX, RBX, RCX, RDI, RSI, R8) */
+#define TATTLE_CALL_ENTRY_ONLY 0x20000 /* no return probe (Go code): the record is written at entry */
+#define TATTLE_CALL_ARG_SHIFT  20
+#define TATTLE_CAP_NONE 0
+#define TATTLE_CAP_STR  1 /* a NUL-terminated string */
+#define TATTLE_CAP_BUF  2 /* a buffer whose length is another argument or the return value */
+#define TATTLE_CALL_ARGS 6
+#define TATTLE_CALL_CAPTURE 256 /* bytes kept of one string or buffer argument */
 
 /* Notices: things user space should know about a process. */
 #define TATTLE_NOTICE_IO_URING 1 /* the process set up io_uring: its I/O there is not seen */
@@ -169,6 +185,20 @@ struct tattle_data_event {
     __u16 _pad;
     __u64 tls_session; /* TLS records: the library's session object (SSL*, gnutls_session_t) in the process */
     /* chunk_len payload bytes follow */
+};
+
+/* One probed call, written at its return (at entry with TATTLE_CALL_ENTRY_ONLY): the raw argument registers, the
+ * return register, and for each captured argument i a slot of TATTLE_CALL_CAPTURE bytes at i * TATTLE_CALL_CAPTURE
+ * after the struct; the record ends after the last slot used. */
+struct tattle_call_event {
+    struct tattle_hdr h; /* ts_ns: the return (the entry for entry-only probes) */
+    __u64 start_ns;
+    __u64 cookie;
+    __u64 args[TATTLE_CALL_ARGS];
+    __u64 ret;
+    __u16 cap_len[TATTLE_CALL_ARGS]; /* bytes in each argument's slot */
+    __u32 flags; /* TATTLE_CALL_ENTRY_ONLY when no return was probed */
+    /* slots follow */
 };
 
 #endif

@@ -57,6 +57,7 @@ internal static class Program
             SocketsCommand.Create(CachedAddressNames.LoadDefault()),
             TlsCommand.Create(),
             LibsCommand.Create(),
+            ProbeCommand.Create(stderr),
         };
         // Help is fitted to the terminal without asking System.Console, which would put it in keypad mode.
         if (root.Options.OfType<HelpOption>().FirstOrDefault() is { Action: HelpAction help })

@@ -227,6 +227,81 @@ public sealed record NoticeRecord : Record
     public required string Message { get; init; }
 }
 
+/// <summary>An argument or result of a probed call as shown: a number, a boolean, text, or nothing (void).</summary>
+public readonly record struct CallValue
+{
+    /// <summary>A signed integer.</summary>
+    public long? Signed { get; init; }
+
+    /// <summary>An unsigned integer.</summary>
+    public ulong? Unsigned { get; init; }
+
+    public bool? Boolean { get; init; }
+
+    /// <summary>A string, a buffer (C escapes), an address, a pointer ("0x…") or "NULL".</summary>
+    public string? Text { get; init; }
+
+    /// <summary>A string or buffer longer than what the kernel copied.</summary>
+    public bool Truncated { get; init; }
+
+    public override string ToString() => Signed?.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        ?? Unsigned?.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        ?? (Boolean is { } b ? (b ? "true" : "false") : Text ?? "void");
+}
+
+/// <summary>One call of a probed function (tattle probe), written at its return.</summary>
+public sealed record CallRecord : Record
+{
+    public override string Type => "call";
+
+    /// <summary>The thread that made the call.</summary>
+    public required int Tid { get; init; }
+
+    public required string Function { get; init; }
+
+    /// <summary>The object's file name (libc.so.6).</summary>
+    public required string Library { get; init; }
+
+    /// <summary>Null when the return is not probed (Go code, USDT).</summary>
+    public double? DurationUs { get; init; }
+
+    /// <summary>Null when the return is not probed or the function returns nothing.</summary>
+    public CallValue? Ret { get; init; }
+
+    public IReadOnlyList<CallValue> Args { get; init; } = [];
+
+    /// <summary>The arguments' names from the signature (null where it gives none); empty without a signature.</summary>
+    public IReadOnlyList<string?> ArgNames { get; init; } = [];
+
+    /// <summary>curl_easy_perform: the URL the handle was given (curl_easy_setopt CURLOPT_URL), credentials redacted.</summary>
+    public string? Url { get; init; }
+
+    /// <summary>The connections the same thread used during the call (a resolver's DNS query, curl's request).</summary>
+    public IReadOnlyList<string> Conns { get; init; } = [];
+}
+
+/// <summary>Calls of one probed function in a run (tattle probe --count, and every summary of a run with probes).</summary>
+public sealed record CallStats
+{
+    public required string Library { get; init; }
+
+    public required string Function { get; init; }
+
+    public required long Calls { get; init; }
+
+    /// <summary>Calls whose result says failure (negative, or NULL for a pointer), as far as the signature tells.</summary>
+    public long Errors { get; init; }
+
+    /// <summary>Null for functions whose return is not probed.</summary>
+    public double? TotalUs { get; init; }
+
+    public double? P50Us { get; init; }
+
+    public double? P99Us { get; init; }
+
+    public double? MaxUs { get; init; }
+}
+
 /// <summary>One row of the summary: a process's traffic with one endpoint over one protocol.</summary>
 public sealed record SummaryRow
 {
@@ -288,7 +363,20 @@ public sealed record SummaryRecord : Record
 
     /// <summary>What the TLS probes did; null when they were off (--no-tls).</summary>
     public TlsProbeSummary? Tls { get; init; }
+
+    /// <summary>Per probed function (tattle probe), by library and name; null without function probes.</summary>
+    public IReadOnlyList<CallStats>? Calls { get; init; }
+
+    /// <summary>What the function probes did; null without them.</summary>
+    public CallProbeSummary? Probes { get; init; }
 }
+
+/// <summary>
+/// The function probes of a run (tattle probe): functions probed, probe hits in traced processes (entries and
+/// returns, each a trap), returns whose entry was not seen (calls in flight at attach, or evicted), and what could not
+/// be probed.
+/// </summary>
+public sealed record CallProbeSummary(int Functions, ulong Hits, ulong UnmatchedReturns, IReadOnlyList<string> Failures);
 
 /// <summary>
 /// The TLS probes of a run: functions probed, library calls read, hits in processes not traced (per-process

@@ -170,7 +170,7 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
     });
 
     /// <summary>Writes the summary and flushes the sink.</summary>
-    public SummaryRecord Summary(long nowMonoNs, long startMonoNs, ulong events, int rootPid, TlsProbeSummary? tls, int stillRunning)
+    public SummaryRecord Summary(long nowMonoNs, long startMonoNs, ulong events, int rootPid, TlsProbeSummary? tls, int stillRunning, IReadOnlyList<CallStats>? calls = null, CallProbeSummary? probes = null)
     {
         var summary = new SummaryRecord
         {
@@ -184,6 +184,8 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
             Processes = processes.TotalSeen,
             StillRunning = stillRunning,
             Tls = tls,
+            Calls = calls,
+            Probes = probes,
         };
         Write(summary);
         sink.Flush();

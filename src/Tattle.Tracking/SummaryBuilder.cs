@@ -1,4 +1,3 @@
-using HdrHistogram;
 using Tattle.Records;
 using Tattle.Tracking.Connections;
 
@@ -14,7 +13,6 @@ namespace Tattle.Tracking;
 public sealed class SummaryBuilder
 {
     // 1 µs to 1 hour; a latency beyond is counted as 1 hour.
-    private const long MaxLatencyUs = 3_600_000_000;
 
     private readonly Dictionary<(int Pid, string Proto, string Role, string Endpoint), SummaryRow> _rows = [];
     private readonly Dictionary<SummaryRow, Latencies> _latencies = new(ReferenceEqualityComparer.Instance);
@@ -79,7 +77,7 @@ public sealed class SummaryBuilder
             latencies = new Latencies();
             _latencies[row] = latencies;
         }
-        latencies.Record(Math.Clamp((long)Math.Round(ms * 1000), 1, MaxLatencyUs));
+        latencies.Record(Math.Clamp((long)Math.Round(ms * 1000), 1, Latencies.MaxUs));
     }
 
     public IReadOnlyList<SummaryRow> Rows()
@@ -112,25 +110,5 @@ public sealed class SummaryBuilder
             row.Endpoint = endpoint; // a name learnt after the row's first connection (a failed one, say)
         }
         return row;
-    }
-
-    /// <summary>
-    /// One row's latencies in microseconds. The histogram answers with the top of a value's bucket (up to 1% above
-    /// it); the exact extremes keep a percentile inside what was seen, so a single request reads as itself.
-    /// </summary>
-    private sealed class Latencies
-    {
-        private readonly IntHistogram _histogram = new(MaxLatencyUs, 2);
-        private long _min = long.MaxValue;
-        private long _max;
-
-        public void Record(long us)
-        {
-            _histogram.RecordValue(us);
-            _min = Math.Min(_min, us);
-            _max = Math.Max(_max, us);
-        }
-
-        public long Percentile(double percentile) => Math.Clamp(_histogram.GetValueAtPercentile(percentile), _min, _max);
     }
 }

@@ -24,6 +24,9 @@ public sealed record TraceSettings
 
     /// <summary>Also hands TLS plaintext, with its connection, to this sink (-w --tls-plaintext).</summary>
     public ITlsPlaintextSink? TlsPlaintext { get; init; }
+
+    /// <summary>Probed library calls (tattle probe); null without function probes.</summary>
+    public Calls.CallSettings? Calls { get; init; }
 }
 
 /// <summary>
@@ -38,11 +41,13 @@ public sealed class TraceSession : ITraceEventSink
     private readonly RecordWriter _writer;
     private readonly ConnectionTracker _connections;
     private readonly TlsSessions _tls;
+    private readonly Calls.CallRecorder? _calls;
 
     public TraceSession(IRecordSink sink, ISocketLookup sockets, TraceSettings settings)
     {
         _settings = settings;
         _writer = new RecordWriter(sink, settings, Processes, Names);
+        _calls = settings.Calls is { } calls ? new Calls.CallRecorder(calls, _writer, settings.Streams.Parser.Redact) : null;
         _connections = new ConnectionTracker(_writer, sockets, Processes);
         _tls = new TlsSessions(_connections, settings);
         _connections.Closing = _tls.OnClosing;
@@ -173,6 +178,7 @@ public sealed class TraceSession : ITraceEventSink
             }
         }
         conn.Unseen |= e.Flags & (DataFlags.Sendfile | DataFlags.Splice);
+        _calls?.Used(e.Tid, e.TimestampNs, conn.Id);
         if (conn.Proto == "tcp" && conn.Tls is null)
         {
             _tls.OnStreamIo(conn, in e);
@@ -204,6 +210,7 @@ public sealed class TraceSession : ITraceEventSink
     private void OnTlsData(in DataEvent e, ReadOnlySpan<byte> payload)
     {
         var (tls, shown) = _tls.OnPlaintext(in e);
+        _calls?.Used(e.Tid, e.TimestampNs, shown.Id);
         _settings.TlsPlaintext?.OnPlaintext(in e, payload, shown, Processes.CommOf(e.Pid), _settings.ToUnixNs(e.TimestampNs));
         if (_settings.EmitData)
         {
@@ -223,8 +230,14 @@ public sealed class TraceSession : ITraceEventSink
 
     public void OnLoss(in LossEvent e) => _writer.Loss(in e);
 
+    public void OnCall(in CallEvent e, ReadOnlySpan<byte> slots)
+    {
+        _writer.LastNs = e.TimestampNs;
+        _calls?.OnCall(in e, slots);
+    }
+
     /// <summary>Ends the session: connections still open count in the summary, which is written and returned.</summary>
-    public SummaryRecord Finish(long nowMonoNs, long startMonoNs, ulong events, int rootPid, TlsProbeSummary? tls = null, int stillRunning = 0)
+    public SummaryRecord Finish(long nowMonoNs, long startMonoNs, ulong events, int rootPid, TlsProbeSummary? tls = null, int stillRunning = 0, CallProbeSummary? probes = null)
     {
         _tls.EndAll(nowMonoNs);
         foreach (var conn in _connections.Open)
@@ -235,7 +248,7 @@ public sealed class TraceSession : ITraceEventSink
                 _writer.StillOpen(conn);
             }
         }
-        return _writer.Summary(nowMonoNs, startMonoNs, events, rootPid, tls, stillRunning);
+        return _writer.Summary(nowMonoNs, startMonoNs, events, rootPid, tls, stillRunning, _calls?.Stats(), probes);
     }
 
     /// <summary>Writes a notice about a process (e.g. which TLS libraries are probed in it).</summary>

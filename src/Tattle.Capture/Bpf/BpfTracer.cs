@@ -110,7 +110,7 @@ public sealed unsafe class BpfTracer : IDisposable
         try
         {
             Configure(obj, options);
-            foreach (var name in (ReadOnlySpan<string>)["tattle_tls_enter_multi", "tattle_tls_exit_multi"])
+            foreach (var name in Uprobes.UprobePrograms.All.SelectMany(p => (string[])[p.EnterMulti, p.ExitMulti]))
             {
                 IntPtr prog = Libbpf.FindProgramByName(obj, name);
                 if (prog == IntPtr.Zero)
@@ -198,16 +198,17 @@ public sealed unsafe class BpfTracer : IDisposable
     }
 
     /// <summary>
-    /// Attaches the TLS entry or return program to the function at <paramref name="fileOffset"/> of the ELF file
-    /// at <paramref name="path"/>, for process <paramref name="pid"/> only: the kernel installs the breakpoint in
-    /// that process's memory alone, now or when it maps the file later, so other processes never trap.
+    /// Attaches the entry or return program of <paramref name="programs"/> to <paramref name="fileOffset"/> of the
+    /// ELF file at <paramref name="path"/>, for process <paramref name="pid"/> only: the kernel installs the
+    /// breakpoint in that process's memory alone, now or when it maps the file later, so other processes never trap.
     /// </summary>
-    public BpfLinkHandle AttachTlsProbe(int pid, string path, ulong fileOffset, ulong cookie, bool atReturn)
+    public BpfLinkHandle AttachUprobe(Uprobes.UprobePrograms programs, int pid, string path, ulong fileOffset, ulong cookie, bool atReturn)
     {
-        IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), atReturn ? "tattle_tls_exit" : "tattle_tls_enter");
+        string name = atReturn ? programs.Exit : programs.Enter;
+        IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), name);
         if (prog == IntPtr.Zero)
         {
-            throw new InvalidOperationException("the TLS programs are missing from the BPF object");
+            throw new InvalidOperationException($"BPF program {name} missing from the object");
         }
         var opts = new Libbpf.UprobeOptions
         {
@@ -219,22 +220,23 @@ public sealed unsafe class BpfTracer : IDisposable
         if (link == IntPtr.Zero)
         {
             int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            throw new BpfLoadException($"attaching a TLS probe to {path}+0x{fileOffset:x} in pid {pid}", errno, LibbpfLog.Tail(5));
+            throw new BpfLoadException($"attaching a uprobe to {path}+0x{fileOffset:x} in pid {pid}", errno, LibbpfLog.Tail(5));
         }
         return new BpfLinkHandle(link, _object);
     }
 
     /// <summary>
-    /// Attaches the TLS entry or return program to every offset of one ELF file, for one process, as a single
-    /// uprobe_multi link (see <see cref="UprobeMulti"/>); each offset's cookie says what the function is.
+    /// Attaches the entry or return program of <paramref name="programs"/> to every offset of one ELF file, for one
+    /// process, as a single uprobe_multi link (see <see cref="UprobeMulti"/>); each offset's cookie says what is there.
     /// </summary>
-    public Microsoft.Win32.SafeHandles.SafeFileHandle AttachTlsProbes(int pid, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool atReturn)
+    public Microsoft.Win32.SafeHandles.SafeFileHandle AttachUprobes(Uprobes.UprobePrograms programs, int pid, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool atReturn)
     {
-        IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), atReturn ? "tattle_tls_exit_multi" : "tattle_tls_enter_multi");
+        string name = atReturn ? programs.ExitMulti : programs.EnterMulti;
+        IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), name);
         int fd = prog == IntPtr.Zero ? -1 : Libbpf.ProgramFd(prog);
         if (fd < 0)
         {
-            throw new InvalidOperationException("the TLS uprobe_multi programs are not loaded");
+            throw new InvalidOperationException($"the uprobe_multi program {name} is not loaded");
         }
         return BpfSyscall.AttachUprobeMulti(fd, path, offsets, cookies, atReturn, pid);
     }

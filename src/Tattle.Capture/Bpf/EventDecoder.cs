@@ -11,6 +11,7 @@ public sealed class EventDecoder(ITraceEventSink sink)
     private static readonly int HeaderSize = Unsafe.SizeOf<NativeHeader>();
     private static readonly int DataSize = Unsafe.SizeOf<NativeDataEvent>();
     private static readonly int SockSize = Unsafe.SizeOf<NativeSockEvent>();
+    private static readonly int CallSize = Unsafe.SizeOf<NativeCallEvent>();
     private static readonly int ProcFixedSize = (int)Marshal.OffsetOf<NativeProcEvent>(nameof(NativeProcEvent.Filename));
 
     /// <summary>Records too short for their type (never expected; counted rather than thrown).</summary>
@@ -27,6 +28,9 @@ public sealed class EventDecoder(ITraceEventSink sink)
         uint type = MemoryMarshal.Read<NativeHeader>(record).Type;
         switch (type)
         {
+            case NativeEventType.Call when record.Length >= CallSize:
+                DispatchCall(record);
+                return true;
             case NativeEventType.Data when record.Length >= DataSize:
                 DispatchData(record);
                 return true;
@@ -67,6 +71,37 @@ public sealed class EventDecoder(ITraceEventSink sink)
         };
         sink.OnData(in e, record.Slice(DataSize, payloadLength));
     }
+
+    private unsafe void DispatchCall(ReadOnlySpan<byte> record)
+    {
+        ref readonly var c = ref MemoryMarshal.AsRef<NativeCallEvent>(record);
+        var args = new CallRegisters();
+        var captured = new CallCaptureLengths();
+        var slots = record[CallSize..];
+        fixed (NativeCallEvent* p = &c)
+        {
+            for (int i = 0; i < CallEvent.MaxArguments; i++)
+            {
+                args[i] = p->Args[i];
+                // A slot the record does not hold (cut short) counts as empty.
+                captured[i] = (i + 1) * CallEvent.SlotBytes <= slots.Length ? Math.Min(p->CapLen[i], (ushort)CallEvent.SlotBytes) : (ushort)0;
+            }
+        }
+        sink.OnCall(new CallEvent
+        {
+            TimestampNs = (long)c.H.TsNs,
+            StartNs = (long)c.StartNs,
+            Pid = (int)c.H.Tgid,
+            Tid = (int)c.H.Tid,
+            Cookie = c.Cookie,
+            Args = args,
+            Ret = c.Ret,
+            Captured = captured,
+            EntryOnly = (c.Flags & EntryOnlyFlag) != 0,
+        }, slots);
+    }
+
+    private const uint EntryOnlyFlag = 0x20000; // TATTLE_CALL_ENTRY_ONLY
 
     private unsafe void DispatchProcess(ReadOnlySpan<byte> record, uint type)
     {

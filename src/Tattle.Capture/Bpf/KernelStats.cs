@@ -17,9 +17,11 @@ public readonly record struct KernelStats(
     ulong TlsSessionsCreated = 0,
     ulong GoSocketMismatches = 0,
     ulong TlsWriteRetries = 0,
-    ulong TlsHits = 0)
+    ulong TlsHits = 0,
+    ulong ProbeHits = 0,
+    ulong ProbeUnmatched = 0)
 {
-    public const int Count = 16;
+    public const int Count = 18;
 
     /// <summary>Entries of the kernel's socket table (TATTLE_SOCKS_MAX): an LRU, so past it the oldest go.</summary>
     public const ulong SocksCapacity = 131072;
@@ -43,5 +45,5 @@ public readonly record struct KernelStats(
     public ulong Dropped => DataDropped + OtherDropped;
 
     public static KernelStats FromCounters(ReadOnlySpan<ulong> c) =>
-        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]);
+        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17]);
 }

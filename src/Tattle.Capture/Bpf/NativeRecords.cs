@@ -96,6 +96,22 @@ internal struct NativeDataEvent
     public ulong TlsSession;
 }
 
+/// <summary>struct tattle_call_event; argument slots of TATTLE_CALL_CAPTURE bytes follow it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeCallEvent
+{
+    public const int Arguments = 6;
+    public const int SlotBytes = 256;
+
+    public NativeHeader H;
+    public ulong StartNs;
+    public ulong Cookie;
+    public fixed ulong Args[Arguments];
+    public ulong Ret;
+    public fixed ushort CapLen[Arguments];
+    public uint Flags;
+}
+
 /// <summary>enum tattle_event_type.</summary>
 internal static class NativeEventType
 {
@@ -112,4 +128,5 @@ internal static class NativeEventType
     public const uint TcpState = 17;
     public const uint Data = 20;
     public const uint Notice = 30;
+    public const uint Call = 40;
 }

@@ -22,6 +22,20 @@ public enum ElfStatus
     IoError,
 }
 
+/// <summary>The words a status is reported in, after a file's path.</summary>
+public static class ElfStatusText
+{
+    public static string Describe(this ElfStatus status) => status switch
+    {
+        ElfStatus.NotElf => "not an ELF file",
+        ElfStatus.Unsupported => "an ELF file of another kind (only 64-bit little-endian x86_64 is read)",
+        ElfStatus.Truncated => "a truncated ELF file (its headers point past its end)",
+        ElfStatus.Malformed => "a malformed ELF file (inconsistent headers)",
+        ElfStatus.IoError => "cannot be opened or read",
+        _ => "read",
+    };
+}
+
 /// <summary>Which symbol table a symbol came from.</summary>
 public enum ElfSymbolTable
 {

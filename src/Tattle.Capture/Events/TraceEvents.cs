@@ -144,6 +144,55 @@ public readonly record struct DataEvent
     public bool IsFirstChunk => ChunkOffset == 0;
 }
 
+/// <summary>The six argument registers of a probed call, as the kernel read them.</summary>
+[System.Runtime.CompilerServices.InlineArray(CallEvent.MaxArguments)]
+public struct CallRegisters
+{
+    private ulong _first;
+}
+
+/// <summary>Bytes captured of each argument (a string's or a buffer's), by position.</summary>
+[System.Runtime.CompilerServices.InlineArray(CallEvent.MaxArguments)]
+public struct CallCaptureLengths
+{
+    private ushort _first;
+}
+
+/// <summary>
+/// One call of a probed function (tattle probe): its arguments' registers, its result, and the bytes of its
+/// string and buffer arguments, slot <c>i</c> at <c>i * SlotBytes</c> of the span passed with it.
+/// </summary>
+public readonly record struct CallEvent
+{
+    public const int MaxArguments = 6;
+
+    /// <summary>Bytes of one argument's slot: a longer string or buffer is cut there.</summary>
+    public const int SlotBytes = 256;
+
+    /// <summary>The return (the entry for a probe without a return).</summary>
+    public long TimestampNs { get; init; }
+
+    public long StartNs { get; init; }
+
+    public int Pid { get; init; }
+
+    public int Tid { get; init; }
+
+    /// <summary>The attach cookie: the function's index in bits 0–15.</summary>
+    public ulong Cookie { get; init; }
+
+    public int Function => (int)(Cookie & 0xffff);
+
+    public CallRegisters Args { get; init; }
+
+    public ulong Ret { get; init; }
+
+    public CallCaptureLengths Captured { get; init; }
+
+    /// <summary>No return probe (Go code): no result and no duration.</summary>
+    public bool EntryOnly { get; init; }
+}
+
 /// <summary>Events lost somewhere between the kernel and the records.</summary>
 public readonly record struct LossEvent(long TimestampNs, long Count, string Where);
 
@@ -162,4 +211,9 @@ public interface ITraceEventSink
     void OnData(in DataEvent e, ReadOnlySpan<byte> payload);
 
     void OnLoss(in LossEvent e);
+
+    /// <summary>A probed function returned (tattle probe); <paramref name="slots"/> holds its captured arguments.</summary>
+    void OnCall(in CallEvent e, ReadOnlySpan<byte> slots)
+    {
+    }
 }

@@ -68,7 +68,7 @@ public static class LibraryListing
         var status = ElfFile.Open(readPath, out var file);
         if (status != ElfStatus.Ok || file is null)
         {
-            return Unread(path, readPath, status, Describe(status));
+            return Unread(path, readPath, status, status.Describe());
         }
         using (file)
         {
@@ -80,7 +80,7 @@ public static class LibraryListing
             }
             if (status != ElfStatus.Ok)
             {
-                return Unread(path, readPath, status, Describe(status)) with { BuildId = file.BuildId, Stripped = !file.HasSymTab };
+                return Unread(path, readPath, status, status.Describe()) with { BuildId = file.BuildId, Stripped = !file.HasSymTab };
             }
             var matching = glob is null ? [] : symbols.Where(s => s.IsFunction && s.Name.Length > 0 && glob.IsMatch(s.Name)).ToList();
             return new LibObject(path, readPath, ElfStatus.Ok, null, file.BuildId, versions.Soname, SonameVersion(versions.Soname),
@@ -91,16 +91,6 @@ public static class LibraryListing
     private static LibObject Unread(string path, string readPath, ElfStatus status, string error) =>
         new(path, readPath, status, error, null, null, null, null, false, []);
 
-    /// <summary>The reason printed after the path.</summary>
-    public static string Describe(ElfStatus status) => status switch
-    {
-        ElfStatus.NotElf => "not an ELF file",
-        ElfStatus.Unsupported => "an ELF file of another kind (only 64-bit little-endian x86_64 is read)",
-        ElfStatus.Truncated => "a truncated ELF file (its headers point past its end)",
-        ElfStatus.Malformed => "a malformed ELF file (inconsistent headers)",
-        ElfStatus.IoError => "cannot be opened or read",
-        _ => "read",
-    };
 
     /// <summary>Orders version names by the runs of digits in them, as numbers, then ordinally.</summary>
     private sealed class VersionNameComparer : IComparer<string>

@@ -47,6 +47,7 @@ public enum TlsProbeKind : uint
 /// <param name="File">The file's identity: uprobes are per inode, so one file reached by two paths (the program's
 /// path at launch, /proc/PID/exe at exec) must be probed once.</param>
 public sealed record TlsAttachPoint(string Path, string Function, ulong FileOffset, TlsProbeKind Kind, Go.GoConnLayout? Go = null, Proc.FileContentsId? File = null)
+    : Uprobes.IUprobePoint
 {
     /// <summary>Whether a return probe is needed too (everything but SSL_set_fd and Go's).</summary>
     public bool NeedsReturn => (Kind & (TlsProbeKind.SetFd | TlsProbeKind.Go | TlsProbeKind.AtEntry)) == 0;

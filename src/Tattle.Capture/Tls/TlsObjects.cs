@@ -62,7 +62,7 @@ internal static class TlsObjects
             {
                 if (reportNotElf || parsed.Status != ElfStatus.NotElf)
                 {
-                    into.Unreadable.Add(new TlsUnreadable(mappedPath, Describe(parsed.Status)));
+                    into.Unreadable.Add(new TlsUnreadable(mappedPath, parsed.Status.Describe()));
                 }
                 return;
             }
@@ -139,14 +139,6 @@ internal static class TlsObjects
         _ => e.Message,
     };
 
-    private static string Describe(ElfStatus status) => status switch
-    {
-        ElfStatus.NotElf => "not an ELF file",
-        ElfStatus.Unsupported => "not an x86_64 ELF64 little-endian object",
-        ElfStatus.Truncated => "truncated ELF file",
-        ElfStatus.Malformed => "malformed ELF headers",
-        _ => "read error",
-    };
 
     // Only files with Go's own sections are decoded: the rest (every shared library) costs two section lookups.
     private static GoBinaryInfo? ReadGo(ElfFile elf) =>

@@ -41,6 +41,24 @@ internal sealed record TraceConfig
 
     /// <summary>Reassembly and parsing: --proto, --body-limit, --no-redact, --stream-buffer, --no-parse.</summary>
     public StreamSettings Streams { get; init; } = new();
+
+    /// <summary>Function probes (tattle probe); null for run and attach.</summary>
+    public ProbeConfig? Probes { get; init; }
+}
+
+/// <summary>tattle probe's specs and options.</summary>
+internal sealed record ProbeConfig
+{
+    public required IReadOnlyList<Tattle.Capture.Probes.ProbeSpec> Specs { get; init; }
+
+    /// <summary>--count: the per-function table only, no record per call.</summary>
+    public bool CountOnly { get; init; }
+
+    /// <summary>--max-probes: functions probed at most.</summary>
+    public int MaxProbes { get; init; } = DefaultMaxProbes;
+
+    /// <summary>Enough for every export of libzmq or libcurl; a glob over libc's 3000 needs it raised.</summary>
+    public const int DefaultMaxProbes = 1000;
 }
 
 /// <summary>The live view's options.</summary>

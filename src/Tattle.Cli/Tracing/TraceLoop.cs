@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Tattle.Capture.Bpf;
 using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
+using Tattle.Capture.Probes;
 using Tattle.Capture.Tls;
 using Tattle.Interop;
 using Tattle.Output;
@@ -9,6 +10,7 @@ using Tattle.Output.Console;
 using Tattle.Output.JsonLines;
 using Tattle.Records;
 using Tattle.Tracking;
+using Tattle.Tracking.Calls;
 using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
 using Tattle.Tracking.Packets;
@@ -111,12 +113,36 @@ internal static class TraceLoop
         }
         using var output = new FanOutSink(sinks);
         var plaintext = config.Packets?.TlsPlaintext == true ? new PlaintextPackets() : null;
+        var probeFailures = new List<string>();
+        ProbeResolver? resolver = null;
+        CallProbeDiscovery? callDiscovery = null;
+        if (config.Probes is { } probes)
+        {
+            resolver = new ProbeResolver(probes.Specs, new ProbedFunctions(probes.MaxProbes), f =>
+            {
+                lock (probeFailures)
+                {
+                    if (!probeFailures.Contains(f))
+                    {
+                        probeFailures.Add(f);
+                    }
+                }
+            });
+            callDiscovery = new CallProbeDiscovery(resolver);
+            if (probeFailures.FirstOrDefault(f => f.Contains("--max-probes", StringComparison.Ordinal)) is { } tooMany)
+            {
+                stderr.WriteLine($"tattle: probe {tooMany}");
+                live.Dispose();
+                return 2;
+            }
+        }
         var session = new TraceSession(output, new ProcSocketLookup(), new TraceSettings
         {
             EmitData = config.Data,
             ToUnixNs = clock.ToUnixNs,
             Streams = config.Streams,
             TlsPlaintext = plaintext,
+            Calls = resolver is null ? null : new CallSettings { Functions = resolver.Functions, CountOnly = config.Probes!.CountOnly },
         });
 
         BpfTracer tracer;
@@ -149,7 +175,9 @@ internal static class TraceLoop
         using (tracer)
         using (var tlsProbes = config.Tls ? new TlsProbes(tracer) : null)
         using (var tls = tlsProbes is null ? null : new TlsTracing(tlsProbes, new TlsLibraryDiscovery(tlsProbes.NoteUnsupported), session, stderr))
-        using (var reader = new RingBufferReader(tracer, new EventDecoder(tls is null ? session : tls)))
+        using (var callProbes = callDiscovery is null ? null : new CallProbes(tracer))
+        using (var calls = callProbes is null ? null : new CallTracing(callProbes, callDiscovery!, session, (ITraceEventSink?)tls ?? session, stderr))
+        using (var reader = new RingBufferReader(tracer, new EventDecoder((ITraceEventSink?)calls ?? (ITraceEventSink?)tls ?? session)))
         using (target)
         {
             int signals = 0;
@@ -182,17 +210,19 @@ internal static class TraceLoop
                 return 2;
             }
             using var packetJob = packets;
-            if (tls is not null)
+            if (tls is not null || calls is not null)
             {
                 target.OnTraced = (pid, exe) =>
                 {
                     if (exe is null)
                     {
-                        tls.AttachRunning(pid);
+                        tls?.AttachRunning(pid);
+                        calls?.AttachRunning(pid);
                     }
                     else
                     {
-                        tls.AttachLaunch(pid, exe);
+                        tls?.AttachLaunch(pid, exe);
+                        calls?.AttachLaunch(pid, exe);
                     }
                 };
             }
@@ -222,6 +252,7 @@ internal static class TraceLoop
                     stop = target.OnSignal(s, ++signals);
                 }
                 tls?.Poll(now);
+                calls?.Poll(now);
                 if (now - lastStats >= StatsEveryNs)
                 {
                     monitor.Update(tracer.ReadStats(), now, session);
@@ -244,11 +275,13 @@ internal static class TraceLoop
                 session.OnLoss(in packetLoss);
             }
             tls?.Poll(end); // its last notices come before the summary
+            calls?.Poll(end);
             var stats = monitor.Last;
             var tlsSummary = tlsProbes is null ? null
                 : new TlsProbeSummary(tlsProbes.FunctionsAttached, stats.TlsCalls, stats.TlsUntraced, stats.TlsNoSocket, tlsProbes.Failures, stats.GoSocketMismatches, stats.TlsHits);
             int stillRunning = target.CountsStillRunning ? session.Processes.StillRunning().Count : 0;
-            var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary, stillRunning);
+            var probeSummary = resolver is null ? null : ProbeSummary(resolver, callProbes!, probeFailures, stats);
+            var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary, stillRunning, probeSummary);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
             live.Summary(filtered?.Apply(summary) ?? summary);
@@ -264,6 +297,19 @@ internal static class TraceLoop
             }
             return target.ExitCode;
         }
+    }
+
+    private static CallProbeSummary ProbeSummary(ProbeResolver resolver, CallProbes probes, List<string> failures, KernelStats stats)
+    {
+        var matched = resolver.Matched;
+        List<string> all;
+        lock (failures)
+        {
+            all = [.. failures, .. probes.Failures];
+        }
+        // A spec that found nothing is said once, plainly: a typo, or a library the program never loaded.
+        all.AddRange(resolver.Specs.Where(s => !matched.Contains(s)).Select(s => $"'{s.Text}': no function matched in the objects the traced processes mapped or the system's libraries"));
+        return new CallProbeSummary(probes.FunctionsAttached, stats.ProbeHits, stats.ProbeUnmatched, all);
     }
 
     private static string PacketSummary(PacketCaptureResult r, string path, bool allPackets)

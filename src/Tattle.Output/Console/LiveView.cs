@@ -87,9 +87,30 @@ public sealed class LiveView : IRecordSink
         DataRecord d => $"{Paint(LiveStyle.Grey, Esc(d.Dir) + (d.Tls ? " tls" : ""))} {Paint(LiveStyle.Grey, Esc(d.Conn))} {d.Len} B{(d.Truncated ? " (truncated)" : "")} {Preview(d.Payload.Span)}",
         LossRecord l => $"{Paint(LiveStyle.Red, $"LOST {l.Count}")} {Esc(l.Where)}",
         NoticeRecord n => $"{Paint(LiveStyle.Yellow, "note")} {Esc(n.Message)}",
+        CallRecord c => Call(c),
         GapRecord g => $"{Paint(LiveStyle.Red, "gap")} {Paint(LiveStyle.Grey, Esc(g.Conn))} {Esc(g.Dir)} {Bytes((ulong)g.Bytes)} ({Esc(g.Reason)})",
         _ => null,
     };
+
+    /// <summary>As ltrace shows a call: name(args) = result, then its duration, thread, library and connections.</summary>
+    private string Call(CallRecord c)
+    {
+        var args = c.Args.Select((a, i) =>
+        {
+            string value = a.Text is { } t && a.Signed is null && !(t == "NULL" || t.StartsWith("0x", StringComparison.Ordinal)) ? $"\"{t}\"" : a.ToString();
+            if (a.Truncated)
+            {
+                value += "...";
+            }
+            return (i < c.ArgNames.Count && c.ArgNames[i] is { } name ? name + "=" : "") + value;
+        });
+        string head = $"{Paint(LiveStyle.Cyan, "call")} {Esc(c.Function)}({Esc(string.Join(", ", args))})";
+        string ret = c.Ret is { } r ? $" = {Esc(r)}" : "";
+        string time = c.DurationUs is { } us ? " " + Paint(LiveStyle.Yellow, us >= 1000 ? $"<{(us / 1000).ToString("0.000", CultureInfo.InvariantCulture)} ms>" : $"<{us.ToString("0.0", CultureInfo.InvariantCulture)} µs>") : "";
+        string url = c.Url is { } u ? $" {Esc(u)}" : "";
+        string conns = c.Conns.Count > 0 ? " " + Paint(LiveStyle.Grey, "-> " + Esc(string.Join(",", c.Conns))) : "";
+        return head + ret + time + url + " " + Paint(LiveStyle.Grey, $"[tid {c.Tid} {Esc(c.Library)}]") + conns;
+    }
 
     private string Peer(Endpoint? ep) =>
         ep?.Host is { } host ? $"{Esc(host)} {Paint(LiveStyle.Grey, "(" + Esc(ep) + ")")}" : Esc(ep);
@@ -107,29 +128,8 @@ public sealed class LiveView : IRecordSink
     public static string Bytes(ulong n) => LiveLine.ByteCount(n);
 
     /// <summary>The first bytes of a payload, printable, with C escapes (as strace shows strings).</summary>
-    public static string Preview(ReadOnlySpan<byte> data, int max = 64)
-    {
-        var sb = new StringBuilder("\"");
-        foreach (byte b in data[..Math.Min(max, data.Length)])
-        {
-            sb.Append(b switch
-            {
-                (byte)'\n' => "\\n",
-                (byte)'\r' => "\\r",
-                (byte)'\t' => "\\t",
-                (byte)'"' => "\\\"",
-                (byte)'\\' => "\\\\",
-                >= 0x20 and < 0x7f => ((char)b).ToString(),
-                _ => $"\\x{b:x2}",
-            });
-        }
-        sb.Append('"');
-        if (data.Length > max)
-        {
-            sb.Append("...");
-        }
-        return sb.ToString();
-    }
+    public static string Preview(ReadOnlySpan<byte> data, int max = 64) =>
+        "\"" + CEscapes.Escape(data[..Math.Min(max, data.Length)]) + "\"" + (data.Length > max ? "..." : "");
 
     private bool _disposed;
 

@@ -78,6 +78,9 @@ public static class RecordJson
             case NoticeRecord n:
                 w.WriteString(JsonNames.Message, n.Message);
                 break;
+            case CallRecord c:
+                WriteCall(w, c);
+                break;
             case SummaryRecord s:
                 WriteSummary(w, s);
                 break;
@@ -149,6 +152,111 @@ public static class RecordJson
         }
     }
 
+    private static void WriteCall(Utf8JsonWriter w, CallRecord c)
+    {
+        w.WriteNumber(JsonNames.Tid, c.Tid);
+        RecurringStrings.Write(w, JsonNames.Function, c.Function);
+        RecurringStrings.Write(w, JsonNames.Library, c.Library);
+        if (c.DurationUs is { } us)
+        {
+            w.WriteNumber(JsonNames.DurationUs, Math.Round(us, 3));
+        }
+        w.WritePropertyName(JsonNames.Ret);
+        WriteValue(w, c.Ret);
+        w.WriteStartArray(JsonNames.Args);
+        foreach (var a in c.Args)
+        {
+            WriteValue(w, a);
+        }
+        w.WriteEndArray();
+        if (c.ArgNames.Any(n => n is not null))
+        {
+            w.WriteStartArray(JsonNames.ArgNames);
+            foreach (var n in c.ArgNames)
+            {
+                w.WriteStringValue(n ?? "");
+            }
+            w.WriteEndArray();
+        }
+        if (c.Args.Any(a => a.Truncated))
+        {
+            w.WriteStartArray(JsonNames.ArgsTruncated);
+            for (int i = 0; i < c.Args.Count; i++)
+            {
+                if (c.Args[i].Truncated)
+                {
+                    w.WriteNumberValue(i);
+                }
+            }
+            w.WriteEndArray();
+        }
+        if (c.Url is not null)
+        {
+            w.WriteString(JsonNames.Url, c.Url);
+        }
+        JsonFields.WriteStrings(w, JsonNames.Conns, c.Conns);
+    }
+
+    private static void WriteValue(Utf8JsonWriter w, CallValue? value)
+    {
+        switch (value)
+        {
+            case null:
+                w.WriteNullValue();
+                break;
+            case { Signed: { } n }:
+                w.WriteNumberValue(n);
+                break;
+            case { Unsigned: { } u }:
+                w.WriteNumberValue(u);
+                break;
+            case { Boolean: { } b }:
+                w.WriteBooleanValue(b);
+                break;
+            case { Text: { } t }:
+                w.WriteStringValue(t);
+                break;
+            default:
+                w.WriteNullValue();
+                break;
+        }
+    }
+
+    private static void WriteCallSummary(Utf8JsonWriter w, SummaryRecord s)
+    {
+        if (s.Probes is { } p)
+        {
+            w.WriteStartObject(JsonNames.Probes);
+            w.WriteNumber(JsonNames.Functions, p.Functions);
+            w.WriteNumber(JsonNames.ProbeHits, p.Hits);
+            w.WriteNumber(JsonNames.UnmatchedReturns, p.UnmatchedReturns);
+            JsonFields.WriteStrings(w, JsonNames.Failures, p.Failures);
+            w.WriteEndObject();
+        }
+        if (s.Calls is not { } calls)
+        {
+            return;
+        }
+        w.WriteStartArray(JsonNames.Calls);
+        foreach (var c in calls)
+        {
+            w.WriteStartObject();
+            w.WriteString(JsonNames.Library, c.Library);
+            w.WriteString(JsonNames.Function, c.Function);
+            w.WriteNumber(JsonNames.Calls, c.Calls);
+            w.WriteNumber(JsonNames.Errors, c.Errors);
+            foreach (var (name, v) in (ReadOnlySpan<(JsonEncodedText, double?)>)[(JsonNames.TotalUs, c.TotalUs), (JsonNames.P50Us, c.P50Us), (JsonNames.P99Us, c.P99Us), (JsonNames.MaxUs, c.MaxUs)])
+            {
+                if (v is { } x)
+                {
+                    w.WriteNumber(name, x);
+                }
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
     private static void WriteSummary(Utf8JsonWriter w, SummaryRecord s)
     {
         w.WriteNumber(JsonNames.DurationMs, Math.Round(s.DurationMs, 3));
@@ -168,6 +276,7 @@ public static class RecordJson
             JsonFields.WriteStrings(w, JsonNames.Failures, tls.Failures);
             w.WriteEndObject();
         }
+        WriteCallSummary(w, s);
         w.WriteStartArray(JsonNames.Rows);
         foreach (var row in s.Rows)
         {

@@ -67,4 +67,20 @@ public static class JsonNames
     public static readonly JsonEncodedText WithoutSocket = JsonEncodedText.Encode("without_socket");
     public static readonly JsonEncodedText SocketMismatches = JsonEncodedText.Encode("socket_mismatches");
     public static readonly JsonEncodedText ProbeHits = JsonEncodedText.Encode("probe_hits");
+    public static readonly JsonEncodedText Tid = JsonEncodedText.Encode("tid");
+    public static readonly JsonEncodedText Function = JsonEncodedText.Encode("function");
+    public static readonly JsonEncodedText Library = JsonEncodedText.Encode("library");
+    public static readonly JsonEncodedText DurationUs = JsonEncodedText.Encode("duration_us");
+    public static readonly JsonEncodedText Ret = JsonEncodedText.Encode("ret");
+    public static readonly JsonEncodedText Args = JsonEncodedText.Encode("args");
+    public static readonly JsonEncodedText ArgNames = JsonEncodedText.Encode("arg_names");
+    public static readonly JsonEncodedText ArgsTruncated = JsonEncodedText.Encode("args_truncated");
+    public static readonly JsonEncodedText Url = JsonEncodedText.Encode("url");
+    public static readonly JsonEncodedText Conns = JsonEncodedText.Encode("conns");
+    public static readonly JsonEncodedText TotalUs = JsonEncodedText.Encode("total_us");
+    public static readonly JsonEncodedText P50Us = JsonEncodedText.Encode("p50_us");
+    public static readonly JsonEncodedText P99Us = JsonEncodedText.Encode("p99_us");
+    public static readonly JsonEncodedText MaxUs = JsonEncodedText.Encode("max_us");
+    public static readonly JsonEncodedText Probes = JsonEncodedText.Encode("probes");
+    public static readonly JsonEncodedText UnmatchedReturns = JsonEncodedText.Encode("unmatched_returns");
 }

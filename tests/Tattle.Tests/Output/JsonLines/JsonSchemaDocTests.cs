@@ -112,6 +112,7 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
             "number" => value.ValueKind == JsonValueKind.Number,
             "int or string" => value.ValueKind is JsonValueKind.Number or JsonValueKind.String,
             "bool" => value.ValueKind is JsonValueKind.True or JsonValueKind.False,
+            "value" => value.ValueKind is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null,
             "object" => value.ValueKind == JsonValueKind.Object && value.EnumerateObject().All(p => p.Value.ValueKind == JsonValueKind.String),
             "object of int" => value.ValueKind == JsonValueKind.Object && value.EnumerateObject().All(p => p.Value.TryGetInt64(out _)),
             _ => Tables.Value.ContainsKey($"object {type}") && value.ValueKind == JsonValueKind.Object,
@@ -234,6 +235,49 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         var netlink = new SummaryRow { Pid = 12, Comm = "ip", Proto = "netlink", Role = "client", Endpoint = new Endpoint(null, null), Connections = 1 };
         yield return new SummaryRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Rows = [client, netlink], DurationMs = 12.5, Events = 40, Lost = 0, Processes = 2, Tls = new TlsProbeSummary(5, 3, 0, 0, ["/x: no symbols"]) };
         yield return new SummaryRecord { TimestampNs = ts, Pid = 0, Comm = "", Rows = [], DurationMs = 1, Events = 0, Lost = 0, Processes = 0 };
+        yield return new SummaryRecord
+        {
+            TimestampNs = ts,
+            Pid = 10,
+            Comm = "curl",
+            Rows = [],
+            DurationMs = 1,
+            Events = 4,
+            Lost = 0,
+            Processes = 1,
+            Probes = new CallProbeSummary(2, 4, 0, ["'libx:*': no function matched"]),
+            Calls =
+            [
+                new CallStats { Library = "libc.so.6", Function = "getaddrinfo", Calls = 1, Errors = 0, TotalUs = 300_100, P50Us = 300_100, P99Us = 300_100, MaxUs = 300_100 },
+                new CallStats { Library = "app", Function = "main.handle", Calls = 3 },
+            ],
+        };
+        yield return new CallRecord
+        {
+            TimestampNs = ts,
+            Pid = 10,
+            Comm = "curl",
+            Tid = 11,
+            Function = "getaddrinfo",
+            Library = "libc.so.6",
+            DurationUs = 300_100.5,
+            Ret = new CallValue { Signed = 0 },
+            Args = [new CallValue { Text = "svc.test" }, new CallValue { Text = "80" }, new CallValue { Text = "0x7ffd0000" }, new CallValue { Text = "NULL" }],
+            ArgNames = ["node", "service", "hints", "res"],
+            Conns = ["c2"],
+        };
+        yield return new CallRecord
+        {
+            TimestampNs = ts,
+            Pid = 10,
+            Comm = "app",
+            Tid = 12,
+            Function = "curl_easy_perform",
+            Library = "libcurl.so.4",
+            Args = [new CallValue { Unsigned = 1 }, new CallValue { Boolean = true }, new CallValue { Text = "aaaa", Truncated = true }],
+            ArgNames = [null, "x", null],
+            Url = "http://svc.test/",
+        };
     }
 
     [Fact]

@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using Tattle.Capture.Elf;
+using Tattle.Capture.Proc;
+using Tattle.Capture.Tls;
+
+namespace Tattle.Capture.Probes;
+
+/// <summary>
+/// Turns probe specs into uprobe places: the objects a process maps, an executable about to run, and the libraries
+/// installed on the system (a program may dlopen them later: python imports a module linked to libzmq), each
+/// examined once per inode. Every function found is numbered in <see cref="Functions"/>; what cannot be probed is
+/// told to the failure callback, once per reason.
+/// </summary>
+public sealed class ProbeResolver
+{
+    private readonly IReadOnlyList<ProbeSpec> _specs;
+    private readonly IReadOnlyList<string> _directories;
+    private readonly Action<string> _failure;
+    private readonly ConcurrentDictionary<(FileContentsId, string), IReadOnlyList<CallAttachPoint>> _cache = new();
+
+    /// <param name="specs">What to probe.</param>
+    /// <param name="functions">Numbers the functions found (and holds the probe cap).</param>
+    /// <param name="failure">Told why something could not be probed.</param>
+    /// <param name="systemDirectories">Where installed libraries are looked for (default: the system's).</param>
+    public ProbeResolver(IReadOnlyList<ProbeSpec> specs, ProbedFunctions functions, Action<string> failure, IReadOnlyList<string>? systemDirectories = null)
+    {
+        _specs = specs;
+        Functions = functions;
+        _failure = failure;
+        _directories = systemDirectories ?? TlsLibraries.SystemDirectories;
+    }
+
+    /// <summary>The specs, as given.</summary>
+    public IReadOnlyList<ProbeSpec> Specs => _specs;
+
+    /// <summary>The functions found so far, by number.</summary>
+    public ProbedFunctions Functions { get; }
+
+    /// <summary>Specs that have matched a function in some object so far.</summary>
+    public IReadOnlyCollection<ProbeSpec> Matched => [.. _matched.Keys];
+
+    private readonly ConcurrentDictionary<ProbeSpec, bool> _matched = new();
+
+    /// <summary>The installed libraries the specs name (by path, or by name in the system's library directories).</summary>
+    public IReadOnlyList<CallAttachPoint> System()
+    {
+        var points = new List<CallAttachPoint>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var spec in _specs.Where(s => s.Library.Contains('/')))
+        {
+            if (File.Exists(spec.Library) && seen.Add(RealPath(spec.Library)))
+            {
+                points.AddRange(PointsOf(spec.Library, spec.Library));
+            }
+        }
+        foreach (string dir in _directories.Where(Directory.Exists))
+        {
+            foreach (string file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
+            {
+                if (!_specs.Any(s => !s.Library.Contains('/') && s.MatchesLibrary(file)))
+                {
+                    continue;
+                }
+                string real = RealPath(file);
+                if (seen.Add(real))
+                {
+                    // Attached by the real path, matched by the name the program asks for (libzmq.so.5 → libzmq.so.5.2.4).
+                    points.AddRange(PointsOf(real, file, quietIfNotElf: true));
+                }
+            }
+        }
+        return points;
+    }
+
+    /// <summary>The matching objects the process maps now (through /proc/PID/root in another mount namespace).</summary>
+    public IReadOnlyList<CallAttachPoint> ForProcess(int pid)
+    {
+        if (MappedObjects.ForProcess(pid, out var objects) != MappedObjectsStatus.Ok)
+        {
+            return [];
+        }
+        var points = new List<CallAttachPoint>();
+        foreach (var o in objects.Where(o => !o.Deleted))
+        {
+            points.AddRange(PointsOf(o.ReadPath, o.MappedPath));
+        }
+        return points;
+    }
+
+    /// <summary>The executable itself, when a spec names it.</summary>
+    public IReadOnlyList<CallAttachPoint> ForExecutable(string path, string? invokedAs = null) =>
+        PointsOf(path, path, invokedAs);
+
+    /// <summary>The probe places in one file for every spec its name matches.</summary>
+    private IReadOnlyList<CallAttachPoint> PointsOf(string path, string mappedPath, string? alias = null, bool quietIfNotElf = false)
+    {
+        var specs = _specs.Where(s => s.MatchesLibrary(mappedPath) || s.MatchesLibrary(path) || (alias is not null && s.MatchesLibrary(alias))).ToList();
+        if (specs.Count == 0)
+        {
+            return [];
+        }
+        FileContentsId id;
+        try
+        {
+            using var handle = ProcNative.OpenRegularFile(path);
+            if (ProcNative.StatFdContents((int)handle.DangerousGetHandle(), out id) != 0)
+            {
+                return [];
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _failure($"{mappedPath}: {e.Message}");
+            return [];
+        }
+        string key = string.Join('\n', specs.Select(s => s.Text));
+        return _cache.GetOrAdd((id, key), _ => Resolve(path, mappedPath, id, specs, quietIfNotElf));
+    }
+
+    private List<CallAttachPoint> Resolve(string path, string mappedPath, FileContentsId id, List<ProbeSpec> specs, bool quietIfNotElf)
+    {
+        var points = new List<CallAttachPoint>();
+        var status = ElfFile.Open(path, out var elf);
+        using (elf)
+        {
+            if (elf is null)
+            {
+                // A linker script named libc.so is no object: only a mapped or named file must be one.
+                if (status != ElfStatus.NotElf || !quietIfNotElf)
+                {
+                    _failure($"{mappedPath}: {status.Describe()}");
+                }
+                return points;
+            }
+            bool go = elf.TryFindSection(".gopclntab", out _) || elf.TryFindSection(".go.buildinfo", out _);
+            foreach (var spec in specs.Where(s => !s.Usdt))
+            {
+                status = elf.ReadFunctions(spec.Function.IsMatch, out var functions);
+                if (status != ElfStatus.Ok)
+                {
+                    _failure($"{mappedPath}: {status.Describe()}");
+                    continue;
+                }
+                foreach (var f in functions.OrderBy(f => f.Name, StringComparer.Ordinal))
+                {
+                    var signature = spec.Signature ?? BuiltinSignatures.Find(f.Name);
+                    // No uretprobes on Go code: the runtime moves goroutine stacks, and a return address the kernel
+                    // replaced would be copied to the new stack and crash the program.
+                    var probed = Functions.Add(mappedPath, f.Name, signature, entryOnly: go, goAbi: go);
+                    if (probed is null)
+                    {
+                        _failure($"{spec.Text}: more functions match than --max-probes {Functions.Max} allows; narrow the pattern or raise --max-probes");
+                        return points;
+                    }
+                    points.Add(new CallAttachPoint(path, probed, f.FileOffset, id));
+                    _matched[spec] = true;
+                    foreach (string companion in BuiltinSignatures.CompanionsOf(f.Name))
+                    {
+                        AddCompanion(elf, path, mappedPath, id, companion, points);
+                    }
+                }
+            }
+        }
+        return points;
+    }
+
+    /// <summary>A function probed for another's sake (its records feed the other's, and are not written).</summary>
+    private void AddCompanion(ElfFile elf, string path, string mappedPath, FileContentsId id, string name, List<CallAttachPoint> points)
+    {
+        if (elf.ReadFunctions(n => n == name, out var found) != ElfStatus.Ok || found.Count == 0)
+        {
+            return;
+        }
+        if (Functions.Add(mappedPath, name, BuiltinSignatures.Find(name), entryOnly: false, hidden: true) is { } probed
+            && !points.Any(p => p.Function == probed))
+        {
+            points.Add(new CallAttachPoint(path, probed, found[0].FileOffset, id));
+        }
+    }
+
+
+    private static string RealPath(string path)
+    {
+        try
+        {
+            return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+        }
+        catch (IOException)
+        {
+            return path;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using Tattle.Capture.Libs;
+
+namespace Tattle.Capture.Probes;
+
+/// <summary>
+/// One probe asked for on the command line: <c>LIB:GLOB</c>, optionally with a signature
+/// (<c>libzmq:zmq_send(ptr, buf:len=arg3, int, int) -> int</c>), or a USDT probe <c>usdt:LIB:PROVIDER:NAME</c>.
+/// </summary>
+/// <param name="Text">As given.</param>
+/// <param name="Library">The object: a file name (libzmq, libc.so.6, curl) or a path.</param>
+/// <param name="Function">The function names to probe (or, for USDT, PROVIDER:NAME).</param>
+/// <param name="Signature">The signature given, or null (then a built-in one where there is one).</param>
+/// <param name="Usdt">A USDT probe rather than a function.</param>
+public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function, CallSignature? Signature, bool Usdt = false)
+{
+    /// <summary>Parses one spec; returns null and one line saying what is wrong.</summary>
+    public static ProbeSpec? Parse(string text, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        error = "";
+        string s = text.Trim();
+        bool usdt = s.StartsWith("usdt:", StringComparison.Ordinal);
+        if (usdt)
+        {
+            s = s[5..];
+        }
+        int colon = s.IndexOf(':');
+        if (colon <= 0 || colon == s.Length - 1)
+        {
+            error = usdt ? $"'{text}': expected usdt:LIB:PROVIDER:NAME, e.g. usdt:python3:python:function__entry"
+                : $"'{text}': expected LIB:FUNCTION, e.g. libc:getaddrinfo or 'libzmq:zmq_*'";
+            return null;
+        }
+        string library = s[..colon].Trim();
+        string rest = s[(colon + 1)..].Trim();
+        CallSignature? signature = null;
+        int paren = rest.IndexOf('(');
+        if (paren >= 0)
+        {
+            if (usdt)
+            {
+                error = $"'{text}': a USDT probe's arguments come from its note; it takes no signature";
+                return null;
+            }
+            signature = CallSignature.Parse(rest[paren..], out string why);
+            if (signature is null)
+            {
+                error = $"'{text}': {why}";
+                return null;
+            }
+            rest = rest[..paren].Trim();
+        }
+        if (usdt && rest.Count(c => c == ':') != 1)
+        {
+            error = $"'{text}': expected usdt:LIB:PROVIDER:NAME";
+            return null;
+        }
+        if (rest.Length == 0 || !rest.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '*' or '?' or '[' or ']' or '!' or '-' or '.' or '$' || (c == ':' && usdt)))
+        {
+            error = $"'{text}': '{rest}' is not a function name or pattern (letters, digits, _ and * ? [ ])";
+            return null;
+        }
+        if (library.IndexOfAny(['*', '?', '[']) >= 0)
+        {
+            error = $"'{text}': the library is a name or a path, not a pattern";
+            return null;
+        }
+        return new ProbeSpec(text, library, new SymbolGlob(rest), signature, usdt);
+    }
+
+    /// <summary>Whether <paramref name="path"/> (a mapped object or an executable) is this spec's library.</summary>
+    public bool MatchesLibrary(string path) => LibraryMatches(Library, path);
+
+    /// <summary>
+    /// A library name matches a file of that name, or with a version after it (libc → libc.so.6, libzmq →
+    /// libzmq.so.5, python3.11 → the executable), with "lib" assumed (zmq → libzmq.so.5); a path matches itself.
+    /// </summary>
+    public static bool LibraryMatches(string library, string path)
+    {
+        if (library.Contains('/'))
+        {
+            return path == library;
+        }
+        string name = Path.GetFileName(path);
+        return NameMatches(library, name) || (!library.StartsWith("lib", StringComparison.Ordinal) && NameMatches("lib" + library, name));
+    }
+
+    private static bool NameMatches(string library, string name) =>
+        name == library
+        || (name.StartsWith(library, StringComparison.Ordinal) && name.Length > library.Length
+            && (name.AsSpan(library.Length).StartsWith(".so") || (name[library.Length] == '-' && name.Contains(".so", StringComparison.Ordinal))));
+}

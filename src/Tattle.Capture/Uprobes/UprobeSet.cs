@@ -1,0 +1,250 @@
+using System.Collections.Concurrent;
+using Tattle.Capture.Bpf;
+using Tattle.Interop;
+
+namespace Tattle.Capture.Uprobes;
+
+/// <summary>
+/// Uprobes attached to traced processes, one program pair for all (the TLS probes', the function probes'). With
+/// uprobe_multi, one entry and one return link per object and process; otherwise an entry and a return link per
+/// function. Thread-safe: attaching to a process that already
+/// maps the library costs the kernel a grace period per function (hundreds of milliseconds per library here), so
+/// callers attach from a worker thread, while a launched command is probed from the thread that releases it.
+/// Links are closed on a background thread too, for the same reason.
+/// </summary>
+public class UprobeSet<TPoint> : IDisposable
+    where TPoint : IUprobePoint
+{
+    private readonly BpfTracer _tracer;
+    private readonly UprobePrograms _programs;
+    private readonly Dictionary<int, ProcessProbes> _byPid = [];
+    private readonly BlockingCollection<IDisposable> _closing = [];
+    private readonly Thread[] _closers;
+    private const int ClosingThreads = 16;
+
+    private readonly Lock _gate = new();
+    private int _functionsAttached;
+
+    public UprobeSet(BpfTracer tracer, UprobePrograms programs)
+    {
+        _tracer = tracer;
+        _programs = programs;
+        // Closing a uprobe link waits for an RCU grace period (~40 ms here); waits that overlap share one, so links
+        // close on several threads: an exec-heavy run (a build) releases hundreds of them.
+        _closers = [.. Enumerable.Range(0, ClosingThreads).Select(i => new Thread(CloseLinks) { IsBackground = true, Name = $"tattle-uprobe-close-{i}" })];
+        foreach (var t in _closers)
+        {
+            t.Start();
+        }
+    }
+
+    /// <summary>Functions probed in processes so far (a function in two processes counts twice).</summary>
+    public int FunctionsAttached => Volatile.Read(ref _functionsAttached);
+
+    /// <summary>Why attaching failed, once per file (empty when everything attached).</summary>
+    public IReadOnlyList<string> Failures
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _failures];
+            }
+        }
+    }
+
+    private readonly List<string> _failures = [];
+
+    /// <summary>Records something a traced program uses that cannot be probed (once per text): it joins <see cref="Failures"/>.</summary>
+    public void NoteUnsupported(string what)
+    {
+        lock (_gate)
+        {
+            if (!_failures.Contains(what))
+            {
+                _failures.Add(what);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Attaches what is not attached yet for <paramref name="pid"/>; returns the files newly probed (empty when
+    /// nothing was new, or the process is gone).
+    /// </summary>
+    public IReadOnlyList<string> Attach(int pid, IEnumerable<TPoint> points)
+    {
+        List<(string Path, List<TPoint> Points)> files;
+        lock (_gate)
+        {
+            if (!_byPid.TryGetValue(pid, out var known))
+            {
+                known = new ProcessProbes();
+                _byPid[pid] = known;
+            }
+            // One file by two paths (launch, then /proc/PID/exe at exec) is one set of probes: the kernel would
+            // fire both, and a call (Go's plaintext, read at entry) would be seen twice.
+            files = [.. points.Where(p => !known.Attached.Contains(KeyOf(p))).DistinctBy(KeyOf).GroupBy(p => p.Path)
+                .Select(g => (g.Key, g.ToList()))];
+            foreach (var (_, fresh) in files)
+            {
+                foreach (var p in fresh)
+                {
+                    known.Attached.Add(KeyOf(p)); // claimed: a concurrent caller skips them
+                }
+            }
+        }
+        var probed = new List<string>();
+        foreach (var (path, fresh) in files)
+        {
+            List<IDisposable> links;
+            try
+            {
+                links = AttachFile(pid, path, fresh);
+            }
+            catch (Exception e) when (e is NativeCallException { ErrorNumber: Errno.ESRCH } or BpfLoadException { ErrorNumber: Errno.ESRCH })
+            {
+                break; // the process is gone
+            }
+            catch (Exception e) when (e is NativeCallException or BpfLoadException)
+            {
+                lock (_gate)
+                {
+                    string failure = $"{path}: {e.Message}";
+                    if (!_failures.Contains(failure))
+                    {
+                        _failures.Add(failure);
+                    }
+                }
+                continue;
+            }
+            lock (_gate)
+            {
+                if (_byPid.TryGetValue(pid, out var known) && !known.Released)
+                {
+                    known.Links.AddRange(links);
+                    known.Points.AddRange(fresh);
+                }
+                else
+                {
+                    links.ForEach(_closing.Add); // detached meanwhile: the process exited
+                }
+            }
+            Interlocked.Add(ref _functionsAttached, fresh.Count);
+            probed.Add(path);
+        }
+        return probed;
+    }
+
+    /// <summary>What is attached in the process (a forked child runs the same objects).</summary>
+    public IReadOnlyList<TPoint> PointsOf(int pid)
+    {
+        lock (_gate)
+        {
+            return _byPid.TryGetValue(pid, out var p) ? [.. p.Points] : [];
+        }
+    }
+
+    /// <summary>Whether anything was attached for the process.</summary>
+    public bool Has(int pid)
+    {
+        lock (_gate)
+        {
+            return _byPid.TryGetValue(pid, out var p) && p.Links.Count > 0;
+        }
+    }
+
+    /// <summary>Releases the process's links (it exited); they close in the background.</summary>
+    public void Detach(int pid)
+    {
+        lock (_gate)
+        {
+            if (_byPid.Remove(pid, out var probes))
+            {
+                probes.Released = true;
+                probes.Links.ForEach(_closing.Add);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        List<int> pids;
+        lock (_gate)
+        {
+            pids = [.. _byPid.Keys];
+        }
+        pids.ForEach(Detach);
+        _closing.CompleteAdding();
+        // Bounded, so a stalled close cannot hold tattle at exit: links still open then are closed by the kernel
+        // with the process's file descriptors a moment later.
+        var deadline = Environment.TickCount64 + (long)CloseTimeout.TotalMilliseconds;
+        bool all = true;
+        foreach (var t in _closers)
+        {
+            all &= t.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
+        }
+        if (all)
+        {
+            _closing.Dispose();
+        }
+    }
+
+    /// <summary>How long Dispose waits for the links being closed.</summary>
+    internal static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(1);
+
+    private List<IDisposable> AttachFile(int pid, string path, List<TPoint> points)
+    {
+        var links = new List<IDisposable>();
+        try
+        {
+            if (_tracer.UprobeMulti)
+            {
+                var returning = points.Where(p => p.NeedsReturn).ToList();
+                links.Add(_tracer.AttachUprobes(_programs, pid, path, [.. points.Select(p => p.FileOffset)], [.. points.Select(p => p.Cookie)], atReturn: false));
+                if (returning.Count > 0)
+                {
+                    links.Add(_tracer.AttachUprobes(_programs, pid, path, [.. returning.Select(p => p.FileOffset)],
+                        [.. returning.Select(p => p.Cookie)], atReturn: true));
+                }
+                return links;
+            }
+            foreach (var point in points)
+            {
+                links.Add(_tracer.AttachUprobe(_programs, pid, path, point.FileOffset, point.Cookie, atReturn: false));
+                if (point.NeedsReturn)
+                {
+                    links.Add(_tracer.AttachUprobe(_programs, pid, path, point.FileOffset, point.Cookie, atReturn: true));
+                }
+            }
+            return links;
+        }
+        catch
+        {
+            links.ForEach(_closing.Add); // all of a file or nothing: a lone entry probe would stash calls forever
+            throw;
+        }
+    }
+
+    private void CloseLinks()
+    {
+        // On threads of their own: thread-pool workers blocked here would starve the pool (it adds a thread only
+        // every half second), and every Task of the process would wait.
+        foreach (var link in _closing.GetConsumingEnumerable())
+        {
+            link.Dispose();
+        }
+    }
+
+    private static (object File, ulong Offset) KeyOf(TPoint p) => (p.File is { } id ? id : p.Path, p.FileOffset);
+
+    private sealed class ProcessProbes
+    {
+        public HashSet<(object File, ulong Offset)> Attached { get; } = [];
+
+        public List<TPoint> Points { get; } = [];
+
+        public List<IDisposable> Links { get; } = [];
+
+        public bool Released { get; set; }
+    }
+}

@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using Tattle.Capture.Events;
+using Tattle.Capture.Uprobes;
+using Tattle.Tracking;
+
+namespace Tattle.Cli.Tracing;
+
+/// <summary>Where a process's functions to probe are: its mapped objects, or what a program about to run will map.</summary>
+internal interface IUprobeDiscovery<TPoint>
+{
+    /// <summary>The libraries installed on the system: a program may map or dlopen them at any time.</summary>
+    IReadOnlyList<TPoint> System { get; }
+
+    /// <summary>The functions in the objects the process has mapped now.</summary>
+    IReadOnlyList<TPoint> ForProcess(int pid);
+
+    /// <summary>The functions of an executable itself (statically linked OpenSSL, as in node).</summary>
+    IReadOnlyList<TPoint> ForExecutable(string path);
+}
+
+/// <summary>
+/// Keeps a set of uprobes (the TLS probes, the function probes) on every traced process, passing each event on to
+/// the next sink. A uprobe on a file takes
+/// effect in a process whenever it maps the file, so probes go on before the program needs them: the system's
+/// TLS libraries and the parent's objects at fork (usually before the child even execs), the system's libraries
+/// and the program's own at exec, and rescans of the mappings 100 ms and 1 s after an exec for objects found
+/// only once mapped. Attaching to a process that already maps a library takes the kernel a grace period per
+/// function, and reading /proc and ELF files takes milliseconds, so all of it runs in order on a worker thread;
+/// the event loop never waits. A process that was already running when probed (attach) gets a notice once its
+/// probes are live — attaching to it takes a moment, and until then its calls are not seen. Processes probed
+/// before they run (launched, forked, exec'd) get none: a build would print one per compiler.
+/// </summary>
+internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
+    where TPoint : IUprobePoint
+{
+    /// <summary>How long Dispose waits for the worker: a file a traced process controls can stall a read for good.</summary>
+    internal static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(1);
+
+    private static readonly long[] RescanAfterNs = [100_000_000, 1_000_000_000];
+
+    private readonly UprobeSet<TPoint> _probes;
+    private readonly IUprobeDiscovery<TPoint> _discovery;
+    private readonly ITraceEventSink _next;
+    private readonly TraceSession _session;
+    private readonly string _what;
+    private readonly List<(long DueNs, int Pid)> _rescans = [];
+    private readonly BlockingCollection<Job> _jobs = [];
+    private readonly ConcurrentQueue<(int Pid, long MonoNs, string Message)> _notices = new();
+    private readonly Thread _worker;
+    private readonly TextWriter? _warnings;
+    private volatile string _doing = "idle";
+    private volatile bool _abandoned;
+
+    /// <param name="what">What the probes are, in notices and warnings ("tls: plaintext probes").</param>
+    /// <param name="probes">Where probes go on and come off.</param>
+    /// <param name="discovery">Finds the functions of processes and files.</param>
+    /// <param name="session">Gets the notices.</param>
+    /// <param name="next">Gets every event passed on (the session, or another set of probes).</param>
+    /// <param name="warnings">Where a worker abandoned at exit is reported (one line), or null.</param>
+    public UprobeTracing(string what, UprobeSet<TPoint> probes, IUprobeDiscovery<TPoint> discovery, TraceSession session, ITraceEventSink next, TextWriter? warnings = null)
+    {
+        _what = what;
+        _probes = probes;
+        _discovery = discovery;
+        _session = session;
+        _next = next;
+        _warnings = warnings;
+        _worker = new Thread(Work) { IsBackground = true, Name = $"tattle-{what.Split(':')[0]}-probes" };
+        _worker.Start();
+    }
+
+    private enum JobKind
+    {
+        Running,
+        Fork,
+        Exec,
+        Rescan,
+        Exit,
+    }
+
+    /// <summary>Probes a process that is already running (attach), in the background.</summary>
+    public void AttachRunning(int pid) => _jobs.Add(new Job(JobKind.Running, pid, 0));
+
+    /// <summary>Probes a launched command before it is released to exec <paramref name="executable"/> (it maps nothing yet: fast).</summary>
+    public void AttachLaunch(int pid, string executable) =>
+        _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]);
+
+    /// <summary>Writes the notices of what was probed, and queues the rescans that are due.</summary>
+    public void Poll(long nowMonoNs)
+    {
+        while (_notices.TryDequeue(out var n))
+        {
+            _session.Notice(n.Pid, n.MonoNs, n.Message);
+        }
+        for (int i = _rescans.Count - 1; i >= 0; i--)
+        {
+            if (_rescans[i].DueNs <= nowMonoNs)
+            {
+                _jobs.Add(new Job(JobKind.Rescan, _rescans[i].Pid, 0));
+                _rescans.RemoveAt(i);
+            }
+        }
+    }
+
+    public void OnFork(in ProcessFork e)
+    {
+        _next.OnFork(in e);
+        _jobs.Add(new Job(JobKind.Fork, e.Pid, e.ParentPid));
+    }
+
+    public void OnExec(in ProcessExec e)
+    {
+        _next.OnExec(in e);
+        _jobs.Add(new Job(JobKind.Exec, e.Pid, 0));
+        foreach (long after in RescanAfterNs)
+        {
+            _rescans.Add((e.TimestampNs + after, e.Pid));
+        }
+    }
+
+    public void OnExit(in ProcessExit e)
+    {
+        _next.OnExit(in e);
+        int pid = e.Pid;
+        _jobs.Add(new Job(JobKind.Exit, pid, 0));
+        _rescans.RemoveAll(r => r.Pid == pid);
+    }
+
+    public void OnSocket(in SocketEvent e) => _next.OnSocket(in e);
+
+    public void OnData(in DataEvent e, ReadOnlySpan<byte> payload) => _next.OnData(in e, payload);
+
+    public void OnLoss(in LossEvent e) => _next.OnLoss(in e);
+
+    public void OnCall(in CallEvent e, ReadOnlySpan<byte> slots) => _next.OnCall(in e, slots);
+
+    /// <summary>
+    /// Stops the worker after the jobs queued so far, waiting at most <see cref="StopTimeout"/>: past it the worker
+    /// is abandoned (a background thread, it does not hold the process) and what it was doing is reported. Notices
+    /// still waiting are written.
+    /// </summary>
+    public void Dispose()
+    {
+        _jobs.CompleteAdding();
+        if (_worker.Join(StopTimeout))
+        {
+            _jobs.Dispose();
+        }
+        else
+        {
+            _abandoned = true;
+            int dropped = _jobs.Count;
+            _warnings?.WriteLine($"tattle: {_what.Split(':')[0]}: gave up waiting for the probe worker after {StopTimeout.TotalSeconds:0.#} s ({_doing}; {dropped} more job{(dropped == 1 ? "" : "s")} dropped)");
+        }
+        Poll(long.MinValue);
+    }
+
+    private void Work()
+    {
+        try
+        {
+            foreach (var job in _jobs.GetConsumingEnumerable())
+            {
+                _doing = $"{job.Kind.ToString().ToLowerInvariant()} of pid {job.Pid}";
+                Do(job);
+                _doing = "idle";
+            }
+        }
+        catch (Exception) when (_abandoned)
+        {
+            // Unblocked after tattle gave up on it: the probes and the queue are gone, and so is the trace.
+        }
+    }
+
+    private void Do(Job job)
+    {
+        int pid = job.Pid;
+        switch (job.Kind)
+        {
+            case JobKind.Running:
+                Attached(pid, _probes.Attach(pid, _discovery.ForProcess(pid)));
+                break;
+            case JobKind.Fork when _probes.Has(job.ParentPid):
+                // The child runs the parent's objects, and may exec a program that loads the system's libraries.
+                _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(job.ParentPid)]);
+                break;
+            case JobKind.Exec:
+                // An exec's filename may be relative: /proc/PID/exe is the program now running.
+                _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]);
+                break;
+            case JobKind.Rescan when _probes.Has(pid):
+                _probes.Attach(pid, _discovery.ForProcess(pid));
+                break;
+            case JobKind.Exit:
+                _probes.Detach(pid);
+                break;
+        }
+    }
+
+    private void Attached(int pid, IReadOnlyList<string> files)
+    {
+        if (files.Count > 0)
+        {
+            _notices.Enqueue((pid, WallClock.MonotonicNow(), $"{_what} on {string.Join(", ", files.Select(Path.GetFileName))} are live"));
+        }
+    }
+
+    private readonly record struct Job(JobKind Kind, int Pid, int ParentPid);
+}
+
