@@ -254,7 +254,10 @@ internal static class LibsJson
                 json.WriteString("register", UsdtArgument.RegisterName(a.RegOffset));
                 json.WriteNumber("reg_offset", a.RegOffset);
             }
-            json.WriteNumber(a.Kind == UsdtArgumentKind.Constant ? "value" : "offset", a.Value);
+            if (a.Kind != UsdtArgumentKind.Register)
+            {
+                json.WriteNumber(a.Kind == UsdtArgumentKind.Constant ? "value" : "offset", a.Value);
+            }
             json.WriteEndObject();
         }
         json.WriteEndArray();

@@ -111,6 +111,12 @@ public class LibsCommandTests(ITestOutputHelper output)
         var expected = UsdtProbes.Read(Python, out _);
         Assert.Equal(expected.Select(p => $"{p.Provider}:{p.Name}"), usdt.Select(l => $"{l.GetProperty("provider").GetString()}:{l.GetProperty("name").GetString()}"));
         Assert.All(usdt, l => Assert.Equal((Python, python.Id), (l.GetProperty("object").GetString(), l.GetProperty("pid").GetInt32())));
+        // 8@%rax: a register has no displacement to give.
+        var import = usdt.Single(l => l.GetProperty("name").GetString() == "import__find__load__start").GetProperty("args")[0];
+        Assert.Equal(("register", 8, false, "rax", 80), (import.GetProperty("kind").GetString(), import.GetProperty("size").GetInt32(),
+            import.GetProperty("signed").GetBoolean(), import.GetProperty("register").GetString(), import.GetProperty("reg_offset").GetInt32()));
+        Assert.False(import.TryGetProperty("offset", out _));
+        Assert.False(import.TryGetProperty("value", out _));
     }
 
     [SkippableFact]
