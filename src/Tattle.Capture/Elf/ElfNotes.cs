@@ -11,30 +11,63 @@ internal static class ElfNotes
     /// <param name="buildId">The descriptor bytes (usually 20, a SHA-1).</param>
     internal static bool TryFindGnuBuildId(ReadOnlySpan<byte> notes, int align, out ReadOnlySpan<byte> buildId)
     {
-        ReadOnlySpan<byte> gnu = "GNU\0"u8;
         buildId = default;
         int at = 0;
-        while (notes.Length - at >= 12)
+        while (TryNext(notes, align, ref at, out var note) == NoteStep.Note)
         {
-            uint namesz = ElfFile.U32(notes, at);
-            uint descsz = ElfFile.U32(notes, at + 4);
-            uint type = ElfFile.U32(notes, at + 8);
-            long nameAt = at + 12L;
-            long descAt = AlignUp(nameAt + namesz, align);
-            long next = AlignUp(descAt + descsz, align);
-            if (descAt + descsz > notes.Length)
+            if (note.Is(notes, "GNU\0"u8, NtGnuBuildId) && note.DescSize > 0)
             {
-                return false;
-            }
-            if (type == NtGnuBuildId && descsz > 0 && notes.Slice((int)nameAt, (int)namesz).SequenceEqual(gnu))
-            {
-                buildId = notes.Slice((int)descAt, (int)descsz);
+                buildId = note.Desc(notes);
                 return true;
             }
-            at = (int)Math.Min(next, notes.Length);
         }
         return false;
     }
 
+    /// <summary>
+    /// Reads the note header at <paramref name="at"/> and moves <paramref name="at"/> past the note. <see cref="NoteStep.End"/>
+    /// when fewer than a header's bytes are left; <see cref="NoteStep.Truncated"/> when the name or desc runs past the end.
+    /// </summary>
+    internal static NoteStep TryNext(ReadOnlySpan<byte> notes, int align, ref int at, out Note note)
+    {
+        note = default;
+        if (at < 0 || notes.Length - at < 12)
+        {
+            return NoteStep.End;
+        }
+        uint namesz = ElfFile.U32(notes, at);
+        uint descsz = ElfFile.U32(notes, at + 4);
+        uint type = ElfFile.U32(notes, at + 8);
+        // The sizes are 32-bit, so these longs cannot overflow; a section this walks is far smaller than 2 GiB.
+        long nameAt = at + 12L;
+        long descAt = AlignUp(nameAt + namesz, align);
+        long next = AlignUp(descAt + descsz, align);
+        if (descAt + descsz > notes.Length)
+        {
+            return NoteStep.Truncated;
+        }
+        note = new Note((int)nameAt, (int)namesz, (int)descAt, (int)descsz, type);
+        at = (int)Math.Min(next, notes.Length);
+        return NoteStep.Note;
+    }
+
     private static long AlignUp(long value, int align) => (value + align - 1) & ~(long)(align - 1);
+
+    /// <summary>What <see cref="TryNext"/> found.</summary>
+    internal enum NoteStep
+    {
+        Note,
+        End,
+        Truncated,
+    }
+
+    /// <summary>One note: where its name and descriptor lie in the bytes walked.</summary>
+    internal readonly record struct Note(int NameAt, int NameSize, int DescAt, int DescSize, uint Type)
+    {
+        /// <summary>True for the owner <paramref name="name"/> (with its NUL) and <paramref name="type"/>.</summary>
+        internal bool Is(ReadOnlySpan<byte> notes, ReadOnlySpan<byte> name, uint type) =>
+            Type == type && notes.Slice(NameAt, NameSize).SequenceEqual(name);
+
+        internal ReadOnlySpan<byte> Desc(ReadOnlySpan<byte> notes) => notes.Slice(DescAt, DescSize);
+    }
 }

@@ -14,6 +14,7 @@ namespace Tattle.Capture.Libs;
 /// <param name="VersionDefinition">The highest non-base name in `.gnu.version_d` (OPENSSL_3.0.0), when it defines versions.</param>
 /// <param name="Stripped">No `.symtab`: only the dynamic symbols are left.</param>
 /// <param name="Symbols">The dynamic functions that matched the glob, exports and imports in table order (empty without one).</param>
+/// <param name="Probes">The USDT probes whose `PROVIDER:NAME` matched the USDT glob, in note order (empty without one).</param>
 public sealed record LibObject(
     string Path,
     string ReadPath,
@@ -24,26 +25,31 @@ public sealed record LibObject(
     string? Version,
     string? VersionDefinition,
     bool Stripped,
-    IReadOnlyList<ElfDynamicSymbol> Symbols);
+    IReadOnlyList<ElfDynamicSymbol> Symbols,
+    IReadOnlyList<UsdtProbe> Probes);
 
-/// <summary>Lists the objects a process maps executable, or one file, with build id, version and matching dynamic functions.</summary>
+/// <summary>Lists the objects a process maps executable, or one file, with build id, version, matching dynamic functions and USDT probes.</summary>
 public static class LibraryListing
 {
     /// <summary>Every distinct object of <paramref name="pid"/> (/proc/PID/exe first); an empty list unless Ok.</summary>
-    public static MappedObjectsStatus ForProcess(int pid, SymbolGlob? symbols, out IReadOnlyList<LibObject> objects)
+    public static MappedObjectsStatus ForProcess(int pid, SymbolGlob? symbols, out IReadOnlyList<LibObject> objects) =>
+        ForProcess(pid, symbols, null, out objects);
+
+    /// <summary>As above, with the USDT probes whose `PROVIDER:NAME` matches <paramref name="usdt"/>.</summary>
+    public static MappedObjectsStatus ForProcess(int pid, SymbolGlob? symbols, SymbolGlob? usdt, out IReadOnlyList<LibObject> objects)
     {
         var status = MappedObjects.ForProcess(pid, out var mapped);
         objects = mapped.Select(m => m.Deleted
             ? Unread(m.MappedPath, m.ReadPath, ElfStatus.IoError, "deleted or replaced since it was mapped; restart the process to read it")
-            : Read(m.MappedPath, m.ReadPath, symbols)).ToList();
+            : Read(m.MappedPath, m.ReadPath, symbols, usdt)).ToList();
         return status;
     }
 
     /// <summary>One file; its <see cref="LibObject.Status"/> says whether it was an ELF object that could be read.</summary>
-    public static LibObject ForFile(string path, SymbolGlob? symbols)
+    public static LibObject ForFile(string path, SymbolGlob? symbols, SymbolGlob? usdt = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Read(path, path, symbols);
+        return Read(path, path, symbols, usdt);
     }
 
     /// <summary>What follows ".so." in a soname, or null (libfoo.so, or no ".so." at all).</summary>
@@ -63,7 +69,7 @@ public static class LibraryListing
         return definitions.Where(d => !d.IsBase).Select(d => d.Name).Order(VersionNameComparer.Instance).LastOrDefault();
     }
 
-    private static LibObject Read(string path, string readPath, SymbolGlob? glob)
+    private static LibObject Read(string path, string readPath, SymbolGlob? glob, SymbolGlob? usdt)
     {
         var status = ElfFile.Open(readPath, out var file);
         if (status != ElfStatus.Ok || file is null)
@@ -78,18 +84,23 @@ public static class LibraryListing
             {
                 status = file.ReadDynamicSymbols(out symbols);
             }
+            IReadOnlyList<UsdtProbe> probes = [];
+            if (status == ElfStatus.Ok && usdt is not null)
+            {
+                probes = UsdtProbes.Read(file, out status).Where(p => usdt.IsMatch($"{p.Provider}:{p.Name}")).ToList();
+            }
             if (status != ElfStatus.Ok)
             {
                 return Unread(path, readPath, status, status.Describe()) with { BuildId = file.BuildId, Stripped = !file.HasSymTab };
             }
             var matching = glob is null ? [] : symbols.Where(s => s.IsFunction && s.Name.Length > 0 && glob.IsMatch(s.Name)).ToList();
             return new LibObject(path, readPath, ElfStatus.Ok, null, file.BuildId, versions.Soname, SonameVersion(versions.Soname),
-                HighestDefinition(versions.Definitions), !file.HasSymTab, matching);
+                HighestDefinition(versions.Definitions), !file.HasSymTab, matching, probes);
         }
     }
 
     private static LibObject Unread(string path, string readPath, ElfStatus status, string error) =>
-        new(path, readPath, status, error, null, null, null, null, false, []);
+        new(path, readPath, status, error, null, null, null, null, false, [], []);
 
 
     /// <summary>Orders version names by the runs of digits in them, as numbers, then ordinally.</summary>

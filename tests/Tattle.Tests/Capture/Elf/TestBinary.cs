@@ -34,7 +34,8 @@ public static class TestBinary
         return (full, stripped);
     }
 
-    private static void Run(string program, params string[] args)
+    /// <summary>Runs a build tool, failing the test with its stderr when it fails.</summary>
+    internal static void Run(string program, params string[] args)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args)

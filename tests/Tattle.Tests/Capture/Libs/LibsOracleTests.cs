@@ -131,7 +131,8 @@ public class LibsOracleTests(ITestOutputHelper output)
         return objects;
     }
 
-    private static RunningChild StartPython(string code)
+    /// <summary>Starts /usr/bin/python3 running <paramref name="code"/>, which prints "ready" once its imports are mapped.</summary>
+    internal static RunningChild StartPython(string code)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true };
         psi.ArgumentList.Add("-c");
@@ -144,7 +145,7 @@ public class LibsOracleTests(ITestOutputHelper output)
     }
 
     /// <summary>A child process killed at the end of the test.</summary>
-    private sealed class RunningChild(Process process) : IDisposable
+    internal sealed class RunningChild(Process process) : IDisposable
     {
         public Process Process => process;
 
