@@ -1655,8 +1655,59 @@ struct {
     __type(value, struct call_scratch);
 } call_buf SEC(".maps");
 
+/* A USDT site's arguments by function index (user space fills it before attaching the site). */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, __u32);
+    __type(value, struct tattle_usdt_spec);
+} usdt_specs SEC(".maps");
+
+/* The arguments of a USDT site, as its note says where each is: a constant, a register, or memory at a register
+ * plus an offset; cut to the argument's size and sign-extended when the note says it is signed. */
+static __always_inline void usdt_args(struct pt_regs *ctx, __u64 cookie, __u64 *args)
+{
+    __u32 key = cookie & 0xffff;
+    struct tattle_usdt_spec *s = bpf_map_lookup_elem(&usdt_specs, &key);
+#pragma unroll
+    for (int i = 0; i < TATTLE_CALL_ARGS; i++) {
+        args[i] = 0;
+        if (!s || i >= s->nargs)
+            continue;
+        struct tattle_usdt_arg *a = &s->args[i];
+        __u64 v = 0;
+        if (a->kind == TATTLE_USDT_CONST) {
+            v = a->val;
+        } else {
+            /* A variable offset into ctx cannot be dereferenced: the helper reads the slot instead, as libbpf's
+             * usdt.bpf.h does. */
+            __s64 off = a->reg_off;
+            if (off < 0 || off > (__s64)sizeof(struct pt_regs) - 8)
+                continue;
+            if (bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + off))
+                continue;
+            if (a->kind == TATTLE_USDT_MEM) {
+                __u64 addr = v + a->val;
+                v = 0;
+                if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+                    continue;
+            }
+        }
+        __u32 shift = 64 - 8 * (a->size & 0xf);
+        if (shift > 0 && shift < 64) {
+            v <<= shift;
+            v = a->is_signed ? (__u64)((__s64)v >> shift) : v >> shift;
+        }
+        args[i] = v;
+    }
+}
+
 static __always_inline void call_args(struct pt_regs *ctx, __u64 cookie, __u64 *args)
 {
+    if (cookie & TATTLE_CALL_USDT) {
+        usdt_args(ctx, cookie, args);
+        return;
+    }
     /* Every register is loaded first and hidden from the optimiser: choosing between two fields of ctx lets clang
      * compute ctx + (go ? off1 : off2), a modified context pointer the verifier refuses. */
     __u64 di = ctx->di, si = ctx->si, dx = ctx->dx, cx = ctx->cx, r8 = ctx->r8, r9 = ctx->r9, ax = ctx->ax, bx = ctx->bx;

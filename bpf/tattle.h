@@ -90,6 +90,7 @@ enum tattle_stat {
  * registers are sent as they are and user space formats them. */
 #define TATTLE_CALL_GO         0x10000 /* Go's register ABI (RAX, RBX, RCX, RDI, RSI, R8) */
 #define TATTLE_CALL_ENTRY_ONLY 0x20000 /* no return probe (Go code): the record is written at entry */
+#define TATTLE_CALL_USDT       0x40000 /* a USDT probe: arguments computed from its note's specs (usdt_specs) */
 #define TATTLE_CALL_ARG_SHIFT  20
 #define TATTLE_CAP_NONE 0
 #define TATTLE_CAP_STR  1 /* a NUL-terminated string */
@@ -185,6 +186,27 @@ struct tattle_data_event {
     __u16 _pad;
     __u64 tls_session; /* TLS records: the library's session object (SSL*, gnutls_session_t) in the process */
     /* chunk_len payload bytes follow */
+};
+
+/* How a USDT argument is found (SystemTap SDT notes: `-4@%edi`, `8@-16(%rbp)`, `4@$5`). */
+#define TATTLE_USDT_CONST 0 /* the value is val */
+#define TATTLE_USDT_REG   1 /* the register at reg_off in struct pt_regs */
+#define TATTLE_USDT_MEM   2 /* size bytes of user memory at that register + val */
+
+struct tattle_usdt_arg {
+    __s64 val;
+    __s16 reg_off;
+    __u8 kind;
+    __u8 size; /* 1, 2, 4 or 8 */
+    __u8 is_signed;
+    __u8 _pad[3];
+};
+
+/* A USDT site's arguments, in the usdt_specs map by the function index of its cookie. */
+struct tattle_usdt_spec {
+    struct tattle_usdt_arg args[TATTLE_CALL_ARGS];
+    __u32 nargs;
+    __u32 _pad;
 };
 
 /* One probed call, written at its return (at entry with TATTLE_CALL_ENTRY_ONLY): the raw argument registers, the

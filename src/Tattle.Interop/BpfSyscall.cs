@@ -35,17 +35,18 @@ public static unsafe partial class BpfSyscall
     /// One link putting <paramref name="progFd"/> on every offset of the ELF file at <paramref name="path"/>, with a
     /// cookie each, in process <paramref name="pid"/> only. Throws <see cref="NativeCallException"/> with the errno.
     /// </summary>
-    public static SafeFileHandle AttachUprobeMulti(int progFd, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool atReturn, int pid)
+    public static SafeFileHandle AttachUprobeMulti(int progFd, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool atReturn, int pid, ReadOnlySpan<ulong> refCtrOffsets = default)
     {
-        if (offsets.Length == 0 || offsets.Length != cookies.Length)
+        if (offsets.Length == 0 || offsets.Length != cookies.Length || (refCtrOffsets.Length != 0 && refCtrOffsets.Length != offsets.Length))
         {
-            throw new ArgumentException("one cookie per offset, at least one offset");
+            throw new ArgumentException("one cookie (and none or one semaphore) per offset, at least one offset");
         }
         byte[] pathBytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
         long fd;
         fixed (byte* p = pathBytes)
         fixed (ulong* o = offsets)
         fixed (ulong* c = cookies)
+        fixed (ulong* r = refCtrOffsets)
         {
             var attr = new LinkCreateUprobeMulti
             {
@@ -54,6 +55,7 @@ public static unsafe partial class BpfSyscall
                 Path = (ulong)p,
                 Offsets = (ulong)o,
                 Cookies = (ulong)c,
+                RefCtrOffsets = refCtrOffsets.Length == 0 ? 0 : (ulong)r,
                 Count = (uint)offsets.Length,
                 Flags = atReturn ? UprobeMultiReturn : 0,
                 Pid = (uint)pid,

@@ -202,7 +202,7 @@ public sealed unsafe class BpfTracer : IDisposable
     /// ELF file at <paramref name="path"/>, for process <paramref name="pid"/> only: the kernel installs the
     /// breakpoint in that process's memory alone, now or when it maps the file later, so other processes never trap.
     /// </summary>
-    public BpfLinkHandle AttachUprobe(Uprobes.UprobePrograms programs, int pid, string path, ulong fileOffset, ulong cookie, bool atReturn)
+    public BpfLinkHandle AttachUprobe(Uprobes.UprobePrograms programs, int pid, string path, ulong fileOffset, ulong cookie, bool atReturn, ulong refCtrOffset = 0)
     {
         string name = atReturn ? programs.Exit : programs.Enter;
         IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), name);
@@ -214,6 +214,7 @@ public sealed unsafe class BpfTracer : IDisposable
         {
             Size = (nuint)sizeof(Libbpf.UprobeOptions),
             BpfCookie = cookie,
+            RefCtrOffset = (nuint)refCtrOffset,
             Retprobe = atReturn ? (byte)1 : (byte)0,
         };
         IntPtr link = Libbpf.ProgramAttachUprobe(prog, pid, path, (nuint)fileOffset, &opts);
@@ -229,7 +230,7 @@ public sealed unsafe class BpfTracer : IDisposable
     /// Attaches the entry or return program of <paramref name="programs"/> to every offset of one ELF file, for one
     /// process, as a single uprobe_multi link (see <see cref="UprobeMulti"/>); each offset's cookie says what is there.
     /// </summary>
-    public Microsoft.Win32.SafeHandles.SafeFileHandle AttachUprobes(Uprobes.UprobePrograms programs, int pid, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool atReturn)
+    public Microsoft.Win32.SafeHandles.SafeFileHandle AttachUprobes(Uprobes.UprobePrograms programs, int pid, string path, ReadOnlySpan<ulong> offsets, ReadOnlySpan<ulong> cookies, bool atReturn, ReadOnlySpan<ulong> refCtrOffsets = default)
     {
         string name = atReturn ? programs.ExitMulti : programs.EnterMulti;
         IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), name);
@@ -238,7 +239,29 @@ public sealed unsafe class BpfTracer : IDisposable
         {
             throw new InvalidOperationException($"the uprobe_multi program {name} is not loaded");
         }
-        return BpfSyscall.AttachUprobeMulti(fd, path, offsets, cookies, atReturn, pid);
+        return BpfSyscall.AttachUprobeMulti(fd, path, offsets, cookies, atReturn, pid, refCtrOffsets);
+    }
+
+    /// <summary>Tells the function probes where the arguments of the USDT site numbered <paramref name="index"/> are.</summary>
+    public void SetUsdtSpec(int index, ReadOnlySpan<Elf.UsdtArgument> args)
+    {
+        var spec = default(NativeUsdtSpec);
+        int n = Math.Min(args.Length, NativeUsdtSpec.Arguments);
+        for (int i = 0; i < n; i++)
+        {
+            var a = args[i];
+            spec[i] = new NativeUsdtArg
+            {
+                Val = a.Value,
+                RegOff = (short)a.RegOffset,
+                Kind = a.Kind switch { Elf.UsdtArgumentKind.Constant => 0, Elf.UsdtArgumentKind.Register => 1, _ => 2 },
+                Size = (byte)a.Size,
+                IsSigned = a.Signed ? (byte)1 : (byte)0,
+            };
+        }
+        spec.NArgs = (uint)n;
+        uint key = (uint)index;
+        Errno.ThrowIfNegative(Libbpf.MapUpdateElem(MapFd("usdt_specs"), &key, &spec, 0), $"describing USDT site {index}");
     }
 
     /// <summary>Traces the process (TGID) and, from now on, its children.</summary>

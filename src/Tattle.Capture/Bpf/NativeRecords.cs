@@ -112,6 +112,43 @@ internal unsafe struct NativeCallEvent
     public uint Flags;
 }
 
+/// <summary>struct tattle_usdt_arg.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeUsdtArg
+{
+    public long Val;
+    public short RegOff;
+    public byte Kind;
+    public byte Size;
+    public byte IsSigned;
+    private byte _pad0;
+    private byte _pad1;
+    private byte _pad2;
+}
+
+/// <summary>struct tattle_usdt_spec: the arguments, then their count.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeUsdtSpec
+{
+    public const int Arguments = 6;
+
+    private UsdtArgs _args;
+    public uint NArgs;
+    private uint _pad;
+
+    public NativeUsdtArg this[int i]
+    {
+        readonly get => _args[i];
+        set => _args[i] = value;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(Arguments)]
+    private struct UsdtArgs
+    {
+        private NativeUsdtArg _first;
+    }
+}
+
 /// <summary>enum tattle_event_type.</summary>
 internal static class NativeEventType
 {

@@ -133,6 +133,10 @@ public sealed class ProbeResolver
                 return points;
             }
             bool go = elf.TryFindSection(".gopclntab", out _) || elf.TryFindSection(".go.buildinfo", out _);
+            foreach (var spec in specs.Where(s => s.Usdt))
+            {
+                AddUsdt(elf, spec, path, mappedPath, id, points);
+            }
             foreach (var spec in specs.Where(s => !s.Usdt))
             {
                 status = elf.ReadFunctions(spec.Function.IsMatch, out var functions);
@@ -162,6 +166,36 @@ public sealed class ProbeResolver
             }
         }
         return points;
+    }
+
+    /// <summary>The USDT sites of <paramref name="elf"/> that <paramref name="spec"/> names (PROVIDER:NAME), entry only.</summary>
+    private void AddUsdt(ElfFile elf, ProbeSpec spec, string path, string mappedPath, FileContentsId id, List<CallAttachPoint> points)
+    {
+        var probes = UsdtProbes.Read(elf, out var status);
+        if (status != ElfStatus.Ok && probes.Count == 0)
+        {
+            _failure($"{mappedPath}: USDT notes: {status.Describe()}");
+            return;
+        }
+        foreach (var p in probes.Where(p => spec.Function.IsMatch($"{p.Provider}:{p.Name}")))
+        {
+            if (p.Problem is { } problem)
+            {
+                _failure($"{mappedPath}: usdt {p.Provider}:{p.Name} at 0x{p.FileOffset:x}: {problem}");
+                continue;
+            }
+            // Without a signature each argument is shown as the integer its note says it is.
+            var signature = spec.Signature ?? new CallSignature(
+                [.. p.Arguments.Take(CallSignature.MaxArguments).Select(a => new CallArgument(a.Signed ? ArgType.Long : ArgType.ULong))], ArgType.Void);
+            var probed = Functions.Add(mappedPath, $"{p.Provider}:{p.Name}", signature, entryOnly: true, usdt: p.Arguments, site: p.FileOffset);
+            if (probed is null)
+            {
+                _failure($"{spec.Text}: more probes match than --max-probes {Functions.Max} allows; narrow the pattern or raise --max-probes");
+                return;
+            }
+            points.Add(new CallAttachPoint(path, probed, p.FileOffset, id, p.SemaphoreFileOffset));
+            _matched[spec] = true;
+        }
     }
 
     /// <summary>A function probed for another's sake (its records feed the other's, and are not written).</summary>

@@ -37,11 +37,6 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
         int paren = rest.IndexOf('(');
         if (paren >= 0)
         {
-            if (usdt)
-            {
-                error = $"'{text}': a USDT probe's arguments come from its note; it takes no signature";
-                return null;
-            }
             signature = CallSignature.Parse(rest[paren..], out string why);
             if (signature is null)
             {

@@ -8,10 +8,13 @@ namespace Tattle.Capture.Probes;
 /// <param name="EntryOnly">No return probe (Go code, a USDT probe): no result, no duration.</param>
 /// <param name="Hidden">Probed for another call's sake (curl_easy_setopt's URL for curl_easy_perform): no record of its own.</param>
 /// <param name="GoAbi">Go code: arguments in Go's registers (RAX, RBX, RCX, RDI, RSI, R8).</param>
-public sealed record ProbedFunction(int Index, string Library, string Function, CallSignature? Signature, bool EntryOnly, bool Hidden = false, bool GoAbi = false)
+/// <param name="Usdt">A USDT site: where its note says each argument is (the kernel computes them).</param>
+public sealed record ProbedFunction(int Index, string Library, string Function, CallSignature? Signature, bool EntryOnly, bool Hidden = false, bool GoAbi = false,
+    IReadOnlyList<Elf.UsdtArgument>? Usdt = null)
 {
     /// <summary>The attach cookie (bpf/tattle.h, TATTLE_CALL_*).</summary>
-    public ulong Cookie => (uint)Index | (GoAbi ? 0x10000UL : 0) | (EntryOnly ? 0x20000UL : 0) | (Signature?.CookieBits ?? 0);
+    public ulong Cookie => (uint)Index | (GoAbi ? 0x10000UL : 0) | (EntryOnly ? 0x20000UL : 0) | (Usdt is null ? 0 : 0x40000UL)
+        | (Signature?.CookieBits ?? 0);
 }
 
 /// <summary>
@@ -23,7 +26,7 @@ public sealed class ProbedFunctions(int max)
 {
     private readonly Lock _gate = new();
     private readonly List<ProbedFunction> _list = [];
-    private readonly Dictionary<(string Library, string Function), ProbedFunction> _byName = [];
+    private readonly Dictionary<(string Library, string Function, ulong Site), ProbedFunction> _byName = [];
 
     /// <summary>The cookie holds 16 bits of index.</summary>
     public const int Limit = 65536;
@@ -56,14 +59,15 @@ public sealed class ProbedFunctions(int max)
     }
 
     /// <summary>
-    /// The number of a function (the same for the same library path and name), or null when a new one would pass
-    /// <see cref="Max"/>.
+    /// The number of a function (the same for the same library path and name, and USDT site), or null when a new one
+    /// would pass <see cref="Max"/>. The sites of one USDT probe are numbered apart: each has its own argument specs.
     /// </summary>
-    public ProbedFunction? Add(string library, string function, CallSignature? signature, bool entryOnly, bool hidden = false, bool goAbi = false)
+    public ProbedFunction? Add(string library, string function, CallSignature? signature, bool entryOnly, bool hidden = false, bool goAbi = false,
+        IReadOnlyList<Elf.UsdtArgument>? usdt = null, ulong site = 0)
     {
         lock (_gate)
         {
-            if (_byName.TryGetValue((library, function), out var known))
+            if (_byName.TryGetValue((library, function, site), out var known))
             {
                 return known;
             }
@@ -71,16 +75,17 @@ public sealed class ProbedFunctions(int max)
             {
                 return null;
             }
-            var f = new ProbedFunction(_list.Count, library, function, signature, entryOnly, hidden, goAbi);
+            var f = new ProbedFunction(_list.Count, library, function, signature, entryOnly, hidden, goAbi, usdt);
             _list.Add(f);
-            _byName[(library, function)] = f;
+            _byName[(library, function, site)] = f;
             return f;
         }
     }
 }
 
 /// <summary>A uprobe on one function (or one RET, or one USDT site) of one object.</summary>
-public sealed record CallAttachPoint(string Path, ProbedFunction Function, ulong FileOffset, Proc.FileContentsId? File)
+/// <param name="RefCtrOffset">A USDT site's semaphore (a file offset), or 0.</param>
+public sealed record CallAttachPoint(string Path, ProbedFunction Function, ulong FileOffset, Proc.FileContentsId? File, ulong RefCtrOffset = 0)
     : Uprobes.IUprobePoint
 {
     public ulong Cookie => Function.Cookie;

@@ -12,6 +12,12 @@ public interface IUprobePoint
     /// <summary>The attach cookie.</summary>
     ulong Cookie { get; }
 
+    /// <summary>
+    /// The file offset of a USDT semaphore the kernel counts up while the probe is on (the program checks it before
+    /// preparing the probe's arguments), or 0 for none.
+    /// </summary>
+    ulong RefCtrOffset => 0;
+
     /// <summary>Whether a return probe goes on too.</summary>
     bool NeedsReturn { get; }
 

@@ -192,15 +192,25 @@ public class UprobeSet<TPoint> : IDisposable
     /// <summary>How long Dispose waits for the links being closed.</summary>
     internal static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(1);
 
+    /// <summary>Runs before the points of a file are attached (a function probe's USDT sites describe their arguments to the kernel).</summary>
+    protected virtual void BeforeAttach(IReadOnlyList<TPoint> points)
+    {
+    }
+
+    /// <summary>The tracer the probes attach through.</summary>
+    protected BpfTracer Tracer => _tracer;
+
     private List<IDisposable> AttachFile(int pid, string path, List<TPoint> points)
     {
         var links = new List<IDisposable>();
         try
         {
+            BeforeAttach(points);
             if (_tracer.UprobeMulti)
             {
                 var returning = points.Where(p => p.NeedsReturn).ToList();
-                links.Add(_tracer.AttachUprobes(_programs, pid, path, [.. points.Select(p => p.FileOffset)], [.. points.Select(p => p.Cookie)], atReturn: false));
+                ulong[] semaphores = points.Any(p => p.RefCtrOffset != 0) ? [.. points.Select(p => p.RefCtrOffset)] : [];
+                links.Add(_tracer.AttachUprobes(_programs, pid, path, [.. points.Select(p => p.FileOffset)], [.. points.Select(p => p.Cookie)], atReturn: false, semaphores));
                 if (returning.Count > 0)
                 {
                     links.Add(_tracer.AttachUprobes(_programs, pid, path, [.. returning.Select(p => p.FileOffset)],
@@ -210,7 +220,7 @@ public class UprobeSet<TPoint> : IDisposable
             }
             foreach (var point in points)
             {
-                links.Add(_tracer.AttachUprobe(_programs, pid, path, point.FileOffset, point.Cookie, atReturn: false));
+                links.Add(_tracer.AttachUprobe(_programs, pid, path, point.FileOffset, point.Cookie, atReturn: false, point.RefCtrOffset));
                 if (point.NeedsReturn)
                 {
                     links.Add(_tracer.AttachUprobe(_programs, pid, path, point.FileOffset, point.Cookie, atReturn: true));

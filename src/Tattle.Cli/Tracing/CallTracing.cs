@@ -7,7 +7,26 @@ using Tattle.Tracking;
 namespace Tattle.Cli.Tracing;
 
 /// <summary>The function probes (tattle probe) attached to traced processes.</summary>
-internal sealed class CallProbes(BpfTracer tracer) : UprobeSet<CallAttachPoint>(tracer, UprobePrograms.Calls);
+internal sealed class CallProbes(BpfTracer tracer) : UprobeSet<CallAttachPoint>(tracer, UprobePrograms.Calls)
+{
+    private readonly HashSet<int> _described = [];
+
+    /// <summary>A USDT site's arguments are described to the kernel before its first probe goes on.</summary>
+    protected override void BeforeAttach(IReadOnlyList<CallAttachPoint> points)
+    {
+        foreach (var f in points.Select(p => p.Function).Where(f => f.Usdt is not null))
+        {
+            lock (_described)
+            {
+                if (!_described.Add(f.Index))
+                {
+                    continue;
+                }
+            }
+            Tracer.SetUsdtSpec(f.Index, [.. f.Usdt!]);
+        }
+    }
+}
 
 /// <summary>Discovery through a <see cref="ProbeResolver"/>; the installed libraries are looked up once, at construction.</summary>
 internal sealed class CallProbeDiscovery : IUprobeDiscovery<CallAttachPoint>

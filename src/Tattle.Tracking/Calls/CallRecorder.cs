@@ -25,7 +25,7 @@ internal sealed class CallRecorder(CallSettings settings, RecordWriter writer, b
     private const int MaxHandles = 4096;
 
     private readonly Dictionary<int, Trail> _trails = [];
-    private readonly Dictionary<int, FunctionStats> _stats = [];
+    private readonly Dictionary<(string Library, string Function), FunctionStats> _stats = [];
     private readonly Dictionary<(int Pid, ulong Handle), string> _curlUrls = [];
 
     /// <summary>Records calls whose function number is not known (never expected: counted rather than thrown).</summary>
@@ -126,10 +126,11 @@ internal sealed class CallRecorder(CallSettings settings, RecordWriter writer, b
 
     private void Count(ProbedFunction f, double? durationUs, bool error)
     {
-        if (!_stats.TryGetValue(f.Index, out var s))
+        // The sites of one USDT probe, or one library's copies in two paths, count as one function.
+        if (!_stats.TryGetValue((f.Library, f.Function), out var s))
         {
             s = new FunctionStats(f);
-            _stats[f.Index] = s;
+            _stats[(f.Library, f.Function)] = s;
         }
         s.Calls++;
         if (error)
