@@ -64,8 +64,9 @@ public sealed class ProbeResolver
                 string real = RealPath(file);
                 if (seen.Add(real))
                 {
-                    // Attached by the real path, matched by the name the program asks for (libzmq.so.5 → libzmq.so.5.2.4).
-                    points.AddRange(PointsOf(real, file, quietIfNotElf: true));
+                    // Attached and named by the real file (libzmq.so.5.2.4, not the development link libzmq.so),
+                    // matched by the name the program asks for too (libzmq.so.5).
+                    points.AddRange(PointsOf(real, real, alias: file, quietIfNotElf: true));
                 }
             }
         }
