@@ -1,4 +1,3 @@
-using HdrHistogram;
 using Tattle.Records;
 using Tattle.Tracking.Connections;
 
@@ -13,11 +12,8 @@ namespace Tattle.Tracking;
 /// </summary>
 public sealed class SummaryBuilder
 {
-    // 1 µs to 1 hour; a latency beyond is counted as 1 hour.
-    private const long MaxLatencyUs = 3_600_000_000;
-
     private readonly Dictionary<(int Pid, string Proto, string Role, string Endpoint), SummaryRow> _rows = [];
-    private readonly Dictionary<SummaryRow, Latencies> _latencies = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<SummaryRow, LatencyHistogram> _latencies = new(ReferenceEqualityComparer.Instance);
 
     public void AddConnection(Connection conn, string comm)
     {
@@ -76,18 +72,18 @@ public sealed class SummaryBuilder
         }
         if (!_latencies.TryGetValue(row, out var latencies))
         {
-            latencies = new Latencies();
+            latencies = new LatencyHistogram();
             _latencies[row] = latencies;
         }
-        latencies.Record(Math.Clamp((long)Math.Round(ms * 1000), 1, MaxLatencyUs));
+        latencies.RecordMs(ms);
     }
 
     public IReadOnlyList<SummaryRow> Rows()
     {
         foreach (var (row, latencies) in _latencies)
         {
-            row.P50Ms = latencies.Percentile(50) / 1000.0;
-            row.P99Ms = latencies.Percentile(99) / 1000.0;
+            row.P50Ms = latencies.PercentileMs(50);
+            row.P99Ms = latencies.PercentileMs(99);
         }
         return _rows.Values.OrderBy(r => r.Pid).ThenBy(r => r.Role, StringComparer.Ordinal)
             .ThenBy(r => r.Proto, StringComparer.Ordinal).ThenBy(r => r.Endpoint.ToString(), StringComparer.Ordinal).ToList();
@@ -112,25 +108,5 @@ public sealed class SummaryBuilder
             row.Endpoint = endpoint; // a name learnt after the row's first connection (a failed one, say)
         }
         return row;
-    }
-
-    /// <summary>
-    /// One row's latencies in microseconds. The histogram answers with the top of a value's bucket (up to 1% above
-    /// it); the exact extremes keep a percentile inside what was seen, so a single request reads as itself.
-    /// </summary>
-    private sealed class Latencies
-    {
-        private readonly IntHistogram _histogram = new(MaxLatencyUs, 2);
-        private long _min = long.MaxValue;
-        private long _max;
-
-        public void Record(long us)
-        {
-            _histogram.RecordValue(us);
-            _min = Math.Min(_min, us);
-            _max = Math.Max(_max, us);
-        }
-
-        public long Percentile(double percentile) => Math.Clamp(_histogram.GetValueAtPercentile(percentile), _min, _max);
     }
 }
