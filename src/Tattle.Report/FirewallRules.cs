@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -75,11 +74,15 @@ public sealed class FirewallRules(Policy policy, Func<string, IReadOnlyList<IPAd
                 }
                 uid = u;
             }
-            if (rule.Program is not null || rule.App is not null)
+            if (rule.Program is not null)
             {
-                Warnings.Add($"{rule.Spec}: a firewall matches neither program nor application protocol; the rule allows the address and port to every program");
+                Warnings.Add($"{rule.Spec}: a firewall cannot tell programs apart; the rule allows its address and port to every program");
             }
-            list.Add(new Allowed(networks, rule.Proto, rule.Ports, uid, rule.Cgroup?.TrimStart('/'), rule.Host ?? rule.Spec));
+            list.Add(new Allowed(networks, rule.Proto, rule.Ports, uid, rule.Cgroup?.TrimStart('/'), rule.Host ?? rule.Network!.Value.ToString()));
+        }
+        if (policy.Allow.Count(r => r.App is not null) is int apps and > 0)
+        {
+            Warnings.Add($"{apps} rule{(apps == 1 ? "" : "s")} name an application protocol (app:), which firewalls do not see: their address and port are allowed whatever the protocol");
         }
         return list;
     }
@@ -279,6 +282,4 @@ public sealed class FirewallRules(Policy policy, Func<string, IReadOnlyList<IPAd
             return [];
         }
     };
-
-    internal static string Invariant(int n) => n.ToString(CultureInfo.InvariantCulture);
 }

@@ -86,6 +86,19 @@ public static class PolicyFile
     /// <summary>A policy's text: YAML when it is a mapping or a list, otherwise lines. Never throws anything but <see cref="SandboxException"/>.</summary>
     public static Policy ParsePolicy(string text, string path)
     {
+        try
+        {
+            return Read(text, path);
+        }
+        catch (SandboxException e) when (e.Message.Any(char.IsControl))
+        {
+            // An entry quoted in the message can hold a YAML block scalar's newlines: the error stays one line.
+            throw new SandboxException(new string(e.Message.Select(c => char.IsControl(c) ? ' ' : c).ToArray()), e.ExitCode);
+        }
+    }
+
+    private static Policy Read(string text, string path)
+    {
         YamlNode? root = null;
         try
         {
