@@ -8,8 +8,9 @@ namespace Tattle.Cli.Tracing;
 /// Adds the user and cgroup of a live process to its process.start and process.exec records, read from /proc
 /// as the record passes (the kernel's events do not carry them). Only for live traces: in `tattle read` a pid
 /// names a process of another machine or time. Records trail the events by milliseconds, so a short-lived
-/// process can be gone by then: it is given what was read for it before, else its parent's (a fork inherits
-/// both; a change of user comes with an exec, whose record is read while the new program usually still runs).
+/// process can be gone by then: it is given its parent's, read now (a fork inherits both), else what was read
+/// for it or its parent before. A program that changes user and execs a short-lived one can so be given the
+/// user before the change: docs/report.md says so.
 /// </summary>
 internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "/proc") : IRecordSink
 {
@@ -41,6 +42,10 @@ internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "
     private (int? Uid, string? Cgroup) Identify(int pid, int parent)
     {
         var (uid, cgroup) = (ReadUid(pid), ReadCgroup(pid));
+        if (uid is null && parent > 0)
+        {
+            (uid, cgroup) = (ReadUid(parent), ReadCgroup(parent)); // what it inherited, if the parent still runs
+        }
         if (uid is null && (_known.TryGetValue(pid, out var known) || _known.TryGetValue(parent, out known)))
         {
             (uid, cgroup) = (known.Uid, known.Cgroup);
