@@ -24,6 +24,7 @@ public sealed class InventoryBuilder(UserNames? users = null)
     private readonly Dictionary<(int Source, string Conn), EndpointUse> _connections = [];
     private readonly Dictionary<string, EndpointUse> _endpoints = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ProgramGroup> _programs = new(StringComparer.Ordinal);
+    // Processes never announced (their start was not in the file): few, counted here instead.
     private readonly HashSet<(string Group, int Source, int Pid)> _groupProcesses = [];
     private long _summaryLost;
     private int _source = -1;
@@ -413,7 +414,8 @@ public sealed class InventoryBuilder(UserNames? users = null)
             _endpoints[key] = e;
         }
         var group = GroupOf(e);
-        if (_groupProcesses.Add((group.Key, _source, pid)))
+        // Counted on the process's own entry, which goes at its exit: memory follows the processes alive, not all.
+        if (p is not null ? p.Groups.Add(group.Key) : _groupProcesses.Add((group.Key, _source, pid)))
         {
             group.Processes++;
             if (group.Trees.Count < MaxTrees)
@@ -514,5 +516,8 @@ public sealed class InventoryBuilder(UserNames? users = null)
         public string? ParentTree { get; init; }
 
         public string Tree => ParentTree is null ? Comm : $"{ParentTree} > {Comm}";
+
+        /// <summary>The program groups it was counted in.</summary>
+        public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
     }
 }
