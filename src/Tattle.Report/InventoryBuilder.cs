@@ -54,6 +54,10 @@ public sealed class InventoryBuilder(UserNames? users = null)
         }
         try
         {
+            if (CountedOnly(line))
+            {
+                return;
+            }
             var reader = new Utf8JsonReader(line);
             using var doc = JsonDocument.ParseValue(ref reader);
             if (doc.RootElement.ValueKind != JsonValueKind.Object || !Add(doc.RootElement))
@@ -65,6 +69,46 @@ public sealed class InventoryBuilder(UserNames? users = null)
         {
             _inventory.Malformed++;
         }
+    }
+
+    /// <summary>
+    /// A record the inventory only counts (payloads of --data, gaps, notices, listens) is read as a token stream,
+    /// not copied into a document: with --data they are most of a trace's bytes. False for any other line.
+    /// </summary>
+    private bool CountedOnly(ReadOnlySpan<byte> line)
+    {
+        var r = new Utf8JsonReader(line);
+        if (!r.Read() || r.TokenType != JsonTokenType.StartObject || !r.Read() || r.TokenType != JsonTokenType.PropertyName
+            || !r.ValueTextEquals("type"u8) || !r.Read() || r.TokenType != JsonTokenType.String
+            || !(r.ValueTextEquals("data"u8) || r.ValueTextEquals("gap"u8) || r.ValueTextEquals("notice"u8) || r.ValueTextEquals("listen"u8)))
+        {
+            return false;
+        }
+        string? ts = null;
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isTs = r.ValueTextEquals("ts"u8);
+            r.Read();
+            if (isTs && r.TokenType == JsonTokenType.String)
+            {
+                ts = r.GetString();
+            }
+            r.Skip();
+        }
+        if (r.TokenType != JsonTokenType.EndObject || r.Read())
+        {
+            throw new JsonException("not one JSON object"); // counted as malformed by the caller
+        }
+        if (_source < 0)
+        {
+            BeginSource("-");
+        }
+        _inventory.Records++;
+        if (ts is not null)
+        {
+            Seen(ts, _inventory);
+        }
+        return true;
     }
 
     /// <summary>Adds one record; false when it is not a record (no type, or fields of the wrong kinds).</summary>

@@ -83,11 +83,14 @@ public static class PolicyCheck
     /// <summary>
     /// The policy an observed run needs (audit mode): each IP endpoint the programs reached out to, by name when
     /// it had one (a rule per name), by address otherwise, with its port, transport and application protocol.
+    /// DNS to this host's resolvers is left to <c>resolvers: true</c>: a policy recorded on one machine then holds
+    /// on another (a CI runner) whose resolver differs.
     /// </summary>
-    public static string WritePolicy(Inventory inv)
+    public static string WritePolicy(Inventory inv, IReadOnlyCollection<string>? resolvers = null)
     {
+        resolvers ??= Resolvers.FromResolvConf();
         var rules = new SortedDictionary<string, (string Target, bool IsName, string Proto, string? App, SortedSet<int> Ports)>(StringComparer.Ordinal);
-        foreach (var e in inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0))
+        foreach (var e in inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0 && !(e.Port == 53 && resolvers.Contains(e.Addr!))))
         {
             string? app = e.Apps.Contains("tls") ? "tls" : e.Apps.Count == 1 ? e.Apps.Min : null;
             var targets = e.Names.Count > 0 ? e.Names.Select(n => (n.ToLowerInvariant(), true)) : [(e.Addr!, false)];

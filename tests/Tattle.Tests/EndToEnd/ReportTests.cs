@@ -266,6 +266,33 @@ public sealed class ReportTests(ITestOutputHelper output) : IDisposable
     }
 
     [SkippableFact]
+    public async Task FirewallRules_PerUser_Load()
+    {
+        Requires.Root(output, "nft -c and iptables-restore --test need root");
+        Requires.Program(output, "nft");
+        Requires.Program(output, "iptables-restore");
+        string policy = Temp(".yaml");
+        File.WriteAllText(policy, "allow:\n  - {cidr: 10.0.0.0/8, ports: [443, 8443], proto: tcp, user: root}\n  - {cidr: '2001:db8::/32', port: 53}\n");
+        var nft = await TattleCli.RunAsync(["report", "--format", "nft", policy], json: false);
+        Assert.Equal(0, nft.ExitCode);
+        Assert.Contains("meta skuid 0 ip daddr 10.0.0.0/8 meta l4proto tcp th dport { 443, 8443 } accept", nft.Stdout);
+        Assert.Contains("ip6 daddr 2001:db8::/32 meta l4proto { tcp, udp } th dport 53 accept", nft.Stdout);
+        string nftFile = Temp(".nft");
+        File.WriteAllText(nftFile, nft.Stdout);
+        var check = Programs.Run("nft", "-c", "-f", nftFile);
+        Assert.True(check.ExitCode == 0, check.Stderr);
+        var ipt = await TattleCli.RunAsync(["report", "--format", "iptables", policy], json: false);
+        Assert.Equal(0, ipt.ExitCode);
+        Assert.Contains("-A TATTLE-EGRESS -m owner --uid-owner 0 -d 10.0.0.0/8 -p tcp -m multiport --dports 443,8443", ipt.Stdout);
+        Assert.Contains("IPv6 addresses go in ip6tables rules", ipt.Stderr);
+        string iptFile = Temp(".rules");
+        File.WriteAllText(iptFile, ipt.Stdout);
+        using var inet = TestInternet.Create(); // a namespace of its own: --test parses and checks, the host's tables are not read
+        var test = Programs.Run("sh", "-c", $"ip netns exec {inet.Netns} iptables-restore --test --noflush < {iptFile}");
+        Assert.True(test.ExitCode == 0, test.Stderr);
+    }
+
+    [SkippableFact]
     public async Task FirewallRules_FromATrace_NameTheServices_AndLoad()
     {
         RequireTools(output);

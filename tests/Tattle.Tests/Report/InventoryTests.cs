@@ -81,6 +81,18 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public void PayloadRecords_AreCountedWithoutADocument_AndStillValidated()
+    {
+        string data = "{\"type\":\"data\",\"ts\":\"2026-01-01T00:00:09.000000Z\",\"pid\":1,\"comm\":\"x\",\"conn\":\"c1\",\"dir\":\"send\",\"len\":3,"
+            + "\"captured\":3,\"truncated\":false,\"tls\":false,\"b64\":\"YWJj\",\"peer\":{\"addr\":\"1.2.3.4\",\"port\":5}}";
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes($"{data}\n{data[..^1]}\n{data}{{}}\n{{\"type\":\"gap\"}}\n")), builder);
+        var inv = builder.Build();
+        Assert.Equal((2L, 2L), (inv.Records, inv.Malformed));
+        Assert.Equal("2026-01-01T00:00:09.000000Z", inv.LastSeen);
+    }
+
+    [Fact]
     public void Loss_IsStatedAtTheTop()
     {
         string loss = "{\"type\":\"loss\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":0,\"comm\":\"tattle\",\"count\":12,\"where\":\"kernel ring buffer full: data records\"}\n";
@@ -118,12 +130,30 @@ public sealed class InventoryTests
     public void PolicyOut_AllowsItsOwnRun_AndNotTheFourthService()
     {
         var three = Load("three-services.jsonl");
-        var policy = PolicyFile.ParsePolicy(PolicyCheck.WritePolicy(three), "out.yaml");
+        string text = PolicyCheck.WritePolicy(three, []);
+        var policy = PolicyFile.ParsePolicy(text, "out.yaml");
         Assert.Contains(policy.Allow, r => r.Host == "svc1.test" && r.Ports.SequenceEqual([8002]) && r.Proto == "tcp" && r.App == "http");
         Assert.Empty(PolicyCheck.Judge(three, policy, []));
         var v = Assert.Single(PolicyCheck.Judge(Load("four-services.jsonl"), policy, []));
         Assert.Equal(("svc4.test", "127.0.0.5:8005"), (v.Endpoint.Target, v.Endpoint.Address));
         Assert.Contains("/usr/bin/curl (user root) -> tcp 127.0.0.5:8005 (svc4.test), 1 attempt", v.ToString());
+        // The trace's DNS went to 127.0.0.1:5399; had that been this host's resolver on port 53, resolvers: true would cover it.
+        Assert.Contains("cidr: 127.0.0.1\n    port: 5399\n    proto: udp\n    app: dns", text);
+        Assert.Contains("resolvers: true", text);
+    }
+
+    [Fact]
+    public void PolicyOut_LeavesTheHostsResolverToResolversTrue()
+    {
+        string dnsLine = "{\"type\":\"conn.open\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":5,\"comm\":\"curl\",\"conn\":\"c1\",\"proto\":\"udp\",\"role\":\"client\",\"fd\":3,"
+            + "\"local\":{\"addr\":\"10.0.0.9\",\"port\":4000},\"remote\":{\"addr\":\"10.255.255.53\",\"port\":53},\"existing\":false}\n";
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(dnsLine)), builder);
+        var inv = builder.Build();
+        Assert.DoesNotContain("10.255.255.53", PolicyCheck.WritePolicy(inv, ["10.255.255.53"]));
+        Assert.Contains("cidr: 10.255.255.53", PolicyCheck.WritePolicy(inv, ["10.0.0.1"]));
+        Assert.Empty(PolicyCheck.Judge(inv, PolicyFile.ParsePolicy("allow: []", "p.yaml"), ["10.255.255.53"]));
+        Assert.Single(PolicyCheck.Judge(inv, PolicyFile.ParsePolicy("resolvers: false\nallow: []", "p.yaml"), ["10.255.255.53"]));
     }
 
     [Theory]
