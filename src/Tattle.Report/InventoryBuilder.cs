@@ -26,6 +26,8 @@ public sealed class InventoryBuilder(UserNames? users = null)
     private readonly Dictionary<string, ProgramGroup> _programs = new(StringComparer.Ordinal);
     // Processes never announced (their start was not in the file): few, counted here instead.
     private readonly HashSet<(string Group, int Source, int Pid)> _groupProcesses = [];
+    // Every (proto, address, port) an endpoint has: the summary's rows add the peers no record named.
+    private readonly HashSet<string> _addresses = new(StringComparer.Ordinal);
     private long _summaryLost;
     private int _source = -1;
 
@@ -168,6 +170,7 @@ public sealed class InventoryBuilder(UserNames? users = null)
                 break;
             case "summary":
                 _summaryLost += Long(r, "lost") ?? 0;
+                Unannounced(r);
                 break;
             case "listen" or "data" or "gap" or "notice":
                 break;
@@ -281,7 +284,17 @@ public sealed class InventoryBuilder(UserNames? users = null)
     private void Message(JsonElement r, string type)
     {
         string conn = Str(r, "conn") ?? "";
-        if (!_connections.TryGetValue((_source, conn), out var e))
+        if (_connections.TryGetValue((_source, conn), out var e) && e.Proto == "udp" && e.Role == "client" && OtherPeer(r, e))
+        {
+            // An unconnected datagram socket's message to another peer than its first: that peer's endpoint.
+            var peer = EndpointOf(r, "udp", "client")!;
+            if (peer.Attempts == 0)
+            {
+                peer.Attempts = peer.Connections = 1;
+            }
+            e = peer;
+        }
+        if (e is null)
         {
             // Its connection's open was not in the file (lost, or the trace began mid-way): by its own fields.
             e = EndpointOf(r, type == "dns" ? Str(r, "transport") ?? "udp" : "tcp", Str(r, "role") ?? "client");
@@ -401,6 +414,10 @@ public sealed class InventoryBuilder(UserNames? users = null)
         }
     }
 
+    private static bool OtherPeer(JsonElement r, EndpointUse e) =>
+        r.TryGetProperty("remote", out var remote) && remote.ValueKind == JsonValueKind.Object && Str(remote, "addr") is { } addr
+        && (addr != e.Addr || Int(remote, "port") != e.Port);
+
     private static void Route(EndpointUse e, string method, string path, int? status)
     {
         string key = $"{method} {path}";
@@ -422,6 +439,43 @@ public sealed class InventoryBuilder(UserNames? users = null)
         route.Statuses[s] = route.Statuses.GetValueOrDefault(s) + 1;
     }
 
+    /// <summary>
+    /// The summary's rows name every peer of an unconnected UDP socket, where the records name only the first
+    /// (its conn.open) and those a parser read: a peer no record named still counts, as an attempt of the row's
+    /// process, so that `check` judges every UDP send.
+    /// </summary>
+    private void Unannounced(JsonElement summary)
+    {
+        if (!summary.TryGetProperty("rows", out var rows) || rows.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+        foreach (var row in rows.EnumerateArray())
+        {
+            if (row.ValueKind != JsonValueKind.Object || Str(row, "role") != "client" || Str(row, "proto") is not ("tcp" or "udp") || !row.TryGetProperty("endpoint", out var end)
+                || end.ValueKind != JsonValueKind.Object || Str(end, "addr") is not { } addr || _addresses.Contains(AddressKey(Str(row, "proto")!, addr, Int(end, "port"))))
+            {
+                continue;
+            }
+            var e = EndpointAt(end, Int(row, "pid") ?? 0, Str(row, "comm") ?? "?", Str(row, "proto")!, "client");
+            long connections = Long(row, "connections") ?? 0;
+            e.Connections += connections;
+            e.Attempts += Math.Max(1, connections);
+            e.BytesSent += Long(row, "bytes_sent") ?? 0;
+            e.BytesRecv += Long(row, "bytes_recv") ?? 0;
+            if (Str(end, "host") is { } host)
+            {
+                e.Names.Add(host);
+            }
+            if (row.TryGetProperty("protocols", out var apps) && apps.ValueKind == JsonValueKind.Array)
+            {
+                e.Apps.UnionWith(apps.EnumerateArray().Where(a => a.ValueKind == JsonValueKind.String).Select(a => a.GetString()!));
+            }
+        }
+    }
+
+    private static string AddressKey(string proto, string addr, int? port) => $"{proto} {addr} {port}";
+
     /// <summary>The endpoint a connection or message record belongs to: the remote end for clients, the local one for servers.</summary>
     private EndpointUse? EndpointOf(JsonElement r, string proto, string role)
     {
@@ -429,11 +483,14 @@ public sealed class InventoryBuilder(UserNames? users = null)
         {
             return null; // netlink, packet: no address to speak of
         }
+        return EndpointAt(end, Int(r, "pid") ?? 0, Str(r, "comm") ?? "?", proto, role);
+    }
+
+    private EndpointUse EndpointAt(JsonElement end, int pid, string comm, string proto, string role)
+    {
         string? addr = Str(end, "addr");
         int? port = Int(end, "port");
         string? path = Str(end, "path");
-        int pid = Int(r, "pid") ?? 0;
-        string comm = Str(r, "comm") ?? "?";
         _processes.TryGetValue((_source, pid), out var p);
         string program = p?.Exe ?? comm;
         string? user = p?.Uid is { } uid ? _users.Display((uint)uid) : null;
@@ -456,6 +513,10 @@ public sealed class InventoryBuilder(UserNames? users = null)
                 Path = path,
             };
             _endpoints[key] = e;
+            if (addr is not null)
+            {
+                _addresses.Add(AddressKey(proto, addr, port));
+            }
         }
         var group = GroupOf(e);
         // Counted on the process's own entry, which goes at its exit: memory follows the processes alive, not all.

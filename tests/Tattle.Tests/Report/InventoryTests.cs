@@ -93,6 +93,35 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public void UnconnectedUdp_EveryPeerIsAnEndpoint_FromItsMessagesAndTheSummaryRows()
+    {
+        // One unconnected socket of python3 sends to three peers: its conn.open names the first, a DNS record the
+        // second, only the summary's rows the third (nothing parsed its datagrams).
+        string text = """
+            {"type":"process.start","ts":"2026-01-01T00:00:00.000000Z","pid":7,"comm":"python3","ppid":1,"argv":["python3"],"exe":"/usr/bin/python3.11","uid":0,"existing":false}
+            {"type":"conn.open","ts":"2026-01-01T00:00:01.000000Z","pid":7,"comm":"python3","conn":"c1","proto":"udp","role":"client","fd":3,"local":{"addr":"0.0.0.0","port":4000},"remote":{"addr":"10.0.0.1","port":53},"existing":false}
+            {"type":"dns","ts":"2026-01-01T00:00:02.000000Z","pid":7,"comm":"python3","conn":"c1","role":"client","remote":{"addr":"10.0.0.2","port":53},"query":"a.test","qtype":"A","rcode":"NOERROR","id":1,"transport":"udp","truncated":false,"answers":[],"latency_ms":1.5}
+            {"type":"conn.close","ts":"2026-01-01T00:00:03.000000Z","pid":7,"comm":"python3","conn":"c1","proto":"udp","role":"client","fd":3,"local":{"addr":"0.0.0.0","port":4000},"remote":{"addr":"10.0.0.1","port":53},"bytes_sent":90,"bytes_recv":60,"duration_ms":2}
+            {"type":"summary","ts":"2026-01-01T00:00:04.000000Z","pid":7,"comm":"python3","duration_ms":4000,"processes":1,"still_running":0,"events":9,"lost":0,"rows":[
+            {"pid":7,"comm":"python3","proto":"udp","role":"client","endpoint":{"addr":"10.0.0.1","port":53},"connections":1,"bytes_sent":30,"bytes_recv":0,"protocols":[],"requests":0,"unanswered":0,"p50_ms":null,"p99_ms":null,"errors":{}},
+            {"pid":7,"comm":"python3","proto":"udp","role":"client","endpoint":{"addr":"10.0.0.2","port":53},"connections":1,"bytes_sent":30,"bytes_recv":30,"protocols":["dns"],"requests":1,"unanswered":0,"p50_ms":1.5,"p99_ms":1.5,"errors":{}},
+            {"pid":7,"comm":"python3","proto":"udp","role":"client","endpoint":{"addr":"10.0.0.3","port":9999,"host":"sink.test"},"connections":1,"bytes_sent":30,"bytes_recv":0,"protocols":[],"requests":0,"unanswered":0,"p50_ms":null,"p99_ms":null,"errors":{}}]}
+            """.Replace("[\n", "[", StringComparison.Ordinal).Replace("},\n", "},", StringComparison.Ordinal);
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(text)), builder);
+        var inv = builder.Build();
+        Assert.Equal(0, inv.Malformed);
+        var peers = inv.Endpoints.Where(e => e.IsEgress).OrderBy(e => e.Addr, StringComparer.Ordinal).ToList();
+        Assert.Equal(["10.0.0.1:53", "10.0.0.2:53", "10.0.0.3:9999"], peers.Select(e => e.Address));
+        Assert.All(peers, e => Assert.Equal("/usr/bin/python3.11", e.Program));
+        Assert.Equal((1L, 1L, 0L), (peers[0].Attempts, peers[1].Attempts, peers[0].Requests));
+        Assert.Equal(1, peers[1].Requests);
+        Assert.Equal(("sink.test", 1L), (peers[2].Target, peers[2].Attempts));
+        var violations = PolicyCheck.Judge(inv, PolicyFile.ParsePolicy("allow: [10.0.0.0/30:53]", "p.yaml"), []);
+        Assert.Equal("10.0.0.3:9999", Assert.Single(violations).Endpoint.Address);
+    }
+
+    [Fact]
     public void Loss_IsStatedAtTheTop()
     {
         string loss = "{\"type\":\"loss\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":0,\"comm\":\"tattle\",\"count\":12,\"where\":\"kernel ring buffer full: data records\"}\n";
