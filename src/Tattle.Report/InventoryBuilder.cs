@@ -16,12 +16,15 @@ public sealed class InventoryBuilder(UserNames? users = null)
     internal const int MaxQueries = 500;
     internal const int MaxTrees = 20;
     internal const int MaxNamesPerAddress = 50;
+    internal const int MaxExited = 4096;
     private const string OtherRoutes = "(other)";
 
     private readonly UserNames _users = users ?? UserNames.Default;
     private readonly Inventory _inventory = new();
     private readonly Dictionary<(int Source, int Pid), ProcessState> _processes = [];
     private readonly Dictionary<(int Source, string Conn), EndpointUse> _connections = [];
+    private readonly Dictionary<(int Source, int Pid), ProcessState> _exited = [];
+    private readonly Queue<(int Source, int Pid)> _exitOrder = new();
     private readonly Dictionary<string, EndpointUse> _endpoints = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ProgramGroup> _programs = new(StringComparer.Ordinal);
     // Processes never announced (their start was not in the file): few, counted here instead.
@@ -43,6 +46,8 @@ public sealed class InventoryBuilder(UserNames? users = null)
         _inventory.Sources.Add(name);
         _source++;
         _processes.Clear();
+        _exited.Clear();
+        _exitOrder.Clear();
         _connections.Clear();
         _groupProcesses.Clear();
     }
@@ -155,7 +160,7 @@ public sealed class InventoryBuilder(UserNames? users = null)
                 Exec(r);
                 break;
             case "process.exit":
-                _processes.Remove((_source, Int(r, "pid") ?? 0));
+                Exited(Int(r, "pid") ?? 0);
                 break;
             case "conn.open":
             case "conn.fail":
@@ -212,7 +217,7 @@ public sealed class InventoryBuilder(UserNames? users = null)
         int pid = Int(r, "pid") ?? 0;
         int ppid = Int(r, "ppid") ?? 0;
         string comm = Str(r, "comm") ?? "?";
-        _processes.TryGetValue((_source, ppid), out var parent);
+        var parent = Process(ppid);
         _processes[(_source, pid)] = new ProcessState
         {
             Comm = comm,
@@ -222,6 +227,27 @@ public sealed class InventoryBuilder(UserNames? users = null)
             ParentTree = Shorten(parent?.Tree),
         };
     }
+
+    /// <summary>
+    /// An exited process is kept among the last few thousand: records about it can still come (the summary's
+    /// rows, a message completed at the end), and memory stays bounded however many processes a trace holds.
+    /// </summary>
+    private void Exited(int pid)
+    {
+        if (!_processes.Remove((_source, pid), out var p))
+        {
+            return;
+        }
+        _exited[(_source, pid)] = p;
+        _exitOrder.Enqueue((_source, pid));
+        while (_exitOrder.Count > MaxExited && _exitOrder.TryDequeue(out var oldest))
+        {
+            _exited.Remove(oldest);
+        }
+    }
+
+    private ProcessState? Process(int pid) =>
+        _processes.TryGetValue((_source, pid), out var p) || _exited.TryGetValue((_source, pid), out p) ? p : null;
 
     private void Exec(JsonElement r)
     {
@@ -491,7 +517,7 @@ public sealed class InventoryBuilder(UserNames? users = null)
         string? addr = Str(end, "addr");
         int? port = Int(end, "port");
         string? path = Str(end, "path");
-        _processes.TryGetValue((_source, pid), out var p);
+        var p = Process(pid);
         string program = p?.Exe ?? comm;
         string? user = p?.Uid is { } uid ? _users.Display((uint)uid) : null;
         string? container = Containers.FromCgroup(p?.Cgroup);

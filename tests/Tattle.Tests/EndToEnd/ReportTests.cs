@@ -42,6 +42,7 @@ public sealed class ReportServices : IDisposable
             a=$(r svc3.test); curl -s -o /dev/null http://$a:{{Ports[2]}}/big.bin
             if [ -n "$EXTRA" ]; then a=$(r svc4.test); curl -s -o /dev/null http://$a:{{Ports[3]}}/; fi
             if [ -n "$REFUSE" ]; then a=$(r svc1.test); curl -s -o /dev/null http://$a:{{ClosedPort}}/; fi
+            if [ -n "$UDP" ]; then {{Py.Exe}} -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b'x', (a, {{ClosedPort}})) for a in ('127.0.0.2', '127.0.0.3')]"; fi
             exit ${CODE:-0}
 
             """);
@@ -202,6 +203,14 @@ public sealed class ReportTests(ITestOutputHelper output) : IDisposable
         output.WriteLine(refused.ToString());
         Assert.Equal(3, refused.ExitCode);
         Assert.Contains($"-> tcp 127.0.0.2:{services.ClosedPort} (svc1.test), 1 attempt, ECONNREFUSED×1", refused.Stderr);
+
+        // UDP sends from one unconnected socket to two peers: each is a violation.
+        var udp = await TattleCli.RunAsync(["check", "-q", "--policy", policy, "--", "env", "UDP=1", services.Script], TimeSpan.FromSeconds(90), json: false);
+        output.WriteLine(udp.ToString());
+        Assert.Equal(3, udp.ExitCode);
+        Assert.Contains($"/usr/bin/python3 (user root) -> udp 127.0.0.2:{services.ClosedPort} (svc1.test), 1 attempt", udp.Stderr);
+        Assert.Contains($"/usr/bin/python3 (user root) -> udp 127.0.0.3:{services.ClosedPort} (svc2.test), 1 attempt", udp.Stderr);
+        Assert.Contains("2 endpoints not allowed", udp.Stderr);
 
         // Drift: the fourth service is added; --fail-on-new makes it exit 3.
         var diff = await TattleCli.RunAsync(["diff", first, further], json: false);
