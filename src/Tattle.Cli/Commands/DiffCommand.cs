@@ -47,7 +47,7 @@ internal static class DiffCommand
     }
 
     private static Inventory Load(string path, TextWriter stderr) =>
-        path != "-" && ReportInputs.Kind(path, "diff") == InputKind.Json && ReportInputs.TryReadReportJson(path, "diff") is { } report
+        path != "-" && ReportInputs.Kind(path) == InputKind.Json && ReportInputs.TryReadReportJson(path) is { } report
             ? report
-            : ReportInputs.Load([path], "diff", stderr);
+            : ReportInputs.Load([path], stderr);
 }

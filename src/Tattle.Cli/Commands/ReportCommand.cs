@@ -57,7 +57,7 @@ internal static class ReportCommand
     {
         try
         {
-            if (format is "nft" or "iptables" or "k8s" && files.Count == 1 && files[0] != "-" && ReportInputs.Kind(files[0], "report") == InputKind.Other)
+            if (format is "nft" or "iptables" or "k8s" && files.Count == 1 && files[0] != "-" && ReportInputs.Kind(files[0]) == InputKind.Other)
             {
                 if (htmlPath is not null || policyOut is not null)
                 {
@@ -67,7 +67,7 @@ internal static class ReportCommand
                 var fromPolicy = new FirewallRules(policy, FirewallRules.FromResolver(w => stderr.WriteLine($"tattle report: warning: {w}")), Resolvers.FromResolvConf());
                 return WriteRules(fromPolicy, format, outputPath, stderr);
             }
-            var inv = ReportInputs.Load(files, "report", stderr);
+            var inv = ReportInputs.Load(files, stderr);
             if (policyOut is not null)
             {
                 WriteFile(policyOut, w => w.Write(PolicyCheck.WritePolicy(inv)));

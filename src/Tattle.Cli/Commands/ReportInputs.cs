@@ -16,31 +16,31 @@ internal static class ReportInputs
     internal sealed class InputException(string message) : Exception(message);
 
     /// <summary>Aggregates traces into an inventory; a file that is no trace is an <see cref="InputException"/>.</summary>
-    public static Inventory Load(IReadOnlyList<string> paths, string verb, TextWriter stderr)
+    public static Inventory Load(IReadOnlyList<string> paths, TextWriter stderr)
     {
         var builder = new InventoryBuilder();
         foreach (var path in paths)
         {
-            Add(builder, path, verb, stderr);
+            Add(builder, path, stderr);
         }
         return builder.Build();
     }
 
     /// <summary>What the file holds, without reading it (standard input is always JSON Lines).</summary>
-    public static InputKind Kind(string path, string verb)
+    public static InputKind Kind(string path)
     {
         if (path == "-")
         {
             return InputKind.Json;
         }
-        using var stream = Open(path, verb);
+        using var stream = Open(path);
         return TraceInput.Detect(stream);
     }
 
     /// <summary>A report's JSON (report --json) when the file is one, else null.</summary>
-    public static Inventory? TryReadReportJson(string path, string verb)
+    public static Inventory? TryReadReportJson(string path)
     {
-        using var stream = Open(path, verb);
+        using var stream = Open(path);
         try
         {
             using var doc = JsonDocument.Parse(stream);
@@ -66,7 +66,7 @@ internal static class ReportInputs
         }
     }
 
-    private static void Add(InventoryBuilder builder, string path, string verb, TextWriter stderr)
+    private static void Add(InventoryBuilder builder, string path, TextWriter stderr)
     {
         builder.BeginSource(path);
         if (path == "-")
@@ -75,7 +75,7 @@ internal static class ReportInputs
             TraceInput.ReadJsonLines(input, builder);
             return;
         }
-        switch (Kind(path, verb))
+        switch (Kind(path))
         {
             case InputKind.Capture:
                 var sink = new InventorySink(builder);
@@ -92,7 +92,7 @@ internal static class ReportInputs
         }
         long before = builder.Records;
         long malformedBefore = builder.Malformed;
-        using (var stream = Open(path, verb))
+        using (var stream = Open(path))
         {
             TraceInput.ReadJsonLines(stream, builder);
         }
@@ -102,7 +102,7 @@ internal static class ReportInputs
         }
     }
 
-    private static FileStream Open(string path, string verb)
+    private static FileStream Open(string path)
     {
         try
         {

@@ -13,7 +13,7 @@ public sealed class ReportInputsTests
     {
         // testdata/pcap/http.pcapng: curl fetching /hello.txt from python3's http.server on 127.0.0.1:28931 (tshark -w).
         string pcap = Path.Combine(AppContext.BaseDirectory, "testdata", "pcap", "http.pcapng");
-        var inv = ReportInputs.Load([pcap], "report", TextWriter.Null);
+        var inv = ReportInputs.Load([pcap], TextWriter.Null);
         var client = Assert.Single(inv.Endpoints, e => e.Role == "client" && e.Port == 28931);
         Assert.Equal(("tcp", "127.0.0.1", 1L, 1L), (client.Proto, client.Addr, client.Connections, client.Requests));
         Assert.Equal(["http"], client.Apps);
