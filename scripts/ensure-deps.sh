@@ -12,6 +12,7 @@ test_pkgs+=(python3-websockets)
 test_pkgs+=(mariadb-server mariadb-client)
 test_pkgs+=(golang-go)
 test_pkgs+=(systemtap-sdt-dev)
+test_pkgs+=(chromium iptables)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
 

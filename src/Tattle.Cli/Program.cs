@@ -22,7 +22,7 @@ internal static class Program
             Libc.UnignoreSignal(signal);
         }
         var stderr = StandardStream.ErrorWriter;
-        if (args.Length > 0 && args[0] is "run" or "sandbox" && !args.Contains("--") && !args.Any(a => a is "-h" or "--help" or "-?" or "--cleanup"))
+        if (args.Length > 0 && args[0] is "run" or "sandbox" or "check" && !args.Contains("--") && !args.Any(a => a is "-h" or "--help" or "-?" or "--cleanup"))
         {
             stderr.WriteLine($"tattle {args[0]}: put the command after --, e.g. tattle {args[0]} -- curl -s http://127.0.0.1:8000/");
             return 2;
@@ -54,6 +54,9 @@ internal static class Program
             AttachCommand.Create(stderr),
             SandboxCommand.Create(stderr),
             ReadCommand.Create(stderr),
+            ReportCommand.Create(stderr),
+            CheckCommand.Create(stderr),
+            DiffCommand.Create(stderr),
             SocketsCommand.Create(CachedAddressNames.LoadDefault()),
             TlsCommand.Create(),
             LibsCommand.Create(),

@@ -34,6 +34,12 @@ public sealed record ProcessStartRecord : Record
 
     public string? Exe { get; init; }
 
+    /// <summary>Its real user id, when /proc could be read while it ran.</summary>
+    public int? Uid { get; init; }
+
+    /// <summary>Its cgroup v2 path (a container runtime's scope names the container), when it could be read.</summary>
+    public string? Cgroup { get; init; }
+
     public bool Existing { get; init; }
 }
 
@@ -45,6 +51,12 @@ public sealed record ProcessExecRecord : Record
     public required IReadOnlyList<string> Argv { get; init; }
 
     public string? Exe { get; init; }
+
+    /// <summary>Its real user id after the exec (a setuid program, su), when /proc could be read.</summary>
+    public int? Uid { get; init; }
+
+    /// <summary>Its cgroup v2 path, when it could be read.</summary>
+    public string? Cgroup { get; init; }
 }
 
 /// <summary>A traced process exited with a code, or was killed by a signal.</summary>

@@ -12,10 +12,8 @@ namespace Tattle.Tracking;
 /// </summary>
 public sealed class SummaryBuilder
 {
-    // 1 µs to 1 hour; a latency beyond is counted as 1 hour.
-
     private readonly Dictionary<(int Pid, string Proto, string Role, string Endpoint), SummaryRow> _rows = [];
-    private readonly Dictionary<SummaryRow, Latencies> _latencies = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<SummaryRow, LatencyHistogram> _latencies = new(ReferenceEqualityComparer.Instance);
 
     public void AddConnection(Connection conn, string comm)
     {
@@ -74,18 +72,18 @@ public sealed class SummaryBuilder
         }
         if (!_latencies.TryGetValue(row, out var latencies))
         {
-            latencies = new Latencies();
+            latencies = new LatencyHistogram();
             _latencies[row] = latencies;
         }
-        latencies.Record(Math.Clamp((long)Math.Round(ms * 1000), 1, Latencies.MaxUs));
+        latencies.RecordMs(ms);
     }
 
     public IReadOnlyList<SummaryRow> Rows()
     {
         foreach (var (row, latencies) in _latencies)
         {
-            row.P50Ms = latencies.Percentile(50) / 1000.0;
-            row.P99Ms = latencies.Percentile(99) / 1000.0;
+            row.P50Ms = latencies.PercentileMs(50);
+            row.P99Ms = latencies.PercentileMs(99);
         }
         return _rows.Values.OrderBy(r => r.Pid).ThenBy(r => r.Role, StringComparer.Ordinal)
             .ThenBy(r => r.Proto, StringComparer.Ordinal).ThenBy(r => r.Endpoint.ToString(), StringComparer.Ordinal).ToList();

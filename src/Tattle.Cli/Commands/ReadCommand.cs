@@ -30,7 +30,11 @@ internal static class ReadCommand
         return read;
     }
 
-    internal static int Execute(string path, TraceConfig config, TextWriter stderr)
+    /// <summary>
+    /// Reads the capture at <paramref name="path"/>; with <paramref name="into"/> (`tattle report`), the records go
+    /// there and nothing is shown.
+    /// </summary>
+    internal static int Execute(string path, TraceConfig config, TextWriter stderr, IRecordSink? into = null)
     {
         CaptureReader reader;
         try
@@ -57,7 +61,9 @@ internal static class ReadCommand
             try
             {
                 // The exchanges are what the user asked for: the view goes to standard output, like tcpdump -r.
-                live = config.OutputPath is { } outPath
+                live = into is not null
+                    ? config.View.Open(new StreamWriter(Stream.Null), color: false, startNs, width: null)
+                    : config.OutputPath is { } outPath
                     ? config.View.Open(new StreamWriter(OutputFile.Create(outPath)), color: false, startNs, width: null)
                     : config.View.Open(new StreamWriter(StandardStream.Output), color: false, startNs, width: null);
                 if (config.JsonPath is not null)
@@ -70,7 +76,11 @@ internal static class ReadCommand
                 stderr.WriteLine($"tattle read: cannot open the output file: {e.Message}");
                 return 2;
             }
-            if (!config.Quiet)
+            if (into is not null)
+            {
+                sinks.Add(into);
+            }
+            else if (!config.Quiet)
             {
                 sinks.Insert(0, live);
             }
@@ -108,7 +118,7 @@ internal static class ReadCommand
             }
             output.Flush();
             live.Flush();
-            if (config.Quiet)
+            if (config.Quiet || into is not null)
             {
                 live.Dispose();
             }

@@ -60,7 +60,8 @@ internal static class TraceLoop
     private const long FlushEveryNs = 100_000_000;
     private const long StatsEveryNs = 500_000_000;
 
-    public static int Execute(TraceConfig config, ITraceTarget target, TextWriter stderr)
+    /// <summary>Traces <paramref name="target"/>; <paramref name="extra"/> is one more sink for every record (`tattle check`).</summary>
+    public static int Execute(TraceConfig config, ITraceTarget target, TextWriter stderr, IRecordSink? extra = null)
     {
         if (Preflight.Check() is { } problem)
         {
@@ -111,7 +112,11 @@ internal static class TraceLoop
             owners = new PacketOwners();
             sinks.Add(owners);
         }
-        using var output = new FanOutSink(sinks);
+        if (extra is not null)
+        {
+            sinks.Add(extra); // sees every record, whatever --port/--host/--app keep
+        }
+        using var output = new ProcessIdentitySink(new FanOutSink(sinks));
         var plaintext = config.Packets?.TlsPlaintext == true ? new PlaintextPackets() : null;
         var probeFailures = new List<string>();
         ProbeResolver? resolver = null;

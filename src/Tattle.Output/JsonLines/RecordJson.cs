@@ -26,6 +26,7 @@ public static class RecordJson
                 {
                     w.WriteString(JsonNames.Exe, p.Exe);
                 }
+                WriteIdentity(w, p.Uid, p.Cgroup);
                 w.WriteBoolean(JsonNames.Existing, p.Existing);
                 break;
             case ProcessExecRecord x:
@@ -34,6 +35,7 @@ public static class RecordJson
                 {
                     w.WriteString(JsonNames.Exe, x.Exe);
                 }
+                WriteIdentity(w, x.Uid, x.Cgroup);
                 break;
             case ProcessExitRecord x:
                 if (x.ExitCode is { } code)
@@ -121,6 +123,18 @@ public static class RecordJson
         DateTime.UnixEpoch.AddTicks(unixNs / 100).TryFormat(roundTrip, out _, "O", CultureInfo.InvariantCulture);
         roundTrip[..(TimestampBytes - 1)].CopyTo(into);
         into[TimestampBytes - 1] = (byte)'Z';
+    }
+
+    private static void WriteIdentity(Utf8JsonWriter w, int? uid, string? cgroup)
+    {
+        if (uid is { } u)
+        {
+            w.WriteNumber(JsonNames.Uid, u);
+        }
+        if (cgroup is not null)
+        {
+            w.WriteString(JsonNames.Cgroup, cgroup);
+        }
     }
 
     private static void WriteConn(Utf8JsonWriter w, ConnRecord c)

@@ -24,6 +24,7 @@ public static class JsonNames
     public static readonly JsonEncodedText Error = JsonEncodedText.Encode("error");
     public static readonly JsonEncodedText Errors = JsonEncodedText.Encode("errors");
     public static readonly JsonEncodedText Events = JsonEncodedText.Encode("events");
+    public static readonly JsonEncodedText Cgroup = JsonEncodedText.Encode("cgroup");
     public static readonly JsonEncodedText Exe = JsonEncodedText.Encode("exe");
     public static readonly JsonEncodedText Existing = JsonEncodedText.Encode("existing");
     public static readonly JsonEncodedText ExitCode = JsonEncodedText.Encode("exit_code");
@@ -59,6 +60,7 @@ public static class JsonNames
     public static readonly JsonEncodedText Tls = JsonEncodedText.Encode("tls");
     public static readonly JsonEncodedText Truncated = JsonEncodedText.Encode("truncated");
     public static readonly JsonEncodedText Ts = JsonEncodedText.Encode("ts");
+    public static readonly JsonEncodedText Uid = JsonEncodedText.Encode("uid");
     public static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
     public static readonly JsonEncodedText Unseen = JsonEncodedText.Encode("unseen");
     public static readonly JsonEncodedText UntracedHits = JsonEncodedText.Encode("untraced_hits");

@@ -118,9 +118,9 @@ internal sealed class CallRecorder(CallSettings settings, RecordWriter writer, b
             Calls = s.Calls,
             Errors = s.Errors,
             TotalUs = s.Latencies?.TotalUs,
-            P50Us = s.Latencies?.Percentile(50),
-            P99Us = s.Latencies?.Percentile(99),
-            MaxUs = s.Latencies?.MaxSeenUs,
+            P50Us = s.Latencies?.PercentileUs(50),
+            P99Us = s.Latencies?.PercentileUs(99),
+            MaxUs = s.Latencies?.MaxUs,
         }).OrderByDescending(s => s.TotalUs ?? 0).ThenByDescending(s => s.Calls).ThenBy(s => s.Function, StringComparer.Ordinal),
     ];
 
@@ -139,7 +139,7 @@ internal sealed class CallRecorder(CallSettings settings, RecordWriter writer, b
         }
         if (durationUs is { } us)
         {
-            (s.Latencies ??= new Latencies()).Record((long)Math.Round(us));
+            (s.Latencies ??= new LatencyHistogram()).RecordUs((long)Math.Round(us));
         }
     }
 
@@ -151,7 +151,7 @@ internal sealed class CallRecorder(CallSettings settings, RecordWriter writer, b
 
         public long Errors { get; set; }
 
-        public Latencies? Latencies { get; set; }
+        public LatencyHistogram? Latencies { get; set; }
     }
 
     /// <summary>The last connections a thread used, with when: a ring.</summary>

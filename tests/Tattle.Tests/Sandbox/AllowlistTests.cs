@@ -66,7 +66,7 @@ public class AllowlistTests
     public void Policy_UnknownKeysAndNestedEntries_AreErrors()
     {
         Assert.Contains("unknown key 'deny'", Assert.Throws<SandboxException>(() => PolicyFile.Parse("deny: [a.test]\n", "p.yaml")).Message);
-        Assert.Contains("plain HOST|CIDR[:PORT]", Assert.Throws<SandboxException>(() => PolicyFile.Parse("allow:\n  - {host: a.test}\n", "p.yaml")).Message);
+        Assert.Contains("a HOST|CIDR[:PORT] string or a mapping", Assert.Throws<SandboxException>(() => PolicyFile.Parse("allow:\n  - [a.test]\n", "p.yaml")).Message);
         Assert.Contains("--policy /nonexistent/p.yaml", Assert.Throws<SandboxException>(() => PolicyFile.Load("/nonexistent/p.yaml")).Message);
     }
 }

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using Tattle.Cli.Tracing;
+using Tattle.Report;
+
+namespace Tattle.Cli.Commands;
+
+/// <summary>
+/// `tattle check --policy FILE -- CMD…`: the CI gate. Runs CMD traced exactly as `run` does, then judges every
+/// endpoint it reached out to against the policy: CMD's exit code when all were allowed, else 3 after printing each
+/// violation.
+/// </summary>
+internal static class CheckCommand
+{
+    /// <summary>Exit code when the run reached something the policy does not allow.</summary>
+    public const int ViolationExitCode = 3;
+
+    public static Command Create(TextWriter stderr)
+    {
+        var options = new TraceOptions();
+        var policy = new Option<string>("--policy")
+        {
+            Description = "The policy to hold the run to (tattle report --policy-out writes one; format in docs/report.md)",
+            HelpName = "FILE",
+            Required = true,
+        };
+        var markdown = new Option<string?>("--markdown")
+        {
+            Description = "Also write the report and the violations as Markdown to FILE (e.g. $GITHUB_STEP_SUMMARY)",
+            HelpName = "FILE",
+        };
+        var user = new Option<string?>("--user", "-u")
+        {
+            Description = "Run the command as USER (default: as yourself)",
+            HelpName = "USER",
+        };
+        var command = new Argument<string[]>("command")
+        {
+            Description = "The command to launch, trace and check, after --",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var check = new Command("check", "Run a command traced and exit 3 if it reached anything the policy does not allow; otherwise its exit code")
+        {
+            policy, markdown, user, command,
+        };
+        options.AddTo(check);
+        RunCommand.RequireAfterDashes(check, command);
+        check.SetAction(result =>
+        {
+            Sandbox.Policy rules;
+            try
+            {
+                rules = ReportInputs.LoadPolicy(result.GetValue(policy)!);
+            }
+            catch (ReportInputs.InputException e)
+            {
+                stderr.WriteLine($"tattle check: {e.Message}");
+                return 2;
+            }
+            var builder = new InventoryBuilder();
+            var target = new RunTarget(result.GetValue(command) ?? [], result.GetValue(user));
+            int exit = TraceLoop.Execute(options.Bind(result), target, stderr, new InventorySink(builder));
+            var inv = builder.Build();
+            if (inv.Records == 0)
+            {
+                return exit; // tracing never started: tattle's own error, already printed
+            }
+            var violations = PolicyCheck.Judge(inv, rules);
+            if (inv.Lost > 0)
+            {
+                stderr.WriteLine($"tattle check: warning: the trace lost {inv.Lost} events: an endpoint may have been missed");
+            }
+            foreach (var v in violations)
+            {
+                stderr.WriteLine($"tattle check: violation: {v}");
+            }
+            stderr.WriteLine(violations.Count == 0
+                ? $"tattle check: every endpoint reached is allowed by {result.GetValue(policy)}"
+                : $"tattle check: {violations.Count} endpoint{(violations.Count == 1 ? "" : "s")} not allowed by {result.GetValue(policy)}: exit {ViolationExitCode}");
+            if (result.GetValue(markdown) is { } md)
+            {
+                try
+                {
+                    ReportCommand.WriteFile(md, w => WriteMarkdown(w, inv, violations));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    stderr.WriteLine($"tattle check: cannot write {md}: {e.Message}");
+                }
+            }
+            return violations.Count > 0 ? ViolationExitCode : exit;
+        });
+        return check;
+    }
+
+    private static void WriteMarkdown(TextWriter w, Inventory inv, List<Violation> violations)
+    {
+        w.WriteLine(violations.Count == 0 ? "## tattle check: passed" : $"## tattle check: {violations.Count} violations");
+        w.WriteLine();
+        foreach (var v in violations)
+        {
+            w.WriteLine($"- {InventoryText.Md(v.ToString())}");
+        }
+        w.WriteLine();
+        InventoryText.WriteMarkdown(w, inv);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using Tattle.Output;
+using Tattle.Records;
+
+namespace Tattle.Cli.Tracing;
+
+/// <summary>
+/// Adds the user and cgroup of a live process to its process.start and process.exec records, read from /proc
+/// as the record passes (the kernel's events do not carry them). Only for live traces: in `tattle read` a pid
+/// names a process of another machine or time. Records trail the events by milliseconds, so a short-lived
+/// process can be gone by then: it is given its parent's, read now (a fork inherits both), else what was read
+/// for it or its parent before. A program that changes user and execs a short-lived one can so be given the
+/// user before the change: docs/report.md says so.
+/// </summary>
+internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "/proc") : IRecordSink
+{
+    private readonly Dictionary<int, (int? Uid, string? Cgroup, int Parent)> _known = [];
+
+    public void Write(Record record)
+    {
+        switch (record)
+        {
+            case ProcessStartRecord p:
+                var (uid, cgroup) = Identify(p.Pid, p.ParentPid);
+                inner.Write(p with { Uid = uid, Cgroup = cgroup });
+                return;
+            case ProcessExecRecord x:
+                var (xuid, xcgroup) = Identify(x.Pid, _known.TryGetValue(x.Pid, out var k) ? k.Parent : 0);
+                inner.Write(x with { Uid = xuid, Cgroup = xcgroup });
+                return;
+            case ProcessExitRecord e:
+                _known.Remove(e.Pid);
+                break;
+        }
+        inner.Write(record);
+    }
+
+    public void Flush() => inner.Flush();
+
+    public void Dispose() => inner.Dispose();
+
+    private (int? Uid, string? Cgroup) Identify(int pid, int parent)
+    {
+        var (uid, cgroup) = (ReadUid(pid), ReadCgroup(pid));
+        if (uid is null && parent > 0)
+        {
+            (uid, cgroup) = (ReadUid(parent), ReadCgroup(parent)); // what it inherited, if the parent still runs
+        }
+        if (uid is null && (_known.TryGetValue(pid, out var known) || _known.TryGetValue(parent, out known)))
+        {
+            (uid, cgroup) = (known.Uid, known.Cgroup);
+        }
+        _known[pid] = (uid, cgroup, parent);
+        return (uid, cgroup);
+    }
+
+    private int? ReadUid(int pid)
+    {
+        foreach (var line in Lines($"{procRoot}/{pid}/status"))
+        {
+            // "Uid:\treal\teffective\tsaved\tfs": the real uid is who the process runs for.
+            if (line.StartsWith("Uid:", StringComparison.Ordinal))
+            {
+                var fields = line[4..].Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                return fields.Length > 0 && int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out int uid) ? uid : null;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The unified hierarchy's line ("0::/path"); on a v1-only host, the name=systemd one.</summary>
+    private string? ReadCgroup(int pid)
+    {
+        string? systemd = null;
+        foreach (var line in Lines($"{procRoot}/{pid}/cgroup"))
+        {
+            if (line.StartsWith("0::", StringComparison.Ordinal))
+            {
+                return line[3..];
+            }
+            if (line.Contains(":name=systemd:", StringComparison.Ordinal))
+            {
+                systemd = line[(line.IndexOf(":name=systemd:", StringComparison.Ordinal) + 14)..];
+            }
+        }
+        return systemd;
+    }
+
+    private static IEnumerable<string> Lines(string path)
+    {
+        try
+        {
+            return File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+}
