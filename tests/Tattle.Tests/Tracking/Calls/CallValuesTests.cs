@@ -251,6 +251,7 @@ public class CallValuesTests
     [Theory]
     [InlineData(10001)] // CURLOPT_WRITEDATA
     [InlineData(10010)] // CURLOPT_ERRORBUFFER
+    [InlineData(20011)] // CURLOPT_WRITEFUNCTION
     [InlineData(40291)] // CURLOPT_SSLCERT_BLOB
     public void CurlOption_PointerOptions_ArePointers(int option) =>
         Assert.Equal("0x55d0c0de0000", CallValues.CurlOption(option, new CallValue { Text = "garbage" }, 0x55d0c0de0000, redact: true).Text);
