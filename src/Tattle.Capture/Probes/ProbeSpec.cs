@@ -32,6 +32,11 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
             return null;
         }
         string library = s[..colon].Trim();
+        if (library.Length == 0)
+        {
+            error = $"'{text}': no library before the ':' (a name like libc or a path)";
+            return null;
+        }
         string rest = s[(colon + 1)..].Trim();
         CallSignature? signature = null;
         int paren = rest.IndexOf('(');
@@ -45,7 +50,8 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
             }
             rest = rest[..paren].Trim();
         }
-        if (usdt && rest.Count(c => c == ':') != 1)
+        // Both halves of PROVIDER:NAME: an empty one would match no probe, silently.
+        if (usdt && (rest.Count(c => c == ':') != 1 || rest[0] == ':' || rest[^1] == ':'))
         {
             error = $"'{text}': expected usdt:LIB:PROVIDER:NAME";
             return null;

@@ -50,6 +50,9 @@ public class ProbeSpecTests
     [InlineData("usdt:python3:function__entry", "expected usdt:LIB:PROVIDER:NAME")]
     [InlineData("usdt:python3:a:b:c", "expected usdt:LIB:PROVIDER:NAME")]
     [InlineData("usdt:python3:python:function__entry(int", "the argument list has no closing ')'")]
+    [InlineData("usdt:python3:python:", "expected usdt:LIB:PROVIDER:NAME")]
+    [InlineData("usdt:python3::function__entry", "expected usdt:LIB:PROVIDER:NAME")]
+    [InlineData("usdt: :python:function__entry", "no library before the ':'")]
     public void Rejects_WithOneLineNamingTheSpec(string text, string reason)
     {
         Assert.Null(ProbeSpec.Parse(text, out string error));
