@@ -74,7 +74,8 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
 
     /// <summary>
     /// A library name matches a file of that name, or with a version after it (libc → libc.so.6, libzmq →
-    /// libzmq.so.5, python3.11 → the executable), with "lib" assumed (zmq → libzmq.so.5); a path matches itself.
+    /// libzmq.so.5, the soname libzmq.so.5 → libzmq.so.5.2.4, python3.11 → the executable), with "lib" assumed (zmq →
+    /// libzmq.so.5); a path matches itself.
     /// </summary>
     public static bool LibraryMatches(string library, string path)
     {
@@ -86,8 +87,20 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
         return NameMatches(library, name) || (!library.StartsWith("lib", StringComparison.Ordinal) && NameMatches("lib" + library, name));
     }
 
-    private static bool NameMatches(string library, string name) =>
-        name == library
-        || (name.StartsWith(library, StringComparison.Ordinal) && name.Length > library.Length
-            && (name.AsSpan(library.Length).StartsWith(".so") || (name[library.Length] == '-' && name.Contains(".so", StringComparison.Ordinal))));
+    private static bool NameMatches(string library, string name)
+    {
+        if (name == library)
+        {
+            return true;
+        }
+        if (!name.StartsWith(library, StringComparison.Ordinal) || name.Length == library.Length)
+        {
+            return false;
+        }
+        var after = name.AsSpan(library.Length);
+        return after.StartsWith(".so")
+            || (after[0] == '-' && name.Contains(".so", StringComparison.Ordinal))
+            // A soname (what ldd shows) names the file by its major version; the file mapped is the full one.
+            || (library.Contains(".so", StringComparison.Ordinal) && after.Length > 1 && after[0] == '.' && char.IsAsciiDigit(after[1]));
+    }
 }
