@@ -39,7 +39,7 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
         }
         string rest = s[(colon + 1)..].Trim();
         CallSignature? signature = null;
-        int paren = rest.IndexOf('(');
+        int paren = SignatureStart(rest);
         if (paren >= 0)
         {
             signature = CallSignature.Parse(rest[paren..], out string why);
@@ -56,7 +56,8 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
             error = $"'{text}': expected usdt:LIB:PROVIDER:NAME";
             return null;
         }
-        if (rest.Length == 0 || !rest.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '*' or '?' or '[' or ']' or '!' or '-' or '.' or '$' || (c == ':' && usdt)))
+        if (rest.Length == 0 || !rest.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '*' or '?' or '[' or ']' or '!' or '-' or '.' or '$' or '/' or '(' or ')' || (c == ':' && usdt))
+            || !ReceiversClosed(rest))
         {
             error = $"'{text}': '{rest}' is not a function name or pattern (letters, digits, _ and * ? [ ])";
             return null;
@@ -67,6 +68,35 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
             return null;
         }
         return new ProbeSpec(text, library, new SymbolGlob(rest), signature, usdt);
+    }
+
+    /// <summary>Where the signature begins, or -1.</summary>
+    /// <remarks>Go names a method by its receiver in parentheses (net/http.(*Client).Do): a '(' after a '.' is part of the name.</remarks>
+    private static int SignatureStart(string rest)
+    {
+        for (int i = 0; i < rest.Length; i++)
+        {
+            if (rest[i] == '(' && (i == 0 || rest[i - 1] != '.'))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Whether each ')' closes a Go receiver's '(' and each is closed.</summary>
+    private static bool ReceiversClosed(string name)
+    {
+        int depth = 0;
+        foreach (char c in name)
+        {
+            depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+            if (depth < 0)
+            {
+                return false;
+            }
+        }
+        return depth == 0;
     }
 
     /// <summary>Whether <paramref name="path"/> (a mapped object or an executable) is this spec's library.</summary>

@@ -14,6 +14,9 @@ public class ProbeSpecTests
     [InlineData("libzmq:zmq_send (ptr s)", "libzmq", "zmq_send", "Ptr s -> Long", false)]
     [InlineData("/usr/lib/x.so:f", "/usr/lib/x.so", "f", null, false)]
     [InlineData("curl:curl_easy_[ps]e*", "curl", "curl_easy_[ps]e*", null, false)]
+    [InlineData("/opt/app/server:main.(*Server).handle", "/opt/app/server", "main.(*Server).handle", null, false)]
+    [InlineData("server:net/http.(*Client).Do(ptr c, ptr req) -> ptr", "server", "net/http.(*Client).Do", "Ptr c, Ptr req -> Ptr", false)]
+    [InlineData("server:main.main", "server", "main.main", null, false)]
     [InlineData("app:_ZN3foo3barEv", "app", "_ZN3foo3barEv", null, false)]
     [InlineData("usdt:python3.11:python:function__entry", "python3.11", "python:function__entry", null, true)]
     [InlineData("usdt:python3.11:python:function__*", "python3.11", "python:function__*", null, true)]
@@ -59,6 +62,23 @@ public class ProbeSpecTests
         Assert.StartsWith($"'{text}': ", error, StringComparison.Ordinal);
         Assert.Contains(reason, error, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error);
+    }
+
+    [Fact]
+    public void GoMethodName_MatchesItsSymbol()
+    {
+        var spec = ProbeSpec.Parse("server:net/http.(*Client).Do", out _)!;
+        Assert.True(spec.Function.IsMatch("net/http.(*Client).Do"));
+        Assert.False(spec.Function.IsMatch("net/http.(*Client).Get"));
+    }
+
+    [Theory]
+    [InlineData("libc:get)addrinfo", "is not a function name")]
+    [InlineData("libc:get(addrinfo)", "argument 1: unknown type 'addrinfo'")]
+    public void Parentheses_OutsideAGoReceiver_AreNoName(string text, string reason)
+    {
+        Assert.Null(ProbeSpec.Parse(text, out string error));
+        Assert.Contains(reason, error, StringComparison.Ordinal);
     }
 
     [Theory]
