@@ -139,7 +139,10 @@ internal static class CallValues
     /// <summary>CURLOPT_URL.</summary>
     public const int CurlOptUrl = 10002;
 
-    /// <summary>curl_easy_setopt's value: the string for a string option, REDACTED for a secret one, else the register.</summary>
+    /// <summary>
+    /// curl_easy_setopt's value: the string for a string option, REDACTED for a secret one, a number for a long or
+    /// curl_off_t option, else (data, callback and blob pointers) the address.
+    /// </summary>
     public static CallValue CurlOption(int option, CallValue asString, ulong reg, bool redact)
     {
         if (redact && CurlSecretOptions.Contains(option))
@@ -150,6 +153,7 @@ internal static class CallValues
         {
             return option == CurlOptUrl && redact && asString.Text is { } url ? asString with { Text = HttpRedactor.RedactUrl(url) } : asString;
         }
-        return option is >= 10000 and < 20000 or >= 40000 and < 50000 ? Pointer(reg) : new CallValue { Signed = (long)reg };
+        // CURLOPTTYPE_LONG is 0 and CURLOPTTYPE_OFF_T 30000; OBJECTPOINT (10000), FUNCTIONPOINT (20000) and BLOB (40000) are addresses.
+        return option is >= 10000 and < 30000 or >= 40000 and < 50000 ? Pointer(reg) : new CallValue { Signed = (long)reg };
     }
 }
