@@ -47,7 +47,7 @@ public sealed class ProbeTests(ITestOutputHelper output)
         Assert.All(messaging, c =>
         {
             Assert.True(c.GetProperty("duration_us").GetDouble() > 0);
-            Assert.Equal("libzmq.so.5", Str(c, "library"));
+            Assert.StartsWith("libzmq.so.5", Str(c, "library")); // the file the process maps: libzmq.so.5.2.4 here
             Assert.Equal(["msg", "socket", "flags"], c.GetProperty("arg_names").EnumerateArray().Select(a => a.GetString()));
         });
         // The result of a send or receive is the message's size: "hello N" out, "re:hello N" back.
