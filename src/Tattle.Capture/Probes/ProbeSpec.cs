@@ -130,7 +130,8 @@ public sealed record ProbeSpec(string Text, string Library, SymbolGlob Function,
         var after = name.AsSpan(library.Length);
         return after.StartsWith(".so")
             || (after[0] == '-' && name.Contains(".so", StringComparison.Ordinal))
-            // A soname (what ldd shows) names the file by its major version; the file mapped is the full one.
-            || (library.Contains(".so", StringComparison.Ordinal) && after.Length > 1 && after[0] == '.' && char.IsAsciiDigit(after[1]));
+            // A soname (what ldd shows) names the file by its major version, the file mapped is the full one; and a
+            // program is often run by its unversioned name (python3 is python3.11).
+            || (after.Length > 1 && after[0] == '.' && char.IsAsciiDigit(after[1]));
     }
 }
