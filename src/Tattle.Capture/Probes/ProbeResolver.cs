@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using Iced.Intel;
 using Tattle.Capture.Elf;
 using Tattle.Capture.Proc;
 using Tattle.Capture.Tls;
+using Tattle.Capture.Tls.Go;
 
 namespace Tattle.Capture.Probes;
 
@@ -157,7 +159,7 @@ public sealed class ProbeResolver
                         _failure($"{spec.Text}: more functions match than --max-probes {Functions.Max} allows; narrow the pattern or raise --max-probes");
                         return points;
                     }
-                    points.Add(new CallAttachPoint(path, probed, f.FileOffset, id));
+                    points.Add(new CallAttachPoint(path, probed, go ? GoEntry(elf, f) : f.FileOffset, id));
                     _matched[spec] = true;
                     foreach (string companion in BuiltinSignatures.CompanionsOf(f.Name))
                     {
@@ -168,6 +170,31 @@ public sealed class ProbeResolver
         }
         return points;
     }
+
+    /// <summary>
+    /// Where a Go function's entry probe goes: past its stack-growth check (runtime.morestack re-runs the function
+    /// from its entry, and an entry probe would see that call twice), on the first instruction from there that the
+    /// kernel emulates rather than single-steps, before any argument register is written.
+    /// </summary>
+    private static ulong GoEntry(ElfFile elf, ElfFunction f)
+    {
+        if (f.Size is 0 or > MaxGoCodeBytes)
+        {
+            return f.FileOffset;
+        }
+        var code = new byte[f.Size];
+        if (!elf.TryRead(code, f.FileOffset))
+        {
+            return f.FileOffset;
+        }
+        ulong body = GoBinary.FindBody(code, f.Address, f.FileOffset);
+        return ProbeSite.Find(code, f.Address, f.FileOffset, body, GoArguments);
+    }
+
+    private const ulong MaxGoCodeBytes = 1 << 20;
+
+    // Go's first six integer argument registers, and the goroutine pointer.
+    private static readonly Register[] GoArguments = [Register.RAX, Register.RBX, Register.RCX, Register.RDI, Register.RSI, Register.R8, Register.R14];
 
     /// <summary>The USDT sites of <paramref name="elf"/> that <paramref name="spec"/> names (PROVIDER:NAME), entry only.</summary>
     private void AddUsdt(ElfFile elf, ProbeSpec spec, string path, string mappedPath, FileContentsId id, List<CallAttachPoint> points)

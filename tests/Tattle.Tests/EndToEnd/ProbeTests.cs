@@ -205,6 +205,32 @@ public sealed class ProbeTests(ITestOutputHelper output)
         Assert.Contains(Enumerable.Range(0, Math.Max(0, pairs.Count - 2)), i => pairs.Skip(i).Take(3).SequenceEqual(expected));
     }
 
+    [SkippableFact]
+    public async Task GoFunctions_GetAnEntryProbeOnly_WithArgumentsFromGosRegisters()
+    {
+        Requires.RootAndBpf(output);
+        var go = GoPrograms.Get(output);
+        // Nothing listens on port 1: the program prints the refusal and exits 1, after making the calls probed.
+        const string url = "https://127.0.0.1:1/go-probe";
+        var r = await TattleCli.RunAsync(["probe", $"{go.Plain}:main.get(buf:len=arg2 url, long length)", $"{go.Plain}:net/http.(*Client).do",
+            "--", go.Plain, "get", url]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(1, r.ExitCode);
+        // A Go string is a pointer (RAX) and a length (RBX): the buffer's length is the second argument.
+        var get = Assert.Single(Calls(r, "main.get"));
+        Assert.Equal(url, get.GetProperty("args")[0].GetString());
+        Assert.Equal(url.Length, get.GetProperty("args")[1].GetInt32());
+        // No uretprobe on Go code: no duration, no result.
+        Assert.False(get.TryGetProperty("duration_us", out _));
+        Assert.Equal(JsonValueKind.Null, get.GetProperty("ret").ValueKind);
+        // A method named as Go names it, receiver and package path included; once, though its first instructions
+        // are the stack check that can run the function's entry twice.
+        var doCall = Assert.Single(Calls(r, "net/http.(*Client).do"));
+        Assert.Equal(get.GetProperty("pid").GetInt32(), doCall.GetProperty("pid").GetInt32());
+        Assert.Equal(Path.GetFileName(go.Plain), Str(doCall, "library"));
+        Assert.Contains($"call main.get(url=\"{url}\", length={url.Length})", r.Stderr);
+    }
+
     [SkippableTheory]
     [InlineData("nocolon", "expected LIB:FUNCTION")]
     [InlineData("libc:", "expected LIB:FUNCTION")]
