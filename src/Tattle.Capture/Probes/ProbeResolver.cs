@@ -11,24 +11,22 @@ namespace Tattle.Capture.Probes;
 /// Turns probe specs into uprobe places: the objects a process maps, an executable about to run, and the libraries
 /// installed on the system (a program may dlopen them later: python imports a module linked to libzmq), each
 /// examined once per inode. Every function found is numbered in <see cref="Functions"/>; what cannot be probed is
-/// told to the failure callback, once per reason.
+/// kept in <see cref="Failures"/>, once per reason.
 /// </summary>
 public sealed class ProbeResolver
 {
     private readonly IReadOnlyList<ProbeSpec> _specs;
     private readonly IReadOnlyList<string> _directories;
-    private readonly Action<string> _failure;
+    private readonly List<string> _failures = [];
     private readonly ConcurrentDictionary<(FileContentsId, string), IReadOnlyList<CallAttachPoint>> _cache = new();
 
     /// <param name="specs">What to probe.</param>
     /// <param name="functions">Numbers the functions found (and holds the probe cap).</param>
-    /// <param name="failure">Told why something could not be probed.</param>
     /// <param name="systemDirectories">Where installed libraries are looked for (default: the system's).</param>
-    public ProbeResolver(IReadOnlyList<ProbeSpec> specs, ProbedFunctions functions, Action<string> failure, IReadOnlyList<string>? systemDirectories = null)
+    public ProbeResolver(IReadOnlyList<ProbeSpec> specs, ProbedFunctions functions, IReadOnlyList<string>? systemDirectories = null)
     {
         _specs = specs;
         Functions = functions;
-        _failure = failure;
         _directories = systemDirectories ?? TlsLibraries.SystemDirectories;
     }
 
@@ -37,6 +35,21 @@ public sealed class ProbeResolver
 
     /// <summary>The functions found so far, by number.</summary>
     public ProbedFunctions Functions { get; }
+
+    /// <summary>Why things could not be probed, each reason once, in the order met.</summary>
+    public IReadOnlyList<string> Failures
+    {
+        get
+        {
+            lock (_failures)
+            {
+                return [.. _failures];
+            }
+        }
+    }
+
+    /// <summary>The first spec that matched more than the probe cap allows, with the reason; null while none did.</summary>
+    public string? OverCap { get; private set; }
 
     /// <summary>Specs that have matched a function in some object so far.</summary>
     public IReadOnlyCollection<ProbeSpec> Matched => [.. _matched.Keys];
@@ -50,7 +63,7 @@ public sealed class ProbeResolver
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var spec in _specs.Where(s => s.Library.Contains('/')))
         {
-            if (File.Exists(spec.Library) && seen.Add(RealPath(spec.Library)))
+            if (File.Exists(spec.Library) && seen.Add(TlsLibraries.RealPath(spec.Library)))
             {
                 points.AddRange(PointsOf(spec.Library, spec.Library));
             }
@@ -63,7 +76,7 @@ public sealed class ProbeResolver
                 {
                     continue;
                 }
-                string real = RealPath(file);
+                string real = TlsLibraries.RealPath(file);
                 if (seen.Add(real))
                 {
                     // Attached and named by the real file (libzmq.so.5.2.4, not the development link libzmq.so),
@@ -113,7 +126,7 @@ public sealed class ProbeResolver
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _failure($"{mappedPath}: {e.Message}");
+            Failure($"{mappedPath}: {e.Message}");
             return [];
         }
         string key = string.Join('\n', specs.Select(s => s.Text));
@@ -131,7 +144,7 @@ public sealed class ProbeResolver
                 // A linker script named libc.so is no object: only a mapped or named file must be one.
                 if (status != ElfStatus.NotElf || !quietIfNotElf)
                 {
-                    _failure($"{mappedPath}: {status.Describe()}");
+                    Failure($"{mappedPath}: {status.Describe()}");
                 }
                 return points;
             }
@@ -145,7 +158,7 @@ public sealed class ProbeResolver
                 status = elf.ReadFunctions(spec.Function.IsMatch, out var functions);
                 if (status != ElfStatus.Ok)
                 {
-                    _failure($"{mappedPath}: {status.Describe()}");
+                    Failure($"{mappedPath}: {status.Describe()}");
                     continue;
                 }
                 foreach (var f in functions.OrderBy(f => f.Name, StringComparer.Ordinal))
@@ -156,7 +169,7 @@ public sealed class ProbeResolver
                     var probed = Functions.Add(mappedPath, f.Name, signature, entryOnly: go, goAbi: go);
                     if (probed is null)
                     {
-                        _failure($"{spec.Text}: more functions match than --max-probes {Functions.Max} allows; narrow the pattern or raise --max-probes");
+                        OverCapBy(spec, "functions");
                         return points;
                     }
                     points.Add(new CallAttachPoint(path, probed, go ? GoEntry(elf, f) : f.FileOffset, id));
@@ -196,20 +209,38 @@ public sealed class ProbeResolver
     // Go's first six integer argument registers, and the goroutine pointer.
     private static readonly Register[] GoArguments = [Register.RAX, Register.RBX, Register.RCX, Register.RDI, Register.RSI, Register.R8, Register.R14];
 
+    private void Failure(string reason)
+    {
+        lock (_failures)
+        {
+            if (!_failures.Contains(reason))
+            {
+                _failures.Add(reason);
+            }
+        }
+    }
+
+    private void OverCapBy(ProbeSpec spec, string what)
+    {
+        string reason = $"{spec.Text}: more {what} match than --max-probes {Functions.Max} allows; narrow the pattern or raise --max-probes";
+        OverCap ??= reason;
+        Failure(reason);
+    }
+
     /// <summary>The USDT sites of <paramref name="elf"/> that <paramref name="spec"/> names (PROVIDER:NAME), entry only.</summary>
     private void AddUsdt(ElfFile elf, ProbeSpec spec, string path, string mappedPath, FileContentsId id, List<CallAttachPoint> points)
     {
         var probes = UsdtProbes.Read(elf, out var status);
         if (status != ElfStatus.Ok && probes.Count == 0)
         {
-            _failure($"{mappedPath}: USDT notes: {status.Describe()}");
+            Failure($"{mappedPath}: USDT notes: {status.Describe()}");
             return;
         }
         foreach (var p in probes.Where(p => spec.Function.IsMatch($"{p.Provider}:{p.Name}")))
         {
             if (p.Problem is { } problem)
             {
-                _failure($"{mappedPath}: usdt {p.Provider}:{p.Name} at 0x{p.FileOffset:x}: {problem}");
+                Failure($"{mappedPath}: usdt {p.Provider}:{p.Name} at 0x{p.FileOffset:x}: {problem}");
                 continue;
             }
             // Without a signature each argument is shown as the integer its note says it is.
@@ -218,7 +249,7 @@ public sealed class ProbeResolver
             var probed = Functions.Add(mappedPath, $"{p.Provider}:{p.Name}", signature, entryOnly: true, usdt: p.Arguments, site: p.FileOffset);
             if (probed is null)
             {
-                _failure($"{spec.Text}: more probes match than --max-probes {Functions.Max} allows; narrow the pattern or raise --max-probes");
+                OverCapBy(spec, "probes");
                 return;
             }
             points.Add(new CallAttachPoint(path, probed, p.FileOffset, id, p.SemaphoreFileOffset));
@@ -237,19 +268,6 @@ public sealed class ProbeResolver
             && !points.Any(p => p.Function == probed))
         {
             points.Add(new CallAttachPoint(path, probed, found[0].FileOffset, id));
-        }
-    }
-
-
-    private static string RealPath(string path)
-    {
-        try
-        {
-            return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
-        }
-        catch (IOException)
-        {
-            return path;
         }
     }
 }

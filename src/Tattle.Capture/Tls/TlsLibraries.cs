@@ -73,7 +73,8 @@ public static class TlsLibraries
         return scan.Build();
     }
 
-    private static string RealPath(string path)
+    /// <summary>The file a path ends at, symlinks followed (the path itself when it cannot be resolved).</summary>
+    internal static string RealPath(string path)
     {
         try
         {

@@ -20,9 +20,7 @@ internal static class AttachCommand
             Description = "Trace every process with this name, including ones that start later",
             HelpName = "NAME",
         };
-        // Up to a year: a longer one overflowed the deadline and ended the trace at once.
-        var duration = NumberOption.Create("--duration", "a number of seconds from 0.001 to 31536000 (a year)", 0.001, 365 * 86400.0,
-            description: "Stop after this many seconds", helpName: "SECONDS");
+        var duration = DurationOption("Stop after this many seconds");
         var attach = new Command("attach", "Trace running processes until Ctrl-C, the duration, or they exit")
         {
             pids,
@@ -51,6 +49,12 @@ internal static class AttachCommand
         });
         return attach;
     }
+
+    /// <summary>--duration SECONDS: attach's, and probe's with -p.</summary>
+    // Up to a year: a longer one overflowed the deadline and ended the trace at once.
+    internal static Option<double> DurationOption(string description) =>
+        NumberOption.Create("--duration", "a number of seconds from 0.001 to 31536000 (a year)", 0.001, 365 * 86400.0,
+            description: description, helpName: "SECONDS");
 
     internal static List<int>? ParsePids(string text)
     {

@@ -28,11 +28,7 @@ internal static class CheckCommand
             Description = "Also write the report and the violations as Markdown to FILE (e.g. $GITHUB_STEP_SUMMARY)",
             HelpName = "FILE",
         };
-        var user = new Option<string?>("--user", "-u")
-        {
-            Description = "Run the command as USER (default: as yourself)",
-            HelpName = "USER",
-        };
+        var user = RunCommand.UserOption();
         var command = new Argument<string[]>("command")
         {
             Description = "The command to launch, trace and check, after --",

@@ -23,13 +23,8 @@ internal static class ProbeCommand
             description: "The most functions probed; a pattern matching more is refused",
             helpName: "N",
             defaultValue: ProbeConfig.DefaultMaxProbes);
-        var user = new Option<string?>("--user", "-u")
-        {
-            Description = "Run the command as USER (default: as yourself)",
-            HelpName = "USER",
-        };
-        var duration = NumberOption.Create("--duration", "a number of seconds from 0.001 to 31536000 (a year)", 0.001, 365 * 86400.0,
-            description: "With -p: stop after this many seconds", helpName: "SECONDS");
+        var user = RunCommand.UserOption();
+        var duration = AttachCommand.DurationOption("With -p: stop after this many seconds");
         var items = new Argument<string[]>("probes")
         {
             Description = "What to probe: LIB:GLOB ('libc:getaddrinfo', 'libzmq:zmq_*'), with an optional signature "
@@ -103,7 +98,7 @@ internal static class ProbeCommand
     {
         values ??= [];
         // The words after -- are the command's, whatever they look like (the parser hands both lists over as one).
-        int after = Math.Min(values.Length, Environment.GetCommandLineArgs().SkipWhile(a => a != "--").Skip(1).Count());
+        int after = Math.Min(values.Length, RunCommand.CountAfterDashes());
         return ([.. values[..^after]], [.. values[^after..]]);
     }
 }

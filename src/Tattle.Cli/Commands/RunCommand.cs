@@ -9,11 +9,7 @@ internal static class RunCommand
     public static Command Create(TextWriter stderr)
     {
         var options = new TraceOptions();
-        var user = new Option<string?>("--user", "-u")
-        {
-            Description = "Run the command as USER (default: as yourself)",
-            HelpName = "USER",
-        };
+        var user = UserOption();
         var noFollowOrphans = new Option<bool>("--no-follow-orphans")
         {
             Description = "Stop when the command exits, even if processes it started still run (the summary counts them)",
@@ -40,11 +36,21 @@ internal static class RunCommand
         return run;
     }
 
+    /// <summary>-u USER: for every command that launches one (run, probe, check).</summary>
+    internal static Option<string?> UserOption() => new("--user", "-u")
+    {
+        Description = "Run the command as USER (default: as yourself)",
+        HelpName = "USER",
+    };
+
+    /// <summary>How many words of tattle's own command line follow its first --: the launched command's.</summary>
+    internal static int CountAfterDashes() => Environment.GetCommandLineArgs().SkipWhile(a => a != "--").Skip(1).Count();
+
     /// <summary>Everything after -- is the command; anything else bound to it stood before -- and was not an option.</summary>
     internal static void RequireAfterDashes(Command verb, Argument<string[]> command) => CrossCheck.Add(verb, result =>
     {
         var tokens = result.GetResult(command)?.Tokens.Select(t => t.Value).ToList() ?? [];
-        int afterDashes = Environment.GetCommandLineArgs().SkipWhile(a => a != "--").Skip(1).Count();
+        int afterDashes = CountAfterDashes();
         if (tokens.Count > afterDashes && afterDashes > 0)
         {
             result.AddError($"unknown option or argument '{tokens[0]}' (the command to trace goes after --)");

@@ -118,23 +118,13 @@ internal static class TraceLoop
         }
         using var output = new ProcessIdentitySink(new FanOutSink(sinks));
         var plaintext = config.Packets?.TlsPlaintext == true ? new PlaintextPackets() : null;
-        var probeFailures = new List<string>();
         ProbeResolver? resolver = null;
         CallProbeDiscovery? callDiscovery = null;
         if (config.Probes is { } probes)
         {
-            resolver = new ProbeResolver(probes.Specs, new ProbedFunctions(probes.MaxProbes), f =>
-            {
-                lock (probeFailures)
-                {
-                    if (!probeFailures.Contains(f))
-                    {
-                        probeFailures.Add(f);
-                    }
-                }
-            });
+            resolver = new ProbeResolver(probes.Specs, new ProbedFunctions(probes.MaxProbes));
             callDiscovery = new CallProbeDiscovery(resolver);
-            if (probeFailures.FirstOrDefault(f => f.Contains("--max-probes", StringComparison.Ordinal)) is { } tooMany)
+            if (resolver.OverCap is { } tooMany)
             {
                 stderr.WriteLine($"tattle: probe {tooMany}");
                 live.Dispose();
@@ -285,7 +275,7 @@ internal static class TraceLoop
             var tlsSummary = tlsProbes is null ? null
                 : new TlsProbeSummary(tlsProbes.FunctionsAttached, stats.TlsCalls, stats.TlsUntraced, stats.TlsNoSocket, tlsProbes.Failures, stats.GoSocketMismatches, stats.TlsHits);
             int stillRunning = target.CountsStillRunning ? session.Processes.StillRunning().Count : 0;
-            var probeSummary = resolver is null ? null : ProbeSummary(resolver, callProbes!, probeFailures, stats);
+            var probeSummary = resolver is null ? null : ProbeSummary(resolver, callProbes!, stats);
             var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary, stillRunning, probeSummary);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
@@ -304,14 +294,10 @@ internal static class TraceLoop
         }
     }
 
-    private static CallProbeSummary ProbeSummary(ProbeResolver resolver, CallProbes probes, List<string> failures, KernelStats stats)
+    private static CallProbeSummary ProbeSummary(ProbeResolver resolver, CallProbes probes, KernelStats stats)
     {
         var matched = resolver.Matched;
-        List<string> all;
-        lock (failures)
-        {
-            all = [.. failures, .. probes.Failures];
-        }
+        List<string> all = [.. resolver.Failures, .. probes.Failures];
         // A spec that found nothing is said once, plainly: a typo, or a library the program never loaded.
         all.AddRange(resolver.Specs.Where(s => !matched.Contains(s)).Select(s => $"'{s.Text}': no function matched in the objects the traced processes mapped or the system's libraries"));
         return new CallProbeSummary(probes.FunctionsAttached, stats.ProbeHits, stats.ProbeUnmatched, all);

@@ -42,7 +42,7 @@ internal static class CallValues
                 long length = LengthOf(in e, a.LengthFrom);
                 // A result longer than the buffer (zmq_recv's truncation) still shows only what the buffer holds.
                 var shown = bytes[..(int)Math.Clamp(length, 0, bytes.Length)];
-                string escaped = Escape(shown);
+                string escaped = CEscapes.Escape(shown);
                 return new CallValue { Text = redact ? HttpRedactor.RedactCredentials(escaped) : escaped, Truncated = length > shown.Length };
         }
     }
@@ -87,12 +87,9 @@ internal static class CallValues
         }
         catch (DecoderFallbackException)
         {
-            return Escape(bytes);
+            return CEscapes.Escape(bytes);
         }
     }
-
-    /// <summary>Bytes as strace shows them.</summary>
-    public static string Escape(ReadOnlySpan<byte> data) => CEscapes.Escape(data);
 
     /// <summary>A struct sockaddr (in, in6, un) as address:port or a path; null when it is none of them.</summary>
     public static string? SocketAddress(ReadOnlySpan<byte> b)
