@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tattle.Records.Json;
 using static Tattle.Report.InventoryBuilder;
 
 namespace Tattle.Report;
@@ -25,17 +26,17 @@ public static class InventoryJson
         w.WriteNumber("malformed", inv.Malformed);
         w.WriteNumber("lost", inv.Lost);
         WriteCounts(w, "loss", inv.LossWhere);
-        WriteStringOrNull(w, "first_seen", inv.FirstSeen);
-        WriteStringOrNull(w, "last_seen", inv.LastSeen);
+        w.WriteString("first_seen", inv.FirstSeen);
+        w.WriteString("last_seen", inv.LastSeen);
         w.WriteStartArray("programs");
         foreach (var p in inv.Programs)
         {
             w.WriteStartObject();
             w.WriteString("program", p.Program);
             w.WriteString("comm", p.Comm);
-            WriteStringOrNull(w, "user", p.User);
-            WriteIntOrNull(w, "uid", p.Uid);
-            WriteStringOrNull(w, "container", p.Container);
+            w.WriteString("user", p.User);
+            JsonFields.WriteOptional(w, JsonEncodedText.Encode("uid"), p.Uid);
+            w.WriteString("container", p.Container);
             w.WriteNumber("processes", p.Processes);
             WriteStrings(w, "trees", p.Trees);
             w.WriteEndObject();
@@ -63,15 +64,15 @@ public static class InventoryJson
         w.WriteStartObject();
         w.WriteString("program", e.Program);
         w.WriteString("comm", e.Comm);
-        WriteStringOrNull(w, "user", e.User);
-        WriteIntOrNull(w, "uid", e.Uid);
-        WriteStringOrNull(w, "container", e.Container);
-        WriteStringOrNull(w, "cgroup", e.Cgroup);
+        w.WriteString("user", e.User);
+        JsonFields.WriteOptional(w, JsonEncodedText.Encode("uid"), e.Uid);
+        w.WriteString("container", e.Container);
+        w.WriteString("cgroup", e.Cgroup);
         w.WriteString("proto", e.Proto);
         w.WriteString("role", e.Role);
-        WriteStringOrNull(w, "addr", e.Addr);
-        WriteIntOrNull(w, "port", e.Port);
-        WriteStringOrNull(w, "path", e.Path);
+        w.WriteString("addr", e.Addr);
+        JsonFields.WriteOptional(w, JsonEncodedText.Encode("port"), e.Port);
+        w.WriteString("path", e.Path);
         WriteStrings(w, "names", e.Names);
         WriteStrings(w, "apps", e.Apps);
         w.WriteBoolean("tls", e.Tls);
@@ -82,10 +83,10 @@ public static class InventoryJson
         w.WriteNumber("bytes_sent", e.BytesSent);
         w.WriteNumber("bytes_recv", e.BytesRecv);
         WriteCounts(w, "errors", e.Errors);
-        WriteStringOrNull(w, "first_seen", e.FirstSeen);
-        WriteStringOrNull(w, "last_seen", e.LastSeen);
-        WriteDoubleOrNull(w, "p50_ms", e.P50Ms);
-        WriteDoubleOrNull(w, "p99_ms", e.P99Ms);
+        w.WriteString("first_seen", e.FirstSeen);
+        w.WriteString("last_seen", e.LastSeen);
+        JsonFields.WriteMilliseconds(w, JsonEncodedText.Encode("p50_ms"), e.P50Ms);
+        JsonFields.WriteMilliseconds(w, JsonEncodedText.Encode("p99_ms"), e.P99Ms);
         w.WriteStartArray("http");
         foreach (var r in e.Http.Values)
         {
@@ -211,41 +212,5 @@ public static class InventoryJson
             w.WriteNumber(k, v);
         }
         w.WriteEndObject();
-    }
-
-    private static void WriteStringOrNull(Utf8JsonWriter w, string name, string? value)
-    {
-        if (value is null)
-        {
-            w.WriteNull(name);
-        }
-        else
-        {
-            w.WriteString(name, value);
-        }
-    }
-
-    private static void WriteIntOrNull(Utf8JsonWriter w, string name, int? value)
-    {
-        if (value is { } v)
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
-
-    private static void WriteDoubleOrNull(Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v)
-        {
-            w.WriteNumber(name, Math.Round(v, 3));
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 }
