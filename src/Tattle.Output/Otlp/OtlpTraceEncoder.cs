@@ -1,0 +1,258 @@
+using System.Globalization;
+using Google.Protobuf;
+using static Google.Protobuf.WireFormat;
+
+namespace Tattle.Output.Otlp;
+
+/// <summary>
+/// Encodes spans as an OTLP ExportTraceServiceRequest (opentelemetry.proto.collector.trace.v1), one ResourceSpans
+/// per <see cref="OtlpResource"/> instance, by hand with <see cref="CodedOutputStream"/>: sizes first, then one
+/// write into an array of exactly that size.
+/// </summary>
+public static class OtlpTraceEncoder
+{
+    // Field numbers of opentelemetry-proto (collector/trace/v1, trace/v1, resource/v1, common/v1).
+    private const int RequestResourceSpans = 1;
+    private const int ResourceSpansResource = 1, ResourceSpansScopeSpans = 2;
+    private const int ResourceAttributes = 1;
+    private const int ScopeSpansScope = 1, ScopeSpansSpans = 2;
+    private const int ScopeName = 1, ScopeVersion = 2;
+    private const int SpanTraceId = 1, SpanSpanId = 2, SpanParentSpanId = 4, SpanName = 5, SpanKind = 6;
+    private const int SpanStart = 7, SpanEnd = 8, SpanAttributes = 9, SpanStatus = 15;
+    private const int StatusMessage = 2, StatusCode = 3;
+    private const int KeyValueKey = 1, KeyValueValue = 2;
+    private const int AnyString = 1, AnyBool = 2, AnyInt = 3, AnyDouble = 4;
+
+    /// <summary>
+    /// The request for <paramref name="spans"/>, in their order within each resource, resources in the order they
+    /// first appear. Throws <see cref="ArgumentException"/> for a span whose <see cref="OtlpSpan.Invalid"/> is not null.
+    /// </summary>
+    public static byte[] Encode(IReadOnlyList<OtlpSpan> spans, string scopeName, string scopeVersion)
+    {
+        var groups = new List<(OtlpResource Resource, List<OtlpSpan> Spans)>();
+        var index = new Dictionary<OtlpResource, int>(ReferenceEqualityComparer.Instance);
+        foreach (var span in spans)
+        {
+            if (span.Invalid() is { } why)
+            {
+                throw new ArgumentException($"span '{span.Name}': {why}", nameof(spans));
+            }
+            if (!index.TryGetValue(span.Resource, out int i))
+            {
+                index[span.Resource] = i = groups.Count;
+                groups.Add((span.Resource, []));
+            }
+            groups[i].Spans.Add(span);
+        }
+
+        int scopeSize = StringField(ScopeName, scopeName) + StringField(ScopeVersion, scopeVersion);
+        var spanSizes = new int[spans.Count];
+        var scopeSpansSizes = new int[groups.Count];
+        var resourceSpansSizes = new int[groups.Count];
+        int total = 0, s = 0;
+        for (int g = 0; g < groups.Count; g++)
+        {
+            int size = Nested(ScopeSpansScope, scopeSize);
+            foreach (var span in groups[g].Spans)
+            {
+                spanSizes[s] = SpanSize(span);
+                size += Nested(ScopeSpansSpans, spanSizes[s++]);
+            }
+            scopeSpansSizes[g] = size;
+            resourceSpansSizes[g] = Nested(ResourceSpansResource, groups[g].Resource.Encoded.Length) + Nested(ResourceSpansScopeSpans, size);
+            total += Nested(RequestResourceSpans, resourceSpansSizes[g]);
+        }
+
+        var buffer = new byte[total];
+        var output = new CodedOutputStream(buffer);
+        s = 0;
+        for (int g = 0; g < groups.Count; g++)
+        {
+            WriteHeader(output, RequestResourceSpans, resourceSpansSizes[g]);
+            var encodedResource = groups[g].Resource.Encoded;
+            output.WriteTag(ResourceSpansResource, WireType.LengthDelimited);
+            output.WriteBytes(UnsafeByteOperations.UnsafeWrap(encodedResource));
+            WriteHeader(output, ResourceSpansScopeSpans, scopeSpansSizes[g]);
+            WriteHeader(output, ScopeSpansScope, scopeSize);
+            WriteString(output, ScopeName, scopeName);
+            WriteString(output, ScopeVersion, scopeVersion);
+            foreach (var span in groups[g].Spans)
+            {
+                WriteHeader(output, ScopeSpansSpans, spanSizes[s++]);
+                WriteSpan(output, span);
+            }
+        }
+        output.Flush();
+        output.CheckNoSpaceLeft();
+        return buffer;
+    }
+
+    /// <summary>The Resource message (its attributes) of <paramref name="resource"/>.</summary>
+    internal static byte[] EncodeResource(OtlpResource resource)
+    {
+        int size = AttributesSize(ResourceAttributes, resource.Attributes);
+        var buffer = new byte[size];
+        var output = new CodedOutputStream(buffer);
+        WriteAttributes(output, ResourceAttributes, resource.Attributes);
+        output.Flush();
+        output.CheckNoSpaceLeft();
+        return buffer;
+    }
+
+    private static int SpanSize(OtlpSpan span)
+    {
+        int size = BytesField(SpanTraceId, span.TraceId.Length) + BytesField(SpanSpanId, span.SpanId.Length)
+            + StringField(SpanName, span.Name)
+            + CodedOutputStream.ComputeTagSize(SpanKind) + CodedOutputStream.ComputeEnumSize((int)span.Kind)
+            + 2 * (CodedOutputStream.ComputeTagSize(SpanStart) + 8)
+            + AttributesSize(SpanAttributes, span.Attributes);
+        if (!span.ParentSpanId.IsEmpty)
+        {
+            size += BytesField(SpanParentSpanId, span.ParentSpanId.Length);
+        }
+        if (HasStatus(span))
+        {
+            size += Nested(SpanStatus, StatusSize(span));
+        }
+        return size;
+    }
+
+    private static void WriteSpan(CodedOutputStream output, OtlpSpan span)
+    {
+        output.WriteTag(SpanTraceId, WireType.LengthDelimited);
+        output.WriteBytes(UnsafeByteOperations.UnsafeWrap(span.TraceId));
+        output.WriteTag(SpanSpanId, WireType.LengthDelimited);
+        output.WriteBytes(UnsafeByteOperations.UnsafeWrap(span.SpanId));
+        if (!span.ParentSpanId.IsEmpty)
+        {
+            output.WriteTag(SpanParentSpanId, WireType.LengthDelimited);
+            output.WriteBytes(UnsafeByteOperations.UnsafeWrap(span.ParentSpanId));
+        }
+        WriteString(output, SpanName, span.Name);
+        output.WriteTag(SpanKind, WireType.Varint);
+        output.WriteEnum((int)span.Kind);
+        output.WriteTag(SpanStart, WireType.Fixed64);
+        output.WriteFixed64((ulong)span.StartUnixNs);
+        output.WriteTag(SpanEnd, WireType.Fixed64);
+        output.WriteFixed64((ulong)span.EndUnixNs);
+        WriteAttributes(output, SpanAttributes, span.Attributes);
+        if (HasStatus(span))
+        {
+            WriteHeader(output, SpanStatus, StatusSize(span));
+            if (!string.IsNullOrEmpty(span.StatusMessage))
+            {
+                WriteString(output, StatusMessage, span.StatusMessage);
+            }
+            if (span.Status != OtlpStatusCode.Unset)
+            {
+                output.WriteTag(StatusCode, WireType.Varint);
+                output.WriteEnum((int)span.Status);
+            }
+        }
+    }
+
+    private static bool HasStatus(OtlpSpan span) => span.Status != OtlpStatusCode.Unset || !string.IsNullOrEmpty(span.StatusMessage);
+
+    private static int StatusSize(OtlpSpan span) =>
+        (string.IsNullOrEmpty(span.StatusMessage) ? 0 : StringField(StatusMessage, span.StatusMessage))
+        + (span.Status == OtlpStatusCode.Unset ? 0 : CodedOutputStream.ComputeTagSize(StatusCode) + CodedOutputStream.ComputeEnumSize((int)span.Status));
+
+    private static int AttributesSize(int field, IReadOnlyList<KeyValuePair<string, object>> attributes)
+    {
+        int size = 0;
+        foreach (var (key, value) in attributes)
+        {
+            if (value is not null)
+            {
+                size += Nested(field, KeyValueSize(key, AnyValue.Of(value)));
+            }
+        }
+        return size;
+    }
+
+    private static void WriteAttributes(CodedOutputStream output, int field, IReadOnlyList<KeyValuePair<string, object>> attributes)
+    {
+        foreach (var (key, value) in attributes)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+            var any = AnyValue.Of(value);
+            WriteHeader(output, field, KeyValueSize(key, any));
+            WriteString(output, KeyValueKey, key);
+            WriteHeader(output, KeyValueValue, any.Size);
+            switch (any.Field)
+            {
+                case AnyString:
+                    WriteString(output, AnyString, any.Text!);
+                    break;
+                case AnyBool:
+                    output.WriteTag(AnyBool, WireType.Varint);
+                    output.WriteBool(any.Bool);
+                    break;
+                case AnyInt:
+                    output.WriteTag(AnyInt, WireType.Varint);
+                    output.WriteInt64(any.Int);
+                    break;
+                default:
+                    output.WriteTag(AnyDouble, WireType.Fixed64);
+                    output.WriteDouble(any.Double);
+                    break;
+            }
+        }
+    }
+
+    private static int KeyValueSize(string key, AnyValue any) => StringField(KeyValueKey, key) + Nested(KeyValueValue, any.Size);
+
+    private static int StringField(int field, string value) =>
+        CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeStringSize(value);
+
+    private static int BytesField(int field, int length) =>
+        CodedOutputStream.ComputeTagSize(field) + CodedOutputStream.ComputeLengthSize(length) + length;
+
+    private static int Nested(int field, int size) => BytesField(field, size);
+
+    private static void WriteHeader(CodedOutputStream output, int field, int size)
+    {
+        output.WriteTag(field, WireType.LengthDelimited);
+        output.WriteLength(size);
+    }
+
+    private static void WriteString(CodedOutputStream output, int field, string value)
+    {
+        output.WriteTag(field, WireType.LengthDelimited);
+        output.WriteString(value);
+    }
+
+    /// <summary>An attribute value as the one AnyValue field it is sent in.</summary>
+    private readonly record struct AnyValue(int Field, string? Text, long Int, double Double, bool Bool)
+    {
+        public static AnyValue Of(object value) => value switch
+        {
+            string s => new(AnyString, s, 0, 0, false),
+            bool b => new(AnyBool, null, 0, 0, b),
+            long l => new(AnyInt, null, l, 0, false),
+            int i => new(AnyInt, null, i, 0, false),
+            uint u => new(AnyInt, null, u, 0, false),
+            short h => new(AnyInt, null, h, 0, false),
+            ushort h => new(AnyInt, null, h, 0, false),
+            byte b => new(AnyInt, null, b, 0, false),
+            sbyte b => new(AnyInt, null, b, 0, false),
+            ulong u when u <= long.MaxValue => new(AnyInt, null, (long)u, 0, false),
+            double d => new(AnyDouble, null, 0, d, false),
+            float f => new(AnyDouble, null, 0, f, false),
+            // OTLP has no unsigned 64-bit value: a ulong too large for int_value keeps its digits as text.
+            IFormattable f => new(AnyString, f.ToString(null, CultureInfo.InvariantCulture), 0, 0, false),
+            _ => new(AnyString, value.ToString() ?? "", 0, 0, false),
+        };
+
+        public int Size => Field switch
+        {
+            AnyString => StringField(AnyString, Text!),
+            AnyBool => CodedOutputStream.ComputeTagSize(AnyBool) + 1,
+            AnyInt => CodedOutputStream.ComputeTagSize(AnyInt) + CodedOutputStream.ComputeInt64Size(Int),
+            _ => CodedOutputStream.ComputeTagSize(AnyDouble) + 8,
+        };
+    }
+}
