@@ -65,13 +65,51 @@ struct {
     __uint(max_entries, 32 << 20); /* user space resizes it before load */
 } events SEC(".maps");
 
-/* TGID -> 1 for every traced process. */
+/* TGID -> TATTLE_TRACE_* for every traced process; a child inherits its parent's value. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 65536);
     __type(key, __u32);
     __type(value, __u32);
 } traced SEC(".maps");
+
+/* Processes that start being traced when they exec (attach --comm, the agent's targets): by name, real uid or
+ * cgroup, or every one (match_all[0] != 0); the value is the traced map's. User space may refine the choice
+ * (an executable's path is matched by its name here, its path there) and changes these maps while tracing. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 256);
+    __type(key, char[TATTLE_COMM_LEN]);
+    __type(value, __u32);
+} match_comm SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 256);
+    __type(key, struct tattle_exe_key);
+    __type(value, __u32);
+} match_exe SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 256);
+    __type(key, __u32);
+    __type(value, __u32);
+} match_uid SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 8192);
+    __type(key, __u64);
+    __type(value, __u32);
+} match_cgroup SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} match_all SEC(".maps");
 
 /* A traced syscall in flight, per thread. */
 struct call_args {
@@ -81,7 +119,8 @@ struct call_args {
     __s32 fd;
     __u16 family;
     __u16 sock_type;
-    __u32 live; /* set at entry, cleared at exit: the slot outlives the call */
+    __u16 live; /* set at entry, cleared at exit: the slot outlives the call */
+    __u16 count_only; /* from_exit_regs: the process's payload is counted, not copied (TATTLE_TRACE_NO_PAYLOAD) */
 };
 
 /* Task-local storage rather than a hash keyed by thread: the slot hangs off the task, so entry and exit find it
@@ -154,9 +193,21 @@ static __always_inline void stat_add(__u32 idx, __u64 v)
         *c += v;
 }
 
+static __always_inline __u32 *trace_flags(__u32 tgid)
+{
+    return tgid == cfg.self_tgid ? 0 : bpf_map_lookup_elem(&traced, &tgid);
+}
+
 static __always_inline bool is_traced(__u32 tgid)
 {
-    return tgid != cfg.self_tgid && bpf_map_lookup_elem(&traced, &tgid) != 0;
+    return trace_flags(tgid) != 0;
+}
+
+/* Payload calls of this process only advance the byte counts: --no-payload, or a target traced for its
+ * connections alone. */
+static __always_inline bool counts_only(const __u32 *flags)
+{
+    return (cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) || (*flags & TATTLE_TRACE_NO_PAYLOAD);
 }
 
 /* Batch wake-ups: a wake-up per record costs the consumer ~15x the CPU. Below the threshold the consumer
@@ -357,13 +408,14 @@ int tattle_fork(struct bpf_raw_tracepoint_args *ctx)
     struct task_struct *parent = (void *)ctx->args[0];
     struct task_struct *child = (void *)ctx->args[1];
     __u32 ptgid = BPF_CORE_READ(parent, tgid);
-    if (!is_traced(ptgid))
+    __u32 *pflags = trace_flags(ptgid);
+    if (!pflags)
         return 0;
     __u32 ctgid = BPF_CORE_READ(child, tgid);
     if (BPF_CORE_READ(child, pid) != ctgid)
         return 0; /* a new thread: traced through its TGID already */
-    __u32 one = 1;
-    if (bpf_map_update_elem(&traced, &ctgid, &one, BPF_ANY)) {
+    __u32 flags = *pflags;
+    if (bpf_map_update_elem(&traced, &ctgid, &flags, BPF_ANY)) {
         stat_add(TATTLE_STAT_TRACED_FULL, 1);
         return 0;
     }
@@ -375,20 +427,30 @@ int tattle_fork(struct bpf_raw_tracepoint_args *ctx)
     return 0;
 }
 
-static __always_inline bool comm_matches(struct task_struct *task)
+/* The traced value for a process that execs untraced, from the match maps; 0 when none matches. */
+static __always_inline __u32 exec_match(struct task_struct *task, struct linux_binprm *bprm)
 {
-    if (!cfg.comm[0])
-        return false;
     char comm[TATTLE_COMM_LEN] = {};
     BPF_CORE_READ_STR_INTO(&comm, task, comm);
-#pragma unroll
-    for (int i = 0; i < TATTLE_COMM_LEN; i++) {
-        if (comm[i] != cfg.comm[i])
-            return false;
-        if (!comm[i])
-            return true;
-    }
-    return true;
+    __u32 *v = bpf_map_lookup_elem(&match_comm, &comm);
+    if (v)
+        return *v;
+    struct inode *inode = BPF_CORE_READ(bprm, file, f_inode);
+    struct tattle_exe_key exe = { .ino = BPF_CORE_READ(inode, i_ino), .dev = BPF_CORE_READ(inode, i_sb, s_dev) };
+    v = bpf_map_lookup_elem(&match_exe, &exe);
+    if (v)
+        return *v;
+    __u32 uid = (__u32)bpf_get_current_uid_gid();
+    v = bpf_map_lookup_elem(&match_uid, &uid);
+    if (v)
+        return *v;
+    __u64 cgroup = bpf_get_current_cgroup_id();
+    v = bpf_map_lookup_elem(&match_cgroup, &cgroup);
+    if (v)
+        return *v;
+    __u32 zero = 0;
+    v = bpf_map_lookup_elem(&match_all, &zero);
+    return v ? *v : 0;
 }
 
 SEC("raw_tp/sched_process_exec")
@@ -398,10 +460,12 @@ int tattle_exec(struct bpf_raw_tracepoint_args *ctx)
     struct linux_binprm *bprm = (void *)ctx->args[2];
     __u32 tgid = BPF_CORE_READ(task, tgid);
     if (!is_traced(tgid)) {
-        if (tgid == cfg.self_tgid || !comm_matches(task))
+        if (tgid == cfg.self_tgid)
             return 0;
-        __u32 one = 1;
-        if (bpf_map_update_elem(&traced, &tgid, &one, BPF_ANY)) {
+        __u32 flags = exec_match(task, bprm);
+        if (!flags)
+            return 0;
+        if (bpf_map_update_elem(&traced, &tgid, &flags, BPF_ANY)) {
             stat_add(TATTLE_STAT_TRACED_FULL, 1);
             return 0;
         }
@@ -975,7 +1039,8 @@ int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
     if (!is_followed_call(nr))
         return 0;
     __u64 id = bpf_get_current_pid_tgid();
-    if (!is_traced(id >> 32))
+    __u32 *flags = trace_flags(id >> 32);
+    if (!flags)
         return 0;
     struct call_args c = {};
     c.nr = nr;
@@ -1012,7 +1077,7 @@ int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
         }
         /* --no-payload: sys_exit rebuilds these calls from its registers (from_exit_regs) and only counts
          * stream bytes, so the stash, a hash update and delete per call on the traced hot path, is skipped. */
-        if ((cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) && is_payload_call(nr))
+        if (counts_only(flags) && is_payload_call(nr))
             return 0;
         if (!stash_socket(&c, (int)c.arg[0]))
             return 0;
@@ -1099,8 +1164,10 @@ static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *
     default:
         return false;
     }
-    if (!is_traced(id >> 32))
+    __u32 *flags = trace_flags(id >> 32);
+    if (!flags)
         return false;
+    c->count_only = counts_only(flags);
     c->nr = nr;
     c->arg[0] = regs->di;
     c->arg[1] = regs->si;
@@ -1146,11 +1213,11 @@ int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
         return 0;
     if (at_entry_seen && c.sock_type == SOCK_STREAM && is_send_call(c.nr) && is_payload_call(c.nr))
         tls_note_send(id, c.sk, c.fd, ret);
-    if ((cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS)) && c.sock_type == SOCK_STREAM && ret > 0
-        && is_payload_call(c.nr)) {
+    if ((c.count_only || (cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS))) && c.sock_type == SOCK_STREAM
+        && ret > 0 && is_payload_call(c.nr)) {
         struct sk_info *info = sk_info_get(c.sk, id >> 32, c.fd, false);
         /* A socket whose plaintext the TLS probes deliver: its ciphertext would only be parsed twice. */
-        if (info && ((cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) || info->tls)) {
+        if (info && (c.count_only || (cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) || info->tls)) {
             __sync_fetch_and_add(&info->pos[is_send_call(c.nr) ? DIR_SEND : DIR_RECV], (__u64)ret);
             return 0;
         }

@@ -106,10 +106,22 @@ struct tattle_config {
     __u32 snaplen;       /* payload bytes captured per message; 0 = sizes only */
     __u32 self_tgid;     /* tattle itself: never traced */
     __u64 wakeup_bytes;  /* wake the consumer once this much data waits; below it, it polls */
-    char comm[TATTLE_COMM_LEN]; /* also trace processes that exec with this name ("" = off) */
     __u32 flags;         /* TATTLE_CFG_* */
     __u32 _pad;
 };
+
+/* Values of the traced map (and of the match maps, which give a process its value when it execs). */
+#define TATTLE_TRACE_ON 1
+/* Key of the match_exe map: an executable file by its inode (hard links and symlinks match; a file replaced by a
+ * package upgrade is a new inode, which user space finds again on its next scan). */
+struct tattle_exe_key {
+    __u64 ino;
+    __u32 dev; /* the kernel's encoding: major << 20 | minor */
+    __u32 _pad;
+};
+
+/* Connections only: payload calls advance the byte counts; nothing is copied (datagrams still are: DNS). */
+#define TATTLE_TRACE_NO_PAYLOAD 2
 
 /* Stream sockets' payload calls only advance the byte positions (counted, not emitted): connections and their
  * byte counts without a ring record per read/write, for when packets (-w) or nothing else is wanted. */

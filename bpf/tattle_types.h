@@ -65,8 +65,14 @@ struct mm_struct {
     unsigned long arg_end;
 };
 
+struct super_block {
+    unsigned int s_dev; /* dev_t: MKDEV(major, minor) = major << 20 | minor */
+};
+
 struct inode {
     unsigned short i_mode;
+    unsigned long i_ino;
+    struct super_block *i_sb;
 };
 
 struct file {
@@ -149,6 +155,7 @@ struct unix_sock {
 };
 
 struct linux_binprm {
+    struct file *file;
     const char *filename;
 };
 

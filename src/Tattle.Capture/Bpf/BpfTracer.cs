@@ -22,6 +22,7 @@ public sealed unsafe class BpfTracer : IDisposable
     private readonly int _tracedFd;
     private readonly int _statsFd;
     private readonly int _cpus;
+    private ExecMatches _execMatches = new();
 
     private BpfTracer(BpfObjectHandle obj, TracerOptions options, bool uprobeMulti)
     {
@@ -68,6 +69,10 @@ public sealed unsafe class BpfTracer : IDisposable
                 throw new BpfLoadException("loading the BPF programs", -err, LibbpfLog.Tail(40));
             }
             tracer = new BpfTracer(obj, options, multi);
+            if (!string.IsNullOrEmpty(options.Comm))
+            {
+                tracer.SetExecMatches(new ExecMatches { Comms = new Dictionary<string, TraceDepth> { [options.Comm] = TraceDepth.Payload } });
+            }
             tracer.AttachAll();
             return tracer;
         }
@@ -153,11 +158,6 @@ public sealed unsafe class BpfTracer : IDisposable
                 | (options.Tls ? 2u : 0u) // TATTLE_CFG_TLS
                 | (options.NoSyscalls ? 4u : 0u), // TATTLE_CFG_NO_SYSCALLS
         };
-        if (!string.IsNullOrEmpty(options.Comm))
-        {
-            var comm = Encoding.UTF8.GetBytes(options.Comm);
-            new ReadOnlySpan<byte>(comm, 0, Math.Min(comm.Length, 15)).CopyTo(new Span<byte>(cfg.Comm, 16));
-        }
         Errno.ThrowIfNegative(Libbpf.MapSetInitialValue(rodata, &cfg, (nuint)sizeof(NativeConfig)), "setting the BPF configuration");
         IntPtr events = Libbpf.FindMapByName(obj, "events");
         Errno.ThrowIfNegative(Libbpf.MapSetMaxEntries(events, (uint)options.RingBufferBytes), "sizing the ring buffer");
@@ -264,11 +264,84 @@ public sealed unsafe class BpfTracer : IDisposable
         Errno.ThrowIfNegative(Libbpf.MapUpdateElem(MapFd("usdt_specs"), &key, &spec, 0), $"describing USDT site {index}");
     }
 
-    /// <summary>Traces the process (TGID) and, from now on, its children.</summary>
-    public void Trace(int tgid)
+    /// <summary>Traces the process (TGID) and, from now on, its children, with their payload or without.</summary>
+    public void Trace(int tgid, TraceDepth depth = TraceDepth.Payload)
     {
-        uint key = (uint)tgid, value = 1;
+        uint key = (uint)tgid, value = TracedValue(depth);
         Errno.ThrowIfNegative(Libbpf.MapUpdateElem(_tracedFd, &key, &value, 0), $"tracing pid {tgid}");
+    }
+
+    /// <summary>
+    /// Replaces the processes the kernel starts tracing when they exec (bpf/tattle.bpf.c's match maps); the
+    /// previous set is removed first, so a reload that drops a target stops adding its processes.
+    /// </summary>
+    public void SetExecMatches(ExecMatches matches)
+    {
+        int comms = MapFd("match_comm"), exes = MapFd("match_exe"), uids = MapFd("match_uid"), cgroups = MapFd("match_cgroup"), all = MapFd("match_all");
+        foreach (var old in _execMatches.Comms.Keys)
+        {
+            var key = CommKey(old);
+            Libbpf.MapDeleteElem(comms, &key);
+        }
+        foreach (var old in _execMatches.Exes.Keys)
+        {
+            var key = new NativeExeKey { Ino = old.Inode, Dev = old.KernelDevice };
+            Libbpf.MapDeleteElem(exes, &key);
+        }
+        foreach (uint old in _execMatches.Uids.Keys)
+        {
+            uint key = old;
+            Libbpf.MapDeleteElem(uids, &key);
+        }
+        foreach (ulong old in _execMatches.Cgroups.Keys)
+        {
+            ulong key = old;
+            Libbpf.MapDeleteElem(cgroups, &key);
+        }
+        foreach (var (comm, depth) in matches.Comms)
+        {
+            var key = CommKey(comm);
+            uint value = TracedValue(depth);
+            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(comms, &key, &value, 0), $"matching the name {comm}");
+        }
+        foreach (var (exe, depth) in matches.Exes)
+        {
+            var key = new NativeExeKey { Ino = exe.Inode, Dev = exe.KernelDevice };
+            uint value = TracedValue(depth);
+            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(exes, &key, &value, 0), $"matching the executable {exe}");
+        }
+        foreach (var (uid, depth) in matches.Uids)
+        {
+            uint key = uid, value = TracedValue(depth);
+            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(uids, &key, &value, 0), $"matching uid {uid}");
+        }
+        foreach (var (cgroup, depth) in matches.Cgroups)
+        {
+            ulong key = cgroup;
+            uint value = TracedValue(depth);
+            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(cgroups, &key, &value, 0), $"matching cgroup {cgroup}");
+        }
+        uint zero = 0, any = matches.All is { } d ? TracedValue(d) : 0;
+        Errno.ThrowIfNegative(Libbpf.MapUpdateElem(all, &zero, &any, 0), "matching every process");
+        _execMatches = matches;
+    }
+
+    // TATTLE_TRACE_ON, | TATTLE_TRACE_NO_PAYLOAD for connections only.
+    private static uint TracedValue(TraceDepth depth) => depth == TraceDepth.ConnectionsOnly ? 3u : 1u;
+
+    private static CommBytes CommKey(string comm)
+    {
+        var key = default(CommBytes);
+        var bytes = Encoding.UTF8.GetBytes(comm);
+        // The kernel keeps 15 bytes of a name and a NUL: a longer name matches by its first 15.
+        bytes.AsSpan(0, Math.Min(bytes.Length, 15)).CopyTo(key);
+        return key;
+    }
+
+    [InlineArray(16)]
+    private struct CommBytes
+    {
+        private byte _b;
     }
 
     /// <summary>Stops tracing the process (its future children are not added either).</summary>
@@ -330,4 +403,31 @@ public sealed class BpfLoadException(string what, int errno, IReadOnlyList<strin
     public int ErrorNumber { get; } = errno;
 
     public IReadOnlyList<string> Log { get; } = log;
+}
+
+/// <summary>How much of a traced process the kernel copies.</summary>
+public enum TraceDepth
+{
+    /// <summary>Connections and their payload.</summary>
+    Payload,
+
+    /// <summary>Connections and byte counts; stream payload is counted, not copied (datagrams still are: DNS).</summary>
+    ConnectionsOnly,
+}
+
+/// <summary>Processes the kernel starts tracing when they exec: by name, real uid, cgroup id, or every one.</summary>
+public sealed record ExecMatches
+{
+    public IReadOnlyDictionary<string, TraceDepth> Comms { get; init; } = new Dictionary<string, TraceDepth>();
+
+    /// <summary>Executables by inode (<see cref="Proc.ExeKey.Of"/>): every name and link of the file matches.</summary>
+    public IReadOnlyDictionary<Proc.ExeKey, TraceDepth> Exes { get; init; } = new Dictionary<Proc.ExeKey, TraceDepth>();
+
+    public IReadOnlyDictionary<uint, TraceDepth> Uids { get; init; } = new Dictionary<uint, TraceDepth>();
+
+    /// <summary>cgroup v2 ids (the inode number of the cgroup's directory).</summary>
+    public IReadOnlyDictionary<ulong, TraceDepth> Cgroups { get; init; } = new Dictionary<ulong, TraceDepth>();
+
+    /// <summary>Every process that execs, at this depth; null: off.</summary>
+    public TraceDepth? All { get; init; }
 }

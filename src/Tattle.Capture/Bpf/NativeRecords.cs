@@ -12,8 +12,16 @@ internal unsafe struct NativeConfig
     public uint Snaplen;
     public uint SelfTgid;
     public ulong WakeupBytes;
-    public fixed byte Comm[16];
     public uint Flags;
+    public uint Pad;
+}
+
+/// <summary>struct tattle_exe_key.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeExeKey
+{
+    public ulong Ino;
+    public uint Dev;
     public uint Pad;
 }
 

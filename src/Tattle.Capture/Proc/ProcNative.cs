@@ -316,3 +316,26 @@ internal ref struct ProcPath
         return _buf[..(_len + 1)];
     }
 }
+
+/// <summary>An executable file as the kernel names it at exec: inode and device in the kernel's encoding.</summary>
+public readonly record struct ExeKey(ulong Inode, uint KernelDevice)
+{
+    /// <summary>The file's key, or null when it cannot be opened (missing, not a regular file).</summary>
+    public static ExeKey? Of(string path)
+    {
+        try
+        {
+            using var handle = ProcNative.OpenRegularFile(path);
+            if (ProcNative.StatFdContents((int)handle.DangerousGetHandle(), out var id) != 0)
+            {
+                return null;
+            }
+            // The kernel's dev_t is MKDEV(major, minor) = major << 20 | minor, not the user-space encoding.
+            return new ExeKey(id.Inode, (id.DeviceMajor << 20) | id.DeviceMinor);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

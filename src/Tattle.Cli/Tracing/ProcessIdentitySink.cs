@@ -1,4 +1,4 @@
-using System.Globalization;
+using Tattle.Capture.Proc;
 using Tattle.Output;
 using Tattle.Records;
 
@@ -54,47 +54,7 @@ internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "
         return (uid, cgroup);
     }
 
-    private int? ReadUid(int pid)
-    {
-        foreach (var line in Lines($"{procRoot}/{pid}/status"))
-        {
-            // "Uid:\treal\teffective\tsaved\tfs": the real uid is who the process runs for.
-            if (line.StartsWith("Uid:", StringComparison.Ordinal))
-            {
-                var fields = line[4..].Split('\t', StringSplitOptions.RemoveEmptyEntries);
-                return fields.Length > 0 && int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out int uid) ? uid : null;
-            }
-        }
-        return null;
-    }
+    private int? ReadUid(int pid) => ProcIdentity.ReadUid(pid, procRoot);
 
-    /// <summary>The unified hierarchy's line ("0::/path"); on a v1-only host, the name=systemd one.</summary>
-    private string? ReadCgroup(int pid)
-    {
-        string? systemd = null;
-        foreach (var line in Lines($"{procRoot}/{pid}/cgroup"))
-        {
-            if (line.StartsWith("0::", StringComparison.Ordinal))
-            {
-                return line[3..];
-            }
-            if (line.Contains(":name=systemd:", StringComparison.Ordinal))
-            {
-                systemd = line[(line.IndexOf(":name=systemd:", StringComparison.Ordinal) + 14)..];
-            }
-        }
-        return systemd;
-    }
-
-    private static IEnumerable<string> Lines(string path)
-    {
-        try
-        {
-            return File.ReadAllLines(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
+    private string? ReadCgroup(int pid) => ProcIdentity.ReadCgroup(pid, procRoot);
 }

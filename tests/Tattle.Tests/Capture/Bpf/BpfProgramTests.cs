@@ -37,7 +37,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
             #define S(t) printf(#t " %zu\n", sizeof(struct t))
             #define O(t, f) printf(#t "." #f " %zu\n", offsetof(struct t, f))
             int main(void) {
-                S(tattle_config); S(tattle_hdr); S(tattle_addr); S(tattle_proc_event); S(tattle_sock_event); S(tattle_data_event); S(tattle_call_event);
+                S(tattle_config); S(tattle_hdr); S(tattle_addr); S(tattle_proc_event); S(tattle_sock_event); S(tattle_data_event); S(tattle_call_event); S(tattle_exe_key);
                 O(tattle_proc_event, filename); O(tattle_proc_event, args); O(tattle_sock_event, sk); O(tattle_sock_event, local);
                 O(tattle_sock_event, remote_path); O(tattle_data_event, pos); O(tattle_data_event, peer); O(tattle_data_event, sock_type); O(tattle_data_event, tls_session);
                 O(tattle_call_event, args); O(tattle_call_event, ret); O(tattle_call_event, cap_len); O(tattle_call_event, flags);
@@ -55,6 +55,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
 
         Assert.Equal(c["tattle_config"], Unsafe.SizeOf<NativeConfig>());
         Assert.Equal(c["tattle_hdr"], Unsafe.SizeOf<NativeHeader>());
+        Assert.Equal(c["tattle_exe_key"], Unsafe.SizeOf<NativeExeKey>());
         Assert.Equal(c["tattle_addr"], Unsafe.SizeOf<NativeAddr>());
         Assert.Equal(c["tattle_proc_event"], Unsafe.SizeOf<NativeProcEvent>());
         Assert.Equal(c["tattle_sock_event"], Unsafe.SizeOf<NativeSockEvent>());
