@@ -55,6 +55,9 @@ public abstract record MessageRecord : Record
 
     /// <summary>Appends the live view's line (after the time and the process).</summary>
     public abstract void Describe(LiveLine line);
+
+    /// <summary>Describes the record as a request/response exchange for telemetry; false for a record that is none.</summary>
+    public virtual bool WriteExchange(IExchangeWriter w) => false;
 }
 
 /// <summary>Bytes of one direction of a connection that were never parsed: how many and why.</summary>

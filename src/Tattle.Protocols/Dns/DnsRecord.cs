@@ -60,6 +60,20 @@ public sealed record DnsRecord : MessageRecord
         w.WriteEndArray();
     }
 
+    public override bool WriteExchange(IExchangeWriter w)
+    {
+        w.Describe(ExchangeKind.Dns, "dns", QType.Length == 0 ? "dns" : "dns " + QType);
+        w.Attribute("dns.question.name", Query);
+        w.Attribute("dns.question.type", QType);
+        if (Rcode is { } rcode)
+        {
+            w.Attribute("dns.response_code", rcode);
+        }
+        // NOERROR with no answer is still a lookup that worked (an empty AAAA set).
+        w.Outcome(Rcode is null ? "none" : Rcode == "NOERROR" ? "ok" : "error", Rcode is null or "NOERROR" ? null : Rcode);
+        return true;
+    }
+
     public override void Describe(LiveLine line)
     {
         line.Word(LiveStyle.Cyan, "dns").Space().Text(QType).Space().Text(Query).Space().Arrow(Role).Space();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Tattle.Protocols.Http2;
@@ -173,6 +174,63 @@ public sealed record HttpRecord : MessageRecord
         {
             WriteGrpc(w, grpc);
         }
+    }
+
+    public override bool WriteExchange(IExchangeWriter w)
+    {
+        string method = Method ?? "_OTHER";
+        if (Grpc is { } grpc)
+        {
+            w.Describe(ExchangeKind.Rpc, "grpc", $"{grpc.Service}/{grpc.Method}");
+            w.Attribute("rpc.system", "grpc");
+            w.Attribute("rpc.service", grpc.Service);
+            w.Attribute("rpc.method", grpc.Method);
+            if (grpc.StatusCode is int code)
+            {
+                w.Attribute("rpc.grpc.status_code", code);
+                w.Outcome(code == 0 ? "ok" : "error", code == 0 ? null : grpc.StatusName ?? code.ToString(CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                w.Outcome(Status is null ? "none" : "error", Status is null ? null : "no grpc-status");
+            }
+        }
+        else
+        {
+            // Span names stay low-cardinality (semantic conventions): the method, never the raw path.
+            w.Describe(ExchangeKind.Http, "http", method);
+            bool server = Role == "server";
+            // A client's 4xx is its failure, a server's is the client's: error.type only from 500 on there.
+            w.Outcome(StatusClass.Of(Status), Status is int s && (s >= 500 || (!server && s >= 400)) ? StatusClass.Code(s) : null);
+        }
+        w.Attribute("http.request.method", method);
+        if (Status is int status)
+        {
+            w.Attribute("http.response.status_code", status);
+        }
+        if (Path is { } path)
+        {
+            int query = path.IndexOf('?');
+            w.Attribute("url.path", query < 0 ? path : path[..query]);
+        }
+        if (Version is { } version)
+        {
+            // Semantic conventions: "1.1", "2" — the record says "HTTP/1.1" for HTTP/1.
+            w.Attribute("network.protocol.version", version.StartsWith("HTTP/", StringComparison.Ordinal) ? version[5..] : version);
+        }
+        if (Host is { } host)
+        {
+            w.Attribute("http.request.header.host", host);
+        }
+        if (Sni is { } sni)
+        {
+            w.Attribute("tls.server.name", sni);
+        }
+        if (Tls)
+        {
+            w.Attribute("url.scheme", "https");
+        }
+        return true;
     }
 
     private static void WriteGrpc(Utf8JsonWriter w, GrpcCall grpc)

@@ -71,6 +71,22 @@ public sealed record RedisRecord : MessageRecord
     }
 
     /// <summary>"redis GET user:1 -> bulk 12 B 0.30 ms", "redis SET k -> status OK", "redis push message news".</summary>
+    public override bool WriteExchange(IExchangeWriter w)
+    {
+        if (Push)
+        {
+            return false;
+        }
+        string command = Command.Length == 0 ? "unknown" : Command;
+        w.Describe(ExchangeKind.Database, "redis", command);
+        w.Attribute("db.system.name", "redis");
+        w.Attribute("db.operation.name", command);
+        // The error's first word is its kind (ERR, WRONGTYPE, NOAUTH): the rest may quote user data.
+        string? kind = Error is { } e ? e.Split(' ', 2)[0] : null;
+        w.Outcome(Error is not null ? "error" : Reply is null ? "none" : "ok", kind);
+        return true;
+    }
+
     public override void Describe(LiveLine line)
     {
         line.Word(LiveStyle.Cyan, "redis").Space();

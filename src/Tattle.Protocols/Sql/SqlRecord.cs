@@ -140,6 +140,36 @@ public sealed record SqlRecord : MessageRecord
     /// <c>sql select 1 -> SELECT 1 (1 row) 0.40 ms</c>; without a tag (MySQL's result sets) <c>-> 1 row</c>; an error
     /// gives its number (MySQL) or SQLSTATE and its message.
     /// </summary>
+    public override bool WriteExchange(IExchangeWriter w)
+    {
+        if (!IsRequest)
+        {
+            return false;
+        }
+        // The statement's text is left out: literals in it may be secrets (semantic conventions ask for sanitising).
+        string operation = Tag is { Length: > 0 } tag ? FirstWord(tag) : Query is { Length: > 0 } q ? FirstWord(q).ToUpperInvariant() : Command ?? "query";
+        w.Describe(ExchangeKind.Database, System, operation);
+        w.Attribute("db.system.name", System);
+        w.Attribute("db.operation.name", operation);
+        if (Database is { } database)
+        {
+            w.Attribute("db.namespace", database);
+        }
+        w.Outcome(Error is null ? (LatencyMs is null ? "none" : "ok") : "error", Error?.Code);
+        if (Error is { } error)
+        {
+            w.Attribute("db.response.status_code", error.Code);
+        }
+        return true;
+    }
+
+    private static string FirstWord(string text)
+    {
+        var t = text.AsSpan().TrimStart();
+        int end = t.IndexOfAny(' ', '\n', '\t');
+        return (end < 0 ? t : t[..end]).ToString();
+    }
+
     public override void Describe(LiveLine line)
     {
         line.Word(LiveStyle.Cyan, "sql").Space();
