@@ -61,6 +61,7 @@ internal static class Program
             TlsCommand.Create(),
             LibsCommand.Create(),
             ProbeCommand.Create(stderr),
+            AgentCommand.Create(stderr),
         };
         // Help is fitted to the terminal without asking System.Console, which would put it in keypad mode.
         if (root.Options.OfType<HelpOption>().FirstOrDefault() is { Action: HelpAction help })

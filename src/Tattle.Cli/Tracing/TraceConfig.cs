@@ -42,6 +42,9 @@ internal sealed record TraceConfig
     /// <summary>Reassembly and parsing: --proto, --body-limit, --no-redact, --stream-buffer, --no-parse.</summary>
     public StreamSettings Streams { get; init; } = new();
 
+    /// <summary>The summary at the end (the agent, which runs for days, has its metrics instead).</summary>
+    public bool Summary { get; init; } = true;
+
     /// <summary>Function probes (tattle probe); null for run and attach.</summary>
     public ProbeConfig? Probes { get; init; }
 }

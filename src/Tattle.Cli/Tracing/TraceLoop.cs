@@ -33,6 +33,14 @@ internal interface ITraceTarget : IDisposable
     /// <summary>The process exit code of tattle.</summary>
     int ExitCode { get; }
 
+    /// <summary>Whether a traced process gets TLS and function probes (the agent's per-target depth).</summary>
+    bool WantsProbes(int pid) => true;
+
+    /// <summary>Called after every poll of the ring buffer, on the loop's thread (the agent's periodic work).</summary>
+    void Tick(long nowMonoNs)
+    {
+    }
+
     /// <summary>The process the summary is about.</summary>
     int RootPid { get; }
 
@@ -205,6 +213,14 @@ internal static class TraceLoop
                 return 2;
             }
             using var packetJob = packets;
+            if (tls is not null)
+            {
+                tls.Wants = target.WantsProbes;
+            }
+            if (calls is not null)
+            {
+                calls.Wants = target.WantsProbes;
+            }
             if (tls is not null || calls is not null)
             {
                 target.OnTraced = (pid, exe) =>
@@ -259,6 +275,7 @@ internal static class TraceLoop
                     packets?.FlushPlaintext();
                     lastFlush = now;
                 }
+                target.Tick(now);
                 stop |= target.IsFinished(session, now);
             }
             reader.Drain();
@@ -279,7 +296,10 @@ internal static class TraceLoop
             var summary = session.Finish(end, startMono, reader.Delivered, target.RootPid, tlsSummary, stillRunning, probeSummary);
             // Best effort: `tattle sockets` names addresses from what traced programs resolved.
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
-            live.Summary(filtered?.Apply(summary) ?? summary);
+            if (config.Summary)
+            {
+                live.Summary(filtered?.Apply(summary) ?? summary);
+            }
             if (captured is not null)
             {
                 live.Note(PacketSummary(packets!.Final(captured), packets.Path, config.Packets!.AllPackets));

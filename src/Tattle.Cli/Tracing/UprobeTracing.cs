@@ -78,6 +78,9 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         Exit,
     }
 
+    /// <summary>Which processes get probes (the agent's per-target depth); null: every traced process. Called on the worker.</summary>
+    public Func<int, bool>? Wants { get; set; }
+
     /// <summary>Probes a process that is already running (attach), in the background.</summary>
     public void AttachRunning(int pid) => _jobs.Add(new Job(JobKind.Running, pid, 0));
 
@@ -175,6 +178,11 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     private void Do(Job job)
     {
         int pid = job.Pid;
+        if (job.Kind is not JobKind.Exit && Wants is { } wants && !wants(pid))
+        {
+            _probes.Detach(pid); // an exec into a program its target traces without plaintext
+            return;
+        }
         switch (job.Kind)
         {
             case JobKind.Running:

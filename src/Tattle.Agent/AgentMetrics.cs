@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Tattle.Records;
+
+namespace Tattle.Agent;
+
+/// <summary>
+/// The agent's instruments (System.Diagnostics.Metrics, exported by the OpenTelemetry SDK to Prometheus and OTLP),
+/// named after the OpenTelemetry semantic conventions where one exists (http.*, db.*, dns.*) and tattle.* where
+/// none does. Every recording goes through its instrument's <see cref="SeriesLimiter"/>.
+/// </summary>
+public sealed class AgentMetrics : IDisposable
+{
+    public const string MeterName = "tattle.agent";
+
+    // The semantic conventions' advice for request durations, in seconds.
+    private static readonly double[] DurationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+    private readonly Meter _meter;
+    private readonly List<SeriesLimiter> _limiters = [];
+    private readonly Counter<long> _opened, _failed, _closed, _io, _lost;
+    private readonly Histogram<double> _requests, _httpClient, _httpServer, _db, _dns;
+    private readonly SeriesLimiter _openedCap, _failedCap, _closedCap, _ioCap, _lostCap, _requestsCap, _httpClientCap, _httpServerCap, _dbCap, _dnsCap;
+
+    public AgentMetrics(int maxSeries, Func<AgentCounters> counters)
+    {
+        _meter = new Meter(MeterName, typeof(AgentMetrics).Assembly.GetName().Version?.ToString(3));
+        SeriesLimiter Cap() => Add(_limiters, new SeriesLimiter(maxSeries));
+        _opened = _meter.CreateCounter<long>("tattle.connection.opened", "{connection}", "Connections established (TCP) or first used (UDP, Unix).");
+        _openedCap = Cap();
+        _failed = _meter.CreateCounter<long>("tattle.connection.failed", "{connection}", "Connection attempts that failed; error.type is the errno name.");
+        _failedCap = Cap();
+        _closed = _meter.CreateCounter<long>("tattle.connection.closed", "{connection}", "Connections closed.");
+        _closedCap = Cap();
+        _io = _meter.CreateCounter<long>("tattle.network.io", "By", "Bytes of closed connections, by network.io.direction (transmit, receive).");
+        _ioCap = Cap();
+        _lost = _meter.CreateCounter<long>("tattle.events.lost", "{event}", "Events the kernel or the capture could not deliver, by tattle.loss.where.");
+        _lostCap = Cap();
+        _requests = Histogram("tattle.request.duration", "Request/response exchanges of every protocol, from the request's first byte to the response's last.");
+        _requestsCap = Cap();
+        _httpClient = Histogram("http.client.request.duration", "Duration of HTTP client requests.");
+        _httpClientCap = Cap();
+        _httpServer = Histogram("http.server.request.duration", "Duration of HTTP server requests.");
+        _httpServerCap = Cap();
+        _db = Histogram("db.client.operation.duration", "Duration of database client operations.");
+        _dbCap = Cap();
+        _dns = Histogram("dns.lookup.duration", "Duration of DNS lookups; error.type is the response code of a failed one.");
+        _dnsCap = Cap();
+        _meter.CreateObservableCounter("tattle.metric.series.folded", () => _limiters.Sum(l => l.Folded), "{measurement}",
+            "Measurements folded into the other series because their metric had reached the series cap.");
+        _meter.CreateObservableCounter("tattle.spans.exported", () => counters().SpansExported, "{span}", "Spans the OTLP receiver accepted.");
+        _meter.CreateObservableCounter("tattle.spans.dropped", () => counters().SpansDropped, "{span}",
+            "Spans dropped: the export queue was full, an export failed, or the agent was over its memory cap.");
+        _meter.CreateObservableGauge("tattle.processes.traced", () => counters().ProcessesTraced, "{process}", "Processes the agent traces now.");
+    }
+
+    private static T Add<T>(List<T> list, T item)
+    {
+        list.Add(item);
+        return item;
+    }
+
+    private Histogram<double> Histogram(string name, string description) =>
+        _meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+
+    /// <summary>Over the memory cap the agent makes no new series (measurements fold) and no spans.</summary>
+    public bool Shedding { get; set; }
+
+    public void ConnectionOpened(TagList tags) => Count(_opened, _openedCap, 1, tags);
+
+    public void ConnectionFailed(TagList tags) => Count(_failed, _failedCap, 1, tags);
+
+    public void ConnectionClosed(TagList tags, ulong sent, ulong received)
+    {
+        Count(_closed, _closedCap, 1, tags);
+        if (sent > 0)
+        {
+            var t = tags;
+            t.Add("network.io.direction", "transmit");
+            Count(_io, _ioCap, (long)sent, t);
+        }
+        if (received > 0)
+        {
+            var t = tags;
+            t.Add("network.io.direction", "receive");
+            Count(_io, _ioCap, (long)received, t);
+        }
+    }
+
+    public void Lost(long count, string where) => Count(_lost, _lostCap, count, new TagList { { "tattle.loss.where", where } });
+
+    /// <summary>An exchange's duration into the generic histogram and its family's semantic-convention one.</summary>
+    public void Exchange(ExchangeKind kind, bool server, double seconds, TagList generic, TagList family)
+    {
+        Record(_requests, _requestsCap, seconds, generic);
+        switch (kind)
+        {
+            case ExchangeKind.Http:
+                Record(server ? _httpServer : _httpClient, server ? _httpServerCap : _httpClientCap, seconds, family);
+                break;
+            case ExchangeKind.Database when !server:
+                Record(_db, _dbCap, seconds, family);
+                break;
+            case ExchangeKind.Dns when !server:
+                Record(_dns, _dnsCap, seconds, family);
+                break;
+        }
+    }
+
+    private void Count(Counter<long> counter, SeriesLimiter cap, long value, TagList tags)
+    {
+        if (Shedding)
+        {
+            Fold(ref tags);
+        }
+        cap.Admit(ref tags);
+        counter.Add(value, tags);
+    }
+
+    private void Record(Histogram<double> histogram, SeriesLimiter cap, double value, TagList tags)
+    {
+        if (Shedding)
+        {
+            Fold(ref tags);
+        }
+        cap.Admit(ref tags);
+        histogram.Record(value, tags);
+    }
+
+    private static void Fold(ref TagList tags)
+    {
+        var folded = default(TagList);
+        foreach (var tag in tags)
+        {
+            folded.Add(tag.Key, SeriesLimiter.Other);
+        }
+        tags = folded;
+    }
+
+    /// <summary>Measurements folded into <c>other</c>, all metrics together.</summary>
+    public long Folded => _limiters.Sum(l => l.Folded);
+
+    public void Dispose() => _meter.Dispose();
+}
+
+/// <summary>Counts the metrics report that other parts of the agent keep.</summary>
+public readonly record struct AgentCounters(long SpansExported, long SpansDropped, int ProcessesTraced);

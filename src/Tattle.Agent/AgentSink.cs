@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using Tattle.Output;
+using Tattle.Output.Otlp;
+using Tattle.Records;
+
+namespace Tattle.Agent;
+
+/// <summary>
+/// The agent's view of the record stream: it keeps the process selection exact, turns connections and
+/// exchanges into metrics and each exchange into a span. Records of processes the agent does not trace are
+/// ignored; none is kept once its process or connection has ended.
+/// </summary>
+public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, OtlpSpanExporter? spans, ProcessResources resources) : IRecordSink
+{
+    // Attributes that would make a series per URL, host header or certificate: spans keep them, metrics do not.
+    private static readonly HashSet<string> SpanOnly = new(StringComparer.Ordinal)
+    {
+        "url.path", "http.request.header.host", "tls.server.name", "db.namespace", "db.response.status_code", "dns.response_code",
+    };
+
+    private readonly Dictionary<(int Pid, string Conn), ConnRecord> _conns = [];
+    private readonly ExchangeCollector _exchange = new();
+    private long _shed;
+
+    /// <summary>Over the memory cap: no spans are made (counted as dropped) and metrics fold into <c>other</c>.</summary>
+    public bool Shedding
+    {
+        get => metrics.Shedding;
+        set => metrics.Shedding = value;
+    }
+
+    /// <summary>Spans not made while shedding.</summary>
+    public long Shed => Interlocked.Read(ref _shed);
+
+    public void Write(Record record)
+    {
+        switch (record)
+        {
+            case ProcessStartRecord s:
+                if (selection.OnStart(s))
+                {
+                    resources.OnStart(s);
+                }
+                return;
+            case ProcessExecRecord x:
+                if (selection.OnExec(x))
+                {
+                    resources.OnExec(x);
+                }
+                return;
+            case ProcessExitRecord e:
+                selection.OnExit(e.Pid);
+                resources.OnExit(e.Pid);
+                return;
+            case LossRecord l:
+                metrics.Lost(l.Count, l.Where);
+                return;
+        }
+        if (selection.DepthOf(record.Pid) is null)
+        {
+            return;
+        }
+        switch (record)
+        {
+            case ConnOpenRecord o:
+                _conns[(o.Pid, o.Conn)] = o;
+                metrics.ConnectionOpened(ConnTags(o));
+                break;
+            case ConnFailRecord f:
+                var failed = ConnTags(f);
+                failed.Add("error.type", f.Error);
+                metrics.ConnectionFailed(failed);
+                break;
+            case ConnCloseRecord c:
+                _conns.Remove((c.Pid, c.Conn));
+                metrics.ConnectionClosed(ConnTags(c), c.BytesSent, c.BytesRecv);
+                break;
+            case MessageRecord m when m.IsRequest:
+                Exchange(m);
+                break;
+        }
+    }
+
+    private void Exchange(MessageRecord m)
+    {
+        _exchange.Reset();
+        if (!m.WriteExchange(_exchange))
+        {
+            return;
+        }
+        bool server = m.Role == "server";
+        var peer = Peer(m, server);
+        double seconds = (m.LatencyMs ?? 0) / 1000;
+        if (m.LatencyMs is not null)
+        {
+            var generic = new TagList
+            {
+                { "process.executable.name", m.Comm },
+                { "network.protocol.name", _exchange.Protocol },
+                { "tattle.role", m.Role },
+                { "tattle.status_class", _exchange.StatusClass },
+            };
+            AddPeer(ref generic, peer, server);
+            var family = new TagList { { "process.executable.name", m.Comm } };
+            AddPeer(ref family, peer, server);
+            foreach (var (key, value) in _exchange.Attributes)
+            {
+                if (!SpanOnly.Contains(key))
+                {
+                    family.Add(key, value);
+                }
+            }
+            if (_exchange.ErrorType is { } error)
+            {
+                family.Add("error.type", error);
+            }
+            metrics.Exchange(_exchange.Kind, server, seconds, generic, family);
+        }
+        if (spans is null)
+        {
+            return;
+        }
+        if (Shedding)
+        {
+            Interlocked.Increment(ref _shed);
+            return;
+        }
+        var attributes = new List<KeyValuePair<string, object>>(_exchange.Attributes.Count + 6);
+        attributes.AddRange(_exchange.Attributes);
+        if (peer.Address is { } address)
+        {
+            attributes.Add(new(server ? "client.address" : "server.address", address));
+        }
+        if (peer.Port is int port)
+        {
+            attributes.Add(new(server ? "client.port" : "server.port", (long)port));
+        }
+        if (server && peer.LocalPort is int local)
+        {
+            attributes.Add(new("server.port", (long)local));
+        }
+        if (_exchange.ErrorType is { } errorType)
+        {
+            attributes.Add(new("error.type", errorType));
+        }
+        attributes.Add(new("network.protocol.name", _exchange.Protocol));
+        attributes.Add(new("tattle.conn", m.Conn));
+        spans.TryEnqueue(new OtlpSpan
+        {
+            TraceId = OtlpTraceIds.NewTraceId(),
+            SpanId = OtlpTraceIds.NewSpanId(),
+            Name = _exchange.SpanName,
+            Kind = server ? OtlpSpanKind.Server : OtlpSpanKind.Client,
+            StartUnixNs = m.TimestampNs,
+            EndUnixNs = m.TimestampNs + (long)(seconds * 1e9),
+            Attributes = attributes,
+            Status = _exchange.ErrorType is null ? OtlpStatusCode.Unset : OtlpStatusCode.Error,
+            StatusMessage = _exchange.ErrorType,
+            Resource = resources.Of(m),
+        });
+    }
+
+    private readonly record struct PeerInfo(string? Address, int? Port, int? LocalPort);
+
+    // A server's peer is a client on an ephemeral port: its series are keyed by the local (listening) port instead.
+    private PeerInfo Peer(MessageRecord m, bool server)
+    {
+        var remote = m.Remote;
+        int? local = _conns.TryGetValue((m.Pid, m.Conn), out var conn) ? conn.Local?.Port : null;
+        return new PeerInfo(remote?.Host ?? remote?.Addr ?? remote?.Path, remote?.Port, local);
+    }
+
+    private static void AddPeer(ref TagList tags, PeerInfo peer, bool server)
+    {
+        if (server)
+        {
+            if (peer.LocalPort is int local)
+            {
+                tags.Add("server.port", local);
+            }
+            return;
+        }
+        if (peer.Address is { } address)
+        {
+            tags.Add("server.address", address);
+        }
+        if (peer.Port is int port)
+        {
+            tags.Add("server.port", port);
+        }
+    }
+
+    private static TagList ConnTags(ConnRecord c)
+    {
+        var tags = new TagList
+        {
+            { "process.executable.name", c.Comm },
+            { "network.transport", c.Proto },
+            { "tattle.role", c.Role },
+        };
+        var service = c.Role == "server" ? c.Local : c.Remote;
+        if ((service?.Host ?? service?.Addr ?? service?.Path) is { } address)
+        {
+            tags.Add("server.address", address);
+        }
+        if (service?.Port is int port)
+        {
+            tags.Add("server.port", port);
+        }
+        return tags;
+    }
+
+    public void Flush()
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    /// <summary>Collects one record's exchange description; reused record after record.</summary>
+    private sealed class ExchangeCollector : IExchangeWriter
+    {
+        public ExchangeKind Kind { get; private set; }
+
+        public string Protocol { get; private set; } = "";
+
+        public string SpanName { get; private set; } = "";
+
+        public string StatusClass { get; private set; } = "none";
+
+        public string? ErrorType { get; private set; }
+
+        public List<KeyValuePair<string, object>> Attributes { get; } = [];
+
+        public void Reset()
+        {
+            Kind = ExchangeKind.Other;
+            Protocol = SpanName = "";
+            StatusClass = "none";
+            ErrorType = null;
+            Attributes.Clear();
+        }
+
+        public void Describe(ExchangeKind kind, string protocol, string spanName)
+        {
+            Kind = kind;
+            Protocol = protocol;
+            SpanName = spanName;
+        }
+
+        public void Outcome(string statusClass, string? errorType)
+        {
+            StatusClass = statusClass;
+            ErrorType = errorType;
+        }
+
+        public void Attribute(string key, string value) => Attributes.Add(new(key, value));
+
+        public void Attribute(string key, long value) => Attributes.Add(new(key, value));
+    }
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using Tattle.Agent;
+using Tattle.Capture.Bpf;
+using Tattle.Capture.Proc;
+using Tattle.Records;
+
+namespace Tattle.Tests.Agent;
+
+public sealed class TargetSelectionTests
+{
+    private static ProcessFacts P(string comm, string? exe = null, int? uid = 1000, string? cgroup = "/user.slice") => new(42, comm, exe, uid, cgroup);
+
+    [Fact]
+    public void EveryFieldGivenMustMatch_AndTheFirstTargetWins()
+    {
+        var selector = new TargetSelector([
+            new AgentTarget { Comm = "nginx", Uid = 33, Depth = AgentDepth.Tls },
+            new AgentTarget { Cgroup = "/system.slice/nginx.service", Depth = AgentDepth.Connections },
+            new AgentTarget { Container = "0123456789ab" },
+        ]);
+        Assert.Equal(AgentDepth.Tls, selector.Match(P("nginx", uid: 33))?.Depth);
+        Assert.Null(selector.Match(P("nginx", uid: 0)));
+        Assert.Equal(AgentDepth.Connections, selector.Match(P("nginx", uid: 0, cgroup: "/system.slice/nginx.service"))?.Depth);
+        Assert.Equal(AgentDepth.Connections, selector.Match(P("worker", cgroup: "/system.slice/nginx.service/sub"))?.Depth);
+        Assert.Null(selector.Match(P("x", cgroup: "/system.slice/nginx.service2")));
+        Assert.Equal(AgentDepth.Protocols, selector.Match(P("app", cgroup: "/system.slice/docker-0123456789abcdef0123.scope"))?.Depth);
+        Assert.Null(selector.Match(P("app", cgroup: null)));
+    }
+
+    [Fact]
+    public void AnExecutableMatchesByItsPath_AndTheKernelByItsInode()
+    {
+        var selector = new TargetSelector([new AgentTarget { Exe = "/usr/bin/curl" }]);
+        Assert.NotNull(selector.Match(P("renamed", exe: "/usr/bin/curl")));
+        Assert.Null(selector.Match(P("curl", exe: "/usr/local/bin/curl")));
+        var matches = selector.ExecMatches();
+        var key = Assert.Single(matches.Exes).Key;
+        Assert.Equal(ExeKey.Of("/usr/bin/curl"), key);
+        var st = new FileInfo("/usr/bin/curl");
+        Assert.True(st.Exists);
+        Assert.Empty(matches.Comms);
+        Assert.Null(matches.All);
+    }
+
+    [Fact]
+    public void KernelMatchesTakeEachTargetsMostSelectiveField_AndTheDeeperDepthOnAShare()
+    {
+        var root = Directory.CreateTempSubdirectory("tattle-cgroups-").FullName;
+        Directory.CreateDirectory(Path.Combine(root, "system.slice", "web.service", "child"));
+        Directory.CreateDirectory(Path.Combine(root, "system.slice", "docker-0123456789abcdef.scope"));
+        var selector = new TargetSelector([
+            new AgentTarget { Comm = "nginx", Uid = 33, Depth = AgentDepth.Connections },
+            new AgentTarget { Comm = "nginx", Depth = AgentDepth.Protocols },
+            new AgentTarget { Uid = 1000, Depth = AgentDepth.Connections },
+            new AgentTarget { Cgroup = "/system.slice/web.service" },
+            new AgentTarget { Container = "0123456789abcdef" },
+            new AgentTarget { All = true, Depth = AgentDepth.Connections },
+        ], root);
+        var m = selector.ExecMatches();
+        Assert.Equal(TraceDepth.Payload, m.Comms["nginx"]);
+        Assert.Equal(TraceDepth.ConnectionsOnly, m.Uids[1000]);
+        Assert.Equal(3, m.Cgroups.Count); // web.service, its child, the container's scope
+        Assert.Equal(TraceDepth.ConnectionsOnly, m.All);
+        Directory.Delete(root, true);
+    }
+
+    [Fact]
+    public void ProcessesTheKernelAddedAreKept_Inherited_OrUntraced()
+    {
+        var kernel = new FakeKernel();
+        var selection = new ProcessSelection(new TargetSelector([new AgentTarget { Comm = "nginx", Depth = AgentDepth.Tls }]), kernel, "/nonexistent");
+        Assert.True(selection.OnStart(Start(100, 1, "nginx")));
+        Assert.Equal(AgentDepth.Tls, selection.DepthOf(100));
+        // A worker forked by a traced parent follows it, whatever its name.
+        Assert.True(selection.OnStart(Start(101, 100, "worker")));
+        Assert.Equal(AgentDepth.Tls, selection.DepthOf(101));
+        // The kernel's over-approximation (a uid, a name shared by another program) is undone.
+        Assert.False(selection.OnStart(Start(200, 1, "bash")));
+        Assert.Contains(200, kernel.Untraced);
+        Assert.Null(selection.DepthOf(200));
+        // An exec keeps what the process had when no target matches the new program.
+        Assert.True(selection.OnExec(new ProcessExecRecord { TimestampNs = 0, Pid = 101, Comm = "sh", Argv = ["sh"] }));
+        Assert.Equal(AgentDepth.Tls, selection.DepthOf(101));
+        selection.OnExit(100);
+        selection.OnExit(101);
+        Assert.Equal(0, selection.Count);
+        Assert.Equal(TraceDepth.Payload, kernel.Traced[100]);
+    }
+
+    [Fact]
+    public void TheSeriesCapFoldsNewSetsIntoOneOtherSeries()
+    {
+        var cap = new SeriesLimiter(3);
+        var admitted = new HashSet<string>();
+        for (int port = 0; port < 100; port++)
+        {
+            var tags = new TagList { { "server.port", port }, { "process.executable.name", "curl" } };
+            bool kept = cap.Admit(ref tags);
+            Assert.Equal(port < 3, kept);
+            admitted.Add(string.Join(',', tags.Select(t => $"{t.Key}={t.Value}")));
+        }
+        // The same set again is not new.
+        var again = new TagList { { "server.port", 1 }, { "process.executable.name", "curl" } };
+        Assert.True(cap.Admit(ref again));
+        Assert.Equal(4, admitted.Count);
+        Assert.Contains("server.port=other,process.executable.name=other", admitted);
+        Assert.Equal(97, cap.Folded);
+        Assert.Equal(3, cap.Series);
+    }
+
+    [Fact]
+    public void ContainerIdsComeFromTheRuntimesCgroupNames()
+    {
+        const string id = "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5";
+        Assert.Equal(id, ProcessResources.ContainerOf($"/system.slice/docker-{id}.scope"));
+        Assert.Equal(id, ProcessResources.ContainerOf($"/kubepods/besteffort/pod1234/{id}"));
+        Assert.Equal(id, ProcessResources.ContainerOf($"/system.slice/cri-containerd-{id}.scope/sub"));
+        Assert.Null(ProcessResources.ContainerOf("/user.slice/user-1000.slice/session-2.scope"));
+        Assert.Null(ProcessResources.ContainerOf(null));
+    }
+
+    private static ProcessStartRecord Start(int pid, int parent, string comm) =>
+        new() { TimestampNs = 0, Pid = pid, ParentPid = parent, Comm = comm, Argv = [comm] };
+
+    private sealed class FakeKernel : IProcessFilter
+    {
+        public Dictionary<int, TraceDepth> Traced { get; } = [];
+
+        public List<int> Untraced { get; } = [];
+
+        public void Trace(int pid, TraceDepth depth) => Traced[pid] = depth;
+
+        public void Untrace(int pid) => Untraced.Add(pid);
+    }
+}

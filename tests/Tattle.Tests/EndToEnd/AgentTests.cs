@@ -1,0 +1,487 @@
+using System.Diagnostics;
+using System.Net.Http;
+using System.Text.Json;
+using Tattle.Tests.Otlp;
+using Tattle.Tests.Support;
+
+namespace Tattle.Tests.EndToEnd;
+
+/// <summary>
+/// `tattle agent` against the real consumers: Prometheus scraping /metrics and an OTLP receiver (gRPC and
+/// http/protobuf), with curl and python3 as the traced programs.
+/// </summary>
+[Collection("bpf")]
+public sealed class AgentTests(ITestOutputHelper output)
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    [SkippableFact]
+    public async Task Prometheus_ScrapesTheAgent_AndFindsTheRequestsWithTheirCounts()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "prometheus");
+        using var web = ServerProcess.HttpServer();
+        int agentPort = ServerProcess.FreeTcpPort(), promPort = ServerProcess.FreeTcpPort();
+        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--listen", $"127.0.0.1:{agentPort}"]);
+        await agent.WaitReadyAsync(agentPort);
+        var dir = Directory.CreateTempSubdirectory("tattle-prom-").FullName;
+        File.WriteAllText(Path.Combine(dir, "prometheus.yml"), $"""
+            global:
+              scrape_interval: 1s
+            scrape_configs:
+              - job_name: tattle
+                static_configs:
+                  - targets: ["127.0.0.1:{agentPort}"]
+            """);
+        using var prometheus = Process.Start(new ProcessStartInfo("prometheus",
+            [$"--config.file={dir}/prometheus.yml", $"--storage.tsdb.path={dir}/data", $"--web.listen-address=127.0.0.1:{promPort}"])
+        { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        _ = prometheus.StandardError.ReadToEndAsync();
+        try
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                Assert.Equal("200", await Curl($"http://127.0.0.1:{web.Port}/index.html"));
+            }
+            for (int i = 0; i < 3; i++)
+            {
+                Assert.Equal("404", await Curl($"http://127.0.0.1:{web.Port}/missing-{i}"));
+            }
+            string selector = $"process_executable_name=\"curl\",server_port=\"{web.Port}\"";
+            Assert.Equal(5, await PromValueAsync(promPort, $"sum(http_client_request_duration_seconds_count{{{selector},http_response_status_code=\"200\"}})", 5));
+            Assert.Equal(3, await PromValueAsync(promPort, $"sum(http_client_request_duration_seconds_count{{{selector},http_response_status_code=\"404\",error_type=\"404\"}})", 3));
+            Assert.Equal(3, await PromValueAsync(promPort, $"sum(tattle_request_duration_seconds_count{{{selector},tattle_status_class=\"4xx\",network_protocol_name=\"http\"}})", 3));
+            Assert.Equal(8, await PromValueAsync(promPort, $"sum(tattle_connection_opened_total{{{selector},network_transport=\"tcp\",tattle_role=\"client\"}})", 8));
+            Assert.Equal(8, await PromValueAsync(promPort, $"sum(tattle_connection_closed_total{{{selector}}})", 8));
+            // Bytes are counted at close: 8 requests of curl's, each at least its request line and a Host header.
+            double sent = await PromValueAsync(promPort, $"sum(tattle_network_io_bytes_total{{{selector},network_io_direction=\"transmit\"}})", null);
+            Assert.InRange(sent, 8 * 60, 8 * 200);
+            Assert.Equal(0, await PromValueAsync(promPort, "sum(tattle_events_lost_total) or vector(0)", 0));
+        }
+        finally
+        {
+            prometheus.Kill(entireProcessTree: true);
+            await prometheus.WaitForExitAsync();
+            Directory.Delete(dir, true);
+        }
+        await agent.StopAsync();
+    }
+
+    [SkippableTheory]
+    [InlineData("grpc")]
+    [InlineData("http/protobuf")]
+    public async Task Otlp_GetsOneSpanPerExchange_WithSemanticAttributesAndProcessResources(string protocol)
+    {
+        Requires.RootAndBpf(output);
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var web = ServerProcess.HttpServer();
+        string serverExe = File.ResolveLinkTarget($"/proc/{web.Pid}/exe", false)!.FullName;
+        var endpoint = protocol == "grpc" ? receiver.GrpcEndpoint : receiver.HttpEndpoint;
+        int agentPort = ServerProcess.FreeTcpPort();
+        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--exe", serverExe, "--listen", $"127.0.0.1:{agentPort}",
+            "--otlp-endpoint", endpoint.ToString(), "--otlp-protocol", protocol, "--otlp-interval", "1s"]);
+        await agent.WaitReadyAsync(agentPort);
+        var pids = new List<int>();
+        for (int i = 0; i < 3; i++)
+        {
+            pids.Add(await CurlPid($"http://127.0.0.1:{web.Port}/index.html?token=secret{i}"));
+        }
+        await agent.StopAsync();
+
+        var resources = receiver.ResourceSpans();
+        var spans = resources.SelectMany(r => r.Spans.Select(s => (r.Resource, Span: s))).ToList();
+        var client = spans.Where(s => s.Span.Kind == 3 && s.Resource["process.executable.name"] as string == "curl").ToList();
+        var server = spans.Where(s => s.Span.Kind == 2 && s.Resource["process.pid"] is long p && p == web.Pid).ToList();
+        output.WriteLine($"{spans.Count} spans: {client.Count} curl, {server.Count} server");
+        Assert.Equal(3, client.Count);
+        Assert.Equal(3, server.Count);
+        Assert.Equal(pids.Order(), client.Select(c => (int)(long)c.Resource["process.pid"]).Order());
+        foreach (var (resource, span) in client)
+        {
+            Assert.Equal("GET", span.Name);
+            Assert.Equal("GET", span.Attributes["http.request.method"]);
+            Assert.Equal(200L, span.Attributes["http.response.status_code"]);
+            Assert.Equal("/index.html", span.Attributes["url.path"]); // the query (a token) is not in the span
+            Assert.Equal("127.0.0.1", span.Attributes["server.address"]);
+            Assert.Equal((long)web.Port, span.Attributes["server.port"]);
+            Assert.Equal("1.1", span.Attributes["network.protocol.version"]);
+            Assert.Equal("/usr/bin/curl", resource["process.executable.path"]);
+            Assert.Equal(Environment.MachineName, resource["host.name"]);
+            Assert.Equal(0, span.StatusCode);
+            Assert.True(span.EndUnixNs >= span.StartUnixNs && span.EndUnixNs - span.StartUnixNs < 5_000_000_000UL);
+            Assert.True(Math.Abs((double)span.StartUnixNs / 1e9 - DateTimeOffset.UtcNow.ToUnixTimeSeconds()) < 120);
+        }
+        foreach (var (resource, span) in server)
+        {
+            Assert.Equal("GET", span.Attributes["http.request.method"]);
+            Assert.Equal((long)web.Port, span.Attributes["server.port"]);
+            Assert.Equal(serverExe, resource["process.executable.path"]);
+        }
+        // Spans of one process share one ResourceSpans per request: the server's three are under one resource.
+        Assert.All(resources.Where(r => r.Spans.Any(s => s.Kind == 2)), r => Assert.Equal("tattle", r.ScopeName));
+        var metrics = receiver.Metrics();
+        var http = metrics.Where(m => m.Name == "http.client.request.duration").SelectMany(m => m.Points)
+            .Where(p => p.Attributes.TryGetValue("server.port", out var port) && port is long l && l == web.Port).ToList();
+        Assert.NotEmpty(http);
+        Assert.Equal(3UL, http.Max(p => p.Count));
+        Assert.Contains(metrics, m => m.Name == "tattle.connection.opened");
+    }
+
+    [SkippableFact]
+    public async Task Agent_PicksUpAProcessStartedAfterIt_AndDropsItWhenItExits()
+    {
+        Requires.RootAndBpf(output);
+        int agentPort = ServerProcess.FreeTcpPort();
+        // A name no other process has: a symlink to python renames its comm.
+        var dir = Directory.CreateTempSubdirectory("tattle-agent-late-").FullName;
+        var link = Path.Combine(dir, "tattle-late");
+        File.CreateSymbolicLink(link, Py.Exe);
+        using var agent = AgentProcess.Start(output, ["--comm", "tattle-late", "--listen", $"127.0.0.1:{agentPort}"]);
+        await agent.WaitReadyAsync(agentPort);
+        Assert.Equal(0, await MetricAsync(agentPort, "tattle_processes_traced"));
+        using var web = ServerProcess.HttpServer();
+        var late = Process.Start(new ProcessStartInfo(link, ["-c", $"""
+            import urllib.request, time
+            for i in range(4): urllib.request.urlopen("http://127.0.0.1:{web.Port}/index.html").read()
+            print("done", flush=True)
+            time.sleep(30)
+            """]) { RedirectStandardOutput = true })!;
+        try
+        {
+            Assert.Equal("done", await late.StandardOutput.ReadLineAsync());
+            await WaitForAsync(async () => await MetricAsync(agentPort, "tattle_processes_traced") == 1, "the late process traced");
+            await WaitForAsync(async () => await MetricAsync(agentPort, "tattle_request_duration_seconds_count",
+                ("process_executable_name", "tattle-late"), ("server_port", web.Port.ToString())) == 4, "its 4 requests counted");
+        }
+        finally
+        {
+            late.Kill();
+            await late.WaitForExitAsync();
+        }
+        await WaitForAsync(async () => await MetricAsync(agentPort, "tattle_processes_traced") == 0, "the exited process dropped");
+        await agent.StopAsync();
+        Directory.Delete(dir, true);
+    }
+
+    [SkippableFact]
+    public async Task Sighup_ReloadsTheConfig_AndTheTargetsChange()
+    {
+        Requires.RootAndBpf(output);
+        using var web = ServerProcess.HttpServer();
+        int agentPort = ServerProcess.FreeTcpPort();
+        var dir = Directory.CreateTempSubdirectory("tattle-agent-reload-").FullName;
+        var config = Path.Combine(dir, "agent.yaml");
+        File.WriteAllText(config, $"listen: 127.0.0.1:{agentPort}\ntargets:\n  - comm: curl\n");
+        string wget = "wget";
+        Requires.Program(output, wget);
+        using var agent = AgentProcess.Start(output, ["--config", config]);
+        await agent.WaitReadyAsync(agentPort);
+        Assert.Equal("200", await Curl($"http://127.0.0.1:{web.Port}/index.html"));
+        await Run(wget, "-q", "-O", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html");
+        (string, string)[] curlSeries = [("process_executable_name", "curl"), ("server_port", web.Port.ToString())];
+        (string, string)[] wgetSeries = [("process_executable_name", "wget"), ("server_port", web.Port.ToString())];
+        const string requests = "tattle_request_duration_seconds_count";
+        await WaitForAsync(async () => await MetricAsync(agentPort, requests, curlSeries) == 1, "curl's request before the reload");
+        Assert.Equal(0, await MetricAsync(agentPort, requests, wgetSeries));
+
+        File.WriteAllText(config, $"listen: 127.0.0.1:{agentPort}\ntargets:\n  - comm: wget\n    depth: protocols\n");
+        agent.Signal("HUP");
+        await agent.WaitForLogAsync("msg=reloaded");
+        Assert.Equal("200", await Curl($"http://127.0.0.1:{web.Port}/index.html"));
+        await Run(wget, "-q", "-O", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html");
+        await WaitForAsync(async () => await MetricAsync(agentPort, requests, wgetSeries) == 1, "wget's request after the reload");
+        Assert.Equal(1, await MetricAsync(agentPort, requests, curlSeries)); // curl is no longer a target
+
+        // A broken file keeps the targets and says why.
+        File.WriteAllText(config, "targets:\n  - colour: blue\n");
+        agent.Signal("HUP");
+        await agent.WaitForLogAsync("msg=\"reload failed");
+        await Run(wget, "-q", "-O", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html");
+        await WaitForAsync(async () => await MetricAsync(agentPort, requests, wgetSeries) == 2, "wget still traced after a bad reload");
+        await agent.StopAsync();
+        Directory.Delete(dir, true);
+    }
+
+    [SkippableFact]
+    public async Task TenThousandPeerPorts_MakeAtMostTheCapOfSeriesPlusOther_AndTheFoldIsCounted()
+    {
+        Requires.RootAndBpf(output);
+        int agentPort = ServerProcess.FreeTcpPort();
+        var dir = Directory.CreateTempSubdirectory("tattle-agent-cap-").FullName;
+        var link = Path.Combine(dir, "tattle-ports");
+        File.CreateSymbolicLink(link, Py.Exe);
+        const int cap = 100;
+        using var agent = AgentProcess.Start(output, ["--comm", "tattle-ports", "--max-series", cap.ToString(), "--listen", $"127.0.0.1:{agentPort}"]);
+        await agent.WaitReadyAsync(agentPort);
+        // 10 000 refused connects to distinct ports of 127.0.0.2 (nothing listens there): one series each, uncapped.
+        var refused = Process.Start(new ProcessStartInfo(link, ["-c", """
+            import socket
+            n = 0
+            for port in range(20000, 30000):
+                s = socket.socket()
+                try: s.connect(("127.0.0.2", port))
+                except ConnectionRefusedError: n += 1
+                s.close()
+            print(n, flush=True)
+            """]) { RedirectStandardOutput = true })!;
+        Assert.Equal("10000", await refused.StandardOutput.ReadLineAsync());
+        await refused.WaitForExitAsync();
+        string metrics = "";
+        await WaitForAsync(async () =>
+        {
+            metrics = await Http.GetStringAsync($"http://127.0.0.1:{agentPort}/metrics");
+            return Lines(metrics, "tattle_connection_failed_total{").Sum(Value) >= 10000;
+        }, "10 000 failures counted");
+        var failed = Lines(metrics, "tattle_connection_failed_total{").ToList();
+        var ours = failed.Where(l => l.Contains("process_executable_name=\"tattle-ports\"", StringComparison.Ordinal)).ToList();
+        var other = failed.Where(l => l.Contains("process_executable_name=\"other\"", StringComparison.Ordinal)).ToList();
+        output.WriteLine($"{failed.Count} series: {ours.Count} of tattle-ports, {other.Count} other");
+        Assert.True(failed.Count <= cap + 1, $"{failed.Count} series for a cap of {cap}");
+        Assert.Single(other);
+        Assert.Equal(10000, ours.Sum(Value) + other.Sum(Value));
+        double folded = await MetricAsync(agentPort, "tattle_metric_series_folded_total");
+        Assert.True(folded >= 10000 - cap, $"folded {folded}");
+        Assert.Equal(other.Sum(Value), folded, 0.5);
+        await agent.StopAsync();
+        Directory.Delete(dir, true);
+    }
+
+    [SkippableFact]
+    public async Task Sigterm_MidLoad_FlushesTheLastBatch_AndReleasesEveryProbe()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "bpftool");
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var web = ServerProcess.HttpServer();
+        int before = TattlePrograms();
+        // TLS depth: uprobes go on curl's libssl too, so their release is checked with the rest.
+        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--depth", "tls", "--otlp-endpoint", receiver.HttpEndpoint.ToString(),
+            "--otlp-protocol", "http/protobuf"]);
+        await agent.WaitForLogAsync("msg=tracing");
+        Assert.True(TattlePrograms() > before);
+        const int requests = 40;
+        for (int i = 0; i < requests; i++)
+        {
+            Assert.Equal("200", await Curl($"http://127.0.0.1:{web.Port}/index.html"));
+        }
+        // At once, inside the exporter's 1 s batch delay: the last spans are only on their way out at exit.
+        await agent.StopAsync();
+        var spans = receiver.Spans().Where(s => s.Kind == 3).ToList();
+        Assert.Equal(requests, spans.Count);
+        Assert.Contains($"spans_exported={requests}", agent.Log);
+        Assert.Contains("spans_dropped=0", agent.Log);
+        // The kernel frees a program once its last link and fd are gone (after an RCU grace period).
+        await WaitForAsync(() => Task.FromResult(TattlePrograms() <= before), "every program and link released");
+    }
+
+    [SkippableFact]
+    public async Task BadFlagsAndFiles_GetOneActionableLine()
+    {
+        Requires.RootAndBpf(output);
+        var dir = Directory.CreateTempSubdirectory("tattle-agent-bad-").FullName;
+        var file = Path.Combine(dir, "agent.yaml");
+        File.WriteAllText(file, "targets:\n  - comm: nginx\n    depth: deep\n");
+        foreach (var (args, expected) in new (string[], string)[]
+        {
+            ([], "no targets"),
+            (["--comm", "curl", "--listen", "nowhere"], "expected HOST:PORT"),
+            (["--comm", "curl", "--otlp-endpoint", "ftp://x"], "http:// or https://"),
+            (["--exe", "bin/curl"], "absolute path"),
+            (["--user", "no-such-user-here"], "no user named"),
+            (["--config", file], "expected connections, protocols or tls"),
+            (["--config", Path.Combine(dir, "missing.yaml")], "missing.yaml"),
+        })
+        {
+            var r = await TattleCli.RunAsync(["agent", .. args], json: false);
+            output.WriteLine(r.Stderr);
+            Assert.Equal(2, r.ExitCode);
+            Assert.Contains(expected, r.Stderr);
+            Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        Directory.Delete(dir, true);
+    }
+
+    private static int TattlePrograms()
+    {
+        var psi = new ProcessStartInfo("bpftool", ["prog", "show"]) { RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        string text = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        // Every program's name starts with tattle_; a link holds its program, so none left means no link either.
+        return text.Split('\n').Count(l => l.Contains(" name tattle_", StringComparison.Ordinal));
+    }
+
+    private static IEnumerable<string> Lines(string metrics, string prefix) =>
+        metrics.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal));
+
+    private static double Value(string line) => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The sum of the scraped samples of the metric that carry every label given.</summary>
+    private static async Task<double> MetricAsync(int port, string name, params (string Label, string Value)[] labels)
+    {
+        string text = await Http.GetStringAsync($"http://127.0.0.1:{port}/metrics");
+        return Lines(text, name + "{").Concat(Lines(text, name + " "))
+            .Where(l => labels.All(x => l.Contains($"{x.Label}=\"{x.Value}\"", StringComparison.Ordinal)))
+            .Sum(Value);
+    }
+
+    private async Task<double> PromValueAsync(int port, string query, double? expected)
+    {
+        double last = double.NaN;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var json = await Http.GetStringAsync($"http://127.0.0.1:{port}/api/v1/query?query={Uri.EscapeDataString(query)}");
+                using var doc = JsonDocument.Parse(json);
+                var result = doc.RootElement.GetProperty("data").GetProperty("result");
+                if (result.GetArrayLength() > 0)
+                {
+                    last = double.Parse(result[0].GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+                    if (expected is null || last == expected)
+                    {
+                        return last;
+                    }
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Prometheus is still starting.
+            }
+            await Task.Delay(500);
+        }
+        output.WriteLine($"{query} = {last}");
+        return last;
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<string> Curl(string url) => (await Run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url)).Output;
+
+    private static async Task<int> CurlPid(string url)
+    {
+        var (_, pid) = await Run("curl", "-s", "-o", "/dev/null", url);
+        return pid;
+    }
+
+    private static async Task<(string Output, int Pid)> Run(string program, params string[] args)
+    {
+        using var p = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardOutput = true })!;
+        int pid = p.Id;
+        string text = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        return (text, pid);
+    }
+
+    /// <summary>A `tattle agent` in the background, its stderr log collected.</summary>
+    private sealed class AgentProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly ITestOutputHelper _output;
+        private readonly System.Text.StringBuilder _log = new();
+
+        private AgentProcess(Process process, ITestOutputHelper output)
+        {
+            _process = process;
+            _output = output;
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                {
+                    lock (_log)
+                    {
+                        _log.AppendLine(e.Data);
+                    }
+                }
+            };
+            process.BeginErrorReadLine();
+            _ = process.StandardOutput.ReadToEndAsync();
+        }
+
+        public string Log
+        {
+            get
+            {
+                lock (_log)
+                {
+                    return _log.ToString();
+                }
+            }
+        }
+
+        public static AgentProcess Start(ITestOutputHelper output, IReadOnlyList<string> args)
+        {
+            var p = Process.Start(TattleCli.StartInfo(["agent", .. args]))!;
+            p.StandardInput.Close();
+            return new AgentProcess(p, output);
+        }
+
+        public async Task WaitReadyAsync(int port)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                Assert.False(_process.HasExited, $"the agent exited: {Log}");
+                try
+                {
+                    using var r = await Http.GetAsync($"http://127.0.0.1:{port}/readyz");
+                    if (r.IsSuccessStatusCode)
+                    {
+                        return;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                }
+                Assert.True(DateTime.UtcNow < deadline, $"the agent was not ready in 30 s: {Log}");
+                await Task.Delay(200);
+            }
+        }
+
+        public async Task WaitForLogAsync(string text)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!Log.Contains(text, StringComparison.Ordinal))
+            {
+                Assert.False(_process.HasExited, $"the agent exited: {Log}");
+                Assert.True(DateTime.UtcNow < deadline, $"no '{text}' in the agent's log: {Log}");
+                await Task.Delay(100);
+            }
+        }
+
+        public void Signal(string name)
+        {
+            using var kill = Process.Start("kill", [$"-{name}", _process.Id.ToString()]);
+            kill.WaitForExit();
+        }
+
+        public async Task StopAsync()
+        {
+            Signal("TERM");
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            _output.WriteLine(Log);
+            Assert.Equal(0, _process.ExitCode);
+            Assert.Contains("msg=stopped", Log);
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+                _output.WriteLine(Log);
+            }
+            _process.Dispose();
+        }
+    }
+}
