@@ -13,7 +13,7 @@ test_pkgs+=(mariadb-server mariadb-client)
 test_pkgs+=(golang-go)
 test_pkgs+=(systemtap-sdt-dev)
 test_pkgs+=(chromium iptables)
-test_pkgs+=(prometheus protobuf-compiler)
+test_pkgs+=(prometheus protobuf-compiler systemd)
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = test ] && want+=("${test_pkgs[@]}")
 

@@ -21,6 +21,10 @@
 # is http records against the requests wrk completed.
 # tattle-base (and tattle-base-https) is the tattle (tattle-https) condition with another build ($TATTLE_BASELINE, e.g. the previous commit's
 # out/tattle/tattle), interleaved with the current one, so a change's cost is measured on the same machine state.
+# tattle-agent: `tattle agent --comm nginx` at its default depth (protocols) serving /metrics, no JSON; its
+# completeness is http.server.request.duration's count scraped just before it stops, and its resident size is
+# printed. tattle-agent-otlp adds a span per request exported over OTLP http/protobuf to a local sink that accepts
+# and discards them: its CPU per request less tattle-agent's is the export's cost per span.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
 # and CPU per request at a load a service actually runs at.
 # nginx's single worker is pinned to CPU 0, wrk to CPU 1; tracers float. Prints one row per condition (median
@@ -29,7 +33,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 conditions="$all"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -95,7 +99,8 @@ case " $conditions " in
     GOMAXPROCS=1 taskset -c 0 "$dir/goserver" "127.0.0.1:$go_port" "$dir/cert.pem" "$dir/key.pem" "$dir/www" >/dev/null 2>&1 &
     go_pid=$! ;;
 esac
-cleanup() { kill "$nginx_pid" "$h2_pid" $go_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid 2>/dev/null; rm -rf "$dir"; }
+sink_pid=""
+cleanup() { kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
 for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
 [ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
@@ -108,6 +113,20 @@ taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
 case " $conditions " in *" floor "*) build_floor ;; esac
+
+agent_port=19465 sink_port=19466
+case " $conditions " in *" tattle-agent-otlp "*)
+  # An OTLP http/protobuf sink that accepts and discards: the agent's export cost without a collector's.
+  /usr/bin/python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$sink_port" &
+  sink_pid=$! ;;
+esac
 
 start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   local c=$1; tracer_pid=""
@@ -131,6 +150,12 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       "$bin" attach -p "$traced" -q --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
+    tattle-agent|tattle-agent-otlp)
+      local o=()
+      [ "$c" = tattle-agent-otlp ] && o=(--otlp-endpoint "http://127.0.0.1:$sink_port" --otlp-protocol http/protobuf)
+      "$tattle" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
+      tracer_pid=$!
+      for _ in $(seq 200); do curl -sf "http://127.0.0.1:$agent_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done ;;
     floor)
       "$dir/floor" "$dir/floor.bpf.o" > "$dir/t.err" 2>&1 &
       tracer_pid=$!
@@ -162,7 +187,15 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
 stop_tracer() { # prints "cpu_seconds http_records lost"
   local c=$1
   [ -z "$tracer_pid" ] && { echo "0 0 0 0"; return; }
-  local ticks
+  local ticks agent_http="" agent_lost="" rss=""
+  if [[ "$c" == tattle-agent* ]]; then
+    sleep 0.3 # the last requests' events through the ring
+    local m
+    m=$(curl -s "http://127.0.0.1:$agent_port/metrics")
+    agent_http=$(awk '/^http_server_request_duration_seconds_count/ {s += $NF} END {print s + 0}' <<<"$m")
+    agent_lost=$(awk '/^tattle_events_lost_total/ {s += $NF} END {print s + 0}' <<<"$m")
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$tracer_pid/status")
+  fi
   ticks=$(awk '{print $14 + $15}' "/proc/$tracer_pid/stat" 2>/dev/null || echo 0)
   # SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored. This runs in a subshell
   # (the tracer is not its child), so wait for the pid to go away instead of using wait.
@@ -179,6 +212,10 @@ stop_tracer() { # prints "cpu_seconds http_records lost"
     lost=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"lost":[0-9]*' | cut -d: -f2 || echo 0)
     tls=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"calls":[0-9]*' | cut -d: -f2 || echo 0)
     hits=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"probe_hits":[0-9]*' | cut -d: -f2 || echo 0)
+  fi
+  if [[ "$c" == tattle-agent* ]]; then
+    http=$agent_http lost=$agent_lost
+    echo "  $c: rss $((rss / 1024)) MiB; $(grep -o 'spans_exported=[0-9]* spans_dropped=[0-9]*' "$dir/t.err" || echo 'no stop line')" >&2
   fi
   # bpftrace says "Lost N events" when its perf buffer overflowed.
   if [ "$c" = bpftrace ]; then lost=$( (grep -o 'Lost [0-9]*' "$dir/t.err" || true) | awk '{s += $2} END {print s + 0}'); fi
@@ -253,7 +290,7 @@ for c in conds:
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
-print(f"overhead http={g(ratios,'tattle')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
+print(f"overhead http={g(ratios,'tattle')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
       f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")

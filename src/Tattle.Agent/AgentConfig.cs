@@ -92,7 +92,7 @@ public sealed record OtlpConfig
 public sealed record AgentConfig
 {
     public const int DefaultMaxSeries = 2000;
-    public const int DefaultMaxQueue = 2048;
+    public const int DefaultMaxQueue = 8192;
     public const int DefaultMemoryMb = 256;
 
     public IReadOnlyList<AgentTarget> Targets { get; init; } = [];

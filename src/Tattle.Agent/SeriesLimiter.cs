@@ -12,7 +12,9 @@ public sealed class SeriesLimiter(int cap)
     /// <summary>The value every attribute of the fold series has.</summary>
     public const string Other = "other";
 
-    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    // 64-bit hashes of the attribute sets, not the sets: no string is made per measurement. Two sets would have to
+    // collide in 64 bits for one to pass the cap unseen.
+    private readonly HashSet<ulong> _seen = [];
     private readonly Lock _lock = new();
     private long _folded;
 
@@ -34,7 +36,7 @@ public sealed class SeriesLimiter(int cap)
     /// <summary>Admits the tags or rewrites them into the fold series; returns false when it folded.</summary>
     public bool Admit(ref TagList tags)
     {
-        string key = Key(in tags);
+        ulong key = Key(in tags);
         lock (_lock)
         {
             if (_seen.Contains(key) || (_seen.Count < cap && _seen.Add(key)))
@@ -52,13 +54,42 @@ public sealed class SeriesLimiter(int cap)
         return false;
     }
 
-    private static string Key(in TagList tags)
+    private const ulong FnvOffset = 14695981039346656037, FnvPrime = 1099511628211;
+
+    // FNV-1a over each key and value, with a separator after each so ("ab", "c") and ("a", "bc") differ.
+    private static ulong Key(in TagList tags)
     {
-        var b = new System.Text.StringBuilder(128);
+        ulong h = FnvOffset;
         foreach (var tag in tags)
         {
-            b.Append(tag.Key).Append('=').Append(tag.Value).Append('\u001f');
+            h = Mix(h, tag.Key);
+            h = tag.Value switch
+            {
+                string s => Mix(h, s),
+                int i => Mix(h, (ulong)i),
+                long l => Mix(h, (ulong)l),
+                null => Mix(h, ulong.MaxValue),
+                var o => Mix(h, o.ToString() ?? ""),
+            };
         }
-        return b.ToString();
+        return h;
+    }
+
+    private static ulong Mix(ulong h, string s)
+    {
+        foreach (char c in s)
+        {
+            h = (h ^ c) * FnvPrime;
+        }
+        return (h ^ 0x1f) * FnvPrime;
+    }
+
+    private static ulong Mix(ulong h, ulong v)
+    {
+        for (int i = 0; i < 8; i++, v >>= 8)
+        {
+            h = (h ^ (v & 0xff)) * FnvPrime;
+        }
+        return (h ^ 0x1e) * FnvPrime;
     }
 }

@@ -22,6 +22,10 @@ internal static class AgentCommand
         var otlp = new Option<string?>("--otlp-endpoint") { Description = "Push spans and metrics over OTLP to this URL (e.g. http://127.0.0.1:4317)", HelpName = "URL" };
         var protocol = new Option<string?>("--otlp-protocol") { Description = "grpc (default) or http/protobuf", HelpName = "PROTOCOL" };
         var interval = new Option<string?>("--otlp-interval") { Description = "How often metrics are pushed (default 10s)", HelpName = "DURATION" };
+        var headers = new Option<string[]>("--otlp-header") { Description = "Send this header with every OTLP request (an API key); repeatable", HelpName = "NAME=VALUE" };
+        var noTraces = new Option<bool>("--no-otlp-traces") { Description = "Push metrics only, no spans" };
+        var noMetrics = new Option<bool>("--no-otlp-metrics") { Description = "Push spans only, no metrics" };
+        var service = new Option<string?>("--service-name") { Description = "The agent's own service.name (default tattle-agent)", HelpName = "NAME" };
         var maxSeries = NumberOption.Create("--max-series", "an integer from 1 to 1000000", 1, 1_000_000,
             description: $"Series per metric before new ones fold into 'other' (default {AgentConfig.DefaultMaxSeries})", helpName: "N");
         var maxQueue = NumberOption.Create("--max-queue", "an integer from 1 to 1000000", 1, 1_000_000,
@@ -34,7 +38,8 @@ internal static class AgentCommand
         var verbose = new Option<bool>("--verbose") { Description = "Print libbpf's messages (and the verifier log on a load failure)" };
         var agent = new Command("agent", "Trace selected processes until stopped, exporting metrics (Prometheus, OTLP) and spans (OTLP)")
         {
-            config, comm, exe, user, cgroup, container, all, depth, listen, otlp, protocol, interval, maxSeries, maxQueue, memory, json, ringSize, verbose,
+            config, comm, exe, user, cgroup, container, all, depth, listen, otlp, protocol, interval, headers, noTraces, noMetrics, service,
+            maxSeries, maxQueue, memory, json, ringSize, verbose,
         };
         agent.SetAction(result =>
         {
@@ -48,7 +53,13 @@ internal static class AgentCommand
                     result.GetValue(protocol), result.GetValue(interval),
                     result.GetResult(maxSeries) is null ? null : result.GetValue(maxSeries),
                     result.GetResult(maxQueue) is null ? null : result.GetValue(maxQueue),
-                    result.GetResult(memory) is null ? null : result.GetValue(memory));
+                    result.GetResult(memory) is null ? null : result.GetValue(memory))
+                {
+                    OtlpHeaders = result.GetValue(headers) ?? [],
+                    NoTraces = result.GetValue(noTraces),
+                    NoMetrics = result.GetValue(noMetrics),
+                    ServiceName = result.GetValue(service),
+                };
                 settings = Build(result.GetValue(config), flags);
             }
             catch (AgentConfigException e)
@@ -71,7 +82,23 @@ internal static class AgentCommand
     /// <summary>The command line's agent settings, each of which overrides or adds to the file's.</summary>
     internal sealed record AgentFlags(
         string[] Comms, string[] Exes, string[] Users, string[] Cgroups, string[] Containers, bool All, string? Depth,
-        string? Listen, string? OtlpEndpoint, string? OtlpProtocol, string? OtlpInterval, int? MaxSeries, int? MaxQueue, int? MemoryMb);
+        string? Listen, string? OtlpEndpoint, string? OtlpProtocol, string? OtlpInterval, int? MaxSeries, int? MaxQueue, int? MemoryMb)
+    {
+        public string[] OtlpHeaders { get; init; } = [];
+
+        public bool NoTraces { get; init; }
+
+        public bool NoMetrics { get; init; }
+
+        public string? ServiceName { get; init; }
+    }
+
+    private static KeyValuePair<string, string> Header(string text)
+    {
+        int eq = text.IndexOf('=');
+        return eq > 0 ? KeyValuePair.Create(text[..eq].Trim(), text[(eq + 1)..].Trim())
+            : throw new AgentConfigException($"--otlp-header '{text}': expected NAME=VALUE");
+    }
 
     /// <summary>The file's configuration (if any) with the flags applied; throws <see cref="AgentConfigException"/>.</summary>
     internal static AgentConfig Build(string? path, AgentFlags f)
@@ -112,8 +139,18 @@ internal static class AgentCommand
         {
             otlp = otlp is null ? throw new AgentConfigException("--otlp-interval needs --otlp-endpoint") : otlp with { Interval = AgentConfig.ParseInterval(interval, "--otlp-interval") };
         }
+        if (f.OtlpHeaders.Length > 0 || f.NoTraces || f.NoMetrics)
+        {
+            otlp = otlp is null ? throw new AgentConfigException("--otlp-header, --no-otlp-traces and --no-otlp-metrics need --otlp-endpoint") : otlp with
+            {
+                Headers = [.. otlp.Headers, .. f.OtlpHeaders.Select(Header)],
+                Traces = otlp.Traces && !f.NoTraces,
+                Metrics = otlp.Metrics && !f.NoMetrics,
+            };
+        }
         return config with
         {
+            ServiceName = f.ServiceName ?? config.ServiceName,
             Targets = targets,
             Listen = f.Listen is { } listen ? AgentConfig.ParseListen(listen, "--listen") : config.Listen,
             Otlp = otlp,

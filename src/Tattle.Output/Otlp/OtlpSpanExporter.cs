@@ -13,7 +13,7 @@ public sealed class OtlpSpanExporter : IDisposable
     private readonly string _scopeName;
     private readonly string _scopeVersion;
     private readonly OtlpTraceSender _sender;
-    private readonly ConcurrentQueue<OtlpSpan> _queue = new();
+    private readonly ConcurrentQueue<EncodedSpan> _queue = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _worker;
@@ -87,7 +87,7 @@ public sealed class OtlpSpanExporter : IDisposable
             Interlocked.Increment(ref _dropped);
             return false;
         }
-        _queue.Enqueue(span);
+        _queue.Enqueue(OtlpTraceEncoder.EncodeSpan(span));
         Interlocked.Increment(ref _enqueued);
         if (queued >= _options.MaxBatchSize)
         {
@@ -199,7 +199,7 @@ public sealed class OtlpSpanExporter : IDisposable
 
     private async Task ExportBatchAsync(CancellationToken token)
     {
-        var batch = new List<OtlpSpan>(Math.Min(Volatile.Read(ref _queued), _options.MaxBatchSize));
+        var batch = new List<EncodedSpan>(Math.Min(Volatile.Read(ref _queued), _options.MaxBatchSize));
         while (batch.Count < _options.MaxBatchSize && _queue.TryDequeue(out var span))
         {
             batch.Add(span);
@@ -214,7 +214,7 @@ public sealed class OtlpSpanExporter : IDisposable
             OtlpSendResult result;
             try
             {
-                result = await _sender.SendAsync(OtlpTraceEncoder.Encode(batch, _scopeName, _scopeVersion), token).ConfigureAwait(false);
+                result = await _sender.SendAsync(OtlpTraceEncoder.EncodeBatch(batch, _scopeName, _scopeVersion), token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -29,14 +29,37 @@ public static class OtlpTraceEncoder
     /// </summary>
     public static byte[] Encode(IReadOnlyList<OtlpSpan> spans, string scopeName, string scopeVersion)
     {
-        var groups = new List<(OtlpResource Resource, List<OtlpSpan> Spans)>();
-        var index = new Dictionary<OtlpResource, int>(ReferenceEqualityComparer.Instance);
         foreach (var span in spans)
         {
             if (span.Invalid() is { } why)
             {
                 throw new ArgumentException($"span '{span.Name}': {why}", nameof(spans));
             }
+        }
+        return EncodeBatch([.. spans.Select(EncodeSpan)], scopeName, scopeVersion);
+    }
+
+    /// <summary>
+    /// One span's Span message, made when the span is queued: the queue then holds one small array per span
+    /// instead of an object graph that would live (and be traced by the GC) until its batch is sent.
+    /// </summary>
+    internal static EncodedSpan EncodeSpan(OtlpSpan span)
+    {
+        var buffer = new byte[SpanSize(span)];
+        var output = new CodedOutputStream(buffer);
+        WriteSpan(output, span);
+        output.Flush();
+        output.CheckNoSpaceLeft();
+        return new EncodedSpan(span.Resource, buffer);
+    }
+
+    /// <summary>The request for spans encoded by <see cref="EncodeSpan"/>, grouped by resource as <see cref="Encode(IReadOnlyList{OtlpSpan}, string, string)"/> does.</summary>
+    internal static byte[] EncodeBatch(IReadOnlyList<EncodedSpan> spans, string scopeName, string scopeVersion)
+    {
+        var groups = new List<(OtlpResource Resource, List<EncodedSpan> Spans)>();
+        var index = new Dictionary<OtlpResource, int>(ReferenceEqualityComparer.Instance);
+        foreach (var span in spans)
+        {
             if (!index.TryGetValue(span.Resource, out int i))
             {
                 index[span.Resource] = i = groups.Count;
@@ -46,17 +69,15 @@ public static class OtlpTraceEncoder
         }
 
         int scopeSize = StringField(ScopeName, scopeName) + StringField(ScopeVersion, scopeVersion);
-        var spanSizes = new int[spans.Count];
         var scopeSpansSizes = new int[groups.Count];
         var resourceSpansSizes = new int[groups.Count];
-        int total = 0, s = 0;
+        int total = 0;
         for (int g = 0; g < groups.Count; g++)
         {
             int size = Nested(ScopeSpansScope, scopeSize);
             foreach (var span in groups[g].Spans)
             {
-                spanSizes[s] = SpanSize(span);
-                size += Nested(ScopeSpansSpans, spanSizes[s++]);
+                size += Nested(ScopeSpansSpans, span.Bytes.Length);
             }
             scopeSpansSizes[g] = size;
             resourceSpansSizes[g] = Nested(ResourceSpansResource, groups[g].Resource.Encoded.Length) + Nested(ResourceSpansScopeSpans, size);
@@ -65,7 +86,6 @@ public static class OtlpTraceEncoder
 
         var buffer = new byte[total];
         var output = new CodedOutputStream(buffer);
-        s = 0;
         for (int g = 0; g < groups.Count; g++)
         {
             WriteHeader(output, RequestResourceSpans, resourceSpansSizes[g]);
@@ -78,8 +98,8 @@ public static class OtlpTraceEncoder
             WriteString(output, ScopeVersion, scopeVersion);
             foreach (var span in groups[g].Spans)
             {
-                WriteHeader(output, ScopeSpansSpans, spanSizes[s++]);
-                WriteSpan(output, span);
+                output.WriteTag(ScopeSpansSpans, WireType.LengthDelimited);
+                output.WriteBytes(UnsafeByteOperations.UnsafeWrap(span.Bytes));
             }
         }
         output.Flush();
@@ -256,3 +276,6 @@ public static class OtlpTraceEncoder
         };
     }
 }
+
+/// <summary>A span's encoded Span message and the resource it is sent under.</summary>
+internal readonly record struct EncodedSpan(OtlpResource Resource, byte[] Bytes);

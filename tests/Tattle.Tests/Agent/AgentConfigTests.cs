@@ -86,13 +86,22 @@ public sealed class AgentConfigTests
         File.WriteAllText(file, "listen: 127.0.0.1:1\ntargets:\n  - comm: nginx\n");
         var config = AgentCommand.Build(file, new AgentCommand.AgentFlags(
             ["curl"], ["/usr/bin/wget"], ["root"], [], [], All: false, Depth: "connections", Listen: "127.0.0.1:2",
-            OtlpEndpoint: "http://127.0.0.1:4317", OtlpProtocol: null, OtlpInterval: "2s", MaxSeries: 7, MaxQueue: null, MemoryMb: null));
+            OtlpEndpoint: "http://127.0.0.1:4317", OtlpProtocol: null, OtlpInterval: "2s", MaxSeries: 7, MaxQueue: null, MemoryMb: null)
+        {
+            OtlpHeaders = ["x-api-key = k1"],
+            NoMetrics = true,
+            ServiceName = "edge",
+        });
         Assert.Equal(["nginx", "curl", null, null], config.Targets.Select(t => t.Comm));
         Assert.Equal(AgentDepth.Protocols, config.Targets[0].Depth);
         Assert.All(config.Targets.Skip(1), t => Assert.Equal(AgentDepth.Connections, t.Depth));
         Assert.Equal(0u, config.Targets[3].Uid);
         Assert.Equal("127.0.0.1:2", config.Listen);
         Assert.Equal(TimeSpan.FromSeconds(2), config.Otlp!.Interval);
+        Assert.Equal([KeyValuePair.Create("x-api-key", "k1")], config.Otlp.Headers);
+        Assert.True(config.Otlp.Traces);
+        Assert.False(config.Otlp.Metrics);
+        Assert.Equal("edge", config.ServiceName);
         Assert.Equal(7, config.MaxSeries);
         Assert.Equal(AgentConfig.DefaultMaxQueue, config.MaxQueue);
         Directory.Delete(dir, true);

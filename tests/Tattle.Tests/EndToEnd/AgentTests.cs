@@ -301,6 +301,38 @@ public sealed class AgentTests(ITestOutputHelper output)
         Directory.Delete(dir, true);
     }
 
+    [SkippableFact]
+    public async Task TheSystemdUnitsCommand_StartsTheAgentWithTheShippedConfig_AndItsStopSignalEndsItCleanly()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "systemd-analyze");
+        var unit = File.ReadAllText(Path.Combine(Repo.Root, "packaging", "tattle-agent.service"));
+        var dir = Directory.CreateTempSubdirectory("tattle-unit-").FullName;
+        int port = ServerProcess.FreeTcpPort();
+        var config = Path.Combine(dir, "agent.yaml");
+        File.WriteAllText(config, File.ReadAllText(Path.Combine(Repo.Root, "packaging", "agent.yaml")).Replace("127.0.0.1:9464", $"127.0.0.1:{port}"));
+        // systemd's own check of the unit, with the paths of this machine.
+        var binary = TattleCli.CommandLine([])[0];
+        var local = Path.Combine(dir, "tattle-agent.service");
+        File.WriteAllText(local, unit.Replace("/usr/local/bin/tattle", binary).Replace("/etc/tattle/agent.yaml", config));
+        using (var verify = Process.Start(new ProcessStartInfo("systemd-analyze", ["verify", local]) { RedirectStandardError = true })!)
+        {
+            string complaints = await verify.StandardError.ReadToEndAsync();
+            await verify.WaitForExitAsync();
+            Assert.True(verify.ExitCode == 0 && complaints.Trim() == "", complaints);
+        }
+        // The unit's ExecStart, as systemd would run it, against the shipped example.
+        string exec = unit.Split('\n').Single(l => l.StartsWith("ExecStart=", StringComparison.Ordinal))["ExecStart=".Length..];
+        Assert.Equal("/usr/local/bin/tattle agent --config /etc/tattle/agent.yaml", exec);
+        string signal = unit.Split('\n').Single(l => l.StartsWith("KillSignal=", StringComparison.Ordinal))["KillSignal=SIG".Length..];
+        using var agent = AgentProcess.Start(output, ["--config", config]);
+        await agent.WaitReadyAsync(port);
+        Assert.Contains("targets=\"comm=nginx depth=protocols\"", agent.Log);
+        agent.Signal(signal);
+        await agent.StopAsync();
+        Directory.Delete(dir, true);
+    }
+
     private static int TattlePrograms()
     {
         var psi = new ProcessStartInfo("bpftool", ["prog", "show"]) { RedirectStandardOutput = true };
