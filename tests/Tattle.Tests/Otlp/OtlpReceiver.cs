@@ -9,8 +9,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Tattle.Tests.Otlp;
 
-/// <summary>One request the receiver took: its path, content type and body (a gRPC body without its 5-byte prefix).</summary>
-public sealed record OtlpReceivedRequest(string Path, string ContentType, bool Grpc, byte[] Body, IReadOnlyDictionary<string, string> Headers);
+/// <summary>
+/// One request the receiver took: its path, HTTP version (HTTP/2, HTTP/1.1), content type, headers (lower-case
+/// names) and body (a gRPC body without its 5-byte prefix).
+/// </summary>
+public sealed record OtlpReceivedRequest(
+    string Path, string HttpVersion, string ContentType, bool Grpc, byte[] Body, IReadOnlyDictionary<string, string> Headers);
 
 /// <summary>
 /// An in-process OTLP collector on 127.0.0.1: gRPC over h2c on <see cref="GrpcEndpoint"/> and http/protobuf on
@@ -145,7 +149,7 @@ public sealed class OtlpReceiver : IAsyncDisposable, IDisposable
         var headers = request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         lock (_requests)
         {
-            _requests.Add(new OtlpReceivedRequest(path, request.ContentType ?? "", grpc, body, headers));
+            _requests.Add(new OtlpReceivedRequest(path, request.Protocol, request.ContentType ?? "", grpc, body, headers));
             Monitor.PulseAll(_requests);
         }
 

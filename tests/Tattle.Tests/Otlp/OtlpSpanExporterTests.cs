@@ -56,6 +56,9 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
         Assert.All(requests, r => Assert.Equal(protocol == OtlpProtocol.Grpc ? OtlpReceiver.TracesGrpcPath : OtlpReceiver.TracesHttpPath, r.Path));
         Assert.All(requests, r => Assert.Equal(protocol == OtlpProtocol.Grpc ? "application/grpc" : "application/x-protobuf", r.ContentType));
         Assert.All(requests, r => Assert.Equal("t1", r.Headers["x-tenant"]));
+        // gRPC: h2c with prior knowledge (the receiver's gRPC port speaks nothing else) and te: trailers.
+        Assert.All(requests, r => Assert.Equal(protocol == OtlpProtocol.Grpc ? "HTTP/2" : "HTTP/1.1", r.HttpVersion));
+        Assert.All(requests, r => Assert.Equal(protocol == OtlpProtocol.Grpc ? "trailers" : null, r.Headers.GetValueOrDefault("te")));
         // Batches of at most MaxBatchSize spans.
         Assert.All(requests, r => Assert.InRange(OtlpTraceDecoder.Spans(r.Body).Count, 1, 10));
         Assert.True(exporter.Flush(Wait));
