@@ -37,6 +37,9 @@ public sealed class OtlpSpanExporter : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQueueSize, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1, nameof(options));
+        // A zero delay would make the background task spin on an empty queue.
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.ScheduledDelay, TimeSpan.FromMilliseconds(1), nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Timeout, TimeSpan.FromMilliseconds(1), nameof(options));
         if (options.Endpoint.Scheme is not ("http" or "https"))
         {
             throw new ArgumentException($"OTLP endpoint {options.Endpoint} is not http:// or https://", nameof(options));
@@ -98,7 +101,7 @@ public sealed class OtlpSpanExporter : IDisposable
 
     /// <summary>
     /// Sends every span queued before the call, partial batch included; true when they were all sent or counted as
-    /// failed within <paramref name="timeout"/>.
+    /// failed within <paramref name="timeout"/> (<see cref="Timeout.InfiniteTimeSpan"/> waits as long as it takes).
     /// </summary>
     public bool Flush(TimeSpan timeout)
     {
@@ -108,7 +111,7 @@ public sealed class OtlpSpanExporter : IDisposable
             _flushTarget = Math.Max(_flushTarget, target);
         }
         Wake();
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         lock (_progress)
         {
             while (_handled < target)
@@ -118,7 +121,7 @@ public sealed class OtlpSpanExporter : IDisposable
                 {
                     return false;
                 }
-                Monitor.Wait(_progress, TimeSpan.FromMilliseconds(left));
+                Monitor.Wait(_progress, TimeSpan.FromMilliseconds(Math.Min(left, int.MaxValue)));
             }
         }
         return true;

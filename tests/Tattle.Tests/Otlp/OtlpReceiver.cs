@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
+using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -8,8 +9,12 @@ using Microsoft.Extensions.Logging;
 
 namespace Tattle.Tests.Otlp;
 
-/// <summary>One request the receiver took: its path, content type and body (a gRPC body without its 5-byte prefix).</summary>
-public sealed record OtlpReceivedRequest(string Path, string ContentType, bool Grpc, byte[] Body, IReadOnlyDictionary<string, string> Headers);
+/// <summary>
+/// One request the receiver took: its path, HTTP version (HTTP/2, HTTP/1.1), content type, headers (lower-case
+/// names) and body (a gRPC body without its 5-byte prefix).
+/// </summary>
+public sealed record OtlpReceivedRequest(
+    string Path, string HttpVersion, string ContentType, bool Grpc, byte[] Body, IReadOnlyDictionary<string, string> Headers);
 
 /// <summary>
 /// An in-process OTLP collector on 127.0.0.1: gRPC over h2c on <see cref="GrpcEndpoint"/> and http/protobuf on
@@ -37,6 +42,15 @@ public sealed class OtlpReceiver : IAsyncDisposable, IDisposable
 
     /// <summary>HTTP status answered to http/protobuf requests.</summary>
     public int HttpStatus { get; set; } = 200;
+
+    /// <summary>How long the receiver holds each request before it answers.</summary>
+    public TimeSpan Delay { get; set; }
+
+    /// <summary>When above 0, a successful answer is a partial success rejecting this many spans.</summary>
+    public long RejectedSpans { get; set; }
+
+    /// <summary>The partial success's error_message.</summary>
+    public string RejectMessage { get; set; } = "";
 
     /// <summary>h2c with prior knowledge: http://127.0.0.1:PORT.</summary>
     public Uri GrpcEndpoint => Endpoint(0);
@@ -135,10 +149,21 @@ public sealed class OtlpReceiver : IAsyncDisposable, IDisposable
         var headers = request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         lock (_requests)
         {
-            _requests.Add(new OtlpReceivedRequest(path, request.ContentType ?? "", grpc, body, headers));
+            _requests.Add(new OtlpReceivedRequest(path, request.Protocol, request.ContentType ?? "", grpc, body, headers));
             Monitor.PulseAll(_requests);
         }
 
+        if (Delay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(Delay, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
         if (grpc)
         {
             response.StatusCode = 200;
@@ -150,18 +175,49 @@ public sealed class OtlpReceiver : IAsyncDisposable, IDisposable
                 response.Headers["grpc-message"] = Uri.EscapeDataString(GrpcMessage);
                 return;
             }
-            // An empty Export*ServiceResponse: the flag and a zero length.
-            await response.Body.WriteAsync(new byte[5]);
+            byte[] answer = ExportResponse();
+            var framed = new byte[5 + answer.Length];
+            BinaryPrimitives.WriteInt32BigEndian(framed.AsSpan(1), answer.Length);
+            answer.CopyTo(framed, 5);
+            await response.Body.WriteAsync(framed);
             response.AppendTrailer("grpc-status", "0");
             return;
         }
         response.StatusCode = HttpStatus;
         response.ContentType = "application/x-protobuf";
+        if (HttpStatus is >= 200 and < 300)
+        {
+            await response.Body.WriteAsync(ExportResponse());
+        }
         if (HttpStatus is 429 or 503)
         {
             // Retry at once: the tests count retries, not seconds.
             response.Headers.RetryAfter = "0";
         }
+    }
+
+    /// <summary>
+    /// Export*ServiceResponse{1 partial_success{1 rejected, 2 error_message}}: empty unless <see cref="RejectedSpans"/>
+    /// is set.
+    /// </summary>
+    private byte[] ExportResponse()
+    {
+        if (RejectedSpans <= 0)
+        {
+            return [];
+        }
+        int inner = CodedOutputStream.ComputeTagSize(1) + CodedOutputStream.ComputeInt64Size(RejectedSpans)
+            + CodedOutputStream.ComputeTagSize(2) + CodedOutputStream.ComputeStringSize(RejectMessage);
+        var bytes = new byte[CodedOutputStream.ComputeTagSize(1) + CodedOutputStream.ComputeLengthSize(inner) + inner];
+        var output = new CodedOutputStream(bytes);
+        output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(inner);
+        output.WriteTag(1, WireFormat.WireType.Varint);
+        output.WriteInt64(RejectedSpans);
+        output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+        output.WriteString(RejectMessage);
+        output.Flush();
+        return bytes;
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();

@@ -11,6 +11,8 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private OtlpReceiver _receiver = null!;
 
+    public static TheoryData<OtlpProtocol> Protocols => [OtlpProtocol.Grpc, OtlpProtocol.HttpProtobuf];
+
     public async Task InitializeAsync() => _receiver = await OtlpReceiver.StartAsync();
 
     public async Task DisposeAsync() => await _receiver.DisposeAsync();
@@ -31,8 +33,7 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
     };
 
     [Theory]
-    [InlineData(OtlpProtocol.Grpc)]
-    [InlineData(OtlpProtocol.HttpProtobuf)]
+    [MemberData(nameof(Protocols))]
     public void SpansEnqueued_AllArrive_WithTheirAttributesAndResources(OtlpProtocol protocol)
     {
         var curl = Process(100, "/usr/bin/curl");
@@ -55,6 +56,9 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
         Assert.All(requests, r => Assert.Equal(protocol == OtlpProtocol.Grpc ? OtlpReceiver.TracesGrpcPath : OtlpReceiver.TracesHttpPath, r.Path));
         Assert.All(requests, r => Assert.Equal(protocol == OtlpProtocol.Grpc ? "application/grpc" : "application/x-protobuf", r.ContentType));
         Assert.All(requests, r => Assert.Equal("t1", r.Headers["x-tenant"]));
+        // gRPC: h2c with prior knowledge (the receiver's gRPC port speaks nothing else) and te: trailers.
+        Assert.All(requests, r => Assert.Equal(protocol == OtlpProtocol.Grpc ? "HTTP/2" : "HTTP/1.1", r.HttpVersion));
+        Assert.All(requests, r => Assert.Equal(protocol == OtlpProtocol.Grpc ? "trailers" : null, r.Headers.GetValueOrDefault("te")));
         // Batches of at most MaxBatchSize spans.
         Assert.All(requests, r => Assert.InRange(OtlpTraceDecoder.Spans(r.Body).Count, 1, 10));
         Assert.True(exporter.Flush(Wait));
@@ -64,22 +68,17 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(OtlpProtocol.Grpc)]
-    [InlineData(OtlpProtocol.HttpProtobuf)]
+    [MemberData(nameof(Protocols))]
     public void Dispose_SendsThePartialBatch_BeforeTheScheduledDelay(OtlpProtocol protocol)
     {
         var exporter = new OtlpSpanExporter(Options(protocol) with { MaxBatchSize = 100, ScheduledDelay = TimeSpan.FromMinutes(10) });
-        var process = Process(1, "/bin/sh");
-        for (int i = 0; i < 3; i++)
-        {
-            exporter.TryEnqueue(Numbered(process, i));
-        }
+        Enqueue(exporter, 3);
 
         exporter.Dispose();
 
         Assert.Equal(3, _receiver.Spans().Count);
         Assert.Equal(3, exporter.Exported);
-        Assert.False(exporter.TryEnqueue(Numbered(process, 9)));
+        Assert.False(exporter.TryEnqueue(Numbered(Process(1, "/bin/sh"), 9)));
         Assert.Equal(1, exporter.Dropped);
     }
 
@@ -87,13 +86,14 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
     public void Flush_SendsWhatIsQueued_AndReturnsTrue()
     {
         using var exporter = new OtlpSpanExporter(Options(OtlpProtocol.Grpc) with { MaxBatchSize = 100, ScheduledDelay = TimeSpan.FromMinutes(10) });
-        exporter.TryEnqueue(Numbered(Process(1, "/bin/sh"), 0));
+        Enqueue(exporter, 1);
 
         Assert.True(exporter.Flush(Wait));
 
         Assert.Single(_receiver.Spans());
         Assert.Equal(1, exporter.Exported);
         Assert.True(exporter.Flush(TimeSpan.Zero));
+        Assert.True(exporter.Flush(Timeout.InfiniteTimeSpan));
     }
 
     [Fact]
@@ -129,16 +129,11 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData(OtlpProtocol.Grpc)]
-    [InlineData(OtlpProtocol.HttpProtobuf)]
+    [MemberData(nameof(Protocols))]
     public void ReceiverDown_CountsFailedBatches_AndThrowsNothing(OtlpProtocol protocol)
     {
         var exporter = new OtlpSpanExporter(Options(protocol) with { Endpoint = new Uri($"http://127.0.0.1:{ClosedPort()}") });
-        var process = Process(1, "/bin/sh");
-        for (int i = 0; i < 25; i++)
-        {
-            exporter.TryEnqueue(Numbered(process, i));
-        }
+        Enqueue(exporter, 25);
 
         Assert.True(exporter.Flush(Wait));
         exporter.Dispose();
@@ -155,7 +150,7 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
         _receiver.GrpcStatus = 14;
         _receiver.GrpcMessage = "collector overloaded: 100% full";
         using var exporter = new OtlpSpanExporter(Options(OtlpProtocol.Grpc));
-        exporter.TryEnqueue(Numbered(Process(1, "/bin/sh"), 0));
+        Enqueue(exporter, 1);
 
         Assert.True(exporter.Flush(Wait));
 
@@ -174,13 +169,71 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
     {
         _receiver.HttpStatus = status;
         using var exporter = new OtlpSpanExporter(Options(OtlpProtocol.HttpProtobuf));
-        exporter.TryEnqueue(Numbered(Process(1, "/bin/sh"), 0));
+        Enqueue(exporter, 1);
 
         Assert.True(exporter.Flush(Wait));
 
         Assert.Equal(requests, _receiver.Requests.Count);
         Assert.Equal(1, exporter.FailedBatches);
         Assert.StartsWith($"HTTP {status} ", exporter.LastError);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public void PartialSuccess_CountsTheRejectedSpans_WithTheCollectorsMessage(OtlpProtocol protocol)
+    {
+        _receiver.RejectedSpans = 2;
+        _receiver.RejectMessage = "2 spans too old";
+        using var exporter = new OtlpSpanExporter(Options(protocol));
+        Enqueue(exporter, 5);
+
+        Assert.True(exporter.Flush(Wait));
+
+        Assert.Equal(3, exporter.Exported);
+        Assert.Equal(2, exporter.FailedSpans);
+        Assert.Equal(0, exporter.FailedBatches);
+        Assert.Equal("collector rejected 2 of 5 spans: 2 spans too old", exporter.LastError);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public void ACollectorThatDoesNotAnswer_FailsTheBatchAtTheTimeout_AndDisposeIsBounded(OtlpProtocol protocol)
+    {
+        _receiver.Delay = TimeSpan.FromSeconds(30);
+        var exporter = new OtlpSpanExporter(Options(protocol) with { Timeout = TimeSpan.FromMilliseconds(500) });
+        Enqueue(exporter, 1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        exporter.Dispose();
+
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        Assert.Equal(1, exporter.FailedBatches + exporter.Dropped);
+        Assert.Equal(0, exporter.Exported);
+    }
+
+    [Fact]
+    public void ManyThreadsEnqueueing_EverySpanIsExportedOrDropped()
+    {
+        using var exporter = new OtlpSpanExporter(Options(OtlpProtocol.Grpc) with { MaxQueueSize = 500, MaxBatchSize = 50 });
+        var processes = Enumerable.Range(0, 20).Select(i => Process(1000 + i, $"/usr/bin/p{i}")).ToArray();
+        long accepted = 0;
+
+        Parallel.For(0, 4000, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            if (exporter.TryEnqueue(Numbered(processes[i % processes.Length], i)))
+            {
+                Interlocked.Increment(ref accepted);
+            }
+        });
+        Assert.True(exporter.Flush(Wait));
+
+        Assert.Equal(accepted, exporter.Exported);
+        Assert.Equal(4000, exporter.Exported + exporter.Dropped);
+        var spans = _receiver.Spans();
+        Assert.Equal(accepted, spans.Count);
+        Assert.Equal(spans.Count, spans.Select(s => s.Attributes["i"]).Distinct().Count());
+        Assert.All(_receiver.ResourceSpans(), r => Assert.All(r.Spans, s =>
+            Assert.Equal(1000L + (long)s.Attributes["i"] % 20, r.Resource["process.pid"])));
     }
 
     [Theory]
@@ -194,6 +247,16 @@ public sealed class OtlpSpanExporterTests : IAsyncLifetime
         using var exporter = new OtlpSpanExporter(new OtlpExporterOptions { Endpoint = new Uri(endpoint), Protocol = protocol });
 
         Assert.Equal(uri, exporter.Uri.ToString());
+    }
+
+    /// <summary>Spans 0 to count-1 of one process.</summary>
+    private static void Enqueue(OtlpSpanExporter exporter, int count)
+    {
+        var process = Process(1, "/bin/sh");
+        for (int i = 0; i < count; i++)
+        {
+            exporter.TryEnqueue(Numbered(process, i));
+        }
     }
 
     private static int ClosedPort()
