@@ -100,7 +100,7 @@ case " $conditions " in
     go_pid=$! ;;
 esac
 sink_pid=""
-cleanup() { kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; rm -rf "$dir"; }
+cleanup() { kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
 [ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
