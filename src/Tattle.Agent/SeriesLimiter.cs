@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
 
 namespace Tattle.Agent;
 
@@ -54,12 +56,11 @@ public sealed class SeriesLimiter(int cap)
         return false;
     }
 
-    private const ulong FnvOffset = 14695981039346656037, FnvPrime = 1099511628211;
-
-    // FNV-1a over each key and value, with a separator after each so ("ab", "c") and ("a", "bc") differ.
+    // XXH3 over each key and value, each seeded with the hash so far: order and boundaries count, and strings are
+    // hashed 32 bytes at a time (a byte-at-a-time FNV was 4 % of the agent's CPU under load).
     private static ulong Key(in TagList tags)
     {
-        ulong h = FnvOffset;
+        ulong h = 0x1f;
         foreach (var tag in tags)
         {
             h = Mix(h, tag.Key);
@@ -75,21 +76,7 @@ public sealed class SeriesLimiter(int cap)
         return h;
     }
 
-    private static ulong Mix(ulong h, string s)
-    {
-        foreach (char c in s)
-        {
-            h = (h ^ c) * FnvPrime;
-        }
-        return (h ^ 0x1f) * FnvPrime;
-    }
+    private static ulong Mix(ulong h, string s) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(s.AsSpan()), (long)h) + 1;
 
-    private static ulong Mix(ulong h, ulong v)
-    {
-        for (int i = 0; i < 8; i++, v >>= 8)
-        {
-            h = (h ^ (v & 0xff)) * FnvPrime;
-        }
-        return (h ^ 0x1e) * FnvPrime;
-    }
+    private static ulong Mix(ulong h, ulong v) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(new ReadOnlySpan<ulong>(in v)), (long)h) + 2;
 }

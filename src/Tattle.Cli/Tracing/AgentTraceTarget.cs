@@ -69,6 +69,10 @@ internal sealed class AgentTraceTarget : ITraceTarget
             stderr.WriteLine($"tattle: agent: cannot listen on {config.Listen}: {e.Message} (is another program on that port?)");
             return 2;
         }
+        // A second SIGTERM or Ctrl-C while the last spans go out must not kill the agent mid-flush: the trace loop's
+        // own handlers are gone by then, so these hold until everything is written.
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => ctx.Cancel = true);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => ctx.Cancel = true);
         using (telemetry)
         {
             var filter = new KernelFilter();
