@@ -264,11 +264,17 @@ public sealed class AgentTests(ITestOutputHelper output)
         {
             Assert.Equal("200", await Curl($"http://127.0.0.1:{web.Port}/index.html"));
         }
+        // At TLS depth an HTTPS request is read in plaintext through the probes on curl's libssl.
+        using var tls = TlsServers.OpenSslWww();
+        Assert.Equal("200", await Curl($"https://127.0.0.1:{tls.Port}/agent-tls", insecure: true));
         // At once, inside the exporter's 1 s batch delay: the last spans are only on their way out at exit.
         await agent.StopAsync();
         var spans = receiver.Spans().Where(s => s.Kind == 3).ToList();
-        Assert.Equal(requests, spans.Count);
-        Assert.Contains($"spans_exported={requests}", agent.Log);
+        Assert.Equal(requests + 1, spans.Count);
+        var https = Assert.Single(spans, s => (long)s.Attributes["server.port"] == tls.Port);
+        Assert.Equal("https", https.Attributes["url.scheme"]);
+        Assert.Equal("/agent-tls", https.Attributes["url.path"]);
+        Assert.Contains($"spans_exported={requests + 1}", agent.Log);
         Assert.Contains("spans_dropped=0", agent.Log);
         // The kernel frees a program once its last link and fd are gone (after an RCU grace period).
         await WaitForAsync(() => Task.FromResult(TattlePrograms() <= before), "every program and link released");
@@ -397,7 +403,8 @@ public sealed class AgentTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<string> Curl(string url) => (await Run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url)).Output;
+    private static async Task<string> Curl(string url, bool insecure = false) =>
+        (await Run("curl", insecure ? "-sk" : "-s", "-o", "/dev/null", "-w", "%{http_code}", url)).Output;
 
     private static async Task<int> CurlPid(string url)
     {
