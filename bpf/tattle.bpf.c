@@ -73,9 +73,10 @@ struct {
     __type(value, __u32);
 } traced SEC(".maps");
 
-/* Processes that start being traced when they exec (attach --comm, the agent's targets): by name, real uid or
- * cgroup, or every one (match_all[0] != 0); the value is the traced map's. User space may refine the choice
- * (an executable's path is matched by its name here, its path there) and changes these maps while tracing. */
+/* Processes that start being traced when they exec (attach --comm, the agent's targets): by name, executable
+ * inode, real uid or cgroup id, or every one (match_all[0] != 0); the value is the traced map's. User space
+ * refines the choice (a target's combination of fields, a cgroup made after its last scan) and changes these maps
+ * while tracing. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 256);

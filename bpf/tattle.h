@@ -112,6 +112,9 @@ struct tattle_config {
 
 /* Values of the traced map (and of the match maps, which give a process its value when it execs). */
 #define TATTLE_TRACE_ON 1
+/* Connections only: payload calls advance the byte counts; nothing is copied (datagrams still are: DNS). */
+#define TATTLE_TRACE_NO_PAYLOAD 2
+
 /* Key of the match_exe map: an executable file by its inode (hard links and symlinks match; a file replaced by a
  * package upgrade is a new inode, which user space finds again on its next scan). */
 struct tattle_exe_key {
@@ -119,9 +122,6 @@ struct tattle_exe_key {
     __u32 dev; /* the kernel's encoding: major << 20 | minor */
     __u32 _pad;
 };
-
-/* Connections only: payload calls advance the byte counts; nothing is copied (datagrams still are: DNS). */
-#define TATTLE_TRACE_NO_PAYLOAD 2
 
 /* Stream sockets' payload calls only advance the byte positions (counted, not emitted): connections and their
  * byte counts without a ring record per read/write, for when packets (-w) or nothing else is wanted. */

@@ -272,58 +272,38 @@ public sealed unsafe class BpfTracer : IDisposable
     }
 
     /// <summary>
-    /// Replaces the processes the kernel starts tracing when they exec (bpf/tattle.bpf.c's match maps); the
-    /// previous set is removed first, so a reload that drops a target stops adding its processes.
+    /// Replaces the processes the kernel starts tracing when they exec (bpf/tattle.bpf.c's match maps): the new
+    /// keys go in first and only then are the old ones no longer wanted taken out, so a rescan never leaves a
+    /// moment in which a still-wanted process could exec unmatched; a reload that drops a target stops adding its
+    /// processes.
     /// </summary>
     public void SetExecMatches(ExecMatches matches)
     {
-        int comms = MapFd("match_comm"), exes = MapFd("match_exe"), uids = MapFd("match_uid"), cgroups = MapFd("match_cgroup"), all = MapFd("match_all");
-        foreach (var old in _execMatches.Comms.Keys)
-        {
-            var key = CommKey(old);
-            Libbpf.MapDeleteElem(comms, &key);
-        }
-        foreach (var old in _execMatches.Exes.Keys)
-        {
-            var key = new NativeExeKey { Ino = old.Inode, Dev = old.KernelDevice };
-            Libbpf.MapDeleteElem(exes, &key);
-        }
-        foreach (uint old in _execMatches.Uids.Keys)
-        {
-            uint key = old;
-            Libbpf.MapDeleteElem(uids, &key);
-        }
-        foreach (ulong old in _execMatches.Cgroups.Keys)
-        {
-            ulong key = old;
-            Libbpf.MapDeleteElem(cgroups, &key);
-        }
-        foreach (var (comm, depth) in matches.Comms)
-        {
-            var key = CommKey(comm);
-            uint value = TracedValue(depth);
-            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(comms, &key, &value, 0), $"matching the name {comm}");
-        }
-        foreach (var (exe, depth) in matches.Exes)
-        {
-            var key = new NativeExeKey { Ino = exe.Inode, Dev = exe.KernelDevice };
-            uint value = TracedValue(depth);
-            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(exes, &key, &value, 0), $"matching the executable {exe}");
-        }
-        foreach (var (uid, depth) in matches.Uids)
-        {
-            uint key = uid, value = TracedValue(depth);
-            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(uids, &key, &value, 0), $"matching uid {uid}");
-        }
-        foreach (var (cgroup, depth) in matches.Cgroups)
-        {
-            ulong key = cgroup;
-            uint value = TracedValue(depth);
-            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(cgroups, &key, &value, 0), $"matching cgroup {cgroup}");
-        }
+        Replace(MapFd("match_comm"), _execMatches.Comms, matches.Comms, CommKey, "the name");
+        Replace(MapFd("match_exe"), _execMatches.Exes, matches.Exes, e => new NativeExeKey { Ino = e.Inode, Dev = e.KernelDevice }, "the executable");
+        Replace(MapFd("match_uid"), _execMatches.Uids, matches.Uids, u => u, "uid");
+        Replace(MapFd("match_cgroup"), _execMatches.Cgroups, matches.Cgroups, c => c, "cgroup");
         uint zero = 0, any = matches.All is { } d ? TracedValue(d) : 0;
-        Errno.ThrowIfNegative(Libbpf.MapUpdateElem(all, &zero, &any, 0), "matching every process");
+        Errno.ThrowIfNegative(Libbpf.MapUpdateElem(MapFd("match_all"), &zero, &any, 0), "matching every process");
         _execMatches = matches;
+    }
+
+    private static void Replace<TKey, TNative>(int fd, IReadOnlyDictionary<TKey, TraceDepth> old, IReadOnlyDictionary<TKey, TraceDepth> next,
+        Func<TKey, TNative> native, string what)
+        where TKey : notnull
+        where TNative : unmanaged
+    {
+        foreach (var (key, depth) in next)
+        {
+            var k = native(key);
+            uint value = TracedValue(depth);
+            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(fd, &k, &value, 0), $"matching {what} {key}");
+        }
+        foreach (var key in old.Keys.Where(k => !next.ContainsKey(k)))
+        {
+            var k = native(key);
+            Libbpf.MapDeleteElem(fd, &k);
+        }
     }
 
     // TATTLE_TRACE_ON, | TATTLE_TRACE_NO_PAYLOAD for connections only.
