@@ -18,35 +18,25 @@ public sealed class AgentMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly List<SeriesLimiter> _limiters = [];
-    private readonly Counter<long> _opened, _failed, _closed, _io, _lost;
-    private readonly Histogram<double> _requests, _httpClient, _httpServer, _db, _dns;
-    private readonly SeriesLimiter _openedCap, _failedCap, _closedCap, _ioCap, _lostCap, _requestsCap, _httpClientCap, _httpServerCap, _dbCap, _dnsCap;
+    private readonly int _maxSeries;
+    private readonly Capped<Counter<long>> _opened, _failed, _closed, _io, _lost;
+    private readonly Capped<Histogram<double>> _requests, _httpClient, _httpServer, _db, _dns;
 
     public AgentMetrics(int maxSeries, Func<AgentCounters> counters)
     {
         _meter = new Meter(MeterName, typeof(AgentMetrics).Assembly.GetName().Version?.ToString(3));
-        SeriesLimiter Cap() => Add(_limiters, new SeriesLimiter(maxSeries));
-        _opened = _meter.CreateCounter<long>("tattle.connection.opened", "{connection}", "Connections established (TCP) or first used (UDP, Unix).");
-        _openedCap = Cap();
-        _failed = _meter.CreateCounter<long>("tattle.connection.failed", "{connection}", "Connection attempts that failed; error.type is the errno name.");
-        _failedCap = Cap();
-        _closed = _meter.CreateCounter<long>("tattle.connection.closed", "{connection}", "Connections closed.");
-        _closedCap = Cap();
-        _io = _meter.CreateCounter<long>("tattle.network.io", "By", "Bytes of closed connections, by network.io.direction (transmit, receive).");
-        _ioCap = Cap();
-        _lost = _meter.CreateCounter<long>("tattle.events.lost", "{event}", "Events the kernel or the capture could not deliver, by tattle.loss.where.");
-        _lostCap = Cap();
+        _maxSeries = maxSeries;
+        _opened = Counter("tattle.connection.opened", "{connection}", "Connections established (TCP) or first used (UDP, Unix).");
+        _failed = Counter("tattle.connection.failed", "{connection}", "Connection attempts that failed; error.type is the errno name.");
+        _closed = Counter("tattle.connection.closed", "{connection}", "Connections closed.");
+        _io = Counter("tattle.network.io", "By", "Bytes of closed connections, by network.io.direction (transmit, receive).");
+        _lost = Counter("tattle.events.lost", "{event}", "Events the kernel or the capture could not deliver, by tattle.loss.where.");
         _requests = Histogram("tattle.request.duration", "Request/response exchanges of every protocol, from the request's first byte to the response's last.");
-        _requestsCap = Cap();
         _httpClient = Histogram("http.client.request.duration", "Duration of HTTP client requests.");
-        _httpClientCap = Cap();
         _httpServer = Histogram("http.server.request.duration", "Duration of HTTP server requests.");
-        _httpServerCap = Cap();
         _db = Histogram("db.client.operation.duration", "Duration of database client operations.");
-        _dbCap = Cap();
         _dns = Histogram("dns.lookup.duration", "Duration of DNS lookups; error.type is the response code of a failed one.");
-        _dnsCap = Cap();
-        _meter.CreateObservableCounter("tattle.metric.series.folded", () => _limiters.Sum(l => l.Folded), "{measurement}",
+        _meter.CreateObservableCounter("tattle.metric.series.folded", () => Folded, "{measurement}",
             "Measurements folded into the other series because their metric had reached the series cap.");
         _meter.CreateObservableCounter("tattle.spans.exported", () => counters().SpansExported, "{span}", "Spans the OTLP receiver accepted.");
         _meter.CreateObservableCounter("tattle.spans.dropped", () => counters().SpansDropped, "{span}",
@@ -54,87 +44,73 @@ public sealed class AgentMetrics : IDisposable
         _meter.CreateObservableGauge("tattle.processes.traced", () => counters().ProcessesTraced, "{process}", "Processes the agent traces now.");
     }
 
-    private static T Add<T>(List<T> list, T item)
-    {
-        list.Add(item);
-        return item;
-    }
+    private Capped<Counter<long>> Counter(string name, string unit, string description) =>
+        new(_meter.CreateCounter<long>(name, unit, description), Cap());
 
-    private Histogram<double> Histogram(string name, string description) =>
-        _meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets });
+    private Capped<Histogram<double>> Histogram(string name, string description) =>
+        new(_meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets }), Cap());
+
+    private SeriesLimiter Cap()
+    {
+        var cap = new SeriesLimiter(_maxSeries);
+        _limiters.Add(cap);
+        return cap;
+    }
 
     /// <summary>Over the memory cap the agent makes no new series (measurements fold) and no spans.</summary>
     public bool Shedding { get; set; }
 
-    public void ConnectionOpened(TagList tags) => Count(_opened, _openedCap, 1, tags);
+    public void ConnectionOpened(TagList tags) => Count(_opened, 1, tags);
 
-    public void ConnectionFailed(TagList tags) => Count(_failed, _failedCap, 1, tags);
+    public void ConnectionFailed(TagList tags) => Count(_failed, 1, tags);
 
     public void ConnectionClosed(TagList tags, ulong sent, ulong received)
     {
-        Count(_closed, _closedCap, 1, tags);
+        Count(_closed, 1, tags);
         if (sent > 0)
         {
             var t = tags;
             t.Add("network.io.direction", "transmit");
-            Count(_io, _ioCap, (long)sent, t);
+            Count(_io, (long)sent, t);
         }
         if (received > 0)
         {
             var t = tags;
             t.Add("network.io.direction", "receive");
-            Count(_io, _ioCap, (long)received, t);
+            Count(_io, (long)received, t);
         }
     }
 
-    public void Lost(long count, string where) => Count(_lost, _lostCap, count, new TagList { { "tattle.loss.where", where } });
+    public void Lost(long count, string where) => Count(_lost, count, new TagList { { "tattle.loss.where", where } });
 
     /// <summary>An exchange's duration into the generic histogram and its family's semantic-convention one.</summary>
     public void Exchange(ExchangeKind kind, bool server, double seconds, TagList generic, TagList family)
     {
-        Record(_requests, _requestsCap, seconds, generic);
+        Record(_requests, seconds, generic);
         switch (kind)
         {
             case ExchangeKind.Http:
-                Record(server ? _httpServer : _httpClient, server ? _httpServerCap : _httpClientCap, seconds, family);
+                Record(server ? _httpServer : _httpClient, seconds, family);
                 break;
             case ExchangeKind.Database when !server:
-                Record(_db, _dbCap, seconds, family);
+                Record(_db, seconds, family);
                 break;
             case ExchangeKind.Dns when !server:
-                Record(_dns, _dnsCap, seconds, family);
+                Record(_dns, seconds, family);
                 break;
         }
     }
 
-    private void Count(Counter<long> counter, SeriesLimiter cap, long value, TagList tags)
+    private void Count(Capped<Counter<long>> counter, long value, TagList tags)
     {
-        if (Shedding)
-        {
-            Fold(ref tags);
-        }
-        cap.Admit(ref tags);
-        counter.Add(value, tags);
+        counter.Cap.Admit(ref tags, Shedding);
+        counter.Instrument.Add(value, tags);
     }
 
-    private void Record(Histogram<double> histogram, SeriesLimiter cap, double value, TagList tags)
+    private void Record(Capped<Histogram<double>> histogram, double value, TagList tags)
     {
-        if (Shedding)
-        {
-            Fold(ref tags);
-        }
-        cap.Admit(ref tags);
-        histogram.Record(value, tags);
-    }
-
-    private static void Fold(ref TagList tags)
-    {
-        var folded = default(TagList);
-        foreach (var tag in tags)
-        {
-            folded.Add(tag.Key, SeriesLimiter.Other);
-        }
-        tags = folded;
+        histogram.Cap.Admit(ref tags, Shedding);
+        histogram.Instrument.Record(value, tags);
     }
 
     /// <summary>Measurements folded into <c>other</c>, all metrics together.</summary>
@@ -142,6 +118,9 @@ public sealed class AgentMetrics : IDisposable
 
     public void Dispose() => _meter.Dispose();
 }
+
+/// <summary>An instrument and the cap on its series.</summary>
+internal readonly record struct Capped<TInstrument>(TInstrument Instrument, SeriesLimiter Cap);
 
 /// <summary>Counts the metrics report that other parts of the agent keep.</summary>
 public readonly record struct AgentCounters(long SpansExported, long SpansDropped, int ProcessesTraced);

@@ -18,7 +18,8 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
         "url.path", "http.request.header.host", "tls.server.name", "db.namespace", "db.response.status_code", "dns.response_code",
     };
 
-    private readonly Dictionary<(int Pid, string Conn), ConnRecord> _conns = [];
+    // The local port of each open connection: a server's exchanges are keyed by it (its records name only the peer).
+    private readonly Dictionary<(int Pid, string Conn), int?> _localPorts = [];
     private readonly ExchangeCollector _exchange = new();
     private long _shed;
 
@@ -63,7 +64,7 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
         switch (record)
         {
             case ConnOpenRecord o:
-                _conns[(o.Pid, o.Conn)] = o;
+                _localPorts[(o.Pid, o.Conn)] = o.Local?.Port;
                 metrics.ConnectionOpened(ConnTags(o));
                 break;
             case ConnFailRecord f:
@@ -72,7 +73,7 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
                 metrics.ConnectionFailed(failed);
                 break;
             case ConnCloseRecord c:
-                _conns.Remove((c.Pid, c.Conn));
+                _localPorts.Remove((c.Pid, c.Conn));
                 metrics.ConnectionClosed(ConnTags(c), c.BytesSent, c.BytesRecv);
                 break;
             case MessageRecord m when m.IsRequest:
@@ -89,7 +90,7 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
             return;
         }
         bool server = m.Role == "server";
-        var peer = Peer(m, server);
+        var peer = Peer(m);
         double seconds = (m.LatencyMs ?? 0) / 1000;
         if (m.LatencyMs is not null)
         {
@@ -163,10 +164,10 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
     private readonly record struct PeerInfo(string? Address, int? Port, int? LocalPort);
 
     // A server's peer is a client on an ephemeral port: its series are keyed by the local (listening) port instead.
-    private PeerInfo Peer(MessageRecord m, bool server)
+    private PeerInfo Peer(MessageRecord m)
     {
         var remote = m.Remote;
-        int? local = _conns.TryGetValue((m.Pid, m.Conn), out var conn) ? conn.Local?.Port : null;
+        int? local = _localPorts.GetValueOrDefault((m.Pid, m.Conn));
         return new PeerInfo(remote?.Host ?? remote?.Addr ?? remote?.Path, remote?.Port, local);
     }
 

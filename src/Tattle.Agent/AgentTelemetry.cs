@@ -18,6 +18,7 @@ public sealed class AgentTelemetry : IDisposable
     private readonly HttpListener? _health;
     private readonly Thread? _healthThread;
     private long _heartbeatMs = Environment.TickCount64;
+    private readonly ProcessSelectionCounts _counts;
     private volatile bool _ready;
 
     public AgentTelemetry(AgentConfig config, ProcessSelectionCounts counts)
@@ -34,8 +35,8 @@ public sealed class AgentTelemetry : IDisposable
                 "tattle",
                 typeof(AgentTelemetry).Assembly.GetName().Version?.ToString(3))
             : null;
-        Metrics = new AgentMetrics(config.MaxSeries, () => new AgentCounters(
-            Spans?.Exported ?? 0, (Spans?.Dropped ?? 0) + (Spans?.FailedSpans ?? 0) + counts.Shed(), counts.Traced()));
+        _counts = counts;
+        Metrics = new AgentMetrics(config.MaxSeries, () => new AgentCounters(Spans?.Exported ?? 0, SpansDropped, counts.Traced()));
         var builder = Sdk.CreateMeterProviderBuilder()
             .SetResourceBuilder(ResourceBuilder.CreateEmpty()
                 .AddService(config.ServiceName, serviceInstanceId: Environment.MachineName)
@@ -82,6 +83,9 @@ public sealed class AgentTelemetry : IDisposable
     public AgentMetrics Metrics { get; }
 
     public OtlpSpanExporter? Spans { get; }
+
+    /// <summary>Spans lost: refused by a full queue, in a failed or partly rejected export, or not made over the memory cap.</summary>
+    public long SpansDropped => (Spans?.Dropped ?? 0) + (Spans?.FailedSpans ?? 0) + _counts.Shed();
 
     /// <summary>The trace loop is alive: /healthz answers 200 while this is called at least every 10 s.</summary>
     public void Heartbeat() => Volatile.Write(ref _heartbeatMs, Environment.TickCount64);

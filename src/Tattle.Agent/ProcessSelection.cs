@@ -117,7 +117,8 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
 
     private bool Decide(int pid, int parent, string comm, string? exe, int? uid, string? cgroup, AgentDepth? inherited = null)
     {
-        var facts = new ProcessFacts(pid, comm, ProcIdentity.ReadExe(pid, procRoot) ?? exe, uid, cgroup);
+        // The record's exe is the path execve was given (maybe a symlink); a target names the file /proc shows.
+        var facts = new ProcessFacts(comm, Selector.UsesExe ? ProcIdentity.ReadExe(pid, procRoot) ?? exe : exe, uid, cgroup);
         AgentDepth? depth = Selector.Match(in facts)?.Depth
             ?? (_traced.TryGetValue(parent, out var p) ? p.Depth : (AgentDepth?)null)
             ?? inherited;
@@ -137,6 +138,11 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
         return true;
     }
 
-    private ProcessFacts Facts(int pid, string comm) =>
-        new(pid, comm, ProcIdentity.ReadExe(pid, procRoot), ProcIdentity.ReadUid(pid, procRoot), ProcIdentity.ReadCgroup(pid, procRoot));
+    // Only what some target looks at is read: with --all or --comm, a node's thousand processes cost no file reads.
+    private ProcessFacts Facts(int pid, string comm)
+    {
+        var s = Selector;
+        return new(comm, s.UsesExe ? ProcIdentity.ReadExe(pid, procRoot) : null,
+            s.UsesIdentity ? ProcIdentity.ReadUid(pid, procRoot) : null, s.UsesIdentity ? ProcIdentity.ReadCgroup(pid, procRoot) : null);
+    }
 }

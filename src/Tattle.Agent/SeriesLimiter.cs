@@ -35,9 +35,16 @@ public sealed class SeriesLimiter(int cap)
         }
     }
 
-    /// <summary>Admits the tags or rewrites them into the fold series; returns false when it folded.</summary>
-    public bool Admit(ref TagList tags)
+    /// <summary>
+    /// Admits the tags or rewrites them into the fold series; returns false when it folded for the cap.
+    /// <paramref name="fold"/> (the agent over its memory cap) folds them first, whatever the cap says.
+    /// </summary>
+    public bool Admit(ref TagList tags, bool fold = false)
     {
+        if (fold)
+        {
+            Fold(ref tags);
+        }
         ulong key = Key(in tags);
         lock (_lock)
         {
@@ -47,13 +54,19 @@ public sealed class SeriesLimiter(int cap)
             }
         }
         Interlocked.Increment(ref _folded);
+        Fold(ref tags);
+        return false;
+    }
+
+    /// <summary>Every value becomes <see cref="Other"/>, the keys stay.</summary>
+    private static void Fold(ref TagList tags)
+    {
         var folded = default(TagList);
         foreach (var tag in tags)
         {
             folded.Add(tag.Key, Other);
         }
         tags = folded;
-        return false;
     }
 
     // XXH3 over each key and value, each seeded with the hash so far: order and boundaries count, and strings are

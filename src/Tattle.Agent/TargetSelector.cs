@@ -4,7 +4,7 @@ using Tattle.Capture.Proc;
 namespace Tattle.Agent;
 
 /// <summary>What the agent knows of a process when it decides whether to trace it.</summary>
-public readonly record struct ProcessFacts(int Pid, string? Comm, string? Exe, int? Uid, string? Cgroup);
+public readonly record struct ProcessFacts(string? Comm, string? Exe, int? Uid, string? Cgroup);
 
 /// <summary>
 /// Decides which processes the agent traces and how deep, from its targets: exactly, in user space, and as the
@@ -16,6 +16,12 @@ public sealed class TargetSelector(IReadOnlyList<AgentTarget> targets, string cg
     public const string CgroupRoot = "/sys/fs/cgroup";
 
     public IReadOnlyList<AgentTarget> Targets => targets;
+
+    /// <summary>Whether any target looks at the executable's path: only then is /proc/PID/exe read.</summary>
+    public bool UsesExe { get; } = targets.Any(t => t.Exe is not null);
+
+    /// <summary>Whether any target looks at the uid or the cgroup: only then are /proc/PID/status and cgroup read.</summary>
+    public bool UsesIdentity { get; } = targets.Any(t => t.Uid is not null || t.Cgroup is not null || t.Container is not null);
 
     /// <summary>The first target the process matches, or null.</summary>
     public AgentTarget? Match(in ProcessFacts p)

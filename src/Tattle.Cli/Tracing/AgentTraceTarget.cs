@@ -50,7 +50,6 @@ internal sealed class AgentTraceTarget : ITraceTarget
         Quiet = true,
         Summary = false,
         Snaplen = TracerOptions.DefaultSnaplen,
-        RingBufferBytes = 32 << 20,
         Tls = config.Targets.Any(t => t.Depth == AgentDepth.Tls),
     };
 
@@ -87,7 +86,7 @@ internal sealed class AgentTraceTarget : ITraceTarget
             var spans = telemetry.Spans;
             // The last batch of spans and the last metrics go out before the probes are gone from the log's story.
             telemetry.Flush(TimeSpan.FromSeconds(5));
-            log.Info("stopped", ("exit_code", rc), ("spans_exported", spans?.Exported ?? 0), ("spans_dropped", (spans?.Dropped ?? 0) + (spans?.FailedSpans ?? 0) + sink.Shed),
+            log.Info("stopped", ("exit_code", rc), ("spans_exported", spans?.Exported ?? 0), ("spans_dropped", telemetry.SpansDropped),
                 ("series_folded", telemetry.Metrics.Folded), ("last_export_error", spans?.LastError ?? "-"));
             return rc;
         }

@@ -41,10 +41,10 @@ internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "
 
     private (int? Uid, string? Cgroup) Identify(int pid, int parent)
     {
-        var (uid, cgroup) = (ReadUid(pid), ReadCgroup(pid));
+        var (uid, cgroup) = (ProcIdentity.ReadUid(pid, procRoot), ProcIdentity.ReadCgroup(pid, procRoot));
         if (uid is null && parent > 0)
         {
-            (uid, cgroup) = (ReadUid(parent), ReadCgroup(parent)); // what it inherited, if the parent still runs
+            (uid, cgroup) = (ProcIdentity.ReadUid(parent, procRoot), ProcIdentity.ReadCgroup(parent, procRoot)); // what it inherited, if the parent still runs
         }
         if (uid is null && (_known.TryGetValue(pid, out var known) || _known.TryGetValue(parent, out known)))
         {
@@ -53,8 +53,4 @@ internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "
         _known[pid] = (uid, cgroup, parent);
         return (uid, cgroup);
     }
-
-    private int? ReadUid(int pid) => ProcIdentity.ReadUid(pid, procRoot);
-
-    private string? ReadCgroup(int pid) => ProcIdentity.ReadCgroup(pid, procRoot);
 }
