@@ -26,14 +26,7 @@ error_log $dir/error.log;
 events { worker_connections 1024; }
 http { access_log off; sendfile off; server { listen 127.0.0.1:$port; root $dir/www; } }
 CONF
-/usr/bin/python3 -c '
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$sink_port" &
+/usr/bin/python3 "$here/otlp-sink.py" "$sink_port" &
 sink=$!
 nginx -c "$dir/nginx.conf" &
 nginx_pid=$!

@@ -117,14 +117,7 @@ case " $conditions " in *" floor "*) build_floor ;; esac
 agent_port=19465 sink_port=19466
 case " $conditions " in *" tattle-agent-otlp "*)
   # An OTLP http/protobuf sink that accepts and discards: the agent's export cost without a collector's.
-  /usr/bin/python3 -c '
-import http.server, sys
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$sink_port" &
+  /usr/bin/python3 "$root/bench/agent/otlp-sink.py" "$sink_port" &
   sink_pid=$! ;;
 esac
 

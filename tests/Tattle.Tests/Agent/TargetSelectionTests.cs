@@ -8,7 +8,7 @@ namespace Tattle.Tests.Agent;
 
 public sealed class TargetSelectionTests
 {
-    private static ProcessFacts P(string comm, string? exe = null, int? uid = 1000, string? cgroup = "/user.slice") => new(42, comm, exe, uid, cgroup);
+    private static ProcessFacts P(string comm, string? exe = null, int? uid = 1000, string? cgroup = "/user.slice") => new(comm, exe, uid, cgroup);
 
     [Fact]
     public void EveryFieldGivenMustMatch_AndTheFirstTargetWins()

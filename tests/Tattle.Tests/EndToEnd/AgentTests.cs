@@ -132,10 +132,8 @@ public sealed class AgentTests(ITestOutputHelper output)
     {
         Requires.RootAndBpf(output);
         int agentPort = ServerProcess.FreeTcpPort();
-        // A name no other process has: a symlink to python renames its comm.
         var dir = Directory.CreateTempSubdirectory("tattle-agent-late-").FullName;
-        var link = Path.Combine(dir, "tattle-late");
-        File.CreateSymbolicLink(link, Py.Exe);
+        var link = Py.Named(dir, "tattle-late");
         using var agent = AgentProcess.Start(output, ["--comm", "tattle-late", "--listen", $"127.0.0.1:{agentPort}"]);
         await agent.WaitReadyAsync(agentPort);
         Assert.Equal(0, await MetricAsync(agentPort, "tattle_processes_traced"));
@@ -208,8 +206,7 @@ public sealed class AgentTests(ITestOutputHelper output)
         Requires.RootAndBpf(output);
         int agentPort = ServerProcess.FreeTcpPort();
         var dir = Directory.CreateTempSubdirectory("tattle-agent-cap-").FullName;
-        var link = Path.Combine(dir, "tattle-ports");
-        File.CreateSymbolicLink(link, Py.Exe);
+        var link = Py.Named(dir, "tattle-ports");
         const int cap = 100;
         using var agent = AgentProcess.Start(output, ["--comm", "tattle-ports", "--max-series", cap.ToString(), "--listen", $"127.0.0.1:{agentPort}"]);
         await agent.WaitReadyAsync(agentPort);

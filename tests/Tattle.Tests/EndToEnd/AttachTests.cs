@@ -76,9 +76,7 @@ public sealed class AttachTests(ITestOutputHelper output)
         Requires.RootAndBpf(output);
         using var web = ServerProcess.HttpServer();
         var dir = Directory.CreateTempSubdirectory("tattle-comm-").FullName;
-        // A process's comm is the base name of the path it was executed by, so a symlink renames python.
-        var probe = Path.Combine(dir, "tattle-probe");
-        File.CreateSymbolicLink(probe, Py.Exe);
+        var probe = Py.Named(dir, "tattle-probe");
         var go = Path.Combine(dir, "go");
         string script = $"import urllib.request, os, time\nwhile not os.path.exists('{go}'): time.sleep(0.02)\n"
             + $"urllib.request.urlopen('http://127.0.0.1:{web.Port}/index.html').read()";
