@@ -124,6 +124,7 @@ struct call_args {
     __u16 count_only; /* from_exit_regs: the process's payload is counted, not copied (TATTLE_TRACE_NO_PAYLOAD) */
 };
 
+#ifndef TATTLE_FALLBACK
 /* Task-local storage rather than a hash keyed by thread: the slot hangs off the task, so entry and exit find it
  * without hashing or bucket locks (an update, a lookup and a delete per payload syscall before). */
 struct {
@@ -132,6 +133,16 @@ struct {
     __type(key, int);
     __type(value, struct call_args);
 } calls SEC(".maps");
+#else
+/* Task storage in tracing programs needs 5.11: the fallback keys the call by thread. LRU, because a thread killed
+ * inside a call never reaches its exit and would hold its entry for ever. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 32768);
+    __type(key, __u64);
+    __type(value, struct call_args);
+} calls SEC(".maps");
+#endif
 
 /* Per socket: byte positions of each direction, and who owns it (for state changes seen in softirq). */
 struct sk_info {
@@ -250,27 +261,89 @@ static __always_inline void fill_hdr(struct tattle_hdr *h, __u32 type)
     h->cpu = bpf_get_smp_processor_id();
 }
 
+/* ---------------------------------------------------------------------------------------------------------
+ * Two variants of one text, chosen at load by what the kernel has (src/Tattle.Capture/Bpf/KernelFeatures.cs):
+ * - the fast path (6.2+): tp_btf programs whose registers, task and sockets are typed pointers read with plain
+ *   loads (bpf_rdonly_cast, 6.2) and calls in flight in task-local storage;
+ * - the fallback (TATTLE_FALLBACK, for 5.17-6.1): raw tracepoints, every kernel field read with
+ *   bpf_probe_read_kernel (BPF_CORE_READ), calls in flight in a hash keyed by thread.
+ * KFIELD reads one field of a kernel pointer the way the variant can.
+ */
+#ifndef TATTLE_FALLBACK
 /* Marks a kernel address as a pointer to type, so fields are read with plain loads (which the kernel guards with
  * its exception table) instead of a bpf_probe_read_kernel call each: the verifier turns the kfunc into a move. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define KERNEL_PTR(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+#define KFIELD(p, field) ((p)->field)
+#else
+#define KFIELD(p, field) BPF_CORE_READ(p, field)
+#endif
 
 /* The struct socket behind fd in the current process, or NULL when fd is not a socket. Runs on every payload
  * syscall of a traced process: one helper call (the slot of the fd array) and plain loads for the rest. */
 static __always_inline struct socket *fd_socket(int fd)
 {
+#ifndef TATTLE_FALLBACK
     struct task_struct *task = bpf_get_current_task_btf();
     struct fdtable *fdt = task->files->fdt;
     if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
         return 0;
     struct file **fds = fdt->fd;
+#else
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+        return 0;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+#endif
     struct file *slot = 0;
     if (bpf_probe_read_kernel(&slot, sizeof(slot), &fds[fd]) || !slot)
         return 0;
+#ifndef TATTLE_FALLBACK
     struct file *f = KERNEL_PTR(struct file, slot);
     if ((f->f_inode->i_mode & S_IFMT) != S_IFSOCK)
         return 0;
     return KERNEL_PTR(struct socket, f->private_data);
+#else
+    if ((BPF_CORE_READ(slot, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+        return 0;
+    return BPF_CORE_READ(slot, private_data);
+#endif
+}
+
+/* The thread's call in flight: stored at sys_enter, taken (and so cleared) at sys_exit. */
+static __always_inline bool call_store(const struct call_args *c)
+{
+#ifndef TATTLE_FALLBACK
+    struct call_args *slot = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!slot)
+        return false;
+    *slot = *c;
+    return true;
+#else
+    __u64 id = bpf_get_current_pid_tgid();
+    return bpf_map_update_elem(&calls, &id, c, BPF_ANY) == 0;
+#endif
+}
+
+static __always_inline bool call_take(struct call_args *c)
+{
+#ifndef TATTLE_FALLBACK
+    struct call_args *p = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, 0);
+    if (!p || !p->live)
+        return false;
+    *c = *p;
+    p->live = 0;
+    return true;
+#else
+    __u64 id = bpf_get_current_pid_tgid();
+    struct call_args *p = bpf_map_lookup_elem(&calls, &id);
+    if (!p)
+        return false;
+    *c = *p;
+    bpf_map_delete_elem(&calls, &id);
+    return c->live;
+#endif
 }
 
 static __always_inline struct sk_info *sk_info_get(__u64 sk, __u32 tgid, int fd, bool reset)
@@ -856,11 +929,11 @@ static __always_inline bool stash_socket(struct call_args *c, int fd)
     struct socket *so = fd_socket(fd);
     if (!so)
         return false;
-    struct sock *sk = so->sk;
+    struct sock *sk = KFIELD(so, sk);
     c->fd = fd;
     c->sk = (__u64)sk;
-    c->sock_type = so->type;
-    c->family = sk ? sk->__sk_common.skc_family : 0;
+    c->sock_type = KFIELD(so, type);
+    c->family = sk ? KFIELD(sk, __sk_common.skc_family) : 0;
     return true;
 }
 
@@ -969,7 +1042,7 @@ static __always_inline void note_socket(__s32 *fd_slot, __u64 *sk_slot, int fd)
     if (!so)
         return;
     *fd_slot = fd;
-    *sk_slot = (__u64)so->sk;
+    *sk_slot = (__u64)KFIELD(so, sk);
 }
 
 /* A payload syscall inside a TLS call on the same thread names the socket the session object reads or writes. */
@@ -1033,9 +1106,7 @@ static __always_inline bool is_followed_call(long nr)
     }
 }
 
-/* tp_btf rather than raw_tp: the registers and the task are typed pointers, read with plain loads. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
+static __always_inline int on_sys_enter(struct pt_regs *regs, long nr)
 {
     if (!is_followed_call(nr))
         return 0;
@@ -1045,9 +1116,9 @@ int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
         return 0;
     struct call_args c = {};
     c.nr = nr;
-    c.arg[0] = regs->di;
-    c.arg[1] = regs->si;
-    c.arg[2] = regs->dx;
+    c.arg[0] = KFIELD(regs, di);
+    c.arg[1] = KFIELD(regs, si);
+    c.arg[2] = KFIELD(regs, dx);
     c.fd = -1;
     switch (nr) {
     case NR_close:
@@ -1074,7 +1145,7 @@ int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
         {
             tls_note_socket(id, (int)c.arg[0]);
             if (go_seen)
-                go_note_socket(id >> 32, regs->r14, (int)c.arg[0]);
+                go_note_socket(id >> 32, KFIELD(regs, r14), (int)c.arg[0]);
         }
         /* --no-payload: sys_exit rebuilds these calls from its registers (from_exit_regs) and only counts
          * stream bytes, so the stash, a hash update and delete per call on the traced hot path, is skipped. */
@@ -1082,18 +1153,14 @@ int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
             return 0;
         if (!stash_socket(&c, (int)c.arg[0]))
             return 0;
-        c.arg[3] = regs->r10;
-        c.arg[4] = regs->r8;
-        c.arg[5] = regs->r9;
+        c.arg[3] = KFIELD(regs, r10);
+        c.arg[4] = KFIELD(regs, r8);
+        c.arg[5] = KFIELD(regs, r9);
         break;
     }
-    struct call_args *slot = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (!slot) {
-        stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
-        return 0;
-    }
     c.live = 1;
-    *slot = c;
+    if (!call_store(&c))
+        stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
     return 0;
 }
 
@@ -1170,12 +1237,12 @@ static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *
         return false;
     c->count_only = counts_only(flags);
     c->nr = nr;
-    c->arg[0] = regs->di;
-    c->arg[1] = regs->si;
-    c->arg[2] = regs->dx;
-    c->arg[3] = regs->r10;
-    c->arg[4] = regs->r8;
-    c->arg[5] = regs->r9;
+    c->arg[0] = KFIELD(regs, di);
+    c->arg[1] = KFIELD(regs, si);
+    c->arg[2] = KFIELD(regs, dx);
+    c->arg[3] = KFIELD(regs, r10);
+    c->arg[4] = KFIELD(regs, r8);
+    c->arg[5] = KFIELD(regs, r9);
     return stash_socket(c, (int)c->arg[0]);
 }
 
@@ -1194,22 +1261,16 @@ static __always_inline bool is_peek(const struct call_args *c)
     }
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 {
     /* orig_ax keeps the call's number to its exit: reading it first spares the other calls the storage lookup. */
-    long nr = regs->orig_ax;
+    long nr = KFIELD(regs, orig_ax);
     if (!is_followed_call(nr))
         return 0;
     __u64 id = bpf_get_current_pid_tgid();
     struct call_args c = {};
-    struct call_args *p = bpf_task_storage_get(&calls, bpf_get_current_task_btf(), 0, 0);
-    if (p && p->live) {
-        c = *p;
-        p->live = 0;
-    } else if (!from_exit_regs(&c, regs, nr, id)) {
+    if (!call_take(&c) && !from_exit_regs(&c, regs, nr, id))
         return 0;
-    }
     if (is_peek(&c))
         return 0;
     if (at_entry_seen && c.sock_type == SOCK_STREAM && is_send_call(c.nr) && is_payload_call(c.nr))
@@ -1276,6 +1337,33 @@ int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
     }
     return 0;
 }
+
+#ifndef TATTLE_FALLBACK
+/* tp_btf rather than raw_tp: the registers and the task are typed pointers, read with plain loads. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(tattle_sys_enter, struct pt_regs *regs, long nr)
+{
+    return on_sys_enter(regs, nr);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(tattle_sys_exit, struct pt_regs *regs, long ret)
+{
+    return on_sys_exit(regs, ret);
+}
+#else
+SEC("raw_tp/sys_enter")
+int tattle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+    return on_sys_enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+}
+
+SEC("raw_tp/sys_exit")
+int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    return on_sys_exit((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+}
+#endif
 
 /* TCP state changes of traced sockets. On loopback the peer's transitions run in the other process's context,
  * so the owner comes from the socks map (filled at socket/connect/accept/listen), never from current. */
@@ -1502,7 +1590,7 @@ static __always_inline int go_probe(struct pt_regs *ctx, __u64 cookie, __u32 tgi
     struct socket *so = fd >= 0 ? fd_socket(fd) : 0;
     if (so) {
         c.fd = fd;
-        c.sk = (__u64)so->sk;
+        c.sk = (__u64)KFIELD(so, sk);
     }
     if (!(kind & TATTLE_TLS_RECV)) {
         /* Write returns only when all of b is written or the connection failed: its plaintext is b. The socket is
@@ -1640,7 +1728,7 @@ static __always_inline int tls_enter(struct pt_regs *ctx)
         int fd = (int)PT_REGS_PARM2(ctx);
         struct socket *so = fd_socket(fd);
         if (so)
-            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)so->sk, true);
+            tls_conn_get(tgid, PT_REGS_PARM1(ctx), fd, (__u64)KFIELD(so, sk), true);
         return 0;
     }
     if ((kind & TATTLE_TLS_NSPR) && !nspr_is_ssl(PT_REGS_PARM1(ctx)))

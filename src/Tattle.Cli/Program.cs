@@ -62,6 +62,7 @@ internal static class Program
             LibsCommand.Create(),
             ProbeCommand.Create(stderr),
             AgentCommand.Create(stderr),
+            DoctorCommand.Create(),
         };
         // Help is fitted to the terminal without asking System.Console, which would put it in keypad mode.
         if (root.Options.OfType<HelpOption>().FirstOrDefault() is { Action: HelpAction help })

@@ -76,6 +76,30 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, EntryPoint = "bpf_program__attach_uprobe_opts", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial IntPtr ProgramAttachUprobe(IntPtr prog, int pid, string binaryPath, nuint funcOffset, UprobeOptions* opts);
 
+    /// <summary>1 when the kernel loads a program of this type, 0 when not, negative on error.</summary>
+    [LibraryImport(Library, EntryPoint = "libbpf_probe_bpf_prog_type")]
+    public static partial int ProbeProgramType(int progType, IntPtr opts);
+
+    /// <summary>1 when the kernel creates a map of this type, 0 when not, negative on error.</summary>
+    [LibraryImport(Library, EntryPoint = "libbpf_probe_bpf_map_type")]
+    public static partial int ProbeMapType(int mapType, IntPtr opts);
+
+    /// <summary>1 when programs of this type may call the helper, 0 when not, negative on error.</summary>
+    [LibraryImport(Library, EntryPoint = "libbpf_probe_bpf_helper")]
+    public static partial int ProbeHelper(int progType, int helperId, IntPtr opts);
+
+    [LibraryImport(Library, EntryPoint = "btf__load_vmlinux_btf", SetLastError = true)]
+    public static partial IntPtr BtfLoadVmlinux();
+
+    [LibraryImport(Library, EntryPoint = "btf__find_by_name_kind", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int BtfFindByNameKind(IntPtr btf, string name, int kind);
+
+    [LibraryImport(Library, EntryPoint = "btf__free")]
+    public static partial void BtfFree(IntPtr btf);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__set_autocreate")]
+    public static partial int MapSetAutocreate(IntPtr map, [MarshalAs(UnmanagedType.U1)] bool autocreate);
+
     [LibraryImport(Library, EntryPoint = "bpf_link__destroy")]
     public static partial int LinkDestroy(IntPtr link);
 

@@ -11,8 +11,11 @@ namespace Tattle.Capture.Bpf;
 /// </summary>
 public sealed unsafe class BpfTracer : IDisposable
 {
-    /// <summary>Resource name of the embedded object.</summary>
+    /// <summary>Resource name of the embedded object (the fast variant).</summary>
     public const string ObjectResource = "bpf/tattle.bpf.o";
+
+    /// <summary>Resource name of the fallback variant, the same source built with TATTLE_FALLBACK.</summary>
+    public const string FallbackResource = "bpf/tattle.bpf.fallback.o";
 
     private static readonly string[] AttachOrder =
         ["tattle_fork", "tattle_exec", "tattle_exit", "tattle_tcp_state", "tattle_sys_enter", "tattle_sys_exit"];
@@ -24,10 +27,11 @@ public sealed unsafe class BpfTracer : IDisposable
     private readonly int _cpus;
     private ExecMatches _execMatches = new();
 
-    private BpfTracer(BpfObjectHandle obj, TracerOptions options, bool uprobeMulti)
+    private BpfTracer(BpfObjectHandle obj, TracerOptions options, bool uprobeMulti, BpfVariant variant)
     {
         _object = obj;
         UprobeMulti = uprobeMulti;
+        Variant = variant;
         Options = options;
         _tracedFd = MapFd("traced");
         _statsFd = MapFd("stats");
@@ -40,6 +44,9 @@ public sealed unsafe class BpfTracer : IDisposable
     /// <summary>The kernel has uprobe_multi links (6.6+): one link per library and process for the TLS probes.</summary>
     public bool UprobeMulti { get; }
 
+    /// <summary>The build of the programs that was loaded.</summary>
+    public BpfVariant Variant { get; }
+
     /// <summary>The ring buffer map's fd.</summary>
     public int EventsFd { get; }
 
@@ -49,16 +56,22 @@ public sealed unsafe class BpfTracer : IDisposable
     public static BpfTracer Load(TracerOptions options)
     {
         LibbpfLog.Install();
-        var bytes = ReadObject();
-        var obj = Open(bytes, options, uprobeMulti: true);
-        bool multi = true;
+        var features = KernelFeatures.Current;
+        var choice = VariantChoice.Choose(features, options.Variant);
+        if (choice.Variant is not { } variant)
+        {
+            throw new BpfUnsupportedException(choice.Reason);
+        }
+        var bytes = ReadObject(variant);
+        bool multi = features.Has(KernelCapability.UprobeMulti);
+        var obj = Open(bytes, options, multi);
         BpfTracer? tracer = null;
         try
         {
             int err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
-            if (err < 0)
+            if (err < 0 && multi)
             {
-                // Detect, don't assume: a kernel without uprobe_multi rejects that attach type. Load again without it.
+                // The probe said yes, the load says no (a backport without the attach type): load again without it.
                 obj.Dispose();
                 obj = Open(bytes, options, uprobeMulti: false);
                 multi = false;
@@ -68,7 +81,7 @@ public sealed unsafe class BpfTracer : IDisposable
             {
                 throw new BpfLoadException("loading the BPF programs", -err, LibbpfLog.Tail(40));
             }
-            tracer = new BpfTracer(obj, options, multi);
+            tracer = new BpfTracer(obj, options, multi, variant);
             if (!string.IsNullOrEmpty(options.Comm))
             {
                 tracer.SetExecMatches(new ExecMatches { Comms = new Dictionary<string, TraceDepth> { [options.Comm] = TraceDepth.Payload } });
@@ -90,15 +103,30 @@ public sealed unsafe class BpfTracer : IDisposable
         }
     }
 
-    /// <summary>The compiled object embedded at build time.</summary>
-    public static byte[] ReadObject()
+    /// <summary>
+    /// Loads a variant's programs into the kernel and unloads them at once, attaching nothing: whether the verifier
+    /// takes them here, with the log's tail when not (`tattle doctor`).
+    /// </summary>
+    public static VariantLoad TryLoad(BpfVariant variant)
     {
-        using var stream = typeof(BpfTracer).Assembly.GetManifestResourceStream(ObjectResource)
-            ?? throw new InvalidOperationException($"resource {ObjectResource} missing: the BPF build did not run");
-        var bytes = new byte[stream.Length];
-        stream.ReadExactly(bytes);
-        return bytes;
+        LibbpfLog.Install();
+        LibbpfLog.Clear();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var obj = Open(ReadObject(variant), new TracerOptions(), KernelFeatures.Current.Has(KernelCapability.UprobeMulti));
+        int err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
+        int programs = 0;
+        for (IntPtr prog = Libbpf.NextProgram(obj.DangerousGetHandle(), IntPtr.Zero); prog != IntPtr.Zero;
+             prog = Libbpf.NextProgram(obj.DangerousGetHandle(), prog))
+        {
+            programs += Libbpf.ProgramFd(prog) >= 0 ? 1 : 0;
+        }
+        return new VariantLoad(variant, err == 0, programs, System.Diagnostics.Stopwatch.GetElapsedTime(started),
+            err == 0 ? [] : [$"{Errno.Name(-err)} ({Errno.Describe(-err)})", .. LibbpfLog.Tail(8)]);
     }
+
+    /// <summary>The compiled object of a variant, embedded at build time.</summary>
+    public static byte[] ReadObject(BpfVariant variant = BpfVariant.Fast) =>
+        EmbeddedObject.Read(variant == BpfVariant.Fast ? ObjectResource : FallbackResource);
 
     private static BpfObjectHandle Open(byte[] bytes, TracerOptions options, bool uprobeMulti)
     {
@@ -384,6 +412,12 @@ public sealed class BpfLoadException(string what, int errno, IReadOnlyList<strin
 
     public IReadOnlyList<string> Log { get; } = log;
 }
+
+/// <summary>What <see cref="BpfTracer.TryLoad"/> found: loaded or not, how many programs, how long, and the log when refused.</summary>
+public sealed record VariantLoad(BpfVariant Variant, bool Loaded, int Programs, TimeSpan Took, IReadOnlyList<string> Error);
+
+/// <summary>No variant of the programs can load on this kernel, or not the one asked for; the message says why.</summary>
+public sealed class BpfUnsupportedException(string reason) : Exception(reason);
 
 /// <summary>How much of a traced process the kernel copies.</summary>
 public enum TraceDepth

@@ -23,6 +23,9 @@ public sealed record TracerOptions
     /// <summary>TLS probes will be attached: payload syscalls inside TLS calls bind sessions to their sockets.</summary>
     public bool Tls { get; init; }
 
+    /// <summary>Which build of the programs to load; Auto takes the best the kernel allows.</summary>
+    public BpfVariantRequest Variant { get; init; }
+
     /// <summary>Also trace every process that execs with this name (at most 15 bytes), or null.</summary>
     public string? Comm { get; init; }
 }

@@ -26,7 +26,7 @@ internal static class TextTable
                 // The last column is not padded: no trailing blanks.
                 line.Append(c == row.Length - 1 ? row[c] : row[c].PadRight(widths[c] + 2));
             }
-            w.WriteLine(line);
+            w.WriteLine(line.ToString().TrimEnd()); // an empty last cell leaves the padding of the one before
         }
     }
 

@@ -119,6 +119,14 @@ internal sealed class TraceOptions
         Description = "With -w, also write the TLS plaintext the probes read, as TCP packets of a second, synthetic interface (Wireshark shows the HTTP inside)",
     };
 
+    public Option<string> BpfVariant { get; } = new("--bpf-variant")
+    {
+        Description = "Which build of the kernel programs to load: auto (the best this kernel allows), fast (6.2+) or fallback (5.17+); `tattle doctor` says which and why. Default: $"
+            + VariantChoice.EnvironmentVariable + " or auto",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(VariantChoice.EnvironmentVariable) ?? "auto",
+        HelpName = "auto|fast|fallback",
+    };
+
     /// <summary>--port, --host, --app: run, attach and sandbox.</summary>
     public RecordFilterOptions Filters { get; } = new();
 
@@ -221,6 +229,14 @@ internal sealed class TraceOptions
         command.Add(NoTls);
         command.Add(Verbose);
         command.Add(RingSize);
+        command.Add(BpfVariant);
+        BpfVariant.Validators.Add(result =>
+        {
+            if (!VariantChoice.TryParse(result.GetValueOrDefault<string>(), out _))
+            {
+                result.AddError($"--bpf-variant (or ${VariantChoice.EnvironmentVariable}) must be auto, fast or fallback, not '{result.GetValueOrDefault<string>()}'");
+            }
+        });
     }
 
     public TraceConfig Bind(ParseResult result) => new()
@@ -234,6 +250,7 @@ internal sealed class TraceOptions
         View = new LiveViewConfig { AbsoluteTime = result.GetValue(Time) == "abs", ProcessLines = !result.GetValue(NoProcessLines) },
         Verbose = result.GetValue(Verbose),
         RingBufferBytes = result.GetValue(RingSize) << 20,
+        BpfVariant = VariantChoice.TryParse(result.GetValue(BpfVariant), out var variant) ? variant : BpfVariantRequest.Auto,
         NoPayload = result.GetValue(NoPayload) || result.GetValue(PacketsOnly),
         PacketsOnly = result.GetValue(PacketsOnly),
         Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload) && !result.GetValue(PacketsOnly),

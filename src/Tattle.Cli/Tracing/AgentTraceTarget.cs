@@ -51,6 +51,7 @@ internal sealed class AgentTraceTarget : ITraceTarget
         Summary = false,
         Snaplen = TracerOptions.DefaultSnaplen,
         Tls = config.Targets.Any(t => t.Depth == AgentDepth.Tls),
+        BpfVariant = VariantChoice.TryParse(Environment.GetEnvironmentVariable(VariantChoice.EnvironmentVariable), out var variant) ? variant : BpfVariantRequest.Auto,
     };
 
     /// <summary>Runs the agent until SIGTERM or Ctrl-C; returns tattle's exit code.</summary>

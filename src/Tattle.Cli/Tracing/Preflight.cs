@@ -7,9 +7,10 @@ namespace Tattle.Cli.Tracing;
 /// <summary>Checks what tracing needs before touching the kernel, so a missing piece is one actionable line.</summary>
 internal static class Preflight
 {
-    private const int CapSysAdmin = 21;
-    private const int CapPerfmon = 38;
-    private const int CapBpf = 39;
+    internal const int CapNetAdmin = 12;
+    internal const int CapSysAdmin = 21;
+    internal const int CapPerfmon = 38;
+    internal const int CapBpf = 39;
 
     /// <summary>Returns null when tracing can start, otherwise the message to print (exit code 2).</summary>
     public static string? Check()
@@ -35,7 +36,8 @@ internal static class Preflight
         return null;
     }
 
-    private static ulong EffectiveCapabilities()
+    /// <summary>The CapEff mask of this process.</summary>
+    internal static ulong EffectiveCapabilities()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
         {

@@ -1,3 +1,4 @@
+using Tattle.Capture.Bpf;
 using Tattle.Output;
 using Tattle.Output.Console;
 using Tattle.Tracking.Streams;
@@ -23,6 +24,9 @@ internal sealed record TraceConfig
     public bool Verbose { get; init; }
 
     public int RingBufferBytes { get; init; }
+
+    /// <summary>--bpf-variant: which build of the kernel programs to load.</summary>
+    public BpfVariantRequest BpfVariant { get; init; }
 
     /// <summary>--no-payload: TCP payload calls only advance the kernel's byte counts.</summary>
     public bool NoPayload { get; init; }

@@ -159,7 +159,14 @@ internal static class TraceLoop
                 Tls = config.Tls,
                 NoSyscalls = config.PacketsOnly,
                 Comm = target.Comm,
+                Variant = config.BpfVariant,
             });
+        }
+        catch (BpfUnsupportedException e)
+        {
+            stderr.WriteLine($"tattle: {e.Message} (`tattle doctor` lists what this kernel has)");
+            live.Dispose();
+            return 2;
         }
         catch (BpfLoadException e)
         {
