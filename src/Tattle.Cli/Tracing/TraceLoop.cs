@@ -206,6 +206,16 @@ internal static class TraceLoop
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
             using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
+            if (tracer.Variant == BpfVariant.Fallback && config.BpfVariant == BpfVariantRequest.Auto)
+            {
+                // Said once, in the live view and the records: the same records, at a higher cost per traced call.
+                session.Notice(0, WallClock.MonotonicNow(),
+                    $"kernel programs: the fallback build ({VariantChoice.Choose(KernelFeatures.Current, BpfVariantRequest.Auto).Reason} here); `tattle doctor` says more");
+            }
+            else if (config.Verbose)
+            {
+                stderr.WriteLine($"tattle: kernel programs: the {tracer.Variant.ToString().ToLowerInvariant()} build");
+            }
             var monitor = new KernelLossMonitor();
             PacketCaptureJob? packets = null;
             try

@@ -12,15 +12,41 @@ namespace Tattle.Tests.Capture.Bpf;
 [Collection("bpf")]
 public sealed class BpfProgramTests(ITestOutputHelper output)
 {
-    [SkippableFact]
-    public void EveryProgramPassesTheVerifierAndAttaches()
+    [SkippableTheory]
+    [InlineData(BpfVariantRequest.Fast)]
+    [InlineData(BpfVariantRequest.Fallback)]
+    public void EveryProgramOfBothBuildsPassesTheVerifierAndAttaches(BpfVariantRequest variant)
     {
         Requires.RootAndBpf(output);
-        using var tracer = BpfTracer.Load(new TracerOptions());
+        using var tracer = BpfTracer.Load(new TracerOptions { Variant = variant });
+        Assert.Equal(variant == BpfVariantRequest.Fast ? BpfVariant.Fast : BpfVariant.Fallback, tracer.Variant);
         tracer.Trace(Environment.ProcessId + 1_000_000);
         Assert.True(tracer.IsTraced(Environment.ProcessId + 1_000_000));
         var stats = tracer.ReadStats();
         Assert.Equal(0UL, stats.Dropped);
+    }
+
+    [SkippableFact]
+    public void TheProbedCapabilitiesOfThisKernelChooseTheBuildThatLoads()
+    {
+        Requires.RootAndBpf(output);
+        var features = KernelFeatures.Probe();
+        foreach (var info in KernelCapabilities.All)
+        {
+            output.WriteLine($"{info.Name}: {(features.Has(info.Capability) ? "yes" : "no")}");
+        }
+        // Whatever the kernel, the probes must agree with the verifier: the build they choose loads, and a build
+        // they rule out must not be the only one that would have.
+        var choice = VariantChoice.Choose(features, BpfVariantRequest.Auto);
+        var loads = Enum.GetValues<BpfVariant>().ToDictionary(v => v, BpfTracer.TryLoad);
+        foreach (var load in loads.Values)
+        {
+            output.WriteLine($"{load.Variant}: loaded {load.Loaded}, {load.Programs} programs, {load.Took.TotalMilliseconds:0} ms {string.Join(" ", load.Error)}");
+        }
+        Assert.NotNull(choice.Variant);
+        Assert.True(loads[choice.Variant!.Value].Loaded);
+        Assert.Equal(loads[BpfVariant.Fast].Loaded, VariantChoice.Choose(features, BpfVariantRequest.Fast).Variant is not null);
+        Assert.True(loads[BpfVariant.Fast].Programs > 10, "every program of the object loads, not only some");
     }
 
     [SkippableFact]
@@ -76,14 +102,16 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(c["tattle_call_event.flags"], (int)Marshal.OffsetOf<NativeCallEvent>(nameof(NativeCallEvent.Flags)));
     }
 
-    [SkippableFact]
-    public async Task RingBufferOverflow_EveryRecordIsDeliveredOrCountedAsDropped()
+    [SkippableTheory]
+    [InlineData(BpfVariantRequest.Fast)]
+    [InlineData(BpfVariantRequest.Fallback)]
+    public async Task RingBufferOverflow_EveryRecordIsDeliveredOrCountedAsDropped(BpfVariantRequest variant)
     {
         Requires.RootAndBpf(output);
         const int datagrams = 20_000;
         // A tiny ring and a consumer that does not read while the burst runs: most records must be dropped,
         // and each one either reaches us or is counted by the kernel. Nothing disappears silently.
-        using var tracer = BpfTracer.Load(new TracerOptions { RingBufferBytes = 256 << 10, Snaplen = 64 });
+        using var tracer = BpfTracer.Load(new TracerOptions { RingBufferBytes = 256 << 10, Snaplen = 64, Variant = variant });
         var counter = new CountingSink();
         using var reader = new RingBufferReader(tracer, new EventDecoder(counter));
         var script = $"""
