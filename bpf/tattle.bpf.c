@@ -265,8 +265,10 @@ static __always_inline void fill_hdr(struct tattle_hdr *h, __u32 type)
  * Two variants of one text, chosen at load by what the kernel has (src/Tattle.Capture/Bpf/KernelFeatures.cs):
  * - the fast path (6.2+): tp_btf programs whose registers, task and sockets are typed pointers read with plain
  *   loads (bpf_rdonly_cast, 6.2) and calls in flight in task-local storage;
- * - the fallback (TATTLE_FALLBACK, for 5.17-6.1): raw tracepoints, every kernel field read with
- *   bpf_probe_read_kernel (BPF_CORE_READ), calls in flight in a hash keyed by thread.
+ * - the fallback (TATTLE_FALLBACK, for 5.8-6.1): raw tracepoints, every kernel field read with
+ *   bpf_probe_read_kernel (BPF_CORE_READ), calls in flight in a hash keyed by thread, bounded loops over global
+ *   functions instead of bpf_loop (5.17). Its uprobe programs need attach cookies (5.15): user space leaves them
+ *   out where the kernel has none.
  * KFIELD reads one field of a kernel pointer the way the variant can.
  */
 #ifndef TATTLE_FALLBACK
@@ -277,6 +279,23 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define KFIELD(p, field) ((p)->field)
 #else
 #define KFIELD(p, field) BPF_CORE_READ(p, field)
+#endif
+
+#ifndef TATTLE_FALLBACK
+/* A byte position taken and advanced in one step: threads of one process sending on one socket at once each get
+ * their own range. */
+#define POS_ADVANCE(p, n) __sync_fetch_and_add((p), (n))
+#else
+/* Atomic fetch-and-add is 5.12 (before it the kernel refuses the instruction: "BPF_STX uses reserved fields"). The
+ * fallback reads, then adds atomically: two threads sending on one socket in the same instant may be given the same
+ * position, an order the kernel itself does not define either; the counts stay exact. */
+static __always_inline __u64 pos_advance(__u64 *p, __u64 n)
+{
+    __u64 old = *(volatile __u64 *)p;
+    __sync_fetch_and_add(p, n);
+    return old;
+}
+#define POS_ADVANCE(p, n) pos_advance((p), (n))
 #endif
 
 /* The struct socket behind fd in the current process, or NULL when fd is not a socket. Runs on every payload
@@ -760,11 +779,11 @@ static __always_inline bool start_message(struct emit_state *s)
     if (s->tls) {
         struct tls_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .session = s->tls_session };
         struct tls_conn *tc = bpf_map_lookup_elem(&tls_conns, &k);
-        s->pos = tc ? __sync_fetch_and_add(&tc->pos[s->dir & 1], (__u64)s->msg_len) : 0;
+        s->pos = tc ? POS_ADVANCE(&tc->pos[s->dir & 1], (__u64)s->msg_len) : 0;
         return true;
     }
     struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
-    s->pos = info ? __sync_fetch_and_add(&info->pos[s->dir & 1], (__u64)s->msg_len) : 0;
+    s->pos = info ? POS_ADVANCE(&info->pos[s->dir & 1], (__u64)s->msg_len) : 0;
     return true;
 }
 
@@ -829,9 +848,32 @@ static long emit_step(__u32 i, void *ctx)
     return 0;
 }
 
+#ifdef TATTLE_FALLBACK
+/* No bpf_loop before 5.17: a bounded loop (5.3) whose body is a global function. The verifier checks a global
+ * function once (5.6), not once per iteration, so each of the 4096 iterations costs it a call, not the body. */
+__attribute__((noinline)) int emit_step_global(__u32 i)
+{
+    return emit_step(i, 0);
+}
+
+static __always_inline long loop_emit(void)
+{
+    for (__u32 i = 0; i < EMIT_LOOP_MAX; i++) {
+        if (emit_step_global(i))
+            return i + 1; /* as bpf_loop counts: the iteration that stopped it included */
+    }
+    return EMIT_LOOP_MAX;
+}
+#else
+static __always_inline long loop_emit(void)
+{
+    return bpf_loop(EMIT_LOOP_MAX, emit_step, 0, 0);
+}
+#endif
+
 static __always_inline void run_emit(struct emit_state *s)
 {
-    long done = bpf_loop(EMIT_LOOP_MAX, emit_step, 0, 0);
+    long done = loop_emit();
     if (done >= EMIT_LOOP_MAX && (s->open || s->msg_idx < s->msg_cnt))
         stat_add(TATTLE_STAT_BYTES_UNREAD, s->left);
 }
@@ -916,7 +958,7 @@ static __always_inline void emit_bypass(struct call_args *c, long ret, __u16 dir
         return;
     s->msg_len = ret;
     struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
-    s->pos = info ? __sync_fetch_and_add(&info->pos[dir & 1], (__u64)ret) : 0;
+    s->pos = info ? POS_ADVANCE(&info->pos[dir & 1], (__u64)ret) : 0;
     emit_chunk(s, flag | TATTLE_DATA_LAST);
 }
 
@@ -980,6 +1022,35 @@ struct exit_fds {
     __u32 max_fds;
 };
 
+#ifdef TATTLE_FALLBACK
+/* Without bpf_loop: a word of the open-fd bitmap per call of a global function (checked once by the verifier),
+ * each fd's close another, so the loops the verifier walks are 1024 calls and 64 calls long. */
+__attribute__((noinline)) int emit_close_global(int fd)
+{
+    emit_close(fd);
+    return 0;
+}
+
+__attribute__((noinline)) int exit_close_word(__u64 open_fds, __u32 w)
+{
+    unsigned long word = 0;
+    if (bpf_probe_read_kernel(&word, sizeof(word), (void *)(open_fds + (__u64)w * sizeof(word))))
+        return 1;
+    for (__u32 b = 0; b < 64; b++) {
+        if (word & (1UL << b))
+            emit_close_global((int)(w * 64 + b));
+    }
+    return 0;
+}
+
+static __always_inline void loop_exit_close(struct exit_fds *x)
+{
+    for (__u32 w = 0; w < EXIT_FDS_MAX / 64; w++) {
+        if (w * 64 >= x->max_fds || exit_close_word((__u64)x->open_fds, w))
+            break;
+    }
+}
+#else
 static long exit_close_fd(__u64 fd, void *arg)
 {
     struct exit_fds *x = arg;
@@ -995,6 +1066,12 @@ static long exit_close_fd(__u64 fd, void *arg)
     return 0;
 }
 
+static __always_inline void loop_exit_close(struct exit_fds *x)
+{
+    bpf_loop(x->max_fds, exit_close_fd, x, 0);
+}
+#endif
+
 static __always_inline void close_sockets_at_exit(struct task_struct *task)
 {
     /* A table shared with another process (clone with CLONE_FILES) stays open: its sockets are not closed. */
@@ -1009,7 +1086,7 @@ static __always_inline void close_sockets_at_exit(struct task_struct *task)
         return;
     if (x.max_fds > EXIT_FDS_MAX)
         x.max_fds = EXIT_FDS_MAX;
-    bpf_loop(x.max_fds, exit_close_fd, &x, 0);
+    loop_exit_close(&x);
 }
 
 SEC("raw_tp/sched_process_exit")
@@ -1902,7 +1979,11 @@ static __always_inline void call_emit(struct call_scratch *b)
             }
         } else if (cap == TATTLE_CAP_BUF) {
             __u32 from = spec >> 3;
-            __s64 len = from == 7 ? (__s64)b->e.ret : from >= 1 && from <= 6 ? (__s64)b->e.args[from - 1] : 0;
+            /* The index is clamped in its register: 6.1's verifier loses the bounds of `from - 1` once clang widens it
+             * ("R2 unbounded memory access"); 6.18's keeps them. */
+            __u64 arg = from - 1;
+            CLAMP(arg, 5);
+            __s64 len = from == 7 ? (__s64)b->e.ret : from >= 1 && from <= 6 ? (__s64)b->e.args[arg] : 0;
             if (from == 7 && (cookie & TATTLE_CALL_ENTRY_ONLY))
                 len = 0;
             if (len > 0) {

@@ -61,6 +61,9 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, EntryPoint = "bpf_program__name")]
     public static partial byte* ProgramName(IntPtr prog);
 
+    [LibraryImport(Library, EntryPoint = "bpf_program__section_name")]
+    public static partial byte* ProgramSectionName(IntPtr prog);
+
     [LibraryImport(Library, EntryPoint = "bpf_program__set_autoload")]
     public static partial int ProgramSetAutoload(IntPtr prog, [MarshalAs(UnmanagedType.U1)] bool autoload);
 

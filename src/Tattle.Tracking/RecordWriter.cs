@@ -161,11 +161,12 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
         });
     }
 
+    /// <summary>A notice about a process, or (pid 0) about tattle itself.</summary>
     public void Notice(int pid, long monoNs, string message) => Write(new NoticeRecord
     {
         TimestampNs = ToUnixNs(monoNs),
         Pid = pid,
-        Comm = CommOf(pid),
+        Comm = pid == 0 ? "tattle" : CommOf(pid),
         Message = message,
     });
 

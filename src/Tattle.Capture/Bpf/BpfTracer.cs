@@ -63,8 +63,9 @@ public sealed unsafe class BpfTracer : IDisposable
             throw new BpfUnsupportedException(choice.Reason);
         }
         var bytes = ReadObject(variant);
-        bool multi = features.Has(KernelCapability.UprobeMulti);
-        var obj = Open(bytes, options, multi);
+        bool uprobes = HasUprobes(features);
+        bool multi = uprobes && features.Has(KernelCapability.UprobeMulti);
+        var obj = Open(bytes, options, multi, uprobes);
         BpfTracer? tracer = null;
         try
         {
@@ -73,7 +74,7 @@ public sealed unsafe class BpfTracer : IDisposable
             {
                 // The probe said yes, the load says no (a backport without the attach type): load again without it.
                 obj.Dispose();
-                obj = Open(bytes, options, uprobeMulti: false);
+                obj = Open(bytes, options, uprobeMulti: false, uprobes);
                 multi = false;
                 err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
             }
@@ -112,7 +113,8 @@ public sealed unsafe class BpfTracer : IDisposable
         LibbpfLog.Install();
         LibbpfLog.Clear();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var obj = Open(ReadObject(variant), new TracerOptions(), KernelFeatures.Current.Has(KernelCapability.UprobeMulti));
+        var features = KernelFeatures.Current;
+        using var obj = Open(ReadObject(variant), new TracerOptions(), HasUprobes(features) && features.Has(KernelCapability.UprobeMulti), HasUprobes(features));
         int err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
         int programs = 0;
         for (IntPtr prog = Libbpf.NextProgram(obj.DangerousGetHandle(), IntPtr.Zero); prog != IntPtr.Zero;
@@ -124,11 +126,15 @@ public sealed unsafe class BpfTracer : IDisposable
             err == 0 ? [] : [$"{Errno.Name(-err)} ({Errno.Describe(-err)})", .. LibbpfLog.Tail(8)]);
     }
 
+    /// <summary>Uprobe programs can load: uprobes exist and bpf_get_attach_cookie tells them which function fired.</summary>
+    public static bool HasUprobes(KernelFeatures features) =>
+        features.Has(KernelCapability.Uprobes) && features.Has(KernelCapability.AttachCookie);
+
     /// <summary>The compiled object of a variant, embedded at build time.</summary>
     public static byte[] ReadObject(BpfVariant variant = BpfVariant.Fast) =>
         EmbeddedObject.Read(variant == BpfVariant.Fast ? ObjectResource : FallbackResource);
 
-    private static BpfObjectHandle Open(byte[] bytes, TracerOptions options, bool uprobeMulti)
+    private static BpfObjectHandle Open(byte[] bytes, TracerOptions options, bool uprobeMulti, bool uprobes)
     {
         IntPtr obj;
         // object_name fixes the internal maps' names ("tattle.rodata"); libbpf copies buffer and name.
@@ -152,6 +158,19 @@ public sealed unsafe class BpfTracer : IDisposable
                 }
                 Errno.ThrowIfNegative(uprobeMulti ? Libbpf.ProgramSetExpectedAttachType(prog, BpfSyscall.TraceUprobeMulti)
                     : Libbpf.ProgramSetAutoload(prog, false), $"preparing {name}");
+            }
+            if (!uprobes)
+            {
+                // Every uprobe program asks which function fired (bpf_get_attach_cookie, 5.15): where the kernel has
+                // no cookies they cannot load, and the rest must not fail with them.
+                for (IntPtr prog = Libbpf.NextProgram(obj, IntPtr.Zero); prog != IntPtr.Zero; prog = Libbpf.NextProgram(obj, prog))
+                {
+                    string section = new((sbyte*)Libbpf.ProgramSectionName(prog));
+                    if (section.StartsWith("uprobe", StringComparison.Ordinal) || section.StartsWith("uretprobe", StringComparison.Ordinal))
+                    {
+                        Errno.ThrowIfNegative(Libbpf.ProgramSetAutoload(prog, false), $"leaving out {section}");
+                    }
+                }
             }
             return handle;
         }

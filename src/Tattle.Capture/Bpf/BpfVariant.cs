@@ -6,7 +6,7 @@ public enum BpfVariant
     /// <summary>tp_btf syscall programs, plain loads through bpf_rdonly_cast, calls in task storage (6.2+).</summary>
     Fast,
 
-    /// <summary>raw_tp syscall programs, bpf_probe_read_kernel for every field, calls in a hash (5.17+).</summary>
+    /// <summary>raw_tp syscall programs, bpf_probe_read_kernel for every field, calls in a hash, bounded loops (5.8+).</summary>
     Fallback,
 }
 
@@ -25,11 +25,11 @@ public sealed record VariantChoice(BpfVariant? Variant, string Reason)
     public static IReadOnlyList<KernelCapability> Common { get; } =
     [
         KernelCapability.Btf, KernelCapability.RingBuffer, KernelCapability.RawTracepoints, KernelCapability.ProbeReadKernel,
-        KernelCapability.BpfLoop, KernelCapability.TcpStateTracepoint,
+        KernelCapability.TcpStateTracepoint,
     ];
 
     public static IReadOnlyList<KernelCapability> FastOnly { get; } =
-        [KernelCapability.TpBtf, KernelCapability.RdonlyCast, KernelCapability.TaskStorage];
+        [KernelCapability.TpBtf, KernelCapability.RdonlyCast, KernelCapability.TaskStorage, KernelCapability.BpfLoop];
 
     /// <summary>The environment variable that sets the default of --bpf-variant.</summary>
     public const string EnvironmentVariable = "TATTLE_BPF_VARIANT";
@@ -59,7 +59,7 @@ public sealed record VariantChoice(BpfVariant? Variant, string Reason)
         var missingCommon = Common.Where(c => !features.Has(c)).ToArray();
         if (missingCommon.Length > 0)
         {
-            return new(null, $"this kernel ({features.Release}) lacks {Names(missingCommon)}; Tattle needs Linux 5.17 or later with BTF");
+            return new(null, $"this kernel ({features.Release}) lacks {Names(missingCommon)}; Tattle needs Linux 5.8 or later with BTF");
         }
         var missingFast = FastOnly.Where(c => !features.Has(c)).ToArray();
         switch (request)

@@ -36,7 +36,7 @@ public static class KernelCapabilities
         new(KernelCapability.ProbeReadKernel, "bpf_probe_read_kernel", "5.5",
             "kernel structs (tasks, files, sockets)", "nothing loads"),
         new(KernelCapability.BpfLoop, "bpf_loop", "5.17",
-            "payloads of any size split into chunks; sockets closed at exit", "nothing loads"),
+            "fast path: payloads split into chunks, sockets closed at exit", "the fallback variant (bounded loops)"),
         new(KernelCapability.TcpStateTracepoint, "sock:inet_sock_set_state", "4.16",
             "connect outcomes (non-blocking connects), --packets-only sockets", "nothing loads"),
         new(KernelCapability.TpBtf, "BTF tracepoints (tp_btf)", "5.5",

@@ -46,6 +46,12 @@ public sealed class KernelFeatures
 
     public bool Has(KernelCapability capability) => _has.TryGetValue(capability, out bool yes) && yes;
 
+    /// <summary>
+    /// The environment variable that hides capabilities from the choice (comma-separated names, e.g.
+    /// "BpfLoop,AttachCookie"): a newer kernel then behaves as an older one would, for tests and for comparing.
+    /// </summary>
+    public const string HideVariable = "TATTLE_KERNEL_HIDE";
+
     /// <summary>This kernel's capabilities: probed once per boot (cached in /run/tattle), then from memory.</summary>
     public static KernelFeatures Current
     {
@@ -53,10 +59,24 @@ public sealed class KernelFeatures
         {
             lock (Gate)
             {
-                return _current ??= LoadCached() ?? Store(Probe());
+                return _current ??= (LoadCached() ?? Store(Probe())).Hiding(Environment.GetEnvironmentVariable(HideVariable));
             }
         }
     }
+
+    /// <summary>The capabilities named in <paramref name="names"/> (comma-separated) are reported missing.</summary>
+    public KernelFeatures Hiding(string? names)
+    {
+        var hidden = (names ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(n => Enum.TryParse<KernelCapability>(n, ignoreCase: true, out var c) ? c
+                : throw new ArgumentException($"{HideVariable}: no capability named '{n}' (names: {string.Join(", ", Enum.GetNames<KernelCapability>())})"))
+            .ToHashSet();
+        return hidden.Count == 0 ? this
+            : new KernelFeatures(Release, Enum.GetValues<KernelCapability>().ToDictionary(c => c, c => Has(c) && !hidden.Contains(c)), FromCache) { Hidden = hidden };
+    }
+
+    /// <summary>Capabilities hidden through <see cref="HideVariable"/>.</summary>
+    public IReadOnlySet<KernelCapability> Hidden { get; private init; } = new HashSet<KernelCapability>();
 
     /// <summary>Probes every capability now, without the cache.</summary>
     public static KernelFeatures Probe()
@@ -90,12 +110,33 @@ public sealed class KernelFeatures
         has[KernelCapability.TaskStorage] = has[KernelCapability.TpBtf] && LoadsAlone(probes, "probe_task_storage", "probe_storage");
         has[KernelCapability.TaskPtRegs] = has[KernelCapability.TpBtf] && LoadsAlone(probes, "probe_task_pt_regs");
         has[KernelCapability.SockLengthTracepoints] = has[KernelCapability.TpBtf] && LoadsAlone(probes, "probe_sock_length");
-        has[KernelCapability.UprobeMulti] = LoadsAlone(probes, "probe_uprobe", expectedAttachType: BpfSyscall.TraceUprobeMulti);
+        has[KernelCapability.UprobeMulti] = LoadsAlone(probes, "probe_uprobe", expectedAttachType: BpfSyscall.TraceUprobeMulti, then: LinksUprobeMulti);
         return new KernelFeatures(KernelRelease(), has);
     }
 
-    /// <summary>Loads one program of the probe object (and the one map it needs); true when the kernel accepts it.</summary>
-    private static unsafe bool LoadsAlone(byte[] bytes, string program, string? map = null, int expectedAttachType = -1)
+    /// <summary>
+    /// Whether the kernel makes uprobe_multi links. Loading is not proof: 6.1 accepts the attach type on a kprobe
+    /// program and refuses only the link (EINVAL). A link on "/" fails with EBADF where the kernel knows the link
+    /// type (the path is no ELF file) and with EINVAL where it does not, as libbpf probes it.
+    /// </summary>
+    private static bool LinksUprobeMulti(int progFd)
+    {
+        try
+        {
+            using var link = BpfSyscall.AttachUprobeMulti(progFd, "/", [0UL], [0UL], atReturn: false, pid: 0);
+            return true;
+        }
+        catch (NativeCallException e)
+        {
+            return e.ErrorNumber == Errno.EBADF;
+        }
+    }
+
+    /// <summary>
+    /// Loads one program of the probe object (and the one map it needs); true when the kernel accepts it and
+    /// <paramref name="then"/>, given the loaded program's fd, says yes too.
+    /// </summary>
+    private static unsafe bool LoadsAlone(byte[] bytes, string program, string? map = null, int expectedAttachType = -1, Func<int, bool>? then = null)
     {
         IntPtr obj;
         fixed (byte* buffer = bytes)
@@ -124,7 +165,11 @@ public sealed class KernelFeatures
             {
                 Libbpf.MapSetAutocreate(storage, map == "probe_storage");
             }
-            return Libbpf.ObjectLoad(obj) == 0;
+            if (Libbpf.ObjectLoad(obj) != 0)
+            {
+                return false;
+            }
+            return then is null || then(Libbpf.ProgramFd(Libbpf.FindProgramByName(obj, program)));
         }
         finally
         {

@@ -41,13 +41,23 @@ public static class DoctorCommand
             return Unsupported;
         }
 
-        var features = fresh ? KernelFeatures.Probe() : KernelFeatures.Current;
+        KernelFeatures features;
+        try
+        {
+            features = fresh ? KernelFeatures.Probe().Hiding(Environment.GetEnvironmentVariable(KernelFeatures.HideVariable)) : KernelFeatures.Current;
+        }
+        catch (ArgumentException e)
+        {
+            stderr.WriteLine($"tattle doctor: {e.Message}");
+            return 2;
+        }
         w.WriteLine();
         w.WriteLine(features.FromCache ? "capabilities (probed earlier this boot; --fresh probes again):" : "capabilities (probed now):");
         var rows = new List<string[]> { new[] { "capability", "since", "here", "used for", "without it" } };
         rows.AddRange(KernelCapabilities.All.Select(i => new[]
         {
-            i.Name, i.Since, features.Has(i.Capability) ? "yes" : "NO", i.UsedFor, features.Has(i.Capability) ? "" : i.WithoutIt,
+            i.Name, i.Since, features.Has(i.Capability) ? "yes" : features.Hidden.Contains(i.Capability) ? "hidden" : "NO", i.UsedFor,
+            features.Has(i.Capability) ? "" : i.WithoutIt,
         }));
         TextTable.WriteAligned(w, rows);
 
@@ -77,9 +87,9 @@ public static class DoctorCommand
                 w.WriteLine("  the fallback reads every kernel field with bpf_probe_read_kernel and keeps calls in flight in a hash:");
                 w.WriteLine("  the same records, at a higher cost per traced syscall (docs/kernels.md has the figures)");
             }
-            if (!features.Has(KernelCapability.AttachCookie) || !features.Has(KernelCapability.Uprobes))
+            if (TraceLoop.UprobesMissing(features) is { } missing)
             {
-                w.WriteLine("  no TLS plaintext and no `tattle probe` here: uprobes need attach cookies (5.15)");
+                w.WriteLine($"  no TLS plaintext and no `tattle probe` here: they need {missing}");
             }
             w.Flush();
             return 0;
@@ -95,7 +105,7 @@ public static class DoctorCommand
 
     private static string Describe(BpfVariant variant) => variant == BpfVariant.Fast
         ? "tp_btf syscall programs, plain loads, task storage"
-        : "raw tracepoints, bpf_probe_read_kernel, a hash for calls in flight";
+        : "raw tracepoints, bpf_probe_read_kernel, a hash for calls in flight, bounded loops";
 
     private static string Privileges()
     {

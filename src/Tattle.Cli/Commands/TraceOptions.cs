@@ -121,7 +121,7 @@ internal sealed class TraceOptions
 
     public Option<string> BpfVariant { get; } = new("--bpf-variant")
     {
-        Description = "Which build of the kernel programs to load: auto (the best this kernel allows), fast (6.2+) or fallback (5.17+); `tattle doctor` says which and why. Default: $"
+        Description = "Which build of the kernel programs to load: auto (the best this kernel allows), fast (6.2+) or fallback (5.8+); `tattle doctor` says which and why. Default: $"
             + VariantChoice.EnvironmentVariable + " or auto",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable(VariantChoice.EnvironmentVariable) ?? "auto",
         HelpName = "auto|fast|fallback",

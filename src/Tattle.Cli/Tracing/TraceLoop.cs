@@ -68,6 +68,12 @@ internal static class TraceLoop
     private const long FlushEveryNs = 100_000_000;
     private const long StatsEveryNs = 500_000_000;
 
+    /// <summary>What the kernel lacks for uprobes (TLS plaintext, `probe`), or null when it has it all.</summary>
+    internal static string? UprobesMissing(KernelFeatures features) =>
+        !features.Has(KernelCapability.Uprobes) ? $"uprobes, which this kernel ({features.Release}) lacks (CONFIG_UPROBE_EVENTS)"
+        : !features.Has(KernelCapability.AttachCookie) ? $"attach cookies (Linux 5.15), which this kernel ({features.Release}) lacks"
+        : null;
+
     /// <summary>Traces <paramref name="target"/>; <paramref name="extra"/> is one more sink for every record (`tattle check`).</summary>
     public static int Execute(TraceConfig config, ITraceTarget target, TextWriter stderr, IRecordSink? extra = null)
     {
@@ -75,6 +81,27 @@ internal static class TraceLoop
         {
             stderr.WriteLine($"tattle: {problem}");
             return 2;
+        }
+        KernelFeatures features;
+        try
+        {
+            features = KernelFeatures.Current;
+        }
+        catch (ArgumentException e)
+        {
+            stderr.WriteLine($"tattle: {e.Message}");
+            return 2;
+        }
+        string? noUprobes = UprobesMissing(features);
+        if (config.Probes is not null && noUprobes is not null)
+        {
+            stderr.WriteLine($"tattle: probes need {noUprobes}");
+            return 2;
+        }
+        bool tlsRefused = config.Tls && noUprobes is not null;
+        if (tlsRefused)
+        {
+            config = config with { Tls = false };
         }
         if (config.JsonPath == "-" && target is RunTarget or SandboxTarget)
         {
@@ -206,11 +233,15 @@ internal static class TraceLoop
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
             using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
+            if (tlsRefused)
+            {
+                session.Notice(0, WallClock.MonotonicNow(), $"no TLS plaintext on this kernel: the probes need {noUprobes}");
+            }
             if (tracer.Variant == BpfVariant.Fallback && config.BpfVariant == BpfVariantRequest.Auto)
             {
                 // Said once, in the live view and the records: the same records, at a higher cost per traced call.
                 session.Notice(0, WallClock.MonotonicNow(),
-                    $"kernel programs: the fallback build ({VariantChoice.Choose(KernelFeatures.Current, BpfVariantRequest.Auto).Reason} here); `tattle doctor` says more");
+                    $"kernel programs: the fallback build ({VariantChoice.Choose(features, BpfVariantRequest.Auto).Reason} here); `tattle doctor` says more");
             }
             else if (config.Verbose)
             {

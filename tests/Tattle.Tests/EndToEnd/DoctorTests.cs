@@ -59,6 +59,42 @@ public sealed class DoctorTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task OnAKernelShapedLikeDebian11_TheFallbackTracesWithoutTlsAndSaysSo()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        // 5.10 has no bpf_loop, no task storage in tracing programs and no attach cookies: hidden here, the tracer
+        // must choose the fallback on its own, leave the uprobe programs out, and say what is lost.
+        var debian11 = new Dictionary<string, string> { [KernelFeatures.HideVariable] = "BpfLoop,TaskStorage,AttachCookie,RdonlyCast" };
+        using var server = ServerProcess.HttpServer();
+        var r = await TattleCli.RunAsync(["run", "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{server.Port}/old"], env: debian11);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var notices = r.OfType("notice").Select(n => n.GetProperty("message").GetString()!).ToList();
+        Assert.Contains(notices, n => n.StartsWith("no TLS plaintext on this kernel: the probes need attach cookies (Linux 5.15)", StringComparison.Ordinal));
+        Assert.Contains(notices, n => n.StartsWith("kernel programs: the fallback build (no ", StringComparison.Ordinal) && n.Contains("bpf_loop"));
+        var http = Assert.Single(r.OfType("http"));
+        Assert.Equal("/old", http.GetProperty("path").GetString());
+        Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
+
+        var doctor = await TattleCli.RunAsync(["doctor"], json: false, env: debian11);
+        output.WriteLine(doctor.ToString());
+        Assert.Equal(0, doctor.ExitCode);
+        Assert.Matches(@"bpf_loop\s+5\.17\s+hidden", doctor.Stdout);
+        Assert.Contains("variant: fallback", doctor.Stdout);
+        Assert.Contains("no TLS plaintext and no `tattle probe` here", doctor.Stdout);
+
+        var probe = await TattleCli.RunAsync(["probe", "libc:getaddrinfo", "--", "true"], json: false, env: debian11);
+        Assert.Equal(2, probe.ExitCode);
+        Assert.Contains("probes need attach cookies (Linux 5.15)", probe.Stderr);
+        Assert.Single(probe.Stderr.Trim().Split('\n'));
+
+        var bad = await TattleCli.RunAsync(["run", "--", "true"], json: false, env: new Dictionary<string, string> { [KernelFeatures.HideVariable] = "Warp" });
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("no capability named 'Warp'", bad.Stderr);
+    }
+
+    [SkippableFact]
     public async Task ABadVariantFromTheFlagOrTheEnvironmentIsOneLine()
     {
         Requires.RootAndBpf(output);

@@ -29,7 +29,7 @@ public static class TattleCli
     public static IReadOnlyList<string> CommandLine(IEnumerable<string> args) =>
         Dll.EndsWith(".dll", StringComparison.Ordinal) ? ["dotnet", Dll, .. args] : [Dll, .. args];
 
-    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null)
     {
         bool native = !Dll.EndsWith(".dll", StringComparison.Ordinal);
         var psi = new ProcessStartInfo(native ? Dll : "dotnet")
@@ -41,6 +41,10 @@ public static class TattleCli
         };
         // Each test run keeps its own name cache, so tests neither read a developer's nor leave names behind.
         psi.Environment["TATTLE_NAME_CACHE"] = NameCachePath;
+        foreach (var (name, value) in env ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
         if (!native)
         {
             psi.ArgumentList.Add(Dll);
@@ -53,7 +57,8 @@ public static class TattleCli
     }
 
     /// <summary>Runs tattle with the given arguments; --json is added (to a temp file) unless present.</summary>
-    public static async Task<TattleResult> RunAsync(IReadOnlyList<string> args, TimeSpan? timeout = null, bool json = true)
+    public static async Task<TattleResult> RunAsync(IReadOnlyList<string> args, TimeSpan? timeout = null, bool json = true,
+        IReadOnlyDictionary<string, string>? env = null)
     {
         string? jsonPath = null;
         var all = new List<string>(args);
@@ -64,7 +69,7 @@ public static class TattleCli
             int dashes = all.IndexOf("--");
             all.InsertRange(dashes < 0 ? Math.Min(1, all.Count) : dashes, ["--json", jsonPath]);
         }
-        using var process = Process.Start(StartInfo(all))!;
+        using var process = Process.Start(StartInfo(all, env))!;
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

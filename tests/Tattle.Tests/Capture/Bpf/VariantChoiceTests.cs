@@ -20,6 +20,10 @@ public sealed class VariantChoiceTests
     private static readonly KernelFeatures Ubuntu2204 = Kernel("5.15.0-91-generic",
         KernelCapability.BpfLoop, KernelCapability.RdonlyCast, KernelCapability.UprobeMulti, KernelCapability.SockLengthTracepoints);
 
+    private static readonly KernelFeatures Debian11 = Kernel("5.10.0-32-amd64",
+        KernelCapability.BpfLoop, KernelCapability.RdonlyCast, KernelCapability.TaskStorage, KernelCapability.AttachCookie,
+        KernelCapability.UprobeMulti, KernelCapability.TaskPtRegs, KernelCapability.SockLengthTracepoints);
+
     private static readonly KernelFeatures Rhel8 = Kernel("4.18.0-513.el8",
         KernelCapability.RingBuffer, KernelCapability.BpfLoop, KernelCapability.RdonlyCast, KernelCapability.TaskStorage,
         KernelCapability.AttachCookie, KernelCapability.UprobeMulti, KernelCapability.TaskPtRegs, KernelCapability.SockLengthTracepoints);
@@ -49,13 +53,22 @@ public sealed class VariantChoiceTests
     }
 
     [Fact]
-    public void WithoutBpfLoopNothingLoadsAndTheMessageSaysWhatIsMissing()
+    public void WithoutBpfLoopTheFallbackLoadsAndTheReasonNamesIt()
     {
         var choice = VariantChoice.Choose(Ubuntu2204, BpfVariantRequest.Auto);
-        Assert.Null(choice.Variant);
+        Assert.Equal(BpfVariant.Fallback, choice.Variant);
         Assert.Contains("bpf_loop (5.17)", choice.Reason);
-        Assert.Contains("5.15.0-91-generic", choice.Reason);
-        Assert.DoesNotContain("bpf_rdonly_cast", choice.Reason); // only what no build can do without
+        Assert.Contains("bpf_rdonly_cast kfunc (6.2)", choice.Reason);
+    }
+
+    [Fact]
+    public void Debian11sKernelGetsTheFallback()
+    {
+        // 5.10: no bpf_loop, no task storage in tracing programs, no attach cookies (so no TLS probes), yet a ring buffer.
+        var choice = VariantChoice.Choose(Debian11, BpfVariantRequest.Auto);
+        Assert.Equal(BpfVariant.Fallback, choice.Variant);
+        Assert.False(BpfTracer.HasUprobes(Debian11));
+        Assert.True(BpfTracer.HasUprobes(Debian12));
     }
 
     [Fact]
@@ -64,7 +77,21 @@ public sealed class VariantChoiceTests
         var choice = VariantChoice.Choose(Rhel8, BpfVariantRequest.Fallback);
         Assert.Null(choice.Variant);
         Assert.Contains("BPF ring buffer (5.8)", choice.Reason);
-        Assert.Contains("bpf_loop (5.17)", choice.Reason);
+        Assert.Contains("Linux 5.8 or later", choice.Reason);
+        Assert.DoesNotContain("bpf_loop", choice.Reason); // only what no build can do without
+    }
+
+    [Fact]
+    public void HiddenCapabilitiesAreMissingAndNamed()
+    {
+        var hidden = Linux618.Hiding("bpfloop, AttachCookie");
+        Assert.False(hidden.Has(KernelCapability.BpfLoop));
+        Assert.False(hidden.Has(KernelCapability.AttachCookie));
+        Assert.True(hidden.Has(KernelCapability.RingBuffer));
+        Assert.Equal(BpfVariant.Fallback, VariantChoice.Choose(hidden, BpfVariantRequest.Auto).Variant);
+        Assert.Same(Linux618, Linux618.Hiding(""));
+        var bad = Assert.Throws<ArgumentException>(() => Linux618.Hiding("Warp"));
+        Assert.Contains("no capability named 'Warp'", bad.Message);
     }
 
     [Fact]
