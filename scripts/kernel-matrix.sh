@@ -20,7 +20,7 @@ quick=0
 keep=0
 host=1
 guests=1
-timeout_min=30
+timeout_min=20
 smp=2
 mem=3G
 kernels=()
@@ -83,15 +83,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 work="$(mktemp -d /tmp/kernel-matrix.XXXXXX)"
-# A guest run takes many minutes; a rebuild meanwhile must not swap or delete the binary under it. The guest sees
-# this copy through the host's root.
-tattle_version="$("$tattle" --version 2>&1 || true)"
-tattle_version="${tattle_version%%$'\n'*} at $tattle"
-cp -a "$(dirname "$tattle")" "$work/tattle"
-tattle="$work/tattle/$(basename "$tattle")"
-smoke_args="--tattle $tattle"
-[ "$quick" -eq 1 ] && smoke_args+=" --quick"
-
 qemu_pid=""
 # shellcheck disable=SC2317 # reached through the trap
 cleanup() {
@@ -109,6 +100,22 @@ trap cleanup EXIT
 trap 'echo "kernel-matrix: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# A guest run takes many minutes; a rebuild meanwhile must not swap or delete the binary under it. The guest sees
+# this copy through the host's root.
+tattle_version="$("$tattle" --version 2>&1 || true)"
+tattle_version="${tattle_version%%$'\n'*} at $tattle"
+cp -a "$(dirname "$tattle")" "$work/tattle"
+# The build's objects, where a checkout keeps them: bpftool reads the whole verifier log from them.
+objects="$(dirname "$tattle")/../../src/Tattle.Capture/obj/bpf"
+tattle="$work/tattle/$(basename "$tattle")"
+smoke_args="--tattle $tattle"
+if [ -d "$objects" ]; then
+  cp -a "$objects" "$work/bpf-objects"
+  smoke_args+=" --bpf-objects $work/bpf-objects"
+fi
+[ "$quick" -eq 1 ] && smoke_args+=" --quick"
+
 
 seconds_since() { echo $(( $(date +%s) - $1 )); }
 
@@ -304,7 +311,9 @@ report() {
   local label="$1" log="$2" out="$3" took="$4" why="${5:-}" summary
   summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" 2> /dev/null | tail -n 1 || true)"
   if [ -z "$summary" ]; then
-    summary="$(grep -c '^ok ' "$out" 2> /dev/null || true) passed, 1 failed"
+    local n=0
+    [ -f "$out" ] && n="$(grep -c '^ok ' "$out" || true)"
+    summary="$n passed, 1 failed"
     why="${why:-the suite printed no result}"
   fi
   echo "kernel $label: $summary ($took s)${why:+ — $why}"
@@ -334,7 +343,7 @@ run_host() {
 }
 
 run_guest() {
-  local spec="$1" log start took status=0 why="" share="$work/share" cmdline
+  local spec="$1" log start took status=0 why="" share="$work/share" cmdline notes
   start="$(date +%s)"
   prepare_kernel "$spec"
   build_initramfs
@@ -373,14 +382,18 @@ run_guest() {
   {
     echo "kernel-matrix: $release from $origin, $(date -u '+%F %T') UTC"
     echo "qemu: $(qemu-system-x86_64 --version | head -n 1); ${qemu[*]}"
-    echo "modules: $(tr '\n' ' ' < "$work/initramfs/modules.list")${mod_notes[*]:+; ${mod_notes[*]}}"
+    notes=""
+    [ ${#mod_notes[@]} -eq 0 ] || notes=" ($(printf '%s; ' "${mod_notes[@]}" | sed 's/; $//'))"
+    echo "modules: $(paste -s -d ' ' "$work/initramfs/modules.list")$notes"
     echo "tattle $tattle_version; boot, suite and power-off in $took s; qemu exit $status${why:+; $why}"
     echo
     echo "=== smoke suite ==="
     cat "$share/smoke.out" 2> /dev/null || echo "(no output)"
     echo
     echo "=== serial console ==="
-    cat "$work/serial.log"
+    # SeaBIOS clears the screen with escape sequences, and a serial console ends its lines with CR LF.
+    sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' -e 's/\r$//' "$work/serial.log"
+    echo
     if [ -s "$work/qemu.log" ]; then
       echo
       echo "=== qemu ==="

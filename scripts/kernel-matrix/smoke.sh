@@ -3,14 +3,17 @@
 # kernel-matrix.sh boots. Each check prints `ok NAME` or `FAIL NAME: why`, then the evidence (tattle's output,
 # the records found) indented; the last line is `N passed, M failed`, exit 1 when any failed.
 #
-#   scripts/kernel-matrix/smoke.sh [--tattle BINARY] [--quick] [--check-timeout S]
+#   scripts/kernel-matrix/smoke.sh [--tattle BINARY] [--quick] [--check-timeout S] [--bpf-objects DIR]
 #
-# --quick: doctor and run-http only. Servers listen on 127.0.0.1 only.
+# --quick: doctor and run-http only. Servers listen on 127.0.0.1 only. --bpf-objects: the build's BPF objects
+# (src/Tattle.Capture/obj/bpf); when the verifier rejects a build, bpftool loads its object again for the whole
+# verifier log (tattle keeps 4 KiB of each libbpf message, which cuts a long log before its verdict).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 tattle="${TATTLE_BIN:-$here/../../out/tattle/tattle}"
 quick=0
+bpf_objects=""
 # TCG emulates every instruction: a check that takes 2 s on the host can take a minute in a guest.
 check_timeout=300
 while [ $# -gt 0 ]; do
@@ -18,6 +21,7 @@ while [ $# -gt 0 ]; do
     --tattle) tattle="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
     --check-timeout) check_timeout="$2"; shift 2 ;;
+    --bpf-objects) bpf_objects="$2"; shift 2 ;;
     *) echo "smoke.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -30,6 +34,7 @@ pids=()
 work="$(mktemp -d /tmp/tattle-smoke.XXXXXX)"
 cleanup() {
   local p
+  mountpoint -q "$work/bpffs" 2>/dev/null && umount "$work/bpffs"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
@@ -144,8 +149,28 @@ check_doctor() {
   variant="$(sed -n 's/^variant: \([a-z]*\).*/\1/p' "$work/doctor.txt")"
   if [ "$status" -ne 0 ]; then
     why="tattle doctor exit $status ($(grep -m1 '^variant:' "$work/doctor.txt" || echo 'no variant line'))"
+    verifier_logs
     return 1
   fi
+}
+
+# EACCES is the verifier's verdict (a missing kfunc or tracepoint is EINVAL or ENOENT, and expected on old
+# kernels); for each build refused that way, the whole log from bpftool. Its maps hold zeros where tattle sets
+# its configuration, so the path it rejects may differ; the object may also be newer than the binary.
+verifier_logs() {
+  local v obj
+  [ -n "$bpf_objects" ] && command -v bpftool > /dev/null || return 0
+  for v in fast fallback; do
+    grep -q -E "^  $v +refused: EACCES" "$work/doctor.txt" || continue
+    obj="$bpf_objects/tattle.bpf.o"
+    [ "$v" = fallback ] && obj="$bpf_objects/tattle.bpf.fallback.o"
+    [ -f "$obj" ] || continue
+    mkdir -p "$work/bpffs"
+    mountpoint -q "$work/bpffs" || mount -t bpf bpf "$work/bpffs"
+    echo
+    echo "bpftool prog loadall $obj (built $(date -u -r "$obj" '+%F %T') UTC), the $v build's whole verifier log:"
+    bpftool prog loadall "$obj" "$work/bpffs/$v" 2>&1 | grep -v -E '^(Warning: bpftool is now running|If it used to work)' || true
+  done
 }
 
 # One plain HTTP request through `tattle run`, with the variant's flags (none: auto).
