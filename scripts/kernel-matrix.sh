@@ -336,6 +336,7 @@ run_host() {
   {
     echo "kernel-matrix: control run on this machine's kernel $release ($(uname -v)), $(date -u '+%F %T') UTC"
     echo "tattle $tattle_version; suite exit $status in $took s"
+    echo "host load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
     echo
     cat "$work/host.out"
   } > "$log"
@@ -386,6 +387,8 @@ run_guest() {
     [ ${#mod_notes[@]} -eq 0 ] || notes=" ($(printf '%s; ' "${mod_notes[@]}" | sed 's/; $//'))"
     echo "modules: $(paste -s -d ' ' "$work/initramfs/modules.list")$notes"
     echo "tattle $tattle_version; boot, suite and power-off in $took s; qemu exit $status${why:+; $why}"
+    # TCG competes for the host's CPUs: the same run takes several times as long beside a build.
+    echo "host load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
     echo
     echo "=== smoke suite ==="
     cat "$share/smoke.out" 2> /dev/null || echo "(no output)"
