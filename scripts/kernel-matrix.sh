@@ -36,13 +36,18 @@ die() {
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --kernel-pkg) [ $# -ge 2 ] || usage; kernels+=("pkg:$2"); shift 2 ;;
+    --kernel-pkg)
+      [ $# -ge 2 ] || usage
+      [[ "$2" =~ ^linux-image-[A-Za-z0-9.+~-]+$ ]] || die "not a linux-image-* package name: $2"
+      kernels+=("pkg:$2")
+      shift 2 ;;
     --kernel-deb) [ $# -ge 2 ] || usage; [ -f "$2" ] || die "no such file: $2"; kernels+=("deb:$(realpath "$2")"); shift 2 ;;
     --vmlinuz) [ $# -ge 2 ] || usage; [ -f "$2" ] || die "no such file: $2"; kernels+=("img:$(realpath "$2"):"); shift 2 ;;
     --modules)
       [ $# -ge 2 ] || usage
       [ -d "$2" ] || die "no such directory: $2"
-      last="${kernels[${#kernels[@]}-1]:-}"
+      last=""
+      [ ${#kernels[@]} -eq 0 ] || last="${kernels[${#kernels[@]}-1]}"
       [[ "$last" == img:*: ]] || die "--modules belongs right after its --vmlinuz"
       kernels[${#kernels[@]}-1]="$last$(realpath "$2")"
       shift 2 ;;
