@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boots other kernels in qemu (TCG: no KVM needed) and runs Tattle's smoke suite (kernel-matrix/smoke.sh) in
 # each; the same suite runs first on this machine's own kernel, as the control. One line per kernel:
-#   kernel 6.1.0-57-amd64: 7 passed, 0 failed (812 s)
+#   kernel 6.12.117+deb12-amd64: 7 passed, 0 failed (184 s)
 # and a non-zero exit when any check failed. docs/kernels.md ("Kernel matrix") has the how and the why.
 #
 #   scripts/kernel-matrix.sh [--kernel-pkg NAME | --kernel-deb FILE.deb | --vmlinuz FILE [--modules DIR]]...
