@@ -339,7 +339,7 @@ run_host() {
   local took
   took="$(seconds_since "$start")"
   {
-    echo "kernel-matrix: control run on this machine's kernel $release ($(uname -v)), $(date -u '+%F %T') UTC"
+    echo "kernel-matrix: control run on this machine's kernel $release ($(uname -v)), $(date -u -d "@$start" '+%F %T') UTC to $(date -u '+%T')"
     echo "tattle $tattle_version; suite exit $status in $took s"
     echo "host load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
     echo
@@ -386,7 +386,7 @@ run_guest() {
     why="the guest stopped without finishing (qemu exit $status; the serial console in the log says why)"
   fi
   {
-    echo "kernel-matrix: $release from $origin, $(date -u '+%F %T') UTC"
+    echo "kernel-matrix: $release from $origin, $(date -u -d "@$start" '+%F %T') UTC to $(date -u '+%T')"
     echo "qemu: $(qemu-system-x86_64 --version | head -n 1); ${qemu[*]}"
     notes=""
     [ ${#mod_notes[@]} -eq 0 ] || notes=" ($(printf '%s; ' "${mod_notes[@]}" | sed 's/; $//'))"
