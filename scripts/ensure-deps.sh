@@ -12,6 +12,7 @@ test_pkgs+=(python3-websockets)
 test_pkgs+=(mariadb-server mariadb-client)
 test_pkgs+=(golang-go)
 test_pkgs+=(systemtap-sdt-dev)
+test_pkgs+=(qemu-system-x86 busybox-static kmod) # scripts/kernel-matrix.sh boots Debian 12's own kernel
 test_pkgs+=(chromium iptables)
 test_pkgs+=(prometheus protobuf-compiler systemd)
 want=("${build_pkgs[@]}")

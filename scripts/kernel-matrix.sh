@@ -4,7 +4,7 @@
 #   kernel 6.12.117+deb12-amd64: 7 passed, 0 failed (184 s)
 # and a non-zero exit when any check failed. docs/kernels.md ("Kernel matrix") has the how and the why.
 #
-#   scripts/kernel-matrix.sh [--kernel-pkg NAME | --kernel-deb FILE.deb | --vmlinuz FILE [--modules DIR]]...
+#   scripts/kernel-matrix.sh [--kernel-pkg NAME[@SUITE] | --kernel-deb FILE.deb | --vmlinuz FILE [--modules DIR]]...
 #                            [--quick] [--no-host | --host-only] [--keep] [--log DIR] [--tattle BINARY]
 #                            [--timeout MIN] [--smp N] [--mem SIZE]
 #
@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --kernel-pkg)
       [ $# -ge 2 ] || usage
-      [[ "$2" =~ ^linux-image-[A-Za-z0-9.+~-]+$ ]] || die "not a linux-image-* package name: $2"
+      [[ "$2" =~ ^linux-image-[A-Za-z0-9.+~-]+(@[a-z-]+)?$ ]] || die "not a linux-image-* package name (NAME or NAME@SUITE): $2"
       kernels+=("pkg:$2")
       shift 2 ;;
     --kernel-deb) [ $# -ge 2 ] || usage; [ -f "$2" ] || die "no such file: $2"; kernels+=("deb:$(realpath "$2")"); shift 2 ;;
@@ -126,15 +126,35 @@ seconds_since() { echo $(( $(date +%s) - $1 )); }
 
 # --- kernels: a package name or .deb becomes an extracted tree in the cache -------------------------------------
 
+# NAME@SUITE takes the package from another suite of the same Debian archive the host uses (bullseye: Debian 11's
+# 5.10), through an apt list of its own in the cache; the host's sources are not touched.
+apt_opts=()
+use_suite() {
+  local suite="$1" dir uri
+  apt_opts=()
+  [ -n "$suite" ] || return 0
+  [[ "$suite" =~ ^[a-z-]+$ ]] || die "not a suite name: $suite"
+  dir="$cache/apt-$suite"
+  uri="$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
+  [ -n "$uri" ] || uri="$(awk '$1 == "deb" && $0 !~ /security/ { print ($2 ~ /^\[/ ? $3 : $2); exit }' /etc/apt/sources.list 2>/dev/null || true)"
+  [ -n "$uri" ] || die "no Debian archive in the host's apt sources to take $suite from"
+  mkdir -p "$dir/lists/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $suite main" > "$dir/sources.list"
+  apt_opts=(-o "Dir::Etc::SourceList=$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$dir/lists")
+  if ! compgen -G "$dir/lists/*Packages*" > /dev/null; then
+    apt-get "${apt_opts[@]}" update -qq > /dev/null || die "apt-get update of $suite failed"
+  fi
+}
+
 # A metapackage (linux-image-amd64, linux-image-cloud-amd64) depends on the versioned image; follow it.
 resolve_package() {
   local name="$1" next
   [[ "$name" =~ ^linux-image-[A-Za-z0-9.+~-]+$ ]] || die "not a linux-image-* package name: $name"
-  if ! apt-cache show "$name" > /dev/null 2>&1; then
-    apt-get update -qq > /dev/null
-    apt-cache show "$name" > /dev/null 2>&1 || die "apt knows no package $name"
+  if ! apt-cache "${apt_opts[@]}" show "$name" > /dev/null 2>&1; then
+    apt-get "${apt_opts[@]}" update -qq > /dev/null
+    apt-cache "${apt_opts[@]}" show "$name" > /dev/null 2>&1 || die "apt knows no package $name"
   fi
-  next="$(apt-cache depends "$name" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')"
+  next="$(apt-cache "${apt_opts[@]}" depends "$name" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')"
   if [ -n "$next" ]; then
     resolve_package "$next"
   else
@@ -148,7 +168,7 @@ fetch_package() {
   deb="$(find "$cache" -maxdepth 1 -name "${name}_*.deb" | sort -V | tail -n 1)"
   if [ -z "$deb" ]; then
     echo "kernel-matrix: apt-get download $name into $cache" >&2
-    (cd "$cache" && apt-get download -q "$name" 2>&1 | grep -v "unsandboxed as root" >&2) || true
+    (cd "$cache" && apt-get "${apt_opts[@]}" download -q "$name" 2>&1 | grep -v "unsandboxed as root" >&2) || true
     deb="$(find "$cache" -maxdepth 1 -name "${name}_*.deb" | sort -V | tail -n 1)"
     [ -n "$deb" ] || die "apt-get download $name fetched nothing"
   fi
@@ -188,8 +208,9 @@ prepare_kernel() {
   case "$spec" in
     pkg:*)
       # One step at a time: a failure inside a nested $(...) would not stop the outer one.
-      local name deb
-      name="$(resolve_package "${spec#pkg:}")"
+      local name deb pkg="${spec#pkg:}"
+      use_suite "$([[ "$pkg" == *@* ]] && echo "${pkg#*@}")"
+      name="$(resolve_package "${pkg%@*}")"
       deb="$(fetch_package "$name")"
       tree="$(extract_deb "$deb")"
       origin="package ${spec#pkg:} ($(basename "$deb"))"

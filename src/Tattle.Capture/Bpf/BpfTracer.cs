@@ -111,9 +111,9 @@ public sealed unsafe class BpfTracer : IDisposable
     public static VariantLoad TryLoad(BpfVariant variant)
     {
         LibbpfLog.Install();
+        var features = KernelFeatures.Current; // before the log is cleared: the probes' refusals are not this load's
         LibbpfLog.Clear();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var features = KernelFeatures.Current;
         using var obj = Open(ReadObject(variant), new TracerOptions(), HasUprobes(features) && features.Has(KernelCapability.UprobeMulti), HasUprobes(features));
         int err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
         int programs = 0;

@@ -15,6 +15,9 @@ public static unsafe class LibbpfLog
     private static readonly Queue<string> Recent = new();
     private static bool _installed;
 
+    /// <summary>The longest message kept (a verifier log can be megabytes; its end says why).</summary>
+    private const int MaxMessage = 16 << 20;
+
     /// <summary>When set, every message is also written here (the CLI's --verbose).</summary>
     public static TextWriter? Echo { get; set; }
 
@@ -57,14 +60,29 @@ public static unsafe class LibbpfLog
             {
                 return 0;
             }
-            const int size = 4096;
-            byte* buffer = stackalloc byte[size];
-            int n = Libc.VsnPrintf(buffer, size, format, args);
+            // A verifier log arrives as one message of up to megabytes, and its verdict is at the end: measure, then
+            // format whole. vsnprintf consumes the va_list; on x86_64 it is a pointer to a 24-byte struct, and
+            // va_copy is a copy of that struct.
+            const int vaListSize = 24;
+            byte* copy = stackalloc byte[vaListSize];
+            Buffer.MemoryCopy((void*)args, copy, vaListSize, vaListSize);
+            int needed = Libc.VsnPrintf(null, 0, format, (IntPtr)copy);
+            if (needed <= 0)
+            {
+                return 0;
+            }
+            int size = Math.Min(needed, MaxMessage) + 1;
+            var buffer = new byte[size];
+            int n;
+            fixed (byte* b = buffer)
+            {
+                n = Libc.VsnPrintf(b, (nuint)size, format, args);
+            }
             if (n <= 0)
             {
                 return 0;
             }
-            var text = Encoding.UTF8.GetString(buffer, Math.Min(n, size - 1));
+            var text = Encoding.UTF8.GetString(buffer, 0, Math.Min(n, size - 1));
             lock (Gate)
             {
                 foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))

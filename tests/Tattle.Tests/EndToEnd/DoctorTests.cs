@@ -65,7 +65,11 @@ public sealed class DoctorTests(ITestOutputHelper output)
         Requires.Program(output, "curl");
         // 5.10 has no bpf_loop, no task storage in tracing programs and no attach cookies: hidden here, the tracer
         // must choose the fallback on its own, leave the uprobe programs out, and say what is lost.
-        var debian11 = new Dictionary<string, string> { [KernelFeatures.HideVariable] = "BpfLoop,TaskStorage,AttachCookie,RdonlyCast" };
+        var debian11 = new Dictionary<string, string>
+        {
+            [KernelFeatures.HideVariable] = "BpfLoop,TaskStorage,AttachCookie,RdonlyCast",
+            [VariantChoice.EnvironmentVariable] = "auto", // the choice is what is tested, whatever the run around it forces
+        };
         using var server = ServerProcess.HttpServer();
         var r = await TattleCli.RunAsync(["run", "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{server.Port}/old"], env: debian11);
         output.WriteLine(r.ToString());
