@@ -70,7 +70,7 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
     /// Applies new targets: the kernel's exec matches are replaced, running processes are chosen again, and
     /// those no longer chosen are untraced. Returns the processes newly traced.
     /// </summary>
-    public IReadOnlyList<(int Pid, AgentDepth Depth)> Reload(TargetSelector next, Action<ExecMatches> setExecMatches)
+    public SelectionChange Reload(TargetSelector next, Action<ExecMatches> setExecMatches)
     {
         Volatile.Write(ref _selector, next);
         setExecMatches(next.ExecMatches());
@@ -78,22 +78,20 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
         _traced.Clear();
         var now = SelectRunning();
         var added = new List<(int, AgentDepth)>();
+        var changed = new List<(int, AgentDepth)>();
         foreach (var (pid, depth) in now)
         {
             if (!before.TryGetValue(pid, out var had) || had != depth)
             {
                 kernel.Trace(pid, TargetSelector.KernelDepth(depth));
-                if (!before.ContainsKey(pid))
-                {
-                    added.Add((pid, depth));
-                }
+                (before.ContainsKey(pid) ? changed : added).Add((pid, depth));
             }
         }
         foreach (int pid in before.Keys.Where(p => !_traced.ContainsKey(p)))
         {
             kernel.Untrace(pid);
         }
-        return added;
+        return new SelectionChange(added, changed);
     }
 
     /// <summary>Decides for a process the kernel reported; returns false when it was untraced.</summary>
@@ -146,3 +144,9 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
             s.UsesIdentity ? ProcIdentity.ReadUid(pid, procRoot) : null, s.UsesIdentity ? ProcIdentity.ReadCgroup(pid, procRoot) : null);
     }
 }
+
+/// <summary>
+/// What a reload did to running processes: newly traced ones, and traced ones whose depth changed (to or from TLS
+/// plaintext, whose probes must then be attached or detached).
+/// </summary>
+public sealed record SelectionChange(IReadOnlyList<(int Pid, AgentDepth Depth)> Added, IReadOnlyList<(int Pid, AgentDepth Depth)> Changed);

@@ -171,14 +171,20 @@ internal sealed class AgentTraceTarget : ITraceTarget
         {
             _log.Warn("a target asks for TLS plaintext, but the agent started without TLS probes: restart the agent for it");
         }
-        var added = _selection.Reload(new TargetSelector(next.Targets), _tracer!.SetExecMatches);
-        foreach (var (pid, _) in added)
+        var change = _selection.Reload(new TargetSelector(next.Targets), _tracer!.SetExecMatches);
+        foreach (var (pid, _) in change.Added)
         {
             _session!.SeedExisting(pid, nowMonoNs);
             OnTraced?.Invoke(pid, null);
         }
+        foreach (var (pid, _) in change.Changed)
+        {
+            // Its sockets are known already; the TLS probes go on (raised to tls) or come off (lowered from it).
+            OnTraced?.Invoke(pid, null);
+        }
         _config = _config with { Targets = next.Targets, MaxSeries = next.MaxSeries, MemoryMb = next.MemoryMb };
-        _log.Info("reloaded", ("targets", string.Join("; ", next.Targets)), ("processes", _selection.Count), ("added", added.Count));
+        _log.Info("reloaded", ("targets", string.Join("; ", next.Targets)), ("processes", _selection.Count), ("added", change.Added.Count),
+            ("depth_changed", change.Changed.Count));
     }
 
     public bool IsFinished(TraceSession session, long nowMonoNs) => false;

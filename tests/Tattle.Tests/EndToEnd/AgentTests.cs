@@ -201,6 +201,59 @@ public sealed class AgentTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task Sighup_RaisingARunningProcessToTls_AttachesItsProbes()
+    {
+        Requires.RootAndBpf(output);
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var tls = TlsServers.OpenSslWww();
+        int agentPort = ServerProcess.FreeTcpPort();
+        var dir = Directory.CreateTempSubdirectory("tattle-agent-raise-").FullName;
+        var config = Path.Combine(dir, "agent.yaml");
+        string Config(string depth) => $"listen: 127.0.0.1:{agentPort}\notlp:\n  endpoint: {receiver.HttpEndpoint}\n  protocol: http/protobuf\n"
+            + $"targets:\n  - comm: tattle-raise\n    depth: {depth}\n  - comm: no-such-program\n    depth: tls\n";
+        File.WriteAllText(config, Config("protocols")); // the second target starts the agent with its TLS probes
+        using var agent = AgentProcess.Start(output, ["--config", config]);
+        await agent.WaitReadyAsync(agentPort);
+        // One long-lived process: an HTTPS request before the reload (protocols: ciphertext, no span), then one a
+        // line on its standard input until the plaintext of one is read after it.
+        var client = Process.Start(new ProcessStartInfo(Py.Named(dir, "tattle-raise"), ["-c", $$"""
+            import ssl, sys, urllib.request
+            ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+            for line in sys.stdin:
+                urllib.request.urlopen("https://127.0.0.1:{{tls.Port}}/" + line.strip(), context=ctx).read()
+                print("done", flush=True)
+            """]) { RedirectStandardInput = true, RedirectStandardOutput = true })!;
+        try
+        {
+            await WaitForAsync(async () => await MetricAsync(agentPort, "tattle_processes_traced") == 1, "the client traced");
+            await client.StandardInput.WriteLineAsync("before");
+            Assert.Equal("done", await client.StandardOutput.ReadLineAsync());
+
+            File.WriteAllText(config, Config("tls"));
+            agent.Signal("HUP");
+            await agent.WaitForLogAsync("depth_changed=1");
+            // The probes go on in the background: ask until a request is read in plaintext.
+            await WaitForAsync(async () =>
+            {
+                await client.StandardInput.WriteLineAsync("after");
+                Assert.Equal("done", await client.StandardOutput.ReadLineAsync());
+                await Task.Delay(300); // the exporter's batch
+                return receiver.Spans().Any(sp => sp.Attributes.TryGetValue("url.path", out var path) && (string)path == "/after");
+            }, "an HTTPS request of the running process read in plaintext after the reload");
+        }
+        finally
+        {
+            client.Kill();
+            await agent.StopAsync();
+        }
+        var spans = receiver.Spans();
+        Assert.DoesNotContain(spans, sp => sp.Attributes.TryGetValue("url.path", out var path) && (string)path == "/before");
+        Assert.All(spans.Where(sp => sp.Attributes.TryGetValue("url.path", out var path) && (string)path == "/after"),
+            sp => Assert.Equal("https", sp.Attributes["url.scheme"]));
+        Directory.Delete(dir, true);
+    }
+
+    [SkippableFact]
     public async Task TenThousandPeerPorts_MakeAtMostTheCapOfSeriesPlusOther_AndTheFoldIsCounted()
     {
         Requires.RootAndBpf(output);
