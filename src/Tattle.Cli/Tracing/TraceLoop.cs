@@ -175,6 +175,9 @@ internal static class TraceLoop
             Calls = resolver is null ? null : new CallSettings { Functions = resolver.Functions, CountOnly = config.Probes!.CountOnly },
         });
 
+        // From here on a signal is handled, not fatal: one that comes while the programs load (a second or more on
+        // an older kernel's verifier) is taken by the loop's first turn, which stops and flushes as at any time.
+        using var pending = new PendingSignals();
         BpfTracer tracer;
         try
         {
@@ -219,19 +222,6 @@ internal static class TraceLoop
         {
             int signals = 0;
             bool stop = false;
-            PosixSignal? pending = null;
-            var gate = new Lock();
-            void OnSignal(PosixSignalContext ctx)
-            {
-                ctx.Cancel = true; // handled here: flush and clean up instead of dying
-                lock (gate)
-                {
-                    pending = ctx.Signal;
-                }
-            }
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
 
             if (tlsRefused)
             {
@@ -300,13 +290,7 @@ internal static class TraceLoop
             {
                 reader.Poll(PollMs);
                 long now = WallClock.MonotonicNow();
-                PosixSignal? signal;
-                lock (gate)
-                {
-                    signal = pending;
-                    pending = null;
-                }
-                if (signal is { } s)
+                if (pending.Take() is { } s)
                 {
                     stop = target.OnSignal(s, ++signals);
                 }
@@ -406,3 +390,43 @@ internal sealed class TargetException(string message, int exitCode) : Exception(
 {
     public int ExitCode { get; } = exitCode;
 }
+
+/// <summary>SIGINT, SIGTERM and SIGHUP, caught and kept for the trace loop to take: none of them kills tattle.</summary>
+internal sealed class PendingSignals : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly PosixSignalRegistration[] _registrations;
+    private PosixSignal? _pending;
+
+    public PendingSignals() =>
+        _registrations = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP }.Select(s => PosixSignalRegistration.Create(s, OnSignal))];
+
+    /// <summary>The last signal received since the previous call, or null.</summary>
+    public PosixSignal? Take()
+    {
+        lock (_gate)
+        {
+            var signal = _pending;
+            _pending = null;
+            return signal;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+    }
+
+    private void OnSignal(PosixSignalContext ctx)
+    {
+        ctx.Cancel = true; // handled by the loop: flush and clean up instead of dying
+        lock (_gate)
+        {
+            _pending = ctx.Signal;
+        }
+    }
+}
+

@@ -11,6 +11,22 @@ public sealed class AttachTests(ITestOutputHelper output)
     private static string Str(JsonElement r, string name) => r.GetProperty(name).GetString()!;
 
     [SkippableFact]
+    public async Task SigtermWhileTheProgramsLoad_IsAStopNotADeath()
+    {
+        Requires.RootAndBpf(output);
+        using var web = ServerProcess.HttpServer();
+        // The fallback build takes the verifier about a second here (more on an older kernel): the signal lands
+        // inside the load, before any trace loop runs.
+        using var tattle = TattleCli.Start(["attach", "-p", $"{web.Pid}", "--bpf-variant", "fallback"]);
+        await Task.Delay(150);
+        var r = await tattle.StopAsync();
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Single(r.OfType("summary"));
+        Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
+    }
+
+    [SkippableFact]
     public async Task Attach_ReportsExistingConnectionsAndNewTraffic()
     {
         Requires.RootAndBpf(output);
@@ -81,11 +97,14 @@ public sealed class AttachTests(ITestOutputHelper output)
         string script = $"import urllib.request, os, time\nwhile not os.path.exists('{go}'): time.sleep(0.02)\n"
             + $"urllib.request.urlopen('http://127.0.0.1:{web.Port}/index.html').read()";
         using var before = Process.Start(probe, ["-c", script]);
-        await Task.Delay(300);
+        // Readiness, not fixed sleeps (a loaded machine, or the fallback build's slower load, outlasts them): the
+        // first process runs under its name, then tattle has written its start, which comes after the kernel's
+        // name filter is in place.
+        await Until(() => File.Exists($"/proc/{before.Id}/comm") && File.ReadAllText($"/proc/{before.Id}/comm").Trim() == "tattle-probe", "the first process named");
         var jsonPath = Path.Combine(dir, "out.jsonl");
-        using var tattle = Process.Start(TattleCli.StartInfo(["attach", "--comm", "tattle-probe", "--duration", "4", "--json", jsonPath]))!;
+        using var tattle = Process.Start(TattleCli.StartInfo(["attach", "--comm", "tattle-probe", "--duration", "6", "--json", jsonPath]))!;
         var stderr = tattle.StandardError.ReadToEndAsync();
-        await Task.Delay(2000);
+        await Until(() => File.Exists(jsonPath) && ReadShared(jsonPath).Contains("\"process.start\"", StringComparison.Ordinal), "tattle attached");
         File.WriteAllText(go, "");
         using var after = Process.Start(probe, ["-c", script]);
         await before.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
@@ -103,6 +122,22 @@ public sealed class AttachTests(ITestOutputHelper output)
                 && r.GetProperty("remote").GetProperty("port").GetInt32() == web.Port);
         }
         Directory.Delete(dir, true);
+    }
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        return reader.ReadToEnd();
     }
 
     [SkippableFact]

@@ -246,7 +246,7 @@ public class PacketCaptureTests(ITestOutputHelper output)
         using var web = ServerProcess.HttpServer();
         string pcap = TempPcap();
         using var tattle = TattleCli.Start(["attach", "-p", $"{web.Pid}", "-w", pcap]);
-        await Task.Delay(1500); // attached (start-up is well under a second once built)
+        await tattle.WaitForRecordsAsync("process.start", 1); // attached: written once the server is traced
         for (int i = 0; i < 3; i++)
         {
             var curl = Programs.Run("curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{web.Port}/index.html");
