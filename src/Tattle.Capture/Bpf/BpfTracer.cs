@@ -63,8 +63,7 @@ public sealed unsafe class BpfTracer : IDisposable
             throw new BpfUnsupportedException(choice.Reason);
         }
         var bytes = ReadObject(variant);
-        bool uprobes = HasUprobes(features);
-        bool multi = uprobes && features.Has(KernelCapability.UprobeMulti);
+        var (uprobes, multi) = UprobeModes(features);
         var obj = Open(bytes, options, multi, uprobes);
         BpfTracer? tracer = null;
         try
@@ -114,7 +113,8 @@ public sealed unsafe class BpfTracer : IDisposable
         var features = KernelFeatures.Current; // before the log is cleared: the probes' refusals are not this load's
         LibbpfLog.Clear();
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var obj = Open(ReadObject(variant), new TracerOptions(), HasUprobes(features) && features.Has(KernelCapability.UprobeMulti), HasUprobes(features));
+        var (uprobes, multi) = UprobeModes(features);
+        using var obj = Open(ReadObject(variant), new TracerOptions(), multi, uprobes);
         int err = Libbpf.ObjectLoad(obj.DangerousGetHandle());
         int programs = 0;
         for (IntPtr prog = Libbpf.NextProgram(obj.DangerousGetHandle(), IntPtr.Zero); prog != IntPtr.Zero;
@@ -127,8 +127,17 @@ public sealed unsafe class BpfTracer : IDisposable
     }
 
     /// <summary>Uprobe programs can load: uprobes exist and bpf_get_attach_cookie tells them which function fired.</summary>
-    public static bool HasUprobes(KernelFeatures features) =>
-        features.Has(KernelCapability.Uprobes) && features.Has(KernelCapability.AttachCookie);
+    public static bool HasUprobes(KernelFeatures features) => UprobesMissing(features) is null;
+
+    /// <summary>What the kernel lacks for uprobes (TLS plaintext, `probe`), or null when it has it all.</summary>
+    public static string? UprobesMissing(KernelFeatures features) =>
+        !features.Has(KernelCapability.Uprobes) ? $"uprobes, which this kernel ({features.Release}) lacks (CONFIG_UPROBE_EVENTS)"
+        : !features.Has(KernelCapability.AttachCookie) ? $"attach cookies (Linux 5.15), which this kernel ({features.Release}) lacks"
+        : null;
+
+    // Whether the uprobe programs load at all, and whether as uprobe_multi programs.
+    private static (bool Uprobes, bool Multi) UprobeModes(KernelFeatures features) =>
+        (HasUprobes(features), HasUprobes(features) && features.Has(KernelCapability.UprobeMulti));
 
     /// <summary>The compiled object of a variant, embedded at build time.</summary>
     public static byte[] ReadObject(BpfVariant variant = BpfVariant.Fast) =>
@@ -136,14 +145,7 @@ public sealed unsafe class BpfTracer : IDisposable
 
     private static BpfObjectHandle Open(byte[] bytes, TracerOptions options, bool uprobeMulti, bool uprobes)
     {
-        IntPtr obj;
-        // object_name fixes the internal maps' names ("tattle.rodata"); libbpf copies buffer and name.
-        fixed (byte* buffer = bytes)
-        fixed (byte* name = "tattle\0"u8)
-        {
-            var opts = new Libbpf.ObjectOpenOptions { Size = (nuint)sizeof(Libbpf.ObjectOpenOptions), ObjectName = name };
-            obj = Libbpf.ObjectOpenMem(buffer, (nuint)bytes.Length, &opts);
-        }
+        IntPtr obj = EmbeddedObject.Open(bytes, "tattle\0"u8);
         Errno.ThrowIfNull(obj, "opening the BPF object");
         var handle = new BpfObjectHandle(obj);
         try

@@ -138,13 +138,7 @@ public sealed class KernelFeatures
     /// </summary>
     private static unsafe bool LoadsAlone(byte[] bytes, string program, string? map = null, int expectedAttachType = -1, Func<int, bool>? then = null)
     {
-        IntPtr obj;
-        fixed (byte* buffer = bytes)
-        fixed (byte* name = "tattle_probe\0"u8)
-        {
-            var opts = new Libbpf.ObjectOpenOptions { Size = (nuint)sizeof(Libbpf.ObjectOpenOptions), ObjectName = name };
-            obj = Libbpf.ObjectOpenMem(buffer, (nuint)bytes.Length, &opts);
-        }
+        IntPtr obj = EmbeddedObject.Open(bytes, "tattle_probe\0"u8);
         if (obj == IntPtr.Zero)
         {
             return false;

@@ -87,7 +87,7 @@ public static class DoctorCommand
                 w.WriteLine("  the fallback reads every kernel field with bpf_probe_read_kernel and keeps calls in flight in a hash:");
                 w.WriteLine("  the same records, at a higher cost per traced syscall (docs/kernels.md has the figures)");
             }
-            if (TraceLoop.UprobesMissing(features) is { } missing)
+            if (BpfTracer.UprobesMissing(features) is { } missing)
             {
                 w.WriteLine($"  no TLS plaintext and no `tattle probe` here: they need {missing}");
             }

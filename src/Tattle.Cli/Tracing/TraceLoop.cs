@@ -68,12 +68,6 @@ internal static class TraceLoop
     private const long FlushEveryNs = 100_000_000;
     private const long StatsEveryNs = 500_000_000;
 
-    /// <summary>What the kernel lacks for uprobes (TLS plaintext, `probe`), or null when it has it all.</summary>
-    internal static string? UprobesMissing(KernelFeatures features) =>
-        !features.Has(KernelCapability.Uprobes) ? $"uprobes, which this kernel ({features.Release}) lacks (CONFIG_UPROBE_EVENTS)"
-        : !features.Has(KernelCapability.AttachCookie) ? $"attach cookies (Linux 5.15), which this kernel ({features.Release}) lacks"
-        : null;
-
     /// <summary>Traces <paramref name="target"/>; <paramref name="extra"/> is one more sink for every record (`tattle check`).</summary>
     public static int Execute(TraceConfig config, ITraceTarget target, TextWriter stderr, IRecordSink? extra = null)
     {
@@ -92,7 +86,7 @@ internal static class TraceLoop
             stderr.WriteLine($"tattle: {e.Message}");
             return 2;
         }
-        string? noUprobes = UprobesMissing(features);
+        string? noUprobes = BpfTracer.UprobesMissing(features);
         if (config.Probes is not null && noUprobes is not null)
         {
             stderr.WriteLine($"tattle: probes need {noUprobes}");
