@@ -1338,6 +1338,54 @@ static __always_inline bool is_peek(const struct call_args *c)
     }
 }
 
+/* The calls whose result is bytes moved on a socket (or, for the mmsg calls, messages). */
+static __always_inline bool moves_payload(__u32 nr)
+{
+    return is_payload_call(nr) || nr == NR_sendmmsg || nr == NR_recvmmsg || nr == NR_sendfile || nr == NR_splice;
+}
+
+/* What a payload call moved, told by the syscall's exit or (--no-syscalls) by the socket layer's tracepoint. */
+static __always_inline void finish_payload(struct call_args *c, long ret, __u64 id)
+{
+    if (at_entry_seen && c->sock_type == SOCK_STREAM && is_send_call(c->nr) && is_payload_call(c->nr))
+        tls_note_send(id, c->sk, c->fd, ret);
+    if ((c->count_only || (cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS))) && c->sock_type == SOCK_STREAM
+        && ret > 0 && is_payload_call(c->nr)) {
+        struct sk_info *info = sk_info_get(c->sk, id >> 32, c->fd, false);
+        /* A socket whose plaintext the TLS probes deliver: its ciphertext would only be parsed twice. */
+        if (info && (c->count_only || (cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) || info->tls)) {
+            __sync_fetch_and_add(&info->pos[is_send_call(c->nr) ? DIR_SEND : DIR_RECV], (__u64)ret);
+            return;
+        }
+    }
+    switch (c->nr) {
+    case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
+        if (ret > 0)
+            emit_payload(c, ret, DIR_SEND);
+        break;
+    case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg: case NR_recvmmsg:
+        if (ret > 0) {
+            emit_payload(c, ret, DIR_RECV);
+        } else if (ret == 0 && c->sock_type == SOCK_STREAM && c->nr != NR_recvmmsg) {
+            struct emit_state *s = emit_state_init(c, 0, DIR_RECV);
+            if (s) {
+                struct sk_info *info = bpf_map_lookup_elem(&socks, &c->sk);
+                s->pos = info ? info->pos[DIR_RECV] : 0;
+                emit_chunk(s, TATTLE_DATA_EOF | TATTLE_DATA_LAST);
+            }
+        }
+        break;
+    case NR_sendfile:
+        if (ret > 0)
+            emit_bypass(c, ret, DIR_SEND, TATTLE_DATA_SENDFILE);
+        break;
+    case NR_splice:
+        if (ret > 0)
+            emit_bypass(c, ret, (__u16)c->arg[5], TATTLE_DATA_SPLICE);
+        break;
+    }
+}
+
 static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
 {
     /* orig_ax keeps the call's number to its exit: reading it first spares the other calls the storage lookup. */
@@ -1350,42 +1398,11 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
         return 0;
     if (is_peek(&c))
         return 0;
-    if (at_entry_seen && c.sock_type == SOCK_STREAM && is_send_call(c.nr) && is_payload_call(c.nr))
-        tls_note_send(id, c.sk, c.fd, ret);
-    if ((c.count_only || (cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS))) && c.sock_type == SOCK_STREAM
-        && ret > 0 && is_payload_call(c.nr)) {
-        struct sk_info *info = sk_info_get(c.sk, id >> 32, c.fd, false);
-        /* A socket whose plaintext the TLS probes deliver: its ciphertext would only be parsed twice. */
-        if (info && (c.count_only || (cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) || info->tls)) {
-            __sync_fetch_and_add(&info->pos[is_send_call(c.nr) ? DIR_SEND : DIR_RECV], (__u64)ret);
-            return 0;
-        }
+    if (moves_payload(c.nr)) {
+        finish_payload(&c, ret, id);
+        return 0;
     }
     switch (c.nr) {
-    case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
-        if (ret > 0)
-            emit_payload(&c, ret, DIR_SEND);
-        break;
-    case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg: case NR_recvmmsg:
-        if (ret > 0) {
-            emit_payload(&c, ret, DIR_RECV);
-        } else if (ret == 0 && c.sock_type == SOCK_STREAM && c.nr != NR_recvmmsg) {
-            struct emit_state *s = emit_state_init(&c, 0, DIR_RECV);
-            if (s) {
-                struct sk_info *info = bpf_map_lookup_elem(&socks, &c.sk);
-                s->pos = info ? info->pos[DIR_RECV] : 0;
-                emit_chunk(s, TATTLE_DATA_EOF | TATTLE_DATA_LAST);
-            }
-        }
-        break;
-    case NR_sendfile:
-        if (ret > 0)
-            emit_bypass(&c, ret, DIR_SEND, TATTLE_DATA_SENDFILE);
-        break;
-    case NR_splice:
-        if (ret > 0)
-            emit_bypass(&c, ret, (__u16)c.arg[5], TATTLE_DATA_SPLICE);
-        break;
     case NR_socket:
         if (ret >= 0)
             emit_sock(&c, ret, TATTLE_EV_SOCKET, ret);
@@ -1442,6 +1459,104 @@ int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 #endif
 
+#ifndef TATTLE_FALLBACK
+/* ---------------------------------------------------------------------------------------------------------
+ * --no-syscalls: payloads from the socket layer. sock_send_length and sock_recv_length (6.3) fire inside every
+ * socket send and receive, after the call moved its bytes, in the caller's context; only socket calls pay for them,
+ * where a program on sys_enter/sys_exit puts every syscall of every task on the kernel's slow path. The syscall's
+ * own registers (bpf_task_pt_regs, 5.15) say which call it is, its fd and its user buffer or iovecs.
+ */
+
+/* The first payload of a socket this process is not known to hold (accepted, connected or created unseen): its
+ * fd, addresses and state, as a socket() record, so user space needs no /proc walk. A TCP connect's SYN_SENT left
+ * an entry without an fd: the record names it. */
+static __always_inline bool sock_first_seen(struct sock *sk, __u32 tgid, int fd, int ret)
+{
+    __u64 key = (__u64)sk;
+    struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
+    if (info && info->tgid == tgid && info->fd == fd)
+        return true;
+    /* An end of stream, or a call on a TCP socket already closed (its entry went at CLOSE): the tail of a
+     * connection that is over, not a new one. */
+    if (!info && (ret == 0 || (sk->sk_protocol == IPPROTO_TCP && sk->__sk_common.skc_state == TCP_CLOSE)))
+        return false;
+    struct tattle_sock_event *e = sock_event(TATTLE_EV_SOCKET);
+    if (e) {
+        e->fd = fd;
+        e->ret = fd;
+        struct socket *so = sk->sk_socket;
+        if (so)
+            fill_from_socket(e, so);
+        output(e, sizeof(*e), false);
+    }
+    if (!info) {
+        sk_info_get(key, tgid, fd, false);
+        return true;
+    }
+    info->tgid = tgid;
+    info->fd = fd;
+    return true;
+}
+
+static __always_inline int on_sock_length(struct sock *sk, int ret, int flags, __u16 dir)
+{
+    if (!(cfg.flags & TATTLE_CFG_SOCK_PAYLOAD) || !sk || ret < 0 || (flags & MSG_PEEK))
+        return 0;
+    __u64 id = bpf_get_current_pid_tgid();
+    __u32 *tflags = trace_flags(id >> 32);
+    if (!tflags)
+        return 0;
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+    struct call_args c = {};
+    c.nr = regs->orig_ax;
+    c.arg[0] = regs->di;
+    c.arg[1] = regs->si;
+    c.arg[2] = regs->dx;
+    c.arg[3] = regs->r10;
+    c.arg[4] = regs->r8;
+    c.arg[5] = regs->r9;
+    if (is_payload_call(c.nr) && is_send_call(c.nr) != (dir == DIR_SEND))
+        return 0; /* a send made by a receive (or the other way): not the call's own bytes */
+    if (is_payload_call(c.nr) || c.nr == NR_sendfile) {
+        c.fd = (int)c.arg[0];
+    } else if (c.nr == NR_splice) {
+        c.fd = (int)(dir == DIR_SEND ? c.arg[2] : c.arg[0]);
+        c.arg[5] = dir;
+    } else {
+        /* sendmmsg/recvmmsg fire once per message and the registers do not say which; io_uring's and the
+         * kernel's own socket calls have no user buffer of the process. Counted, not read. */
+        if (ret > 0)
+            stat_add(TATTLE_STAT_BYTES_UNREAD, ret);
+        return 0;
+    }
+    c.sk = (__u64)sk;
+    c.sock_type = sk->sk_type;
+    c.family = sk->__sk_common.skc_family;
+    c.count_only = counts_only(tflags);
+    if (!sock_first_seen(sk, id >> 32, c.fd, ret))
+        return 0;
+    if ((cfg.flags & TATTLE_CFG_TLS) && is_payload_call(c.nr)) {
+        tls_note_socket(id, c.fd);
+        if (go_seen)
+            go_note_socket(id >> 32, regs->r14, c.fd);
+    }
+    finish_payload(&c, ret, id);
+    return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tattle_sock_send, struct sock *sk, int ret, int flags)
+{
+    return on_sock_length(sk, ret, flags, DIR_SEND);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tattle_sock_recv, struct sock *sk, int ret, int flags)
+{
+    return on_sock_length(sk, ret, flags, DIR_RECV);
+}
+#endif
+
 /* TCP state changes of traced sockets. On loopback the peer's transitions run in the other process's context,
  * so the owner comes from the socks map (filled at socket/connect/accept/listen), never from current. */
 SEC("raw_tp/inet_sock_set_state")
@@ -1493,14 +1608,20 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     e->ret = -BPF_CORE_READ(sk, sk_err);
     e->bytes_sent = info->pos[DIR_SEND];
     e->bytes_recv = info->pos[DIR_RECV];
-    if (cfg.flags & TATTLE_CFG_NO_SYSCALLS) {
+    if ((cfg.flags & TATTLE_CFG_NO_SYSCALLS) && !(cfg.flags & TATTLE_CFG_SOCK_PAYLOAD)) {
         /* No payload calls advance the positions: TCP's own counters say what went through. */
         e->bytes_sent = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
         e->bytes_recv = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
     }
     output(e, sizeof(*e), false);
-    if (newstate == TCP_CLOSE)
-        info->tgid = 0; /* no more state changes to report; the positions stay for a late close() */
+    if (newstate == TCP_CLOSE) {
+        /* No more state changes to report; the positions stay for a late close(). With no close() to come
+         * (--no-syscalls) the entry goes: a new socket at the same address is then first seen as new. */
+        if (cfg.flags & TATTLE_CFG_SOCK_PAYLOAD)
+            bpf_map_delete_elem(&socks, &key);
+        else
+            info->tgid = 0;
+    }
     return 0;
 }
 

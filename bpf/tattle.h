@@ -131,6 +131,9 @@ struct tattle_exe_key {
 /* The syscall tracepoints are not attached (--packets-only): TCP sockets are learnt from their state changes,
  * a connect's SYN_SENT and a listen's LISTEN, which run in the process's own context. */
 #define TATTLE_CFG_NO_SYSCALLS 4
+/* --no-syscalls: payloads from the socket layer's sock_send_length/sock_recv_length tracepoints (6.3), with the
+ * syscall's registers from bpf_task_pt_regs (5.15); a socket's first payload names its fd. */
+#define TATTLE_CFG_SOCK_PAYLOAD 8
 
 struct tattle_hdr {
     __u64 ts_ns; /* CLOCK_MONOTONIC */

@@ -125,6 +125,7 @@ struct sock {
     __u16 sk_protocol;
     __u16 sk_type;
     unsigned long sk_flags; /* older kernels */
+    struct socket *sk_socket;
 };
 
 /* TCP's own byte counters (RFC 4898 tcpEStatsAppHCThruOctetsAcked/Received), for sockets whose syscalls are not

@@ -21,6 +21,9 @@
 # is http records against the requests wrk completed.
 # tattle-base (and tattle-base-https) is the tattle (tattle-https) condition with another build ($TATTLE_BASELINE, e.g. the previous commit's
 # out/tattle/tattle), interleaved with the current one, so a change's cost is measured on the same machine state.
+# tattle-nosys (and tattle-nosys-https, tattle-nosys-noparse) is the tattle (tattle-https, tattle-noparse) condition
+# with --no-syscalls: payloads from the socket layer's sock_send_length/sock_recv_length tracepoints, no program on
+# the syscall tracepoints, so only socket calls pay for tracing.
 # tattle-fallback (and tattle-fallback-https) is the tattle (tattle-https) condition on the fallback build of the
 # kernel programs (--bpf-variant fallback: raw tracepoints, bpf_probe_read_kernel, a hash for calls in flight), the
 # one kernels 5.17-6.1 load.
@@ -36,7 +39,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-nosys tattle-nosys-noparse tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 conditions="$all"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -129,7 +132,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
     untraced|untraced-https|untraced-paced|untraced-h2|untraced-go) return ;;
-    tattle|tattle-base|tattle-base-https|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2|tattle-go)
+    tattle|tattle-base|tattle-base-https|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -139,7 +142,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
       [ "$c" = tattle-light ] && w=(--no-payload)
       [ "$c" = tattle-noparse ] && w=(--no-parse)
-      case "$c" in tattle-fallback*) w=(--bpf-variant fallback) ;; esac
+      case "$c" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys*) w=(--no-syscalls) ;; esac
       local traced=$worker bin=$tattle
       [ "$c" = tattle-h2 ] && traced=$h2_pid
       [ "$c" = tattle-go ] && traced=$go_pid
@@ -287,8 +290,8 @@ for c in conds:
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
-print(f"overhead http={g(ratios,'tattle')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
+print(f"overhead http={g(ratios,'tattle')} nosys={g(ratios,'tattle-nosys')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
-      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
+      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-nosys', 'tattle-nosys-https', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY

@@ -27,6 +27,12 @@ public sealed record TraceSettings
 
     /// <summary>Probed library calls (tattle probe); null without function probes.</summary>
     public Calls.CallSettings? Calls { get; init; }
+
+    /// <summary>
+    /// No close() is seen (--no-syscalls: payloads come from the socket layer): a TCP connection ends with its CLOSE
+    /// state, other sockets with their process.
+    /// </summary>
+    public bool ClosesFromState { get; init; }
 }
 
 /// <summary>
@@ -48,7 +54,7 @@ public sealed class TraceSession : ITraceEventSink
         _settings = settings;
         _writer = new RecordWriter(sink, settings, Processes, Names);
         _calls = settings.Calls is { } calls ? new Calls.CallRecorder(calls, _writer, settings.Streams.Parser.Redact) : null;
-        _connections = new ConnectionTracker(_writer, sockets, Processes);
+        _connections = new ConnectionTracker(_writer, sockets, Processes) { ClosesFromState = settings.ClosesFromState };
         _tls = new TlsSessions(_connections, settings);
         _connections.Closing = _tls.OnClosing;
     }

@@ -17,8 +17,13 @@ public sealed unsafe class BpfTracer : IDisposable
     /// <summary>Resource name of the fallback variant, the same source built with TATTLE_FALLBACK.</summary>
     public const string FallbackResource = "bpf/tattle.bpf.fallback.o";
 
+    // The socket layer's payload programs (--no-syscalls): only in the fast build, loaded only when asked for, so the
+    // build still loads on a kernel without the tracepoints (before 6.3).
+    private static readonly string[] SocketPrograms = ["tattle_sock_send", "tattle_sock_recv"];
+
     private static readonly string[] AttachOrder =
-        ["tattle_fork", "tattle_exec", "tattle_exit", "tattle_tcp_state", "tattle_sys_enter", "tattle_sys_exit"];
+        ["tattle_fork", "tattle_exec", "tattle_exit", "tattle_tcp_state", "tattle_sys_enter", "tattle_sys_exit", .. SocketPrograms];
+
 
     private readonly BpfObjectHandle _object;
     private readonly List<BpfLinkHandle> _links = [];
@@ -61,6 +66,10 @@ public sealed unsafe class BpfTracer : IDisposable
         if (choice.Variant is not { } variant)
         {
             throw new BpfUnsupportedException(choice.Reason);
+        }
+        if (options.SocketPayload && SocketPayloadMissing(features, variant) is { } missing)
+        {
+            throw new BpfUnsupportedException($"--no-syscalls needs {missing}");
         }
         var bytes = ReadObject(variant);
         var (uprobes, multi) = UprobeModes(features);
@@ -135,6 +144,13 @@ public sealed unsafe class BpfTracer : IDisposable
         : !features.Has(KernelCapability.AttachCookie) ? $"attach cookies (Linux 5.15), which this kernel ({features.Release}) lacks"
         : null;
 
+    /// <summary>What payloads from the socket layer (--no-syscalls) need that this kernel or build lacks, or null.</summary>
+    public static string? SocketPayloadMissing(KernelFeatures features, BpfVariant variant) =>
+        !features.Has(KernelCapability.SockLengthTracepoints) ? $"the sock_send_length and sock_recv_length tracepoints (Linux 6.3), which this kernel ({features.Release}) lacks"
+        : !features.Has(KernelCapability.TaskPtRegs) ? $"bpf_task_pt_regs (Linux 5.15), which this kernel ({features.Release}) lacks"
+        : variant != BpfVariant.Fast ? "the fast build of the kernel programs (--bpf-variant fast)"
+        : null;
+
     // Whether the uprobe programs load at all, and whether as uprobe_multi programs.
     private static (bool Uprobes, bool Multi) UprobeModes(KernelFeatures features) =>
         (HasUprobes(features), HasUprobes(features) && features.Has(KernelCapability.UprobeMulti));
@@ -151,6 +167,14 @@ public sealed unsafe class BpfTracer : IDisposable
         try
         {
             Configure(obj, options);
+            foreach (var name in SocketPrograms)
+            {
+                IntPtr prog = Libbpf.FindProgramByName(obj, name);
+                if (prog != IntPtr.Zero && !options.SocketPayload)
+                {
+                    Errno.ThrowIfNegative(Libbpf.ProgramSetAutoload(prog, false), $"leaving out {name}");
+                }
+            }
             foreach (var name in Uprobes.UprobePrograms.All.SelectMany(p => (string[])[p.EnterMulti, p.ExitMulti]))
             {
                 IntPtr prog = Libbpf.FindProgramByName(obj, name);
@@ -205,7 +229,8 @@ public sealed unsafe class BpfTracer : IDisposable
             WakeupBytes = (ulong)Math.Max(1, options.WakeupBytes),
             Flags = (options.NoStreamPayload ? 1u : 0u) // TATTLE_CFG_NO_STREAM_PAYLOAD
                 | (options.Tls ? 2u : 0u) // TATTLE_CFG_TLS
-                | (options.NoSyscalls ? 4u : 0u), // TATTLE_CFG_NO_SYSCALLS
+                | (options.NoSyscalls ? 4u : 0u) // TATTLE_CFG_NO_SYSCALLS
+                | (options.SocketPayload ? 8u : 0u), // TATTLE_CFG_SOCK_PAYLOAD
         };
         Errno.ThrowIfNegative(Libbpf.MapSetInitialValue(rodata, &cfg, (nuint)sizeof(NativeConfig)), "setting the BPF configuration");
         IntPtr events = Libbpf.FindMapByName(obj, "events");
@@ -220,6 +245,10 @@ public sealed unsafe class BpfTracer : IDisposable
             if (Options.NoSyscalls && name is "tattle_sys_enter" or "tattle_sys_exit")
             {
                 continue; // every syscall of the machine would pay for them
+            }
+            if (!Options.SocketPayload && SocketPrograms.Contains(name))
+            {
+                continue;
             }
             IntPtr prog = Libbpf.FindProgramByName(obj, name);
             if (prog == IntPtr.Zero)

@@ -52,9 +52,9 @@ public static class KernelCapabilities
         new(KernelCapability.UprobeMulti, "uprobe_multi links", "6.6",
             "one link per library and process: fast TLS attach", "one perf link per function (slower attach, same records)"),
         new(KernelCapability.TaskPtRegs, "bpf_task_pt_regs", "5.15",
-            "not used by this build (socket tracepoints would need it)", "nothing"),
+            "--no-syscalls: the syscall's fd and user buffer inside a socket tracepoint", "no --no-syscalls"),
         new(KernelCapability.SockLengthTracepoints, "sock:sock_send_length/sock_recv_length", "6.3",
-            "not used by this build (a payload path off the syscall tracepoints)", "nothing"),
+            "--no-syscalls: payloads from socket sends and receives alone", "no --no-syscalls"),
     ];
 
     public static CapabilityInfo Info(KernelCapability capability) => All.First(i => i.Capability == capability);

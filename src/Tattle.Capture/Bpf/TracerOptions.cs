@@ -20,6 +20,12 @@ public sealed record TracerOptions
     /// <summary>The syscall tracepoints are not attached: TCP sockets are learnt from their state changes (--packets-only).</summary>
     public bool NoSyscalls { get; init; }
 
+    /// <summary>
+    /// Payloads come from the socket layer's send/receive tracepoints instead of the syscall programs (--no-syscalls,
+    /// with <see cref="NoSyscalls"/>): only socket calls pay for tracing, not every syscall of the machine.
+    /// </summary>
+    public bool SocketPayload { get; init; }
+
     /// <summary>TLS probes will be attached: payload syscalls inside TLS calls bind sessions to their sockets.</summary>
     public bool Tls { get; init; }
 

@@ -114,6 +114,11 @@ internal sealed class TraceOptions
         Description = "With -w, the lightest capture: no syscall tracing; TCP connections are learnt from their state changes (no payload parsing, no UDP or unix sockets)",
     };
 
+    public Option<bool> NoSyscalls { get; } = new("--no-syscalls")
+    {
+        Description = "Trace without syscall tracepoints, for busy servers: payloads from the socket layer's send and receive tracepoints (Linux 6.3+), connections from their first payload and TCP state changes; no connect/bind/close calls of their own, sendmmsg/recvmmsg payloads counted but not read",
+    };
+
     public Option<bool> TlsPlaintext { get; } = new("--tls-plaintext")
     {
         Description = "With -w, also write the TLS plaintext the probes read, as TCP packets of a second, synthetic interface (Wireshark shows the HTTP inside)",
@@ -227,6 +232,14 @@ internal sealed class TraceOptions
         command.Add(Snaplen);
         command.Add(NoPayload);
         command.Add(NoTls);
+        command.Add(NoSyscalls);
+        CrossCheck.Add(command, result =>
+        {
+            if (result.GetValue(NoSyscalls) && command.Options.Contains(PacketsOnly) && result.GetValue(PacketsOnly))
+            {
+                result.AddError("--no-syscalls and --packets-only are two ways of tracing without syscalls: choose one");
+            }
+        });
         command.Add(Verbose);
         command.Add(RingSize);
         command.Add(BpfVariant);
@@ -253,6 +266,7 @@ internal sealed class TraceOptions
         BpfVariant = VariantChoice.TryParse(result.GetValue(BpfVariant), out var variant) ? variant : BpfVariantRequest.Auto,
         NoPayload = result.GetValue(NoPayload) || result.GetValue(PacketsOnly),
         PacketsOnly = result.GetValue(PacketsOnly),
+        NoSyscalls = result.GetValue(NoSyscalls),
         Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload) && !result.GetValue(PacketsOnly),
         Packets = result.GetValue(Write) is { } pcap ? new PacketCaptureConfig
         {

@@ -34,6 +34,9 @@ internal sealed record TraceConfig
     /// <summary>--packets-only: no syscall tracepoints; TCP sockets learnt from their state changes.</summary>
     public bool PacketsOnly { get; init; }
 
+    /// <summary>--no-syscalls: payloads from the socket layer's tracepoints; no syscall tracepoints.</summary>
+    public bool NoSyscalls { get; init; }
+
     /// <summary>TLS plaintext through uprobes on the traced processes' TLS libraries (off with --no-tls or --no-payload).</summary>
     public bool Tls { get; init; }
 

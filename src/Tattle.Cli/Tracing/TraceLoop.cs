@@ -167,6 +167,7 @@ internal static class TraceLoop
             Streams = config.Streams,
             TlsPlaintext = plaintext,
             Calls = resolver is null ? null : new CallSettings { Functions = resolver.Functions, CountOnly = config.Probes!.CountOnly },
+            ClosesFromState = config.NoSyscalls,
         });
 
         // From here on a signal is handled, not fatal: one that comes while the programs load (a second or more on
@@ -181,7 +182,8 @@ internal static class TraceLoop
                 RingBufferBytes = config.RingBufferBytes,
                 NoStreamPayload = config.NoPayload,
                 Tls = config.Tls,
-                NoSyscalls = config.PacketsOnly,
+                NoSyscalls = config.PacketsOnly || config.NoSyscalls,
+                SocketPayload = config.NoSyscalls,
                 Comm = target.Comm,
                 Variant = config.BpfVariant,
             });

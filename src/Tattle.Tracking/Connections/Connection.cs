@@ -25,12 +25,12 @@ public sealed class Connection
 
     public required ulong ProcessStart { get; init; }
 
-    public required int Fd { get; init; }
+    public required int Fd { get; set; }
 
     /// <summary>The fd as records show it: -1 for a socket known only from its TCP state changes (--packets-only).</summary>
     public int ShownFd => Fd >= 0 ? Fd : -1;
 
-    public required int Generation { get; init; }
+    public required int Generation { get; set; }
 
     /// <summary>The kernel sock's address while it lives (0 when unknown).</summary>
     public ulong SockId { get; set; }

@@ -22,6 +22,9 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
     /// <summary>A connection is ending (its decoder has reported what was pending): what hangs on it goes too.</summary>
     public Action<Connection, long>? Closing { get; set; }
 
+    /// <summary>A TCP connection ends with its CLOSE state even when it has an fd: no close() will be seen (--no-syscalls).</summary>
+    public bool ClosesFromState { get; init; }
+
     /// <summary>Connections currently open (or being set up).</summary>
     public int OpenConnections => _byFd.Count;
 
@@ -71,7 +74,14 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         switch (e.Kind)
         {
             case SocketEventKind.Socket:
-                NewFromEvent(in e);
+                if (!e.Local.IsEmpty || !e.Remote.IsEmpty || e.LocalPath is not null)
+                {
+                    FirstSeen(in e);
+                }
+                else
+                {
+                    NewFromEvent(in e);
+                }
                 break;
             case SocketEventKind.Connect:
                 OnConnect(in e);
@@ -216,7 +226,8 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         }
         conn.KernelSent = Math.Max(conn.KernelSent, e.BytesSent);
         conn.KernelRecv = Math.Max(conn.KernelRecv, e.BytesRecv);
-        if (conn.Fd < 0 && e.State == TcpState.Close && conn.State is ConnectionState.Open or ConnectionState.Listening)
+        if ((conn.Fd < 0 || ClosesFromState) && e.State == TcpState.Close
+            && conn.State is ConnectionState.Open or ConnectionState.Listening or ConnectionState.Created)
         {
             Close(conn, e.TimestampNs); // no close() will be seen: the socket's end is this state
             return;
@@ -276,6 +287,50 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         conn.State = ConnectionState.Connecting;
         conn.Remote = e.Remote;
         return conn;
+    }
+
+    /// <summary>
+    /// --no-syscalls: a socket's first payload in a process, with the socket's fd, addresses and state (an accepted
+    /// or connected socket, or one created unseen). A connection learnt from its connect's SYN_SENT without an fd
+    /// takes the fd here and keeps its id; any other is new, a server's when it shares a port the process listens on.
+    /// </summary>
+    private void FirstSeen(in SocketEvent e)
+    {
+        if (e.SockId != 0 && _bySock.TryGetValue(e.SockId, out var known) && known.Pid == e.Pid && known.Fd < 0)
+        {
+            _byFd.Remove((known.Pid, known.Fd));
+            if (_byFd.TryGetValue((e.Pid, e.Fd), out var previous))
+            {
+                Close(previous, e.TimestampNs);
+            }
+            known.Fd = e.Fd;
+            known.Generation = _generations.GetValueOrDefault((e.Pid, e.Fd)) + 1;
+            _generations[(e.Pid, e.Fd)] = known.Generation;
+            _byFd[(e.Pid, e.Fd)] = known;
+            _closed.Forget(e.Pid, e.Fd, e.SockId);
+            return;
+        }
+        var conn = NewFromEvent(in e);
+        conn.Local = e.Local;
+        conn.Remote = e.Remote;
+        conn.LocalPath = e.LocalPath;
+        conn.RemotePath = e.RemotePath;
+        if (e.Local.IsInet && e.Local.Port != 0 && ListensOn(e.Pid, e.Local.Port, conn.Proto))
+        {
+            conn.Role = "server";
+        }
+    }
+
+    private bool ListensOn(int pid, int port, string proto)
+    {
+        foreach (var c in _byFd.Values)
+        {
+            if (c.Pid == pid && c.State == ConnectionState.Listening && c.Local.Port == port && c.Proto == proto)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Connection NewFromEvent(in SocketEvent e) =>
