@@ -56,10 +56,18 @@ taskset -c 1 wrk -t1 -c16 -d"$((secs + 2))s" "$url" > "$dir/wrk.txt" &
 wrk_pid=$!
 sleep 1
 perf record -a -g -F 999 -o "$dir/perf.data" -- sleep "$secs" 2>/dev/null
+# $TATTLE_PROFILE_DATA=FILE keeps the samples for perf report.
+[ -n "${TATTLE_PROFILE_DATA:-}" ] && cp "$dir/perf.data" "$TATTLE_PROFILE_DATA"
 wait "$wrk_pid" || true
 echo "== $scheme, $([ "$untraced" = 1 ] && echo untraced || echo "tattle ${extra[*]}"): $(awk '/Requests\/sec/ {print $2}' "$dir/wrk.txt") requests/s"
 echo "== share of all samples by process and object"
-perf report -i "$dir/perf.data" --no-children --sort comm,dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
+perf report -i "$dir/perf.data" --no-children -g none --sort comm,dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
 echo "== nginx's kernel samples: top symbols"
-perf report -i "$dir/perf.data" --no-children --comms nginx --dsos '[kernel.kallsyms]' --sort sym --stdio 2>/dev/null \
+perf report -i "$dir/perf.data" --no-children -g none --comms nginx --dsos '[kernel.kallsyms]' --sort sym --stdio 2>/dev/null \
   | grep -E '^ +[0-9]' | head -15
+if [ "$untraced" = 0 ]; then
+  # Tattle's own stages (drain, decode, tracking, parsing, records, JSON): its symbols, every thread of the process.
+  echo "== tattle's samples: top symbols (share of tattle's samples)"
+  perf report -i "$dir/perf.data" --no-children -g none --comms tattle --sort sym --stdio --percentage relative 2>/dev/null \
+    | grep -E '^ +[0-9]' | head -40
+fi

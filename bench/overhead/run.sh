@@ -101,7 +101,7 @@ h2_pid=$!
 go_pid=""
 case " $conditions " in
   *-go" "*)
-    (cd "$here/go-server" && GOCACHE=/tmp/tattle-go-cache GOPATH=/tmp/tattle-go-path GOPROXY=off GOFLAGS= go build -o "$dir/goserver" .)
+    (cd "$here/go-server" && GOCACHE=/tmp/tattle-go-cache GOPATH=/tmp/tattle-go-path GOPROXY=off GOFLAGS='' go build -o "$dir/goserver" .)
     GOMAXPROCS=1 taskset -c 0 "$dir/goserver" "127.0.0.1:$go_port" "$dir/cert.pem" "$dir/key.pem" "$dir/www" >/dev/null 2>&1 &
     go_pid=$! ;;
 esac

@@ -36,10 +36,14 @@ internal static class AgentCommand
         var ringSize = NumberOption.Create("--ring-size", "a power of two from 1 to 1024 (MiB)", 1, 1024, accept: r => (r & (r - 1)) == 0,
             description: "Kernel ring buffer size in MiB (a power of two)", helpName: "MIB", defaultValue: 32);
         var verbose = new Option<bool>("--verbose") { Description = "Print libbpf's messages (and the verifier log on a load failure)" };
+        var noSyscalls = new Option<bool>("--no-syscalls")
+        {
+            Description = "No syscall tracepoints (Linux 6.3+): payloads from the socket layer's send and receive tracepoints, so the machine's other syscalls pay nothing",
+        };
         var agent = new Command("agent", "Trace selected processes until stopped, exporting metrics (Prometheus, OTLP) and spans (OTLP)")
         {
             config, comm, exe, user, cgroup, container, all, depth, listen, otlp, protocol, interval, headers, noTraces, noMetrics, service,
-            maxSeries, maxQueue, memory, json, ringSize, verbose,
+            maxSeries, maxQueue, memory, json, ringSize, verbose, noSyscalls,
         };
         agent.SetAction(result =>
         {
@@ -72,6 +76,7 @@ internal static class AgentCommand
                 JsonPath = result.GetValue(json),
                 RingBufferBytes = result.GetValue(ringSize) << 20,
                 Verbose = result.GetValue(verbose),
+                NoSyscalls = result.GetValue(noSyscalls),
             };
             string? path = result.GetValue(config);
             return AgentTraceTarget.Run(settings, trace, stderr, () => Build(path, flags));

@@ -15,14 +15,16 @@ public sealed class AgentTests(ITestOutputHelper output)
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    [SkippableFact]
-    public async Task Prometheus_ScrapesTheAgent_AndFindsTheRequestsWithTheirCounts()
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)] // --no-syscalls: the same counts from the socket layer's tracepoints and TCP states
+    public async Task Prometheus_ScrapesTheAgent_AndFindsTheRequestsWithTheirCounts(bool noSyscalls)
     {
         Requires.RootAndBpf(output);
         Requires.Program(output, "prometheus");
         using var web = ServerProcess.HttpServer();
         int agentPort = ServerProcess.FreeTcpPort(), promPort = ServerProcess.FreeTcpPort();
-        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--listen", $"127.0.0.1:{agentPort}"]);
+        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--listen", $"127.0.0.1:{agentPort}", .. noSyscalls ? (string[])["--no-syscalls"] : []]);
         await agent.WaitReadyAsync(agentPort);
         var dir = Directory.CreateTempSubdirectory("tattle-prom-").FullName;
         File.WriteAllText(Path.Combine(dir, "prometheus.yml"), $"""
