@@ -1484,6 +1484,7 @@ static __always_inline bool sock_first_seen(struct sock *sk, __u32 tgid, int fd,
     if (e) {
         e->fd = fd;
         e->ret = fd;
+        e->aux = TATTLE_SOCKET_FIRST_PAYLOAD;
         struct socket *so = sk->sk_socket;
         if (so)
             fill_from_socket(e, so);

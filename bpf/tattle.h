@@ -131,6 +131,8 @@ struct tattle_exe_key {
 /* The syscall tracepoints are not attached (--packets-only): TCP sockets are learnt from their state changes,
  * a connect's SYN_SENT and a listen's LISTEN, which run in the process's own context. */
 #define TATTLE_CFG_NO_SYSCALLS 4
+/* A socket record's aux: the socket was first seen by its payload (--no-syscalls), with its fd and addresses. */
+#define TATTLE_SOCKET_FIRST_PAYLOAD 1
 /* --no-syscalls: payloads from the socket layer's sock_send_length/sock_recv_length tracepoints (6.3), with the
  * syscall's registers from bpf_task_pt_regs (5.15); a socket's first payload names its fd. */
 #define TATTLE_CFG_SOCK_PAYLOAD 8
@@ -172,7 +174,8 @@ struct tattle_sock_event {
     __u16 type;
     __u16 protocol;
     __u16 state; /* TCP state (new state for tcp state records) */
-    __s32 aux;   /* accept: listening fd; tcp state: old state; shutdown: how; listen: backlog; notice: code */
+    __s32 aux;   /* accept: listening fd; tcp state: old state; shutdown: how; listen: backlog; notice: code;
+                  * socket: TATTLE_SOCKET_FIRST_PAYLOAD when the socket was first seen by a payload (--no-syscalls) */
     __u16 local_path_len;
     __u16 remote_path_len;
     __u64 bytes_sent; /* close: bytes the socket has sent so far */

@@ -33,7 +33,7 @@ echo "holder $holder: $(head -1 "$dir/holder.out") connections open"
 tattle=$!
 sleep 3
 touch "$dir/go"
-for _ in $(seq 300); do grep -q done "$dir/holder.out" && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q "done" "$dir/holder.out" && break; sleep 0.1; done
 sleep 1
 kill -TERM "$(pgrep -P $tattle || echo $tattle)" 2>/dev/null || true
 wait $tattle || true

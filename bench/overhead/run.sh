@@ -24,6 +24,7 @@
 # tattle-nosys (and tattle-nosys-https, tattle-nosys-noparse) is the tattle (tattle-https, tattle-noparse) condition
 # with --no-syscalls: payloads from the socket layer's sock_send_length/sock_recv_length tracepoints, no program on
 # the syscall tracepoints, so only socket calls pay for tracing.
+# tattle-stats and tattle-nosys-stats add --stats: parsed and counted per endpoint and route, no record per request.
 # tattle-fallback (and tattle-fallback-https) is the tattle (tattle-https) condition on the fallback build of the
 # kernel programs (--bpf-variant fallback: raw tracepoints, bpf_probe_read_kernel, a hash for calls in flight), the
 # one kernels 5.17-6.1 load.
@@ -34,12 +35,14 @@
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
 # and CPU per request at a load a service actually runs at.
 # nginx's single worker is pinned to CPU 0, wrk to CPU 1; tracers float. Prints one row per condition (median
-# requests/s, p50/p99 latency, ratio to untraced, tattle's CPU per request, completeness against nginx's access
-# log, lost events) and ends with a machine-readable line.
+# requests/s, p50/p99 latency, ratio to untraced, the tracer's CPU per request while the load ran, completeness
+# against nginx's access log, lost events, and the tracer's CPU to start: loading the kernel programs, before the
+# load, which figures measured before 2026-12-02 19:00 UTC counted in the CPU per request) and ends with a
+# machine-readable line.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-nosys tattle-nosys-noparse tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-nosys tattle-nosys-noparse tattle-stats tattle-nosys-stats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 conditions="$all"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -132,7 +135,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err"
   case "$c" in
     untraced|untraced-https|untraced-paced|untraced-h2|untraced-go) return ;;
-    tattle|tattle-base|tattle-base-https|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2|tattle-go)
+    tattle|tattle-base|tattle-base-https|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -142,7 +145,8 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
       [ "$c" = tattle-light ] && w=(--no-payload)
       [ "$c" = tattle-noparse ] && w=(--no-parse)
-      case "$c" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys*) w=(--no-syscalls) ;; esac
+      case "$c" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;;
+        tattle-stats) w=(--stats) ;; tattle-nosys*) w=(--no-syscalls) ;; esac
       local traced=$worker bin=$tattle
       [ "$c" = tattle-h2 ] && traced=$h2_pid
       [ "$c" = tattle-go ] && traced=$go_pid
@@ -184,8 +188,13 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   esac
 }
 
-stop_tracer() { # prints "cpu_seconds http_records lost"
-  local c=$1
+tracer_ticks() { # the tracer's CPU so far, in clock ticks (0 untraced)
+  if [ -z "$tracer_pid" ]; then echo 0; return; fi
+  awk '{print $14 + $15}' "/proc/$tracer_pid/stat" 2>/dev/null || echo 0
+}
+
+stop_tracer() { # condition, ticks at the load's start -> prints "cpu_seconds http_records lost tls hits"
+  local c=$1 t0=${2:-0}
   [ -z "$tracer_pid" ] && { echo "0 0 0 0"; return; }
   local ticks agent_http="" agent_lost="" rss=""
   if [[ "$c" == tattle-agent* ]]; then
@@ -196,7 +205,8 @@ stop_tracer() { # prints "cpu_seconds http_records lost"
     agent_lost=$(awk '/^tattle_events_lost_total/ {s += $NF} END {print s + 0}' <<<"$m")
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$tracer_pid/status")
   fi
-  ticks=$(awk '{print $14 + $15}' "/proc/$tracer_pid/stat" 2>/dev/null || echo 0)
+  # CPU while the load ran: the start (loading the kernel programs, attaching) is its own column.
+  ticks=$(( $(tracer_ticks) - t0 ))
   # SIGTERM, not SIGINT: a background job of a script starts with SIGINT ignored. This runs in a subshell
   # (the tracer is not its child), so wait for the pid to go away instead of using wait.
   kill -TERM "$tracer_pid" 2>/dev/null || true # (a tracer that failed to start is gone already)
@@ -209,6 +219,9 @@ stop_tracer() { # prints "cpu_seconds http_records lost"
   if [ -f "$dir/t.jsonl" ]; then
     http=$(grep -c '"type":"http"' "$dir/t.jsonl" || true)
     [ "$c" = tattle-h2 ] && http=$(grep '"type":"http"' "$dir/t.jsonl" | grep -c '"version":"2"' || true)
+    # --stats writes no http records: the requests its routes counted stand for them.
+    [[ "$c" == *-stats ]] && http=$(grep '"type":"summary"' "$dir/t.jsonl" | /usr/bin/python3 -c \
+      'import json, sys; print(sum(r["requests"] for l in sys.stdin for r in json.loads(l).get("routes") or []))' || echo 0)
     lost=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"lost":[0-9]*' | cut -d: -f2 || echo 0)
     tls=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"calls":[0-9]*' | cut -d: -f2 || echo 0)
     hits=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"probe_hits":[0-9]*' | cut -d: -f2 || echo 0)
@@ -227,6 +240,8 @@ results="$dir/results.tsv"
 for rep in $(seq "$reps"); do
   for c in $conditions; do
     start_tracer "$c"
+    t0=$(tracer_ticks)
+    start_cpu=$(awk -v t="$t0" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}')
     before=$(wc -l < "$dir/access.log")
     target=$url pace=()
     case "$c" in *-https) target=$tls_url ;; *-paced) pace=(-s "$dir/paced.lua") ;; *-go) target=$go_url ;; esac
@@ -243,13 +258,13 @@ for rep in $(seq "$reps"); do
       # The Go server keeps no log: the requests wrk completed stand for it.
       [[ "$c" == *-go ]] && after=$((before + $(awk '/requests in/ {print $1}' <<<"$out")))
     fi
-    read -r cpu http lost tls hits < <(stop_tracer "$c")
+    read -r cpu http lost tls hits < <(stop_tracer "$c" "$t0")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" >> "$results"
-    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss  http %s  lost %s  tls calls %s  probe hits %s\n' \
-      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" "$start_cpu" >> "$results"
+    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss (start %ss)  http %s  lost %s  tls calls %s  probe hits %s\n' \
+      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$start_cpu" "$http" "$lost" "$tls" "$hits" >&2
   done
 done
 
@@ -269,7 +284,7 @@ def base_of(c):
     b = ("untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced")
          else "untraced-h2" if c.endswith("-h2") else "untraced-go" if c.endswith("-go") else "untraced")
     return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
-print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8}")
+print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8} {'start s':>7}")
 ratios, complete, lost, traps, hits = {}, {}, {}, {}, {}
 for c in conds:
     rs = by[c]
@@ -286,12 +301,15 @@ for c in conds:
     # Older builds' summaries have no probe_hits (a 10th column of 0, or none in older results files).
     probe = sum(int(r[9]) for r in rs if len(r) > 9 and r[9])
     hits[c] = probe / reqs if reqs and probe else float("nan")
+    # The tracer's CPU before the load (loading and attaching), per start; older results files have no column.
+    starts = [float(r[10]) for r in rs if len(r) > 10 and r[10]]
+    start = statistics.median(starts) if starts else float("nan")
     print(f"{c:15} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
-          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f}")
+          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f} {start:7.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
-print(f"overhead http={g(ratios,'tattle')} nosys={g(ratios,'tattle-nosys')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
+print(f"overhead http={g(ratios,'tattle')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
-      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-nosys', 'tattle-nosys-https', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
+      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-nosys', 'tattle-nosys-https', 'tattle-stats', 'tattle-nosys-stats', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY

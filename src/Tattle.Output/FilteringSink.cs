@@ -36,6 +36,8 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
     {
         Rows = summary.Rows.Where(r => filter.MatchesEndpoints(r.Endpoint, null)
             && (filter.Apps.Count == 0 || r.Protocols.Overlaps(filter.Apps))).ToList(),
+        Routes = summary.Routes?.Where(r => filter.MatchesEndpoints(r.Endpoint, null)
+            && (filter.Apps.Count == 0 || filter.Apps.Contains(r.Protocol))).ToList(),
     };
 
     private Record? Keep(Record record)

@@ -56,6 +56,18 @@ public abstract record MessageRecord : Record
     /// <summary>Appends the live view's line (after the time and the process).</summary>
     public abstract void Describe(LiveLine line);
 
+    /// <summary>--stats: what the request asked to do (an HTTP method), or null for a protocol without one.</summary>
+    public virtual string? Operation => null;
+
+    /// <summary>--stats: what it was done to, with identifiers folded (`/users/{id}`), or null.</summary>
+    public virtual string? Route => null;
+
+    /// <summary>--stats: the response's status code where the protocol has one (HTTP), else null.</summary>
+    public virtual int? StatusCode => null;
+
+    /// <summary>--stats: the request's and the response's bytes as on the wire, where the record counts them.</summary>
+    public virtual (long Request, long Response) WireBytes => (0, 0);
+
     /// <summary>Describes the record as a request/response exchange for telemetry; false for a record that is none.</summary>
     public virtual bool WriteExchange(IExchangeWriter w) => false;
 }

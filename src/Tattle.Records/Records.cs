@@ -353,6 +353,51 @@ public sealed record SummaryRow
     public double? P99Ms { get; set; }
 }
 
+/// <summary>
+/// One row of the route table (--stats): a process's requests of one operation on one route of one endpoint, with
+/// their status classes, bytes and latency percentiles.
+/// </summary>
+public sealed record RouteRow
+{
+    public required int Pid { get; init; }
+
+    public required string Comm { get; init; }
+
+    public required string Role { get; init; }
+
+    /// <summary>As in the summary row: the remote endpoint for clients, the local one for servers.</summary>
+    public required Endpoint Endpoint { get; init; }
+
+    /// <summary>The record type: http, dns, redis...</summary>
+    public required string Protocol { get; init; }
+
+    /// <summary>The HTTP method (null for protocols without one).</summary>
+    public string? Operation { get; init; }
+
+    /// <summary>The path with its query left out and identifiers folded (`/users/{id}`); "(other)" past the cap.</summary>
+    public string? Route { get; init; }
+
+    public long Requests { get; set; }
+
+    /// <summary>Requests that had no response when their connection or the trace ended.</summary>
+    public long Unanswered { get; set; }
+
+    /// <summary>Responses by status class ("2xx", "4xx"...), where the protocol has status codes.</summary>
+    public SortedDictionary<string, long> Statuses { get; } = new(StringComparer.Ordinal);
+
+    public long RequestBytes { get; set; }
+
+    public long ResponseBytes { get; set; }
+
+    public double? P50Ms { get; set; }
+
+    public double? P90Ms { get; set; }
+
+    public double? P99Ms { get; set; }
+
+    public double? MaxMs { get; set; }
+}
+
 /// <summary>The end-of-run table: the seed of the dependency report.</summary>
 public sealed record SummaryRecord : Record
 {
@@ -381,6 +426,12 @@ public sealed record SummaryRecord : Record
 
     /// <summary>What the function probes did; null without them.</summary>
     public CallProbeSummary? Probes { get; init; }
+
+    /// <summary>--stats: per operation and route of each endpoint, its requests; null without --stats.</summary>
+    public IReadOnlyList<RouteRow>? Routes { get; init; }
+
+    /// <summary>--stats: requests folded into an "(other)" route because an endpoint had too many routes.</summary>
+    public long RoutesFolded { get; init; }
 }
 
 /// <summary>

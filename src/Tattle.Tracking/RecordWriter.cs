@@ -14,7 +14,7 @@ namespace Tattle.Tracking;
 /// </summary>
 public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, ProcessTable processes, AddressNames names)
 {
-    private readonly SummaryBuilder _summary = new();
+    private readonly SummaryBuilder _summary = new() { Routes = settings.Stats ? new RouteTable() : null };
 
     /// <summary>Events lost, all causes together.</summary>
     public long Lost { get; private set; }
@@ -28,11 +28,17 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
 
     public void Write(Record record) => sink.Write(record);
 
-    /// <summary>Writes a parsed message's record and counts it in its endpoint's summary row.</summary>
+    /// <summary>
+    /// Writes a parsed message's record and counts it in its endpoint's summary row; with --stats it is only counted
+    /// (there, and in its route).
+    /// </summary>
     public void Message(Connection conn, MessageRecord record)
     {
         _summary.AddMessage(conn, record.Comm, record);
-        Write(record);
+        if (!settings.Stats)
+        {
+            Write(record);
+        }
     }
 
     /// <summary>The header of a message record on <paramref name="conn"/>.</summary>
@@ -187,6 +193,8 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
             Tls = tls,
             Calls = calls,
             Probes = probes,
+            Routes = _summary.Routes?.Rows(),
+            RoutesFolded = _summary.Routes?.Folded ?? 0,
         };
         Write(summary);
         sink.Flush();
@@ -203,11 +211,29 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
     public static Endpoint? ToEndpoint(NetAddress a) =>
         a.IsInet ? new Endpoint(a.AddressText(), a.Port) : null;
 
-    public static Endpoint? LocalEndpoint(Connection c) =>
-        c.Proto == "unix" ? new Endpoint(null, null, c.LocalPath ?? "") : ToEndpoint(c.Local);
+    public static Endpoint? LocalEndpoint(Connection c)
+    {
+        ref var cache = ref c.Endpoints;
+        var from = (c.Proto, c.Local, c.LocalPath);
+        if (cache.Local is null || !cache.LocalFrom.Equals(from))
+        {
+            cache.Local = c.Proto == "unix" ? new Endpoint(null, null, c.LocalPath ?? "") : ToEndpoint(c.Local);
+            cache.LocalFrom = from;
+        }
+        return cache.Local;
+    }
 
-    public static Endpoint? RemoteEndpoint(Connection c) =>
-        c.Proto == "unix" ? new Endpoint(null, null, c.RemotePath ?? "")
-        : c.Remote.IsInet ? new Endpoint(c.Remote.AddressText(), c.Remote.Port, Host: c.Host)
-        : null;
+    public static Endpoint? RemoteEndpoint(Connection c)
+    {
+        ref var cache = ref c.Endpoints;
+        var from = (c.Proto, c.Remote, c.Host, c.RemotePath);
+        if (cache.Remote is null || !cache.RemoteFrom.Equals(from))
+        {
+            cache.Remote = c.Proto == "unix" ? new Endpoint(null, null, c.RemotePath ?? "")
+                : c.Remote.IsInet ? new Endpoint(c.Remote.AddressText(), c.Remote.Port, Host: c.Host)
+                : null;
+            cache.RemoteFrom = from;
+        }
+        return cache.Remote;
+    }
 }

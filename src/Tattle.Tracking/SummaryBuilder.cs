@@ -15,6 +15,9 @@ public sealed class SummaryBuilder
     private readonly Dictionary<(int Pid, string Proto, string Role, string Endpoint), SummaryRow> _rows = [];
     private readonly Dictionary<SummaryRow, LatencyHistogram> _latencies = new(ReferenceEqualityComparer.Instance);
 
+    /// <summary>--stats: requests are also counted per operation and route here; null otherwise.</summary>
+    public RouteTable? Routes { get; init; }
+
     public void AddConnection(Connection conn, string comm)
     {
         string role = conn.Role ?? "client";
@@ -63,8 +66,19 @@ public sealed class SummaryBuilder
         }
         string role = conn.Role ?? "client";
         var endpoint = conn.Peers is { Count: > 0 } && record.Remote is { } peer ? peer : EndpointOf(conn, role);
-        var row = Row(conn.Pid, comm, conn.Proto, role, endpoint);
+        // The connection's endpoint is one instance while it stays the same: its row is found without a key string.
+        SummaryRow row;
+        if (conn.SummaryRow is { } last && ReferenceEquals(last.Endpoint, endpoint) && last.Role == role && last.Proto == conn.Proto)
+        {
+            row = last.Row;
+        }
+        else
+        {
+            row = Row(conn.Pid, comm, conn.Proto, role, endpoint);
+            conn.SummaryRow = (row, endpoint, role, conn.Proto);
+        }
         row.Requests++;
+        Routes?.Add(row, record);
         if (record.LatencyMs is not double ms)
         {
             row.Unanswered++;

@@ -33,6 +33,12 @@ public sealed record TraceSettings
     /// state, other sockets with their process.
     /// </summary>
     public bool ClosesFromState { get; init; }
+
+    /// <summary>
+    /// --stats: parsed messages are counted (per endpoint, and per operation and route in the summary's route table),
+    /// not written as records.
+    /// </summary>
+    public bool Stats { get; init; }
 }
 
 /// <summary>

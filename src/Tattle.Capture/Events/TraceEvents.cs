@@ -100,8 +100,14 @@ public readonly record struct SocketEvent
     public ushort Protocol { get; init; }
     public TcpState State { get; init; }
 
-    /// <summary>Accept: the listening fd; TCP state: the old state; shutdown: how; listen: backlog; notice: code.</summary>
+    /// <summary>
+    /// Accept: the listening fd; TCP state: the old state; shutdown: how; listen: backlog; notice: code; socket:
+    /// <see cref="FirstPayload"/> for a socket first seen by its payload (--no-syscalls).
+    /// </summary>
     public int Aux { get; init; }
+
+    /// <summary>A socket record's <see cref="Aux"/>: the socket was first seen by its payload, with its fd and addresses (TATTLE_SOCKET_FIRST_PAYLOAD).</summary>
+    public const int FirstPayload = 1;
     public ulong BytesSent { get; init; }
     public ulong BytesRecv { get; init; }
     public NetAddress Local { get; init; }

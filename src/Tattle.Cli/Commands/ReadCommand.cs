@@ -90,6 +90,7 @@ internal static class ReadCommand
                 EmitData = config.Data,
                 ToUnixNs = PacketReplayer.UnixClock,
                 Streams = config.Streams,
+                Stats = config.Stats,
             });
             var replayer = new PacketReplayer(session, new ReplayOptions { StreamCapBytes = config.Streams.CapBytes });
             foreach (var owner in plaintextOwners)

@@ -16,6 +16,11 @@ internal sealed class TraceOptions
         HelpName = "FILE",
     };
 
+    public Option<bool> Stats { get; } = new("--stats")
+    {
+        Description = "Count instead of recording, for long runs on busy servers: no record per request; the summary gains a table per operation and route (GET /users/{id}) with status classes, bytes and p50/p90/p99/max latency",
+    };
+
     public Option<bool> Data { get; } = new("--data")
     {
         Description = "Add data records with payloads (base64) to the JSON output and the live view, and short previews to parsed messages",
@@ -220,6 +225,14 @@ internal sealed class TraceOptions
     {
         command.Add(Json);
         command.Add(Data);
+        command.Add(Stats);
+        CrossCheck.Add(command, result =>
+        {
+            if (result.GetValue(Stats) && result.GetValue(Data))
+            {
+                result.AddError("--stats writes no record per request, so no --data either: choose one");
+            }
+        });
         command.Add(Output);
         command.Add(Quiet);
         command.Add(Time);
@@ -267,6 +280,7 @@ internal sealed class TraceOptions
         NoPayload = result.GetValue(NoPayload) || result.GetValue(PacketsOnly),
         PacketsOnly = result.GetValue(PacketsOnly),
         NoSyscalls = result.GetValue(NoSyscalls),
+        Stats = result.GetValue(Stats),
         Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload) && !result.GetValue(PacketsOnly),
         Packets = result.GetValue(Write) is { } pcap ? new PacketCaptureConfig
         {
@@ -286,6 +300,7 @@ internal sealed class TraceOptions
                 BodyLimit = result.GetValue(BodyLimit),
                 Redact = !result.GetValue(NoRedact),
                 Previews = result.GetValue(Data),
+                Headers = !result.GetValue(Stats),
             },
             PortProtocols = (result.GetValue(Proto) ?? []).Select(spec =>
             {

@@ -34,6 +34,9 @@ internal sealed record TraceConfig
     /// <summary>--packets-only: no syscall tracepoints; TCP sockets learnt from their state changes.</summary>
     public bool PacketsOnly { get; init; }
 
+    /// <summary>--stats: messages counted per endpoint and route, not written as records.</summary>
+    public bool Stats { get; init; }
+
     /// <summary>--no-syscalls: payloads from the socket layer's tracepoints; no syscall tracepoints.</summary>
     public bool NoSyscalls { get; init; }
 

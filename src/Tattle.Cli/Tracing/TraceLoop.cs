@@ -168,6 +168,7 @@ internal static class TraceLoop
             TlsPlaintext = plaintext,
             Calls = resolver is null ? null : new CallSettings { Functions = resolver.Functions, CountOnly = config.Probes!.CountOnly },
             ClosesFromState = config.NoSyscalls,
+            Stats = config.Stats,
         });
 
         // From here on a signal is handled, not fatal: one that comes while the programs load (a second or more on

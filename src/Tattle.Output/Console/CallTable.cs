@@ -50,7 +50,7 @@ internal static class CallTable
     }
 
     /// <summary>"12 µs", "3.40 ms", "1.20 s".</summary>
-    private static string Micros(double? us) => us switch
+    internal static string Micros(double? us) => us switch
     {
         null => "",
         < 1000 => us.Value.ToString("0", CultureInfo.InvariantCulture) + " µs",
@@ -58,13 +58,15 @@ internal static class CallTable
         _ => (us.Value / 1_000_000).ToString("0.00", CultureInfo.InvariantCulture) + " s",
     };
 
-    private static void Row(TextWriter w, string[] cells, int[] widths)
+    private static void Row(TextWriter w, string[] cells, int[] widths) => Row(w, cells, widths, numbers: 7);
+
+    /// <summary>A row whose first <paramref name="numbers"/> cells are numbers (right-aligned) and the rest names.</summary>
+    internal static void Row(TextWriter w, string[] cells, int[] widths, int numbers)
     {
         var line = new System.Text.StringBuilder("  ");
         for (int c = 0; c < cells.Length; c++)
         {
-            // Numbers right-aligned, names left.
-            line.Append(c < 7 ? cells[c].PadLeft(widths[c]) : cells[c].PadRight(widths[c]));
+            line.Append(c < numbers ? cells[c].PadLeft(widths[c]) : cells[c].PadRight(widths[c]));
             if (c < cells.Length - 1)
             {
                 line.Append("   ");

@@ -81,6 +81,7 @@ public static class SummaryTable
             w.WriteLine($"{style.Paint(LiveStyle.Yellow, "TLS: not probed:")} {TerminalText.Sanitize(failure)}");
         }
         CallTable.Render(w, summary, style);
+        RouteTableView.Render(w, summary);
     }
 
     /// <summary>"0.41 ms", "12.3 ms", or empty without answered requests.</summary>

@@ -317,5 +317,42 @@ public static class RecordJson
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (s.Routes is { } routes)
+        {
+            WriteRoutes(w, routes, s.RoutesFolded);
+        }
+    }
+
+    private static void WriteRoutes(Utf8JsonWriter w, IReadOnlyList<RouteRow> routes, long folded)
+    {
+        w.WriteNumber(JsonNames.RoutesFolded, folded);
+        w.WriteStartArray(JsonNames.Routes);
+        foreach (var r in routes)
+        {
+            w.WriteStartObject();
+            w.WriteNumber(JsonNames.Pid, r.Pid);
+            RecurringStrings.Write(w, JsonNames.Comm, r.Comm);
+            RecurringStrings.Write(w, JsonNames.Role, r.Role);
+            JsonFields.WriteEndpoint(w, JsonNames.Endpoint, r.Endpoint);
+            w.WriteString(JsonNames.RouteProtocol, r.Protocol);
+            w.WriteString(JsonNames.Operation, r.Operation);
+            w.WriteString(JsonNames.Route, r.Route);
+            w.WriteNumber(JsonNames.Requests, r.Requests);
+            w.WriteNumber(JsonNames.Unanswered, r.Unanswered);
+            w.WriteStartObject(JsonNames.Statuses);
+            foreach (var (status, count) in r.Statuses)
+            {
+                w.WriteNumber(status, count);
+            }
+            w.WriteEndObject();
+            w.WriteNumber(JsonNames.RequestBytes, r.RequestBytes);
+            w.WriteNumber(JsonNames.ResponseBytes, r.ResponseBytes);
+            JsonFields.WriteMilliseconds(w, JsonNames.P50Ms, r.P50Ms);
+            JsonFields.WriteMilliseconds(w, JsonNames.P90Ms, r.P90Ms);
+            JsonFields.WriteMilliseconds(w, JsonNames.P99Ms, r.P99Ms);
+            JsonFields.WriteMilliseconds(w, JsonNames.MaxMs, r.MaxMs);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 }

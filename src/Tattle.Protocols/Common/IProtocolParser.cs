@@ -82,5 +82,11 @@ public sealed record ParserOptions
     /// <summary>Add short printable previews of payloads to the records (--data): message frames, text frames.</summary>
     public bool Previews { get; init; }
 
+    /// <summary>
+    /// Keep every header field (name and value) of a message. Off under --stats, which counts requests by their start
+    /// line: then only the fields that change how a message is read or named (Host, Content-Encoding, Upgrade) are kept.
+    /// </summary>
+    public bool Headers { get; init; } = true;
+
     public static ParserOptions Default { get; } = new();
 }

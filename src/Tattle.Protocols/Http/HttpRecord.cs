@@ -23,6 +23,14 @@ public sealed record HttpRecord : MessageRecord
 
     public override string Type => "http";
 
+    public override string? Operation => Method;
+
+    public override string? Route => HttpRoute.Template(Path);
+
+    public override int? StatusCode => Status;
+
+    public override (long Request, long Response) WireBytes => (ReqBytes ?? 0, RespBytes ?? 0);
+
     /// <summary>Read as TLS plaintext (uprobes) rather than from the socket.</summary>
     public bool Tls { get; init; }
 

@@ -152,7 +152,7 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
                 return Refuse(side);
         }
 
-        var builder = new HttpMessageBuilder(side.Draft, options.Redact);
+        var builder = new HttpMessageBuilder(side.Draft, options.Redact, headers: options.Headers);
         var head = data[..headLength];
         HeadFraming framing;
         bool ok = side.Kind == MessageKind.Request

@@ -84,7 +84,7 @@ internal sealed class MessageDraft
 }
 
 /// <summary>The head handler that reports: copies each part into the draft as a string, redacting on the way.</summary>
-internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailers = false) : IHttpHeadHandler
+internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailers = false, bool headers = true) : IHttpHeadHandler
 {
     public readonly void OnRequestLine(ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, int minorVersion)
     {
@@ -107,6 +107,10 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
     public readonly void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
         string nameText = HttpStrings.HeaderName(name, out var role);
+        if (!headers && role is not (HeaderRole.Host or HeaderRole.ContentEncoding or HeaderRole.Upgrade))
+        {
+            return; // --stats: the field is neither kept nor needed to read the message
+        }
         // Bytes equal to the previous message's value were checked then.
         string valueText = (redact && role is HeaderRole.Secret or HeaderRole.Url ? null : RepeatedValue(nameText, value))
             ?? HttpStrings.FieldValue(value, role, redact);

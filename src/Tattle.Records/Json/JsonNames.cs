@@ -51,6 +51,16 @@ public static class JsonNames
     public static readonly JsonEncodedText Requests = JsonEncodedText.Encode("requests");
     public static readonly JsonEncodedText Unanswered = JsonEncodedText.Encode("unanswered");
     public static readonly JsonEncodedText P50Ms = JsonEncodedText.Encode("p50_ms");
+    public static readonly JsonEncodedText P90Ms = JsonEncodedText.Encode("p90_ms");
+    public static readonly JsonEncodedText MaxMs = JsonEncodedText.Encode("max_ms");
+    public static readonly JsonEncodedText Routes = JsonEncodedText.Encode("routes");
+    public static readonly JsonEncodedText RoutesFolded = JsonEncodedText.Encode("routes_folded");
+    public static readonly JsonEncodedText RouteProtocol = JsonEncodedText.Encode("protocol");
+    public static readonly JsonEncodedText Operation = JsonEncodedText.Encode("operation");
+    public static readonly JsonEncodedText Route = JsonEncodedText.Encode("route");
+    public static readonly JsonEncodedText Statuses = JsonEncodedText.Encode("statuses");
+    public static readonly JsonEncodedText RequestBytes = JsonEncodedText.Encode("request_bytes");
+    public static readonly JsonEncodedText ResponseBytes = JsonEncodedText.Encode("response_bytes");
     public static readonly JsonEncodedText P99Ms = JsonEncodedText.Encode("p99_ms");
     public static readonly JsonEncodedText Reason = JsonEncodedText.Encode("reason");
     public static readonly JsonEncodedText Remote = JsonEncodedText.Encode("remote");

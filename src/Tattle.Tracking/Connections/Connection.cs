@@ -95,6 +95,24 @@ public sealed class Connection
 
     /// <summary>The socket's error from its last TCP state change (e.g. ECONNREFUSED), if any.</summary>
     public string? LastError { get; set; }
+
+    /// <summary>
+    /// The endpoints as records show them, made once while what they are made of stays the same: every message
+    /// record and its summary row name one, and each made anew cost an object and an address string per request.
+    /// </summary>
+    internal EndpointCache Endpoints;
+
+    /// <summary>The summary row the last request counted in, with what chose it (see SummaryBuilder.AddMessage).</summary>
+    internal (Records.SummaryRow Row, Records.Endpoint Endpoint, string Role, string Proto)? SummaryRow { get; set; }
+}
+
+/// <summary>A connection's endpoints as records show them, each with the inputs it was made from.</summary>
+internal struct EndpointCache
+{
+    public Records.Endpoint? Remote;
+    public (string Proto, NetAddress Address, string? Host, string? Path) RemoteFrom;
+    public Records.Endpoint? Local;
+    public (string Proto, NetAddress Address, string? Path) LocalFrom;
 }
 
 /// <summary>Datagram traffic with one peer.</summary>

@@ -74,7 +74,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         switch (e.Kind)
         {
             case SocketEventKind.Socket:
-                if (!e.Local.IsEmpty || !e.Remote.IsEmpty || e.LocalPath is not null)
+                if (e.Aux == SocketEvent.FirstPayload)
                 {
                     FirstSeen(in e);
                 }

@@ -311,6 +311,37 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void NoSyscalls_AConnectLearntFromItsState_TakesItsFdAtTheFirstPayload_AndEndsAtClose()
+    {
+        // --no-syscalls: the kernel reports the connect's SYN_SENT (no fd yet), then the socket with its fd at its
+        // first payload; no close() comes, the CLOSE state ends it.
+        var records = new ListSink();
+        var session = new TraceSession(records, new NoSocketLookup(), new TraceSettings { ToUnixNs = ns => ns, ClosesFromState = true });
+        session.OnFork(new ProcessFork(Tick(), Pid, 1, 100, "client"));
+        session.OnSocket(Sock(SocketEventKind.TcpState, -1, 0xD, state: TcpState.SynSent));
+        session.OnSocket(Sock(SocketEventKind.TcpState, -1, 0xD, state: TcpState.Established));
+        session.OnSocket(Sock(SocketEventKind.Socket, 6, 0xD) with { Aux = SocketEvent.FirstPayload });
+        session.OnData(Data(6, 0xD, Direction.Send, 40), new byte[40]);
+        session.OnData(Data(6, 0xD, Direction.Recv, 60), new byte[60]);
+        session.OnSocket(Sock(SocketEventKind.TcpState, 6, 0xD, state: TcpState.Close));
+        // The fd is reused by a socket first seen by its payload (an accepted one): a new connection.
+        session.OnSocket(Sock(SocketEventKind.Socket, 6, 0xE) with { Aux = SocketEvent.FirstPayload });
+        session.OnData(Data(6, 0xE, Direction.Recv, 10), new byte[10]);
+
+        var opens = records.Of<ConnOpenRecord>().ToList();
+        Assert.Equal(2, opens.Count);
+        Assert.Equal("client", opens[0].Role);
+        Assert.Equal("10.1.2.3:443", opens[0].Remote!.ToString());
+        var close = records.Of<ConnCloseRecord>().Single();
+        Assert.Equal(opens[0].Conn, close.Conn);
+        Assert.Equal(6, close.Fd);
+        Assert.Equal((40UL, 60UL), (close.BytesSent, close.BytesRecv));
+        Assert.Equal(6, opens[1].Fd);
+        Assert.NotEqual(opens[0].Conn, opens[1].Conn);
+        Assert.Equal(1, session.OpenConnections);
+    }
+
+    [Fact]
     public void Loss_IsCountedAndWritten()
     {
         _session.OnLoss(new LossEvent(Tick(), 17, "kernel ring buffer full: data records"));

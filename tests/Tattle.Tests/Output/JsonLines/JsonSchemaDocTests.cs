@@ -235,6 +235,27 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         var netlink = new SummaryRow { Pid = 12, Comm = "ip", Proto = "netlink", Role = "client", Endpoint = new Endpoint(null, null), Connections = 1 };
         yield return new SummaryRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Rows = [client, netlink], DurationMs = 12.5, Events = 40, Lost = 0, Processes = 2, Tls = new TlsProbeSummary(5, 3, 0, 0, ["/x: no symbols"]) };
         yield return new SummaryRecord { TimestampNs = ts, Pid = 0, Comm = "", Rows = [], DurationMs = 1, Events = 0, Lost = 0, Processes = 0 };
+        var route = new RouteRow
+        {
+            Pid = 10,
+            Comm = "nginx",
+            Role = "server",
+            Endpoint = new Endpoint("127.0.0.1", 8080),
+            Protocol = "http",
+            Operation = "GET",
+            Route = "/users/{id}",
+            Requests = 3,
+            Unanswered = 1,
+            RequestBytes = 300,
+            ResponseBytes = 1400,
+            P50Ms = 1.5,
+            P90Ms = 2,
+            P99Ms = 2,
+            MaxMs = 2,
+        };
+        route.Statuses["2xx"] = 2;
+        var dnsRoute = new RouteRow { Pid = 10, Comm = "nginx", Role = "client", Endpoint = new Endpoint("127.0.0.53", 53), Protocol = "dns", Requests = 1, Unanswered = 1 };
+        yield return new SummaryRecord { TimestampNs = ts, Pid = 10, Comm = "nginx", Rows = [], DurationMs = 1, Events = 9, Lost = 0, Processes = 1, Routes = [route, dnsRoute], RoutesFolded = 0 };
         yield return new SummaryRecord
         {
             TimestampNs = ts,
