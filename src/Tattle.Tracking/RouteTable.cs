@@ -18,20 +18,46 @@ public sealed class RouteTable
     /// <summary>Requests counted under "(other)" because their row already had <see cref="MaxRoutesPerRow"/> routes.</summary>
     public long Folded { get; private set; }
 
+    // The route of the previous request: a busy endpoint repeats its routes, and one comparison beats a hash.
+    private Entry? _last;
+
     public void Add(SummaryRow row, MessageRecord record)
+    {
+        var key = (record.Type, record.Operation, record.Route);
+        var entry = _last is { } last && ReferenceEquals(last.Summary, row) && last.Key.Equals(key) ? last : Find(row, key);
+        _last = entry;
+        var r = entry.Row;
+        r.Requests++;
+        var (request, response) = record.WireBytes;
+        r.RequestBytes += request;
+        r.ResponseBytes += response;
+        if (record.StatusCode is int status)
+        {
+            entry.StatusCounts[status is >= 100 and < 600 ? status / 100 : 0]++;
+        }
+        if (record.LatencyMs is double ms)
+        {
+            entry.Latencies.RecordMs(ms);
+        }
+        else
+        {
+            r.Unanswered++;
+        }
+    }
+
+    private Entry Find(SummaryRow row, (string Protocol, string? Operation, string? Route) key)
     {
         if (!_byRow.TryGetValue(row, out var routes))
         {
             routes = [];
             _byRow[row] = routes;
         }
-        var key = (record.Type, record.Operation, record.Route);
         if (!routes.TryGetValue(key, out var entry))
         {
             if (routes.Count >= MaxRoutesPerRow)
             {
                 Folded++;
-                key = (record.Type, record.Operation, Other);
+                key = (key.Protocol, key.Operation, Other);
                 if (!routes.TryGetValue(key, out entry))
                 {
                     entry = NewEntry(row, key);
@@ -44,29 +70,13 @@ public sealed class RouteTable
                 routes[key] = entry;
             }
         }
-        var r = entry.Row;
-        r.Requests++;
-        var (request, response) = record.WireBytes;
-        r.RequestBytes += request;
-        r.ResponseBytes += response;
-        if (record.StatusCode is int status)
-        {
-            string statusClass = status is >= 100 and < 600 ? StatusClasses[status / 100] : "other";
-            r.Statuses[statusClass] = r.Statuses.GetValueOrDefault(statusClass) + 1;
-        }
-        if (record.LatencyMs is double ms)
-        {
-            entry.Latencies.RecordMs(ms);
-        }
-        else
-        {
-            r.Unanswered++;
-        }
+        return entry;
     }
 
-    private static readonly string[] StatusClasses = ["0xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
+    // Index 0 holds codes outside 100-599.
+    private static readonly string[] StatusClasses = ["other", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
-    private static Entry NewEntry(SummaryRow row, (string Protocol, string? Operation, string? Route) key) => new(new RouteRow
+    private static Entry NewEntry(SummaryRow row, (string Protocol, string? Operation, string? Route) key) => new(row, key, new RouteRow
     {
         Pid = row.Pid,
         Comm = row.Comm,
@@ -90,6 +100,14 @@ public sealed class RouteTable
                 entry.Row.P90Ms = h.PercentileMs(90);
                 entry.Row.P99Ms = h.PercentileMs(99);
                 entry.Row.MaxMs = h.Count > 0 ? h.MaxUs / 1000.0 : null;
+                entry.Row.Statuses.Clear();
+                for (int c = 0; c < entry.StatusCounts.Length; c++)
+                {
+                    if (entry.StatusCounts[c] > 0)
+                    {
+                        entry.Row.Statuses[StatusClasses[c]] = entry.StatusCounts[c];
+                    }
+                }
                 rows.Add(entry.Row);
             }
         }
@@ -97,8 +115,16 @@ public sealed class RouteTable
             .ThenByDescending(r => r.Requests).ThenBy(r => r.Route, StringComparer.Ordinal).ToList();
     }
 
-    private sealed record Entry(RouteRow Row)
+    private sealed class Entry(SummaryRow summary, (string Protocol, string? Operation, string? Route) key, RouteRow row)
     {
+        public SummaryRow Summary { get; } = summary;
+
+        public (string Protocol, string? Operation, string? Route) Key { get; } = key;
+
+        public RouteRow Row { get; } = row;
+
         public LatencyHistogram Latencies { get; } = new();
+
+        public long[] StatusCounts { get; } = new long[6];
     }
 }
