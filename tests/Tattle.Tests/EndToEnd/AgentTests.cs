@@ -24,7 +24,9 @@ public sealed class AgentTests(ITestOutputHelper output)
         Requires.Program(output, "prometheus");
         using var web = ServerProcess.HttpServer();
         int agentPort = ServerProcess.FreeTcpPort(), promPort = ServerProcess.FreeTcpPort();
-        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--listen", $"127.0.0.1:{agentPort}", .. noSyscalls ? (string[])["--no-syscalls"] : []]);
+        // --no-syscalls is the fast build's (the suite's fallback pass sets TATTLE_BPF_VARIANT=fallback for the rest).
+        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--listen", $"127.0.0.1:{agentPort}", .. noSyscalls ? (string[])["--no-syscalls"] : []],
+            noSyscalls ? new Dictionary<string, string> { ["TATTLE_BPF_VARIANT"] = "fast" } : null);
         await agent.WaitReadyAsync(agentPort);
         var dir = Directory.CreateTempSubdirectory("tattle-prom-").FullName;
         File.WriteAllText(Path.Combine(dir, "prometheus.yml"), $"""
@@ -509,9 +511,9 @@ public sealed class AgentTests(ITestOutputHelper output)
             }
         }
 
-        public static AgentProcess Start(ITestOutputHelper output, IReadOnlyList<string> args)
+        public static AgentProcess Start(ITestOutputHelper output, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? env = null)
         {
-            var p = Process.Start(TattleCli.StartInfo(["agent", .. args]))!;
+            var p = Process.Start(TattleCli.StartInfo(["agent", .. args], env))!;
             p.StandardInput.Close();
             return new AgentProcess(p, output);
         }

@@ -6,7 +6,8 @@ namespace Tattle.Tests.EndToEnd;
 /// <summary>
 /// --no-syscalls: payloads from the socket layer's send/receive tracepoints and connections from their first payload
 /// and TCP states, with no program on the syscall tracepoints; the same records as the syscall path, against the
-/// programs' own counters.
+/// programs' own counters. The socket programs are the fast build's: the tests ask for it, so the suite's pass on the
+/// fallback build (TATTLE_BPF_VARIANT=fallback) runs them unchanged.
 /// </summary>
 [Collection("bpf")]
 public sealed class NoSyscallsTests(ITestOutputHelper output)
@@ -21,7 +22,7 @@ public sealed class NoSyscallsTests(ITestOutputHelper output)
         Requires.RootAndBpf(output);
         Requires.Program(output, "curl");
         using var server = ServerProcess.HttpServer();
-        var r = await TattleCli.RunAsync(["run", "--no-syscalls", "--", "curl", "-s", "-o", "/dev/null", "-w",
+        var r = await TattleCli.RunAsync(["run", "--no-syscalls", "--bpf-variant", "fast", "--", "curl", "-s", "-o", "/dev/null", "-w",
             "%{size_request} %{size_header} %{size_download}", $"http://127.0.0.1:{server.Port}/index.html"]);
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
@@ -66,7 +67,7 @@ public sealed class NoSyscallsTests(ITestOutputHelper output)
             s.serve_forever()
             """);
         int port = int.Parse(File.ReadAllText(Path.Combine(server.Directory, "port")));
-        using var tattle = TattleCli.Start(["attach", "-p", $"{server.Pid}", "--no-syscalls"]);
+        using var tattle = TattleCli.Start(["attach", "-p", $"{server.Pid}", "--no-syscalls", "--bpf-variant", "fast"]);
         await tattle.WaitForRecordsAsync("process.start", 1);
         await Task.Delay(300); // the TLS probes' attach, after process.start
         using var client = System.Diagnostics.Process.Start(Py.Exe, ["-c", $$"""
@@ -112,7 +113,7 @@ public sealed class NoSyscallsTests(ITestOutputHelper output)
         Requires.Program(output, "openssl");
         using var server = TlsServers.OpenSslWww();
         int closed = ServerProcess.FreeTcpPort();
-        var r = await TattleCli.RunAsync(["run", "--no-syscalls", "--", "sh", "-c",
+        var r = await TattleCli.RunAsync(["run", "--no-syscalls", "--bpf-variant", "fast", "--", "sh", "-c",
             $"curl -sk -o /dev/null https://127.0.0.1:{server.Port}/x; curl -s http://127.0.0.1:{closed}/ || true"]);
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);

@@ -43,7 +43,7 @@ public sealed class StatsTests(ITestOutputHelper output)
             for i in range(3): assert call("POST", "/users", body=b"{}") == 201
             h.close()
             """;
-        string[] args = ["run", "--stats", .. noSyscalls ? (string[])["--no-syscalls"] : [], "--", Py.Exe, "-c", client];
+        string[] args = ["run", "--stats", .. noSyscalls ? (string[])["--no-syscalls", "--bpf-variant", "fast"] : [], "--", Py.Exe, "-c", client];
         var r = await TattleCli.RunAsync(args);
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
