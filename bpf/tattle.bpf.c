@@ -1297,6 +1297,17 @@ static __always_inline void emit_sock(struct call_args *c, long ret, __u32 type,
     output(e, sizeof(*e), false);
 }
 
+/* The six syscall arguments from the user registers (x86_64: di, si, dx, r10, r8, r9). */
+static __always_inline void args_from_regs(struct call_args *c, struct pt_regs *regs)
+{
+    c->arg[0] = KFIELD(regs, di);
+    c->arg[1] = KFIELD(regs, si);
+    c->arg[2] = KFIELD(regs, dx);
+    c->arg[3] = KFIELD(regs, r10);
+    c->arg[4] = KFIELD(regs, r8);
+    c->arg[5] = KFIELD(regs, r9);
+}
+
 /* A payload call with no stashed entry: it was already blocked (in recv, read...) when tracing began. On x86_64
  * the user registers saved at entry are intact at exit (only ax holds the result), so the arguments can be
  * read back here and the call is not lost. */
@@ -1314,12 +1325,7 @@ static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *
         return false;
     c->count_only = counts_only(flags);
     c->nr = nr;
-    c->arg[0] = KFIELD(regs, di);
-    c->arg[1] = KFIELD(regs, si);
-    c->arg[2] = KFIELD(regs, dx);
-    c->arg[3] = KFIELD(regs, r10);
-    c->arg[4] = KFIELD(regs, r8);
-    c->arg[5] = KFIELD(regs, r9);
+    args_from_regs(c, regs);
     return stash_socket(c, (int)c->arg[0]);
 }
 
@@ -1510,12 +1516,7 @@ static __always_inline int on_sock_length(struct sock *sk, int ret, int flags, _
     struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
     struct call_args c = {};
     c.nr = regs->orig_ax;
-    c.arg[0] = regs->di;
-    c.arg[1] = regs->si;
-    c.arg[2] = regs->dx;
-    c.arg[3] = regs->r10;
-    c.arg[4] = regs->r8;
-    c.arg[5] = regs->r9;
+    args_from_regs(&c, regs);
     if (is_payload_call(c.nr) && is_send_call(c.nr) != (dir == DIR_SEND))
         return 0; /* a send made by a receive (or the other way): not the call's own bytes */
     if (is_payload_call(c.nr) || c.nr == NR_sendfile) {

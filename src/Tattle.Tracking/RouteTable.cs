@@ -52,24 +52,21 @@ public sealed class RouteTable
             routes = [];
             _byRow[row] = routes;
         }
-        if (!routes.TryGetValue(key, out var entry))
+        if (routes.TryGetValue(key, out var entry))
         {
-            if (routes.Count >= MaxRoutesPerRow)
+            return entry;
+        }
+        if (routes.Count >= MaxRoutesPerRow)
+        {
+            Folded++;
+            key = (key.Protocol, key.Operation, Other);
+            if (routes.TryGetValue(key, out entry))
             {
-                Folded++;
-                key = (key.Protocol, key.Operation, Other);
-                if (!routes.TryGetValue(key, out entry))
-                {
-                    entry = NewEntry(row, key);
-                    routes[key] = entry;
-                }
-            }
-            else
-            {
-                entry = NewEntry(row, key);
-                routes[key] = entry;
+                return entry;
             }
         }
+        entry = NewEntry(row, key);
+        routes[key] = entry;
         return entry;
     }
 

@@ -16,6 +16,10 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
     private readonly Dictionary<ulong, Connection> _bySock = [];
     private readonly ClosedSockets _closed = new();
     private readonly Dictionary<(int Pid, int Fd), int> _generations = [];
+
+    // Listening sockets by process, port and protocol, counted: a socket first seen by its payload on one of these
+    // ports is a server's (a walk of every connection per new socket before: quadratic on a busy server).
+    private readonly Dictionary<(int Pid, int Port, string Proto), int> _listening = [];
     private int _nextId;
     private int _stateOnly;
 
@@ -46,7 +50,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
             conn.RemotePath = s.RemotePath;
             if (s.IsListening)
             {
-                conn.State = ConnectionState.Listening;
+                MarkListening(conn);
                 writer.Listening(conn, nowMonoNs, existing: true);
                 continue;
             }
@@ -202,10 +206,21 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
 
     private void Listening(Connection conn, in SocketEvent e)
     {
-        conn.State = ConnectionState.Listening;
         conn.Local = e.Local;
         conn.LocalPath = e.LocalPath ?? conn.LocalPath;
+        MarkListening(conn);
         writer.Listening(conn, e.TimestampNs);
+    }
+
+    /// <summary>The socket listens (on its local port, set before): counted in <see cref="_listening"/> until it closes.</summary>
+    private void MarkListening(Connection conn)
+    {
+        if (conn.State != ConnectionState.Listening)
+        {
+            var key = (conn.Pid, (int)conn.Local.Port, conn.Proto);
+            _listening[key] = _listening.GetValueOrDefault(key) + 1;
+        }
+        conn.State = ConnectionState.Listening;
     }
 
     private void OnTcpState(in SocketEvent e)
@@ -315,22 +330,10 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         conn.Remote = e.Remote;
         conn.LocalPath = e.LocalPath;
         conn.RemotePath = e.RemotePath;
-        if (e.Local.IsInet && e.Local.Port != 0 && ListensOn(e.Pid, e.Local.Port, conn.Proto))
+        if (e.Local.IsInet && e.Local.Port != 0 && _listening.ContainsKey((e.Pid, e.Local.Port, conn.Proto)))
         {
             conn.Role = "server";
         }
-    }
-
-    private bool ListensOn(int pid, int port, string proto)
-    {
-        foreach (var c in _byFd.Values)
-        {
-            if (c.Pid == pid && c.State == ConnectionState.Listening && c.Local.Port == port && c.Proto == proto)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private Connection NewFromEvent(in SocketEvent e) =>
@@ -433,6 +436,18 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         _closed.Add(conn.Pid, conn.Fd, conn.SockId);
         var previous = conn.State;
         conn.State = ConnectionState.Closed;
+        if (previous == ConnectionState.Listening)
+        {
+            var key = (conn.Pid, (int)conn.Local.Port, conn.Proto);
+            if (_listening.GetValueOrDefault(key) <= 1)
+            {
+                _listening.Remove(key);
+            }
+            else
+            {
+                _listening[key]--;
+            }
+        }
         conn.Decoder?.OnClose(nowNs); // its last messages come before the close record
         conn.Decoder = null;
         Closing?.Invoke(conn, nowNs);
