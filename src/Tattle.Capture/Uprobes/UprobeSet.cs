@@ -19,8 +19,15 @@ public class UprobeSet<TPoint> : IDisposable
     private readonly UprobePrograms _programs;
     private readonly Dictionary<int, ProcessProbes> _byPid = [];
     private readonly BlockingCollection<IDisposable> _closing = [];
-    private readonly Thread[] _closers;
+    private readonly List<Thread> _closers = [];
+    private readonly Lock _closerGate = new();
     private const int ClosingThreads = 16;
+
+    /// <summary>
+    /// How long a closer waits for another link before it ends. Closers exist only while links close: an idle thread
+    /// still holds its stack and is walked at every garbage collection.
+    /// </summary>
+    internal static readonly TimeSpan CloserIdle = TimeSpan.FromSeconds(2);
 
     private readonly Lock _gate = new();
     private int _functionsAttached;
@@ -29,12 +36,17 @@ public class UprobeSet<TPoint> : IDisposable
     {
         _tracer = tracer;
         _programs = programs;
-        // Closing a uprobe link waits for an RCU grace period (~40 ms here); waits that overlap share one, so links
-        // close on several threads: an exec-heavy run (a build) releases hundreds of them.
-        _closers = [.. Enumerable.Range(0, ClosingThreads).Select(i => new Thread(CloseLinks) { IsBackground = true, Name = $"tattle-uprobe-close-{i}" })];
-        foreach (var t in _closers)
+    }
+
+    /// <summary>Threads closing links now (they end when none is left to close).</summary>
+    internal int Closers
+    {
+        get
         {
-            t.Start();
+            lock (_closerGate)
+            {
+                return _closers.Count;
+            }
         }
     }
 
@@ -126,7 +138,7 @@ public class UprobeSet<TPoint> : IDisposable
                 }
                 else
                 {
-                    links.ForEach(_closing.Add); // detached meanwhile: the process exited
+                    Close(links); // detached meanwhile: the process exited
                 }
             }
             Interlocked.Add(ref _functionsAttached, fresh.Count);
@@ -161,7 +173,7 @@ public class UprobeSet<TPoint> : IDisposable
             if (_byPid.Remove(pid, out var probes))
             {
                 probes.Released = true;
-                probes.Links.ForEach(_closing.Add);
+                Close(probes.Links);
             }
         }
     }
@@ -179,7 +191,12 @@ public class UprobeSet<TPoint> : IDisposable
         // with the process's file descriptors a moment later.
         var deadline = Environment.TickCount64 + (long)CloseTimeout.TotalMilliseconds;
         bool all = true;
-        foreach (var t in _closers)
+        Thread[] closers;
+        lock (_closerGate)
+        {
+            closers = [.. _closers];
+        }
+        foreach (var t in closers)
         {
             all &= t.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
         }
@@ -230,8 +247,29 @@ public class UprobeSet<TPoint> : IDisposable
         }
         catch
         {
-            links.ForEach(_closing.Add); // all of a file or nothing: a lone entry probe would stash calls forever
+            Close(links); // all of a file or nothing: a lone entry probe would stash calls forever
             throw;
+        }
+    }
+
+    /// <summary>Queues links to close, starting closers for them up to the cap.</summary>
+    internal void Close(List<IDisposable> links)
+    {
+        if (links.Count == 0)
+        {
+            return;
+        }
+        links.ForEach(_closing.Add);
+        lock (_closerGate)
+        {
+            // Closing a uprobe link waits for an RCU grace period (~40 ms here); waits that overlap share one, so links
+            // close on several threads: an exec-heavy run (a build) releases hundreds of them.
+            while (_closers.Count < Math.Min(ClosingThreads, _closing.Count))
+            {
+                var t = new Thread(CloseLinks) { IsBackground = true, Name = "tattle-uprobe-close" };
+                _closers.Add(t);
+                t.Start();
+            }
         }
     }
 
@@ -239,9 +277,22 @@ public class UprobeSet<TPoint> : IDisposable
     {
         // On threads of their own: thread-pool workers blocked here would starve the pool (it adds a thread only
         // every half second), and every Task of the process would wait.
-        foreach (var link in _closing.GetConsumingEnumerable())
+        while (true)
         {
-            link.Dispose();
+            if (_closing.TryTake(out var link, CloserIdle))
+            {
+                link.Dispose();
+                continue;
+            }
+            lock (_closerGate)
+            {
+                // A link queued while this one timed out is still taken: Close starts no thread while this one counts.
+                if (_closing.Count == 0)
+                {
+                    _closers.Remove(Thread.CurrentThread);
+                    return;
+                }
+            }
         }
     }
 
