@@ -147,6 +147,12 @@ internal sealed class TraceOptions
         HelpName = "rel|abs",
     }.AcceptOnlyFromAmong("rel", "abs");
 
+    public Option<int> LiveRate { get; } = NumberOption.Create("--live-rate", "an integer from 0 to 1000000 (lines per second)", 0, 1_000_000,
+        description: "Exchange, data, connection and call lines the live view shows per second on average (bursts of 5 s worth show whole); past it they are folded into a count once a second. 0 shows every line. Default: "
+            + LiveViewConfig.DefaultLinesPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture) + ", and 0 for tattle read",
+        helpName: "LINES",
+        defaultValue: LiveViewConfig.DefaultLinesPerSecond);
+
     public Option<bool> NoProcessLines { get; } = new("--no-process-lines")
     {
         Description = "Leave process start, exec and exit lines out of the live view",
@@ -237,6 +243,7 @@ internal sealed class TraceOptions
         command.Add(Quiet);
         command.Add(Time);
         command.Add(NoProcessLines);
+        command.Add(LiveRate);
     }
 
     /// <summary>The BPF side's settings.</summary>
@@ -273,7 +280,14 @@ internal sealed class TraceOptions
         Snaplen = result.GetValue(Snaplen),
         OutputPath = result.GetValue(Output),
         Quiet = result.GetValue(Quiet),
-        View = new LiveViewConfig { AbsoluteTime = result.GetValue(Time) == "abs", ProcessLines = !result.GetValue(NoProcessLines) },
+        View = new LiveViewConfig
+        {
+            AbsoluteTime = result.GetValue(Time) == "abs",
+            ProcessLines = !result.GetValue(NoProcessLines),
+            // Reading a file is tcpdump -r: every line unless asked; a live trace keeps up with a saturated server.
+            MaxLinesPerSecond = result.CommandResult.Command.Name == "read" && result.GetResult(LiveRate) is null or { Implicit: true }
+                ? 0 : result.GetValue(LiveRate),
+        },
         Verbose = result.GetValue(Verbose),
         RingBufferBytes = result.GetValue(RingSize) << 20,
         BpfVariant = VariantChoice.TryParse(result.GetValue(BpfVariant), out var variant) ? variant : BpfVariantRequest.Auto,

@@ -83,9 +83,15 @@ internal sealed record LiveViewConfig
     /// <summary>--no-process-lines turns process start, exec and exit lines off.</summary>
     public bool ProcessLines { get; init; } = true;
 
+    /// <summary>--live-rate's default: a sample a human can follow, and a view that costs little on a saturated server.</summary>
+    public const int DefaultLinesPerSecond = 1000;
+
+    /// <summary>--live-rate: lines per second before they are folded (0: every line).</summary>
+    public int MaxLinesPerSecond { get; init; }
+
     /// <summary>A live view with these options; it owns <paramref name="writer"/>.</summary>
     public LiveView Open(TextWriter writer, bool color, long startUnixNs, int? width) =>
-        new(writer, color, startUnixNs, ownsWriter: true) { AbsoluteTime = AbsoluteTime, ProcessLines = ProcessLines, Width = width };
+        new(writer, color, startUnixNs, ownsWriter: true) { AbsoluteTime = AbsoluteTime, ProcessLines = ProcessLines, Width = width, MaxLinesPerSecond = MaxLinesPerSecond };
 }
 
 /// <summary>-w FILE and its companions.</summary>

@@ -40,11 +40,44 @@ public sealed class LiveView : IRecordSink
     /// <summary>Whether lines carry colour (SGR) codes.</summary>
     public bool Color => _color;
 
+    /// <summary>
+    /// --live-rate: exchanges, data, connection and call lines shown per second on average (bursts of five seconds'
+    /// worth show whole); past it they are folded into a count. Process, loss, failure, gap and notice lines are never
+    /// folded. 0 shows every line.
+    /// </summary>
+    public int MaxLinesPerSecond
+    {
+        get => _limit?.LinesPerSecond ?? 0;
+        init => _limit = value > 0 ? new LiveRateLimit(value) : null;
+    }
+
+    /// <summary>Lines folded by <see cref="MaxLinesPerSecond"/> so far.</summary>
+    public long Folded => _limit?.Folded ?? 0;
+
+    private readonly LiveRateLimit? _limit;
+    private long _lastNs;
+
     public void Write(Record record)
     {
         if (!ProcessLines && record is ProcessStartRecord or ProcessExecRecord or ProcessExitRecord)
         {
             return;
+        }
+        if (_limit is { } limit && record.TimestampNs != 0)
+        {
+            long ns = record.TimestampNs;
+            _lastNs = Math.Max(_lastNs, ns);
+            if (limit.Due(ns))
+            {
+                WriteFolded(ns);
+            }
+            // Checked before anything is formatted: a folded line costs a count, not its text.
+            if (record is MessageRecord or DataRecord or ConnOpenRecord or ConnCloseRecord or ListenRecord or CallRecord
+                && !limit.Admit(ns))
+            {
+                limit.Fold(record.Type, ns);
+                return;
+            }
         }
         _line.Clear();
         _line.Word(LiveStyle.Grey, Time(record.TimestampNs)).Space()
@@ -61,6 +94,19 @@ public sealed class LiveView : IRecordSink
         {
             return;
         }
+        _writer.WriteLine(_line.ToString());
+    }
+
+    /// <summary>The lines folded since the last such line, said as tattle's own.</summary>
+    private void WriteFolded(long unixNs)
+    {
+        if (_limit?.TakePending(unixNs) is not { } folded)
+        {
+            return;
+        }
+        _line.Clear();
+        _line.Word(LiveStyle.Grey, Time(unixNs)).Space().Word(LiveStyle.Bold, "tattle[0]").Space()
+            .Word(LiveStyle.Yellow, "folded").Space().Word(folded + $": over --live-rate {_limit.LinesPerSecond.ToString(CultureInfo.InvariantCulture)}");
         _writer.WriteLine(_line.ToString());
     }
 
@@ -136,8 +182,17 @@ public sealed class LiveView : IRecordSink
     /// <summary>A plain line after the summary (capture statistics, a file's counts); sanitised, as it may name a file.</summary>
     public void Note(string text) => _writer.WriteLine(TerminalText.Sanitize(text));
 
-    /// <summary>The end-of-run summary table.</summary>
-    public void Summary(SummaryRecord summary) => SummaryTable.Render(_writer, summary, this);
+    /// <summary>The end-of-run summary table, and how many lines the view folded.</summary>
+    public void Summary(SummaryRecord summary)
+    {
+        WriteFolded(_lastNs);
+        SummaryTable.Render(_writer, summary, this);
+        if (Folded > 0)
+        {
+            _writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"live view: {Folded} lines folded at --live-rate {MaxLinesPerSecond} (--live-rate 0 shows every line; --json FILE keeps every record)"));
+        }
+    }
 
     public void Flush()
     {
@@ -153,6 +208,7 @@ public sealed class LiveView : IRecordSink
         {
             return;
         }
+        WriteFolded(_lastNs);
         Flush();
         _disposed = true;
         if (_ownsWriter)
