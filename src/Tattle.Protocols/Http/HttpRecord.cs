@@ -383,16 +383,26 @@ internal static class HeaderJson
         }
         // Records carry arrays: as a span, the name comparisons below are plain loops, not interface calls.
         ReadOnlySpan<KeyValuePair<string, string>> all = headers as KeyValuePair<string, string>[] ?? [.. headers];
+        // Names of one length are the only ones that can repeat: most heads have no two names of a length that also
+        // compare equal, so a bit per length (mod 64) spares the pairwise comparisons.
+        ulong seen = 0, repeated = 0;
+        foreach (var header in all)
+        {
+            ulong bit = 1UL << (header.Key.Length & 63);
+            repeated |= seen & bit;
+            seen |= bit;
+        }
         w.WriteStartObject(name);
         for (int i = 0; i < all.Length; i++)
         {
             string key = all[i].Key;
-            if (IndexOfName(all[..i], key) >= 0)
+            bool mayRepeat = (repeated & (1UL << (key.Length & 63))) != 0;
+            if (mayRepeat && IndexOfName(all[..i], key) >= 0)
             {
                 continue; // written with its first occurrence
             }
             string value = all[i].Value;
-            if (IndexOfName(all[(i + 1)..], key) >= 0)
+            if (mayRepeat && IndexOfName(all[(i + 1)..], key) >= 0)
             {
                 var joined = new StringBuilder(value);
                 foreach (var (otherKey, otherValue) in all[(i + 1)..])
@@ -424,15 +434,28 @@ internal static class HeaderJson
     [ThreadStatic]
     private static Dictionary<string, JsonEncodedText>? t_names;
 
+    [ThreadStatic]
+    private static (string? Key, JsonEncodedText Name)[]? t_recentNames;
+
+    private const int RecentNameSlots = 64;
+
     /// <summary>
     /// Header names come interned from the parser ("Content-Type"): lower-case and encode each spelling once per
-    /// thread, for a bounded number of spellings.
+    /// thread, for a bounded number of spellings. The interned instance is found by reference in a few slots first,
+    /// without hashing its text.
     /// </summary>
     private static JsonEncodedText HeaderName(string key)
     {
+        var recent = t_recentNames ??= new (string?, JsonEncodedText)[RecentNameSlots];
+        ref var slot = ref recent[key.Length == 0 ? 0 : ((key.Length * 31) + (key[0] * 7) + key[^1]) & (RecentNameSlots - 1)];
+        if (ReferenceEquals(slot.Key, key))
+        {
+            return slot.Name;
+        }
         var cache = t_names ??= new Dictionary<string, JsonEncodedText>(StringComparer.Ordinal);
         if (cache.TryGetValue(key, out var name))
         {
+            slot = (key, name);
             return name;
         }
         name = JsonEncodedText.Encode(key.AsSpan().ContainsAnyInRange('A', 'Z') ? key.ToLowerInvariant() : key);

@@ -154,8 +154,44 @@ internal static class HttpStrings
     /// </summary>
     public static string Value(ReadOnlySpan<byte> value)
     {
+        if (value.Length is > 0 and <= LongestRecentValue)
+        {
+            return RecentValue(value);
+        }
         string text = Decode(value);
         return value.IndexOf(HttpSyntax.LF) < 0 ? text : Unfold(text);
+    }
+
+    private const int RecentValueSlots = 256;
+    private const int LongestRecentValue = 96;
+
+    [ThreadStatic]
+    private static string?[]? t_recentValues;
+
+    /// <summary>
+    /// A short value's string from the last one decoded from the same ASCII bytes on this thread. Servers send the
+    /// same Server, Content-Type, ETag and Date on every connection; one string for all of them is one allocation
+    /// fewer per field, and the same instance lets the JSON writer reuse its encoded form (a per-connection copy
+    /// evicted it from its cache at every record: a keep-alive peer on sixteen connections).
+    /// </summary>
+    private static string RecentValue(ReadOnlySpan<byte> value)
+    {
+        var slots = t_recentValues ??= new string?[RecentValueSlots];
+        ref string? slot = ref slots[(value.Length * 31 + value[0] * 7 + value[value.Length >> 1] * 13 + value[^1] * 3) & (RecentValueSlots - 1)];
+        if (slot is { } recent && EqualsAscii(value, recent))
+        {
+            return recent;
+        }
+        string text = Decode(value);
+        if (value.IndexOf(HttpSyntax.LF) >= 0)
+        {
+            return Unfold(text);
+        }
+        if (Ascii.IsValid(value))
+        {
+            slot = text;
+        }
+        return text;
     }
 
     /// <summary>
