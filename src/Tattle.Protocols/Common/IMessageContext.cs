@@ -25,7 +25,8 @@ public interface IMessageContext
 
     /// <summary>
     /// A name the client gave its server (Host, :authority, SNI): the connection's remote takes it when DNS did not
-    /// name it. On a server the name is the server's own, and is ignored; so is an address literal.
+    /// name it. On a server the name is the server's own, and is ignored; so is an address literal. A port
+    /// ("example.com:8080", "[::1]:8080") is dropped here, only when the name is kept: every request names its server.
     /// </summary>
     void NameServer(string name);
 

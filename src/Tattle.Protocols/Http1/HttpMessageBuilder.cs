@@ -15,16 +15,22 @@ internal sealed class MessageDraft
     public bool Chunked;
     public long HeadBytes;
     public long StartNs;
-    public List<HttpHeader> Headers = new(12);
+    public readonly List<HttpHeader> Headers = new(12);
     public List<HttpHeader>? Trailers;
 
     /// <summary>
     /// The previous message's headers on this side of the connection. A keep-alive peer repeats most of them byte
     /// for byte (Server, Content-Type, ETag...), and a value equal to the one at the same position reuses its string.
     /// </summary>
-    public List<HttpHeader>? Previous;
+    public HttpHeader[]? Previous;
 
-    /// <summary>Forgets a message; the lists handed to a record are not reused.</summary>
+    /// <summary>The headers handed to the last request or response made, in an array of their exact count.</summary>
+    private HttpHeader[]? _handed;
+
+    /// <summary>
+    /// Forgets a message. <see cref="Headers"/> is reused: a message takes a copy of its exact size, so a head costs
+    /// one small array instead of a list and its spare capacity.
+    /// </summary>
     public void Reset(bool listsHandedOver)
     {
         Version = Method = Target = Reason = "";
@@ -34,15 +40,14 @@ internal sealed class MessageDraft
         HeadBytes = StartNs = 0;
         if (listsHandedOver)
         {
-            Previous = Headers;
-            Headers = new List<HttpHeader>(12);
+            Previous = _handed;
         }
-        else
-        {
-            Headers.Clear();
-        }
+        _handed = null;
+        Headers.Clear();
         Trailers = null;
     }
+
+    private HttpHeader[] Hand() => _handed = Headers.Count == 0 ? [] : [.. Headers];
 
     public HttpRequest ToRequest(in HttpBodyReader body, long endNs, bool truncated) => new()
     {
@@ -50,7 +55,7 @@ internal sealed class MessageDraft
         Target = Target,
         Host = Host,
         Version = Version,
-        Headers = Headers,
+        Headers = Hand(),
         Trailers = (IReadOnlyList<HttpHeader>?)Trailers ?? [],
         HeadBytes = HeadBytes,
         BodyBytes = body.WireBytes,
@@ -68,7 +73,7 @@ internal sealed class MessageDraft
         Status = Status,
         Reason = Reason,
         Version = Version,
-        Headers = Headers,
+        Headers = Hand(),
         Trailers = (IReadOnlyList<HttpHeader>?)Trailers ?? [],
         HeadBytes = HeadBytes,
         BodyBytes = body.WireBytes,
@@ -90,7 +95,7 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
     {
         draft.Method = HttpStrings.Method(method);
         draft.Version = HttpStrings.Version(minorVersion);
-        string text = HttpStrings.Decode(target);
+        string text = HttpStrings.Recent(target);
         // An absolute-form target names the host, and wins over the Host field (RFC 9112 section 3.2.2).
         draft.Host = HttpRedactor.HostOf(text);
         draft.HostFromTarget = draft.Host is not null;
@@ -137,7 +142,7 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
     /// <summary>The previous message's string for this header when the bytes are the same ASCII text.</summary>
     private readonly string? RepeatedValue(string name, ReadOnlySpan<byte> value)
     {
-        if (trailers || draft.Previous is not { } previous || draft.Headers.Count >= previous.Count)
+        if (trailers || draft.Previous is not { } previous || draft.Headers.Count >= previous.Length)
         {
             return null;
         }

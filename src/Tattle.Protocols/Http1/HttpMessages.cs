@@ -101,7 +101,7 @@ public sealed record HttpExchange : ProtocolMessage
         var resp = Response;
         if (req?.Host is { Length: > 0 } host)
         {
-            context.NameServer(HostHeader.WithoutPort(host));
+            context.NameServer(host);
         }
         return new HttpRecord(context.Header(StartNs))
         {

@@ -154,45 +154,41 @@ internal static class HttpStrings
     /// </summary>
     public static string Value(ReadOnlySpan<byte> value)
     {
-        if (value.Length is > 0 and <= LongestRecentValue)
-        {
-            return RecentValue(value);
-        }
-        string text = Decode(value);
+        string text = Recent(value);
         return value.IndexOf(HttpSyntax.LF) < 0 ? text : Unfold(text);
     }
 
-    private const int RecentValueSlots = 256;
-    private const int LongestRecentValue = 96;
-
-    [ThreadStatic]
-    private static string?[]? t_recentValues;
-
     /// <summary>
-    /// A short value's string from the last one decoded from the same ASCII bytes on this thread. Servers send the
-    /// same Server, Content-Type, ETag and Date on every connection; one string for all of them is one allocation
-    /// fewer per field, and the same instance lets the JSON writer reuse its encoded form (a per-connection copy
-    /// evicted it from its cache at every record: a keep-alive peer on sixteen connections).
+    /// <see cref="Decode"/>, with a short text's string shared with the last one decoded from the same ASCII bytes on
+    /// this thread. Servers send the same Server, Content-Type, ETag and Date on every connection, and clients the
+    /// same paths; one string for all of them is one allocation fewer each, and the same instance lets the JSON
+    /// writer reuse its encoded form (a per-connection copy evicted it from that cache at every record).
     /// </summary>
-    private static string RecentValue(ReadOnlySpan<byte> value)
+    public static string Recent(ReadOnlySpan<byte> bytes)
     {
-        var slots = t_recentValues ??= new string?[RecentValueSlots];
-        ref string? slot = ref slots[(value.Length * 31 + value[0] * 7 + value[value.Length >> 1] * 13 + value[^1] * 3) & (RecentValueSlots - 1)];
-        if (slot is { } recent && EqualsAscii(value, recent))
+        if (bytes.Length is 0 or > LongestRecent)
+        {
+            return Decode(bytes);
+        }
+        var slots = t_recent ??= new string?[RecentSlots];
+        ref string? slot = ref slots[((bytes.Length * 31) + (bytes[0] * 7) + (bytes[bytes.Length >> 1] * 13) + (bytes[^1] * 3)) & (RecentSlots - 1)];
+        if (slot is { } recent && EqualsAscii(bytes, recent))
         {
             return recent;
         }
-        string text = Decode(value);
-        if (value.IndexOf(HttpSyntax.LF) >= 0)
-        {
-            return Unfold(text);
-        }
-        if (Ascii.IsValid(value))
+        string text = Decode(bytes);
+        if (Ascii.IsValid(bytes))
         {
             slot = text;
         }
         return text;
     }
+
+    private const int RecentSlots = 256;
+    private const int LongestRecent = 96;
+
+    [ThreadStatic]
+    private static string?[]? t_recent;
 
     /// <summary>
     /// A field value as records show it: when redacting, a secret field's value replaced, a URL's secrets

@@ -79,7 +79,7 @@ public sealed record Http2Exchange : ProtocolMessage
     {
         if (Authority is { Length: > 0 } authority)
         {
-            context.NameServer(HostHeader.WithoutPort(authority));
+            context.NameServer(authority);
         }
         bool answered = Status is not null || Grpc?.StatusCode is not null;
         return new HttpRecord(context.Header(StartNs))

@@ -1,5 +1,6 @@
 using Tattle.Capture.Events;
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Http;
 using Tattle.Records;
 using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
@@ -36,7 +37,12 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
     /// <summary>(On a server the name is the server itself, not the remote client; and an address literal is no name.)</summary>
     public void NameServer(string name)
     {
-        if (Current.Host is null && Current.Role != "server" && !System.Net.IPAddress.TryParse(name, out _))
+        if (Current.Host is not null || Current.Role == "server")
+        {
+            return;
+        }
+        name = HostHeader.WithoutPort(name);
+        if (!System.Net.IPAddress.TryParse(name, out _))
         {
             Current.Host = name;
         }
