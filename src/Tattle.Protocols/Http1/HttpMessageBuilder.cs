@@ -111,10 +111,14 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
 
     public readonly void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
+        if (!headers && !HttpStrings.MayBeKeptWithoutHeaders(name))
+        {
+            return; // --stats: the field is neither kept nor needed to read the message
+        }
         string nameText = HttpStrings.HeaderName(name, out var role);
         if (!headers && role is not (HeaderRole.Host or HeaderRole.ContentEncoding or HeaderRole.Upgrade))
         {
-            return; // --stats: the field is neither kept nor needed to read the message
+            return;
         }
         // Bytes equal to the previous message's value were checked then.
         string valueText = (redact && role is HeaderRole.Secret or HeaderRole.Url ? null : RepeatedValue(nameText, value))

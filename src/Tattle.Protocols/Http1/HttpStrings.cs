@@ -127,6 +127,18 @@ internal static class HttpStrings
         return text;
     }
 
+    /// <summary>
+    /// Whether a name can be Host, Content-Encoding or Upgrade, the fields read when no header is kept (--stats): by
+    /// length and first letter, so the others are dropped without a lookup.
+    /// </summary>
+    public static bool MayBeKeptWithoutHeaders(ReadOnlySpan<byte> name) => name.Length switch
+    {
+        4 => (name[0] | 0x20) == 'h',
+        7 => (name[0] | 0x20) == 'u',
+        16 => (name[0] | 0x20) == 'c',
+        _ => false,
+    };
+
     private static HeaderRole RoleOf(string name)
     {
         if (name.Equals("Host", StringComparison.OrdinalIgnoreCase))

@@ -236,6 +236,41 @@ public sealed class Http1ParserTests
     }
 
     [Fact]
+    public void TwoConnections_ShareTheStringsOfValuesAndTargetsWithTheSameBytes()
+    {
+        // A server's fields repeat across its connections; a value decoded from the same ASCII bytes is one string.
+        var a = Feeder(new ParserOptions { Redact = false });
+        var b = Feeder(new ParserOptions { Redact = false });
+        foreach (var f in new[] { a, b })
+        {
+            Send(f, Request, "GET /users/7?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+            Send(f, Response, "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nETag: \"6b1-264\"\r\nX-Caf: caf\u00e9\r\nContent-Length: 0\r\n\r\n");
+        }
+        var (x, y) = (Exchanges(a).Single(), Exchanges(b).Single());
+        Assert.Same(x.Request!.Target, y.Request!.Target);
+        Assert.Equal("/users/7?x=1", y.Request.Target);
+        Assert.Same(x.Response!.Headers[0].Value, y.Response!.Headers[0].Value);
+        Assert.Same(x.Response.Headers[1].Value, y.Response.Headers[1].Value);
+        Assert.Equal("\"6b1-264\"", y.Response.Headers[1].Value);
+        // Bytes that are not ASCII are decoded each time (they are not shared), and still read the same.
+        Assert.Equal(x.Response.Headers[2].Value, y.Response.Headers[2].Value);
+    }
+
+    [Fact]
+    public void WithoutHeaders_OnlyTheFieldsTheMessageNeedsAreKept()
+    {
+        // --stats: the route needs the host, the body its encoding, the protocol switch its Upgrade.
+        var f = Feeder(new ParserOptions { Redact = false, Headers = false });
+        Send(f, Request, "GET /ws HTTP/1.1\r\nhost: example.com\r\nUser-Agent: x\r\nHOST2: y\r\nupgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+        Send(f, Response, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\nContent-Language: en\r\n\r\n");
+        var x = Exchanges(f).Single();
+        Assert.Equal("example.com", x.Request!.Host);
+        Assert.Equal(["host", "upgrade"], x.Request.Headers.Select(h => h.Name));
+        Assert.Equal("gzip", x.Response!.ContentEncoding);
+        Assert.Equal(["Content-Encoding"], x.Response.Headers.Select(h => h.Name));
+    }
+
+    [Fact]
     public void ResponseThatBeganBeforeTheRequestDoesNotAnswerIt()
     {
         // The tracker may hand the directions over out of order; time says which request a response can answer.
