@@ -81,6 +81,31 @@ public class SandboxTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task NoSyscalls_TracesTheSandboxedCommandFromTheSocketLayer()
+    {
+        Ready();
+        using var inet = TestInternet.Create();
+        inet.Http();
+        var before = HostSnapshot.Take();
+        var r = await Sandbox("--no-syscalls", "--bpf-variant", "fast", "--", "curl", "-s", "-m", "10", $"http://{inet.Address}:8000/index.html");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("hello from tattle's test server", r.Stdout);
+
+        // The connect is learnt from its SYN_SENT state, takes its fd at the first payload, and ends at CLOSE.
+        var open = Assert.Single(r.OfType("conn.open"), o => Str(o, "proto") == "tcp");
+        Assert.Equal($"{inet.Address}:8000", Remote(open));
+        Assert.Equal("curl", Str(open, "comm"));
+        var http = Assert.Single(r.OfType("http"));
+        Assert.Equal(("/index.html", 200), (Str(http, "path"), http.GetProperty("status").GetInt32()));
+        Assert.Equal(Str(open, "conn"), Str(http, "conn"));
+        var close = Assert.Single(r.OfType("conn.close"), c => Str(c, "conn") == Str(open, "conn"));
+        Assert.Equal(http.GetProperty("req_bytes").GetInt64(), close.GetProperty("bytes_sent").GetInt64());
+        Assert.Equal(http.GetProperty("resp_bytes").GetInt64(), close.GetProperty("bytes_recv").GetInt64());
+        Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
+        before.AssertUnchanged();
+    }
+
+    [SkippableFact]
     public async Task Dns_FromDnsmasqInTheTestInternet_NamesTheServerInTheSummary()
     {
         Ready();
