@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The overhead benchmark: nginx serving a small file over HTTP/1.1 keep-alive under wrk, untraced and traced,
 # conditions interleaved (A B C A B C ...) so every one sees the same machine. Run as root:
-#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--conditions "untraced tattle ..."]
+#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--bpf-stats] [--conditions "untraced tattle ..."]
 # tattle: attach with payload capture, HTTP parsing, JSON Lines to a file; tattle-pcap: the same plus -w;
 # tattle-capture: -w --no-payload (packets and their owners, the job tcpdump -w does: no syscall payloads);
 # tattle-packets: -w --packets-only, no syscall tracepoints at all (TCP connections learnt from their state changes);
@@ -24,6 +24,9 @@
 # tattle-nosys (and tattle-nosys-https, tattle-nosys-noparse) is the tattle (tattle-https, tattle-noparse) condition
 # with --no-syscalls: payloads from the socket layer's sock_send_length/sock_recv_length tracepoints, no program on
 # the syscall tracepoints, so only socket calls pay for tracing.
+# tattle-nosys-light is --no-syscalls --no-payload (connections and byte counts from the socket layer, nothing
+# copied); tattle-nosys-snap64 copies only the first 64 bytes of each payload (--snaplen 64): with --bpf-stats, what
+# copying the bytes costs in the kernel against what each record costs whatever its size.
 # tattle-stats and tattle-nosys-stats add --stats: parsed and counted per endpoint and route, no record per request.
 # tattle-live is the tattle condition with the live view on (to a file, -o, instead of -q) at its default --live-rate;
 # tattle-live-all shows every line (--live-rate 0): what the view costs under load, sampled and whole.
@@ -35,7 +38,13 @@
 # printed. tattle-agent-otlp adds a span per request exported over OTLP http/protobuf to a local sink that accepts
 # and discards them: its CPU per request less tattle-agent's is the export's cost per span.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
-# and CPU per request at a load a service actually runs at.
+# and CPU per request at a load a service actually runs at. floor-paced, tattle-nosys-paced, tattle-noparse-paced and
+# tattle-light-paced are those conditions paced; tattle-idle-paced runs the full trace under SCHED_IDLE (chrt -i), so
+# its own process never delays a runnable nginx or wrk: what remains of the latency it adds is the kernel side.
+# --bpf-stats turns on the kernel's BPF run-time statistics (kernel.bpf_stats_enabled, restored at the end) and adds
+# the CPU the tracer's kernel programs spent per request while the load ran (run_time_ns of every program whose fd
+# the tracer holds, from /proc/PID/fdinfo). The statistics cost two clock reads per program run: compare ratios
+# from runs without it.
 # nginx's single worker is pinned to CPU 0, wrk to CPU 1; tracers float. Prints one row per condition (median
 # requests/s, p50/p99 latency, ratio to untraced, the tracer's CPU per request while the load ran, completeness
 # against nginx's access log, lost events, and the tracer's CPU to start: loading the kernel programs, before the
@@ -44,15 +53,16 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-stats tattle-nosys-stats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced untraced-h2 tattle-h2 untraced-go tattle-go"
-reps=5 secs=5 rate=2000 conditions="$all"
+all="untraced tattle tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-stats tattle-nosys-stats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+reps=5 secs=5 rate=2000 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
     --seconds) secs=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --conditions) conditions=$2; shift 2 ;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--conditions \"$all\"]" >&2; exit 2 ;;
+    --bpf-stats) bpf_stats=1; shift ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--bpf-stats] [--conditions \"$all\"]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
@@ -113,6 +123,11 @@ esac
 sink_pid=""
 cleanup() { kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
+stats_before=$(sysctl -n kernel.bpf_stats_enabled)
+if [ "$bpf_stats" = 1 ]; then
+  sysctl -q kernel.bpf_stats_enabled=1
+  trap 'cleanup; sysctl -q kernel.bpf_stats_enabled="$stats_before"' EXIT
+fi
 for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
 [ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
 url="http://127.0.0.1:$port/index.html"
@@ -123,7 +138,7 @@ go_url="https://127.0.0.1:$go_port/index.html"
 taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
-case " $conditions " in *" floor "*) build_floor ;; esac
+case " $conditions " in *" floor "* | *" floor-paced "*) build_floor ;; esac
 
 agent_port=19465 sink_port=19466
 case " $conditions " in *" tattle-agent-otlp "*)
@@ -137,7 +152,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
     untraced|untraced-https|untraced-paced|untraced-h2|untraced-go) return ;;
-    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-https|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-h2|tattle-go)
+    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-https|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-*-paced|tattle-nosys-light|tattle-nosys-snap64|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -148,14 +163,19 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$c" = tattle-light ] && w=(--no-payload)
       [ "$c" = tattle-noparse ] && w=(--no-parse)
       case "$c" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;;
-        tattle-stats) w=(--stats) ;; tattle-nosys*) w=(--no-syscalls) ;; tattle-live-all) w=(--live-rate 0) ;; esac
+        tattle-nosys-light) w=(--no-syscalls --no-payload) ;; tattle-nosys-snap64) w=(--no-syscalls --snaplen 64) ;;
+        tattle-stats) w=(--stats) ;; tattle-nosys*) w=(--no-syscalls) ;; tattle-live-all) w=(--live-rate 0) ;;
+        tattle-noparse-paced) w=(--no-parse) ;; tattle-light-paced) w=(--no-payload) ;; esac
+      # tattle-idle-paced: the tracer under SCHED_IDLE, which never delays a runnable nginx or wrk.
+      local pre=()
+      [ "$c" = tattle-idle-paced ] && pre=(chrt -i 0)
       local view=(-q)
       [[ "$c" == tattle-live* ]] && view=(-o "$dir/live.txt")
       local traced=$worker bin=$tattle
       [ "$c" = tattle-h2 ] && traced=$h2_pid
       [ "$c" = tattle-go ] && traced=$go_pid
       case "$c" in tattle-base*) bin=${TATTLE_BASELINE:?$c needs TATTLE_BASELINE=path/to/tattle} ;; esac
-      "$bin" attach -p "$traced" "${view[@]}" --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
+      "${pre[@]}" "$bin" attach -p "$traced" "${view[@]}" --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
     tattle-agent|tattle-agent-otlp)
@@ -164,7 +184,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       "$tattle" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 200); do curl -sf "http://127.0.0.1:$agent_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done ;;
-    floor)
+    floor|floor-paced)
       "$dir/floor" "$dir/floor.bpf.o" > "$dir/t.err" 2>&1 &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q ready "$dir/t.err" && break; sleep 0.05; done ;;
@@ -190,6 +210,13 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       tracer_pid=$!
       sleep 3 ;;
   esac
+}
+
+bpf_run_ns() { # the run time of the tracer's kernel programs so far, in ns (each program once, however many fds)
+  if [ -z "$tracer_pid" ] || [ "$bpf_stats" = 0 ]; then echo 0; return; fi
+  awk 'FNR == 1 {id = ""} /^prog_id:/ {id = $2}
+       /^run_time_ns:/ {if (id != "" && !(id in seen)) {seen[id] = 1; ns += $2}} END {printf "%d\n", ns}' \
+    "/proc/$tracer_pid/fdinfo/"* 2>/dev/null || echo 0
 }
 
 tracer_ticks() { # the tracer's CPU so far, in clock ticks (0 untraced)
@@ -244,7 +271,7 @@ results="$dir/results.tsv"
 for rep in $(seq "$reps"); do
   for c in $conditions; do
     start_tracer "$c"
-    t0=$(tracer_ticks)
+    t0=$(tracer_ticks) b0=$(bpf_run_ns)
     start_cpu=$(awk -v t="$t0" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}')
     before=$(wc -l < "$dir/access.log")
     target=$url pace=()
@@ -262,13 +289,14 @@ for rep in $(seq "$reps"); do
       # The Go server keeps no log: the requests wrk completed stand for it.
       [[ "$c" == *-go ]] && after=$((before + $(awk '/requests in/ {print $1}' <<<"$out")))
     fi
+    bpf_ns=$(( $(bpf_run_ns) - b0 ))
     read -r cpu http lost tls hits < <(stop_tracer "$c" "$t0")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" "$start_cpu" >> "$results"
-    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss (start %ss)  http %s  lost %s  tls calls %s  probe hits %s\n' \
-      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$start_cpu" "$http" "$lost" "$tls" "$hits" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" "$start_cpu" "$bpf_ns" >> "$results"
+    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss (start %ss)  http %s  lost %s  tls calls %s  probe hits %s  bpf %s ns\n' \
+      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$start_cpu" "$http" "$lost" "$tls" "$hits" "$bpf_ns" >&2
   done
 done
 
@@ -288,7 +316,7 @@ def base_of(c):
     b = ("untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced")
          else "untraced-h2" if c.endswith("-h2") else "untraced-go" if c.endswith("-go") else "untraced")
     return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
-print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8} {'start s':>7}")
+print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8} {'start s':>7} {'bpf us/req':>10}")
 ratios, complete, lost, traps, hits = {}, {}, {}, {}, {}
 for c in conds:
     rs = by[c]
@@ -308,8 +336,11 @@ for c in conds:
     # The tracer's CPU before the load (loading and attaching), per start; older results files have no column.
     starts = [float(r[10]) for r in rs if len(r) > 10 and r[10]]
     start = statistics.median(starts) if starts else float("nan")
+    # --bpf-stats: the tracer's kernel programs' run time while the load ran (older results files have no column).
+    bpf = sum(int(r[11]) for r in rs if len(r) > 11 and r[11])
+    bpf_req = bpf / reqs / 1e3 if reqs and bpf else float("nan")
     print(f"{c:15} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
-          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f} {start:7.2f}")
+          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f} {start:7.2f} {bpf_req:10.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
 print(f"overhead http={g(ratios,'tattle')} live={g(ratios,'tattle-live')} live_all={g(ratios,'tattle-live-all')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
