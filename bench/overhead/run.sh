@@ -121,13 +121,13 @@ case " $conditions " in
     go_pid=$! ;;
 esac
 sink_pid=""
-cleanup() { kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null || true; rm -rf "$dir"; }
-trap cleanup EXIT
 stats_before=$(sysctl -n kernel.bpf_stats_enabled)
-if [ "$bpf_stats" = 1 ]; then
-  sysctl -q kernel.bpf_stats_enabled=1
-  trap 'cleanup; sysctl -q kernel.bpf_stats_enabled="$stats_before"' EXIT
-fi
+cleanup() {
+  kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null || true; rm -rf "$dir"
+  sysctl -q kernel.bpf_stats_enabled="$stats_before"
+}
+trap cleanup EXIT
+[ "$bpf_stats" = 1 ] && sysctl -q kernel.bpf_stats_enabled=1
 for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
 [ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
 url="http://127.0.0.1:$port/index.html"
@@ -148,11 +148,12 @@ case " $conditions " in *" tattle-agent-otlp "*)
 esac
 
 start_tracer() { # condition -> sets tracer_pid; waits until it is ready
-  local c=$1; tracer_pid=""
+  # A -paced condition runs its unpaced twin's tracer: the pace is the load's, not the tracer's.
+  local c=${1%-paced}; tracer_pid=""
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
-    untraced|untraced-https|untraced-paced|untraced-h2|untraced-go) return ;;
-    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-https|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-paced|tattle-*-paced|tattle-nosys-light|tattle-nosys-snap64|tattle-h2|tattle-go)
+    untraced|untraced-https|untraced-h2|untraced-go) return ;;
+    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-https|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=()
@@ -164,11 +165,10 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$c" = tattle-noparse ] && w=(--no-parse)
       case "$c" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;;
         tattle-nosys-light) w=(--no-syscalls --no-payload) ;; tattle-nosys-snap64) w=(--no-syscalls --snaplen 64) ;;
-        tattle-stats) w=(--stats) ;; tattle-nosys*) w=(--no-syscalls) ;; tattle-live-all) w=(--live-rate 0) ;;
-        tattle-noparse-paced) w=(--no-parse) ;; tattle-light-paced) w=(--no-payload) ;; esac
-      # tattle-idle-paced: the tracer under SCHED_IDLE, which never delays a runnable nginx or wrk.
+        tattle-stats) w=(--stats) ;; tattle-nosys*) w=(--no-syscalls) ;; tattle-live-all) w=(--live-rate 0) ;; esac
+      # tattle-idle: the tracer under SCHED_IDLE, which never delays a runnable nginx or wrk.
       local pre=()
-      [ "$c" = tattle-idle-paced ] && pre=(chrt -i 0)
+      [ "$c" = tattle-idle ] && pre=(chrt -i 0)
       local view=(-q)
       [[ "$c" == tattle-live* ]] && view=(-o "$dir/live.txt")
       local traced=$worker bin=$tattle
@@ -184,7 +184,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       "$tattle" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 200); do curl -sf "http://127.0.0.1:$agent_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done ;;
-    floor|floor-paced)
+    floor)
       "$dir/floor" "$dir/floor.bpf.o" > "$dir/t.err" 2>&1 &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q ready "$dir/t.err" && break; sleep 0.05; done ;;
