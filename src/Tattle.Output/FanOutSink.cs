@@ -5,9 +5,12 @@ namespace Tattle.Output;
 /// <summary>Writes every record to several sinks.</summary>
 public sealed class FanOutSink(IReadOnlyList<IRecordSink> sinks) : IRecordSink
 {
+    // An array, walked by index: a foreach over the interface allocated an enumerator for every record.
+    private readonly IRecordSink[] _sinks = [.. sinks];
+
     public void Write(Record record)
     {
-        foreach (var sink in sinks)
+        foreach (var sink in _sinks)
         {
             sink.Write(record);
         }
@@ -15,7 +18,7 @@ public sealed class FanOutSink(IReadOnlyList<IRecordSink> sinks) : IRecordSink
 
     public void Flush()
     {
-        foreach (var sink in sinks)
+        foreach (var sink in _sinks)
         {
             sink.Flush();
         }
@@ -23,7 +26,7 @@ public sealed class FanOutSink(IReadOnlyList<IRecordSink> sinks) : IRecordSink
 
     public void Dispose()
     {
-        foreach (var sink in sinks)
+        foreach (var sink in _sinks)
         {
             sink.Dispose();
         }

@@ -15,6 +15,14 @@ public static class RecordJson
         Span<byte> ts = stackalloc byte[TimestampBytes];
         FormatTimestamp(r.TimestampNs, ts);
         w.WriteString(JsonNames.Ts, ts);
+        if (r is MessageRecord message)
+        {
+            ConnectionFields.Write(w, message);
+            message.WriteFields(w);
+            JsonFields.WriteMilliseconds(w, JsonNames.LatencyMs, message.LatencyMs);
+            w.WriteEndObject();
+            return;
+        }
         w.WriteNumber(JsonNames.Pid, r.Pid);
         RecurringStrings.Write(w, JsonNames.Comm, r.Comm);
         switch (r)
@@ -86,13 +94,6 @@ public static class RecordJson
             case SummaryRecord s:
                 WriteSummary(w, s);
                 break;
-            case MessageRecord m:
-                RecurringStrings.Write(w, JsonNames.Conn, m.Conn);
-                RecurringStrings.Write(w, JsonNames.Role, m.Role);
-                JsonFields.WriteEndpoint(w, JsonNames.Remote, m.Remote);
-                m.WriteFields(w);
-                JsonFields.WriteMilliseconds(w, JsonNames.LatencyMs, m.LatencyMs);
-                break;
             case GapRecord g:
                 RecurringStrings.Write(w, JsonNames.Conn, g.Conn);
                 RecurringStrings.Write(w, JsonNames.Dir, g.Dir);
@@ -119,11 +120,42 @@ public static class RecordJson
     /// </summary>
     public static void FormatTimestamp(long unixNs, Span<byte> into)
     {
-        Span<byte> roundTrip = stackalloc byte[TimestampBytes + 1];
-        DateTime.UnixEpoch.AddTicks(unixNs / 100).TryFormat(roundTrip, out _, "O", CultureInfo.InvariantCulture);
-        roundTrip[..(TimestampBytes - 1)].CopyTo(into);
+        // Records come in bursts within one second: its "yyyy-MM-ddTHH:mm:ss." is formatted once, and each record
+        // adds only its six digits of microseconds.
+        long second = unixNs >= 0 ? unixNs / 1_000_000_000 : -1;
+        var prefix = t_secondPrefix ??= new byte[SecondPrefixBytes];
+        if (second < 0 || second + 1 != t_secondAfter)
+        {
+            Span<byte> roundTrip = stackalloc byte[TimestampBytes + 1];
+            DateTime.UnixEpoch.AddTicks(unixNs / 100).TryFormat(roundTrip, out _, "O", CultureInfo.InvariantCulture);
+            roundTrip[..(TimestampBytes - 1)].CopyTo(into);
+            into[TimestampBytes - 1] = (byte)'Z';
+            if (second >= 0)
+            {
+                into[..SecondPrefixBytes].CopyTo(prefix);
+                t_secondAfter = second + 1;
+            }
+            return;
+        }
+        prefix.CopyTo(into);
+        int micros = (int)(unixNs / 1000 % 1_000_000);
+        for (int i = TimestampBytes - 2; i >= SecondPrefixBytes; i--)
+        {
+            into[i] = (byte)('0' + (micros % 10));
+            micros /= 10;
+        }
         into[TimestampBytes - 1] = (byte)'Z';
     }
+
+    /// <summary>"2026-11-22T04:05:06.": the part of a timestamp one second shares.</summary>
+    private const int SecondPrefixBytes = 20;
+
+    [ThreadStatic]
+    private static byte[]? t_secondPrefix;
+
+    /// <summary>The second <see cref="t_secondPrefix"/> holds, plus one (0: none yet).</summary>
+    [ThreadStatic]
+    private static long t_secondAfter;
 
     private static void WriteIdentity(Utf8JsonWriter w, int? uid, string? cgroup)
     {

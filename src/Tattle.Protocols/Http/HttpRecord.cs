@@ -56,9 +56,9 @@ public sealed record HttpRecord : MessageRecord
 
     public long? RespBytes { get; init; }
 
-    public IReadOnlyList<KeyValuePair<string, string>>? ReqHeaders { get; init; }
+    public IReadOnlyList<HttpHeader>? ReqHeaders { get; init; }
 
-    public IReadOnlyList<KeyValuePair<string, string>>? RespHeaders { get; init; }
+    public IReadOnlyList<HttpHeader>? RespHeaders { get; init; }
 
     /// <summary>The first body bytes, up to --body-limit (empty by default).</summary>
     public ReadOnlyMemory<byte> ReqBody { get; init; }
@@ -79,7 +79,7 @@ public sealed record HttpRecord : MessageRecord
     public long UnseenBytes { get; init; }
 
     /// <summary>Trailer fields after a chunked body (request's and response's together).</summary>
-    public IReadOnlyList<KeyValuePair<string, string>>? Trailers { get; init; }
+    public IReadOnlyList<HttpHeader>? Trailers { get; init; }
 
     /// <summary>The end of a message was never seen (the connection closed first, or a gap hid it).</summary>
     public bool Truncated { get; init; }
@@ -374,7 +374,7 @@ internal static class HeaderJson
 {
     /// <summary>Headers as an object in wire order; a repeated name's values are joined with ", " (RFC 9110 §5.3).</summary>
     /// <remarks>On the hot path of every http record: no allocation for a record's array unless a name repeats.</remarks>
-    public static void Write(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<KeyValuePair<string, string>>? headers)
+    public static void Write(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<HttpHeader>? headers)
     {
         if (headers is null)
         {
@@ -382,20 +382,90 @@ internal static class HeaderJson
             return;
         }
         // Records carry arrays: as a span, the name comparisons below are plain loops, not interface calls.
-        ReadOnlySpan<KeyValuePair<string, string>> all = headers as KeyValuePair<string, string>[] ?? [.. headers];
+        var all = headers as HttpHeader[] ?? [.. headers];
+        if (all.Length is 0 or > MostCachedFields)
+        {
+            w.WriteStartObject(name);
+            WriteMembers(w, all);
+            w.WriteEndObject();
+            return;
+        }
+        // A keep-alive peer sends the same block again and again (nginx's nine response fields differ only in Date,
+        // once a second): a block seen twice is encoded once and then copied, where each field cost a writer call.
+        var blocks = t_blocks ??= new Block[BlockSlots];
+        ref var block = ref blocks[BlockSlot(all)];
+        if (block.Fields is not { } seen || !SameFields(seen, all))
+        {
+            block = new Block { Fields = all }; // seen once: cached if it comes again
+            w.WriteStartObject(name);
+            WriteMembers(w, all);
+            w.WriteEndObject();
+            return;
+        }
+        block.Json ??= JsonFragment.Encode(all, static (w, all) =>
+        {
+            w.WriteStartObject();
+            WriteMembers(w, all);
+            w.WriteEndObject();
+        });
+        JsonFragment.Write(w, name, block.Json);
+    }
+
+    private const int MostCachedFields = 32;
+
+    private const int BlockSlots = 64;
+
+    [ThreadStatic]
+    private static Block[]? t_blocks;
+
+    private struct Block
+    {
+        public HttpHeader[]? Fields;
+        public byte[]? Json;
+    }
+
+    /// <summary>The count and the lengths: a block's slot, whatever its values' instances (each connection has its own).</summary>
+    private static int BlockSlot(ReadOnlySpan<HttpHeader> all)
+    {
+        int h = all.Length;
+        foreach (var f in all)
+        {
+            h = (h * 31) + (f.Name.Length * 7) + f.Value.Length;
+        }
+        return h & (BlockSlots - 1);
+    }
+
+    /// <summary>The same names and values, in order, spelled the same (their JSON is then the same bytes).</summary>
+    private static bool SameFields(ReadOnlySpan<HttpHeader> a, ReadOnlySpan<HttpHeader> b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (!string.Equals(a[i].Name, b[i].Name, StringComparison.Ordinal) || !string.Equals(a[i].Value, b[i].Value, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void WriteMembers(Utf8JsonWriter w, ReadOnlySpan<HttpHeader> all)
+    {
         // Names of one length are the only ones that can repeat: most heads have no two names of a length that also
         // compare equal, so a bit per length (mod 64) spares the pairwise comparisons.
         ulong seen = 0, repeated = 0;
         foreach (var header in all)
         {
-            ulong bit = 1UL << (header.Key.Length & 63);
+            ulong bit = 1UL << (header.Name.Length & 63);
             repeated |= seen & bit;
             seen |= bit;
         }
-        w.WriteStartObject(name);
         for (int i = 0; i < all.Length; i++)
         {
-            string key = all[i].Key;
+            string key = all[i].Name;
             bool mayRepeat = (repeated & (1UL << (key.Length & 63))) != 0;
             if (mayRepeat && IndexOfName(all[..i], key) >= 0)
             {
@@ -416,14 +486,13 @@ internal static class HeaderJson
             }
             RecurringStrings.Write(w, HeaderName(key), value);
         }
-        w.WriteEndObject();
     }
 
-    private static int IndexOfName(ReadOnlySpan<KeyValuePair<string, string>> headers, string key)
+    private static int IndexOfName(ReadOnlySpan<HttpHeader> headers, string key)
     {
         for (int j = 0; j < headers.Length; j++)
         {
-            if (string.Equals(headers[j].Key, key, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(headers[j].Name, key, StringComparison.OrdinalIgnoreCase))
             {
                 return j;
             }

@@ -1,3 +1,5 @@
+using Tattle.Protocols.Http;
+
 namespace Tattle.Protocols.Http1;
 
 /// <summary>The message being read on one side of a connection, until it completes and becomes a record.</summary>

@@ -4,21 +4,6 @@ using Tattle.Records;
 
 namespace Tattle.Protocols.Http1;
 
-/// <summary>A header as reported (the value already redacted when redaction is on).</summary>
-public readonly record struct HttpHeader(string Name, string Value)
-{
-    /// <summary>Headers as the record's name/value pairs.</summary>
-    public static KeyValuePair<string, string>[] Pairs(IReadOnlyList<HttpHeader> headers)
-    {
-        var pairs = new KeyValuePair<string, string>[headers.Count];
-        for (int i = 0; i < pairs.Length; i++)
-        {
-            pairs[i] = new KeyValuePair<string, string>(headers[i].Name, headers[i].Value);
-        }
-        return pairs;
-    }
-}
-
 /// <summary>The parts of a request or response head and body that records show.</summary>
 public abstract record HttpMessageInfo
 {
@@ -113,8 +98,9 @@ public sealed record HttpExchange : ProtocolMessage
             Status = resp?.Status,
             ReqBytes = req is null ? null : req.HeadBytes + req.BodyBytes,
             RespBytes = resp is null ? null : resp.HeadBytes + resp.BodyBytes,
-            ReqHeaders = req is null ? null : HttpHeader.Pairs(req.Headers),
-            RespHeaders = resp is null ? null : HttpHeader.Pairs(resp.Headers),
+            // The message's own arrays: a record shares them instead of copying each field.
+            ReqHeaders = req?.Headers,
+            RespHeaders = resp?.Headers,
             ReqBody = req?.Body ?? default,
             RespBody = resp?.Body ?? default,
             ReqContentEncoding = req?.ContentEncoding,
@@ -123,7 +109,7 @@ public sealed record HttpExchange : ProtocolMessage
             Interim = Interim,
             UnseenBytes = (req?.UnseenBytes ?? 0) + (resp?.UnseenBytes ?? 0),
             Trailers = (req?.Trailers.Count ?? 0) + (resp?.Trailers.Count ?? 0) > 0
-                ? HttpHeader.Pairs([.. req?.Trailers ?? [], .. resp?.Trailers ?? []]) : null,
+                ? [.. req?.Trailers ?? [], .. resp?.Trailers ?? []] : null,
             Truncated = (req?.Truncated ?? false) || (resp?.Truncated ?? false),
             Tls = context.Tls,
             Sni = context.Tls ? context.Sni : null,

@@ -136,10 +136,12 @@ public static class HttpRedactor
     }
 
     /// <summary>A cheap test, false for almost every value: only text that passes it is scanned.</summary>
-    public static bool MayHoldCredential(ReadOnlySpan<char> text) =>
-        text.Contains("eyJ", StringComparison.Ordinal)
-        || text.Contains("bearer", StringComparison.OrdinalIgnoreCase)
-        || text.Contains("basic", StringComparison.OrdinalIgnoreCase);
+    /// <remarks>One pass for the three words (every request target takes it: three case-insensitive searches were 2 %
+    /// of tattle's CPU under load). "eyJ" matched in any case only lets a few more values reach the exact scan.</remarks>
+    public static bool MayHoldCredential(ReadOnlySpan<char> text) => text.ContainsAny(CredentialWords);
+
+    private static readonly System.Buffers.SearchValues<string> CredentialWords =
+        System.Buffers.SearchValues.Create(["eyJ", "bearer", "basic"], StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The same test on a header value's bytes, before any string is made of them.</summary>
     public static bool MayHoldCredential(ReadOnlySpan<byte> value) =>

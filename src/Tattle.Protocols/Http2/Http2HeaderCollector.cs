@@ -1,3 +1,4 @@
+using Tattle.Protocols.Http;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2.Hpack;
 

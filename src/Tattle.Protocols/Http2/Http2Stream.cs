@@ -1,3 +1,4 @@
+using Tattle.Protocols.Http;
 using Tattle.Protocols.Http1;
 
 namespace Tattle.Protocols.Http2;

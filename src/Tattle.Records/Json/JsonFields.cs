@@ -62,13 +62,39 @@ public static class JsonFields
     /// <summary>Milliseconds to the microsecond, or null.</summary>
     public static void WriteMilliseconds(Utf8JsonWriter w, JsonEncodedText name, double? ms)
     {
-        if (ms is { } v)
-        {
-            w.WriteNumber(name, Math.Round(v, 3));
-        }
-        else
+        if (ms is not { } v)
         {
             w.WriteNull(name);
+            return;
         }
+        // Math.Round(v, 3) scales by 1000 and rounds the same way, and a value of at most 15 significant digits
+        // is its own shortest round-trip form: the digits written by hand are what WriteNumber(double) would write,
+        // without its general float formatting (4 % of tattle's CPU under load, one latency per record).
+        double micros = Math.Round(v * 1000);
+        if (!(micros >= 0 && micros < 1e14))
+        {
+            w.WriteNumber(name, Math.Round(v, 3));
+            return;
+        }
+        Span<byte> text = stackalloc byte[24];
+        long whole = (long)micros / 1000, fraction = (long)micros % 1000;
+        whole.TryFormat(text, out int n, default, System.Globalization.CultureInfo.InvariantCulture);
+        if (fraction != 0)
+        {
+            text[n++] = (byte)'.';
+            text[n++] = (byte)('0' + (fraction / 100));
+            fraction %= 100;
+            if (fraction != 0)
+            {
+                text[n++] = (byte)('0' + (fraction / 10));
+                fraction %= 10;
+                if (fraction != 0)
+                {
+                    text[n++] = (byte)('0' + fraction);
+                }
+            }
+        }
+        w.WritePropertyName(name);
+        w.WriteRawValue(text[..n], skipInputValidation: true);
     }
 }

@@ -31,26 +31,37 @@ public static class RecurringStrings
             return;
         }
         var entries = t_entries ??= new Entry[Slots];
-        ref var e = ref entries[Slot(value)];
-        // Another instance of the same text (a value decoded again on another connection) is the same value.
-        if (!ReferenceEquals(e.Key, value) && !(e.Key is { } key && key.Length == value.Length && string.Equals(key, value, StringComparison.Ordinal)))
+        // Two ways per set: a record writes some thirty recurring strings, and with one way two of them sharing a
+        // slot evicted each other on every record (and took JSON's escaping path each time, for a quoted ETag).
+        int set = Slot(value) & ~1;
+        ref var first = ref entries[set];
+        if (!Matches(first.Key, value))
         {
-            e.Key = value;
-            e.Ready = false;
-            w.WriteString(name, value);
-            return;
+            ref var second = ref entries[set + 1];
+            // The most recent of the two stays first, and a new string replaces the other.
+            (first, second) = (second, first);
+            if (!Matches(first.Key, value))
+            {
+                first = new Entry { Key = value };
+                w.WriteString(name, value);
+                return;
+            }
         }
-        if (!e.Ready)
+        if (!first.Ready)
         {
-            e.Encoded = JsonEncodedText.Encode(value);
-            e.Ready = true;
+            first.Encoded = JsonEncodedText.Encode(value);
+            first.Ready = true;
         }
-        w.WriteString(name, e.Encoded);
+        w.WriteString(name, first.Encoded);
     }
+
+    /// <summary>Another instance of the same text (a value decoded again on another connection) is the same value.</summary>
+    private static bool Matches(string? key, string value) =>
+        ReferenceEquals(key, value) || (key is not null && key.Length == value.Length && string.Equals(key, value, StringComparison.Ordinal));
 
     /// <summary>
     /// A few characters, not the identity hash: NativeAOT's object hash takes an interlocked write on each new
-    /// string. Two strings in one slot only evict each other.
+    /// string. Three strings in one set only evict each other.
     /// </summary>
     private static int Slot(string s) =>
         s.Length == 0 ? 0 : (s.Length * 31 + s[0] * 7 + s[s.Length >> 1] * 13 + s[^1]) & (Slots - 1);

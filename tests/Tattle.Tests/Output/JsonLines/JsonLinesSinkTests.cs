@@ -20,6 +20,40 @@ public sealed class JsonLinesSinkTests
             string expected = DateTime.UnixEpoch.AddTicks(ns / 100)
                 .ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
             Assert.Equal(expected, RecordJson.FormatTimestamp(ns));
+            // Then records later within the same second, whose date and time come from the second's first.
+            long second = ns - (ns % 1_000_000_000);
+            foreach (long later in new[] { ns, second + random.NextInt64(ns - second, 1_000_000_000), second + 999_999_999 })
+            {
+                Assert.Equal(DateTime.UnixEpoch.AddTicks(later / 100).ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
+                    RecordJson.FormatTimestamp(later));
+            }
+        }
+    }
+
+    [Fact]
+    public void LatenciesReadAsTheRoundedMillisecondsJsonWouldWrite()
+    {
+        var random = new Random(11);
+        double[] fixedValues = [0, 0.0004, 0.0005, 0.0015, 0.02, 0.5, 1, 10.825, 12.3456, 999.9995, 123_456_789.0125, 5e10, 1e12, -1, double.NaN];
+        var samples = fixedValues
+            .Concat(Enumerable.Range(0, 20_000).Select(_ => random.NextInt64(0, 10_000_000_000) / 1e6))
+            .Concat(Enumerable.Range(0, 2_000).Select(_ => random.NextDouble() * Math.Pow(10, random.Next(-4, 9))));
+        foreach (double ms in samples)
+        {
+            Assert.Equal(Json(w => w.WriteNumber("l", double.IsFinite(ms) ? Math.Round(ms, 3) : 0)), Json(w => Tattle.Records.Json.JsonFields.WriteMilliseconds(w, JsonEncodedText.Encode("l"), double.IsFinite(ms) ? ms : 0)));
+        }
+        Assert.Equal("{\"l\":null}", Json(w => Tattle.Records.Json.JsonFields.WriteMilliseconds(w, JsonEncodedText.Encode("l"), null)));
+
+        static string Json(Action<Utf8JsonWriter> write)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                write(w);
+                w.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
         }
     }
 
@@ -56,12 +90,96 @@ public sealed class JsonLinesSinkTests
     }
 
     [Fact]
+    public void EachMessageRecordNamesItsOwnConnectionAndItsEndpointAsItIsNow()
+    {
+        // Connections whose ids share a cache slot, records interleaved, and an endpoint that learns its host name:
+        // every line says the pid, comm, conn, role and remote of its own record, in the schema's order.
+        string[] conns = ["c1", "c162", "c2", "c1"]; // c1 and c162 share a slot of the cache
+        var stream = new MemoryStream();
+        var plain = new Endpoint("10.0.0.1", 443);
+        var named = plain with { Host = "api.example.com" };
+        var expected = new List<(int Pid, string Conn, string Role, Endpoint Remote)>();
+        using (var sink = new JsonLinesSink(stream, ownsStream: false))
+        {
+            for (int i = 0; i < 40; i++)
+            {
+                string conn = conns[i % conns.Length];
+                var remote = i < 20 ? plain : named;
+                string role = i % 3 == 0 ? "server" : "client";
+                expected.Add((100 + (i % 2), conn, role, remote));
+                sink.Write(new HttpRecord
+                {
+                    TimestampNs = i,
+                    Pid = 100 + (i % 2),
+                    Comm = "curl",
+                    Conn = conn,
+                    Role = role,
+                    Remote = remote,
+                    Method = "GET",
+                    LatencyMs = i / 7.0,
+                });
+            }
+        }
+        string[] lines = Encoding.UTF8.GetString(stream.ToArray()).TrimEnd('\n').Split('\n');
+        Assert.Equal(expected.Count, lines.Length);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var root = JsonDocument.Parse(lines[i]).RootElement;
+            Assert.Equal(["type", "ts", "pid", "comm", "conn", "role", "remote", "tls", "method"], root.EnumerateObject().Select(p => p.Name).Take(9));
+            Assert.Equal(expected[i].Pid, root.GetProperty("pid").GetInt32());
+            Assert.Equal(expected[i].Conn, root.GetProperty("conn").GetString());
+            Assert.Equal(expected[i].Role, root.GetProperty("role").GetString());
+            var remote = root.GetProperty("remote");
+            Assert.Equal("10.0.0.1", remote.GetProperty("addr").GetString());
+            Assert.Equal(443, remote.GetProperty("port").GetInt32());
+            Assert.Equal(expected[i].Remote.Host, remote.TryGetProperty("host", out var host) ? host.GetString() : null);
+            Assert.Equal(Math.Round(i / 7.0, 3), root.GetProperty("latency_ms").GetDouble());
+        }
+    }
+
+    [Fact]
+    public void HeaderBlocksThatRecurReadBackAsEachRecordsOwn()
+    {
+        // Blocks of the same shape (count and lengths: one cache slot) with one value changing, as Date does, each
+        // written several times in new string instances: every line carries its own record's values.
+        var stream = new MemoryStream();
+        var written = new List<string>();
+        using (var sink = new JsonLinesSink(stream, ownsStream: false))
+        {
+            for (int i = 0; i < 60; i++)
+            {
+                string date = $"Thu, 03 Dec 2026 06:30:{(i / 7) % 10:00} GMT";
+                string etag = i % 5 == 0 ? "\"abc-264\"" : "\"abd-264\"";
+                written.Add(date + "|" + etag);
+                sink.Write(new HttpRecord
+                {
+                    TimestampNs = i,
+                    Pid = 1,
+                    Comm = "nginx",
+                    Conn = "c" + (i % 3),
+                    Role = "server",
+                    RespHeaders = [new("Server", new string("nginx".AsSpan())), new("Date", date), new("ETag", etag), new("Set-Cookie", "REDACTED")],
+                });
+            }
+        }
+        string[] lines = Encoding.UTF8.GetString(stream.ToArray()).TrimEnd('\n').Split('\n');
+        Assert.Equal(written.Count, lines.Length);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var resp = JsonDocument.Parse(lines[i]).RootElement.GetProperty("resp_headers");
+            Assert.Equal(["server", "date", "etag", "set-cookie"], resp.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(written[i], resp.GetProperty("date").GetString() + "|" + resp.GetProperty("etag").GetString());
+            Assert.Equal("nginx", resp.GetProperty("server").GetString());
+        }
+    }
+
+    [Fact]
     public void RepeatedStringInstancesReadBackTheSameEveryTime()
     {
         // The same instances written again come from the encoded cache: they must read back as the first time did.
         string comm = "ngi\"nx<é>";
         string conn = "c7";
-        var headers = new KeyValuePair<string, string>[]
+        var headers = new HttpHeader[]
         {
             new("Server", "nginx/1.22 \"x\" +é"), new("ETag", "\"6929\""), new("X-Tab", "a\tb\u2028"),
         };
@@ -105,7 +223,7 @@ public sealed class JsonLinesSinkTests
     public void RepeatedHeaderNamesAreOneLowerCaseFieldWithTheValuesJoinedInWireOrder()
     {
         // RFC 9110 section 5.3: a repeated field is the values joined with ", ", in order; names are case-insensitive.
-        var headers = new KeyValuePair<string, string>[]
+        var headers = new HttpHeader[]
         {
             new("Vary", "Accept"), new("Server", "nginx"), new("vary", "Origin"), new("X-A", "1"), new("VARY", "Cookie"),
         };
@@ -120,7 +238,7 @@ public sealed class JsonLinesSinkTests
                 Conn = "c1",
                 Role = "client",
                 RespHeaders = headers,
-                ReqHeaders = new List<KeyValuePair<string, string>> { new("Host", "h"), new("host", "h2") },
+                ReqHeaders = new List<HttpHeader> { new("Host", "h"), new("host", "h2") },
             });
         }
         var root = JsonDocument.Parse(Encoding.UTF8.GetString(stream.ToArray())).RootElement;

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Http;
 using Tattle.Protocols.Http1;
 using Tattle.Tests.Protocols.Support;
 

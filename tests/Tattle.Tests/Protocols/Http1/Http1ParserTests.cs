@@ -1,5 +1,6 @@
 using System.Text;
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Http;
 using Tattle.Protocols.Http1;
 using Tattle.Tests.Protocols.Support;
 using static Tattle.Protocols.Common.MessageKind;

@@ -1,4 +1,5 @@
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Http;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2;
 

@@ -186,7 +186,7 @@ public sealed class SessionProtocolTests
             session.OnData(e with { Direction = Direction.Recv, MessageLength = (uint)response.Length, ChunkLength = (uint)response.Length }, response);
             var http = sink.Of<HttpRecord>().Single();
             Assert.Equal(redact ? "/x?api_key=REDACTED" : "/x?api_key=abc", http.Path);
-            Assert.Equal(redact ? "REDACTED" : "s=1", http.ReqHeaders!.Single(h => h.Key.Equals("cookie", StringComparison.OrdinalIgnoreCase)).Value);
+            Assert.Equal(redact ? "REDACTED" : "s=1", http.ReqHeaders!.Single(h => h.Name.Equals("cookie", StringComparison.OrdinalIgnoreCase)).Value);
         }
     }
 
