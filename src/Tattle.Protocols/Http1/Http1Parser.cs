@@ -154,10 +154,16 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
 
         var builder = new HttpMessageBuilder(side.Draft, options.Redact, headers: options.Headers);
         var head = data[..headLength];
-        HeadFraming framing;
-        bool ok = side.Kind == MessageKind.Request
-            ? HttpHeadParser.TryParseRequest(head, ref builder, out framing)
-            : HttpHeadParser.TryParseResponse(head, ref builder, out framing);
+        var framing = HeadFraming.None;
+        bool ok = HttpHeadParser.TryParseStartLine(head, side.Kind == MessageKind.Request, ref builder, out int fieldsStart);
+        if (ok && !side.Draft.TryReuseFields(head[fieldsStart..], out framing))
+        {
+            ok = HttpHeadParser.TryParseFields(head[fieldsStart..], ref builder, ref framing);
+            if (ok)
+            {
+                side.Draft.RememberFields(head[fieldsStart..], framing);
+            }
+        }
         // A request whose final transfer coding is not chunked has no knowable end (RFC 9112 section 6.3 rule 4).
         if (!ok || (side.Kind == MessageKind.Request && framing.HasTransferEncoding && !framing.Chunked))
         {

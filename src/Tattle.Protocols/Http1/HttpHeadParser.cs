@@ -94,12 +94,20 @@ internal static class HttpHeadParser
         where T : struct, IHttpHeadHandler
     {
         framing = HeadFraming.None;
+        return TryParseStartLine(head, request: true, ref handler, out int fields)
+            && TryParseFields(head[fields..], ref handler, ref framing);
+    }
+
+    /// <summary>
+    /// Walks a head's start line alone (a request line, or a status line); <paramref name="fieldsStart"/> is where
+    /// its field block begins, for <see cref="TryParseFields"/>.
+    /// </summary>
+    public static bool TryParseStartLine<T>(ReadOnlySpan<byte> head, bool request, ref T handler, out int fieldsStart)
+        where T : struct, IHttpHeadHandler
+    {
         int lf = head.IndexOf(LF);
-        if (lf < 0 || !TryParseRequestLine(TrimCr(head[..lf]), ref handler))
-        {
-            return false;
-        }
-        return TryParseFields(head[(lf + 1)..], ref handler, ref framing);
+        fieldsStart = lf + 1;
+        return lf >= 0 && (request ? TryParseRequestLine(TrimCr(head[..lf]), ref handler) : TryParseStatusLine(TrimCr(head[..lf]), ref handler));
     }
 
     /// <summary>Walks a complete response head (as <see cref="FindHeadEnd"/> delimited it).</summary>
@@ -107,12 +115,8 @@ internal static class HttpHeadParser
         where T : struct, IHttpHeadHandler
     {
         framing = HeadFraming.None;
-        int lf = head.IndexOf(LF);
-        if (lf < 0 || !TryParseStatusLine(TrimCr(head[..lf]), ref handler))
-        {
-            return false;
-        }
-        return TryParseFields(head[(lf + 1)..], ref handler, ref framing);
+        return TryParseStartLine(head, request: false, ref handler, out int fields)
+            && TryParseFields(head[fields..], ref handler, ref framing);
     }
 
     /// <summary>request-line = method SP request-target SP HTTP-version (RFC 9112 section 3), one SP each.</summary>

@@ -30,6 +30,71 @@ internal sealed class MessageDraft
     private HttpHeader[]? _handed;
 
     /// <summary>
+    /// The last field block parsed on this side, byte for byte, with what it made: a keep-alive peer sends the same
+    /// block again and again (wrk's Host; nginx's nine response fields, whose Date changes once a second), and a block
+    /// equal to it takes the same fields, framing and array without being walked again.
+    /// </summary>
+    private byte[]? _block;
+    private int _blockLength;
+    private HeadFraming _blockFraming;
+    private string? _blockHost;
+    private string? _blockContentEncoding;
+    private string? _blockUpgrade;
+
+    /// <summary>The array the remembered block's message was handed (null until then: nothing to reuse).</summary>
+    private HttpHeader[]? _blockFields;
+    private bool _blockAwaitsHand;
+
+    /// <summary>This message's block was the remembered one: its array is handed again.</summary>
+    private HttpHeader[]? _reused;
+
+    /// <summary>Blocks longer than this are parsed every time (and not copied).</summary>
+    private const int MostRememberedBytes = 2048;
+
+    /// <summary>Takes the remembered block's fields when <paramref name="block"/> is the same bytes.</summary>
+    public bool TryReuseFields(ReadOnlySpan<byte> block, out HeadFraming framing)
+    {
+        if (_blockFields is null || block.Length != _blockLength || !block.SequenceEqual(_block.AsSpan(0, _blockLength)))
+        {
+            framing = HeadFraming.None;
+            return false;
+        }
+        framing = _blockFraming;
+        // An absolute-form target names the host, and wins over the Host field (as OnHeader does).
+        if (!HostFromTarget)
+        {
+            Host = _blockHost;
+        }
+        ContentEncoding = _blockContentEncoding;
+        Upgrade = _blockUpgrade;
+        _reused = _blockFields;
+        return true;
+    }
+
+    /// <summary>Remembers a block just parsed into this draft; its array is kept when the message is handed.</summary>
+    public void RememberFields(ReadOnlySpan<byte> block, in HeadFraming framing)
+    {
+        _blockFields = null;
+        _blockAwaitsHand = false;
+        // The Host a target named is not the block's: such a block is not remembered.
+        if (HostFromTarget || block.Length > MostRememberedBytes)
+        {
+            return;
+        }
+        if (_block is null || _block.Length < block.Length)
+        {
+            _block = new byte[Math.Max(block.Length, 256)];
+        }
+        block.CopyTo(_block);
+        _blockLength = block.Length;
+        _blockFraming = framing;
+        _blockHost = Host;
+        _blockContentEncoding = ContentEncoding;
+        _blockUpgrade = Upgrade;
+        _blockAwaitsHand = true;
+    }
+
+    /// <summary>
     /// Forgets a message. <see cref="Headers"/> is reused: a message takes a copy of its exact size, so a head costs
     /// one small array instead of a list and its spare capacity.
     /// </summary>
@@ -45,11 +110,26 @@ internal sealed class MessageDraft
             Previous = _handed;
         }
         _handed = null;
+        _reused = null;
+        _blockAwaitsHand = false;
         Headers.Clear();
         Trailers = null;
     }
 
-    private HttpHeader[] Hand() => _handed = Headers.Count == 0 ? [] : [.. Headers];
+    private HttpHeader[] Hand()
+    {
+        if (_reused is { } reused)
+        {
+            return _handed = reused; // arrays are never changed once handed: two messages can share one
+        }
+        _handed = Headers.Count == 0 ? [] : [.. Headers];
+        if (_blockAwaitsHand)
+        {
+            _blockFields = _handed;
+            _blockAwaitsHand = false;
+        }
+        return _handed;
+    }
 
     public HttpRequest ToRequest(in HttpBodyReader body, long endNs, bool truncated) => new()
     {

@@ -237,6 +237,45 @@ public sealed class Http1ParserTests
     }
 
     [Fact]
+    public void ARepeatedFieldBlockGivesTheSameFieldsAndFramingAsItsFirstParse()
+    {
+        // The same block again takes the first parse's fields, host, encoding and body framing; any changed byte
+        // (a length, a coding, a target naming its own host, an interim response between) is parsed anew.
+        var f = Feeder(new ParserOptions { Redact = false });
+        const string block = "Host: a.example\r\nAccept-Encoding: gzip\r\n\r\n";
+        (string Request, string Response, string Body)[] steps =
+        [
+            ($"GET /1 HTTP/1.1\r\n{block}", "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\n", "abc"),
+            ($"GET /2 HTTP/1.1\r\n{block}", "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\n", "def"),
+            ($"GET http://b.example/3 HTTP/1.1\r\n{block}", "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\n", "ghijk"),
+            ($"GET /4 HTTP/1.1\r\n{block}", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\n", "lmnop"),
+            ($"GET /5 HTTP/1.1\r\n{block}", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "2\r\nqr\r\n0\r\n\r\n"),
+            ($"GET /6 HTTP/1.1\r\n{block}", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "1\r\ns\r\n0\r\n\r\n"),
+            ($"HEAD /7 HTTP/1.1\r\n{block}", "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 5\r\n\r\n", ""),
+        ];
+        foreach (var (request, response, body) in steps)
+        {
+            Send(f, Request, request);
+            Send(f, Response, response + body);
+        }
+        var x = Exchanges(f);
+        Assert.Equal(steps.Length, x.Count);
+        Assert.Equal(["a.example", "a.example", "b.example", "a.example", "a.example", "a.example", "a.example"], x.Select(e => e.Request!.Host));
+        Assert.Equal(["/1", "/2", "http://b.example/3", "/4", "/5", "/6", "/7"], x.Select(e => e.Request!.Target));
+        Assert.All(x, e => Assert.Equal(["Host", "Accept-Encoding"], e.Request!.Headers.Select(h => h.Name)));
+        Assert.All(x, e => Assert.Equal("gzip", e.Request!.Headers[1].Value));
+        Assert.Equal([3L, 3, 5, 5, 12, 11, 0], x.Select(e => e.Response!.BodyBytes)); // chunked: with its framing
+        Assert.Equal(["gzip", "gzip", "gzip", "gzip", null, null, "gzip"], x.Select(e => e.Response!.ContentEncoding));
+        Assert.Equal([false, false, false, false, true, true, false], x.Select(e => e.Response!.Chunked));
+        Assert.Equal([100], x[3].Interim);
+        Assert.All(x, e => Assert.False(e.Response!.Truncated));
+        // Shared, not copied: a message whose block is the one before takes that message's array.
+        Assert.Same(x[0].Request!.Headers, x[1].Request!.Headers);
+        Assert.Same(x[0].Response!.Headers, x[1].Response!.Headers);
+        Assert.Same(x[4].Response!.Headers, x[5].Response!.Headers);
+    }
+
+    [Fact]
     public void TwoConnections_ShareTheStringsOfValuesAndTargetsWithTheSameBytes()
     {
         // A server's fields repeat across its connections; a value decoded from the same ASCII bytes is one string.
