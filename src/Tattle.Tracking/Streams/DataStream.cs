@@ -17,8 +17,10 @@ internal interface IStreamConsumer
 /// in the direction (bytes moved before it), so chunks that arrive out of order (two threads writing one socket
 /// from two CPUs reserve ring space in the other order) are held until the hole fills, and a hole that does not
 /// fill is a gap of known size rather than a guess. Unparsed bytes are capped; past the cap they become a gap.
+/// Bytes that continue an empty stream are parsed where the caller holds them (the ring buffer's memory): only
+/// what the parser leaves, a message's beginning, is copied in.
 /// </summary>
-internal sealed class DataStream(IStreamConsumer consumer, int capBytes)
+internal sealed unsafe class DataStream(IStreamConsumer consumer, int capBytes)
 {
     /// <summary>Out-of-order chunks held at most; past this the first hole is declared a gap.</summary>
     private const int MaxHeld = 32;
@@ -31,8 +33,17 @@ internal sealed class DataStream(IStreamConsumer consumer, int capBytes)
     private ulong _next;
     private long _heldBytes;
 
+    /// <summary>While the consumer parses the caller's bytes in place: where they are (pinned for that call).</summary>
+    private byte* _outside;
+    private int _outsideHead;
+    private int _outsideLength;
+
     /// <summary>Bytes received but not yet consumed by the parser.</summary>
-    public ReadOnlySpan<byte> Unconsumed => _buffer.AsSpan(_head, _tail - _head);
+    public ReadOnlySpan<byte> Unconsumed => _outside != null
+        ? new ReadOnlySpan<byte>(_outside + _outsideHead, _outsideLength - _outsideHead)
+        : _buffer.AsSpan(_head, _tail - _head);
+
+    private int UnconsumedLength => _outside != null ? _outsideLength - _outsideHead : _tail - _head;
 
     /// <summary>Monotonic time the first unconsumed byte arrived.</summary>
     public long StartNs => _arrivals.Count > 0 ? _arrivals.Peek().Ts : NowNs;
@@ -120,13 +131,20 @@ internal sealed class DataStream(IStreamConsumer consumer, int capBytes)
     /// <summary>The parser used up <paramref name="count"/> bytes from the front.</summary>
     public void Consume(int count)
     {
-        _head += count;
-        ulong consumedEnd = _next - (ulong)(_tail - _head);
+        if (_outside != null)
+        {
+            _outsideHead += count;
+        }
+        else
+        {
+            _head += count;
+        }
+        ulong consumedEnd = _next - (ulong)UnconsumedLength;
         while (_arrivals.Count > 0 && _arrivals.Peek().End <= consumedEnd)
         {
             _arrivals.Dequeue();
         }
-        if (_head == _tail)
+        if (_outside == null && _head == _tail)
         {
             // Everything parsed: give the buffer back. An idle keep-alive connection then holds no buffer, which
             // is what keeps a process with 10 000 connections cheap to trace (renting again is a pool hit).
@@ -137,7 +155,7 @@ internal sealed class DataStream(IStreamConsumer consumer, int capBytes)
     /// <summary>Drops every unconsumed byte (after a gap the parser could not absorb); returns how many.</summary>
     public int DropUnconsumed()
     {
-        int n = _tail - _head;
+        int n = UnconsumedLength;
         Consume(n);
         return n;
     }
@@ -190,12 +208,49 @@ internal sealed class DataStream(IStreamConsumer consumer, int capBytes)
             consumer.OnGap(this, dropped + data.Length, GapReason.Cap);
             return;
         }
+        _next += (ulong)data.Length;
+        _arrivals.Enqueue((_next, nowNs));
+        if (unconsumed == 0)
+        {
+            ParseInPlace(data);
+            return;
+        }
         EnsureRoom(data.Length);
         data.CopyTo(_buffer.AsSpan(_tail));
         _tail += data.Length;
-        _next += (ulong)data.Length;
-        _arrivals.Enqueue((_next, nowNs));
         consumer.OnBytes(this);
+    }
+
+    /// <summary>
+    /// The consumer parses <paramref name="data"/> where it is; what it leaves is copied in afterwards. The bytes
+    /// outlive the call (a ring buffer's record is released after its callback returns; an array is pinned here).
+    /// </summary>
+    private void ParseInPlace(ReadOnlySpan<byte> data)
+    {
+        int taken;
+        fixed (byte* bytes = data)
+        {
+            _outside = bytes;
+            _outsideHead = 0;
+            _outsideLength = data.Length;
+            try
+            {
+                consumer.OnBytes(this);
+            }
+            finally
+            {
+                taken = _outsideHead;
+                _outside = null;
+            }
+        }
+        var rest = data[taken..];
+        // A consumer that stopped buffering (a protocol left, an unknown one) wants none of it.
+        if (!rest.IsEmpty && !Disabled)
+        {
+            EnsureRoom(rest.Length);
+            rest.CopyTo(_buffer.AsSpan(_tail));
+            _tail += rest.Length;
+        }
     }
 
     private void EnsureRoom(int extra)

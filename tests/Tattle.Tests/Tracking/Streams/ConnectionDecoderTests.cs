@@ -65,6 +65,36 @@ public sealed class ConnectionDecoderTests : IDecoderEvents
     }
 
     [Fact]
+    public void BytesParsedInPlace_AreNotReadAfterTheCall_WhatIsLeftIsCopied()
+    {
+        // A ring buffer's record is reused once its callback returns: scribbling over each chunk after the call
+        // must change nothing, whether the chunk held whole messages, a message's beginning, or both.
+        var d = Decoder();
+        ulong position = 0;
+        foreach (string chunk in new[] { "Q:one\nQ:tw", "o\nQ:thr", "ee\n" })
+        {
+            var bytes = Encoding.ASCII.GetBytes(chunk);
+            var e = new DataEvent
+            {
+                TimestampNs = _now += 10,
+                Direction = Direction.Send,
+                Position = position,
+                MessageLength = (uint)bytes.Length,
+                ChunkLength = (uint)bytes.Length,
+                Flags = DataFlags.Last,
+                SockType = SocketTypes.Stream,
+            };
+            d.OnData(in e, bytes, null);
+            bytes.AsSpan().Fill((byte)'#');
+            position += (ulong)bytes.Length;
+        }
+        Feed(d, Direction.Recv, 0, "A:1\nA:2\nA:3\n");
+        d.OnClose(_now);
+        Assert.Equal(["one=1", "two=2", "three=3"], Pairs);
+        Assert.Empty(_gaps);
+    }
+
+    [Fact]
     public void ChunksArrivingOutOfOrder_AreReorderedByPosition()
     {
         var d = Decoder();
