@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tattle's peak memory while tracing one process that holds N open TCP connections (default 10 000: 5 000
 # loopback pairs, both ends in the traced process), each of which then carries a small HTTP exchange so every
-# connection gets its stream decoders. Run as root: bench/overhead/rss.sh [N]. Target: <= 200 MB.
+# connection gets its stream decoders. Run as root: bench/overhead/rss.sh [N]. Target: <= 150 MB.
+# TATTLE_BIN=path/to/tattle measures another build (e.g. the previous commit's, interleaved with this one).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -29,7 +30,7 @@ PY
 holder=$!
 for _ in $(seq 600); do [ -s "$dir/holder.out" ] && break; sleep 0.1; done
 echo "holder $holder: $(head -1 "$dir/holder.out") connections open"
-/usr/bin/time -f "%M" -o "$dir/rss" "$root/out/tattle/tattle" attach -p "$holder" -q --json "$dir/t.jsonl" --duration 20 2>/dev/null &
+/usr/bin/time -f "%M" -o "$dir/rss" "${TATTLE_BIN:-$root/out/tattle/tattle}" attach -p "$holder" -q --json "$dir/t.jsonl" --duration 20 2>/dev/null &
 tattle=$!
 sleep 3
 touch "$dir/go"
