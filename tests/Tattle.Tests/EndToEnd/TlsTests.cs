@@ -25,10 +25,20 @@ public sealed class TlsTests(ITestOutputHelper output)
         "dotnet" => ("dotnet", DotnetHttpsClient.Command($"https://localhost:{port}{path}")),
         // NSS's test client: -o accepts the self-signed certificate, -D needs no certificate database. It reads the
         // request from a file (-A) through NSPR, as it writes the answer to stdout: with its stdin a pipe, it spins on
-        // the pipe's end instead of exiting. -4: the server listens on 127.0.0.1 only.
-        "tstclnt" => ("tstclnt", ["sh", "-c", $"f=$(mktemp) && printf 'GET {path} HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >$f && tstclnt -h localhost -4 -p {port} -o -D -A $f </dev/null; rc=$?; rm -f $f; exit $rc"]),
+        // the pipe's end instead of exiting. -4: the server listens on 127.0.0.1 only. The shell execs it, so it runs
+        // as the launched process, probed before it is released: a child the shell forked is probed while it runs,
+        // and on a loaded machine its TLS could come first.
+        "tstclnt" => ("tstclnt", ["sh", "-c", $"exec tstclnt -h localhost -4 -p {port} -o -D -A \"$0\" </dev/null", RequestFile(path)]),
         _ => throw new ArgumentException(client),
     };
+
+    /// <summary>An HTTP/1.0 GET of <paramref name="path"/> in a file (one per path, rewritten at each use).</summary>
+    private static string RequestFile(string path)
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"tattle-tests-tstclnt{path.Replace('/', '-')}.http");
+        File.WriteAllText(file, $"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        return file;
+    }
 
     [SkippableTheory]
     [MemberData(nameof(Clients))]
