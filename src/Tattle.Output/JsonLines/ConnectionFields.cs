@@ -33,7 +33,7 @@ internal static class ConnectionFields
     {
         var entries = t_entries ??= new Entry[Slots];
         string conn = m.Conn;
-        ref var slot = ref entries[conn.Length == 0 ? 0 : ((conn.Length * 31) + (conn[0] * 7) + (conn[conn.Length >> 1] * 13) + conn[^1]) & (Slots - 1)];
+        ref var slot = ref entries[RecurringStrings.Hash(conn) & (Slots - 1)];
         var e = slot ??= new Entry();
         // Matched by instance: a connection's strings and endpoint are the same objects from record to record, and
         // a new endpoint (a host name learned) or another connection in the slot makes the text again.

@@ -156,12 +156,13 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
         var head = data[..headLength];
         var framing = HeadFraming.None;
         bool ok = HttpHeadParser.TryParseStartLine(head, side.Kind == MessageKind.Request, ref builder, out int fieldsStart);
-        if (ok && !side.Draft.TryReuseFields(head[fieldsStart..], out framing))
+        var fields = head[fieldsStart..];
+        if (ok && !side.Draft.TryReuseFields(fields, out framing))
         {
-            ok = HttpHeadParser.TryParseFields(head[fieldsStart..], ref builder, ref framing);
+            ok = HttpHeadParser.TryParseFields(fields, ref builder, ref framing);
             if (ok)
             {
-                side.Draft.RememberFields(head[fieldsStart..], framing);
+                side.Draft.RememberFields(fields, framing);
             }
         }
         // A request whose final transfer coding is not chunked has no knowable end (RFC 9112 section 6.3 rule 4).

@@ -72,6 +72,7 @@ internal sealed class MessageDraft
         }
         (_remembered ??= new RememberedBlock()).Remember(block, framing, Host, ContentEncoding, Upgrade);
     }
+
     /// <summary>
     /// Forgets a message. <see cref="Headers"/> is reused: a message takes a copy of its exact size, so a head costs
     /// one small array instead of a list and its spare capacity.
@@ -90,7 +91,7 @@ internal sealed class MessageDraft
         }
         _handed = null;
         _reused = null;
-        _remembered?.HandedOrNot();
+        _remembered?.MessageEnded();
         Headers.Clear();
         Trailers = null;
     }
@@ -199,7 +200,7 @@ internal sealed class RememberedBlock
     }
 
     /// <summary>The message ended, handed or not (an interim response is not): a block still waiting is not kept.</summary>
-    public void HandedOrNot() => _awaitsHand = false;
+    public void MessageEnded() => _awaitsHand = false;
 }
 
 /// <summary>The head handler that reports: copies each part into the draft as a string, redacting on the way.</summary>

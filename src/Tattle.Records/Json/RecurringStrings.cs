@@ -33,7 +33,7 @@ public static class RecurringStrings
         var entries = t_entries ??= new Entry[Slots];
         // Two ways per set: a record writes some thirty recurring strings, and with one way two of them sharing a
         // slot evicted each other on every record (and took JSON's escaping path each time, for a quoted ETag).
-        int set = Slot(value) & ~1;
+        int set = Hash(value) & (Slots - 1) & ~1;
         ref var first = ref entries[set];
         if (!Matches(first.Key, value))
         {
@@ -60,9 +60,9 @@ public static class RecurringStrings
         ReferenceEquals(key, value) || (key is not null && key.Length == value.Length && string.Equals(key, value, StringComparison.Ordinal));
 
     /// <summary>
-    /// A few characters, not the identity hash: NativeAOT's object hash takes an interlocked write on each new
-    /// string. Three strings in one set only evict each other.
+    /// A cache slot's hash of a string from a few of its characters, not the identity hash: NativeAOT's object hash
+    /// takes an interlocked write on each new string. (Here, three strings in one set only evict each other.)
     /// </summary>
-    private static int Slot(string s) =>
-        s.Length == 0 ? 0 : (s.Length * 31 + s[0] * 7 + s[s.Length >> 1] * 13 + s[^1]) & (Slots - 1);
+    public static int Hash(string s) =>
+        s.Length == 0 ? 0 : (s.Length * 31) + (s[0] * 7) + (s[s.Length >> 1] * 13) + s[^1];
 }
