@@ -222,33 +222,44 @@ static __always_inline bool counts_only(const __u32 *flags)
     return (cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) || (*flags & TATTLE_TRACE_NO_PAYLOAD);
 }
 
-/* Batch wake-ups: a wake-up per record costs the consumer ~15x the CPU. Below the threshold the consumer
- * finds the data on its next poll (every few ms). */
-static __always_inline __u64 rb_flags(void)
-{
-    return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                               : BPF_RB_NO_WAKEUP;
-}
+/* Bytes this CPU has written to the ring since it last woke the consumer. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} wake_acc SEC(".maps");
 
+/* Batch wake-ups: a wake-up per record costs the consumer ~15x the CPU. Each CPU wakes the consumer once per
+ * cfg.wakeup_bytes it wrote; below that the consumer finds the data on its next poll (every few ms). Counting per
+ * CPU, not asking the ring how much it holds (bpf_ringbuf_query), spares every record a read of the consumer's
+ * position, a cache line the consumer's CPU writes. */
 static __always_inline int output_flags(void *rec, __u64 size, bool data, __u64 flags)
 {
+    __u32 zero = 0;
+    __u64 *acc = bpf_map_lookup_elem(&wake_acc, &zero);
+    __u64 pending = acc ? *acc + size + 8 : 0; /* 8: the ring's own header */
+    if (pending >= cfg.wakeup_bytes)
+        flags = BPF_RB_FORCE_WAKEUP;
     if (bpf_ringbuf_output(&events, rec, size, flags)) {
         stat_add(data ? TATTLE_STAT_DATA_DROPPED : TATTLE_STAT_OTHER_DROPPED, 1);
         return -1;
     }
+    if (acc)
+        *acc = flags == BPF_RB_FORCE_WAKEUP ? 0 : pending;
     stat_add(data ? TATTLE_STAT_DATA_EMITTED : TATTLE_STAT_OTHER_EMITTED, 1);
     return 0;
 }
 
 static __always_inline int output(void *rec, __u64 size, bool data)
 {
-    return output_flags(rec, size, data, rb_flags());
+    return output_flags(rec, size, data, BPF_RB_NO_WAKEUP);
 }
 
 /* fork and exec: with TLS probes, user space attaches them to the new process, racing its first TLS call. */
 static __always_inline int output_process(void *rec, __u64 size)
 {
-    return output_flags(rec, size, false, (cfg.flags & TATTLE_CFG_TLS) ? BPF_RB_FORCE_WAKEUP : rb_flags());
+    return output_flags(rec, size, false, (cfg.flags & TATTLE_CFG_TLS) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void fill_hdr(struct tattle_hdr *h, __u32 type)
@@ -950,6 +961,102 @@ static __always_inline void emit_payload(struct call_args *c, long ret, __u16 di
     run_emit(s);
 }
 
+/* A call whose bytes fit one gathered chunk, from one buffer or a few segments and with no address to report (a
+ * stream socket's read, recv, writev...): one record made straight from the call, without the loop's state and its
+ * steps. Anything else (a datagram's address, a longer message, more segments, a byte count past the snap length,
+ * unreadable memory) returns false before the position moves, and takes the general path. info: the socket's entry
+ * when the caller has it (one lookup fewer). */
+#define DIRECT_SEGS 4
+
+static __always_inline bool emit_direct(struct call_args *c, long ret, __u16 dir, struct sk_info *info)
+{
+    if (ret <= 0 || ret > GATHER_MAX || (__u64)ret > cfg.snaplen)
+        return false;
+    __u64 iov = 0, iov_cnt = 0, buf = 0;
+    switch (c->nr) {
+    case NR_read:
+    case NR_write:
+        buf = c->arg[1];
+        break;
+    case NR_sendto:
+    case NR_recvfrom:
+        if (c->arg[4])
+            return false;
+        buf = c->arg[1];
+        break;
+    case NR_readv:
+    case NR_writev:
+        iov = c->arg[1];
+        iov_cnt = c->arg[2];
+        break;
+    case NR_sendmsg:
+    case NR_recvmsg: {
+        struct user_msghdr m = {};
+        if (!c->arg[1] || bpf_probe_read_user(&m, sizeof(m), (void *)c->arg[1]) || m.msg_name)
+            return false;
+        iov = (__u64)m.msg_iov;
+        iov_cnt = m.msg_iovlen;
+        break;
+    }
+    default:
+        return false;
+    }
+    __u32 zero = 0;
+    struct data_scratch *b = bpf_map_lookup_elem(&data_buf, &zero);
+    if (!b)
+        return false;
+    __u64 n = (__u64)ret;
+    CLAMP(n, GATHER_MAX);
+    if (!iov) {
+        if (!buf || bpf_probe_read_user(b->data, n, (void *)buf))
+            return false;
+    } else {
+        if (iov_cnt == 0 || iov_cnt > DIRECT_SEGS)
+            return false;
+        struct iovec v[DIRECT_SEGS] = {};
+        __u64 vlen = iov_cnt * sizeof(struct iovec);
+        CLAMP(vlen, sizeof(v));
+        if (bpf_probe_read_user(v, vlen, (void *)iov))
+            return false;
+        __u64 fill = 0;
+#pragma unroll
+        for (int i = 0; i < DIRECT_SEGS; i++) {
+            __u64 seg = v[i].iov_len;
+            if (seg > n - fill)
+                seg = n - fill;
+            if (seg == 0)
+                continue;
+            CLAMP(fill, GATHER_MAX);
+            CLAMP(seg, GATHER_MAX);
+            if (bpf_probe_read_user(b->data + fill, seg, v[i].iov_base))
+                return false;
+            fill += seg;
+        }
+        if (fill != n)
+            return false; /* the segments hold fewer bytes than the call moved */
+    }
+    if (!info)
+        info = sk_info_get(c->sk, bpf_get_current_pid_tgid() >> 32, c->fd, false);
+    struct tattle_data_event *e = &b->e;
+    fill_hdr(&e->h, TATTLE_EV_DATA);
+    e->fd = c->fd;
+    e->dir = dir;
+    e->sk = c->sk;
+    e->pos = info ? POS_ADVANCE(&info->pos[dir & 1], n) : 0;
+    e->msg_len = n;
+    e->chunk_off = 0;
+    e->syscall = c->nr;
+    e->family = c->family;
+    e->sock_type = c->sock_type;
+    e->_pad = 0;
+    e->tls_session = 0;
+    __builtin_memset(&e->peer, 0, sizeof(e->peer));
+    e->chunk_len = n;
+    e->flags = TATTLE_DATA_LAST;
+    output(b, sizeof(struct tattle_data_event) + n, true);
+    return true;
+}
+
 /* Bytes moved without passing through user memory (sendfile, splice): counted, marked, payload unseen. */
 static __always_inline void emit_bypass(struct call_args *c, long ret, __u16 dir, __u16 flag)
 {
@@ -1351,13 +1458,13 @@ static __always_inline bool moves_payload(__u32 nr)
 }
 
 /* What a payload call moved, told by the syscall's exit or (--no-syscalls) by the socket layer's tracepoint. */
-static __always_inline void finish_payload(struct call_args *c, long ret, __u64 id)
+static __always_inline void finish_payload(struct call_args *c, long ret, __u64 id, struct sk_info *known)
 {
     if (at_entry_seen && c->sock_type == SOCK_STREAM && is_send_call(c->nr) && is_payload_call(c->nr))
         tls_note_send(id, c->sk, c->fd, ret);
     if ((c->count_only || (cfg.flags & (TATTLE_CFG_NO_STREAM_PAYLOAD | TATTLE_CFG_TLS))) && c->sock_type == SOCK_STREAM
         && ret > 0 && is_payload_call(c->nr)) {
-        struct sk_info *info = sk_info_get(c->sk, id >> 32, c->fd, false);
+        struct sk_info *info = known ? known : sk_info_get(c->sk, id >> 32, c->fd, false);
         /* A socket whose plaintext the TLS probes deliver: its ciphertext would only be parsed twice. */
         if (info && (c->count_only || (cfg.flags & TATTLE_CFG_NO_STREAM_PAYLOAD) || info->tls)) {
             __sync_fetch_and_add(&info->pos[is_send_call(c->nr) ? DIR_SEND : DIR_RECV], (__u64)ret);
@@ -1366,12 +1473,13 @@ static __always_inline void finish_payload(struct call_args *c, long ret, __u64 
     }
     switch (c->nr) {
     case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
-        if (ret > 0)
+        if (ret > 0 && !emit_direct(c, ret, DIR_SEND, known))
             emit_payload(c, ret, DIR_SEND);
         break;
     case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg: case NR_recvmmsg:
         if (ret > 0) {
-            emit_payload(c, ret, DIR_RECV);
+            if (!emit_direct(c, ret, DIR_RECV, known))
+                emit_payload(c, ret, DIR_RECV);
         } else if (ret == 0 && c->sock_type == SOCK_STREAM && c->nr != NR_recvmmsg) {
             struct emit_state *s = emit_state_init(c, 0, DIR_RECV);
             if (s) {
@@ -1405,7 +1513,7 @@ static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
     if (is_peek(&c))
         return 0;
     if (moves_payload(c.nr)) {
-        finish_payload(&c, ret, id);
+        finish_payload(&c, ret, id, 0);
         return 0;
     }
     switch (c.nr) {
@@ -1475,17 +1583,18 @@ int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* The first payload of a socket this process is not known to hold (accepted, connected or created unseen): its
  * fd, addresses and state, as a socket() record, so user space needs no /proc walk. A TCP connect's SYN_SENT left
- * an entry without an fd: the record names it. */
-static __always_inline bool sock_first_seen(struct sock *sk, __u32 tgid, int fd, int ret)
+ * an entry without an fd: the record names it. Returns the socket's entry, or NULL for the tail of a connection
+ * that is over. */
+static __always_inline struct sk_info *sock_first_seen(struct sock *sk, __u32 tgid, int fd, int ret)
 {
     __u64 key = (__u64)sk;
     struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
     if (info && info->tgid == tgid && info->fd == fd)
-        return true;
+        return info;
     /* An end of stream, or a call on a TCP socket already closed (its entry went at CLOSE): the tail of a
      * connection that is over, not a new one. */
     if (!info && (ret == 0 || (sk->sk_protocol == IPPROTO_TCP && sk->__sk_common.skc_state == TCP_CLOSE)))
-        return false;
+        return 0;
     struct tattle_sock_event *e = sock_event(TATTLE_EV_SOCKET);
     if (e) {
         e->fd = fd;
@@ -1496,13 +1605,11 @@ static __always_inline bool sock_first_seen(struct sock *sk, __u32 tgid, int fd,
             fill_from_socket(e, so);
         output(e, sizeof(*e), false);
     }
-    if (!info) {
-        sk_info_get(key, tgid, fd, false);
-        return true;
-    }
+    if (!info)
+        return sk_info_get(key, tgid, fd, false);
     info->tgid = tgid;
     info->fd = fd;
-    return true;
+    return info;
 }
 
 static __always_inline int on_sock_length(struct sock *sk, int ret, int flags, __u16 dir)
@@ -1535,14 +1642,15 @@ static __always_inline int on_sock_length(struct sock *sk, int ret, int flags, _
     c.sock_type = sk->sk_type;
     c.family = sk->__sk_common.skc_family;
     c.count_only = counts_only(tflags);
-    if (!sock_first_seen(sk, id >> 32, c.fd, ret))
+    struct sk_info *info = sock_first_seen(sk, id >> 32, c.fd, ret);
+    if (!info)
         return 0;
     if ((cfg.flags & TATTLE_CFG_TLS) && is_payload_call(c.nr)) {
         tls_note_socket(id, c.fd);
         if (go_seen)
             go_note_socket(id >> 32, regs->r14, c.fd);
     }
-    finish_payload(&c, ret, id);
+    finish_payload(&c, ret, id, info);
     return 0;
 }
 

@@ -19,7 +19,8 @@
 # The -go conditions serve the same file over HTTPS from a Go server (go-server/, Go's own crypto/tls, GOMAXPROCS=1,
 # pinned to CPU 0) under wrk; tattle-go attaches to it and reads the plaintext through its Go probes; completeness
 # is http records against the requests wrk completed.
-# tattle-base (and tattle-base-https) is the tattle (tattle-https) condition with another build ($TATTLE_BASELINE, e.g. the previous commit's
+# tattle-base (and tattle-base-X for any tattle-X: tattle-base-https, tattle-base-nosys, tattle-base-nosys-stats) is the
+# tattle (tattle-X) condition with another build ($TATTLE_BASELINE, e.g. the previous commit's
 # out/tattle/tattle), interleaved with the current one, so a change's cost is measured on the same machine state.
 # tattle-nosys (and tattle-nosys-https, tattle-nosys-noparse) is the tattle (tattle-https, tattle-noparse) condition
 # with --no-syscalls: payloads from the socket layer's sock_send_length/sock_recv_length tracepoints, no program on
@@ -153,17 +154,18 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
     untraced|untraced-https|untraced-h2|untraced-go) return ;;
-    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-https|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-h2|tattle-go)
+    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
-      local w=()
+      local w=() as=$c
+      [[ "$c" == tattle-base-* ]] && as=tattle-${c#tattle-base-}
       # Packets on lo, the interface tcpdump is given (on "any" every loopback packet reaches the ring twice).
-      [ "$c" = tattle-pcap ] && w=(-w "$dir/t.pcapng" -i lo)
-      [ "$c" = tattle-capture ] && w=(-w "$dir/t.pcapng" -i lo --no-payload)
-      [ "$c" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
-      [ "$c" = tattle-light ] && w=(--no-payload)
-      [ "$c" = tattle-noparse ] && w=(--no-parse)
-      case "$c" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;;
+      [ "$as" = tattle-pcap ] && w=(-w "$dir/t.pcapng" -i lo)
+      [ "$as" = tattle-capture ] && w=(-w "$dir/t.pcapng" -i lo --no-payload)
+      [ "$as" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
+      [ "$as" = tattle-light ] && w=(--no-payload)
+      [ "$as" = tattle-noparse ] && w=(--no-parse)
+      case "$as" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;;
         tattle-nosys-light) w=(--no-syscalls --no-payload) ;; tattle-nosys-snap64) w=(--no-syscalls --snaplen 64) ;;
         tattle-stats) w=(--stats) ;; tattle-nosys*) w=(--no-syscalls) ;; tattle-live-all) w=(--live-rate 0) ;; esac
       # tattle-idle: the tracer under SCHED_IDLE, which never delays a runnable nginx or wrk.
