@@ -8,8 +8,16 @@ public sealed record TracerOptions
     /// <summary>Payload bytes captured per message; 0 counts sizes only.</summary>
     public int Snaplen { get; init; } = DefaultSnaplen;
 
+    /// <summary>
+    /// The ring's default size in MiB. libbpf maps its data pages twice (a wrapping record reads as one piece), and
+    /// the mapping is resident from the start, so the ring counts twice in tattle's RSS: 32 MiB made 64 MB of a
+    /// 148 MB peak with 10 000 connections (bench/overhead/rss.sh, docs/performance.md). 16 MiB still holds about a
+    /// third of a second of a saturated nginx's records (~48 MB/s) while the consumer is away.
+    /// </summary>
+    public const int DefaultRingMiB = 16;
+
     /// <summary>Ring buffer size in bytes (a power of two, at least one page).</summary>
-    public int RingBufferBytes { get; init; } = 32 << 20;
+    public int RingBufferBytes { get; init; } = DefaultRingMiB << 20;
 
     /// <summary>The consumer is woken once this much data waits; below it, it finds the data when it polls.</summary>
     public long WakeupBytes { get; init; } = 256 << 10;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tattle.Agent;
+using Tattle.Capture.Bpf;
 using Tattle.Cli.Tracing;
 using Tattle.Tracking.Streams;
 
@@ -34,7 +35,7 @@ internal static class AgentCommand
             description: $"Above this resident size no spans and no new series are made (default {AgentConfig.DefaultMemoryMb} MiB)", helpName: "MIB");
         var json = new Option<string?>("--json") { Description = "Also write every record as JSON Lines to FILE", HelpName = "FILE" };
         var ringSize = NumberOption.Create("--ring-size", "a power of two from 1 to 1024 (MiB)", 1, 1024, accept: r => (r & (r - 1)) == 0,
-            description: "Kernel ring buffer size in MiB (a power of two)", helpName: "MIB", defaultValue: 32);
+            description: "Kernel ring buffer size in MiB (a power of two)", helpName: "MIB", defaultValue: TracerOptions.DefaultRingMiB);
         var verbose = new Option<bool>("--verbose") { Description = "Print libbpf's messages (and the verifier log on a load failure)" };
         var noSyscalls = new Option<bool>("--no-syscalls")
         {

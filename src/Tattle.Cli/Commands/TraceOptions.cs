@@ -51,7 +51,7 @@ internal sealed class TraceOptions
         accept: r => (r & (r - 1)) == 0,
         description: "Kernel ring buffer size in MiB (a power of two)",
         helpName: "MIB",
-        defaultValue: 32);
+        defaultValue: TracerOptions.DefaultRingMiB);
 
     public Option<string[]> Proto { get; } = new("--proto")
     {
