@@ -1583,18 +1583,19 @@ int tattle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 
 /* The first payload of a socket this process is not known to hold (accepted, connected or created unseen): its
  * fd, addresses and state, as a socket() record, so user space needs no /proc walk. A TCP connect's SYN_SENT left
- * an entry without an fd: the record names it. Returns the socket's entry, or NULL for the tail of a connection
- * that is over. */
-static __always_inline struct sk_info *sock_first_seen(struct sock *sk, __u32 tgid, int fd, int ret)
+ * an entry without an fd: the record names it. False for the tail of a connection that is over; *entry is the
+ * socket's entry (NULL when the table refused one: the payload is still reported, at an unknown position). */
+static __always_inline bool sock_first_seen(struct sock *sk, __u32 tgid, int fd, int ret, struct sk_info **entry)
 {
     __u64 key = (__u64)sk;
     struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
+    *entry = info;
     if (info && info->tgid == tgid && info->fd == fd)
-        return info;
+        return true;
     /* An end of stream, or a call on a TCP socket already closed (its entry went at CLOSE): the tail of a
      * connection that is over, not a new one. */
     if (!info && (ret == 0 || (sk->sk_protocol == IPPROTO_TCP && sk->__sk_common.skc_state == TCP_CLOSE)))
-        return 0;
+        return false;
     struct tattle_sock_event *e = sock_event(TATTLE_EV_SOCKET);
     if (e) {
         e->fd = fd;
@@ -1605,11 +1606,13 @@ static __always_inline struct sk_info *sock_first_seen(struct sock *sk, __u32 tg
             fill_from_socket(e, so);
         output(e, sizeof(*e), false);
     }
-    if (!info)
-        return sk_info_get(key, tgid, fd, false);
+    if (!info) {
+        *entry = sk_info_get(key, tgid, fd, false);
+        return true;
+    }
     info->tgid = tgid;
     info->fd = fd;
-    return info;
+    return true;
 }
 
 static __always_inline int on_sock_length(struct sock *sk, int ret, int flags, __u16 dir)
@@ -1642,8 +1645,8 @@ static __always_inline int on_sock_length(struct sock *sk, int ret, int flags, _
     c.sock_type = sk->sk_type;
     c.family = sk->__sk_common.skc_family;
     c.count_only = counts_only(tflags);
-    struct sk_info *info = sock_first_seen(sk, id >> 32, c.fd, ret);
-    if (!info)
+    struct sk_info *info = 0;
+    if (!sock_first_seen(sk, id >> 32, c.fd, ret, &info))
         return 0;
     if ((cfg.flags & TATTLE_CFG_TLS) && is_payload_call(c.nr)) {
         tls_note_socket(id, c.fd);
