@@ -152,6 +152,7 @@ struct sk_info {
     __u32 tls; /* its plaintext comes through the TLS probes: the ciphertext is counted, not emitted */
     __u32 gen; /* random per socket: a new socket often gets a freed one's address, this tells them apart */
     __u32 whole; /* seen from its creation (socket, accept): TCP's own counters are its counts too */
+    __u32 http;  /* --stats-in-kernel: HTTP_UNDECIDED, HTTP_IN_KERNEL or HTTP_IN_USER */
 };
 
 struct {
@@ -412,6 +413,22 @@ static __always_inline __u16 read_unix_path(struct sock *sk, char *dst)
     return n;
 }
 
+/* A TCP or UDP socket's two ends (ports in host order). */
+static __always_inline void fill_inet_addrs(struct tattle_addr *local, struct tattle_addr *remote, struct sock *sk, __u16 family)
+{
+    local->family = family;
+    remote->family = family;
+    local->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    remote->port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+    if (family == AF_INET) {
+        BPF_CORE_READ_INTO((__u32 *)local->addr, sk, __sk_common.skc_rcv_saddr);
+        BPF_CORE_READ_INTO((__u32 *)remote->addr, sk, __sk_common.skc_daddr);
+    } else {
+        bpf_core_read(local->addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+        bpf_core_read(remote->addr, 16, &sk->__sk_common.skc_v6_daddr);
+    }
+}
+
 /* Addresses, family, type and state from the kernel's socket. */
 static __always_inline void fill_from_socket(struct tattle_sock_event *e, struct socket *so)
 {
@@ -425,17 +442,7 @@ static __always_inline void fill_from_socket(struct tattle_sock_event *e, struct
     e->protocol = BPF_CORE_READ(sk, sk_protocol);
     e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
     if (family == AF_INET || family == AF_INET6) {
-        e->local.family = family;
-        e->remote.family = family;
-        e->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-        e->remote.port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
-        if (family == AF_INET) {
-            BPF_CORE_READ_INTO((__u32 *)e->local.addr, sk, __sk_common.skc_rcv_saddr);
-            BPF_CORE_READ_INTO((__u32 *)e->remote.addr, sk, __sk_common.skc_daddr);
-        } else {
-            bpf_core_read(e->local.addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-            bpf_core_read(e->remote.addr, 16, &sk->__sk_common.skc_v6_daddr);
-        }
+        fill_inet_addrs(&e->local, &e->remote, sk, family);
     } else if (family == AF_UNIX) {
         e->local.family = AF_UNIX;
         e->remote.family = AF_UNIX;
@@ -1073,6 +1080,241 @@ static __always_inline void emit_bypass(struct call_args *c, long ret, __u16 dir
  * Syscalls
  */
 
+/* ---------------------------------------------------------------------------------------------------------
+ * --stats-in-kernel (see struct tattle_http_event): a connection's HTTP/1 requests counted here, its payloads
+ * never copied. The decision is made once per socket, on its first payload; anything that does not begin like
+ * HTTP/1 keeps its data records and user space's parsers.
+ */
+#define HTTP_UNDECIDED 0
+#define HTTP_IN_KERNEL 1
+#define HTTP_IN_USER 2
+
+struct http_conn {
+    struct tattle_http_event e;
+    __u64 start_ns; /* the request awaiting its response; 0: none */
+};
+
+/* Not preallocated: an entry lives from a connection's first request to its close. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, TATTLE_HTTP_CONNS_MAX);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, __u64);
+    __type(value, struct http_conn);
+} http_conns SEC(".maps");
+
+struct http_scratch {
+    __u64 head[TATTLE_HTTP_HEAD / 8];
+    struct http_conn fresh;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct http_scratch);
+} http_buf SEC(".maps");
+
+enum { HTTP_BODY, HTTP_REQUEST, HTTP_RESPONSE };
+
+/* The user address and length of the call's first buffer (the first segment of a vector). */
+static __always_inline __u64 first_segment(struct call_args *c, long ret, __u64 *len)
+{
+    struct iovec v = {};
+    __u64 iov = 0;
+    switch (c->nr) {
+    case NR_read: case NR_write: case NR_recvfrom: case NR_sendto:
+        *len = (__u64)ret;
+        return c->arg[1];
+    case NR_readv: case NR_writev:
+        if (!c->arg[2])
+            return 0;
+        iov = c->arg[1];
+        break;
+    case NR_recvmsg: case NR_sendmsg: {
+        struct user_msghdr m = {};
+        if (!c->arg[1] || bpf_probe_read_user(&m, sizeof(m), (void *)c->arg[1]) || !m.msg_iovlen)
+            return 0;
+        iov = (__u64)m.msg_iov;
+        break;
+    }
+    default:
+        return 0;
+    }
+    if (!iov || bpf_probe_read_user(&v, sizeof(v), (void *)iov))
+        return 0;
+    *len = v.iov_len < (__u64)ret ? v.iov_len : (__u64)ret;
+    return (__u64)v.iov_base;
+}
+
+#define HTTP_WORD(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | (__u32)(d) << 24)
+
+/* RFC 9110 section 9's methods, by their first four bytes: a body that happens to begin like one is taken for a
+ * request (as any parser that sees the stream from the middle would). */
+static __always_inline bool http_is_method(__u32 w)
+{
+    return w == HTTP_WORD('G', 'E', 'T', ' ') || w == HTTP_WORD('P', 'O', 'S', 'T') || w == HTTP_WORD('P', 'U', 'T', ' ')
+        || w == HTTP_WORD('H', 'E', 'A', 'D') || w == HTTP_WORD('D', 'E', 'L', 'E') || w == HTTP_WORD('P', 'A', 'T', 'C')
+        || w == HTTP_WORD('O', 'P', 'T', 'I') || w == HTTP_WORD('C', 'O', 'N', 'N') || w == HTTP_WORD('T', 'R', 'A', 'C');
+}
+
+/* HTTP/1.x NNN: the status code, or 0. */
+static __always_inline __u32 http_status(const __u8 *h, __u64 n)
+{
+    if (n < 12 || *(__u32 *)h != HTTP_WORD('H', 'T', 'T', 'P') || h[4] != '/' || h[5] != '1' || h[6] != '.' || h[8] != ' ')
+        return 0;
+    __u32 d0 = h[9] - '0', d1 = h[10] - '0', d2 = h[11] - '0';
+    if (d0 > 9 || d1 > 9 || d2 > 9)
+        return 0;
+    return d0 * 100 + d1 * 10 + d2;
+}
+
+static __always_inline void http_flush(struct http_conn *st)
+{
+    if (!st->e.count && !st->e.req_bytes && !st->e.resp_bytes)
+        return;
+    st->e.h.ts_ns = bpf_ktime_get_ns();
+    output(&st->e, sizeof(st->e), false);
+    st->e.count = 0;
+    st->e.req_bytes = 0;
+    st->e.resp_bytes = 0;
+}
+
+/* Counts one payload of a TCP socket in the kernel; false when the socket's payloads go to user space. */
+static __always_inline bool http_count(struct call_args *c, long ret, __u16 dir, struct sk_info *info, __u64 id)
+{
+    if (!info || info->http == HTTP_IN_USER)
+        return false;
+    __u64 key = c->sk;
+    struct http_conn *st = 0;
+    if (info->http == HTTP_IN_KERNEL) {
+        st = bpf_map_lookup_elem(&http_conns, &key);
+        if (!st) {
+            /* Its entry went with a close this socket outlived (the address taken again): counted, not parsed. */
+            __sync_fetch_and_add(&info->pos[dir & 1], (__u64)ret);
+            return true;
+        }
+    }
+    /* One read of the call's first bytes: in the request direction the head, which keys the batch; the other way
+     * 16 bytes, enough for a status line. */
+    __u64 seg = 0;
+    __u64 buf = first_segment(c, ret, &seg);
+    __u32 zero = 0;
+    struct http_scratch *s = 0;
+    __u64 w[2] = {};
+    const __u8 *h = (const __u8 *)w;
+    __u64 n = 0;
+    if (!st || dir == st->e.req_dir) {
+        s = bpf_map_lookup_elem(&http_buf, &zero);
+        if (!s)
+            return false;
+#pragma unroll
+        for (int i = 0; i < TATTLE_HTTP_HEAD / 8; i++)
+            s->head[i] = 0;
+        n = seg < TATTLE_HTTP_HEAD ? seg : TATTLE_HTTP_HEAD;
+        CLAMP(n, TATTLE_HTTP_HEAD);
+        if (!buf || n < 4 || bpf_probe_read_user(s->head, n, (void *)buf))
+            n = 0;
+        h = (const __u8 *)s->head;
+    } else {
+        n = seg < sizeof(w) ? seg : sizeof(w);
+        CLAMP(n, sizeof(w));
+        if (!buf || n < 4 || bpf_probe_read_user(w, n, (void *)buf))
+            n = 0;
+    }
+    __u32 status = http_status(h, n);
+    int kind = n >= 4 && http_is_method(*(const __u32 *)h) ? HTTP_REQUEST : status ? HTTP_RESPONSE : HTTP_BODY;
+    if (!st) {
+        if (kind == HTTP_BODY || !s) {
+            info->http = HTTP_IN_USER;
+            return false;
+        }
+        struct http_conn *f = &s->fresh;
+        __builtin_memset(f, 0, sizeof(*f));
+        f->e.h.type = TATTLE_EV_HTTP;
+        f->e.h.tgid = id >> 32;
+        f->e.h.tid = (__u32)id;
+        f->e.fd = c->fd;
+        f->e.sk = key;
+        f->e.req_dir = kind == HTTP_REQUEST ? dir : dir ^ 1;
+        fill_inet_addrs(&f->e.local, &f->e.remote, (struct sock *)key, c->family);
+        if (bpf_map_update_elem(&http_conns, &key, f, BPF_ANY)) {
+            stat_add(TATTLE_STAT_HTTP_UNTRACKED, 1);
+            info->http = HTTP_IN_USER;
+            return false;
+        }
+        info->http = HTTP_IN_KERNEL;
+        st = bpf_map_lookup_elem(&http_conns, &key);
+        if (!st)
+            return false;
+    }
+    if (dir == st->e.req_dir) {
+        if (kind == HTTP_REQUEST && s) {
+            __u32 count = st->e.count;
+            bool same = count > 0;
+#pragma unroll
+            for (int i = 0; i < TATTLE_HTTP_HEAD / 8; i++)
+                same = same && ((__u64 *)st->e.head)[i] == s->head[i];
+            if (count >= TATTLE_HTTP_BATCH || (count > 0 && !same)) {
+                http_flush(st);
+                count = 0;
+            }
+            if (count == 0) {
+                __builtin_memcpy(st->e.head, s->head, TATTLE_HTTP_HEAD);
+                st->e.head_len = n;
+            }
+            /* A request while one awaits its response (pipelining) leaves that one unanswered. */
+            __u32 slot = count;
+            CLAMP(slot, TATTLE_HTTP_BATCH - 1);
+            st->e.status[slot] = 0;
+            st->e.latency_us[slot] = 0;
+            st->e.count = count + 1;
+            st->start_ns = bpf_ktime_get_ns();
+        }
+        st->e.req_bytes += ret;
+    } else {
+        if (kind == HTTP_RESPONSE && st->start_ns && st->e.count && (status < 100 || status >= 200 || status == 101)) {
+            __u32 slot = st->e.count - 1;
+            CLAMP(slot, TATTLE_HTTP_BATCH - 1);
+            __u64 us = (bpf_ktime_get_ns() - st->start_ns) / 1000;
+            st->e.status[slot] = status;
+            st->e.latency_us[slot] = us == 0 ? 1 : us > 0xffffffffULL ? 0xffffffffU : (__u32)us;
+            st->start_ns = 0;
+        }
+        st->e.resp_bytes += ret;
+    }
+    __sync_fetch_and_add(&info->pos[dir & 1], (__u64)ret);
+    return true;
+}
+
+/* A body moved by sendfile or splice on a counted socket: its bytes, nothing to read. */
+static __always_inline bool http_count_bypass(__u64 key, long ret, __u16 dir)
+{
+    struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
+    if (!info || info->http != HTTP_IN_KERNEL)
+        return false;
+    struct http_conn *st = bpf_map_lookup_elem(&http_conns, &key);
+    if (st) {
+        if (dir == st->e.req_dir)
+            st->e.req_bytes += ret;
+        else
+            st->e.resp_bytes += ret;
+    }
+    __sync_fetch_and_add(&info->pos[dir & 1], (__u64)ret);
+    return true;
+}
+
+/* At the connection's end: its last requests, and its entry. */
+static __always_inline void http_close(__u64 key)
+{
+    struct http_conn *st = bpf_map_lookup_elem(&http_conns, &key);
+    if (!st)
+        return;
+    http_flush(st);
+    bpf_map_delete_elem(&http_conns, &key);
+}
+
+
 static __always_inline bool stash_socket(struct call_args *c, int fd)
 {
     struct socket *so = fd_socket(fd);
@@ -1097,6 +1339,13 @@ static __always_inline void emit_close(int fd)
     e->fd = fd;
     fill_from_socket(e, so);
     struct sk_info *info = bpf_map_lookup_elem(&socks, &e->sk);
+    if (cfg.flags & TATTLE_CFG_KERNEL_HTTP) {
+        /* The connection ends for user space with this record: its requests go first. The entry stays until TCP's
+         * close (another fd may share the socket). */
+        struct http_conn *st = bpf_map_lookup_elem(&http_conns, &e->sk);
+        if (st)
+            http_flush(st);
+    }
     if (info) {
         e->bytes_sent = info->pos[DIR_SEND];
         e->bytes_recv = info->pos[DIR_RECV];
@@ -1471,6 +1720,18 @@ static __always_inline void finish_payload(struct call_args *c, long ret, __u64 
             return;
         }
     }
+    if ((cfg.flags & TATTLE_CFG_KERNEL_HTTP) && c->sock_type == SOCK_STREAM && ret > 0
+        && (c->family == AF_INET || c->family == AF_INET6)) {
+        if (is_payload_call(c->nr)) {
+            struct sk_info *info = known ? known : sk_info_get(c->sk, id >> 32, c->fd, false);
+            if (http_count(c, ret, is_send_call(c->nr) ? DIR_SEND : DIR_RECV, info, id))
+                return;
+            known = info;
+        } else if ((c->nr == NR_sendfile || c->nr == NR_splice) && http_count_bypass(c->sk, ret,
+                       c->nr == NR_sendfile ? DIR_SEND : (__u16)c->arg[5])) {
+            return;
+        }
+    }
     switch (c->nr) {
     case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
         if (ret > 0 && !emit_direct(c, ret, DIR_SEND, known))
@@ -1679,6 +1940,10 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     __u64 key = (__u64)sk;
     struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
     int newstate = (int)ctx->args[2];
+    /* Before the state record, so the connection is still open when user space reads its last requests; for every
+     * socket, so an entry whose socket left the socks table goes too. */
+    if (newstate == TCP_CLOSE && (cfg.flags & TATTLE_CFG_KERNEL_HTTP))
+        http_close(key);
     if ((cfg.flags & TATTLE_CFG_NO_SYSCALLS) && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
         /* No syscalls seen: a connect (CLOSE -> SYN_SENT) and a listen run in the owner's context, and each begins
          * a socket's life. An entry found here is a freed socket's at the same address (its owner cleared at
@@ -1704,19 +1969,8 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
     e->protocol = BPF_CORE_READ(sk, sk_protocol);
     e->type = BPF_CORE_READ(sk, sk_type);
-    if (e->family == AF_INET || e->family == AF_INET6) {
-        e->local.family = e->family;
-        e->remote.family = e->family;
-        e->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-        e->remote.port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
-        if (e->family == AF_INET) {
-            BPF_CORE_READ_INTO((__u32 *)e->local.addr, sk, __sk_common.skc_rcv_saddr);
-            BPF_CORE_READ_INTO((__u32 *)e->remote.addr, sk, __sk_common.skc_daddr);
-        } else {
-            bpf_core_read(e->local.addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-            bpf_core_read(e->remote.addr, 16, &sk->__sk_common.skc_v6_daddr);
-        }
-    }
+    if (e->family == AF_INET || e->family == AF_INET6)
+        fill_inet_addrs(&e->local, &e->remote, sk, e->family);
     e->state = newstate;
     e->ret = -BPF_CORE_READ(sk, sk_err);
     e->bytes_sent = info->pos[DIR_SEND];

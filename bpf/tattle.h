@@ -32,6 +32,7 @@ enum tattle_event_type {
     TATTLE_EV_SHUTDOWN = 16,
     TATTLE_EV_TCP_STATE = 17,
     TATTLE_EV_DATA = 20,
+    TATTLE_EV_HTTP = 21,
     TATTLE_EV_NOTICE = 30,
     TATTLE_EV_CALL = 40,
 };
@@ -60,7 +61,8 @@ enum tattle_stat {
     TATTLE_STAT_TLS_HITS = 15,      /* TLS probe hits in traced processes, entries and returns: each a trap */
     TATTLE_STAT_PROBE_HITS = 16,    /* function probe (tattle probe) hits in traced processes, entries and returns */
     TATTLE_STAT_PROBE_UNMATCHED = 17, /* function returns with no entry kept: in flight at attach, or evicted */
-    TATTLE_STAT_COUNT = 18,
+    TATTLE_STAT_HTTP_UNTRACKED = 18, /* connections left to user space: the kernel's HTTP table was full */
+    TATTLE_STAT_COUNT = 19,
 };
 
 /* Flags of a data record. */
@@ -136,6 +138,7 @@ struct tattle_exe_key {
 /* --no-syscalls: payloads from the socket layer's sock_send_length/sock_recv_length tracepoints (6.3), with the
  * syscall's registers from bpf_task_pt_regs (5.15); a socket's first payload names its fd. */
 #define TATTLE_CFG_SOCK_PAYLOAD 8
+#define TATTLE_CFG_KERNEL_HTTP 16
 
 struct tattle_hdr {
     __u64 ts_ns; /* CLOCK_MONOTONIC */
@@ -207,6 +210,33 @@ struct tattle_data_event {
 };
 
 /* How a USDT argument is found (SystemTap SDT notes: `-4@%edi`, `8@-16(%rbp)`, `4@$5`). */
+/* --stats-in-kernel: HTTP/1 exchanges counted by the kernel programs. A TCP socket whose first payload begins
+ * with a request line or a status line is counted in the kernel from then on: its payloads make no data records,
+ * and one record carries up to TATTLE_HTTP_BATCH consecutive requests whose first bytes are the same (a client
+ * repeating a call, a server's keep-alive peer), written when a different request begins, when the batch is full,
+ * or when the connection closes. A request is a payload in the request direction that begins with a method; its
+ * response, the next payload the other way that begins with "HTTP/1.x NNN" (1xx other than 101 are interim). */
+#define TATTLE_HTTP_BATCH 32
+#define TATTLE_HTTP_HEAD 96
+#define TATTLE_HTTP_CONNS_MAX 65536
+
+struct tattle_http_event {
+    struct tattle_hdr h; /* tgid, tid: the socket's owner when it was first seen; ts_ns: when written */
+    __s32 fd;
+    __u16 req_dir; /* the direction of the requests: 0 sent (a client), 1 received (a server) */
+    __u16 count;   /* requests in this record */
+    __u64 sk;
+    __u64 req_bytes;  /* payload bytes in the request direction since the previous record */
+    __u64 resp_bytes; /* and in the other */
+    __u32 head_len;   /* bytes of head read from the first request (the rest is zero) */
+    __u32 _pad;
+    struct tattle_addr local;
+    struct tattle_addr remote;
+    char head[TATTLE_HTTP_HEAD]; /* the first bytes of the batch's requests: "GET /users/1 HTTP/1.1\r\n..." */
+    __u32 latency_us[TATTLE_HTTP_BATCH]; /* request to response, at least 1; 0: no response */
+    __u16 status[TATTLE_HTTP_BATCH];     /* 0: no response */
+};
+
 #define TATTLE_USDT_CONST 0 /* the value is val */
 #define TATTLE_USDT_REG   1 /* the register at reg_off in struct pt_regs */
 #define TATTLE_USDT_MEM   2 /* size bytes of user memory at that register + val */

@@ -29,6 +29,7 @@
 # copied); tattle-nosys-snap64 copies only the first 64 bytes of each payload (--snaplen 64): with --bpf-stats, what
 # copying the bytes costs in the kernel against what each record costs whatever its size.
 # tattle-stats and tattle-nosys-stats add --stats: parsed and counted per endpoint and route, no record per request.
+# tattle-nosys-kstats is --no-syscalls --stats-in-kernel: HTTP/1 counted by the kernel programs, no payload copied.
 # tattle-live is the tattle condition with the live view on (to a file, -o, instead of -q) at its default --live-rate;
 # tattle-live-all shows every line (--live-rate 0): what the view costs under load, sampled and whole.
 # tattle-fallback (and tattle-fallback-https) is the tattle (tattle-https) condition on the fallback build of the
@@ -54,7 +55,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-stats tattle-nosys-stats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -154,7 +155,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
     untraced|untraced-https|untraced-h2|untraced-go) return ;;
-    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-h2|tattle-go)
+    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-nosys-kstats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=() as=$c
@@ -165,7 +166,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$as" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
       [ "$as" = tattle-light ] && w=(--no-payload)
       [ "$as" = tattle-noparse ] && w=(--no-parse)
-      case "$as" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;;
+      case "$as" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;; tattle-nosys-kstats) w=(--no-syscalls --stats-in-kernel) ;;
         tattle-nosys-light) w=(--no-syscalls --no-payload) ;; tattle-nosys-snap64) w=(--no-syscalls --snaplen 64) ;;
         tattle-stats) w=(--stats) ;; tattle-nosys*) w=(--no-syscalls) ;; tattle-live-all) w=(--live-rate 0) ;; esac
       # tattle-idle: the tracer under SCHED_IDLE, which never delays a runnable nginx or wrk.
@@ -253,7 +254,7 @@ stop_tracer() { # condition, ticks at the load's start -> prints "cpu_seconds ht
     http=$(grep -c '"type":"http"' "$dir/t.jsonl" || true)
     [ "$c" = tattle-h2 ] && http=$(grep '"type":"http"' "$dir/t.jsonl" | grep -c '"version":"2"' || true)
     # --stats writes no http records: the requests its routes counted stand for them.
-    [[ "$c" == *-stats ]] && http=$(grep '"type":"summary"' "$dir/t.jsonl" | /usr/bin/python3 -c \
+    [[ "$c" == *-stats || "$c" == *-kstats ]] && http=$(grep '"type":"summary"' "$dir/t.jsonl" | /usr/bin/python3 -c \
       'import json, sys; print(sum(r["requests"] for l in sys.stdin for r in json.loads(l).get("routes") or []))' || echo 0)
     lost=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"lost":[0-9]*' | cut -d: -f2 || echo 0)
     tls=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"calls":[0-9]*' | cut -d: -f2 || echo 0)
@@ -345,8 +346,8 @@ for c in conds:
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f} {start:7.2f} {bpf_req:10.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
-print(f"overhead http={g(ratios,'tattle')} live={g(ratios,'tattle-live')} live_all={g(ratios,'tattle-live-all')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
+print(f"overhead http={g(ratios,'tattle')} live={g(ratios,'tattle-live')} live_all={g(ratios,'tattle-live-all')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} nosys_kstats={g(ratios,'tattle-nosys-kstats')} completeness_nosys_kstats={g(complete,'tattle-nosys-kstats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
-      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-nosys', 'tattle-nosys-https', 'tattle-stats', 'tattle-nosys-stats', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
+      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-nosys', 'tattle-nosys-https', 'tattle-stats', 'tattle-nosys-stats', 'tattle-nosys-kstats', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY

@@ -5,7 +5,7 @@
 #
 #   scripts/kernel-matrix/smoke.sh [--tattle BINARY] [--quick] [--check-timeout S] [--bpf-objects DIR]
 #
-# --quick: doctor and run-http only. Servers listen on 127.0.0.1 only. --bpf-objects: the build's BPF objects
+# --quick: doctor, run-http and stats-in-kernel only. Servers listen on 127.0.0.1 only. --bpf-objects: the build's BPF objects
 # (src/Tattle.Capture/obj/bpf); when the verifier rejects a build, bpftool loads its object again for the whole
 # verifier log (tattle keeps 4 KiB of each libbpf message, which cuts a long log before its verdict).
 set -euo pipefail
@@ -193,6 +193,26 @@ http_check() {
 }
 
 check_run_http() { http_check run-http; }
+
+# --stats-in-kernel: the request counted by the kernel programs (its branch is dead code, so unverified, without it).
+check_stats_in_kernel() {
+  local json="$work/kstats.jsonl" url counted
+  start_http_server || { why="python3 -m http.server did not start"; return 1; }
+  url="http://127.0.0.1:$http_port/x"
+  if ! tattle_run kstats --stats-in-kernel --json "$json" -- curl -s --max-time 60 "$url"; then
+    why="tattle run --stats-in-kernel failed"
+    explain_failure --stats-in-kernel -- curl -s --max-time 60 "$url"
+    return 1
+  fi
+  records "$json" summary
+  counted="$("$py" -c 'import json, sys
+print(sum(r["requests"] for l in open(sys.argv[1]) if "\"summary\"" in l for r in json.loads(l).get("routes") or []
+          if r.get("operation") == "GET" and r.get("route") == "/x" and r.get("statuses", {}).get("4xx") == 1))' "$json" 2>&1)"
+  if [ "$counted" != 1 ]; then
+    why="no route GET /x with one 4xx in the summary ($counted)"
+    return 1
+  fi
+}
 check_fallback() { http_check fallback --bpf-variant fallback; }
 
 check_run_https() {
@@ -301,6 +321,7 @@ check_pcap() {
 echo "smoke: kernel $(uname -r), tattle $("$tattle" --version 2>&1 || echo "missing at $tattle")"
 run_check doctor check_doctor
 run_check run-http check_run_http
+run_check stats-in-kernel check_stats_in_kernel
 if [ "$quick" -eq 0 ]; then
   run_check run-https check_run_https
   run_check attach check_attach

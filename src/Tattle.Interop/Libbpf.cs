@@ -127,6 +127,9 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, EntryPoint = "bpf_map_lookup_elem", SetLastError = true)]
     public static partial int MapLookupElem(int fd, void* key, void* value);
 
+    [LibraryImport(Library, EntryPoint = "bpf_map_get_next_key", SetLastError = true)]
+    public static partial int MapGetNextKey(int fd, void* key, void* nextKey);
+
     [LibraryImport(Library, EntryPoint = "bpf_map_delete_elem", SetLastError = true)]
     public static partial int MapDeleteElem(int fd, void* key);
 

@@ -41,6 +41,9 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
         }
     }
 
+    /// <summary>Requests the kernel counted (--stats-in-kernel): into the summary and its routes, as --stats does.</summary>
+    public void Counted(Connection? conn, in HttpCountsEvent e) => _summary.AddCounted(conn, CommOf(e.Pid), in e);
+
     /// <summary>The header of a message record on <paramref name="conn"/>.</summary>
     public MessageHeader Header(Connection conn, long startMonoNs) =>
         new(ToUnixNs(startMonoNs), conn.Pid, CommOf(conn.Pid), conn.Id, conn.Role ?? "client", RemoteEndpoint(conn));

@@ -23,29 +23,39 @@ public sealed class RouteTable
 
     public void Add(SummaryRow row, MessageRecord record)
     {
-        var key = (record.Type, record.Operation, record.Route);
-        var entry = _last is { } last && ReferenceEquals(last.Summary, row) && last.Key.Equals(key) ? last : Find(row, key);
-        _last = entry;
-        var r = entry.Row;
-        r.Requests++;
+        var r = EntryFor(row, (record.Type, record.Operation, record.Route), 1);
+        r.Row.Requests++;
         var (request, response) = record.WireBytes;
-        r.RequestBytes += request;
-        r.ResponseBytes += response;
-        if (record.StatusCode is int status)
+        r.Row.RequestBytes += request;
+        r.Row.ResponseBytes += response;
+        r.Answer(record.StatusCode, record.LatencyMs is double ms ? (long)Math.Round(ms * 1000) : null);
+    }
+
+    /// <summary>
+    /// Requests counted in the kernel (--stats-in-kernel): each one's status and latency in microseconds (0 for no
+    /// response), and the bytes of them all.
+    /// </summary>
+    public void AddCounted(SummaryRow row, string protocol, string? operation, string? route, ReadOnlySpan<ushort> statuses,
+        ReadOnlySpan<uint> latenciesUs, ulong requestBytes, ulong responseBytes)
+    {
+        var r = EntryFor(row, (protocol, operation, route), statuses.Length);
+        r.Row.Requests += statuses.Length;
+        r.Row.RequestBytes += (long)requestBytes;
+        r.Row.ResponseBytes += (long)responseBytes;
+        for (int i = 0; i < statuses.Length; i++)
         {
-            entry.StatusCounts[status is >= 100 and < 600 ? status / 100 : 0]++;
-        }
-        if (record.LatencyMs is double ms)
-        {
-            entry.Latencies.RecordMs(ms);
-        }
-        else
-        {
-            r.Unanswered++;
+            r.Answer(statuses[i] == 0 ? null : statuses[i], latenciesUs[i] == 0 ? null : latenciesUs[i]);
         }
     }
 
-    private Entry Find(SummaryRow row, (string Protocol, string? Operation, string? Route) key)
+    private Entry EntryFor(SummaryRow row, (string Protocol, string? Operation, string? Route) key, int requests)
+    {
+        var entry = _last is { } last && ReferenceEquals(last.Summary, row) && last.Key.Equals(key) ? last : Find(row, key, requests);
+        _last = entry;
+        return entry;
+    }
+
+    private Entry Find(SummaryRow row, (string Protocol, string? Operation, string? Route) key, int requests)
     {
         if (!_byRow.TryGetValue(row, out var routes))
         {
@@ -58,7 +68,7 @@ public sealed class RouteTable
         }
         if (routes.Count >= MaxRoutesPerRow)
         {
-            Folded++;
+            Folded += requests;
             key = (key.Protocol, key.Operation, Other);
             if (routes.TryGetValue(key, out entry))
             {
@@ -123,5 +133,21 @@ public sealed class RouteTable
         public LatencyHistogram Latencies { get; } = new();
 
         public long[] StatusCounts { get; } = new long[6];
+
+        public void Answer(int? status, long? latencyUs)
+        {
+            if (status is int code)
+            {
+                StatusCounts[code is >= 100 and < 600 ? code / 100 : 0]++;
+            }
+            if (latencyUs is long us)
+            {
+                Latencies.RecordUs(us);
+            }
+            else
+            {
+                Row.Unanswered++;
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Tattle.Capture.Events;
 using Tattle.Records;
 using Tattle.Tracking.Connections;
 
@@ -90,6 +91,41 @@ public sealed class SummaryBuilder
             _latencies[row] = latencies;
         }
         latencies.RecordMs(ms);
+    }
+
+    /// <summary>
+    /// Counts requests the kernel counted (--stats-in-kernel) in the row of their connection: by the connection
+    /// when it is still known, else by the addresses the record carries (it may come after the connection's close).
+    /// </summary>
+    public void AddCounted(Connection? conn, string comm, in HttpCountsEvent e)
+    {
+        string role = e.RequestsReceived ? "server" : "client";
+        var endpoint = conn is not null ? EndpointOf(conn, role)
+            : RecordWriter.ToEndpoint(e.RequestsReceived ? e.Local : e.Remote) ?? new Endpoint(null, null);
+        var row = Row(e.Pid, comm, "tcp", role, endpoint);
+        var (method, route) = KernelHttpHead.MethodAndRoute(e.Head);
+        if (method is null)
+        {
+            return; // bytes after a response with no request seen: they are in the connection's counts
+        }
+        row.Protocols.Add("http");
+        row.Requests += e.Statuses.Length;
+        Routes?.AddCounted(row, "http", method, route, e.Statuses, e.LatenciesUs, e.RequestBytes, e.ResponseBytes);
+        LatencyHistogram? latencies = null;
+        foreach (uint us in e.LatenciesUs)
+        {
+            if (us == 0)
+            {
+                row.Unanswered++;
+                continue;
+            }
+            if (latencies is null && !_latencies.TryGetValue(row, out latencies))
+            {
+                latencies = new LatencyHistogram();
+                _latencies[row] = latencies;
+            }
+            latencies.RecordUs(us);
+        }
     }
 
     public IReadOnlyList<SummaryRow> Rows()

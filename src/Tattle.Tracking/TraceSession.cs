@@ -242,6 +242,17 @@ public sealed class TraceSession : ITraceEventSink
 
     public void OnLoss(in LossEvent e) => _writer.Loss(in e);
 
+    public void OnHttpCounts(in HttpCountsEvent e)
+    {
+        _writer.LastNs = e.TimestampNs;
+        var conn = _connections.Lookup(e.Pid, e.Fd, e.SockId);
+        if (conn is not null)
+        {
+            conn.AppProtocol ??= "http";
+        }
+        _writer.Counted(conn, in e);
+    }
+
     public void OnCall(in CallEvent e, ReadOnlySpan<byte> slots)
     {
         _writer.LastNs = e.TimestampNs;

@@ -230,7 +230,8 @@ public sealed unsafe class BpfTracer : IDisposable
             Flags = (options.NoStreamPayload ? 1u : 0u) // TATTLE_CFG_NO_STREAM_PAYLOAD
                 | (options.Tls ? 2u : 0u) // TATTLE_CFG_TLS
                 | (options.NoSyscalls ? 4u : 0u) // TATTLE_CFG_NO_SYSCALLS
-                | (options.SocketPayload ? 8u : 0u), // TATTLE_CFG_SOCK_PAYLOAD
+                | (options.SocketPayload ? 8u : 0u) // TATTLE_CFG_SOCK_PAYLOAD
+                | (options.KernelHttp ? 16u : 0u), // TATTLE_CFG_KERNEL_HTTP
         };
         Errno.ThrowIfNegative(Libbpf.MapSetInitialValue(rodata, &cfg, (nuint)sizeof(NativeConfig)), "setting the BPF configuration");
         IntPtr events = Libbpf.FindMapByName(obj, "events");
@@ -414,6 +415,45 @@ public sealed unsafe class BpfTracer : IDisposable
     {
         uint key = (uint)tgid, value;
         return Libbpf.MapLookupElem(_tracedFd, &key, &value) == 0;
+    }
+
+    /// <summary>
+    /// --stats-in-kernel: hands <paramref name="decoder"/> the requests the kernel counted on connections still open
+    /// (theirs are written when they close), as the records it would have written, and empties their counts.
+    /// </summary>
+    public int DrainHttpCounts(EventDecoder decoder)
+    {
+        if (!Options.KernelHttp)
+        {
+            return 0;
+        }
+        int fd = MapFd("http_conns");
+        int valueSize = sizeof(NativeHttpEvent) + sizeof(ulong); // struct http_conn: the record, then start_ns
+        var value = new byte[valueSize];
+        ulong key = 0, next = 0;
+        int drained = 0;
+        fixed (byte* v = value)
+        {
+            // The map changes while it is walked (connections close): a key that went is skipped, its requests were
+            // written at its close.
+            for (ulong* prev = null; Libbpf.MapGetNextKey(fd, prev, &next) == 0; prev = &key)
+            {
+                key = next;
+                if (Libbpf.MapLookupElem(fd, &key, v) != 0)
+                {
+                    continue;
+                }
+                ref var e = ref Unsafe.AsRef<NativeHttpEvent>(v);
+                if (e.Count == 0 && e.ReqBytes == 0 && e.RespBytes == 0)
+                {
+                    continue;
+                }
+                e.H.TsNs = (ulong)Libc.Now(Libc.CLOCK_MONOTONIC);
+                decoder.Dispatch(value.AsSpan(0, sizeof(NativeHttpEvent)));
+                drained++;
+            }
+        }
+        return drained;
     }
 
     /// <summary>Sums the per-CPU counters.</summary>

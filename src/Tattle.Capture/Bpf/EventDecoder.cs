@@ -12,6 +12,7 @@ public sealed class EventDecoder(ITraceEventSink sink)
     private static readonly int DataSize = Unsafe.SizeOf<NativeDataEvent>();
     private static readonly int SockSize = Unsafe.SizeOf<NativeSockEvent>();
     private static readonly int CallSize = Unsafe.SizeOf<NativeCallEvent>();
+    private static readonly int HttpSize = Unsafe.SizeOf<NativeHttpEvent>();
     private static readonly int ProcFixedSize = (int)Marshal.OffsetOf<NativeProcEvent>(nameof(NativeProcEvent.Filename));
 
     /// <summary>Records too short for their type (never expected; counted rather than thrown).</summary>
@@ -33,6 +34,9 @@ public sealed class EventDecoder(ITraceEventSink sink)
                 return true;
             case NativeEventType.Data when record.Length >= DataSize:
                 DispatchData(record);
+                return true;
+            case NativeEventType.Http when record.Length >= HttpSize:
+                DispatchHttp(record);
                 return true;
             case NativeEventType.Fork or NativeEventType.Exec or NativeEventType.Exit when record.Length >= ProcFixedSize:
                 DispatchProcess(record, type);
@@ -70,6 +74,30 @@ public sealed class EventDecoder(ITraceEventSink sink)
             TlsSession = d.TlsSession,
         };
         sink.OnData(in e, record.Slice(DataSize, payloadLength));
+    }
+
+    private unsafe void DispatchHttp(ReadOnlySpan<byte> record)
+    {
+        ref readonly var h = ref MemoryMarshal.AsRef<NativeHttpEvent>(record);
+        int count = Math.Min((int)h.Count, NativeHttpEvent.Batch);
+        fixed (NativeHttpEvent* p = &h)
+        {
+            sink.OnHttpCounts(new HttpCountsEvent
+            {
+                TimestampNs = (long)h.H.TsNs,
+                Pid = (int)h.H.Tgid,
+                Fd = h.Fd,
+                SockId = h.Sk,
+                RequestsReceived = h.ReqDir == 1,
+                RequestBytes = h.ReqBytes,
+                ResponseBytes = h.RespBytes,
+                Local = ToAddress(in h.Local),
+                Remote = ToAddress(in h.Remote),
+                Head = new ReadOnlySpan<byte>(p->Head, (int)Math.Min(h.HeadLen, (uint)NativeHttpEvent.HeadBytes)),
+                Statuses = new ReadOnlySpan<ushort>(p->Status, count),
+                LatenciesUs = new ReadOnlySpan<uint>(p->LatencyUs, count),
+            });
+        }
     }
 
     private unsafe void DispatchCall(ReadOnlySpan<byte> record)

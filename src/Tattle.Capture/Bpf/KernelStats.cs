@@ -19,9 +19,13 @@ public readonly record struct KernelStats(
     ulong TlsWriteRetries = 0,
     ulong TlsHits = 0,
     ulong ProbeHits = 0,
-    ulong ProbeUnmatched = 0)
+    ulong ProbeUnmatched = 0,
+    ulong HttpUntracked = 0)
 {
-    public const int Count = 18;
+    public const int Count = 19;
+
+    /// <summary>Connections the kernel's HTTP table (TATTLE_HTTP_CONNS_MAX) had no room for: parsed in user space.</summary>
+    public const ulong HttpConnectionsCapacity = 65536;
 
     /// <summary>Entries of the kernel's socket table (TATTLE_SOCKS_MAX): an LRU, so past it the oldest go.</summary>
     public const ulong SocksCapacity = 131072;
@@ -45,5 +49,5 @@ public readonly record struct KernelStats(
     public ulong Dropped => DataDropped + OtherDropped;
 
     public static KernelStats FromCounters(ReadOnlySpan<ulong> c) =>
-        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17]);
+        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18]);
 }

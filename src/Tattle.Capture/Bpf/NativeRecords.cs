@@ -104,6 +104,29 @@ internal struct NativeDataEvent
     public ulong TlsSession;
 }
 
+/// <summary>struct tattle_http_event: up to <see cref="Batch"/> HTTP/1 requests counted in the kernel.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeHttpEvent
+{
+    public const int Batch = 32; // TATTLE_HTTP_BATCH
+    public const int HeadBytes = 96; // TATTLE_HTTP_HEAD
+
+    public NativeHeader H;
+    public int Fd;
+    public ushort ReqDir;
+    public ushort Count;
+    public ulong Sk;
+    public ulong ReqBytes;
+    public ulong RespBytes;
+    public uint HeadLen;
+    public uint Pad;
+    public NativeAddr Local;
+    public NativeAddr Remote;
+    public fixed byte Head[HeadBytes];
+    public fixed uint LatencyUs[Batch];
+    public fixed ushort Status[Batch];
+}
+
 /// <summary>struct tattle_call_event; argument slots of TATTLE_CALL_CAPTURE bytes follow it.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct NativeCallEvent
@@ -172,6 +195,7 @@ internal static class NativeEventType
     public const uint Shutdown = 16;
     public const uint TcpState = 17;
     public const uint Data = 20;
+    public const uint Http = 21;
     public const uint Notice = 30;
     public const uint Call = 40;
 }

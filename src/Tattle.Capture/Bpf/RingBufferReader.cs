@@ -37,6 +37,9 @@ public sealed unsafe class RingBufferReader : IDisposable
     /// <summary>Records handed to the decoder so far.</summary>
     public ulong Delivered { get; private set; }
 
+    /// <summary>The decoder records are handed to (also for records read from elsewhere than the ring).</summary>
+    public EventDecoder Decoder => _decoder;
+
     /// <summary>
     /// Waits up to <paramref name="timeoutMs"/> for a wake-up, then drains whatever is there: the kernel side
     /// wakes the consumer only past a fill level, so smaller amounts are found by this drain. Returns records read.

@@ -34,6 +34,12 @@ public sealed record TracerOptions
     /// </summary>
     public bool SocketPayload { get; init; }
 
+    /// <summary>
+    /// HTTP/1 requests are counted by the kernel programs, with no data record (--stats-in-kernel): a TCP socket whose
+    /// first payload begins like HTTP/1 makes one record per batch of up to 32 requests (bpf/tattle.h, tattle_http_event).
+    /// </summary>
+    public bool KernelHttp { get; init; }
+
     /// <summary>TLS probes will be attached: payload syscalls inside TLS calls bind sessions to their sockets.</summary>
     public bool Tls { get; init; }
 

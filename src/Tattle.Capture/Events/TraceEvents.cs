@@ -150,6 +150,36 @@ public readonly record struct DataEvent
     public bool IsFirstChunk => ChunkOffset == 0;
 }
 
+/// <summary>
+/// HTTP/1 requests the kernel programs counted on one connection (--stats-in-kernel): consecutive requests that
+/// began with the same bytes, each with its status and latency, and the payload bytes since the previous record.
+/// </summary>
+public readonly ref struct HttpCountsEvent
+{
+    public long TimestampNs { get; init; }
+
+    /// <summary>The socket's owner when the kernel first counted it.</summary>
+    public int Pid { get; init; }
+    public int Fd { get; init; }
+    public ulong SockId { get; init; }
+
+    /// <summary>The requests were received (a server's connection), not sent.</summary>
+    public bool RequestsReceived { get; init; }
+    public ulong RequestBytes { get; init; }
+    public ulong ResponseBytes { get; init; }
+    public NetAddress Local { get; init; }
+    public NetAddress Remote { get; init; }
+
+    /// <summary>The first bytes of the requests ("GET /users/1 HTTP/1.1\r\n..."), up to 96.</summary>
+    public ReadOnlySpan<byte> Head { get; init; }
+
+    /// <summary>Each request's response status, 0 for none.</summary>
+    public ReadOnlySpan<ushort> Statuses { get; init; }
+
+    /// <summary>Each request's latency in microseconds, 0 for no response.</summary>
+    public ReadOnlySpan<uint> LatenciesUs { get; init; }
+}
+
 /// <summary>The six argument registers of a probed call, as the kernel read them.</summary>
 [System.Runtime.CompilerServices.InlineArray(CallEvent.MaxArguments)]
 public struct CallRegisters
@@ -220,6 +250,11 @@ public interface ITraceEventSink
 
     /// <summary>A probed function returned (tattle probe); <paramref name="slots"/> holds its captured arguments.</summary>
     void OnCall(in CallEvent e, ReadOnlySpan<byte> slots)
+    {
+    }
+
+    /// <summary>HTTP/1 requests counted in the kernel (--stats-in-kernel).</summary>
+    void OnHttpCounts(in HttpCountsEvent e)
     {
     }
 }

@@ -124,6 +124,13 @@ internal sealed class TraceOptions
         Description = "Trace without syscall tracepoints, for busy servers: payloads from the socket layer's send and receive tracepoints (Linux 6.3+), connections from their first payload and TCP state changes; no connect/bind/close calls of their own, sendmmsg/recvmmsg payloads counted but not read",
     };
 
+    public Option<bool> StatsInKernel { get; } = new("--stats-in-kernel")
+    {
+        Description = "--stats with HTTP/1 counted by the kernel programs, for the busiest servers: no payload of an HTTP/1 TCP connection leaves the kernel. "
+            + "Each request is a read or write that begins with a method, and its response the next one back that begins with a status line: "
+            + "requests pipelined into one read count as one, paths past ~80 bytes are cut (…); other protocols and TLS are parsed as with --stats",
+    };
+
     public Option<bool> TlsPlaintext { get; } = new("--tls-plaintext")
     {
         Description = "With -w, also write the TLS plaintext the probes read, as TCP packets of a second, synthetic interface (Wireshark shows the HTTP inside)",
@@ -253,8 +260,14 @@ internal sealed class TraceOptions
         command.Add(NoPayload);
         command.Add(NoTls);
         command.Add(NoSyscalls);
+        command.Add(StatsInKernel);
         CrossCheck.Add(command, result =>
         {
+            if (result.GetValue(StatsInKernel) && (result.GetValue(Data) || result.GetValue(NoPayload)
+                || (command.Options.Contains(PacketsOnly) && result.GetValue(PacketsOnly))))
+            {
+                result.AddError("--stats-in-kernel counts requests from their payloads and writes none: not with --data, --no-payload or --packets-only");
+            }
             if (result.GetValue(NoSyscalls) && command.Options.Contains(PacketsOnly) && result.GetValue(PacketsOnly))
             {
                 result.AddError("--no-syscalls and --packets-only are two ways of tracing without syscalls: choose one");
@@ -294,7 +307,8 @@ internal sealed class TraceOptions
         NoPayload = result.GetValue(NoPayload) || result.GetValue(PacketsOnly),
         PacketsOnly = result.GetValue(PacketsOnly),
         NoSyscalls = result.GetValue(NoSyscalls),
-        Stats = result.GetValue(Stats),
+        Stats = result.GetValue(Stats) || result.GetValue(StatsInKernel),
+        StatsInKernel = result.GetValue(StatsInKernel),
         Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload) && !result.GetValue(PacketsOnly),
         Packets = result.GetValue(Write) is { } pcap ? new PacketCaptureConfig
         {

@@ -185,6 +185,7 @@ internal static class TraceLoop
                 Tls = config.Tls,
                 NoSyscalls = config.PacketsOnly || config.NoSyscalls,
                 SocketPayload = config.NoSyscalls,
+                KernelHttp = config.StatsInKernel,
                 Comm = target.Comm,
                 Variant = config.BpfVariant,
             });
@@ -308,6 +309,7 @@ internal static class TraceLoop
                 stop |= target.IsFinished(session, now);
             }
             reader.Drain();
+            tracer.DrainHttpCounts(reader.Decoder); // the requests of connections still open
             var captured = packets?.Stop(clock.ToUnixNs(WallClock.MonotonicNow()));
             long end = WallClock.MonotonicNow();
             monitor.Update(tracer.ReadStats(), end, session);

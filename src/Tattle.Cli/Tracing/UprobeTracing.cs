@@ -137,6 +137,8 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
 
     public void OnCall(in CallEvent e, ReadOnlySpan<byte> slots) => _next.OnCall(in e, slots);
 
+    public void OnHttpCounts(in HttpCountsEvent e) => _next.OnHttpCounts(in e);
+
     /// <summary>
     /// Stops the worker after the jobs queued so far, waiting at most <see cref="StopTimeout"/>: past it the worker
     /// is abandoned (a background thread, it does not hold the process) and what it was doing is reported. Notices

@@ -65,6 +65,24 @@ public sealed class ServerProcess : IDisposable
         return new ServerProcess(process, port, dir);
     }
 
+    /// <summary>An HTTP/1.1 keep-alive server (Python's http.server) that answers every GET with 200 "ok".</summary>
+    public static ServerProcess KeepAliveHttp()
+    {
+        int port = FreeTcpPort();
+        return Python("""
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                protocol_version = "HTTP/1.1"
+                disable_nagle_algorithm = True  # the body's own write would wait for a delayed ACK
+                def do_GET(self):
+                    self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
+                def log_message(self, *a): pass
+            s = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+            print("ready", flush=True)
+            s.serve_forever()
+            """, port);
+    }
+
     /// <summary>Starts a program as an untraced server that prints the port it listens on as its first line.</summary>
     public static ServerProcess AnnouncingPort(string exe, IEnumerable<string> args)
     {

@@ -63,10 +63,11 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
             #define S(t) printf(#t " %zu\n", sizeof(struct t))
             #define O(t, f) printf(#t "." #f " %zu\n", offsetof(struct t, f))
             int main(void) {
-                S(tattle_config); S(tattle_hdr); S(tattle_addr); S(tattle_proc_event); S(tattle_sock_event); S(tattle_data_event); S(tattle_call_event); S(tattle_exe_key);
+                S(tattle_config); S(tattle_hdr); S(tattle_addr); S(tattle_proc_event); S(tattle_sock_event); S(tattle_data_event); S(tattle_call_event); S(tattle_exe_key); S(tattle_http_event);
                 O(tattle_proc_event, filename); O(tattle_proc_event, args); O(tattle_sock_event, sk); O(tattle_sock_event, local);
                 O(tattle_sock_event, remote_path); O(tattle_data_event, pos); O(tattle_data_event, peer); O(tattle_data_event, sock_type); O(tattle_data_event, tls_session);
                 O(tattle_call_event, args); O(tattle_call_event, ret); O(tattle_call_event, cap_len); O(tattle_call_event, flags);
+                O(tattle_http_event, local); O(tattle_http_event, head); O(tattle_http_event, latency_us); O(tattle_http_event, status);
                 return 0;
             }
             """);
@@ -86,6 +87,11 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(c["tattle_proc_event"], Unsafe.SizeOf<NativeProcEvent>());
         Assert.Equal(c["tattle_sock_event"], Unsafe.SizeOf<NativeSockEvent>());
         Assert.Equal(c["tattle_data_event"], Unsafe.SizeOf<NativeDataEvent>());
+        Assert.Equal(c["tattle_http_event"], Unsafe.SizeOf<NativeHttpEvent>());
+        Assert.Equal(c["tattle_http_event.local"], (int)Marshal.OffsetOf<NativeHttpEvent>(nameof(NativeHttpEvent.Local)));
+        Assert.Equal(c["tattle_http_event.head"], (int)Marshal.OffsetOf<NativeHttpEvent>(nameof(NativeHttpEvent.Head)));
+        Assert.Equal(c["tattle_http_event.latency_us"], (int)Marshal.OffsetOf<NativeHttpEvent>(nameof(NativeHttpEvent.LatencyUs)));
+        Assert.Equal(c["tattle_http_event.status"], (int)Marshal.OffsetOf<NativeHttpEvent>(nameof(NativeHttpEvent.Status)));
         Assert.Equal(c["tattle_proc_event.filename"], (int)Marshal.OffsetOf<NativeProcEvent>(nameof(NativeProcEvent.Filename)));
         Assert.Equal(c["tattle_proc_event.args"], (int)Marshal.OffsetOf<NativeProcEvent>(nameof(NativeProcEvent.Args)));
         Assert.Equal(c["tattle_sock_event.sk"], (int)Marshal.OffsetOf<NativeSockEvent>(nameof(NativeSockEvent.Sk)));
