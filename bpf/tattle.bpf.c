@@ -1238,6 +1238,11 @@ static __always_inline bool http_count(struct call_args *c, long ret, __u16 dir,
         f->e.sk = key;
         f->e.req_dir = kind == HTTP_REQUEST ? dir : dir ^ 1;
         fill_inet_addrs(&f->e.local, &f->e.remote, (struct sock *)key, c->family);
+        /* An entry here is this socket's whose socks entry the LRU evicted, or a socket's that never reached TCP's
+         * close: its counts are written before the entry is replaced, with the addresses they belong to. */
+        struct http_conn *old = bpf_map_lookup_elem(&http_conns, &key);
+        if (old)
+            http_flush(old);
         if (bpf_map_update_elem(&http_conns, &key, f, BPF_ANY)) {
             stat_add(TATTLE_STAT_HTTP_UNTRACKED, 1);
             info->http = HTTP_IN_USER;

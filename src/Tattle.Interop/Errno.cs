@@ -24,6 +24,9 @@ public static class Errno
     public const int ECONNREFUSED = 111;
     public const int EINPROGRESS = 115;
 
+    /// <summary>The kernel's own "operation not supported" (include/linux/errno.h), which the bpf syscall leaks.</summary>
+    public const int ENOTSUPP = 524;
+
     private static readonly Dictionary<int, string> Names = new()
     {
         [1] = "EPERM",

@@ -130,6 +130,9 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, EntryPoint = "bpf_map_get_next_key", SetLastError = true)]
     public static partial int MapGetNextKey(int fd, void* key, void* nextKey);
 
+    [LibraryImport(Library, EntryPoint = "bpf_map_lookup_and_delete_elem", SetLastError = true)]
+    public static partial int MapLookupAndDeleteElem(int fd, void* key, void* value);
+
     [LibraryImport(Library, EntryPoint = "bpf_map_delete_elem", SetLastError = true)]
     public static partial int MapDeleteElem(int fd, void* key);
 

@@ -419,7 +419,9 @@ public sealed unsafe class BpfTracer : IDisposable
 
     /// <summary>
     /// --stats-in-kernel: hands <paramref name="decoder"/> the requests the kernel counted on connections still open
-    /// (theirs are written when they close), as the records it would have written, and empties their counts.
+    /// (theirs are written when they close), as the records it would have written. Each entry is taken out of the
+    /// table in one step, so its counts are read here or were written to the ring by the kernel, never both: drain the
+    /// ring after this.
     /// </summary>
     public int DrainHttpCounts(EventDecoder decoder)
     {
@@ -430,16 +432,16 @@ public sealed unsafe class BpfTracer : IDisposable
         int fd = MapFd("http_conns");
         int valueSize = sizeof(NativeHttpEvent) + sizeof(ulong); // struct http_conn: the record, then start_ns
         var value = new byte[valueSize];
-        ulong key = 0, next = 0;
+        ulong key = 0;
         int drained = 0;
+        bool atomic = true;
         fixed (byte* v = value)
         {
-            // The map changes while it is walked (connections close): a key that went is skipped, its requests were
-            // written at its close.
-            for (ulong* prev = null; Libbpf.MapGetNextKey(fd, prev, &next) == 0; prev = &key)
+            // Always the first key: the one before it is gone. New connections may keep adding entries meanwhile:
+            // at most twice the table's size is read.
+            for (ulong n = 0; n < 2 * KernelStats.HttpConnectionsCapacity && Libbpf.MapGetNextKey(fd, null, &key) == 0; n++)
             {
-                key = next;
-                if (Libbpf.MapLookupElem(fd, &key, v) != 0)
+                if (!TakeEntry(fd, &key, v, ref atomic))
                 {
                     continue;
                 }
@@ -454,6 +456,28 @@ public sealed unsafe class BpfTracer : IDisposable
             }
         }
         return drained;
+    }
+
+    // BPF_MAP_LOOKUP_AND_DELETE_ELEM takes hash maps from 5.14; before, a lookup then a delete (a request counted in
+    // between is lost, and one written to the ring in between is counted twice: a window of microseconds at exit).
+    private static bool TakeEntry(int fd, ulong* key, byte* value, ref bool atomic)
+    {
+        if (atomic)
+        {
+            if (Libbpf.MapLookupAndDeleteElem(fd, key, value) == 0)
+            {
+                return true;
+            }
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno is not (Errno.EINVAL or Errno.ENOTSUPP or Errno.EOPNOTSUPP))
+            {
+                return false; // gone meanwhile (ENOENT)
+            }
+            atomic = false;
+        }
+        bool found = Libbpf.MapLookupElem(fd, key, value) == 0;
+        Libbpf.MapDeleteElem(fd, key);
+        return found;
     }
 
     /// <summary>Sums the per-CPU counters.</summary>

@@ -128,7 +128,7 @@ internal sealed class TraceOptions
     {
         Description = "--stats with HTTP/1 counted by the kernel programs, for the busiest servers: no payload of an HTTP/1 TCP connection leaves the kernel. "
             + "Each request is a read or write that begins with a method, and its response the next one back that begins with a status line: "
-            + "requests pipelined into one read count as one, paths past ~80 bytes are cut (…); other protocols and TLS are parsed as with --stats",
+            + "requests pipelined into one read count as one, paths past ~80 bytes are cut (…), what follows a 101 upgrade is counted as bytes; other protocols and TLS are parsed as with --stats",
     };
 
     public Option<bool> TlsPlaintext { get; } = new("--tls-plaintext")

@@ -309,7 +309,10 @@ internal static class TraceLoop
                 stop |= target.IsFinished(session, now);
             }
             reader.Drain();
-            tracer.DrainHttpCounts(reader.Decoder); // the requests of connections still open
+            if (tracer.DrainHttpCounts(reader.Decoder) > 0) // the requests of connections still open
+            {
+                reader.Drain(); // and those the kernel wrote while they were taken
+            }
             var captured = packets?.Stop(clock.ToUnixNs(WallClock.MonotonicNow()));
             long end = WallClock.MonotonicNow();
             monitor.Update(tracer.ReadStats(), end, session);
@@ -330,6 +333,10 @@ internal static class TraceLoop
             if (config.Summary)
             {
                 live.Summary(filtered?.Apply(summary) ?? summary);
+            }
+            if (stats.HttpUntracked > 0)
+            {
+                live.Note($"HTTP: {stats.HttpUntracked} connections parsed in user space, not counted in the kernel: its table ({KernelStats.HttpConnectionsCapacity} connections) was full");
             }
             if (captured is not null)
             {
