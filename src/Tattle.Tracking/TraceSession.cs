@@ -245,7 +245,7 @@ public sealed class TraceSession : ITraceEventSink
     public void OnHttpCounts(in HttpCountsEvent e)
     {
         _writer.LastNs = e.TimestampNs;
-        var conn = _connections.Lookup(e.Pid, e.Fd, e.SockId);
+        var conn = _connections.Find(e.Pid, e.Fd, e.SockId);
         if (conn is not null)
         {
             conn.AppProtocol ??= "http";

@@ -359,6 +359,13 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         return conn;
     }
 
+    /// <summary>
+    /// The connection at (pid, fd) while it is still <paramref name="sockId"/>'s, changing nothing: a record written
+    /// after its connection's close (requests counted in the kernel) must not end a newer connection on the same fd.
+    /// </summary>
+    public Connection? Find(int pid, int fd, ulong sockId) =>
+        _byFd.TryGetValue((pid, fd), out var conn) && (sockId == 0 || conn.SockId == 0 || conn.SockId == sockId) ? conn : null;
+
     /// <summary>The connection at (pid, fd), unless the event shows a different socket there now.</summary>
     public Connection? Lookup(int pid, int fd, ulong sockId)
     {
