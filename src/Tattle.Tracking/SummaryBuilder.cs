@@ -85,12 +85,7 @@ public sealed class SummaryBuilder
             row.Unanswered++;
             return;
         }
-        if (!_latencies.TryGetValue(row, out var latencies))
-        {
-            latencies = new LatencyHistogram();
-            _latencies[row] = latencies;
-        }
-        latencies.RecordMs(ms);
+        LatenciesOf(row).RecordMs(ms);
     }
 
     /// <summary>
@@ -111,7 +106,6 @@ public sealed class SummaryBuilder
         row.Protocols.Add("http");
         row.Requests += e.Statuses.Length;
         Routes?.AddCounted(row, "http", method, route, e.Statuses, e.LatenciesUs, e.RequestBytes, e.ResponseBytes);
-        LatencyHistogram? latencies = null;
         foreach (uint us in e.LatenciesUs)
         {
             if (us == 0)
@@ -119,13 +113,18 @@ public sealed class SummaryBuilder
                 row.Unanswered++;
                 continue;
             }
-            if (latencies is null && !_latencies.TryGetValue(row, out latencies))
-            {
-                latencies = new LatencyHistogram();
-                _latencies[row] = latencies;
-            }
-            latencies.RecordUs(us);
+            LatenciesOf(row).RecordUs(us);
         }
+    }
+
+    private LatencyHistogram LatenciesOf(SummaryRow row)
+    {
+        if (!_latencies.TryGetValue(row, out var latencies))
+        {
+            latencies = new LatencyHistogram();
+            _latencies[row] = latencies;
+        }
+        return latencies;
     }
 
     public IReadOnlyList<SummaryRow> Rows()
