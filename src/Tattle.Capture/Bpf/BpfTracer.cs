@@ -423,17 +423,16 @@ public sealed unsafe class BpfTracer : IDisposable
     /// table in one step, so its counts are read here or were written to the ring by the kernel, never both: drain the
     /// ring after this.
     /// </summary>
-    public int DrainHttpCounts(EventDecoder decoder)
+    public void DrainHttpCounts(EventDecoder decoder)
     {
         if (!Options.KernelHttp)
         {
-            return 0;
+            return;
         }
         int fd = MapFd("http_conns");
         int valueSize = sizeof(NativeHttpEvent) + sizeof(ulong); // struct http_conn: the record, then start_ns
         var value = new byte[valueSize];
         ulong key = 0;
-        int drained = 0;
         bool atomic = true;
         fixed (byte* v = value)
         {
@@ -452,10 +451,8 @@ public sealed unsafe class BpfTracer : IDisposable
                 }
                 e.H.TsNs = (ulong)Libc.Now(Libc.CLOCK_MONOTONIC);
                 decoder.Dispatch(value.AsSpan(0, sizeof(NativeHttpEvent)));
-                drained++;
             }
         }
-        return drained;
     }
 
     // BPF_MAP_LOOKUP_AND_DELETE_ELEM takes hash maps from 5.14; before, a lookup then a delete (a request counted in

@@ -309,10 +309,8 @@ internal static class TraceLoop
                 stop |= target.IsFinished(session, now);
             }
             reader.Drain();
-            if (tracer.DrainHttpCounts(reader.Decoder) > 0) // the requests of connections still open
-            {
-                reader.Drain(); // and those the kernel wrote while they were taken
-            }
+            tracer.DrainHttpCounts(reader.Decoder); // the requests of connections still open
+            reader.Drain(); // and any the kernel wrote since the drain above (a connection closed meanwhile)
             var captured = packets?.Stop(clock.ToUnixNs(WallClock.MonotonicNow()));
             long end = WallClock.MonotonicNow();
             monitor.Update(tracer.ReadStats(), end, session);
