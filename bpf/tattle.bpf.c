@@ -1293,9 +1293,8 @@ static __always_inline bool http_count(struct call_args *c, long ret, __u16 dir,
 }
 
 /* A body moved by sendfile or splice on a counted socket: its bytes, nothing to read. */
-static __always_inline bool http_count_bypass(__u64 key, long ret, __u16 dir)
+static __always_inline bool http_count_bypass(__u64 key, struct sk_info *info, long ret, __u16 dir)
 {
-    struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
     if (!info || info->http != HTTP_IN_KERNEL)
         return false;
     struct http_conn *st = bpf_map_lookup_elem(&http_conns, &key);
@@ -1732,7 +1731,8 @@ static __always_inline void finish_payload(struct call_args *c, long ret, __u64 
             if (http_count(c, ret, is_send_call(c->nr) ? DIR_SEND : DIR_RECV, info, id))
                 return;
             known = info;
-        } else if ((c->nr == NR_sendfile || c->nr == NR_splice) && http_count_bypass(c->sk, ret,
+        } else if ((c->nr == NR_sendfile || c->nr == NR_splice)
+                   && http_count_bypass(c->sk, known ? known : bpf_map_lookup_elem(&socks, &c->sk), ret,
                        c->nr == NR_sendfile ? DIR_SEND : (__u16)c->arg[5])) {
             return;
         }
