@@ -388,9 +388,10 @@ static __always_inline struct sk_info *sk_info_get(__u64 sk, __u32 tgid, int fd,
         return info;
     }
     struct sk_info fresh = { .tgid = tgid, .fd = fd, .gen = bpf_get_prandom_u32(), .whole = reset };
-    if (!info)
+    /* A socket first met by two threads at once: the later insert must not restart the positions (and change
+     * the generation) the earlier one's payload already used. Only a socket's creation starts afresh. */
+    if (bpf_map_update_elem(&socks, &sk, &fresh, reset ? BPF_ANY : BPF_NOEXIST) == 0 && !info)
         stat_add(TATTLE_STAT_SOCKS_NEW, 1);
-    bpf_map_update_elem(&socks, &sk, &fresh, BPF_ANY);
     return bpf_map_lookup_elem(&socks, &sk);
 }
 
@@ -2013,24 +2014,42 @@ static __always_inline __u32 sk_gen(__u64 sk)
  * from the library's buffer) keeps its positions when the socket shows up; another socket means a reused object
  * (servers free and reallocate SSL objects, and the kernel its socks, at the same addresses: the socket's
  * generation tells). SSL_set_fd always starts afresh: it is where an object takes up a connection. */
+/* Whether the entry serves a call on sk (0: not known), binding it to sk if it has no socket yet. */
+static __always_inline bool tls_conn_serves(struct tls_conn *tc, __u64 sk, int fd, __u32 gen)
+{
+    if (!tc)
+        return false;
+    if (!sk || (tc->sk == sk && tc->gen == gen))
+        return true;
+    if (tc->sk)
+        return false;
+    tc->sk = sk;
+    tc->fd = fd;
+    tc->gen = gen;
+    return true;
+}
+
 static __always_inline struct tls_conn *tls_conn_get(__u32 tgid, __u64 session, int fd, __u64 sk, bool restart)
 {
     struct tls_key k = { .tgid = tgid, .session = session };
     struct tls_conn *tc = restart ? 0 : bpf_map_lookup_elem(&tls_conns, &k);
     __u32 gen = sk_gen(sk);
-    if (tc && (!sk || (tc->sk == sk && tc->gen == gen)))
+    if (tls_conn_serves(tc, sk, fd, gen))
         return tc;
-    if (tc && !tc->sk) {
-        tc->sk = sk;
-        tc->fd = fd;
-        tc->gen = gen;
-        return tc;
-    }
     struct tls_conn fresh = { .sk = sk, .fd = fd, .gen = gen };
-    if (bpf_map_update_elem(&tls_conns, &k, &fresh, BPF_NOEXIST) == 0)
+    if (bpf_map_update_elem(&tls_conns, &k, &fresh, BPF_NOEXIST) == 0) {
         stat_add(TATTLE_STAT_TLS_CONNS_NEW, 1);
-    else
+    } else {
+        if (!tc && !restart) {
+            /* Two threads met the session first at once (a Go server's reader and writer goroutines do, on
+             * every connection) and the other's insert won: its entry is the session's. Overwriting it would
+             * restart the positions the other has already advanced, and its bytes would be taken for a repeat. */
+            tc = bpf_map_lookup_elem(&tls_conns, &k);
+            if (tls_conn_serves(tc, sk, fd, gen))
+                return tc;
+        }
         bpf_map_update_elem(&tls_conns, &k, &fresh, BPF_ANY);
+    }
     return bpf_map_lookup_elem(&tls_conns, &k);
 }
 

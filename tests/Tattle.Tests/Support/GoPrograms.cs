@@ -11,6 +11,8 @@ namespace Tattle.Tests.Support;
 /// <item><c>serve ADDR CERT KEY</c>: an HTTPS server (HTTP/2 and HTTP/1.1) answering <c>path proto</c>.</item>
 /// <item><c>load URL CONNS REQS [h1]</c>: CONNS goroutines, each with a connection of its own, make REQS GETs of
 /// URL/cK/rI; prints <c>cK LOCALPORT</c> per connection and <c>done N</c>.</item>
+/// <item><c>race ADDR CONNS</c>: CONNS connections in turn, each with two GETs written at once from two threads
+/// (their session's first plaintext), then a third that closes it; prints <c>done N</c>.</item>
 /// <item><c>offsets</c>: the struct offsets from tls.Conn to its descriptor, by reflection.</item>
 /// </list>
 /// </summary>
@@ -33,6 +35,7 @@ public sealed record GoPrograms(string Plain, string Stripped, string Version, D
         	"runtime"
         	"strconv"
         	"sync"
+        	"sync/atomic"
         )
 
         func insecure(h2 bool) *http.Transport {
@@ -90,6 +93,36 @@ public sealed record GoPrograms(string Plain, string Stripped, string Version, D
         	fmt.Println("done", done)
         }
 
+        func race(addr string, conns int) {
+        	runtime.GOMAXPROCS(2)
+        	for c := 0; c < conns; c++ {
+        		conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+        		if err != nil {
+        			fmt.Println(err)
+        			os.Exit(1)
+        		}
+        		// Two threads spin until both are ready, then write at once: the session's first plaintext twice.
+        		var ready int32
+        		var wg sync.WaitGroup
+        		for _, p := range []string{"a", "b"} {
+        			wg.Add(1)
+        			go func(p string) {
+        				defer wg.Done()
+        				runtime.LockOSThread()
+        				atomic.AddInt32(&ready, 1)
+        				for atomic.LoadInt32(&ready) < 2 {
+        				}
+        				fmt.Fprintf(conn, "GET /c%d/%s HTTP/1.1\r\nHost: x\r\n\r\n", c, p)
+        			}(p)
+        		}
+        		wg.Wait()
+        		fmt.Fprintf(conn, "GET /c%d/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", c)
+        		io.Copy(io.Discard, conn)
+        		conn.Close()
+        	}
+        	fmt.Println("done", conns)
+        }
+
         func offsets() {
         	conn, _ := reflect.TypeOf(tls.Conn{}).FieldByName("conn")
         	fd := reflect.TypeOf(net.TCPConn{}).Field(0).Type.Field(0)
@@ -111,6 +144,9 @@ public sealed record GoPrograms(string Plain, string Stripped, string Version, D
         		conns, _ := strconv.Atoi(os.Args[3])
         		reqs, _ := strconv.Atoi(os.Args[4])
         		load(os.Args[2], conns, reqs, len(os.Args) < 6 || os.Args[5] != "h1")
+        	case "race":
+        		conns, _ := strconv.Atoi(os.Args[3])
+        		race(os.Args[2], conns)
         	case "offsets":
         		offsets()
         	}
