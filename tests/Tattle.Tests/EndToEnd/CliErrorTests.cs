@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Tattle.Tests.Support;
 
 namespace Tattle.Tests.EndToEnd;
@@ -111,6 +113,8 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Requires.RootAndBpf(output);
         Requires.Program(output, "bpftool");
         var json = Path.Combine(Path.GetTempPath(), $"tattle-sigterm-{Guid.NewGuid():N}.jsonl");
+        // Another tracer on the machine (an agent, a developer's trace) may hold programs of the same name.
+        var others = await LoadedProgramIds("tattle_sys_enter");
         using var tattle = Process.Start(TattleCli.StartInfo(["run", "--json", json, "--", "sleep", "30"]))!;
         var stderr = tattle.StandardError.ReadToEndAsync();
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -119,6 +123,9 @@ public sealed class CliErrorTests(ITestOutputHelper output)
             Assert.True(DateTime.UtcNow < deadline, "sleep never started under tattle");
             await Task.Delay(100);
         }
+        var ours = await LoadedProgramIds("tattle_sys_enter");
+        ours.ExceptWith(others);
+        Assert.NotEmpty(ours);
         Tattle.Interop.Libc.Kill(tattle.Id, 15);
         await tattle.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
         output.WriteLine(await stderr);
@@ -129,19 +136,27 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Assert.Contains(records, r => r.GetProperty("type").GetString() == "process.exit" && r.GetProperty("signal").GetInt32() == 15);
         // Every program and link is released with the process: none of Tattle's programs remain loaded.
         // (The kernel frees them after an RCU grace period: allow a moment.)
-        string progs = "";
+        HashSet<int> left = [];
         for (int i = 0; i < 20; i++)
         {
-            var bpftool = Process.Start(new ProcessStartInfo("bpftool", "prog show") { RedirectStandardOutput = true })!;
-            progs = await bpftool.StandardOutput.ReadToEndAsync();
-            await bpftool.WaitForExitAsync();
-            if (!progs.Contains("tattle_sys_enter"))
+            left = await LoadedProgramIds("tattle_sys_enter");
+            left.ExceptWith(others);
+            if (left.Count == 0)
             {
                 break;
             }
             await Task.Delay(100);
         }
-        Assert.DoesNotContain("tattle_sys_enter", progs);
+        Assert.Empty(left);
+    }
+
+    /// <summary>The ids of the loaded BPF programs with this name (`bpftool prog show`: "ID: TYPE  name NAME ...").</summary>
+    private static async Task<HashSet<int>> LoadedProgramIds(string name)
+    {
+        var bpftool = Process.Start(new ProcessStartInfo("bpftool", "prog show") { RedirectStandardOutput = true })!;
+        string text = await bpftool.StandardOutput.ReadToEndAsync();
+        await bpftool.WaitForExitAsync();
+        return [.. Regex.Matches(text, @$"(?m)^(\d+): \S+\s+name {name}\b").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
     }
 
     [SkippableTheory]
