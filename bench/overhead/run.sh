@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The overhead benchmark: nginx serving a small file over HTTP/1.1 keep-alive under wrk, untraced and traced,
 # conditions interleaved (A B C A B C ...) so every one sees the same machine. Run as root:
-#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--bpf-stats] [--conditions "untraced tattle ..."]
+#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--page-bytes 612] [--bpf-stats] [--conditions "untraced tattle ..."]
+# --page-bytes sets the size of the file served (612 bytes, nginx's own index.html, by default): large pages show
+# what copying bodies costs, against tattle-nosys-snap64 (the head of each payload copied, the rest counted).
 # tattle: attach with payload capture, HTTP parsing, JSON Lines to a file; tattle-pcap: the same plus -w;
 # tattle-capture: -w --no-payload (packets and their owners, the job tcpdump -w does: no syscall payloads);
 # tattle-packets: -w --packets-only, no syscall tracepoints at all (TCP connections learnt from their state changes);
@@ -56,15 +58,16 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 all="untraced tattle tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
-reps=5 secs=5 rate=2000 conditions="$all" bpf_stats=0
+reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
     --seconds) secs=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
+    --page-bytes) page_bytes=$2; shift 2 ;;
     --conditions) conditions=$2; shift 2 ;;
     --bpf-stats) bpf_stats=1; shift ;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--bpf-stats] [--conditions \"$all\"]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--page-bytes N] [--bpf-stats] [--conditions \"$all\"]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
@@ -89,7 +92,7 @@ tattle="$root/out/tattle/tattle"
 dir=$(mktemp -d /tmp/tattle-overhead.XXXXXX)
 port=18080 tls_port=18443 h2_port=18082 go_port=18444
 mkdir -p "$dir/www"
-head -c 612 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
+head -c "$page_bytes" /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
 # wrk paces each connection with the delay hook: 16 connections at rate/16 requests/s each.
 cat > "$dir/paced.lua" <<LUA
