@@ -393,15 +393,8 @@ public sealed class AgentTests(ITestOutputHelper output)
         Directory.Delete(dir, true);
     }
 
-    private static int TattlePrograms()
-    {
-        var psi = new ProcessStartInfo("bpftool", ["prog", "show"]) { RedirectStandardOutput = true };
-        using var p = Process.Start(psi)!;
-        string text = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        // Every program's name starts with tattle_; a link holds its program, so none left means no link either.
-        return text.Split('\n').Count(l => l.Contains(" name tattle_", StringComparison.Ordinal));
-    }
+    // Every program's name starts with tattle_; a link holds its program, so none left means no link either.
+    private static int TattlePrograms() => BpfPrograms.Ids(name => name.StartsWith("tattle_", StringComparison.Ordinal)).Count;
 
     private static IEnumerable<string> Lines(string metrics, string prefix) =>
         metrics.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal));

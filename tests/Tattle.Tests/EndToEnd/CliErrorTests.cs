@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Tattle.Tests.Support;
 
 namespace Tattle.Tests.EndToEnd;
@@ -114,7 +112,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Requires.Program(output, "bpftool");
         var json = Path.Combine(Path.GetTempPath(), $"tattle-sigterm-{Guid.NewGuid():N}.jsonl");
         // Another tracer on the machine (an agent, a developer's trace) may hold programs of the same name.
-        var others = await LoadedProgramIds("tattle_sys_enter");
+        var others = BpfPrograms.Ids(SysEnter);
         using var tattle = Process.Start(TattleCli.StartInfo(["run", "--json", json, "--", "sleep", "30"]))!;
         var stderr = tattle.StandardError.ReadToEndAsync();
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -123,7 +121,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
             Assert.True(DateTime.UtcNow < deadline, "sleep never started under tattle");
             await Task.Delay(100);
         }
-        var ours = await LoadedProgramIds("tattle_sys_enter");
+        var ours = BpfPrograms.Ids(SysEnter);
         ours.ExceptWith(others);
         Assert.NotEmpty(ours);
         Tattle.Interop.Libc.Kill(tattle.Id, 15);
@@ -139,7 +137,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         HashSet<int> left = [];
         for (int i = 0; i < 20; i++)
         {
-            left = await LoadedProgramIds("tattle_sys_enter");
+            left = BpfPrograms.Ids(SysEnter);
             left.ExceptWith(others);
             if (left.Count == 0)
             {
@@ -150,14 +148,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Assert.Empty(left);
     }
 
-    /// <summary>The ids of the loaded BPF programs with this name (`bpftool prog show`: "ID: TYPE  name NAME ...").</summary>
-    private static async Task<HashSet<int>> LoadedProgramIds(string name)
-    {
-        var bpftool = Process.Start(new ProcessStartInfo("bpftool", "prog show") { RedirectStandardOutput = true })!;
-        string text = await bpftool.StandardOutput.ReadToEndAsync();
-        await bpftool.WaitForExitAsync();
-        return [.. Regex.Matches(text, @$"(?m)^(\d+): \S+\s+name {name}\b").Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
-    }
+    private static bool SysEnter(string name) => name == "tattle_sys_enter";
 
     [SkippableTheory]
     [InlineData("INT")]
