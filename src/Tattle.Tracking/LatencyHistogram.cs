@@ -26,7 +26,10 @@ public sealed class LatencyHistogram
     public long MaxUs => _max;
 
     /// <summary>Records a latency in milliseconds (kept with microsecond resolution).</summary>
-    public void RecordMs(double ms) => RecordUs((long)Math.Round(ms * 1000));
+    public void RecordMs(double ms) => RecordUs(ToUs(ms));
+
+    /// <summary>Milliseconds as the whole microseconds a latency is kept in.</summary>
+    public static long ToUs(double ms) => (long)Math.Round(ms * 1000);
 
     /// <summary>Records a latency in microseconds.</summary>
     public void RecordUs(long us)

@@ -28,7 +28,7 @@ public sealed class RouteTable
         var (request, response) = record.WireBytes;
         r.Row.RequestBytes += request;
         r.Row.ResponseBytes += response;
-        r.Answer(record.StatusCode, record.LatencyMs is double ms ? (long)Math.Round(ms * 1000) : null);
+        r.Answer(record.StatusCode, record.LatencyMs is double ms ? LatencyHistogram.ToUs(ms) : null);
     }
 
     /// <summary>
