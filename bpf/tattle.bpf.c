@@ -1319,7 +1319,6 @@ static __always_inline void http_close(__u64 key)
     bpf_map_delete_elem(&http_conns, &key);
 }
 
-
 static __always_inline bool stash_socket(struct call_args *c, int fd)
 {
     struct socket *so = fd_socket(fd);
@@ -2010,10 +2009,6 @@ static __always_inline __u32 sk_gen(__u64 sk)
     return info ? info->gen : 0;
 }
 
-/* The session's state, bound to sk when known. A session first seen without a socket (its first read was served
- * from the library's buffer) keeps its positions when the socket shows up; another socket means a reused object
- * (servers free and reallocate SSL objects, and the kernel its socks, at the same addresses: the socket's
- * generation tells). SSL_set_fd always starts afresh: it is where an object takes up a connection. */
 /* Whether the entry serves a call on sk (0: not known), binding it to sk if it has no socket yet. */
 static __always_inline bool tls_conn_serves(struct tls_conn *tc, __u64 sk, int fd, __u32 gen)
 {
@@ -2029,6 +2024,10 @@ static __always_inline bool tls_conn_serves(struct tls_conn *tc, __u64 sk, int f
     return true;
 }
 
+/* The session's state, bound to sk when known. A session first seen without a socket (its first read was served
+ * from the library's buffer) keeps its positions when the socket shows up; another socket means a reused object
+ * (servers free and reallocate SSL objects, and the kernel its socks, at the same addresses: the socket's
+ * generation tells). SSL_set_fd always starts afresh: it is where an object takes up a connection. */
 static __always_inline struct tls_conn *tls_conn_get(__u32 tgid, __u64 session, int fd, __u64 sk, bool restart)
 {
     struct tls_key k = { .tgid = tgid, .session = session };

@@ -209,7 +209,6 @@ struct tattle_data_event {
     /* chunk_len payload bytes follow */
 };
 
-/* How a USDT argument is found (SystemTap SDT notes: `-4@%edi`, `8@-16(%rbp)`, `4@$5`). */
 /* --stats-in-kernel: HTTP/1 exchanges counted by the kernel programs. A TCP socket whose first payload begins
  * with a request line or a status line is counted in the kernel from then on: its payloads make no data records,
  * and one record carries up to TATTLE_HTTP_BATCH consecutive requests whose first bytes are the same (a client
@@ -237,6 +236,7 @@ struct tattle_http_event {
     __u16 status[TATTLE_HTTP_BATCH];     /* 0: no response */
 };
 
+/* How a USDT argument is found (SystemTap SDT notes: `-4@%edi`, `8@-16(%rbp)`, `4@$5`). */
 #define TATTLE_USDT_CONST 0 /* the value is val */
 #define TATTLE_USDT_REG   1 /* the register at reg_off in struct pt_regs */
 #define TATTLE_USDT_MEM   2 /* size bytes of user memory at that register + val */
