@@ -648,6 +648,23 @@ struct {
     __type(value, struct tls_conn);
 } tls_conns SEC(".maps");
 
+/* See struct tattle_body_skip. LRU: an entry user space did not remove (its socket closed) is evicted when needed. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, TATTLE_BODY_SKIPS_MAX);
+    __type(key, __u64);
+    __type(value, struct tattle_body_skip);
+} body_skips SEC(".maps");
+
+/* How many entries user space keeps in body_skips: while none, the direct path (a small call, the common case)
+ * pays no hash lookup for them. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} body_skips_live SEC(".maps");
+
 struct emit_state {
     __u64 msgs;     /* user pointer to struct mmsghdr[] (mmsg calls) */
     __u64 msghdr;   /* user pointer to struct user_msghdr (sendmsg/recvmsg) */
@@ -672,6 +689,8 @@ struct emit_state {
     __u32 fill;     /* bytes gathered in data_buf for the next chunk, which ends at off */
     __u8 gathers;   /* the message is small enough for its segments to share one chunk */
     __u32 emitted;
+    __u32 skip;     /* bytes at the message's start in a body user space only counts (body_skips): not read */
+    __u32 gen;      /* the socket's generation */
     __s32 fd;
     __u16 dir;
     __u16 flags;
@@ -717,6 +736,8 @@ static __always_inline int emit_chunk(struct emit_state *s, __u16 extra_flags)
     e->sock_type = s->sock_type;
     e->_pad = 0;
     e->tls_session = s->tls_session;
+    e->skip_len = (extra_flags & TATTLE_DATA_SKIPPED) ? s->skip : 0;
+    e->gen = s->gen;
     __builtin_memset(&e->peer, 0, sizeof(e->peer));
     read_user_sockaddr(s->name, s->name_len, &e->peer, 0, 0);
     e->chunk_len = n;
@@ -746,6 +767,22 @@ static __always_inline bool gather(struct emit_state *s, __u64 n)
     }
     CLAMP(n, TATTLE_CHUNK_MAX);
     return bpf_probe_read_user(b->data, n, (void *)s->seg_ptr) == 0;
+}
+
+/* Bytes at the start of a message at stream position pos that lie in a body user space only counts. */
+static __always_inline __u32 body_skip_len(__u64 sk, __u32 gen, __u16 dir, __u64 pos, __u32 len)
+{
+    __u32 zero = 0;
+    __u32 *live = bpf_map_lookup_elem(&body_skips_live, &zero);
+    if (!live || !*live)
+        return 0;
+    struct tattle_body_skip *b = bpf_map_lookup_elem(&body_skips, &sk);
+    if (!b || b->gen != gen)
+        return 0;
+    __u64 end = b->end[dir & 1];
+    if (end <= pos)
+        return 0;
+    return end - pos < len ? end - pos : len;
 }
 
 /* Sets up message msg_idx; returns false when it moved no bytes (skipped). */
@@ -787,22 +824,36 @@ static __always_inline bool start_message(struct emit_state *s)
     }
     if (s->iov_cnt > IOV_MAX)
         s->iov_cnt = IOV_MAX;
-    __u32 snap = cfg.snaplen;
-    s->left = s->msg_len < snap ? s->msg_len : snap;
-    s->gathers = s->left <= GATHER_MAX;
-    s->flags &= ~TATTLE_DATA_TRUNC;
-    if (s->msg_len > snap) {
-        s->flags |= TATTLE_DATA_TRUNC;
-        stat_add(TATTLE_STAT_BYTES_CUT, s->msg_len - snap);
-    }
+    s->skip = 0;
     if (s->tls) {
         struct tls_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .session = s->tls_session };
         struct tls_conn *tc = bpf_map_lookup_elem(&tls_conns, &k);
         s->pos = tc ? POS_ADVANCE(&tc->pos[s->dir & 1], (__u64)s->msg_len) : 0;
-        return true;
+    } else {
+        struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
+        s->pos = info ? POS_ADVANCE(&info->pos[s->dir & 1], (__u64)s->msg_len) : 0;
+        if (info) {
+            s->gen = info->gen;
+            if (cfg.flags & TATTLE_CFG_BODY_SKIP)
+                s->skip = body_skip_len(s->sk, info->gen, s->dir, s->pos, s->msg_len);
+        }
     }
-    struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
-    s->pos = info ? POS_ADVANCE(&info->pos[s->dir & 1], (__u64)s->msg_len) : 0;
+    /* The snap length counts what is copied: a head after a skipped body is cut only past it. */
+    __u32 snap = cfg.snaplen;
+    __u32 rest = s->msg_len - s->skip;
+    s->left = s->skip + (rest < snap ? rest : snap);
+    s->gathers = s->left - s->skip <= GATHER_MAX;
+    s->flags &= ~TATTLE_DATA_TRUNC;
+    if (rest > snap) {
+        s->flags |= TATTLE_DATA_TRUNC;
+        stat_add(TATTLE_STAT_BYTES_CUT, rest - snap);
+    }
+    if (s->skip) {
+        stat_add(TATTLE_STAT_BYTES_SKIPPED, s->skip);
+        emit_chunk(s, TATTLE_DATA_SKIPPED | (s->left == s->skip ? TATTLE_DATA_LAST : 0)); /* at offset 0, no bytes */
+        if (s->left == s->skip)
+            s->left = 0; /* nothing of it to read: no need to walk its segments */
+    }
     return true;
 }
 
@@ -843,6 +894,17 @@ static long emit_step(__u32 i, void *ctx)
         s->iov_idx++;
         s->seg_ptr = (__u64)v.iov_base;
         s->seg_left = v.iov_len;
+        return 0;
+    }
+    if (s->off < s->skip) {
+        /* A skipped body's bytes: walked past, not read (start_message sent their record). */
+        __u64 n = s->skip - s->off;
+        if (n > s->seg_left)
+            n = s->seg_left;
+        s->seg_ptr += n;
+        s->seg_left -= n;
+        s->left -= n;
+        s->off += n;
         return 0;
     }
     __u64 n = s->left;
@@ -1009,6 +1071,14 @@ static __always_inline bool emit_direct(struct call_args *c, long ret, __u16 dir
     default:
         return false;
     }
+    if (cfg.flags & TATTLE_CFG_BODY_SKIP) {
+        /* In a body user space only counts: the general path skips it (the position read here is a hint; that
+         * path advances it atomically and decides). */
+        if (!info)
+            info = sk_info_get(c->sk, bpf_get_current_pid_tgid() >> 32, c->fd, false);
+        if (info && body_skip_len(c->sk, info->gen, dir, info->pos[dir & 1], ret))
+            return false;
+    }
     __u32 zero = 0;
     struct data_scratch *b = bpf_map_lookup_elem(&data_buf, &zero);
     if (!b)
@@ -1058,6 +1128,8 @@ static __always_inline bool emit_direct(struct call_args *c, long ret, __u16 dir
     e->sock_type = c->sock_type;
     e->_pad = 0;
     e->tls_session = 0;
+    e->skip_len = 0;
+    e->gen = info ? info->gen : 0;
     __builtin_memset(&e->peer, 0, sizeof(e->peer));
     e->chunk_len = n;
     e->flags = TATTLE_DATA_LAST;
@@ -1074,6 +1146,7 @@ static __always_inline void emit_bypass(struct call_args *c, long ret, __u16 dir
     s->msg_len = ret;
     struct sk_info *info = sk_info_get(s->sk, bpf_get_current_pid_tgid() >> 32, s->fd, false);
     s->pos = info ? POS_ADVANCE(&info->pos[dir & 1], (__u64)ret) : 0;
+    s->gen = info ? info->gen : 0;
     emit_chunk(s, flag | TATTLE_DATA_LAST);
 }
 

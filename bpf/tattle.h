@@ -62,7 +62,8 @@ enum tattle_stat {
     TATTLE_STAT_PROBE_HITS = 16,    /* function probe (tattle probe) hits in traced processes, entries and returns */
     TATTLE_STAT_PROBE_UNMATCHED = 17, /* function returns with no entry kept: in flight at attach, or evicted */
     TATTLE_STAT_HTTP_UNTRACKED = 18, /* connections left to user space: the kernel's HTTP table was full */
-    TATTLE_STAT_COUNT = 19,
+    TATTLE_STAT_BYTES_SKIPPED = 19, /* body bytes counted, not copied: user space's parser asked (body_skips) */
+    TATTLE_STAT_COUNT = 20,
 };
 
 /* Flags of a data record. */
@@ -73,6 +74,7 @@ enum tattle_stat {
 #define TATTLE_DATA_SPLICE   0x10 /* bytes moved by splice: counted, payload not seen */
 #define TATTLE_DATA_UNREAD   0x20 /* user memory could not be read: payload missing */
 #define TATTLE_DATA_TLS      0x40 /* plaintext handed to or returned by a TLS library (uprobes), not socket bytes */
+#define TATTLE_DATA_SKIPPED  0x80 /* the message's first skip_len bytes lie in a body user space only counts: not copied */
 
 /* The attach cookie of a TLS probe says which function it sits on. TLS data records carry
  * TATTLE_TLS_SYSCALL | cookie in their syscall field. */
@@ -139,6 +141,19 @@ struct tattle_exe_key {
  * syscall's registers from bpf_task_pt_regs (5.15); a socket's first payload names its fd. */
 #define TATTLE_CFG_SOCK_PAYLOAD 8
 #define TATTLE_CFG_KERNEL_HTTP 16
+/* Stream payloads consult body_skips: the bytes of a long body user space's parser only counts are not copied. */
+#define TATTLE_CFG_BODY_SKIP 32
+
+/* Value of the body_skips map, keyed by the socket's kernel address and written by user space alone: the stream
+ * position where the body being read in each direction ends. A payload message that begins before it is not copied
+ * up to it; one record flagged TATTLE_DATA_SKIPPED says how many bytes were left out. gen is the socket's
+ * generation (tattle_data_event.gen): an entry left by a closed socket does not apply to a new one at its address. */
+#define TATTLE_BODY_SKIPS_MAX 16384
+struct tattle_body_skip {
+    __u64 end[2]; /* by direction: 0 send, 1 recv; 0: nothing to skip */
+    __u32 gen;
+    __u32 _pad;
+};
 
 struct tattle_hdr {
     __u64 ts_ns; /* CLOCK_MONOTONIC */
@@ -206,6 +221,8 @@ struct tattle_data_event {
     __u16 sock_type;
     __u16 _pad;
     __u64 tls_session; /* TLS records: the library's session object (SSL*, gnutls_session_t) in the process */
+    __u32 skip_len;    /* TATTLE_DATA_SKIPPED: bytes at the message's start counted, not copied */
+    __u32 gen;         /* the socket's generation, for body_skips (0: not known, TLS) */
     /* chunk_len payload bytes follow */
 };
 

@@ -42,7 +42,11 @@ public sealed unsafe class BpfTracer : IDisposable
         _statsFd = MapFd("stats");
         EventsFd = MapFd("events");
         _cpus = Libbpf.NumPossibleCpus();
+        BodySkips = options.BodySkip ? new BodySkipMap(MapFd("body_skips"), MapFd("body_skips_live")) : null;
     }
+
+    /// <summary>Where parsers ask the kernel not to copy the rest of a body (null unless <see cref="TracerOptions.BodySkip"/>).</summary>
+    public IBodySkips? BodySkips { get; }
 
     public TracerOptions Options { get; }
 
@@ -231,7 +235,8 @@ public sealed unsafe class BpfTracer : IDisposable
                 | (options.Tls ? 2u : 0u) // TATTLE_CFG_TLS
                 | (options.NoSyscalls ? 4u : 0u) // TATTLE_CFG_NO_SYSCALLS
                 | (options.SocketPayload ? 8u : 0u) // TATTLE_CFG_SOCK_PAYLOAD
-                | (options.KernelHttp ? 16u : 0u), // TATTLE_CFG_KERNEL_HTTP
+                | (options.KernelHttp ? 16u : 0u) // TATTLE_CFG_KERNEL_HTTP
+                | (options.BodySkip ? 32u : 0u), // TATTLE_CFG_BODY_SKIP
         };
         Errno.ThrowIfNegative(Libbpf.MapSetInitialValue(rodata, &cfg, (nuint)sizeof(NativeConfig)), "setting the BPF configuration");
         IntPtr events = Libbpf.FindMapByName(obj, "events");

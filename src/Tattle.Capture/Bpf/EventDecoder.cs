@@ -72,6 +72,8 @@ public sealed class EventDecoder(ITraceEventSink sink)
             SockType = d.SockType,
             Peer = ToAddress(in d.Peer),
             TlsSession = d.TlsSession,
+            SkipLength = d.SkipLen,
+            SocketGeneration = d.Gen,
         };
         sink.OnData(in e, record.Slice(DataSize, payloadLength));
     }

@@ -20,9 +20,10 @@ public readonly record struct KernelStats(
     ulong TlsHits = 0,
     ulong ProbeHits = 0,
     ulong ProbeUnmatched = 0,
-    ulong HttpUntracked = 0)
+    ulong HttpUntracked = 0,
+    ulong BytesSkipped = 0)
 {
-    public const int Count = 19;
+    public const int Count = 20;
 
     /// <summary>Connections the kernel's HTTP table (TATTLE_HTTP_CONNS_MAX) had no room for: parsed in user space.</summary>
     public const ulong HttpConnectionsCapacity = 65536;
@@ -49,5 +50,5 @@ public readonly record struct KernelStats(
     public ulong Dropped => DataDropped + OtherDropped;
 
     public static KernelStats FromCounters(ReadOnlySpan<ulong> c) =>
-        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18]);
+        new(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19]);
 }

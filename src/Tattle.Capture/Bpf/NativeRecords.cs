@@ -102,6 +102,8 @@ internal struct NativeDataEvent
     public ushort SockType;
     public ushort Pad;
     public ulong TlsSession;
+    public uint SkipLen;
+    public uint Gen;
 }
 
 /// <summary>struct tattle_http_event: up to <see cref="Batch"/> HTTP/1 requests counted in the kernel.</summary>
@@ -198,4 +200,13 @@ internal static class NativeEventType
     public const uint Http = 21;
     public const uint Notice = 30;
     public const uint Call = 40;
+}
+
+/// <summary>struct tattle_body_skip: where the body being read in each direction ends (body_skips map).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct NativeBodySkip
+{
+    public fixed ulong End[2];
+    public uint Gen;
+    public uint Pad;
 }

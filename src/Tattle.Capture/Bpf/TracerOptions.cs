@@ -40,6 +40,12 @@ public sealed record TracerOptions
     /// </summary>
     public bool KernelHttp { get; init; }
 
+    /// <summary>
+    /// Stream payloads consult the body_skips map: the rest of a long body the parser only counts is not copied
+    /// (<see cref="BodySkipMap"/>). Off when bodies are kept (--body-limit) or payloads shown (--data).
+    /// </summary>
+    public bool BodySkip { get; init; }
+
     /// <summary>TLS probes will be attached: payload syscalls inside TLS calls bind sessions to their sockets.</summary>
     public bool Tls { get; init; }
 

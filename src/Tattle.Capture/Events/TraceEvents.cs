@@ -52,6 +52,12 @@ public enum DataFlags : ushort
 
     /// <summary>Plaintext handed to or returned by a TLS library (uprobes), not bytes of the socket.</summary>
     Tls = 0x40,
+
+    /// <summary>
+    /// The message's first <see cref="DataEvent.SkipLength"/> bytes lie in a body the parser only counts: the kernel
+    /// walked past them without copying (TATTLE_DATA_SKIPPED).
+    /// </summary>
+    Skipped = 0x80,
 }
 
 /// <summary>Socket types (SOCK_*).</summary>
@@ -143,6 +149,12 @@ public readonly record struct DataEvent
 
     /// <summary>TLS plaintext: the library's session object (SSL*) in the process; 0 for socket bytes.</summary>
     public ulong TlsSession { get; init; }
+
+    /// <summary><see cref="DataFlags.Skipped"/>: bytes at the message's start counted, not copied.</summary>
+    public uint SkipLength { get; init; }
+
+    /// <summary>The socket's generation in the kernel: with <see cref="SockId"/>, which socket this is (0: not known).</summary>
+    public uint SocketGeneration { get; init; }
 
     /// <summary>TLS plaintext whose socket is not known (Fd is -1): the session object alone identifies it.</summary>
     public bool IsTls => (Flags & DataFlags.Tls) != 0;
