@@ -67,6 +67,9 @@ public sealed class TraceSession : ITraceEventSink
 
     public ProcessTable Processes { get; } = new();
 
+    /// <summary>Where parsers ask the kernel not to copy the rest of a long body; null: every byte is copied.</summary>
+    public Capture.Bpf.IBodySkips? BodySkips { get; set; }
+
     /// <summary>Addresses the traced processes resolved, with the names they asked for.</summary>
     public AddressNames Names { get; } = new();
 
@@ -203,7 +206,7 @@ public sealed class TraceSession : ITraceEventSink
         if (_settings.Streams.Enabled && conn.Proto is "tcp" or "udp" or "unix")
         {
             conn.Decoder ??= new ConnectionDecoder(_settings.Streams, new MessageRecorder(_writer, Names, conn),
-                datagram: e.SockType != SocketTypes.Stream, conn.Local.Port, conn.Remote.Port, conn.Role);
+                datagram: e.SockType != SocketTypes.Stream, conn.Local.Port, conn.Remote.Port, conn.Role, BodySkips);
             if (conn.Decoder.Wants)
             {
                 // The peer's text pairs datagram requests with responses; streams need none.

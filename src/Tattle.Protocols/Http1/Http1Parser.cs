@@ -8,7 +8,7 @@ namespace Tattle.Protocols.Http1;
 /// <see cref="HttpBodyReader"/>, and requests paired with responses first in, first out (RFC 9112 section 9.3:
 /// responses come in the order of their requests, pipelined or not).
 /// </summary>
-internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IProtocolParser
+internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IProtocolParser, IBodySkipping
 {
     /// <summary>Requests waiting for a response beyond this are reported unanswered: a bound on memory.</summary>
     internal const int MaxPending = 256;
@@ -65,7 +65,18 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
         return -1;
     }
 
-    public bool OnGap(MessageKind kind, long bytes, long nowNs)
+    public bool OnGap(MessageKind kind, long bytes, long nowNs) => Absorb(kind, bytes, nowNs, counted: false);
+
+    public long SkippableBytes(MessageKind kind)
+    {
+        var side = kind == MessageKind.Request ? _requests : _responses;
+        return !_stopped && side.InBody ? side.Body.Skippable : 0;
+    }
+
+    public bool OnSkipped(MessageKind kind, long bytes, long nowNs) => Absorb(kind, bytes, nowNs, counted: true);
+
+    /// <param name="counted">Left out at the parser's request (<see cref="SkippableBytes"/>), not lost.</param>
+    private bool Absorb(MessageKind kind, long bytes, long nowNs, bool counted)
     {
         if (_stopped)
         {
@@ -82,7 +93,7 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
             DropHead(side);
             return false;
         }
-        switch (side.Body.OnGap(bytes))
+        switch (side.Body.OnGap(bytes, counted))
         {
             case BodyGap.Absorbed:
                 return true;

@@ -108,15 +108,22 @@ internal struct HttpBodyReader
         }
     }
 
+    /// <summary>
+    /// Body bytes still to come that need only counting: the rest of a body of known length once the bytes kept of it
+    /// (the capture limit) are in.
+    /// </summary>
+    public readonly long Skippable => Mode == BodyMode.Length && _capturedLength >= _limit ? _remaining : 0;
+
     /// <summary>Accounts for <paramref name="bytes"/> of this direction that will never be seen.</summary>
-    public BodyGap OnGap(long bytes)
+    /// <param name="counted">The bytes were left out at the parser's request (<see cref="Skippable"/>): body read, not unseen.</param>
+    public BodyGap OnGap(long bytes, bool counted = false)
     {
         switch (Mode)
         {
             case BodyMode.Length when bytes <= _remaining:
                 _remaining -= bytes;
                 WireBytes += bytes;
-                UnseenBytes += bytes;
+                UnseenBytes += counted ? 0 : bytes;
                 return _remaining == 0 ? BodyGap.AbsorbedComplete : BodyGap.Absorbed;
             case BodyMode.Length:
                 WireBytes += _remaining;

@@ -20,6 +20,12 @@ public enum GapReason : byte
 
     /// <summary>Bytes skipped to find the next message boundary after the parser lost step.</summary>
     Resync,
+
+    /// <summary>
+    /// Body bytes the parser asked the kernel only to count (<see cref="Tattle.Capture.Bpf.IBodySkips"/>): absorbed
+    /// by the body they fall in, so a gap of this reason is seen only if the parser lost step meanwhile.
+    /// </summary>
+    Skipped,
 }
 
 /// <summary>Names of gap reasons as records spell them.</summary>
@@ -32,6 +38,7 @@ public static class GapReasons
         GapReason.Unread => "unread",
         GapReason.Unseen => "unseen",
         GapReason.Cap => "cap",
+        GapReason.Skipped => "skipped",
         _ => "resync",
     };
 }
