@@ -80,6 +80,11 @@ internal sealed class TraceOptions
         helpName: "BYTES",
         defaultValue: StreamSettings.DefaultCapBytes);
 
+    public Option<bool> CopyBodies { get; } = new("--copy-bodies")
+    {
+        Description = "Copy every body byte into tattle (up to --snaplen per call); by default the kernel only counts the rest of an HTTP/1 body of known length once the parser reads it",
+    };
+
     public Option<bool> NoPayload { get; } = new("--no-payload")
     {
         Description = "TCP payloads are counted in the kernel, not copied: connections and bytes only, no TCP parsing (the lightest trace, e.g. with -w)",
@@ -257,6 +262,7 @@ internal sealed class TraceOptions
     public void AddKernelTo(Command command)
     {
         command.Add(Snaplen);
+        command.Add(CopyBodies);
         command.Add(NoPayload);
         command.Add(NoTls);
         command.Add(NoSyscalls);
@@ -305,6 +311,7 @@ internal sealed class TraceOptions
         RingBufferBytes = result.GetValue(RingSize) << 20,
         BpfVariant = VariantChoice.TryParse(result.GetValue(BpfVariant), out var variant) ? variant : BpfVariantRequest.Auto,
         NoPayload = result.GetValue(NoPayload) || result.GetValue(PacketsOnly),
+        CopyBodies = result.GetValue(CopyBodies),
         PacketsOnly = result.GetValue(PacketsOnly),
         NoSyscalls = result.GetValue(NoSyscalls),
         Stats = result.GetValue(Stats) || result.GetValue(StatsInKernel),

@@ -28,6 +28,12 @@ internal sealed record TraceConfig
     /// <summary>--bpf-variant: which build of the kernel programs to load.</summary>
     public BpfVariantRequest BpfVariant { get; init; }
 
+    /// <summary>--copy-bodies: the kernel copies body bytes the parser only counts, rather than skipping them.</summary>
+    public bool CopyBodies { get; init; }
+
+    /// <summary>Bodies the parser only counts are skipped in the kernel: not when payloads are shown or not parsed.</summary>
+    public bool BodySkip => !CopyBodies && !Data && !NoPayload && Streams.Enabled && Snaplen > 0;
+
     /// <summary>--no-payload: TCP payload calls only advance the kernel's byte counts.</summary>
     public bool NoPayload { get; init; }
 

@@ -186,6 +186,7 @@ internal static class TraceLoop
                 NoSyscalls = config.PacketsOnly || config.NoSyscalls,
                 SocketPayload = config.NoSyscalls,
                 KernelHttp = config.StatsInKernel,
+                BodySkip = config.BodySkip,
                 Comm = target.Comm,
                 Variant = config.BpfVariant,
             });
@@ -220,6 +221,7 @@ internal static class TraceLoop
         {
             int signals = 0;
             bool stop = false;
+            session.BodySkips = tracer.BodySkips;
 
             if (tlsRefused)
             {
@@ -335,6 +337,10 @@ internal static class TraceLoop
             if (stats.HttpUntracked > 0)
             {
                 live.Note($"HTTP: {stats.HttpUntracked} connections parsed in user space, not counted in the kernel: its table ({KernelStats.HttpConnectionsCapacity} connections) was full");
+            }
+            if (config.Verbose && config.BodySkip)
+            {
+                stderr.WriteLine($"tattle: body bytes counted in the kernel, not copied: {stats.BytesSkipped}");
             }
             if (captured is not null)
             {
