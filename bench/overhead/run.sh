@@ -30,6 +30,8 @@
 # tattle-nosys-light is --no-syscalls --no-payload (connections and byte counts from the socket layer, nothing
 # copied); tattle-nosys-snap64 copies only the first 64 bytes of each payload (--snaplen 64): with --bpf-stats, what
 # copying the bytes costs in the kernel against what each record costs whatever its size.
+# tattle-copy and tattle-nosys-copy add --copy-bodies: every body byte copied (up to the snap length), where by default
+# the kernel counts the rest of a long body once the parser has read its head; with large --page-bytes, what that saves.
 # tattle-stats and tattle-nosys-stats add --stats: parsed and counted per endpoint and route, no record per request.
 # tattle-nosys-kstats is --no-syscalls --stats-in-kernel: HTTP/1 counted by the kernel programs, no payload copied.
 # tattle-live is the tattle condition with the live view on (to a file, -o, instead of -q) at its default --live-rate;
@@ -57,7 +59,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-all="untraced tattle tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -158,7 +160,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
     untraced|untraced-https|untraced-h2|untraced-go) return ;;
-    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-nosys-kstats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-h2|tattle-go)
+    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-nosys-kstats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-copy|tattle-nosys-copy|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=() as=$c
@@ -171,6 +173,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$as" = tattle-noparse ] && w=(--no-parse)
       case "$as" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;; tattle-nosys-kstats) w=(--no-syscalls --stats-in-kernel) ;;
         tattle-nosys-light) w=(--no-syscalls --no-payload) ;; tattle-nosys-snap64) w=(--no-syscalls --snaplen 64) ;;
+        tattle-copy) w=(--copy-bodies) ;; tattle-nosys-copy) w=(--no-syscalls --copy-bodies) ;;
         tattle-stats) w=(--stats) ;; tattle-nosys*) w=(--no-syscalls) ;; tattle-live-all) w=(--live-rate 0) ;; esac
       # tattle-idle: the tracer under SCHED_IDLE, which never delays a runnable nginx or wrk.
       local pre=()
