@@ -22,11 +22,27 @@ public sealed class ServerProcess : IDisposable
 
     public string Directory { get; }
 
-    public static int FreeTcpPort()
+    public static int FreeTcpPort() => FreeTcpPorts(1)[0];
+
+    /// <summary>Distinct free ports: each is held until all are chosen, as the kernel may hand a released port out again.</summary>
+    public static int[] FreeTcpPorts(int count)
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        try
+        {
+            foreach (var l in listeners)
+            {
+                l.Start();
+            }
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var l in listeners)
+            {
+                l.Stop();
+            }
+        }
     }
 
     /// <summary>
@@ -113,17 +129,31 @@ public sealed class ServerProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardInput = true,
         };
-        var server = new ServerProcess(Process.Start(psi)!, port, dir);
-        WaitForTcp(port, host);
+        var process = Process.Start(psi)!;
+        var server = new ServerProcess(process, port, dir);
+        try
+        {
+            WaitForTcp(port, host, process);
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
         return server;
     }
 
     /// <summary>Waits until something accepts connections on 127.0.0.1:<paramref name="port"/>.</summary>
-    public static void WaitForTcp(int port, string host = "127.0.0.1")
+    /// <param name="owner">The server's process: if it exits first, why (its standard error) is the exception's message.</param>
+    public static void WaitForTcp(int port, string host = "127.0.0.1", Process? owner = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < deadline)
         {
+            if (owner is { HasExited: true })
+            {
+                throw new InvalidOperationException($"server for port {port} exited ({owner.ExitCode}): {owner.StandardError.ReadToEnd().Trim()}");
+            }
             try
             {
                 using var c = new TcpClient();

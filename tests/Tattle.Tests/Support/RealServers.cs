@@ -12,8 +12,9 @@ public sealed class NginxSite : IDisposable
     public NginxSite(bool sendfile = true, bool tls = false)
     {
         Directory = System.IO.Directory.CreateTempSubdirectory("tattle-nginx-").FullName;
-        Port = ServerProcess.FreeTcpPort();
-        TlsPort = tls ? ServerProcess.FreeTcpPort() : 0;
+        int[] ports = ServerProcess.FreeTcpPorts(2);
+        Port = ports[0];
+        TlsPort = tls ? ports[1] : 0;
         var cert = tls ? TestCertificate.CreateIn(Directory) : null;
         string tlsServer = cert is null ? "" : $$"""
             server {
