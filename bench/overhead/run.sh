@@ -59,6 +59,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+# shellcheck source=bench/nginx-site.sh
+. "$here/../nginx-site.sh"
 all="untraced tattle tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor tcpdump strace bpftrace untraced-https tattle-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
@@ -100,22 +102,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$
 cat > "$dir/paced.lua" <<LUA
 function delay() return 16000 / $rate end
 LUA
-cat > "$dir/nginx.conf" <<CONF
-user root;
-worker_processes 1;
-worker_cpu_affinity 01;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-events { worker_connections 1024; }
-http {
-    access_log $dir/access.log;
-    keepalive_requests 1000000;
-    sendfile off;
-    server { listen 127.0.0.1:$port; root $dir/www; }
-    server { listen 127.0.0.1:$tls_port ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; root $dir/www; }
-}
-CONF
+nginx_site "$dir" "$dir/access.log" "listen 127.0.0.1:$port; root $dir/www;" \
+  "listen 127.0.0.1:$tls_port ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; root $dir/www;"
 nginx -c "$dir/nginx.conf" &
 nginx_pid=$!
 taskset -c 0 nghttpd --no-tls -n 1 -d "$dir/www" "$h2_port" >/dev/null 2>&1 &

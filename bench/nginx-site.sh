@@ -1,0 +1,28 @@
+# shellcheck shell=bash
+# Sourced by the benchmarks: the nginx they measure. One worker pinned to CPU 0, in the foreground, sendfile off (so
+# payloads pass through the calls tattle reads), keep-alive without a request limit.
+# nginx_site DIR ACCESS_LOG SERVER...: writes DIR/nginx.conf (pid and error log in DIR); ACCESS_LOG is a path or
+# "off"; each SERVER is the inside of a server block, e.g. "listen 127.0.0.1:18080; root $dir/www;".
+nginx_site() {
+  local dir=$1 log=$2 server
+  shift 2
+  {
+    cat <<CONF
+user root;
+worker_processes 1;
+worker_cpu_affinity 01;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 1024; }
+http {
+    access_log $log;
+    keepalive_requests 1000000;
+    sendfile off;
+CONF
+    for server in "$@"; do
+      echo "    server { $server }"
+    done
+    echo "}"
+  } > "$dir/nginx.conf"
+}
