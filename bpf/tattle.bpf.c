@@ -690,6 +690,7 @@ struct emit_state {
     __u8 gathers;   /* the message is small enough for its segments to share one chunk */
     __u32 emitted;
     __u32 skip;     /* bytes at the message's start in a body user space only counts (body_skips): not read */
+    __u8 wake;      /* the message's first record wakes user space (struct tattle_body_skip's wake) */
     __u32 gen;      /* the socket's generation */
     __s32 fd;
     __u16 dir;
@@ -744,7 +745,9 @@ static __always_inline int emit_chunk(struct emit_state *s, __u16 extra_flags)
     e->flags = s->flags | extra_flags;
     s->emitted++;
     s->fill = 0;
-    return output(b, sizeof(struct tattle_data_event) + n, true);
+    __u64 wake = s->wake ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+    s->wake = 0;
+    return output_flags(b, sizeof(struct tattle_data_event) + n, true, wake);
 }
 
 /* Messages up to half a chunk gather their segments: the verifier must see that what is gathered plus the next
@@ -769,8 +772,9 @@ static __always_inline bool gather(struct emit_state *s, __u64 n)
     return bpf_probe_read_user(b->data, n, (void *)s->seg_ptr) == 0;
 }
 
-/* Bytes at the start of a message at stream position pos that lie in a body user space only counts. */
-static __always_inline __u32 body_skip_len(__u64 sk, __u32 gen, __u16 dir, __u64 pos, __u32 len)
+/* Bytes at the start of a message at stream position pos that lie in a body user space only counts. *wake (when
+ * given): the message begins past that body, is a chunk or longer, and user space wants to see it at once. */
+static __always_inline __u32 body_skip_len(__u64 sk, __u32 gen, __u16 dir, __u64 pos, __u32 len, __u8 *wake)
 {
     __u32 zero = 0;
     __u32 *live = bpf_map_lookup_elem(&body_skips_live, &zero);
@@ -780,8 +784,17 @@ static __always_inline __u32 body_skip_len(__u64 sk, __u32 gen, __u16 dir, __u64
     if (!b || b->gen != gen)
         return 0;
     __u64 end = b->end[dir & 1];
-    if (end <= pos)
+    if (end <= pos) {
+        __u32 bit = 1 << (dir & 1);
+        if (wake && (b->wake & bit) && len >= TATTLE_CHUNK_MAX) {
+            /* Once: a long stream of large calls (a chunked download) must not wake user space for each. The
+             * only write the programs make here; user space sets the bit again with the next body it asks about,
+             * and a race with its update costs one wake more or less. */
+            *wake = 1;
+            b->wake &= ~bit;
+        }
         return 0;
+    }
     return end - pos < len ? end - pos : len;
 }
 
@@ -825,6 +838,7 @@ static __always_inline bool start_message(struct emit_state *s)
     if (s->iov_cnt > IOV_MAX)
         s->iov_cnt = IOV_MAX;
     s->skip = 0;
+    s->wake = 0;
     if (s->tls) {
         struct tls_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .session = s->tls_session };
         struct tls_conn *tc = bpf_map_lookup_elem(&tls_conns, &k);
@@ -835,7 +849,7 @@ static __always_inline bool start_message(struct emit_state *s)
         if (info) {
             s->gen = info->gen;
             if (cfg.flags & TATTLE_CFG_BODY_SKIP)
-                s->skip = body_skip_len(s->sk, info->gen, s->dir, s->pos, s->msg_len);
+                s->skip = body_skip_len(s->sk, info->gen, s->dir, s->pos, s->msg_len, &s->wake);
         }
     }
     /* The snap length counts what is copied: a head after a skipped body is cut only past it. */
@@ -1076,7 +1090,7 @@ static __always_inline bool emit_direct(struct call_args *c, long ret, __u16 dir
          * path advances it atomically and decides). */
         if (!info)
             info = sk_info_get(c->sk, bpf_get_current_pid_tgid() >> 32, c->fd, false);
-        if (info && body_skip_len(c->sk, info->gen, dir, info->pos[dir & 1], ret))
+        if (info && body_skip_len(c->sk, info->gen, dir, info->pos[dir & 1], ret, 0))
             return false;
     }
     __u32 zero = 0;

@@ -144,15 +144,20 @@ struct tattle_exe_key {
 /* Stream payloads consult body_skips: the bytes of a long body user space's parser only counts are not copied. */
 #define TATTLE_CFG_BODY_SKIP 32
 
-/* Value of the body_skips map, keyed by the socket's kernel address and written by user space alone: the stream
+/* Value of the body_skips map, keyed by the socket's kernel address and written by user space: the stream
  * position where the body being read in each direction ends. A payload message that begins before it is not copied
  * up to it; one record flagged TATTLE_DATA_SKIPPED says how many bytes were left out. gen is the socket's
- * generation (tattle_data_event.gen): an entry left by a closed socket does not apply to a new one at its address. */
+ * generation (tattle_data_event.gen): an entry left by a closed socket does not apply to a new one at its address.
+ * Records wait in the ring until 256 KiB do or the consumer polls: a server writing a long body in one burst has
+ * sent half of it before user space reads its head. On a connection that has had a long body, wake asks for the
+ * next large call's record at once, as its head may begin another. Only user space writes this map, but for
+ * clearing a wake bit once it has been used. */
 #define TATTLE_BODY_SKIPS_MAX 16384
 struct tattle_body_skip {
     __u64 end[2]; /* by direction: 0 send, 1 recv; 0: nothing to skip */
     __u32 gen;
-    __u32 _pad;
+    __u32 wake;   /* bit 1 << direction: the next call of a chunk or more past end wakes user space at once (the
+                   * programs clear the bit when they do) */
 };
 
 struct tattle_hdr {

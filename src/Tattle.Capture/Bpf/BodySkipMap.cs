@@ -22,7 +22,7 @@ public interface IBodySkips
 }
 
 /// <summary>
-/// The body_skips map (struct tattle_body_skip): written by user space only, read by the kernel. body_skips_live holds
+/// The body_skips map (struct tattle_body_skip): written by user space; the kernel only clears a wake bit it used. body_skips_live holds
 /// how many entries there are, so that while there are none a small call pays no lookup.
 /// </summary>
 internal sealed unsafe class BodySkipMap(int fd, int liveFd) : IBodySkips
@@ -40,7 +40,13 @@ internal sealed unsafe class BodySkipMap(int fd, int liveFd) : IBodySkips
         ends = direction == Direction.Send ? ends with { Send = end } : ends with { Recv = end };
         int before = _ends.Count;
         _ends[sock] = ends;
-        var value = new NativeBodySkip { Gen = generation };
+        // A direction that has had a long body may have more: its next large call is sent to user space at once,
+        // so the next skip can be asked for before the burst is over.
+        var value = new NativeBodySkip
+        {
+            Gen = generation,
+            Wake = (ends.Send != 0 ? 1u : 0u) | (ends.Recv != 0 ? 2u : 0u),
+        };
         value.End[0] = ends.Send;
         value.End[1] = ends.Recv;
         // Best effort: a full table (an LRU: it evicts) or a failed update costs only the copy it would have saved.

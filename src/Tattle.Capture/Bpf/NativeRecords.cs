@@ -208,5 +208,5 @@ internal unsafe struct NativeBodySkip
 {
     public fixed ulong End[2];
     public uint Gen;
-    public uint Pad;
+    public uint Wake;
 }

@@ -66,7 +66,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
                 S(tattle_config); S(tattle_hdr); S(tattle_addr); S(tattle_proc_event); S(tattle_sock_event); S(tattle_data_event); S(tattle_call_event); S(tattle_exe_key); S(tattle_http_event); S(tattle_body_skip);
                 O(tattle_proc_event, filename); O(tattle_proc_event, args); O(tattle_sock_event, sk); O(tattle_sock_event, local);
                 O(tattle_sock_event, remote_path); O(tattle_data_event, pos); O(tattle_data_event, peer); O(tattle_data_event, sock_type); O(tattle_data_event, tls_session);
-                O(tattle_data_event, skip_len); O(tattle_data_event, gen); O(tattle_body_skip, gen);
+                O(tattle_data_event, skip_len); O(tattle_data_event, gen); O(tattle_body_skip, gen); O(tattle_body_skip, wake);
                 O(tattle_call_event, args); O(tattle_call_event, ret); O(tattle_call_event, cap_len); O(tattle_call_event, flags);
                 O(tattle_http_event, local); O(tattle_http_event, head); O(tattle_http_event, latency_us); O(tattle_http_event, status);
                 return 0;
@@ -106,6 +106,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(c["tattle_data_event.gen"], (int)Marshal.OffsetOf<NativeDataEvent>(nameof(NativeDataEvent.Gen)));
         Assert.Equal(c["tattle_body_skip"], Unsafe.SizeOf<NativeBodySkip>());
         Assert.Equal(c["tattle_body_skip.gen"], (int)Marshal.OffsetOf<NativeBodySkip>(nameof(NativeBodySkip.Gen)));
+        Assert.Equal(c["tattle_body_skip.wake"], (int)Marshal.OffsetOf<NativeBodySkip>(nameof(NativeBodySkip.Wake)));
         Assert.Equal(c["tattle_call_event"], Unsafe.SizeOf<NativeCallEvent>());
         Assert.Equal(c["tattle_call_event.args"], (int)Marshal.OffsetOf<NativeCallEvent>(nameof(NativeCallEvent.Args)));
         Assert.Equal(c["tattle_call_event.ret"], (int)Marshal.OffsetOf<NativeCallEvent>(nameof(NativeCallEvent.Ret)));
