@@ -125,26 +125,19 @@ public class PacketCaptureTests(ITestOutputHelper output)
         foreach (bool all in new[] { false, true })
         {
             string pcap = TempPcap();
-            using var cts = new CancellationTokenSource();
-            // The test process (not traced) talks to the same server while curl runs.
-            var noise = Task.Run(async () =>
-            {
-                while (!cts.IsCancellationRequested)
-                {
-                    using var c = new TcpClient(AddressFamily.InterNetwork);
-                    await c.ConnectAsync(IPAddress.Loopback, web.Port);
-                    await c.GetStream().WriteAsync("GET /index.html HTTP/1.0\r\n\r\n"u8.ToArray());
-                    await c.GetStream().CopyToAsync(Stream.Null);
-                    await Task.Delay(20);
-                }
-            });
-            await Task.Delay(200);
+            // The test process (not traced) talks to the same server while curl runs, on a thread of its own: an
+            // async loop on the thread pool could wait behind other tests' work for the whole capture.
+            using var noise = new NoiseClient(web.Port);
+            Assert.True(noise.WaitForExchanges(1, TimeSpan.FromSeconds(10)), "the untraced client's first exchange did not complete");
+            int before = noise.Exchanges;
             var r = await TattleCli.RunAsync(["run", "-w", pcap, .. all ? new[] { "--all-packets" } : [], "--", "sh", "-c",
                 $"sleep 0.3; curl -s -o /dev/null http://127.0.0.1:{web.Port}/index.html; sleep 0.3"]);
-            cts.Cancel();
-            await noise;
+            int during = noise.Exchanges - before;
+            noise.Stop();
             output.WriteLine(r.ToString());
+            output.WriteLine($"untraced exchanges while tattle ran: {during}");
             Assert.Equal(0, r.ExitCode);
+            Assert.True(during > 0, "the untraced client made no exchange while tattle ran");
             var rows = PcapTools.TsharkFields(pcap, "frame.comment", "frame.number"); // a second field: no row is empty
             int tagged = rows.Count(row => row[0].Contains("comm=curl"));
             int untagged = rows.Count(row => row[0].Length == 0);
@@ -268,5 +261,72 @@ public class PacketCaptureTests(ITestOutputHelper output)
         Assert.True(stats.IfRecv >= (ulong)packets.Count);
         Assert.Equal(0UL, stats.OsDrop);
         File.Delete(pcap);
+    }
+
+    /// <summary>An untraced HTTP/1.0 client fetching from a port in a loop on a dedicated thread, counting its exchanges.</summary>
+    private sealed class NoiseClient : IDisposable
+    {
+        private readonly Thread thread;
+        private readonly int port;
+        private volatile bool stopping;
+        private int exchanges;
+        private Exception? failure;
+
+        public NoiseClient(int port)
+        {
+            this.port = port;
+            thread = new Thread(Loop) { IsBackground = true, Name = "untraced client" };
+            thread.Start();
+        }
+
+        public int Exchanges => Volatile.Read(ref exchanges);
+
+        public bool WaitForExchanges(int count, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (Exchanges < count && failure is null && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(10);
+            }
+
+            return Exchanges >= count;
+        }
+
+        /// <summary>Ends the loop and rethrows what stopped it early, if anything did.</summary>
+        public void Stop()
+        {
+            stopping = true;
+            thread.Join();
+            if (failure is not null)
+            {
+                throw new InvalidOperationException("the untraced client failed", failure);
+            }
+        }
+
+        public void Dispose()
+        {
+            stopping = true;
+            thread.Join();
+        }
+
+        private void Loop()
+        {
+            try
+            {
+                while (!stopping)
+                {
+                    using var c = new TcpClient(AddressFamily.InterNetwork);
+                    c.Connect(IPAddress.Loopback, port);
+                    c.GetStream().Write("GET /index.html HTTP/1.0\r\n\r\n"u8);
+                    c.GetStream().CopyTo(Stream.Null);
+                    Interlocked.Increment(ref exchanges);
+                    Thread.Sleep(20);
+                }
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        }
     }
 }
