@@ -76,6 +76,10 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, EntryPoint = "bpf_program__attach", SetLastError = true)]
     public static partial IntPtr ProgramAttach(IntPtr prog);
 
+    /// <summary>A link attaching the program to an open perf event; destroying the link closes the event's fd.</summary>
+    [LibraryImport(Library, EntryPoint = "bpf_program__attach_perf_event", SetLastError = true)]
+    public static partial IntPtr ProgramAttachPerfEvent(IntPtr prog, int perfEventFd);
+
     [LibraryImport(Library, EntryPoint = "bpf_program__attach_uprobe_opts", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial IntPtr ProgramAttachUprobe(IntPtr prog, int pid, string binaryPath, nuint funcOffset, UprobeOptions* opts);
 

@@ -27,6 +27,15 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "geteuid")]
     public static partial uint GetEffectiveUserId();
 
+    [LibraryImport(Library, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Mount(string source, string target, string fileSystemType, ulong flags, IntPtr data);
+
+    /// <summary>umount2's flag that detaches now and frees the mount once nothing uses it.</summary>
+    public const int MNT_DETACH = 2;
+
+    [LibraryImport(Library, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Unmount(string target, int flags);
+
     [LibraryImport(Library, EntryPoint = "getpid")]
     public static partial int GetPid();
 

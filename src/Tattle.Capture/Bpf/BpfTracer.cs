@@ -21,8 +21,24 @@ public sealed unsafe class BpfTracer : IDisposable
     // build still loads on a kernel without the tracepoints (before 6.3).
     private static readonly string[] SocketPrograms = ["tattle_sock_send", "tattle_sock_recv"];
 
+    private static readonly string[] RawSyscallPrograms = ["tattle_sys_enter", "tattle_sys_exit"];
+
+    // The per-call syscall programs (PerCallSyscalls): one program each, attached to many tracepoints; also only in
+    // the fast build.
+    private const string CallEnterProgram = "tattle_syscall_tp_enter";
+    private const string CallExitProgram = "tattle_syscall_tp_exit";
+    private static readonly string[] CallPrograms = [CallEnterProgram, CallExitProgram];
+
+    // The calls the socket layer does not show, on syscalls:sys_exit_<call> (arguments read back from the registers);
+    // close on sys_enter_close, while its fd still names the socket. The payload calls are not here: their bytes come
+    // from sock_send_length/sock_recv_length, but for the multi-message calls, whose messages those do not tell apart,
+    // and a datagram socket's recvfrom/recvmsg, whose sender is written to the caller after those fire.
+    private static readonly string[] CallTracepoints =
+        ["sys_enter_close", .. new[] { "socket", "connect", "accept", "accept4", "bind", "listen", "shutdown", "io_uring_setup",
+            "sendmmsg", "recvmmsg", "recvfrom", "recvmsg" }.Select(call => "sys_exit_" + call)];
+
     private static readonly string[] AttachOrder =
-        ["tattle_fork", "tattle_exec", "tattle_exit", "tattle_tcp_state", "tattle_sys_enter", "tattle_sys_exit", .. SocketPrograms];
+        ["tattle_fork", "tattle_exec", "tattle_exit", "tattle_tcp_state", .. RawSyscallPrograms, .. SocketPrograms];
 
 
     private readonly BpfObjectHandle _object;
@@ -31,6 +47,7 @@ public sealed unsafe class BpfTracer : IDisposable
     private readonly int _statsFd;
     private readonly int _cpus;
     private ExecMatches _execMatches = new();
+    private ulong[] _callIds = []; // the ids of CallTracepoints, in order
 
     private BpfTracer(BpfObjectHandle obj, TracerOptions options, bool uprobeMulti, BpfVariant variant)
     {
@@ -49,6 +66,11 @@ public sealed unsafe class BpfTracer : IDisposable
     public IBodySkips? BodySkips { get; }
 
     public TracerOptions Options { get; }
+
+    /// <summary>How syscalls are traced, as the kernel allowed: said by --verbose.</summary>
+    public string SyscallPath => Options.NoSyscalls ? "none (payloads from the socket layer, connections from TCP states)"
+        : Options.PerCallSyscalls ? $"their own tracepoints ({string.Join(", ", CallTracepoints.Select(t => t[(t.IndexOf('_', 4) + 1)..]))}), payloads from the socket layer"
+        : "every syscall (raw sys_enter/sys_exit)";
 
     /// <summary>The kernel has uprobe_multi links (6.6+): one link per library and process for the TLS probes.</summary>
     public bool UprobeMulti { get; }
@@ -75,6 +97,11 @@ public sealed unsafe class BpfTracer : IDisposable
         {
             throw new BpfUnsupportedException($"--no-syscalls needs {missing}");
         }
+        // Asked for where the kernel allows it, else the raw syscall path: both trace the same calls.
+        bool perCall = options.PerCallSyscalls && !options.NoSyscalls && SocketPayloadMissing(features, variant) is null;
+        ulong[]? callIds = perCall ? SyscallTracepoints.ReadIds(CallTracepoints, out _) : null;
+        perCall = callIds is not null;
+        options = options with { PerCallSyscalls = perCall, SocketPayload = options.SocketPayload || perCall };
         var bytes = ReadObject(variant);
         var (uprobes, multi) = UprobeModes(features);
         var obj = Open(bytes, options, multi, uprobes);
@@ -94,7 +121,7 @@ public sealed unsafe class BpfTracer : IDisposable
             {
                 throw new BpfLoadException("loading the BPF programs", -err, LibbpfLog.Tail(40));
             }
-            tracer = new BpfTracer(obj, options, multi, variant);
+            tracer = new BpfTracer(obj, options, multi, variant) { _callIds = callIds ?? [] };
             if (!string.IsNullOrEmpty(options.Comm))
             {
                 tracer.SetExecMatches(new ExecMatches { Comms = new Dictionary<string, TraceDepth> { [options.Comm] = TraceDepth.Payload } });
@@ -171,12 +198,16 @@ public sealed unsafe class BpfTracer : IDisposable
         try
         {
             Configure(obj, options);
-            foreach (var name in SocketPrograms)
+            foreach (var (names, wanted) in new[] { (SocketPrograms, options.SocketPayload), (CallPrograms, options.PerCallSyscalls),
+                (RawSyscallPrograms, !options.PerCallSyscalls) })
             {
-                IntPtr prog = Libbpf.FindProgramByName(obj, name);
-                if (prog != IntPtr.Zero && !options.SocketPayload)
+                foreach (var name in names)
                 {
-                    Errno.ThrowIfNegative(Libbpf.ProgramSetAutoload(prog, false), $"leaving out {name}");
+                    IntPtr prog = Libbpf.FindProgramByName(obj, name);
+                    if (prog != IntPtr.Zero && !wanted)
+                    {
+                        Errno.ThrowIfNegative(Libbpf.ProgramSetAutoload(prog, false), $"leaving out {name}");
+                    }
                 }
             }
             foreach (var name in Uprobes.UprobePrograms.All.SelectMany(p => (string[])[p.EnterMulti, p.ExitMulti]))
@@ -248,7 +279,7 @@ public sealed unsafe class BpfTracer : IDisposable
         IntPtr obj = _object.DangerousGetHandle();
         foreach (var name in AttachOrder)
         {
-            if (Options.NoSyscalls && name is "tattle_sys_enter" or "tattle_sys_exit")
+            if ((Options.NoSyscalls || Options.PerCallSyscalls) && RawSyscallPrograms.Contains(name))
             {
                 continue; // every syscall of the machine would pay for them
             }
@@ -269,6 +300,29 @@ public sealed unsafe class BpfTracer : IDisposable
             }
             _links.Add(new BpfLinkHandle(link, _object));
         }
+        for (int i = 0; Options.PerCallSyscalls && i < CallTracepoints.Length; i++)
+        {
+            AttachSyscallTracepoint(CallTracepoints[i].StartsWith("sys_enter_", StringComparison.Ordinal) ? CallEnterProgram : CallExitProgram,
+                CallTracepoints[i], _callIds[i]);
+        }
+    }
+
+    private void AttachSyscallTracepoint(string program, string tracepoint, ulong id)
+    {
+        IntPtr prog = Libbpf.FindProgramByName(_object.DangerousGetHandle(), program);
+        if (prog == IntPtr.Zero)
+        {
+            throw new InvalidOperationException($"BPF program {program} missing from the object");
+        }
+        int fd = PerfEvent.OpenTracepoint(id);
+        IntPtr link = Libbpf.ProgramAttachPerfEvent(prog, fd);
+        if (link == IntPtr.Zero)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            Libc.Close(fd);
+            throw new BpfLoadException($"attaching {program} to syscalls:{tracepoint}", errno, LibbpfLog.Tail(10));
+        }
+        _links.Add(new BpfLinkHandle(link, _object));
     }
 
     private int MapFd(string name)
@@ -510,11 +564,11 @@ public sealed unsafe class BpfTracer : IDisposable
 
     public void Dispose()
     {
-        // raw_tp links close in milliseconds; destroy them before the object.
-        foreach (var link in _links)
-        {
-            link.Dispose();
-        }
+        // raw_tp links close in milliseconds, a tracepoint's (perf event) in 25-140 ms: each waits for the kernel's
+        // grace periods, which closes in parallel share. Links go before the object.
+        var closing = _links.Select(link => new Thread(link.Dispose) { Name = "link close" }).ToList();
+        closing.ForEach(thread => thread.Start());
+        closing.ForEach(thread => thread.Join());
         _links.Clear();
         _object.Dispose();
     }

@@ -35,6 +35,13 @@ public sealed record TracerOptions
     public bool SocketPayload { get; init; }
 
     /// <summary>
+    /// Where the kernel has the socket layer's tracepoints (6.3, the fast build), payloads come from them and the
+    /// syscall programs run only on the per-call tracepoints of the calls the socket layer does not show (close,
+    /// connect, accept, bind...), so other syscalls run no program. Off: raw sys_enter/sys_exit (--raw-syscalls).
+    /// </summary>
+    public bool PerCallSyscalls { get; init; }
+
+    /// <summary>
     /// HTTP/1 requests are counted by the kernel programs, with no data record (--stats-in-kernel): a TCP socket whose
     /// first payload begins like HTTP/1 makes one record per batch of up to 32 requests (bpf/tattle.h, tattle_http_event).
     /// </summary>

@@ -129,6 +129,12 @@ internal sealed class TraceOptions
         Description = "Trace without syscall tracepoints, for busy servers: payloads from the socket layer's send and receive tracepoints (Linux 6.3+), connections from their first payload and TCP state changes; no connect/bind/close calls of their own, sendmmsg/recvmmsg payloads counted but not read",
     };
 
+    public Option<bool> RawSyscalls { get; } = new("--raw-syscalls")
+    {
+        Description = "Trace through programs on every syscall (raw sys_enter/sys_exit), the default before Linux 6.3. From 6.3, payloads come from the socket layer and only "
+            + "socket, connect, accept, bind, listen, shutdown, close and sendmmsg/recvmmsg run programs, on their own syscall tracepoints: other calls cost nothing",
+    };
+
     public Option<bool> StatsInKernel { get; } = new("--stats-in-kernel")
     {
         Description = "--stats with HTTP/1 counted by the kernel programs, for the busiest servers: no payload of an HTTP/1 TCP connection leaves the kernel. "
@@ -266,6 +272,7 @@ internal sealed class TraceOptions
         command.Add(NoPayload);
         command.Add(NoTls);
         command.Add(NoSyscalls);
+        command.Add(RawSyscalls);
         command.Add(StatsInKernel);
         CrossCheck.Add(command, result =>
         {
@@ -277,6 +284,10 @@ internal sealed class TraceOptions
             if (result.GetValue(NoSyscalls) && command.Options.Contains(PacketsOnly) && result.GetValue(PacketsOnly))
             {
                 result.AddError("--no-syscalls and --packets-only are two ways of tracing without syscalls: choose one");
+            }
+            if (result.GetValue(RawSyscalls) && (result.GetValue(NoSyscalls) || (command.Options.Contains(PacketsOnly) && result.GetValue(PacketsOnly))))
+            {
+                result.AddError("--raw-syscalls traces every syscall, --no-syscalls and --packets-only none: choose one");
             }
         });
         command.Add(Verbose);
@@ -314,6 +325,7 @@ internal sealed class TraceOptions
         CopyBodies = result.GetValue(CopyBodies),
         PacketsOnly = result.GetValue(PacketsOnly),
         NoSyscalls = result.GetValue(NoSyscalls),
+        RawSyscalls = result.GetValue(RawSyscalls),
         Stats = result.GetValue(Stats) || result.GetValue(StatsInKernel),
         StatsInKernel = result.GetValue(StatsInKernel),
         Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload) && !result.GetValue(PacketsOnly),

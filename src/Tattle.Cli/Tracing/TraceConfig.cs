@@ -49,6 +49,9 @@ internal sealed record TraceConfig
     /// <summary>--no-syscalls: payloads from the socket layer's tracepoints; no syscall tracepoints.</summary>
     public bool NoSyscalls { get; init; }
 
+    /// <summary>--raw-syscalls: programs on every syscall, not payloads from the socket layer and per-call tracepoints for the rest.</summary>
+    public bool RawSyscalls { get; init; }
+
     /// <summary>TLS plaintext through uprobes on the traced processes' TLS libraries (off with --no-tls or --no-payload).</summary>
     public bool Tls { get; init; }
 

@@ -185,6 +185,7 @@ internal static class TraceLoop
                 Tls = config.Tls,
                 NoSyscalls = config.PacketsOnly || config.NoSyscalls,
                 SocketPayload = config.NoSyscalls,
+                PerCallSyscalls = !config.RawSyscalls,
                 KernelHttp = config.StatsInKernel,
                 BodySkip = config.BodySkip,
                 Comm = target.Comm,
@@ -236,6 +237,10 @@ internal static class TraceLoop
             else if (config.Verbose)
             {
                 stderr.WriteLine($"tattle: kernel programs: the {tracer.Variant.ToString().ToLowerInvariant()} build");
+            }
+            if (config.Verbose)
+            {
+                stderr.WriteLine($"tattle: syscalls traced: {tracer.SyscallPath}");
             }
             var monitor = new KernelLossMonitor();
             PacketCaptureJob? packets = null;

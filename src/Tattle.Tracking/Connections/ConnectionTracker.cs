@@ -325,6 +325,12 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
             _closed.Forget(e.Pid, e.Fd, e.SockId);
             return;
         }
+        // A socket already known at this fd, from the walk of /proc at attach or an earlier record: the same one.
+        if (UnboundAt(e.Pid, e.Fd, in e) is not null
+            || (e.SockId != 0 && _byFd.TryGetValue((e.Pid, e.Fd), out var same) && same.SockId == e.SockId))
+        {
+            return;
+        }
         var conn = NewFromEvent(in e);
         conn.Local = e.Local;
         conn.Remote = e.Remote;

@@ -112,7 +112,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Requires.Program(output, "bpftool");
         var json = Path.Combine(Path.GetTempPath(), $"tattle-sigterm-{Guid.NewGuid():N}.jsonl");
         // Another tracer on the machine (an agent, a developer's trace) may hold programs of the same name.
-        var others = BpfPrograms.Ids(SysEnter);
+        var others = BpfPrograms.Ids(IsTattleFork);
         using var tattle = Process.Start(TattleCli.StartInfo(["run", "--json", json, "--", "sleep", "30"]))!;
         var stderr = tattle.StandardError.ReadToEndAsync();
         var deadline = DateTime.UtcNow.AddSeconds(20);
@@ -121,7 +121,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
             Assert.True(DateTime.UtcNow < deadline, "sleep never started under tattle");
             await Task.Delay(100);
         }
-        var ours = BpfPrograms.Ids(SysEnter);
+        var ours = BpfPrograms.Ids(IsTattleFork);
         ours.ExceptWith(others);
         Assert.NotEmpty(ours);
         Tattle.Interop.Libc.Kill(tattle.Id, 15);
@@ -137,7 +137,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         HashSet<int> left = [];
         for (int i = 0; i < 20; i++)
         {
-            left = BpfPrograms.Ids(SysEnter);
+            left = BpfPrograms.Ids(IsTattleFork);
             left.ExceptWith(others);
             if (left.Count == 0)
             {
@@ -148,7 +148,7 @@ public sealed class CliErrorTests(ITestOutputHelper output)
         Assert.Empty(left);
     }
 
-    private static bool SysEnter(string name) => name == "tattle_sys_enter";
+    private static bool IsTattleFork(string name) => name == "tattle_fork"; // loaded whichever way syscalls are traced
 
     [SkippableTheory]
     [InlineData("INT")]
