@@ -192,7 +192,23 @@ http_check() {
   fi
 }
 
-check_run_http() { http_check run-http; }
+# Also how syscalls were traced: from 6.3 the fast build puts programs on the per-call syscall tracepoints only.
+check_run_http() {
+  http_check run-http --verbose || return 1
+  local path release major minor
+  path=$(grep -o 'syscalls traced: [a-z ]*' "$work/run-http.stderr" | head -n 1)
+  [ -n "$path" ] || { why="--verbose did not say how syscalls are traced"; return 1; }
+  echo "$path"
+  release=$(uname -r)
+  major=${release%%.*}
+  minor=${release#*.}
+  minor=${minor%%[.-]*}
+  if grep -q 'kernel programs: the fast build' "$work/run-http.stderr" && { [ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 3 ]; }; } \
+    && [ "$path" != "syscalls traced: their own tracepoints " ]; then
+    why="the fast build on $release traced every syscall, not the per-call tracepoints"
+    return 1
+  fi
+}
 
 # --stats-in-kernel: the request counted by the kernel programs (its branch is dead code, so unverified, without it).
 check_stats_in_kernel() {
