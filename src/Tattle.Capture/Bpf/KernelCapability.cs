@@ -52,9 +52,11 @@ public static class KernelCapabilities
         new(KernelCapability.UprobeMulti, "uprobe_multi links", "6.6",
             "one link per library and process: fast TLS attach", "one perf link per function (slower attach, same records)"),
         new(KernelCapability.TaskPtRegs, "bpf_task_pt_regs", "5.15",
-            "--no-syscalls: the syscall's fd and user buffer inside a socket tracepoint", "no --no-syscalls"),
+            "payloads from the socket layer: the syscall's fd and user buffer inside a socket tracepoint, and its arguments at its exit",
+            "programs on every syscall; no --no-syscalls"),
         new(KernelCapability.SockLengthTracepoints, "sock:sock_send_length/sock_recv_length", "6.3",
-            "--no-syscalls: payloads from socket sends and receives alone", "no --no-syscalls"),
+            "payloads from socket sends and receives alone: syscall programs only on the calls they do not show (or none: --no-syscalls)",
+            "programs on every syscall (raw sys_enter/sys_exit); no --no-syscalls"),
     ];
 
     public static CapabilityInfo Info(KernelCapability capability) => All.First(i => i.Capability == capability);

@@ -41,10 +41,21 @@ internal static class AgentCommand
         {
             Description = "No syscall tracepoints (Linux 6.3+): payloads from the socket layer's send and receive tracepoints, so the machine's other syscalls pay nothing",
         };
+        var rawSyscalls = new Option<bool>("--raw-syscalls")
+        {
+            Description = "Programs on every syscall (raw sys_enter/sys_exit), the default before Linux 6.3; from 6.3 only the calls the socket layer does not show run programs",
+        };
+        rawSyscalls.Validators.Add(r =>
+        {
+            if (r.GetValue(rawSyscalls) && r.GetValue(noSyscalls))
+            {
+                r.AddError("--raw-syscalls traces every syscall, --no-syscalls none: choose one");
+            }
+        });
         var agent = new Command("agent", "Trace selected processes until stopped, exporting metrics (Prometheus, OTLP) and spans (OTLP)")
         {
             config, comm, exe, user, cgroup, container, all, depth, listen, otlp, protocol, interval, headers, noTraces, noMetrics, service,
-            maxSeries, maxQueue, memory, json, ringSize, verbose, noSyscalls,
+            maxSeries, maxQueue, memory, json, ringSize, verbose, noSyscalls, rawSyscalls,
         };
         agent.SetAction(result =>
         {
@@ -78,6 +89,7 @@ internal static class AgentCommand
                 RingBufferBytes = result.GetValue(ringSize) << 20,
                 Verbose = result.GetValue(verbose),
                 NoSyscalls = result.GetValue(noSyscalls),
+                RawSyscalls = result.GetValue(rawSyscalls),
             };
             string? path = result.GetValue(config);
             return AgentTraceTarget.Run(settings, trace, stderr, () => Build(path, flags));

@@ -16,16 +16,18 @@ public sealed class AgentTests(ITestOutputHelper output)
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     [SkippableTheory]
-    [InlineData(false)]
-    [InlineData(true)] // --no-syscalls: the same counts from the socket layer's tracepoints and TCP states
-    public async Task Prometheus_ScrapesTheAgent_AndFindsTheRequestsWithTheirCounts(bool noSyscalls)
+    [InlineData("")]
+    [InlineData("--no-syscalls")] // the same counts from the socket layer's tracepoints and TCP states
+    [InlineData("--raw-syscalls")] // the same counts from programs on every syscall
+    public async Task Prometheus_ScrapesTheAgent_AndFindsTheRequestsWithTheirCounts(string syscalls)
     {
+        bool noSyscalls = syscalls == "--no-syscalls";
         Requires.RootAndBpf(output);
         Requires.Program(output, "prometheus");
         using var web = ServerProcess.HttpServer();
         int agentPort = ServerProcess.FreeTcpPort(), promPort = ServerProcess.FreeTcpPort();
         // --no-syscalls is the fast build's (the suite's fallback pass sets TATTLE_BPF_VARIANT=fallback for the rest).
-        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--listen", $"127.0.0.1:{agentPort}", .. noSyscalls ? (string[])["--no-syscalls"] : []],
+        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--listen", $"127.0.0.1:{agentPort}", .. syscalls.Length > 0 ? (string[])[syscalls] : []],
             noSyscalls ? new Dictionary<string, string> { ["TATTLE_BPF_VARIANT"] = "fast" } : null);
         await agent.WaitReadyAsync(agentPort);
         var dir = Directory.CreateTempSubdirectory("tattle-prom-").FullName;
