@@ -1755,25 +1755,31 @@ static __always_inline void args_from_regs(struct call_args *c, struct pt_regs *
     c->arg[5] = KFIELD(regs, r9);
 }
 
-/* A payload call with no stashed entry: it was already blocked (in recv, read...) when tracing began. On x86_64
- * the user registers saved at entry are intact at exit (only ax holds the result), so the arguments can be
- * read back here and the call is not lost. */
-static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *regs, long nr, __u64 id)
+/* A traced process's call rebuilt at its exit from the user registers, which on x86_64 still hold the arguments
+ * (only ax holds the result): false when the process is not traced or the call's fd is not a socket. */
+static __always_inline bool call_from_regs(struct call_args *c, struct pt_regs *regs, long nr, __u64 id)
 {
-    switch (nr) {
-    case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg: case NR_recvmmsg:
-    case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
-        break;
-    default:
-        return false;
-    }
     __u32 *flags = trace_flags(id >> 32);
     if (!flags)
         return false;
     c->count_only = counts_only(flags);
     c->nr = nr;
+    c->fd = -1;
     args_from_regs(c, regs);
-    return stash_socket(c, (int)c->arg[0]);
+    return nr == NR_socket || nr == NR_io_uring_setup || stash_socket(c, (int)c->arg[0]);
+}
+
+/* A payload call with no stashed entry: it was already blocked (in recv, read...) when tracing began. Its
+ * arguments are read back from the registers, so the call is not lost. */
+static __always_inline bool from_exit_regs(struct call_args *c, struct pt_regs *regs, long nr, __u64 id)
+{
+    switch (nr) {
+    case NR_read: case NR_readv: case NR_recvfrom: case NR_recvmsg: case NR_recvmmsg:
+    case NR_write: case NR_writev: case NR_sendto: case NR_sendmsg: case NR_sendmmsg:
+        return call_from_regs(c, regs, nr, id);
+    default:
+        return false;
+    }
 }
 
 /* A receive with MSG_PEEK leaves the bytes in the socket for the next one (.NET peeks at each TLS record's first
@@ -1973,15 +1979,8 @@ SEC("tracepoint")
 int tattle_syscall_tp_exit(struct call_tp_exit *ctx)
 {
     __u64 id = bpf_get_current_pid_tgid();
-    __u32 *flags = trace_flags(id >> 32);
-    if (!flags)
-        return 0;
     struct call_args c = {};
-    c.nr = ctx->nr;
-    c.fd = -1;
-    c.count_only = counts_only(flags);
-    args_from_regs(&c, (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()));
-    if (c.nr != NR_socket && c.nr != NR_io_uring_setup && !stash_socket(&c, (int)c.arg[0]))
+    if (!call_from_regs(&c, (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->nr, id))
         return 0;
     if ((c.nr == NR_recvfrom || c.nr == NR_recvmsg) && c.sock_type == SOCK_STREAM)
         return 0; /* sock_recv_length has them */
