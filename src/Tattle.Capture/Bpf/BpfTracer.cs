@@ -48,6 +48,7 @@ public sealed unsafe class BpfTracer : IDisposable
     private readonly int _cpus;
     private ExecMatches _execMatches = new();
     private ulong[] _callIds = []; // the ids of CallTracepoints, in order
+    private string? _perCallRefused; // why the per-call tracepoints were asked for and not used
 
     private BpfTracer(BpfObjectHandle obj, TracerOptions options, bool uprobeMulti, BpfVariant variant)
     {
@@ -70,7 +71,7 @@ public sealed unsafe class BpfTracer : IDisposable
     /// <summary>How syscalls are traced, as the kernel allowed: said by --verbose.</summary>
     public string SyscallPath => Options.NoSyscalls ? "none (payloads from the socket layer, connections from TCP states)"
         : Options.PerCallSyscalls ? $"their own tracepoints ({string.Join(", ", CallTracepoints.Select(t => t[(t.IndexOf('_', 4) + 1)..]))}), payloads from the socket layer"
-        : "every syscall (raw sys_enter/sys_exit)";
+        : "every syscall (raw sys_enter/sys_exit)" + (_perCallRefused is null ? "" : $"; the per-call tracepoints {_perCallRefused}");
 
     /// <summary>The kernel has uprobe_multi links (6.6+): one link per library and process for the TLS probes.</summary>
     public bool UprobeMulti { get; }
@@ -93,14 +94,20 @@ public sealed unsafe class BpfTracer : IDisposable
         {
             throw new BpfUnsupportedException(choice.Reason);
         }
-        if (options.SocketPayload && SocketPayloadMissing(features, variant) is { } missing)
+        string? missing = SocketPayloadMissing(features, variant);
+        if (options.SocketPayload && missing is not null)
         {
             throw new BpfUnsupportedException($"--no-syscalls needs {missing}");
         }
         // Asked for where the kernel allows it, else the raw syscall path: both trace the same calls.
-        bool perCall = options.PerCallSyscalls && !options.NoSyscalls && SocketPayloadMissing(features, variant) is null;
-        ulong[]? callIds = perCall ? SyscallTracepoints.ReadIds(CallTracepoints, out _) : null;
-        perCall = callIds is not null;
+        string? perCallRefused = null;
+        ulong[]? callIds = null;
+        if (options.PerCallSyscalls && !options.NoSyscalls)
+        {
+            callIds = missing is null ? SyscallTracepoints.ReadIds(CallTracepoints, out perCallRefused) : null;
+            perCallRefused ??= missing is null ? null : $"need {missing}";
+        }
+        bool perCall = callIds is not null;
         options = options with { PerCallSyscalls = perCall, SocketPayload = options.SocketPayload || perCall };
         var bytes = ReadObject(variant);
         var (uprobes, multi) = UprobeModes(features);
@@ -121,7 +128,7 @@ public sealed unsafe class BpfTracer : IDisposable
             {
                 throw new BpfLoadException("loading the BPF programs", -err, LibbpfLog.Tail(40));
             }
-            tracer = new BpfTracer(obj, options, multi, variant) { _callIds = callIds ?? [] };
+            tracer = new BpfTracer(obj, options, multi, variant) { _callIds = callIds ?? [], _perCallRefused = perCallRefused };
             if (!string.IsNullOrEmpty(options.Comm))
             {
                 tracer.SetExecMatches(new ExecMatches { Comms = new Dictionary<string, TraceDepth> { [options.Comm] = TraceDepth.Payload } });

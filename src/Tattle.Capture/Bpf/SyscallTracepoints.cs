@@ -12,7 +12,7 @@ public static class SyscallTracepoints
     private const string Mounted = "/sys/kernel/tracing";
     private const string DebugMounted = "/sys/kernel/debug/tracing";
 
-    /// <summary>The id of each of <paramref name="names"/> (such as <c>sys_exit_connect</c>), or null where tracefs cannot be read; the reason is in <paramref name="why"/>.</summary>
+    /// <summary>The id of each of <paramref name="names"/> (such as <c>sys_exit_connect</c>), or null where tracefs cannot be read; <paramref name="why"/> then says what was needed.</summary>
     public static ulong[]? ReadIds(IReadOnlyList<string> names, out string? why)
     {
         foreach (var root in new[] { Mounted, DebugMounted })
@@ -27,7 +27,7 @@ public static class SyscallTracepoints
         {
             if (Libc.Mount("nodev", dir, "tracefs", 0, IntPtr.Zero) != 0)
             {
-                why = $"tracefs is not mounted and cannot be: {Errno.Describe(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}";
+                why = $"need tracefs, which is not mounted and cannot be: {Errno.Describe(System.Runtime.InteropServices.Marshal.GetLastPInvokeError())}";
                 return null;
             }
             try
@@ -57,7 +57,7 @@ public static class SyscallTracepoints
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
             {
-                why = $"{file}: {e.Message}";
+                why = $"need their ids: {file}: {e.Message}";
                 return null;
             }
         }

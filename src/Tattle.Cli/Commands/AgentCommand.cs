@@ -41,10 +41,7 @@ internal static class AgentCommand
         {
             Description = "No syscall tracepoints (Linux 6.3+): payloads from the socket layer's send and receive tracepoints, so the machine's other syscalls pay nothing",
         };
-        var rawSyscalls = new Option<bool>("--raw-syscalls")
-        {
-            Description = "Programs on every syscall (raw sys_enter/sys_exit), the default before Linux 6.3; from 6.3 only the calls the socket layer does not show run programs",
-        };
+        var rawSyscalls = new Option<bool>("--raw-syscalls") { Description = TraceOptions.RawSyscallsDescription };
         rawSyscalls.Validators.Add(r =>
         {
             if (r.GetValue(rawSyscalls) && r.GetValue(noSyscalls))

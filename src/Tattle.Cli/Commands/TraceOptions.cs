@@ -129,11 +129,12 @@ internal sealed class TraceOptions
         Description = "Trace without syscall tracepoints, for busy servers: payloads from the socket layer's send and receive tracepoints (Linux 6.3+), connections from their first payload and TCP state changes; no connect/bind/close calls of their own, sendmmsg/recvmmsg payloads counted but not read",
     };
 
-    public Option<bool> RawSyscalls { get; } = new("--raw-syscalls")
-    {
-        Description = "Trace through programs on every syscall (raw sys_enter/sys_exit), the default before Linux 6.3. From 6.3, payloads come from the socket layer and only "
-            + "socket, connect, accept, bind, listen, shutdown, close and sendmmsg/recvmmsg run programs, on their own syscall tracepoints: other calls cost nothing",
-    };
+    /// <summary>--raw-syscalls' help, shared with the agent's option of the same name.</summary>
+    internal const string RawSyscallsDescription = "Trace through programs on every syscall (raw sys_enter/sys_exit), the default before Linux 6.3. From 6.3, payloads "
+        + "come from the socket layer and only socket, connect, accept, bind, listen, shutdown, close, sendmmsg/recvmmsg and a datagram's recvfrom/recvmsg "
+        + "run programs, on their own syscall tracepoints: other calls cost nothing";
+
+    public Option<bool> RawSyscalls { get; } = new("--raw-syscalls") { Description = RawSyscallsDescription };
 
     public Option<bool> StatsInKernel { get; } = new("--stats-in-kernel")
     {
