@@ -15,6 +15,8 @@
 # floor: empty programs on raw_tp sys_enter/sys_exit (bench/overhead/floor): what any syscall tracer costs on a
 # kernel without kprobes or fentry before it does anything. floor-events: empty programs on the per-syscall
 # tracepoints of connect, bind, close, accept and sendmmsg/recvmmsg only (bench/overhead/floor/events.bpf.c).
+# floor-default: empty programs on every point the default trace attaches to from 6.3: the socket layer's payload
+# tracepoints, the per-call syscall tracepoints, TCP states and process events (bench/overhead/floor/default.bpf.c).
 # The -https conditions run the same over TLS (nginx's second port, self-signed): tattle-https reads the plaintext
 # through its uprobes on libssl; bpftrace-https merely counts SSL_read/SSL_write calls with per-pid uprobes.
 # The -h2 conditions serve the same file with nghttpd (HTTP/2 over clear text, one worker pinned to CPU 0) under
@@ -64,7 +66,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -92,6 +94,7 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug 2>/d
 build_floor() { # the floor condition's loader and programs (clang and libbpf-dev come with tattle's build)
   clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$here/floor/floor.bpf.c" -o "$dir/floor.bpf.o"
   clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$here/floor/events.bpf.c" -o "$dir/events.bpf.o"
+  clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$here/floor/default.bpf.c" -o "$dir/default.bpf.o"
   cc -O2 "$here/floor/floor.c" -o "$dir/floor" -lbpf
 }
 "$root/tattle" sockets -n -p $$ >/dev/null   # builds the native tool once, outside the timings
@@ -137,7 +140,7 @@ go_url="https://127.0.0.1:$go_port/index.html"
 taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
-case " $conditions " in *" floor "* | *" floor-events "* | *" floor-paced "*) build_floor ;; esac
+case " $conditions " in *" floor "* | *" floor-events "* | *" floor-default "* | *" floor-paced "*) build_floor ;; esac
 
 agent_port=19465 sink_port=19466
 case " $conditions " in *" tattle-agent-otlp "*)
@@ -186,9 +189,10 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       "$tattle" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 200); do curl -sf "http://127.0.0.1:$agent_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done ;;
-    floor|floor-events)
+    floor|floor-events|floor-default)
       local obj=floor.bpf.o
       [ "$c" = floor-events ] && obj=events.bpf.o
+      [ "$c" = floor-default ] && obj=default.bpf.o
       "$dir/floor" "$dir/$obj" > "$dir/t.err" 2>&1 &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q ready "$dir/t.err" && break; sleep 0.05; done ;;
