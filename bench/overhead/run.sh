@@ -17,6 +17,10 @@
 # tracepoints of connect, bind, close, accept and sendmmsg/recvmmsg only (bench/overhead/floor/events.bpf.c).
 # floor-default: empty programs on every point the default trace attaches to from 6.3: the socket layer's payload
 # tracepoints, the per-call syscall tracepoints, TCP states and process events (bench/overhead/floor/default.bpf.c).
+# burn-N and burn-idle trace nothing: beside the untraced server they run work that is not tracing
+# (bench/overhead/burn: memory copies), burn-N for N % of a CPU at normal priority on either CPU, as tattle runs,
+# burn-idle on wrk's CPU under SCHED_IDLE, where it takes only time that CPU would spend idle. They tell what any
+# work on this machine's CPUs costs the server from what tattle's costs it.
 # The -https conditions run the same over TLS (nginx's second port, self-signed): tattle-https reads the plaintext
 # through its uprobes on libssl; bpftrace-https merely counts SSL_read/SSL_write calls with per-pid uprobes.
 # The -h2 conditions serve the same file with nghttpd (HTTP/2 over clear text, one worker pinned to CPU 0) under
@@ -66,7 +70,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -141,6 +145,7 @@ taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
 case " $conditions " in *" floor "* | *" floor-events "* | *" floor-default "* | *" floor-paced "*) build_floor ;; esac
+case " $conditions " in *" burn-"*) cc -O2 "$here/burn/burn.c" -o "$dir/burn" ;; esac
 
 agent_port=19465 sink_port=19466
 case " $conditions " in *" tattle-agent-otlp "*)
@@ -189,6 +194,12 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       "$tattle" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 200); do curl -sf "http://127.0.0.1:$agent_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done ;;
+    burn-*)
+      local burn=("$dir/burn" "${c#burn-}")
+      [ "$c" = burn-idle ] && burn=(chrt -i 0 taskset -c 1 "$dir/burn" 100)
+      "${burn[@]}" > "$dir/t.err" 2>&1 &
+      tracer_pid=$!
+      for _ in $(seq 100); do grep -q ready "$dir/t.err" && break; sleep 0.05; done ;;
     floor|floor-events|floor-default)
       local obj=floor.bpf.o
       [ "$c" = floor-events ] && obj=events.bpf.o
