@@ -9,6 +9,9 @@ namespace Tattle.Cli.Tracing;
 /// <summary>-w FILE: captures packets on its own thread while the trace runs, and writes the traced processes' ones.</summary>
 internal sealed class PacketCaptureJob : IDisposable
 {
+    /// <summary>How long stopping waits for the last packets of connections closed one way only.</summary>
+    private const int HalfClosedWaitMs = 1000;
+
     private readonly LiveCapture _capture;
     private readonly PcapngWriter _writer;
     private readonly PacketRecorder _recorder;
@@ -70,6 +73,18 @@ internal sealed class PacketCaptureJob : IDisposable
     {
         // libpcap hands packets over a block at a time, at the latest after its timeout: let the last block come.
         Thread.Sleep(150);
+        // A traced process that closed a connection and exited leaves the peer's FIN and its answer to come (a server
+        // closes when it gets to it): wait a little for them, as a capture that outlives the process would see them,
+        // and for the block that brings them.
+        int waited = 0;
+        for (; _recorder.HalfClosedFlows > 0 && waited < HalfClosedWaitMs; waited += 20)
+        {
+            Thread.Sleep(20);
+        }
+        if (waited > 0)
+        {
+            Thread.Sleep(150);
+        }
         _capture.Stop();
         _thread.Join();
         _recorder.Finish();

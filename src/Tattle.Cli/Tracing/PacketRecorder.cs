@@ -1,3 +1,4 @@
+using Tattle.Capture.Events;
 using Tattle.Capture.Packets;
 using Tattle.Output.Pcapng;
 using Tattle.Tracking.Packets;
@@ -23,7 +24,15 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
     public const long HoldNs = 500_000_000;
 
     private readonly Queue<Held> _held = new();
+    private readonly HashSet<(NetAddress From, NetAddress To)> _halfClosed = [];
+    private int _halfClosedCount;
     private long _latestNs;
+
+    /// <summary>
+    /// Traced TCP connections whose FIN went one way and not yet the other: their last packets are still to come
+    /// (a peer closes when it gets to it, after the traced process has exited). Read from any thread.
+    /// </summary>
+    public int HalfClosedFlows => Volatile.Read(ref _halfClosedCount);
 
     /// <summary>Packets written with their owner.</summary>
     public long Attributed { get; private set; }
@@ -84,6 +93,7 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
         if (_held.Count == 0 && owners.Find(p.Protocol, p.Src, p.Dst, unixNs) is { } owner)
         {
             Attributed++;
+            NoteClosing(p);
             writer.WritePacket(interfaceId, unixNs, data, wireLength, owner.Comment);
             return;
         }
@@ -105,6 +115,7 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             else if (owners.Find(h.Packet.Protocol, h.Packet.Src, h.Packet.Dst, h.UnixNs) is { } owner)
             {
                 Attributed++;
+                NoteClosing(h.Packet);
                 writer.WritePacket(interfaceId, h.UnixNs, h.Data, h.WireLength, owner.Comment);
             }
             else if (nowNs == long.MaxValue || nowNs - h.UnixNs >= HoldNs)
@@ -121,6 +132,25 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             }
             _held.Dequeue();
         }
+    }
+
+    // A FIN one way opens the wait, the FIN the other way (or a RST either way) ends it (RFC 9293, 3.6).
+    private void NoteClosing(in DecodedPacket p)
+    {
+        if (p.Protocol != DecodedPacket.Tcp || (p.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) == 0)
+        {
+            return;
+        }
+        if ((p.TcpFlags & TcpFlags.Rst) != 0)
+        {
+            _halfClosed.Remove((p.Src, p.Dst));
+            _halfClosed.Remove((p.Dst, p.Src));
+        }
+        else if (!_halfClosed.Remove((p.Dst, p.Src)))
+        {
+            _halfClosed.Add((p.Src, p.Dst));
+        }
+        Volatile.Write(ref _halfClosedCount, _halfClosed.Count);
     }
 
     private readonly record struct Held(long UnixNs, int WireLength, byte[] Data, DecodedPacket Packet, bool Decoded);

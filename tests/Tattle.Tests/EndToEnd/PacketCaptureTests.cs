@@ -60,6 +60,44 @@ public class PacketCaptureTests(ITestOutputHelper output)
         File.Delete(pcap);
     }
 
+    [SkippableFact]
+    public async Task RunWithW_APeerThatClosesAfterTheCommandExits_ItsFinIsWrittenToo()
+    {
+        Ready();
+        // curl closes first (at its exit, the response having its length); the server closes 400 ms later. Its FIN
+        // and curl's kernel's answer to it come after the command has exited: tcpdump sees them, so must -w.
+        int port = ServerProcess.FreeTcpPort();
+        using var server = ServerProcess.Python("""
+            import socket, sys, time
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+            print("ready", flush=True)
+            while True:
+                c, _ = s.accept()
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += c.recv(4096)
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+                while c.recv(4096): pass
+                time.sleep(0.4)
+                c.close()
+            """, port);
+        string pcap = TempPcap();
+        string oracleFile = Path.ChangeExtension(pcap, ".oracle.pcap");
+        using var tcpdump = TcpdumpProcess.Start($"tcp port {port}", oracleFile, output);
+        var r = await TattleCli.RunAsync(["run", "-w", pcap, "--", "curl", "-s", "-o", "/dev/null", $"http://127.0.0.1:{port}/"]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        await Task.Delay(200); // the server's close, 400 ms after curl's, has happened by now
+        int expected = tcpdump.StopAndCount();
+        var rows = PcapTools.TsharkFields(pcap, "tcp.srcport", "tcp.flags.fin");
+        Assert.Equal(expected, rows.Length);
+        Assert.Contains(rows, row => row[0] == $"{port}" && row[1] is "1" or "True");
+        Assert.Contains(rows, row => row[0] != $"{port}" && row[1] is "1" or "True");
+        File.Delete(pcap);
+        File.Delete(oracleFile);
+    }
+
     [SkippableTheory]
     [InlineData(false)]
     [InlineData(true)]
