@@ -77,7 +77,7 @@ internal sealed class PacketCaptureJob : IDisposable
         // closes when it gets to it): wait a little for them, as a capture that outlives the process would see them,
         // and for the block that brings them.
         int waited = 0;
-        for (; _recorder.HalfClosedFlows > 0 && waited < HalfClosedWaitMs; waited += 20)
+        for (; _recorder.HalfClosedFlows(nowUnixNs) > 0 && waited < HalfClosedWaitMs; waited += 20)
         {
             Thread.Sleep(20);
         }

@@ -24,15 +24,22 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
     public const long HoldNs = 500_000_000;
 
     private readonly Queue<Held> _held = new();
-    private readonly HashSet<(NetAddress From, NetAddress To)> _halfClosed = [];
-    private int _halfClosedCount;
+    private readonly Dictionary<(NetAddress From, NetAddress To), long> _halfClosed = []; // the time of the FIN
+    private readonly Queue<(long FinNs, (NetAddress From, NetAddress To) Flow)> _finOrder = new();
     private long _latestNs;
 
     /// <summary>
-    /// Traced TCP connections whose FIN went one way and not yet the other: their last packets are still to come
-    /// (a peer closes when it gets to it, after the traced process has exited). Read from any thread.
+    /// Traced TCP connections whose FIN went one way and not yet the other, recently enough that their last packets
+    /// are still to come (a peer closes when it gets to it, after the traced process has exited). Any thread.
     /// </summary>
-    public int HalfClosedFlows => Volatile.Read(ref _halfClosedCount);
+    public int HalfClosedFlows(long nowUnixNs)
+    {
+        lock (writerGate)
+        {
+            ExpireHalfClosed(nowUnixNs);
+            return _halfClosed.Count;
+        }
+    }
 
     /// <summary>Packets written with their owner.</summary>
     public long Attributed { get; private set; }
@@ -93,7 +100,7 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
         if (_held.Count == 0 && owners.Find(p.Protocol, p.Src, p.Dst, unixNs) is { } owner)
         {
             Attributed++;
-            NoteClosing(p);
+            NoteClosing(p, unixNs);
             writer.WritePacket(interfaceId, unixNs, data, wireLength, owner.Comment);
             return;
         }
@@ -115,7 +122,7 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             else if (owners.Find(h.Packet.Protocol, h.Packet.Src, h.Packet.Dst, h.UnixNs) is { } owner)
             {
                 Attributed++;
-                NoteClosing(h.Packet);
+                NoteClosing(h.Packet, h.UnixNs);
                 writer.WritePacket(interfaceId, h.UnixNs, h.Data, h.WireLength, owner.Comment);
             }
             else if (nowNs == long.MaxValue || nowNs - h.UnixNs >= HoldNs)
@@ -135,7 +142,7 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
     }
 
     // A FIN one way opens the wait, the FIN the other way (or a RST either way) ends it (RFC 9293, 3.6).
-    private void NoteClosing(in DecodedPacket p)
+    private void NoteClosing(in DecodedPacket p, long unixNs)
     {
         if (p.Protocol != DecodedPacket.Tcp || (p.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) == 0)
         {
@@ -146,11 +153,25 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             _halfClosed.Remove((p.Src, p.Dst));
             _halfClosed.Remove((p.Dst, p.Src));
         }
-        else if (!_halfClosed.Remove((p.Dst, p.Src)))
+        else if (!_halfClosed.Remove((p.Dst, p.Src)) && _halfClosed.TryAdd((p.Src, p.Dst), unixNs))
         {
-            _halfClosed.Add((p.Src, p.Dst));
+            _finOrder.Enqueue((unixNs, (p.Src, p.Dst)));
         }
-        Volatile.Write(ref _halfClosedCount, _halfClosed.Count);
+        ExpireHalfClosed(unixNs);
+    }
+
+    // A peer's FIN later than PacketOwners.LingerNs would not be the connection's any more (no longer matched to it),
+    // so the flow is not waited for, nor kept.
+    private void ExpireHalfClosed(long nowNs)
+    {
+        while (_finOrder.TryPeek(out var f) && nowNs - f.FinNs > PacketOwners.LingerNs)
+        {
+            _finOrder.Dequeue();
+            if (_halfClosed.TryGetValue(f.Flow, out long finNs) && finNs == f.FinNs)
+            {
+                _halfClosed.Remove(f.Flow);
+            }
+        }
     }
 
     private readonly record struct Held(long UnixNs, int WireLength, byte[] Data, DecodedPacket Packet, bool Decoded);
