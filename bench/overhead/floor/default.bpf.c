@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The floor of tattle's default attach points from 6.3, as empty programs: the socket layer's
  * sock_send_length/sock_recv_length (tp_btf) and the per-syscall tracepoints its kernel programs take
- * (tattle_syscall_tp_enter on close, tattle_syscall_tp_exit on the rest), with TCP's state changes and the process
- * events. What the kernel charges a traced server
- * for reaching a program at these points, before the program does anything. */
+ * (tattle_syscall_tp_enter on close, tattle_syscall_tp_exit on the rest; the list of BpfTracer.CallTracepoints), with
+ * TCP's state changes and the process events. What the kernel charges a traced server for reaching a program at
+ * these points, before the program does anything. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

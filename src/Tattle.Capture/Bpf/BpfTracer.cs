@@ -104,8 +104,14 @@ public sealed unsafe class BpfTracer : IDisposable
         ulong[]? callIds = null;
         if (options.PerCallSyscalls && !options.NoSyscalls)
         {
-            callIds = missing is null ? SyscallTracepoints.ReadIds(CallTracepoints, out perCallRefused) : null;
-            perCallRefused ??= missing is null ? null : $"need {missing}";
+            if (missing is not null)
+            {
+                perCallRefused = $"need {missing}";
+            }
+            else
+            {
+                callIds = SyscallTracepoints.ReadIds(CallTracepoints, out perCallRefused);
+            }
         }
         bool perCall = callIds is not null;
         options = options with { PerCallSyscalls = perCall, SocketPayload = options.SocketPayload || perCall };
