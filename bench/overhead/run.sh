@@ -41,6 +41,11 @@
 # copying the bytes costs in the kernel against what each record costs whatever its size.
 # tattle-copy and tattle-nosys-copy add --copy-bodies: every body byte copied (up to the snap length), where by default
 # the kernel counts the rest of a long body once the parser has read its head; with large --page-bytes, what that saves.
+# tattle-devnull is the full trace writing its JSON Lines to /dev/null: every record built and formatted, none
+# written to a file, so its CPU per request less tattle's is what writing the file costs tattle (the page cache and
+# the file system's work in the write call); its lost count comes from the summary on standard error, and it has no
+# completeness. Every condition also prints the CPU of the kernel's own threads per request (kthr us/req: writeback
+# of the records to the disk, ksoftirqd...), which no tracer's CPU includes.
 # tattle-stats and tattle-nosys-stats add --stats: parsed and counted per endpoint and route, no record per request.
 # tattle-nosys-kstats is --no-syscalls --stats-in-kernel: HTTP/1 counted by the kernel programs, no payload copied.
 # tattle-live is the tattle condition with the live view on (to a file, -o, instead of -q) at its default --live-rate;
@@ -160,7 +165,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
     untraced|untraced-https|untraced-h2|untraced-go) return ;;
-    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-nosys-kstats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-copy|tattle-nosys-copy|tattle-raw|tattle-raw-https|tattle-raw-stats|tattle-h2|tattle-go)
+    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-nosys-kstats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-devnull|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-copy|tattle-nosys-copy|tattle-raw|tattle-raw-https|tattle-raw-stats|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=() as=$c
@@ -179,15 +184,21 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       # tattle-idle: the tracer under SCHED_IDLE, which never delays a runnable nginx or wrk.
       local pre=()
       [ "$c" = tattle-idle ] && pre=(chrt -i 0)
+      local json=$dir/t.jsonl
+      [ "$c" = tattle-devnull ] && json=/dev/null
       local view=(-q)
       [[ "$c" == tattle-live* ]] && view=(-o "$dir/live.txt")
       local traced=$worker bin=$tattle
       [ "$c" = tattle-h2 ] && traced=$h2_pid
       [ "$c" = tattle-go ] && traced=$go_pid
       case "$c" in tattle-base*) bin=${TATTLE_BASELINE:?$c needs TATTLE_BASELINE=path/to/tattle} ;; esac
-      "${pre[@]}" "$bin" attach -p "$traced" "${view[@]}" --json "$dir/t.jsonl" "${w[@]}" 2>"$dir/t.err" &
+      "${pre[@]}" "$bin" attach -p "$traced" "${view[@]}" --json "$json" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
-      for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done ;;
+      if [ "$json" = /dev/null ]; then
+        sleep 2 # nothing to watch: the programs load in 1.1-1.6 s here
+      else
+        for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done
+      fi ;;
     tattle-agent|tattle-agent-otlp)
       local o=()
       [ "$c" = tattle-agent-otlp ] && o=(--otlp-endpoint "http://127.0.0.1:$sink_port" --otlp-protocol http/protobuf)
@@ -238,6 +249,19 @@ bpf_run_ns() { # the run time of the tracer's kernel programs so far, in ns (eac
     "/proc/$tracer_pid/fdinfo/"* 2>/dev/null || echo 0
 }
 
+kthread_ticks() { # "pid ticks" for each of the kernel's threads (kthreadd's children): the CPU they have used
+  # The command name may hold spaces: the fields are counted from its closing parenthesis.
+  for f in /proc/[0-9]*/stat; do
+    { read -r line < "$f"; } 2>/dev/null || continue
+    pid=${f#/proc/}
+    echo "${pid%/stat} ${line##*) }"
+  done | awk '$3 == 2 {print $1, $13 + $14}'
+}
+
+kthread_delta() { # kthread_ticks before, kthread_ticks after -> the ticks used between (threads that ended are left out)
+  awk 'NR == FNR {t[$1] = $2; next} {s += $2 - ($1 in t ? t[$1] : 0)} END {print s + 0}' <(echo "$1") <(echo "$2")
+}
+
 tracer_ticks() { # the tracer's CPU so far, in clock ticks (0 untraced)
   if [ -z "$tracer_pid" ]; then echo 0; return; fi
   awk '{print $14 + $15}' "/proc/$tracer_pid/stat" 2>/dev/null || echo 0
@@ -280,6 +304,8 @@ stop_tracer() { # condition, ticks at the load's start -> prints "cpu_seconds ht
     http=$agent_http lost=$agent_lost
     echo "  $c: rss $((rss / 1024)) MiB; $(grep -o 'spans_exported=[0-9]* spans_dropped=[0-9]*' "$dir/t.err" || echo 'no stop line')" >&2
   fi
+  # Written to /dev/null: the summary table on standard error still counts what was lost.
+  [ "$c" = tattle-devnull ] && lost=$( (grep -o '[0-9]* lost' "$dir/t.err" || true) | awk '{s += $1} END {print s + 0}')
   # bpftrace says "Lost N events" when its perf buffer overflowed.
   if [ "$c" = bpftrace ]; then lost=$( (grep -o 'Lost [0-9]*' "$dir/t.err" || true) | awk '{s += $2} END {print s + 0}'); fi
   echo "$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}') $http ${lost:-0} ${tls:-0} ${hits:-0}"
@@ -290,7 +316,7 @@ results="$dir/results.tsv"
 for rep in $(seq "$reps"); do
   for c in $conditions; do
     start_tracer "$c"
-    t0=$(tracer_ticks) b0=$(bpf_run_ns)
+    t0=$(tracer_ticks) b0=$(bpf_run_ns) k0=$(kthread_ticks)
     start_cpu=$(awk -v t="$t0" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}')
     before=$(wc -l < "$dir/access.log")
     target=$url pace=()
@@ -308,19 +334,20 @@ for rep in $(seq "$reps"); do
       # The Go server keeps no log: the requests wrk completed stand for it.
       [[ "$c" == *-go ]] && after=$((before + $(awk '/requests in/ {print $1}' <<<"$out")))
     fi
-    bpf_ns=$(( $(bpf_run_ns) - b0 ))
+    bpf_ns=$(( $(bpf_run_ns) - b0 )) kthr=$(kthread_delta "$k0" "$(kthread_ticks)")
     read -r cpu http lost tls hits < <(stop_tracer "$c" "$t0")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" "$start_cpu" "$bpf_ns" >> "$results"
-    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss (start %ss)  http %s  lost %s  tls calls %s  probe hits %s  bpf %s ns\n' \
-      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$start_cpu" "$http" "$lost" "$tls" "$hits" "$bpf_ns" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" "$start_cpu" "$bpf_ns" "$kthr" >> "$results"
+    printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss (start %ss)  http %s  lost %s  tls calls %s  probe hits %s  bpf %s ns  kthreads %s ticks\n' \
+      "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$start_cpu" "$http" "$lost" "$tls" "$hits" "$bpf_ns" "$kthr" >&2
   done
 done
 
-python3 - "$results" "$conditions" <<'PY'
+python3 - "$results" "$conditions" "$(getconf CLK_TCK)" <<'PY'
 import statistics, sys
+hz = int(sys.argv[3])
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 conds = sys.argv[2].split()
 def ms(v):
@@ -335,7 +362,7 @@ def base_of(c):
     b = ("untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced")
          else "untraced-h2" if c.endswith("-h2") else "untraced-go" if c.endswith("-go") else "untraced")
     return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
-print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8} {'start s':>7} {'bpf us/req':>10}")
+print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8} {'start s':>7} {'bpf us/req':>10} {'kthr us/req':>11}")
 ratios, complete, lost, traps, hits = {}, {}, {}, {}, {}
 for c in conds:
     rs = by[c]
@@ -345,7 +372,7 @@ for c in conds:
     cpu = sum(float(r[5]) for r in rs)
     http = sum(int(r[6]) for r in rs)
     lost[c] = sum(int(r[7]) for r in rs)
-    complete[c] = http / reqs if c.startswith("tattle") and reqs else float("nan")
+    complete[c] = http / reqs if c.startswith("tattle") and c != "tattle-devnull" and reqs else float("nan")
     cpu_req = cpu / reqs * 1e6 if reqs and not c.startswith("untraced") else float("nan")
     tls = sum(int(r[8] or 0) for r in rs)
     traps[c] = tls / reqs if reqs and tls else float("nan")
@@ -358,12 +385,15 @@ for c in conds:
     # --bpf-stats: the tracer's kernel programs' run time while the load ran (older results files have no column).
     bpf = sum(int(r[11]) for r in rs if len(r) > 11 and r[11])
     bpf_req = bpf / reqs / 1e3 if reqs and bpf else float("nan")
+    # The kernel's threads' CPU while the load ran, in clock ticks (older results files have no column).
+    kthr = sum(int(r[12]) for r in rs if len(r) > 12 and r[12])
+    kthr_req = kthr / hz / reqs * 1e6 if reqs and len(rs[0]) > 12 else float("nan")
     print(f"{c:15} {rps:10.0f} {ratios[c]:6.2f} {statistics.median(ms(r[2]) for r in rs):8.3f} "
-          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f} {start:7.2f} {bpf_req:10.2f}")
+          f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f} {start:7.2f} {bpf_req:10.2f} {kthr_req:11.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
 print(f"overhead http={g(ratios,'tattle')} live={g(ratios,'tattle-live')} live_all={g(ratios,'tattle-live-all')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} nosys_kstats={g(ratios,'tattle-nosys-kstats')} completeness_nosys_kstats={g(complete,'tattle-nosys-kstats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
-      f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
+      f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} devnull={g(ratios,'tattle-devnull')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
-      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-raw', 'tattle-raw-https', 'tattle-raw-paced', 'tattle-nosys', 'tattle-nosys-https', 'tattle-stats', 'tattle-nosys-stats', 'tattle-nosys-kstats', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
+      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-devnull', 'tattle-raw', 'tattle-raw-https', 'tattle-raw-paced', 'tattle-nosys', 'tattle-nosys-https', 'tattle-stats', 'tattle-nosys-stats', 'tattle-nosys-kstats', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY
