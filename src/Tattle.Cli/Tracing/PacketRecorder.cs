@@ -97,19 +97,25 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             }
             return;
         }
-        if (_held.Count == 0 && owners.Find(p.Protocol, p.Src, p.Dst, unixNs) is { } owner)
+        var owner = owners.Find(p.Protocol, p.Src, p.Dst, unixNs);
+        if (owner is not null)
+        {
+            // Noted on arrival even when the packet must wait behind another: the queue moves only as later packets
+            // come, and a stop that found no half-closed flow would not wait for the peer's FIN.
+            NoteClosing(p, unixNs);
+        }
+        if (_held.Count == 0 && owner is not null)
         {
             Attributed++;
-            NoteClosing(p, unixNs);
             writer.WritePacket(interfaceId, unixNs, data, wireLength, owner.Comment);
             return;
         }
-        Enqueue(unixNs, wireLength, data, p, true);
+        Enqueue(unixNs, wireLength, data, p, true, noted: owner is not null);
         Release(_latestNs);
     }
 
-    private void Enqueue(long unixNs, int wireLength, ReadOnlySpan<byte> data, DecodedPacket p, bool decoded) =>
-        _held.Enqueue(new Held(unixNs, wireLength, data.ToArray(), p, decoded));
+    private void Enqueue(long unixNs, int wireLength, ReadOnlySpan<byte> data, DecodedPacket p, bool decoded, bool noted = false) =>
+        _held.Enqueue(new Held(unixNs, wireLength, data.ToArray(), p, decoded, noted));
 
     private void Release(long nowNs)
     {
@@ -122,7 +128,10 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             else if (owners.Find(h.Packet.Protocol, h.Packet.Src, h.Packet.Dst, h.UnixNs) is { } owner)
             {
                 Attributed++;
-                NoteClosing(h.Packet, h.UnixNs);
+                if (!h.Noted)
+                {
+                    NoteClosing(h.Packet, h.UnixNs);
+                }
                 writer.WritePacket(interfaceId, h.UnixNs, h.Data, h.WireLength, owner.Comment);
             }
             else if (nowNs == long.MaxValue || nowNs - h.UnixNs >= HoldNs)
@@ -174,5 +183,5 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
         }
     }
 
-    private readonly record struct Held(long UnixNs, int WireLength, byte[] Data, DecodedPacket Packet, bool Decoded);
+    private readonly record struct Held(long UnixNs, int WireLength, byte[] Data, DecodedPacket Packet, bool Decoded, bool Noted);
 }

@@ -17,7 +17,7 @@ public class PacketOwnersTests
     private static ProcessStartRecord Start(int pid, string comm, params string[] argv) =>
         new() { TimestampNs = T0, Pid = pid, Comm = comm, ParentPid = 1, Argv = argv };
 
-    private static ConnOpenRecord Open(int pid, string conn, string proto, Endpoint local, Endpoint? remote, string role = "client") =>
+    internal static ConnOpenRecord Open(int pid, string conn, string proto, Endpoint local, Endpoint? remote, string role = "client") =>
         new() { TimestampNs = T0, Pid = pid, Comm = "x", Conn = conn, Proto = proto, Role = role, Fd = 3, Local = local, Remote = remote };
 
     [Fact]
