@@ -97,11 +97,12 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             }
             return;
         }
-        var owner = owners.Find(p.Protocol, p.Src, p.Dst, unixNs);
+        // A FIN or RST is looked up on arrival even when it must wait behind another packet, and its close noted: the
+        // queue moves only as later packets come, and a stop that found no half-closed flow would not wait for the
+        // peer's FIN. Any other packet behind the queue is looked up once, when the queue reaches it.
+        var owner = _held.Count == 0 || IsClosing(p) ? owners.Find(p.Protocol, p.Src, p.Dst, unixNs) : null;
         if (owner is not null)
         {
-            // Noted on arrival even when the packet must wait behind another: the queue moves only as later packets
-            // come, and a stop that found no half-closed flow would not wait for the peer's FIN.
             NoteClosing(p, unixNs);
         }
         if (_held.Count == 0 && owner is not null)
@@ -153,7 +154,7 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
     // A FIN one way opens the wait, the FIN the other way (or a RST either way) ends it (RFC 9293, 3.6).
     private void NoteClosing(in DecodedPacket p, long unixNs)
     {
-        if (p.Protocol != DecodedPacket.Tcp || (p.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) == 0)
+        if (!IsClosing(p))
         {
             return;
         }
@@ -168,6 +169,9 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
         }
         ExpireHalfClosed(unixNs);
     }
+
+    private static bool IsClosing(in DecodedPacket p) =>
+        p.Protocol == DecodedPacket.Tcp && (p.TcpFlags & (TcpFlags.Fin | TcpFlags.Rst)) != 0;
 
     // A peer's FIN later than PacketOwners.LingerNs would not be the connection's any more (no longer matched to it),
     // so the flow is not waited for, nor kept.
