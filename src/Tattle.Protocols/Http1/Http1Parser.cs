@@ -511,12 +511,13 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
     /// <summary>A ring of reused entries: the steady state allocates none.</summary>
     private sealed class PendingQueue
     {
+        // A power of two, so a slot is a mask away, not a division: the queue is read several times per exchange.
         private Pending?[] _ring = new Pending?[4];
         private int _head;
 
         public int Count { get; private set; }
 
-        public Pending this[int index] => _ring[(_head + index) % _ring.Length]!;
+        public Pending this[int index] => _ring[(_head + index) & (_ring.Length - 1)]!;
 
         public Pending Enqueue()
         {
@@ -525,12 +526,12 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
                 var grown = new Pending?[_ring.Length * 2];
                 for (int i = 0; i < Count; i++)
                 {
-                    grown[i] = _ring[(_head + i) % _ring.Length];
+                    grown[i] = _ring[(_head + i) & (_ring.Length - 1)];
                 }
                 _ring = grown;
                 _head = 0;
             }
-            ref var slot = ref _ring[(_head + Count) % _ring.Length];
+            ref var slot = ref _ring[(_head + Count) & (_ring.Length - 1)];
             slot ??= new Pending();
             Count++;
             return slot;
@@ -539,7 +540,7 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
         public void Dequeue()
         {
             _ring[_head]!.Clear();
-            _head = (_head + 1) % _ring.Length;
+            _head = (_head + 1) & (_ring.Length - 1);
             Count--;
         }
     }

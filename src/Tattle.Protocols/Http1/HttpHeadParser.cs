@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using static Tattle.Protocols.Http1.HttpSyntax;
 
@@ -59,34 +62,72 @@ internal static class HttpHeadParser
         headLength = 0;
         int limit = Math.Min(data.Length, MaxHeadBytes);
         int i = Math.Min(searchFrom, limit);
-        while (true)
+        ref byte start = ref MemoryMarshal.GetReference(data);
+        // Sixteen bytes at a time, every LF of a block from one comparison: a search call per line (ten for nginx's
+        // response head) spent more on each call's set-up than on the bytes, and was the parse's largest cost.
+        var lfs = Vector128.Create(LF);
+        for (; i + Vector128<byte>.Count <= limit; i += Vector128<byte>.Count)
         {
-            int lf = data[i..limit].IndexOf(LF);
-            if (lf < 0)
+            uint mask = Vector128.Equals(Vector128.LoadUnsafe(ref start, (nuint)i), lfs).ExtractMostSignificantBits();
+            for (; mask != 0; mask &= mask - 1)
             {
-                searchFrom = limit;
-                break;
+                int lf = i + BitOperations.TrailingZeroCount(mask);
+                switch (LineAfter(data, lf, limit, out headLength))
+                {
+                    case NextLine.Empty:
+                        return HeadSearch.Complete;
+                    case NextLine.NotYetKnown:
+                        searchFrom = lf;
+                        return Unfinished(data);
+                }
             }
-            int next = i + lf + 1;
-            if (next < limit && data[next] == LF)
-            {
-                headLength = next + 1;
-                return HeadSearch.Complete;
-            }
-            if (next + 1 < limit && data[next] == CR && data[next + 1] == LF)
-            {
-                headLength = next + 2;
-                return HeadSearch.Complete;
-            }
-            if (next >= limit || (data[next] == CR && next + 1 >= limit))
-            {
-                // The line after this LF has not arrived far enough to tell whether it is the empty one.
-                searchFrom = i + lf;
-                break;
-            }
-            i = next;
         }
-        return data.Length >= MaxHeadBytes ? HeadSearch.TooLong : HeadSearch.Incomplete;
+        for (; i < limit; i++)
+        {
+            if (data[i] == LF && LineAfter(data, i, limit, out headLength) is var next and not NextLine.Other)
+            {
+                if (next == NextLine.Empty)
+                {
+                    return HeadSearch.Complete;
+                }
+                searchFrom = i;
+                return Unfinished(data);
+            }
+        }
+        searchFrom = limit;
+        return Unfinished(data);
+    }
+
+    private static HeadSearch Unfinished(ReadOnlySpan<byte> data) =>
+        data.Length >= MaxHeadBytes ? HeadSearch.TooLong : HeadSearch.Incomplete;
+
+    private enum NextLine : byte
+    {
+        Other,
+        Empty,
+        NotYetKnown,
+    }
+
+    /// <summary>The line after the LF at <paramref name="lf"/>: empty (the head's length out), another, or not here yet.</summary>
+    private static NextLine LineAfter(ReadOnlySpan<byte> data, int lf, int limit, out int headLength)
+    {
+        headLength = 0;
+        int next = lf + 1;
+        if (next >= limit || (data[next] == CR && next + 1 >= limit))
+        {
+            return NextLine.NotYetKnown;
+        }
+        if (data[next] == LF)
+        {
+            headLength = next + 1;
+            return NextLine.Empty;
+        }
+        if (data[next] == CR && data[next + 1] == LF)
+        {
+            headLength = next + 2;
+            return NextLine.Empty;
+        }
+        return NextLine.Other;
     }
 
     /// <summary>Walks a complete request head (as <see cref="FindHeadEnd"/> delimited it).</summary>
