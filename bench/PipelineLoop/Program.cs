@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Globalization;
+using Tattle.Bench.Protocols;
+using Tattle.Output.JsonLines;
+
+// One stage of tattle's user-space pipeline in a loop, built the way tattle ships (native AOT) or with the JIT, for
+// bench/PipelineLoop/run.sh to interleave:
+//   Tattle.Bench.PipelineLoop [--stage track|parse|json|stats] [--exchanges N] [--connections C] [--cold]
+// Prints the wall and CPU time per exchange and the gen0 collections; the stages are PipelineBenchmarks' own.
+string stage = "json";
+int exchanges = 2_000_000, connections = 1;
+bool cold = false;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--stage" when i + 1 < args.Length: stage = args[++i]; break;
+        case "--exchanges" when i + 1 < args.Length: exchanges = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--connections" when i + 1 < args.Length: connections = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--cold": cold = true; break;
+        default:
+            Console.Error.WriteLine($"pipeline-loop: unknown argument {args[i]} (--stage track|parse|json|stats, --exchanges N, --connections C, --cold)");
+            return 2;
+    }
+}
+var exchange = stage switch
+{
+    "track" => new PipelineExchange(new PipelineExchange.DiscardRecords(), parse: false, connections: connections, coldBytes: cold),
+    "parse" => new PipelineExchange(new PipelineExchange.DiscardRecords(), parse: true, connections: connections, coldBytes: cold),
+    "json" => new PipelineExchange(new JsonLinesSink(Stream.Null), parse: true, connections: connections, coldBytes: cold),
+    "stats" => new PipelineExchange(new JsonLinesSink(Stream.Null), parse: true, stats: true, connections: connections, coldBytes: cold),
+    _ => null,
+};
+if (exchange is null)
+{
+    Console.Error.WriteLine($"pipeline-loop: unknown stage {stage} (track, parse, json or stats)");
+    return 2;
+}
+// Warm-up: every connection adopted and announced, the JIT's tiers settled, the buffer pool filled.
+for (int i = 0; i < Math.Min(exchanges, 200_000); i++)
+{
+    exchange.Run();
+}
+long records = exchange.Records.Messages;
+int gen0 = GC.CollectionCount(0);
+var process = Process.GetCurrentProcess();
+var cpu = process.TotalProcessorTime;
+var wall = Stopwatch.StartNew();
+for (int i = 0; i < exchanges; i++)
+{
+    exchange.Run();
+}
+wall.Stop();
+process.Refresh();
+double cpuNs = (process.TotalProcessorTime - cpu).TotalNanoseconds / exchanges;
+records = exchange.Records.Messages - records;
+long expected = stage is "parse" or "json" ? exchanges : 0;
+if (records != expected)
+{
+    Console.Error.WriteLine($"pipeline-loop: {records} http records for {exchanges} exchanges ({expected} expected): not measuring what it says");
+    return 1;
+}
+Console.WriteLine(FormattableString.Invariant(
+    $"stage {stage} connections {connections} bytes {(cold ? "cold" : "hot")} wall_ns {wall.Elapsed.TotalNanoseconds / exchanges:F0} cpu_ns {cpuNs:F0} gen0 {GC.CollectionCount(0) - gen0}"));
+return 0;
