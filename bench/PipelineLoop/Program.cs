@@ -6,9 +6,12 @@ using Tattle.Output.JsonLines;
 // One stage of tattle's user-space pipeline in a loop, built the way tattle ships (native AOT) or with the JIT, for
 // bench/PipelineLoop/run.sh to interleave:
 //   Tattle.Bench.PipelineLoop [--stage track|parse|json|stats] [--exchanges N] [--connections C] [--cold]
+//                             [--burst N --pause-ms M]
 // Prints the wall and CPU time per exchange and the gen0 collections; the stages are PipelineBenchmarks' own.
+// --burst and --pause-ms run N exchanges, then sleep M ms, as tattle drains its ring (about 230 exchanges every
+// 5.5 ms under the overhead benchmark's load): beside a loaded server, what its work costs in short bursts.
 string stage = "json";
-int exchanges = 2_000_000, connections = 1;
+int exchanges = 2_000_000, connections = 1, burst = 0, pauseMs = 0;
 bool cold = false;
 for (int i = 0; i < args.Length; i++)
 {
@@ -18,8 +21,10 @@ for (int i = 0; i < args.Length; i++)
         case "--exchanges" when i + 1 < args.Length: exchanges = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--connections" when i + 1 < args.Length: connections = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--cold": cold = true; break;
+        case "--burst" when i + 1 < args.Length: burst = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--pause-ms" when i + 1 < args.Length: pauseMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         default:
-            Console.Error.WriteLine($"pipeline-loop: unknown argument {args[i]} (--stage track|parse|json|stats, --exchanges N, --connections C, --cold)");
+            Console.Error.WriteLine($"pipeline-loop: unknown argument {args[i]} (--stage track|parse|json|stats, --exchanges N, --connections C, --cold, --burst N --pause-ms M)");
             return 2;
     }
 }
@@ -49,6 +54,10 @@ var wall = Stopwatch.StartNew();
 for (int i = 0; i < exchanges; i++)
 {
     exchange.Run();
+    if (burst > 0 && (i + 1) % burst == 0)
+    {
+        Thread.Sleep(pauseMs);
+    }
 }
 wall.Stop();
 process.Refresh();
@@ -61,5 +70,5 @@ if (records != expected)
     return 1;
 }
 Console.WriteLine(FormattableString.Invariant(
-    $"stage {stage} connections {connections} bytes {(cold ? "cold" : "hot")} wall_ns {wall.Elapsed.TotalNanoseconds / exchanges:F0} cpu_ns {cpuNs:F0} gen0 {GC.CollectionCount(0) - gen0}"));
+    $"stage {stage} connections {connections} bytes {(cold ? "cold" : "hot")} burst {burst} wall_ns {wall.Elapsed.TotalNanoseconds / exchanges:F0} cpu_ns {cpuNs:F0} gen0 {GC.CollectionCount(0) - gen0}"));
 return 0;

@@ -44,5 +44,5 @@ for rep in $(seq "$reps"); do
   done
 done
 echo "build stage connections bytes median_cpu_ns (of $reps)"
-awk '{ key = $3 " " $5 " " $7 " " $9; v[key] = v[key] " " $13 }
+awk '{ key = $3 " " $5 " " $7 " " $9; v[key] = v[key] " " $15 }
   END { for (k in v) { n = split(v[k], a, " "); asort(a); print k, (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) } }' "$results" | sort
