@@ -26,3 +26,15 @@ CONF
     echo "}"
   } > "$dir/nginx.conf"
 }
+
+# nginx_page DIR BYTES PORT: serves BYTES bytes of "x" as DIR/www/index.html on 127.0.0.1:PORT, without an access
+# log, in the background; sets nginx_pid. The caller stops it and removes DIR.
+nginx_page() {
+  local dir=$1 bytes=$2 port=$3
+  mkdir -p "$dir/www"
+  head -c "$bytes" /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
+  nginx_site "$dir" off "listen 127.0.0.1:$port; root $dir/www;"
+  nginx -c "$dir/nginx.conf" &
+  # shellcheck disable=SC2034 # read by the script that sources this file
+  nginx_pid=$!
+}

@@ -22,11 +22,7 @@ for p in nginx wrk; do command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteract
 out="$root/out/bench-pipelineloop"
 dotnet publish "$here/Tattle.Bench.PipelineLoop.csproj" -c Release -r linux-x64 -p:PublishAot=true -nologo -v q -o "$out/aot" >/dev/null
 dir=$(mktemp -d /tmp/tattle-pipeline-beside.XXXXXX)
-mkdir -p "$dir/www"
-head -c 612 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
-nginx_site "$dir" off "listen 127.0.0.1:18090; root $dir/www;"
-nginx -c "$dir/nginx.conf" &
-nginx_pid=$!
+nginx_page "$dir" 612 18090
 trap 'kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 sleep 1
 # About 185 bursts a second: 0.92 of what fits in the load's time, so the loop ends before wrk does.

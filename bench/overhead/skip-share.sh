@@ -12,11 +12,7 @@ tattle=${1:-$(cd "$(dirname "$0")/../.." && pwd)/out/tattle/tattle}
 label=${2:-tattle}
 dir=$(mktemp -d /tmp/tattle-skip-share.XXXXXX)
 port=18090
-mkdir -p "$dir/www"
-head -c 1048576 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
-nginx_site "$dir" off "listen 127.0.0.1:$port; root $dir/www;"
-nginx -c "$dir/nginx.conf" &
-nginx_pid=$!
+nginx_page "$dir" 1048576 "$port"
 trap 'kill "$nginx_pid" 2>/dev/null; wait "$nginx_pid" 2>/dev/null; rm -rf "$dir"' EXIT
 sleep 1
 worker=$(pgrep -P "$nginx_pid" | head -1)
