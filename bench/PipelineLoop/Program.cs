@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Tattle.Bench.Protocols;
 using Tattle.Output.JsonLines;
+using Tattle.Records;
 
 // One stage of tattle's user-space pipeline in a loop, built the way tattle ships (native AOT) or with the JIT, for
 // bench/PipelineLoop/run.sh to interleave:
@@ -28,19 +29,13 @@ for (int i = 0; i < args.Length; i++)
             return 2;
     }
 }
-var exchange = stage switch
-{
-    "track" => new PipelineExchange(new PipelineExchange.DiscardRecords(), parse: false, connections: connections, coldBytes: cold),
-    "parse" => new PipelineExchange(new PipelineExchange.DiscardRecords(), parse: true, connections: connections, coldBytes: cold),
-    "json" => new PipelineExchange(new JsonLinesSink(Stream.Null), parse: true, connections: connections, coldBytes: cold),
-    "stats" => new PipelineExchange(new JsonLinesSink(Stream.Null), parse: true, stats: true, connections: connections, coldBytes: cold),
-    _ => null,
-};
-if (exchange is null)
+if (stage is not ("track" or "parse" or "json" or "stats"))
 {
     Console.Error.WriteLine($"pipeline-loop: unknown stage {stage} (track, parse, json or stats)");
     return 2;
 }
+IRecordSink sink = stage is "track" or "parse" ? new PipelineExchange.DiscardRecords() : new JsonLinesSink(Stream.Null);
+var exchange = new PipelineExchange(sink, parse: stage != "track", stats: stage == "stats", connections: connections, coldBytes: cold);
 // Warm-up: every connection adopted and announced, the JIT's tiers settled, the buffer pool filled.
 for (int i = 0; i < Math.Min(exchanges, 200_000); i++)
 {

@@ -517,7 +517,7 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
 
         public int Count { get; private set; }
 
-        public Pending this[int index] => _ring[(_head + index) & (_ring.Length - 1)]!;
+        public Pending this[int index] => _ring[Wrap(_head + index)]!;
 
         public Pending Enqueue()
         {
@@ -526,12 +526,12 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
                 var grown = new Pending?[_ring.Length * 2];
                 for (int i = 0; i < Count; i++)
                 {
-                    grown[i] = _ring[(_head + i) & (_ring.Length - 1)];
+                    grown[i] = _ring[Wrap(_head + i)];
                 }
                 _ring = grown;
                 _head = 0;
             }
-            ref var slot = ref _ring[(_head + Count) & (_ring.Length - 1)];
+            ref var slot = ref _ring[Wrap(_head + Count)];
             slot ??= new Pending();
             Count++;
             return slot;
@@ -540,8 +540,10 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
         public void Dequeue()
         {
             _ring[_head]!.Clear();
-            _head = (_head + 1) & (_ring.Length - 1);
+            _head = Wrap(_head + 1);
             Count--;
         }
+
+        private int Wrap(int position) => position & (_ring.Length - 1);
     }
 }

@@ -71,27 +71,17 @@ internal static class HttpHeadParser
             uint mask = Vector128.Equals(Vector128.LoadUnsafe(ref start, (nuint)i), lfs).ExtractMostSignificantBits();
             for (; mask != 0; mask &= mask - 1)
             {
-                int lf = i + BitOperations.TrailingZeroCount(mask);
-                switch (LineAfter(data, lf, limit, out headLength))
+                if (AfterLf(data, i + BitOperations.TrailingZeroCount(mask), limit, ref searchFrom, out headLength) is { } found)
                 {
-                    case NextLine.Empty:
-                        return HeadSearch.Complete;
-                    case NextLine.NotYetKnown:
-                        searchFrom = lf;
-                        return Unfinished(data);
+                    return found;
                 }
             }
         }
         for (; i < limit; i++)
         {
-            if (data[i] == LF && LineAfter(data, i, limit, out headLength) is var next and not NextLine.Other)
+            if (data[i] == LF && AfterLf(data, i, limit, ref searchFrom, out headLength) is { } found)
             {
-                if (next == NextLine.Empty)
-                {
-                    return HeadSearch.Complete;
-                }
-                searchFrom = i;
-                return Unfinished(data);
+                return found;
             }
         }
         searchFrom = limit;
@@ -101,33 +91,30 @@ internal static class HttpHeadParser
     private static HeadSearch Unfinished(ReadOnlySpan<byte> data) =>
         data.Length >= MaxHeadBytes ? HeadSearch.TooLong : HeadSearch.Incomplete;
 
-    private enum NextLine : byte
-    {
-        Other,
-        Empty,
-        NotYetKnown,
-    }
-
-    /// <summary>The line after the LF at <paramref name="lf"/>: empty (the head's length out), another, or not here yet.</summary>
-    private static NextLine LineAfter(ReadOnlySpan<byte> data, int lf, int limit, out int headLength)
+    /// <summary>
+    /// What the line after the LF at <paramref name="lf"/> decides: the head ends there (Complete, its length out),
+    /// it has not arrived far enough to tell (the search resumes at this LF), or nothing (null: another line).
+    /// </summary>
+    private static HeadSearch? AfterLf(ReadOnlySpan<byte> data, int lf, int limit, ref int searchFrom, out int headLength)
     {
         headLength = 0;
         int next = lf + 1;
         if (next >= limit || (data[next] == CR && next + 1 >= limit))
         {
-            return NextLine.NotYetKnown;
+            searchFrom = lf;
+            return Unfinished(data);
         }
         if (data[next] == LF)
         {
             headLength = next + 1;
-            return NextLine.Empty;
+            return HeadSearch.Complete;
         }
         if (data[next] == CR && data[next + 1] == LF)
         {
             headLength = next + 2;
-            return NextLine.Empty;
+            return HeadSearch.Complete;
         }
-        return NextLine.Other;
+        return null;
     }
 
     /// <summary>Walks a complete request head (as <see cref="FindHeadEnd"/> delimited it).</summary>
