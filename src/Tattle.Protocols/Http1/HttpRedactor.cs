@@ -20,7 +20,7 @@ public static class HttpRedactor
     /// Short words that make a name secret only as a whole part of it ("sig", "X-Auth-User", "db_pwd"), since inside
     /// other words they are common ("design", "author").
     /// </summary>
-    private static readonly string[] SecretParts = ["sig", "pwd", "auth"];
+    private static readonly string[] SecretParts = ["sig", "pwd", "auth", "pass"];
 
     /// <summary>Whether a header's value is replaced (case-insensitive; "X-Auth-Token", "Api-Key" and the like).</summary>
     public static bool IsSecretHeader(ReadOnlySpan<char> name)

@@ -6,27 +6,77 @@ namespace Tattle.Tracking.Processes;
 /// Hides secrets that command lines carry (`curl -H 'Authorization: …'`, `-u user:pass`, `-uuser:pass`,
 /// `--user=user:pass`, `--password=…`, `TOKEN=… cmd`, URLs with credentials, connection strings' `Password=…;`,
 /// JWTs and Bearer/Basic tokens anywhere) before process records show an argv. The rules are the HTTP ones: the same header names and the
-/// same words (token, secret, password, key, …) in option and variable names. An argument holding a script
-/// (`sh -c '…'`) is read word by word with the same rules.
+/// same words (token, secret, password, key, …) in option and variable names. Clients whose password options
+/// carry no such word are known by name (`redis-cli -a`, `mysql -p…`, `sshpass -p`, `mongosh -p`), as are
+/// Redis commands that carry one (`AUTH`, `HELLO … AUTH`, `CONFIG SET requirepass`) and OpenSSL's `pass:…`. An
+/// argument holding a script (`sh -c '…'`) is read word by word with the same rules.
 /// </summary>
 public static class ArgvRedactor
 {
     /// <summary>Options whose argument is "user:password" (curl, wget, many others).</summary>
     private static readonly string[] UserOptions = ["-u", "--user", "--proxy-user", "-U"];
 
+    /// <summary>A client's password options that name no secret word, by program.</summary>
+    private sealed record PasswordOptions(string[] Separate, string[] Attached, bool RedisCommands = false);
+
+    private static readonly PasswordOptions RedisCli = new(["-a"], [], RedisCommands: true);
+    private static readonly PasswordOptions MySqlClient = new([], ["-p"]);
+    private static readonly PasswordOptions MongoClient = new(["-p"], []);
+
+    private static readonly Dictionary<string, PasswordOptions> ProgramPasswords = new(StringComparer.Ordinal)
+    {
+        // redis-cli takes -a's value only as the next argument; AUTH's and requirepass's are Redis commands.
+        ["redis-cli"] = RedisCli,
+        ["valkey-cli"] = RedisCli,
+        ["keydb-cli"] = RedisCli,
+        // mysql's -p takes a value only attached (-pSECRET); a bare -p prompts, and the next argument is a database.
+        ["mysql"] = MySqlClient,
+        ["mariadb"] = MySqlClient,
+        ["mysqldump"] = MySqlClient,
+        ["mariadb-dump"] = MySqlClient,
+        ["mysqladmin"] = MySqlClient,
+        ["mariadb-admin"] = MySqlClient,
+        ["mysqlimport"] = MySqlClient,
+        ["mysqlshow"] = MySqlClient,
+        ["mysqlcheck"] = MySqlClient,
+        ["mysqlbinlog"] = MySqlClient,
+        // getopt: -p SECRET and -pSECRET.
+        ["sshpass"] = new(["-p"], ["-p"]),
+        ["mongo"] = MongoClient,
+        ["mongosh"] = MongoClient,
+        ["mongodump"] = MongoClient,
+        ["mongorestore"] = MongoClient,
+        ["mongoexport"] = MongoClient,
+        ["mongoimport"] = MongoClient,
+    };
+
+    /// <summary>Redis commands followed by secrets: AUTH [user] password (alone or in HELLO), and the two password settings.</summary>
+    private static readonly string[] RedisSecretBefore = ["AUTH", "requirepass", "masterauth"];
+
     public static IReadOnlyList<string> Redact(IReadOnlyList<string> argv)
     {
         string[]? copy = null;
+        var program = argv.Count > 0 ? PasswordsOf(argv[0]) : null;
+        bool restSecret = false;
         for (int i = 0; i < argv.Count; i++)
         {
             string previous = i > 0 ? argv[i - 1] : "";
-            string redacted = RedactConnectionString(RedactOne(argv[i], previous));
-            if (redacted.AsSpan().ContainsAny(Blanks))
+            string redacted;
+            if (restSecret)
             {
-                redacted = RedactWords(redacted);
+                redacted = HttpRedactor.Redacted;
             }
-            redacted = HttpRedactor.RedactCredentials(redacted);
-            if (!ReferenceEquals(redacted, argv[i]))
+            else
+            {
+                redacted = RedactConnectionString(RedactOne(argv[i], previous, program));
+                if (redacted.AsSpan().ContainsAny(Blanks))
+                {
+                    redacted = RedactWords(redacted);
+                }
+                redacted = HttpRedactor.RedactCredentials(redacted);
+                restSecret = i > 0 && StartsRedisSecrets(argv[i], program);
+            }
+            if (redacted != argv[i])
             {
                 copy ??= [.. argv];
                 copy[i] = redacted;
@@ -34,6 +84,19 @@ public static class ArgvRedactor
         }
         return copy ?? argv;
     }
+
+    /// <summary>The password options of the program a word names (a path's last part), if it is a known client.</summary>
+    private static PasswordOptions? PasswordsOf(string word)
+    {
+        var name = word.AsSpan().Trim("'\"");
+        int slash = name.LastIndexOf('/');
+        return ProgramPasswords.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name[(slash + 1)..], out var options)
+            ? options : null;
+    }
+
+    /// <summary>Redis's AUTH (alone or inside HELLO): every argument after it is a user name or a password.</summary>
+    private static bool StartsRedisSecrets(string word, PasswordOptions? program) =>
+        program is { RedisCommands: true } && word.Equals("AUTH", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// ADO.NET and ODBC connection strings ("Server=db;User ID=app;Password=…;"): the value of each secret key is
@@ -66,12 +129,29 @@ public static class ArgvRedactor
     {
         var words = script.Split([' ', '\t', '\n']);
         bool changed = false;
+        PasswordOptions? program = null;
+        bool restSecret = false;
         for (int i = 0; i < words.Length; i++)
         {
             string word = words[i];
+            if (PasswordsOf(word) is { } named)
+            {
+                program = named;
+                restSecret = false;
+            }
             // The header rule needs the name and value in one argument, which a script splits: not applied here.
-            string redacted = RedactWord(word, i > 0 ? words[i - 1] : "");
-            if (!ReferenceEquals(redacted, word))
+            string redacted = restSecret && word.Length > 0 ? SecretWord(word) : RedactWord(word, i > 0 ? words[i - 1] : "", program);
+            if (word is "&&" or "||" or "|" or ";" || word.EndsWith(';'))
+            {
+                // The next command starts: a known client's rules hold until it is named again.
+                program = null;
+                restSecret = false;
+            }
+            else
+            {
+                restSecret |= StartsRedisSecrets(word, program);
+            }
+            if (redacted != word)
             {
                 words[i] = redacted;
                 changed = true;
@@ -98,28 +178,53 @@ public static class ArgvRedactor
         return sb.ToString();
     }
 
-    private static string RedactOne(string arg, string previous)
+    private static string RedactOne(string arg, string previous, PasswordOptions? program)
     {
         int headerColon = arg.IndexOf(':');
-        if (headerColon > 0 && !arg.Contains("://", StringComparison.Ordinal) && IsToken(arg.AsSpan(0, headerColon))
+        // OpenSSL's "pass:SECRET" is not a header: RedactWord has its rule.
+        if (headerColon > 0 && !arg.Contains("://", StringComparison.Ordinal) && !arg.StartsWith(OpenSslPassPrefix, StringComparison.Ordinal)
+            && IsToken(arg.AsSpan(0, headerColon))
             && HttpRedactor.IsSecretHeader(arg.AsSpan(0, headerColon)))
         {
             return arg[..(headerColon + 1)] + " " + HttpRedactor.Redacted;
         }
-        return RedactWord(arg, previous);
+        return RedactWord(arg, previous, program);
     }
 
-    private static string RedactWord(string arg, string previous)
+    private static string RedactWord(string arg, string previous, PasswordOptions? program)
     {
-        if (IsOption(previous) && !previous.Contains('='))
+        // OpenSSL's passphrase arguments (-passin, -passout, -pass): pass:SECRET; env: and file: name no secret.
+        if (arg.StartsWith(OpenSslPassPrefix, StringComparison.Ordinal) && arg.Length > OpenSslPassPrefix.Length)
+        {
+            return OpenSslPassPrefix + SecretWord(arg[OpenSslPassPrefix.Length..]);
+        }
+        // "--no-auth-warning", "--no-password": a negated option is a switch, and the next argument is not its value.
+        if (IsOption(previous) && !previous.Contains('=') && !previous.StartsWith("--no-", StringComparison.Ordinal))
         {
             if (UserOptions.Contains(previous, StringComparer.Ordinal))
             {
-                return AfterColon(arg, 0);
+                // redis-cli -u redis://user:pw@host, curl -u alice:pw.
+                return arg.Contains("://", StringComparison.Ordinal) ? HttpRedactor.RedactUrl(arg) : AfterColon(arg, 0);
             }
-            if (HttpRedactor.IsSecretParameter(previous.TrimStart('-')))
+            if (HttpRedactor.IsSecretParameter(previous.TrimStart('-'))
+                || (program is not null && program.Separate.Contains(previous, StringComparer.Ordinal)))
             {
-                return HttpRedactor.Redacted;
+                return SecretWord(arg);
+            }
+        }
+        if (program is { RedisCommands: true } && !previous.Equals("AUTH", StringComparison.OrdinalIgnoreCase)
+            && RedisSecretBefore.Contains(previous, StringComparer.OrdinalIgnoreCase))
+        {
+            return SecretWord(arg);
+        }
+        if (program is not null)
+        {
+            foreach (string option in program.Attached)
+            {
+                if (arg.Length > option.Length && arg.StartsWith(option, StringComparison.Ordinal))
+                {
+                    return option + SecretWord(arg[option.Length..]);
+                }
             }
         }
         foreach (string option in UserOptions)
@@ -141,6 +246,23 @@ public static class ArgvRedactor
             return arg[..(eq + 1)] + HttpRedactor.Redacted;
         }
         return arg.Contains("://", StringComparison.Ordinal) ? HttpRedactor.RedactUrl(arg) : arg;
+    }
+
+    private const string OpenSslPassPrefix = "pass:";
+
+    /// <summary>A secret word replaced; a script's quotes and a command's closing ';' around it stay.</summary>
+    private static string SecretWord(string word)
+    {
+        int start = 0, end = word.Length;
+        while (start < end && word[start] is '\'' or '"')
+        {
+            start++;
+        }
+        while (end > start && word[end - 1] is '\'' or '"' or ';')
+        {
+            end--;
+        }
+        return word[..start] + HttpRedactor.Redacted + word[end..];
     }
 
     /// <summary>"user:password" from <paramref name="from"/> on, with the password replaced; the same string without a colon.</summary>
