@@ -109,6 +109,16 @@ public static class ArgvRedactor
             return arg;
         }
         var pairs = arg.Split(';');
+        foreach (string pair in pairs)
+        {
+            // Every part is "key=value" with a key of words ("User ID", "Pwd"), or blank: otherwise this is a
+            // script ("curl 'http://h/?token=…'; PASSWORD=x make"), which the word rules read instead.
+            int eq = pair.IndexOf('=');
+            if (eq < 0 ? !pair.AsSpan().IsWhiteSpace() : eq == 0 || pair.AsSpan(0, eq).Trim().ContainsAnyExcept(ConnectionStringKeyChars))
+            {
+                return arg;
+            }
+        }
         bool changed = false;
         for (int i = 0; i < pairs.Length; i++)
         {
@@ -122,6 +132,9 @@ public static class ArgvRedactor
         return changed ? string.Join(';', pairs) : arg;
     }
 
+    private static readonly System.Buffers.SearchValues<char> ConnectionStringKeyChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.-");
+
     private static readonly System.Buffers.SearchValues<char> Blanks = System.Buffers.SearchValues.Create(" \t\n");
 
     /// <summary>A script's words through the same rules, each with the word before it; the blanks kept as they were.</summary>
@@ -131,16 +144,21 @@ public static class ArgvRedactor
         bool changed = false;
         PasswordOptions? program = null;
         bool restSecret = false;
+        string previous = "";
         for (int i = 0; i < words.Length; i++)
         {
             string word = words[i];
-            if (PasswordsOf(word) is { } named)
+            // The shell's quotes and a command's ';' around a word are kept, and the rules read what is inside.
+            var (core, lead, trail) = Unquoted(word);
+            if (PasswordsOf(core) is { } named)
             {
                 program = named;
                 restSecret = false;
             }
             // The header rule needs the name and value in one argument, which a script splits: not applied here.
-            string redacted = restSecret && word.Length > 0 ? SecretWord(word) : RedactWord(word, i > 0 ? words[i - 1] : "", program);
+            string redacted = core.Length == 0 ? word
+                : word[..lead] + (restSecret ? HttpRedactor.Redacted : RedactWord(core, previous, program)) + word[^trail..];
+            previous = core;
             if (word is "&&" or "||" or "|" or ";" || word.EndsWith(';'))
             {
                 // The next command starts: a known client's rules hold until it is named again.
@@ -149,7 +167,7 @@ public static class ArgvRedactor
             }
             else
             {
-                restSecret |= StartsRedisSecrets(word, program);
+                restSecret |= StartsRedisSecrets(core, program);
             }
             if (redacted != word)
             {
@@ -188,16 +206,18 @@ public static class ArgvRedactor
         {
             return arg[..(headerColon + 1)] + " " + HttpRedactor.Redacted;
         }
+        if (arg.AsSpan().ContainsAny(Blanks))
+        {
+            // A script or a phrase: the rules that run to the argument's end (a URL's query, NAME=value) would take
+            // every word after the secret with it, so they are applied word by word (RedactWords).
+            return ValueAfter(arg, previous, program) ?? arg;
+        }
         return RedactWord(arg, previous, program);
     }
 
-    private static string RedactWord(string arg, string previous, PasswordOptions? program)
+    /// <summary>The argument as the value of the option or Redis word before it, when that makes it secret.</summary>
+    private static string? ValueAfter(string arg, string previous, PasswordOptions? program)
     {
-        // OpenSSL's passphrase arguments (-passin, -passout, -pass): pass:SECRET; env: and file: name no secret.
-        if (arg.StartsWith(OpenSslPassPrefix, StringComparison.Ordinal) && arg.Length > OpenSslPassPrefix.Length)
-        {
-            return OpenSslPassPrefix + SecretWord(arg[OpenSslPassPrefix.Length..]);
-        }
         // "--no-auth-warning", "--no-password": a negated option is a switch, and the next argument is not its value.
         if (IsOption(previous) && !previous.Contains('=') && !previous.StartsWith("--no-", StringComparison.Ordinal))
         {
@@ -216,6 +236,20 @@ public static class ArgvRedactor
             && RedisSecretBefore.Contains(previous, StringComparer.OrdinalIgnoreCase))
         {
             return SecretWord(arg);
+        }
+        return null;
+    }
+
+    private static string RedactWord(string arg, string previous, PasswordOptions? program)
+    {
+        // OpenSSL's passphrase arguments (-passin, -passout, -pass): pass:SECRET; env: and file: name no secret.
+        if (arg.StartsWith(OpenSslPassPrefix, StringComparison.Ordinal) && arg.Length > OpenSslPassPrefix.Length)
+        {
+            return OpenSslPassPrefix + SecretWord(arg[OpenSslPassPrefix.Length..]);
+        }
+        if (ValueAfter(arg, previous, program) is { } value)
+        {
+            return value;
         }
         if (program is not null)
         {
@@ -250,8 +284,15 @@ public static class ArgvRedactor
 
     private const string OpenSslPassPrefix = "pass:";
 
-    /// <summary>A secret word replaced; a script's quotes and a command's closing ';' around it stay.</summary>
+    /// <summary>A secret word replaced; the quotes and a command's closing ';' around it stay.</summary>
     private static string SecretWord(string word)
+    {
+        var (_, lead, trail) = Unquoted(word);
+        return word[..lead] + HttpRedactor.Redacted + word[^trail..];
+    }
+
+    /// <summary>A word without the quotes before it and the quotes and ';' after it, and how many of each there were.</summary>
+    private static (string Core, int Lead, int Trail) Unquoted(string word)
     {
         int start = 0, end = word.Length;
         while (start < end && word[start] is '\'' or '"')
@@ -262,7 +303,7 @@ public static class ArgvRedactor
         {
             end--;
         }
-        return word[..start] + HttpRedactor.Redacted + word[end..];
+        return (word[start..end], start, word.Length - end);
     }
 
     /// <summary>"user:password" from <paramref name="from"/> on, with the password replaced; the same string without a colon.</summary>

@@ -1,3 +1,5 @@
+using FsCheck;
+using FsCheck.Fluent;
 using Tattle.Tracking.Processes;
 
 namespace Tattle.Tests.Tracking;
@@ -59,6 +61,12 @@ public sealed class ArgvRedactorTests
     [InlineData("openssl|enc|-aes256|-pass|pass:s3cret|-in|f", "openssl|enc|-aes256|-pass|pass:REDACTED|-in|f")]
     [InlineData("openssl|pkcs12|-passin|pass:s3cret|-passout|env:PW", "openssl|pkcs12|-passin|pass:REDACTED|-passout|env:PW")]
     [InlineData("sh|-c|openssl pkcs12 -passin pass:s3cret -in f", "sh|-c|openssl pkcs12 -passin pass:REDACTED -in f")]
+    [InlineData("sh|-c|curl -s \"http://[::1]:8/?token=abc\"; dig example.com", "sh|-c|curl -s \"http://[::1]:8/?token=REDACTED\"; dig example.com")]
+    [InlineData("sh|-c|PASSWORD=x ./run.sh --port 80", "sh|-c|PASSWORD=REDACTED ./run.sh --port 80")]
+    [InlineData("sh|-c|cd /srv; PASSWORD=x true; echo done", "sh|-c|cd /srv; PASSWORD=REDACTED true; echo done")]
+    [InlineData("app|Data Source=db;Password=my pass;", "app|Data Source=db;Password=REDACTED;")]
+    [InlineData("sh|-c|curl http://h/?a=1&key=k --max-time 2", "sh|-c|curl http://h/?a=1&key=REDACTED --max-time 2")]
+    [InlineData("app|--password|a b c", "app|--password|REDACTED")]
     [InlineData("psql|--no-password|-h|db", "psql|--no-password|-h|db")]
     [InlineData("curl|--no-session-id|http://h/", "curl|--no-session-id|http://h/")]
     [InlineData("sh|-c|redis-cli -a s3cret --no-auth-warning PING; redis-cli HELLO 3 AUTH app 's3cret'; ls AUTH x", "sh|-c|redis-cli -a REDACTED --no-auth-warning PING; redis-cli HELLO 3 AUTH REDACTED 'REDACTED'; ls AUTH x")]
@@ -73,5 +81,31 @@ public sealed class ArgvRedactorTests
     {
         string[] argv = ["curl", "-s", "http://127.0.0.1:8000/"];
         Assert.Same(argv, ArgvRedactor.Redact(argv));
+    }
+
+    /// <summary>
+    /// Any command line, built from the pieces the rules look for, is read without an exception and keeps its
+    /// length; where it holds redis-cli's -a and a value, the value is hidden whatever surrounds it.
+    /// </summary>
+    [Fact]
+    public void AnyCommandLine_IsReadWithoutFailing_AndHidesThePasswordsItNames()
+    {
+        string[] pieces = ["redis-cli", "mysql", "sh", "-c", "-a", "-p", "-pX", "--no-auth-warning", "AUTH", "--password", "pass:", "http://u:p@h/?token=t",
+            "a=b", "Password=", ";", "'", "\"", " ", "&&", "x", "=", ":", "Authorization: Bearer q", "\t", "-u", "s3cret"];
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(3000), Prop.ForAll<int[][]>(args =>
+        {
+            var argv = (args ?? []).Select(a => string.Concat((a ?? []).Select(p => pieces[(p & int.MaxValue) % pieces.Length]))).ToArray();
+            var shown = ArgvRedactor.Redact(argv);
+            bool hidden = true;
+            for (int i = 1; i + 1 < argv.Length; i++)
+            {
+                // redis-cli -a s3cret: whatever else the line holds, the value is not shown as it was.
+                if (argv[0] == "redis-cli" && argv[i] == "-a" && argv[i + 1] == "s3cret")
+                {
+                    hidden &= shown[i + 1] != "s3cret";
+                }
+            }
+            return shown.Count == argv.Length && hidden;
+        }));
     }
 }
