@@ -85,9 +85,17 @@ public sealed record DnsRecord : MessageRecord
         {
             if (Rcode != "NOERROR")
             {
-                line.Text(LiveStyle.Red, Rcode).Space();
+                line.Text(LiveStyle.Red, Rcode);
             }
-            line.Text(string.Join(", ", Answers.Select(a => a.Data)));
+            else if (Answers.Count == 0)
+            {
+                // NODATA (RFC 2308 section 2.2): the name exists, but has no record of this type (an AAAA query on v4 only).
+                line.Word(LiveStyle.Grey, "(no records)");
+            }
+            if (Answers.Count > 0)
+            {
+                line.Text(Rcode == "NOERROR" ? "" : " ").Text(string.Join(", ", Answers.Select(a => a.Data)));
+            }
         }
         line.Ms(LatencyMs).Conn(Conn);
     }

@@ -146,6 +146,16 @@ public sealed class LiveViewTests
     }
 
     [Fact]
+    public void DnsAnswers_AnEmptyAnswer_AndAnError_ReadAsDigWouldSayThem()
+    {
+        var a = new DnsRecord { TimestampNs = T0, Pid = 3, Comm = "getent", Conn = "c4", Role = "client", Query = "db.internal", QType = "A", Rcode = "NOERROR", Answers = [new("db.internal", "A", 60, "198.18.0.2")], Transport = "udp", Id = 1, LatencyMs = 0.08 };
+        Assert.Contains("dns A db.internal -> 198.18.0.2 0.08 ms c4", Render(a), StringComparison.Ordinal);
+        Assert.Contains("dns AAAA db.internal -> (no records) 0.15 ms c4", Render(a with { QType = "AAAA", Answers = [], LatencyMs = 0.15 }), StringComparison.Ordinal);
+        Assert.Contains("dns A nope.internal -> NXDOMAIN 0.20 ms c4", Render(a with { Query = "nope.internal", Rcode = "NXDOMAIN", Answers = [], LatencyMs = 0.2 }), StringComparison.Ordinal);
+        Assert.Contains("dns A db.internal -> (no response) c4", Render(a with { Rcode = null, Answers = [], LatencyMs = null }), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Http2Streams_ShowPathFirst_GrpcItsStatus_AndHowAStreamEnded()
     {
         var h2 = new HttpRecord { TimestampNs = T0, Pid = 7, Comm = "curl", Conn = "c3", Role = "client", Version = "2", Stream = 1, Method = "GET", Path = "/x", Host = "example.com", Status = 200, RespBytes = 12, LatencyMs = 0.5 };
