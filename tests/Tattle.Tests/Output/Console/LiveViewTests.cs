@@ -146,6 +146,14 @@ public sealed class LiveViewTests
     }
 
     [Fact]
+    public void SummaryFooter_CountsProcessesInTheSingularAndPlural()
+    {
+        var row = new SummaryRow { Pid = 9, Comm = "x", Proto = "tcp", Role = "client", Endpoint = new("127.0.0.1", 80) };
+        Assert.Contains("\n1 process, 3 kernel events, 0 lost, 1.00 s\n", RenderSummary(Summary(row) with { Processes = 1 }), StringComparison.Ordinal);
+        Assert.Contains("\n2 processes, 3 kernel events, 0 lost, 1.00 s\n", RenderSummary(Summary(row) with { Processes = 2 }), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DnsAnswers_AnEmptyAnswer_AndAnError_ReadAsDigWouldSayThem()
     {
         var a = new DnsRecord { TimestampNs = T0, Pid = 3, Comm = "getent", Conn = "c4", Role = "client", Query = "db.internal", QType = "A", Rcode = "NOERROR", Answers = [new("db.internal", "A", 60, "198.18.0.2")], Transport = "udp", Id = 1, LatencyMs = 0.08 };
