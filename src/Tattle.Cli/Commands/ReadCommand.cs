@@ -51,7 +51,10 @@ internal static class ReadCommand
             bool any = reader.TryRead(out var first);
             if (!any && reader.Error is { } early && reader.Format == CaptureFormat.Unknown)
             {
-                stderr.WriteLine($"tattle read: {path}: not a pcap or pcapng file ({early.Message})");
+                const string NotACapture = "not a pcap or pcapng file";
+                stderr.WriteLine(early.Message.StartsWith(NotACapture, StringComparison.Ordinal)
+                    ? $"tattle read: {path}: {early.Message}"
+                    : $"tattle read: {path}: {NotACapture} ({early.Message})");
                 return 2;
             }
             var sinks = new List<IRecordSink>();

@@ -244,6 +244,7 @@ public class PacketCaptureTests(ITestOutputHelper output)
         var notPcap = await TattleCli.RunAsync(["read", "/etc/hostname"]);
         Assert.Equal(2, notPcap.ExitCode);
         Assert.Contains("not a pcap or pcapng file", notPcap.Stderr);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(notPcap.Stderr, "not a pcap or pcapng file"));
     }
 
     [SkippableFact]
