@@ -5,7 +5,8 @@ using Tattle.Report;
 namespace Tattle.Cli.Commands;
 
 /// <summary>
-/// `tattle check --policy FILE -- CMD…`: the CI gate. Runs CMD traced exactly as `run` does, then judges every
+/// `tattle check --policy FILE -- CMD…` (or `--allow HOST|CIDR[:PORT]`, repeatable, alone or added to the file's
+/// entries): the CI gate. Runs CMD traced exactly as `run` does, then judges every
 /// endpoint it reached out to against the policy: CMD's exit code when all were allowed, else 3 after printing each
 /// violation.
 /// </summary>
@@ -21,7 +22,12 @@ internal static class CheckCommand
         {
             Description = "The policy to hold the run to (tattle report --policy-out writes one; format in docs/report.md)",
             HelpName = "FILE",
-            Required = true,
+        };
+        var allow = new Option<string[]>("--allow")
+        {
+            Description = "Allow HOST or CIDR (optionally one port), as an entry of the policy would; repeatable, with or instead of --policy",
+            HelpName = "HOST|CIDR[:PORT]",
+            AllowMultipleArgumentsPerToken = false,
         };
         var markdown = new Option<string?>("--markdown")
         {
@@ -36,22 +42,38 @@ internal static class CheckCommand
         };
         var check = new Command("check", "Run a command traced and exit 3 if it reached anything the policy does not allow; otherwise its exit code")
         {
-            policy, markdown, user, command,
+            policy, allow, markdown, user, command,
         };
         options.AddTo(check);
         RunCommand.RequireAfterDashes(check, command);
+        CrossCheck.Add(check, result =>
+        {
+            if (result.GetValue(policy) is null && result.GetValue(allow) is not { Length: > 0 })
+            {
+                result.AddError("give the policy to hold the run to: --policy FILE, or --allow HOST|CIDR[:PORT] (repeatable)");
+            }
+        });
         check.SetAction(result =>
         {
             Sandbox.Policy rules;
+            string? file = result.GetValue(policy);
+            string[] entries = result.GetValue(allow) ?? [];
             try
             {
-                rules = ReportInputs.LoadPolicy(result.GetValue(policy)!);
+                rules = file is null ? new Sandbox.Policy([]) : ReportInputs.LoadPolicy(file);
+                rules = rules with { Allow = [.. rules.Allow, .. entries.Select(e => Sandbox.PolicyFile.ParseEntry(e, "--allow"))] };
             }
-            catch (ReportInputs.InputException e)
+            catch (Exception e) when (e is ReportInputs.InputException or Sandbox.SandboxException)
             {
                 stderr.WriteLine($"tattle check: {e.Message}");
                 return 2;
             }
+            string judge = (file, entries.Length) switch
+            {
+                (null, _) => "--allow",
+                (_, 0) => file,
+                _ => $"{file} and --allow",
+            };
             var builder = new InventoryBuilder();
             var target = new RunTarget(result.GetValue(command) ?? [], result.GetValue(user));
             int exit = TraceLoop.Execute(options.Bind(result), target, stderr, new InventorySink(builder));
@@ -70,8 +92,8 @@ internal static class CheckCommand
                 stderr.WriteLine($"tattle check: violation: {v}");
             }
             stderr.WriteLine(violations.Count == 0
-                ? $"tattle check: every endpoint reached is allowed by {result.GetValue(policy)}"
-                : $"tattle check: {violations.Count} endpoint{(violations.Count == 1 ? "" : "s")} not allowed by {result.GetValue(policy)}: exit {ViolationExitCode}");
+                ? $"tattle check: every endpoint reached is allowed by {judge}"
+                : $"tattle check: {violations.Count} endpoint{(violations.Count == 1 ? "" : "s")} not allowed by {judge}: exit {ViolationExitCode}");
             if (result.GetValue(markdown) is { } md)
             {
                 try

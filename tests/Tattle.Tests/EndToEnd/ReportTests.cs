@@ -494,5 +494,34 @@ public sealed class ReportTests(ITestOutputHelper output) : IDisposable
         var missing = await TattleCli.RunAsync(["check", "--", "true"], json: false);
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("--policy", missing.Stderr);
+        var badEntry = await TattleCli.RunAsync(["check", "--allow", "a.test:99999", "--", "touch", marker], json: false);
+        Assert.Equal(2, badEntry.ExitCode);
+        Assert.Contains("a.test:99999", badEntry.Stderr);
+        Assert.Single(badEntry.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.False(File.Exists(marker));
+    }
+
+    /// <summary>--allow entries stand for a policy file, alone or added to one's entries.</summary>
+    [SkippableFact]
+    public async Task Check_AllowEntries_JudgeTheRunLikeAPolicyFile()
+    {
+        Requires.RootAndBpf(output);
+        using var web = ServerProcess.HttpServer();
+        int closed = ServerProcess.FreeTcpPort();
+        string[] script = ["sh", "-c", $"curl -s -o /dev/null http://127.0.0.1:{web.Port}/; curl -s -m 2 -o /dev/null http://127.0.0.1:{closed}/; exit 0"];
+
+        var allowed = await TattleCli.RunAsync(["check", "-q", "--allow", $"127.0.0.1:{web.Port}", "--allow", $"127.0.0.1:{closed}", "--", .. script], json: false);
+        output.WriteLine(allowed.ToString());
+        Assert.Equal(0, allowed.ExitCode);
+        Assert.Contains("every endpoint reached is allowed by --allow", allowed.Stderr);
+
+        string policy = Temp(".yaml");
+        File.WriteAllText(policy, $"allow:\n  - 127.0.0.1:{web.Port}\n");
+        var refused = await TattleCli.RunAsync(["check", "-q", "--policy", policy, "--allow", "127.0.0.9", "--", .. script], json: false);
+        output.WriteLine(refused.ToString());
+        Assert.Equal(3, refused.ExitCode);
+        Assert.Contains($"-> tcp 127.0.0.1:{closed} (no name), 1 attempt, ECONNREFUSED×1", refused.Stderr);
+        Assert.DoesNotContain($"127.0.0.1:{web.Port} (no name)", refused.Stderr);
+        Assert.Contains($"1 endpoint not allowed by {policy} and --allow: exit 3", refused.Stderr);
     }
 }
