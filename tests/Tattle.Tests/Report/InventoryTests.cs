@@ -130,6 +130,8 @@ public sealed class InventoryTests
         var text = new StringWriter();
         InventoryText.WriteTable(text, builder.Build());
         Assert.StartsWith("LOSS: 12 events lost while tracing (kernel ring buffer full: data records: 12)", text.ToString());
+        // One record: counted in the singular.
+        Assert.Contains(": 1 record, 0 programs, 0 endpoints", text.ToString());
     }
 
     [Fact]
