@@ -50,8 +50,8 @@ public static class ArgvRedactor
         ["mongoimport"] = MongoClient,
     };
 
-    /// <summary>Redis commands followed by secrets: AUTH [user] password (alone or in HELLO), and the two password settings.</summary>
-    private static readonly string[] RedisSecretBefore = ["AUTH", "requirepass", "masterauth"];
+    /// <summary>Redis settings whose value is a password (CONFIG SET); AUTH's arguments are all hidden (StartsRedisSecrets).</summary>
+    private static readonly string[] RedisSecretBefore = ["requirepass", "masterauth"];
 
     public static IReadOnlyList<string> Redact(IReadOnlyList<string> argv)
     {
@@ -232,8 +232,7 @@ public static class ArgvRedactor
                 return SecretWord(arg);
             }
         }
-        if (program is { RedisCommands: true } && !previous.Equals("AUTH", StringComparison.OrdinalIgnoreCase)
-            && RedisSecretBefore.Contains(previous, StringComparer.OrdinalIgnoreCase))
+        if (program is { RedisCommands: true } && RedisSecretBefore.Contains(previous, StringComparer.OrdinalIgnoreCase))
         {
             return SecretWord(arg);
         }
