@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Tattle.Records;
 using Tattle.Sandbox;
 
 namespace Tattle.Report;
@@ -82,7 +83,7 @@ public sealed class FirewallRules(Policy policy, Func<string, IReadOnlyList<IPAd
         }
         if (policy.Allow.Count(r => r.App is not null) is int apps and > 0)
         {
-            Warnings.Add($"{apps} rule{(apps == 1 ? "" : "s")} name an application protocol (app:), which firewalls do not see: their address and port are allowed whatever the protocol");
+            Warnings.Add($"{Plural.Count(apps, "rule", "rules")} name an application protocol (app:), which firewalls do not see: their address and port are allowed whatever the protocol");
         }
         return list;
     }

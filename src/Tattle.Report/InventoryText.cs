@@ -36,11 +36,8 @@ public static class InventoryText
 
     /// <summary>The line above a program's endpoints: program, user, container, processes, ancestries.</summary>
     public static string GroupTitle(ProgramGroup g) =>
-        $"{g.Program}  user {g.User ?? "?"}  container {g.Container ?? "none (host)"}  {Count(g.Processes, "process", "processes")}"
+        $"{g.Program}  user {g.User ?? "?"}  container {g.Container ?? "none (host)"}  {Plural.Count(g.Processes, "process", "processes")}"
         + (g.Trees.Count > 0 ? $"  ({string.Join("; ", g.Trees)})" : "");
-
-    /// <summary>"1 program", "2 programs".</summary>
-    private static string Count(long n, string one, string many) => $"{n} {(n == 1 ? one : many)}";
 
     /// <summary>The lines about the source: files, records, and above all loss, which makes every count a lower bound.</summary>
     public static IEnumerable<string> Header(Inventory inv)
@@ -52,7 +49,7 @@ public static class InventoryText
         {
             yield return $"MALFORMED: {inv.Malformed} lines were not JSON records and were skipped";
         }
-        yield return $"{string.Join(", ", inv.Sources)}: {Count(inv.Records, "record", "records")}, {Count(inv.Programs.Count, "program", "programs")}, {Count(inv.Endpoints.Count, "endpoint", "endpoints")}"
+        yield return $"{string.Join(", ", inv.Sources)}: {Plural.Count(inv.Records, "record", "records")}, {Plural.Count(inv.Programs.Count, "program", "programs")}, {Plural.Count(inv.Endpoints.Count, "endpoint", "endpoints")}"
             + (inv.FirstSeen is { } f ? $", {f} to {inv.LastSeen}" : "");
     }
 
@@ -115,7 +112,7 @@ public static class InventoryText
             w.WriteLine();
             w.WriteLine($"### `{Md(group.Program)}`");
             w.WriteLine();
-            w.WriteLine($"user {Md(group.User ?? "?")}, container {Md(group.Container ?? "none (host)")}, {Count(group.Processes, "process", "processes")}"
+            w.WriteLine($"user {Md(group.User ?? "?")}, container {Md(group.Container ?? "none (host)")}, {Plural.Count(group.Processes, "process", "processes")}"
                 + (group.Trees.Count > 0 ? $" ({Md(string.Join("; ", group.Trees))})" : ""));
             w.WriteLine();
             w.WriteLine("| " + string.Join(" | ", Columns) + " | DETAILS |");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Tattle.Records;
 using Tattle.Sandbox;
 
 namespace Tattle.Report;
@@ -14,7 +15,7 @@ public sealed record Violation(EndpointUse Endpoint)
         string name = e.Names.Count > 0 ? string.Join(", ", e.Names) : "no name";
         string errors = e.Errors.Count > 0 ? ", " + string.Join(" ", e.Errors.Select(x => $"{x.Key}×{x.Value}")) : "";
         return $"{e.Program} (user {e.User ?? "?"}{(e.Container is { } c ? $", container {c}" : "")}) -> {e.Proto} {e.Address} ({name}), "
-            + $"{e.Attempts} attempt{(e.Attempts == 1 ? "" : "s")}{errors}";
+            + $"{Plural.Count(e.Attempts, "attempt", "attempts")}{errors}";
     }
 }
 

@@ -103,8 +103,7 @@ public static class SocketsCommand
         {
             // As root this means ptrace restrictions (e.g. another user namespace or Yama), so "run as root" would be no help.
             string hint = Environment.IsPrivilegedProcess ? "permission denied even as root" : "run as root";
-            string noun = snapshot.UnreadableProcesses == 1 ? "process" : "processes";
-            stderr.WriteLine($"tattle sockets: {snapshot.UnreadableProcesses} {noun} not readable; {hint}");
+            stderr.WriteLine($"tattle sockets: {Plural.Count(snapshot.UnreadableProcesses, "process", "processes")} not readable; {hint}");
         }
         return 0;
     }

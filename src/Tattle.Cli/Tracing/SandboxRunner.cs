@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Tattle.Capture.Launch;
 using Tattle.Cli.Commands;
 using Tattle.Interop;
+using Tattle.Records;
 using Tattle.Sandbox;
 
 namespace Tattle.Cli.Tracing;
@@ -152,12 +153,12 @@ internal static class SandboxRunner
         {
             string? name = sandbox.FakeAnswers.GetValueOrDefault(b.Address) ?? target.Session?.Names.Find(b.Address.ToString());
             string named = name is null ? "" : $" ({name})";
-            stderr.WriteLine($"tattle: {verb} {b.Protocol} {b.Address}:{b.Port}{named}, {b.Packets} packet{(b.Packets == 1 ? "" : "s")}");
+            stderr.WriteLine($"tattle: {verb} {b.Protocol} {b.Address}:{b.Port}{named}, {Plural.Count(b.Packets, "packet", "packets")}");
         }
         if (sandbox.FakeDnsRecycled is > 0 and var recycled)
         {
             // A recycled address names its latest holder above: say so rather than let an old connect look renamed.
-            stderr.WriteLine($"tattle: fake DNS recycled {recycled} address{(recycled == 1 ? "" : "es")} (more than {Sandbox.FakeDns.FakeDnsAnswers.Capacity} names); a refused address is named by the last name given it");
+            stderr.WriteLine($"tattle: fake DNS recycled {Plural.Count(recycled, "address", "addresses")} (more than {Sandbox.FakeDns.FakeDnsAnswers.Capacity} names); a refused address is named by the last name given it");
         }
     }
 }

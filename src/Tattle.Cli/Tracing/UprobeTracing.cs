@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Tattle.Capture.Events;
 using Tattle.Capture.Uprobes;
+using Tattle.Records;
 using Tattle.Tracking;
 
 namespace Tattle.Cli.Tracing;
@@ -155,7 +156,7 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         {
             _abandoned = true;
             int dropped = _jobs.Count;
-            _warnings?.WriteLine($"tattle: {_what.Split(':')[0]}: gave up waiting for the probe worker after {StopTimeout.TotalSeconds:0.#} s ({_doing}; {dropped} more job{(dropped == 1 ? "" : "s")} dropped)");
+            _warnings?.WriteLine($"tattle: {_what.Split(':')[0]}: gave up waiting for the probe worker after {StopTimeout.TotalSeconds:0.#} s ({_doing}; {Plural.Count(dropped, "more job", "more jobs")} dropped)");
         }
         Poll(long.MinValue);
     }

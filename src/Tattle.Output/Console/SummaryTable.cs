@@ -69,7 +69,7 @@ public static class SummaryTable
         string running = summary.StillRunning > 0
             ? ", " + style.Paint(LiveStyle.Yellow, $"{summary.StillRunning} still running") + " (not traced further)" : "";
         w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{summary.Processes} {(summary.Processes == 1 ? "process" : "processes")}{running}, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s"));
+            $"{Plural.Count(summary.Processes, "process", "processes")}{running}, {summary.Events} kernel events, {lost}, {summary.DurationMs / 1000:0.00} s"));
         if (summary.Tls is { } tls && (tls.Functions > 0 || tls.Failures.Count > 0))
         {
             w.WriteLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed, {tls.Hits} probe hits)"

@@ -140,7 +140,7 @@ public sealed record MemcachedRecord : MessageRecord
             }
             else
             {
-                line.Word(LiveStyle.Green, $"{hits} hit{(hits == 1 ? "" : "s")}").Space().Word(LiveStyle.Yellow, $"{misses} miss{(misses == 1 ? "" : "es")}");
+                line.Word(LiveStyle.Green, Plural.Count(hits, "hit", "hits")).Space().Word(LiveStyle.Yellow, Plural.Count(misses, "miss", "misses"));
             }
             if (Bytes is { } bytes && hits > 0)
             {

@@ -86,7 +86,7 @@ public sealed record WebSocketRecord : MessageRecord
         }
         else if (Opcode is "text" or "binary")
         {
-            line.Space().Word($"{Frames} frame{(Frames == 1 ? "" : "s")}").Space().Bytes((ulong)Bytes);
+            line.Space().Word(Plural.Count(Frames, "frame", "frames")).Space().Bytes((ulong)Bytes);
             if (Compressed)
             {
                 line.Space().Word(LiveStyle.Grey, "deflate");
