@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tattle.Cli.Tracing;
+using Tattle.Records;
 using Tattle.Report;
 
 namespace Tattle.Cli.Commands;
@@ -60,10 +61,9 @@ internal static class CheckCommand
             string[] entries = result.GetValue(allow) ?? [];
             try
             {
-                rules = file is null ? new Sandbox.Policy([]) : ReportInputs.LoadPolicy(file);
-                rules = rules with { Allow = [.. rules.Allow, .. entries.Select(e => Sandbox.PolicyFile.ParseEntry(e, "--allow"))] };
+                rules = ReportInputs.LoadPolicy(file, entries);
             }
-            catch (Exception e) when (e is ReportInputs.InputException or Sandbox.SandboxException)
+            catch (ReportInputs.InputException e)
             {
                 stderr.WriteLine($"tattle check: {e.Message}");
                 return 2;
@@ -93,7 +93,7 @@ internal static class CheckCommand
             }
             stderr.WriteLine(violations.Count == 0
                 ? $"tattle check: every endpoint reached is allowed by {judge}"
-                : $"tattle check: {violations.Count} endpoint{(violations.Count == 1 ? "" : "s")} not allowed by {judge}: exit {ViolationExitCode}");
+                : $"tattle check: {Plural.Count(violations.Count, "endpoint", "endpoints")} not allowed by {judge}: exit {ViolationExitCode}");
             if (result.GetValue(markdown) is { } md)
             {
                 try

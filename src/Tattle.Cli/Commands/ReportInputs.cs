@@ -54,11 +54,19 @@ internal static class ReportInputs
     }
 
     /// <summary>A policy file; its errors are already one line naming the file.</summary>
-    public static Policy LoadPolicy(string path)
+    public static Policy LoadPolicy(string path) => LoadPolicy(path, []);
+
+    /// <summary>
+    /// The policy of a file (none: the defaults, allowing nothing) with entries given as HOST|CIDR[:PORT] added
+    /// (check's --allow); an error is one line naming the file or the entry.
+    /// </summary>
+    public static Policy LoadPolicy(string? path, IReadOnlyList<string> allow)
     {
         try
         {
-            return PolicyFile.LoadPolicy(path);
+            var policy = path is null ? new Policy([]) : PolicyFile.LoadPolicy(path);
+            return allow.Count == 0 ? policy
+                : policy with { Allow = [.. policy.Allow, .. allow.Select(e => PolicyFile.ParseEntry(e, "--allow"))] };
         }
         catch (SandboxException e)
         {
