@@ -14,6 +14,9 @@ public sealed class CaptureReader : IDisposable
     /// <summary>Larger blocks or records are taken for corruption, not read (Wireshark caps packets near this too).</summary>
     public const int MaxBlockLength = 256 << 20;
 
+    /// <summary>How the error of a file whose first bytes are neither pcap's nor pcapng's magic begins.</summary>
+    public const string NotACapture = "not a pcap or pcapng file";
+
     private readonly Stream _stream;
     private readonly bool _leaveOpen;
     private readonly List<CaptureInterface> _interfaces = [];
@@ -130,7 +133,7 @@ public sealed class CaptureReader : IDisposable
                 ReadPcapHeader();
                 return;
             default:
-                Fail(0, $"not a pcap or pcapng file: magic 0x{magic:x8} at byte 0");
+                Fail(0, $"{NotACapture}: magic 0x{magic:x8} at byte 0");
                 return;
         }
     }

@@ -51,10 +51,10 @@ internal static class ReadCommand
             bool any = reader.TryRead(out var first);
             if (!any && reader.Error is { } early && reader.Format == CaptureFormat.Unknown)
             {
-                const string NotACapture = "not a pcap or pcapng file";
-                stderr.WriteLine(early.Message.StartsWith(NotACapture, StringComparison.Ordinal)
+                // An empty or truncated header says what it lacks; a wrong magic says it is no capture already.
+                stderr.WriteLine(early.Message.StartsWith(CaptureReader.NotACapture, StringComparison.Ordinal)
                     ? $"tattle read: {path}: {early.Message}"
-                    : $"tattle read: {path}: {NotACapture} ({early.Message})");
+                    : $"tattle read: {path}: {CaptureReader.NotACapture} ({early.Message})");
                 return 2;
             }
             var sinks = new List<IRecordSink>();

@@ -83,18 +83,19 @@ public sealed record DnsRecord : MessageRecord
         }
         else
         {
-            if (Rcode != "NOERROR")
+            bool error = Rcode != "NOERROR";
+            if (error)
             {
                 line.Text(LiveStyle.Red, Rcode);
             }
-            else if (Answers.Count == 0)
+            if (Answers.Count > 0)
+            {
+                (error ? line.Space() : line).Text(string.Join(", ", Answers.Select(a => a.Data)));
+            }
+            else if (!error)
             {
                 // NODATA (RFC 2308 section 2.2): the name exists, but has no record of this type (an AAAA query on v4 only).
                 line.Word(LiveStyle.Grey, "(no records)");
-            }
-            if (Answers.Count > 0)
-            {
-                line.Text(Rcode == "NOERROR" ? "" : " ").Text(string.Join(", ", Answers.Select(a => a.Data)));
             }
         }
         line.Ms(LatencyMs).Conn(Conn);

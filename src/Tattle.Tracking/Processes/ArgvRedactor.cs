@@ -88,7 +88,7 @@ public static class ArgvRedactor
     /// <summary>The password options of the program a word names (a path's last part), if it is a known client.</summary>
     private static PasswordOptions? PasswordsOf(string word)
     {
-        var name = word.AsSpan().Trim("'\"");
+        var name = word.AsSpan();
         int slash = name.LastIndexOf('/');
         return ProgramPasswords.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(name[(slash + 1)..], out var options)
             ? options : null;
@@ -157,7 +157,7 @@ public static class ArgvRedactor
             }
             // The header rule needs the name and value in one argument, which a script splits: not applied here.
             string redacted = core.Length == 0 ? word
-                : word[..lead] + (restSecret ? HttpRedactor.Redacted : RedactWord(core, previous, program)) + word[^trail..];
+                : restSecret ? SecretWord(word) : word[..lead] + RedactWord(core, previous, program) + word[^trail..];
             previous = core;
             if (word is "&&" or "||" or "|" or ";" || word.EndsWith(';'))
             {
