@@ -10,12 +10,16 @@ public static class DnsProtocol
     public const int Port = 53;
     public const int MulticastPort = 5353;
 
+    /// <summary>DNS over TLS (RFC 7858 §3.1): the plaintext the TLS probes read is the TCP framing.</summary>
+    public const int TlsPort = 853;
+
     public static ProtocolInfo Info { get; } = new("dns", Probe, (options, sink) => new DnsParser(sink));
 
     /// <summary>
     /// A datagram that holds a plausible DNS message: strictly checked (one question of class IN, the whole
-    /// message well-formed) unless port 53 or 5353 is at either end. DNS over TCP only with port 53 at an end: a
-    /// length prefix and a header are too weak a signature anywhere else.
+    /// message well-formed) unless port 53 or 5353 is at either end. A stream is read leniently with port 53 or
+    /// 853 at an end; on any other port its first length-prefixed message must pass the same strict checks as a
+    /// datagram, to its last byte.
     /// </summary>
     public static Detection Probe(ReadOnlySpan<byte> data, bool datagram, int localPort, int remotePort)
     {
@@ -24,7 +28,29 @@ public static class DnsProtocol
         {
             return ProbeDatagram(data, port53 || localPort == MulticastPort || remotePort == MulticastPort);
         }
-        return port53 ? ProbeStream(data) : Detection.No;
+        return port53 || localPort == TlsPort || remotePort == TlsPort ? ProbeStream(data) : ProbeStreamStrictly(data);
+    }
+
+    /// <summary>
+    /// A stream on a port that does not say DNS: its first message, once whole, must be a standard query with one
+    /// question or its response, well-formed and ending where its length prefix says (a length prefix and a
+    /// header alone are too weak a signature). Until then a header that passes the strict checks waits for more.
+    /// </summary>
+    internal static Detection ProbeStreamStrictly(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 2 + DnsHeader.Size)
+        {
+            return data.Length < 2 || BinaryPrimitives.ReadUInt16BigEndian(data) >= DnsHeader.Size
+                ? Detection.NeedMoreData : Detection.No;
+        }
+        int length = BinaryPrimitives.ReadUInt16BigEndian(data);
+        var message = data[2..];
+        if (length < DnsHeader.Size || !DnsHeader.TryRead(message, out var header)
+            || !header.IsPlausible(length, lenient: false))
+        {
+            return Detection.No;
+        }
+        return message.Length < length ? Detection.NeedMoreData : ProbeDatagram(message[..length], lenient: false);
     }
 
     /// <summary>Whether one datagram holds a DNS message; <paramref name="lenient"/> when a port says DNS.</summary>

@@ -112,6 +112,32 @@ public sealed class DnsCaptureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Tcp_OnAnyPort_IsDnsOnceItsFirstMessageIsWholeAndStrictlyWellFormed()
+    {
+        byte[] client = Bytes("tcp-a.client.bin");
+        byte[] server = Bytes("tcp-a.server.bin");
+        // DNS over TLS's port reads like 53's; any other port waits for the whole first message.
+        Assert.Equal(Detection.Request, DnsProtocol.Info.Probe(client, false, 40000, 853));
+        Assert.Equal(Detection.Request, DnsProtocol.Info.Probe(client, false, 40000, 5300));
+        Assert.Equal(Detection.Response, DnsProtocol.Info.Probe(server, false, 5300, 40000));
+        foreach (byte[] message in new[] { client, server })
+        {
+            for (int n = 0; n < message.Length; n++)
+            {
+                Assert.Equal(Detection.NeedMoreData, DnsProtocol.Info.Probe(message.AsSpan(0, n), false, 40000, 5300));
+            }
+        }
+        // A message that does not end where its prefix says, or asks two questions, is not DNS there.
+        byte[] longer = [.. client, 0];
+        BinaryPrimitives.WriteUInt16BigEndian(longer, (ushort)(longer.Length - 2));
+        Assert.Equal(Detection.Request, DnsProtocol.Info.Probe(longer, false, 40000, 53));
+        Assert.Equal(Detection.No, DnsProtocol.Info.Probe(longer, false, 40000, 5300));
+        byte[] two = [.. client];
+        two[2 + 5] = 2;
+        Assert.Equal(Detection.No, DnsProtocol.Info.Probe(two, false, 40000, 5300));
+    }
+
+    [Fact]
     public void Tcp_ThreeQueriesOnOneConnection_InOrder()
     {
         var feeder = new ProtocolFeeder(DnsProtocol.Info);
