@@ -32,6 +32,12 @@ public sealed class NetSocket
     /// <summary>Bytes not yet sent or acknowledged.</summary>
     public long TxQueue { get; init; }
 
+    /// <summary>
+    /// A listening TCP socket's backlog (listen()'s argument, capped by net.core.somaxconn: what <c>ss -l</c> shows as
+    /// Send-Q); null for other sockets, and in other network namespaces, where no table shows it.
+    /// </summary>
+    public long? Backlog { get; internal set; }
+
     /// <summary>uid the kernel records for the socket (its creator); -1 when the table has none (unix).</summary>
     public long Uid { get; init; } = -1;
 

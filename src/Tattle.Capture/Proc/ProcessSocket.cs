@@ -50,6 +50,9 @@ public sealed class ProcessSocket
     /// <summary>Send queue (see <see cref="NetSocket.TxQueue"/>).</summary>
     public long TxQueue => Socket.TxQueue;
 
+    /// <summary>A listening TCP socket's backlog (see <see cref="NetSocket.Backlog"/>).</summary>
+    public long? Backlog => Socket.Backlog;
+
     /// <summary>Network namespace id of the socket.</summary>
     public ulong NetNs => Socket.NetNs;
 

@@ -263,6 +263,10 @@ public static class SocketTable
         {
             UnixPeers.Fill(rows, NetNamespaces.Current);
         }
+        if ((q.Kinds & SocketKinds.Tcp) != 0)
+        {
+            ListenBacklogs.Fill(rows, NetNamespaces.Current);
+        }
 
         return new SocketSnapshot { Rows = rows, UnreadableProcesses = unreadable, MalformedLines = malformed, NamespacesRead = nsDone.Count };
     }

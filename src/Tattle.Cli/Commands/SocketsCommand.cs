@@ -218,6 +218,15 @@ internal static class SocketText
         : "*";
 
     internal static string Protocol(ProcessSocket r) => r.Socket.UnixType is null ? r.Protocol : r.Protocol + "/" + r.Socket.UnixType;
+
+    /// <summary>
+    /// SEND-Q as ss shows it: a listening TCP socket's backlog, "-" where it cannot be known (another namespace);
+    /// otherwise the bytes not yet sent or acknowledged.
+    /// </summary>
+    internal static string SendQueue(ProcessSocket r) =>
+        r.Backlog is { } backlog ? backlog.ToString(CultureInfo.InvariantCulture)
+        : r.State == "LISTEN" && r.Protocol is "tcp" or "tcp6" ? "-"
+        : r.TxQueue.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>The aligned, grouped-by-process table.</summary>
@@ -243,7 +252,7 @@ internal static class TableRows
                 SocketText.Protocol(r),
                 r.State,
                 r.RxQueue.ToString(CultureInfo.InvariantCulture),
-                r.TxQueue.ToString(CultureInfo.InvariantCulture),
+                SocketText.SendQueue(r),
                 TerminalText.Sanitize(SocketText.Local(r, services)),
                 TerminalText.Sanitize(SocketText.Remote(r, services, names)),
                 r.Inode.ToString(CultureInfo.InvariantCulture),
@@ -392,6 +401,7 @@ internal static class JsonRows
             WriteNullableInt(json, "unix_peer_inode", r.UnixPeerInode == 0 ? null : (long)r.UnixPeerInode);
             json.WriteNumber("rx_queue", r.RxQueue);
             json.WriteNumber("tx_queue", r.TxQueue);
+            WriteNullableInt(json, "backlog", r.Backlog);
             json.WriteNumber("inode", r.Inode);
             WriteNullableInt(json, "netns", r.NetNs == 0 ? null : (long)r.NetNs);
             json.WriteString("netns_name", r.NetNsName);

@@ -73,12 +73,14 @@ public class SocketsCommandTests
         Assert.Equal(Environment.UserName, row.GetProperty("user").GetString());
         Assert.Equal(fd, row.GetProperty("fds")[0].GetInt32());
         Assert.Equal(service, row.GetProperty("local_service").GetString());
+        Assert.Equal(1, row.GetProperty("backlog").GetInt32()); // Listen(1), as ss -l's Send-Q
+        Assert.Equal(0, row.GetProperty("tx_queue").GetInt32());
         string[] documented =
         [
             "record", "pid", "comm", "user", "uid", "fd", "fds", "protocol", "unix_type", "state",
             "local_address", "local_port", "local_service", "local_host",
             "remote_address", "remote_port", "remote_service", "remote_host",
-            "unix_path", "unix_peer_path", "unix_peer_inode", "rx_queue", "tx_queue", "inode",
+            "unix_path", "unix_peer_path", "unix_peer_inode", "rx_queue", "tx_queue", "backlog", "inode",
             "netns", "netns_name", "container_id", "detail",
         ];
         Assert.Equal(documented, row.EnumerateObject().Select(p => p.Name));

@@ -46,6 +46,34 @@ public partial class SsOracleTests
     }
 
     [SkippableFact]
+    public void ListenBacklogsMatchSsSendQ()
+    {
+        Requires.Program(null, "ss");
+        using var l4 = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        l4.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        l4.Listen(7);
+        using var l6 = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        l6.Bind(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+        l6.Listen(3);
+        using var c = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        c.Connect(l4.LocalEndPoint!);
+
+        var rows = SocketTable.Snapshot(new SocketQuery { Pids = [Environment.ProcessId], Kinds = SocketKinds.Tcp }).Rows;
+        var (_, ss, _) = TestEnv.Run("ss", "-ltnH");
+        foreach (var listener in new[] { l4, l6 })
+        {
+            int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+            var row = Assert.Single(rows, r => r.Local?.Port == port && r.State == "LISTEN");
+            // ss -l: State Recv-Q Send-Q Local Peer; Send-Q of a listener is its backlog.
+            var line = ss.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Single(f => f.Length >= 5 && f[3].EndsWith($":{port}", StringComparison.Ordinal));
+            Assert.Equal(long.Parse(line[2], CultureInfo.InvariantCulture), row.Backlog);
+        }
+        Assert.Equal(7, rows.Single(r => r.Local?.Port == ((IPEndPoint)l4.LocalEndPoint!).Port && r.State == "LISTEN").Backlog);
+        Assert.Null(rows.Single(r => r.Inode != 0 && r.Local?.Port == ((IPEndPoint)c.LocalEndPoint!).Port).Backlog);
+    }
+
+    [SkippableFact]
     public void WholeNamespaceTcpAndUdpRowsMatchSs()
     {
         Requires.Program(null, "ss");
