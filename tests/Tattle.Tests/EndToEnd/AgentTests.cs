@@ -319,14 +319,24 @@ public sealed class AgentTests(ITestOutputHelper output)
             "--otlp-protocol", "http/protobuf"]);
         await agent.WaitForLogAsync("msg=tracing");
         Assert.True(TattlePrograms() > before);
+        // At TLS depth an HTTPS request is read in plaintext through the probes on curl's libssl. The agent's worker
+        // puts them on after it sees the exec, so this curl starts first and waits for its URL on stdin while the
+        // HTTP requests run: a curl that shook hands within milliseconds of its exec could beat its probes.
+        using var tls = TlsServers.OpenSslWww();
+        using var waiting = Process.Start(new ProcessStartInfo("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-K", "-"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        })!;
         const int requests = 40;
         for (int i = 0; i < requests; i++)
         {
             Assert.Equal("200", await Curl($"http://127.0.0.1:{web.Port}/index.html"));
         }
-        // At TLS depth an HTTPS request is read in plaintext through the probes on curl's libssl.
-        using var tls = TlsServers.OpenSslWww();
-        Assert.Equal("200", await Curl($"https://127.0.0.1:{tls.Port}/agent-tls", insecure: true));
+        await waiting.StandardInput.WriteLineAsync($"url = \"https://127.0.0.1:{tls.Port}/agent-tls\"");
+        waiting.StandardInput.Close();
+        Assert.Equal("200", await waiting.StandardOutput.ReadToEndAsync());
+        await waiting.WaitForExitAsync();
         // At once, inside the exporter's 1 s batch delay: the last spans are only on their way out at exit.
         await agent.StopAsync();
         var spans = receiver.Spans().Where(s => s.Kind == 3).ToList();
@@ -456,8 +466,8 @@ public sealed class AgentTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task<string> Curl(string url, bool insecure = false) =>
-        (await Run("curl", insecure ? "-sk" : "-s", "-o", "/dev/null", "-w", "%{http_code}", url)).Output;
+    private static async Task<string> Curl(string url) =>
+        (await Run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url)).Output;
 
     private static async Task<int> CurlPid(string url)
     {
