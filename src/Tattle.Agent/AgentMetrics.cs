@@ -67,6 +67,12 @@ public sealed class AgentMetrics : IDisposable
     public void ConnectionClosed(TagList tags, ulong sent, ulong received)
     {
         Count(_closed, 1, tags);
+        Transferred(tags, sent, received);
+    }
+
+    /// <summary>Bytes a socket moved with one peer (an unconnected datagram socket's close tells them per peer).</summary>
+    public void Transferred(TagList tags, ulong sent, ulong received)
+    {
         if (sent > 0)
         {
             var t = tags;

@@ -74,6 +74,16 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
                 break;
             case ConnCloseRecord c:
                 _localPorts.Remove((c.Pid, c.Conn));
+                if (c.Peers.Count > 0 && c.Role == "client")
+                {
+                    // Each peer's bytes under its own address, the close once under the first's.
+                    metrics.ConnectionClosed(ConnTags(c), 0, 0);
+                    foreach (var peer in c.Peers)
+                    {
+                        metrics.Transferred(ConnTags(c, peer.Remote), peer.BytesSent, peer.BytesRecv);
+                    }
+                    break;
+                }
                 metrics.ConnectionClosed(ConnTags(c), c.BytesSent, c.BytesRecv);
                 break;
             case MessageRecord m when m.IsRequest:
@@ -191,7 +201,9 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
         }
     }
 
-    private static TagList ConnTags(ConnRecord c)
+    private static TagList ConnTags(ConnRecord c) => ConnTags(c, c.Role == "server" ? c.Local : c.Remote);
+
+    private static TagList ConnTags(ConnRecord c, Endpoint? service)
     {
         var tags = new TagList
         {
@@ -199,7 +211,6 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
             { "network.transport", c.Proto },
             { "tattle.role", c.Role },
         };
-        var service = c.Role == "server" ? c.Local : c.Remote;
         if ((service?.Host ?? service?.Addr ?? service?.Path) is { } address)
         {
             tags.Add("server.address", address);

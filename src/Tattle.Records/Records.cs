@@ -174,7 +174,16 @@ public sealed record ConnCloseRecord : ConnRecord
 
     /// <summary>Ways bytes moved that Tattle counted but whose payload it could not see (sendfile, splice).</summary>
     public IReadOnlyList<string> Unseen { get; init; } = [];
+
+    /// <summary>
+    /// An unconnected datagram socket that talked to more than one peer: each with its bytes (Remote is the first
+    /// of them, and the totals are the socket's). Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<PeerBytes> Peers { get; init; } = [];
 }
+
+/// <summary>What an unconnected datagram socket sent to and received from one peer.</summary>
+public sealed record PeerBytes(Endpoint Remote, ulong BytesSent, ulong BytesRecv);
 
 /// <summary>A socket began listening.</summary>
 public sealed record ListenRecord : Record

@@ -301,9 +301,38 @@ public sealed class InventoryBuilder(UserNames? users = null)
                 e.Errors[error] = e.Errors.GetValueOrDefault(error) + 1;
                 break;
             default:
+                if (e.Role == "client" && r.TryGetProperty("peers", out var peers) && peers.ValueKind == JsonValueKind.Array
+                    && peers.GetArrayLength() > 0)
+                {
+                    ClosedPeers(r, e, peers, ts);
+                    break;
+                }
                 e.BytesSent += Long(r, "bytes_sent") ?? 0;
                 e.BytesRecv += Long(r, "bytes_recv") ?? 0;
                 break;
+        }
+    }
+
+    /// <summary>
+    /// An unconnected datagram socket that talked to several peers: each peer's bytes go to its own endpoint, which
+    /// counts as one connection, as the summary counts it (the first peer's was counted at its conn.open).
+    /// </summary>
+    private void ClosedPeers(JsonElement close, EndpointUse first, JsonElement peers, string ts)
+    {
+        foreach (var p in peers.EnumerateArray())
+        {
+            if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("remote", out var end) || end.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+            var peer = EndpointAt(end, Int(close, "pid") ?? 0, Str(close, "comm") ?? "?", first.Proto, first.Role);
+            if (peer.Attempts == 0)
+            {
+                peer.Attempts = peer.Connections = 1;
+            }
+            Seen(ts, peer);
+            peer.BytesSent += Long(p, "bytes_sent") ?? 0;
+            peer.BytesRecv += Long(p, "bytes_recv") ?? 0;
         }
     }
 

@@ -121,7 +121,25 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
         Write(new ConnCloseRecord(ConnHeader(conn, nowNs, comm), conn.BytesSent, conn.BytesRecv, Math.Max(0, nowNs - conn.OpenedNs) / 1e6)
         {
             Unseen = unseen,
+            Peers = PeersOf(conn),
         });
+    }
+
+    /// <summary>An unconnected datagram socket's traffic per peer, when it had more than one.</summary>
+    private static List<PeerBytes> PeersOf(Connection conn)
+    {
+        var peers = new List<PeerBytes>(conn.Peers is { Count: > 1 } many ? many.Count : 0);
+        if (conn.Peers is { Count: > 1 })
+        {
+            foreach (var (peer, traffic) in conn.Peers)
+            {
+                if (ToEndpoint(peer) is { } remote)
+                {
+                    peers.Add(new PeerBytes(remote, traffic.BytesSent, traffic.BytesRecv));
+                }
+            }
+        }
+        return peers;
     }
 
     private ConnHeader ConnHeader(Connection conn, long nowNs, string comm) => new(

@@ -120,6 +120,10 @@ public sealed class LiveView : IRecordSink
         return local.ToString("HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
     }
 
+    /// <summary>An unconnected datagram socket's close names its first peer; the others are counted after it.</summary>
+    private static string OtherPeers(ConnCloseRecord c) =>
+        c.Peers.Count > 1 ? " and " + Plural.Count(c.Peers.Count - 1, "other peer", "other peers") : "";
+
     private string? Describe(Record record) => record switch
     {
         ProcessStartRecord p => $"{Paint(LiveStyle.Blue, p.Existing ? "attached" : "start")} {Esc(Argv(p.Argv))}" + (p.ParentPid != 0 ? " " + Paint(LiveStyle.Grey, $"(parent {p.ParentPid})") : ""),
@@ -127,7 +131,7 @@ public sealed class LiveView : IRecordSink
         ProcessExitRecord x => x.Signal is { } sig ? $"{Paint(LiveStyle.Blue, "killed")} by signal {sig}" : $"{Paint(LiveStyle.Blue, "exit")} {x.ExitCode}",
         ConnOpenRecord o => $"{Paint(LiveStyle.Green, o.Existing ? "open (existing)" : o.Role == "server" ? "accept" : "connect")} {Esc(o.Proto)} {Esc(o.Local)} {Arrow(o.Role)} {Peer(o.Remote)} {Paint(LiveStyle.Grey, Esc(o.Conn))}",
         ConnFailRecord f => $"{Paint(LiveStyle.Red, "connect failed")} {Esc(f.Proto)} {Arrow(f.Role)} {Peer(f.Remote)} {Paint(LiveStyle.Red, Esc(f.Error))}",
-        ConnCloseRecord c => $"{Paint(LiveStyle.Yellow, "close")} {Paint(LiveStyle.Grey, Esc(c.Conn))} {Esc(c.Proto)} {Peer(c.Remote)} sent {Bytes(c.BytesSent)} recv {Bytes(c.BytesRecv)} in {c.DurationMs.ToString("0.0", CultureInfo.InvariantCulture)} ms"
+        ConnCloseRecord c => $"{Paint(LiveStyle.Yellow, "close")} {Paint(LiveStyle.Grey, Esc(c.Conn))} {Esc(c.Proto)} {Peer(c.Remote)}{OtherPeers(c)} sent {Bytes(c.BytesSent)} recv {Bytes(c.BytesRecv)} in {c.DurationMs.ToString("0.0", CultureInfo.InvariantCulture)} ms"
             + (c.Unseen.Count > 0 ? " " + Paint(LiveStyle.Grey, $"(payload unseen: {Esc(string.Join(",", c.Unseen))})") : ""),
         ListenRecord l => $"{Paint(LiveStyle.Green, "listen")} {Esc(l.Proto)} {Esc(l.Local)}" + (l.Existing ? " " + Paint(LiveStyle.Grey, "(existing)") : ""),
         DataRecord d => $"{Paint(LiveStyle.Grey, Esc(d.Dir) + (d.Tls ? " tls" : ""))} {Paint(LiveStyle.Grey, Esc(d.Conn))} {d.Len} B{(d.Truncated ? " (truncated)" : "")} {Preview(d.Payload.Span)}",

@@ -194,6 +194,19 @@ public static class RecordJson
                 {
                     JsonFields.WriteStrings(w, JsonNames.Unseen, x.Unseen);
                 }
+                if (x.Peers.Count > 0)
+                {
+                    w.WriteStartArray(JsonNames.Peers);
+                    foreach (var peer in x.Peers)
+                    {
+                        w.WriteStartObject();
+                        JsonFields.WriteEndpoint(w, JsonNames.Remote, peer.Remote);
+                        w.WriteNumber(JsonNames.BytesSent, peer.BytesSent);
+                        w.WriteNumber(JsonNames.BytesRecv, peer.BytesRecv);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
                 break;
         }
     }

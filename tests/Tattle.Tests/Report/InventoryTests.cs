@@ -122,6 +122,22 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public void UnconnectedUdp_ACloseWithPeers_GivesEachPeerItsOwnBytes()
+    {
+        string text = """
+            {"type":"conn.open","ts":"2026-01-01T00:00:01.000000Z","pid":7,"comm":"python3","conn":"c1","proto":"udp","role":"client","fd":3,"local":null,"remote":{"addr":"127.0.0.1","port":9999},"existing":false}
+            {"type":"conn.close","ts":"2026-01-01T00:00:03.000000Z","pid":7,"comm":"python3","conn":"c1","proto":"udp","role":"client","fd":3,"local":null,"remote":{"addr":"127.0.0.1","port":9999},"bytes_sent":30,"bytes_recv":4,"duration_ms":2,"peers":[{"remote":{"addr":"127.0.0.1","port":9999},"bytes_sent":10,"bytes_recv":4},{"remote":{"addr":"127.0.0.2","port":9998},"bytes_sent":20,"bytes_recv":0}]}
+            {"type":"summary","ts":"2026-01-01T00:00:04.000000Z","pid":7,"comm":"python3","duration_ms":4000,"processes":1,"still_running":0,"events":9,"lost":0,"rows":[{"pid":7,"comm":"python3","proto":"udp","role":"client","endpoint":{"addr":"127.0.0.1","port":9999},"connections":1,"bytes_sent":10,"bytes_recv":4,"protocols":[],"requests":0,"unanswered":0,"p50_ms":null,"p99_ms":null,"errors":{}},{"pid":7,"comm":"python3","proto":"udp","role":"client","endpoint":{"addr":"127.0.0.2","port":9998},"connections":1,"bytes_sent":20,"bytes_recv":0,"protocols":[],"requests":0,"unanswered":0,"p50_ms":null,"p99_ms":null,"errors":{}}]}
+            """;
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(text)), builder);
+        var peers = builder.Build().Endpoints.OrderBy(e => e.Addr, StringComparer.Ordinal).ToList();
+        // As the summary counts them: one connection each, and no byte counted twice.
+        Assert.Equal(["127.0.0.1:9999 1 10/4", "127.0.0.2:9998 1 20/0"],
+            peers.Select(e => $"{e.Address} {e.Connections} {e.BytesSent}/{e.BytesRecv}"));
+    }
+
+    [Fact]
     public void Loss_IsStatedAtTheTop()
     {
         string loss = "{\"type\":\"loss\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":0,\"comm\":\"tattle\",\"count\":12,\"where\":\"kernel ring buffer full: data records\"}\n";

@@ -303,6 +303,13 @@ public sealed class TraceSessionTests
         var open = _records.Of<ConnOpenRecord>().Single();
         Assert.Equal("udp", open.Proto);
         Assert.Equal("10.0.0.1:53", open.Remote!.ToString());
+        // The close names the first peer and gives each peer its own bytes beside the socket's totals.
+        _session.OnSocket(Sock(SocketEventKind.Close, 5, 0xC));
+        var close = _records.Of<ConnCloseRecord>().Single();
+        Assert.Equal("10.0.0.1:53", close.Remote!.ToString());
+        Assert.Equal((61UL, 90UL), (close.BytesSent, close.BytesRecv));
+        Assert.Equal(["10.0.0.1:53 30/90", "10.0.0.2:53 31/0"],
+            close.Peers.Select(p => $"{p.Remote} {p.BytesSent}/{p.BytesRecv}").Order(StringComparer.Ordinal));
         var rows = _session.Finish(Tick(), 0, 0, Pid).Rows;
         Assert.Equal(2, rows.Count);
         var a = rows.Single(r => r.Endpoint.Addr == "10.0.0.1");

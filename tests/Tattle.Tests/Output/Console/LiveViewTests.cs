@@ -154,6 +154,18 @@ public sealed class LiveViewTests
     }
 
     [Fact]
+    public void UnconnectedUdpClose_NamesItsFirstPeer_AndCountsTheOthers()
+    {
+        Endpoint a = new("127.0.0.1", 9999), b = new("127.0.0.2", 9998), c = new("127.0.0.3", 9997);
+        var close = new ConnCloseRecord { TimestampNs = T0, Pid = 1, Comm = "x", Conn = "c3", Proto = "udp", Role = "client", Fd = 3, Remote = a, BytesSent = 30, BytesRecv = 0, DurationMs = 0.3 };
+        Assert.Contains("close c3 udp 127.0.0.1:9999 sent 30 B", Render(close), StringComparison.Ordinal);
+        Assert.Contains("close c3 udp 127.0.0.1:9999 and 1 other peer sent 30 B",
+            Render(close with { Peers = [new(a, 10, 0), new(b, 20, 0)] }), StringComparison.Ordinal);
+        Assert.Contains("close c3 udp 127.0.0.1:9999 and 2 other peers sent 30 B",
+            Render(close with { Peers = [new(a, 10, 0), new(b, 10, 0), new(c, 10, 0)] }), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DnsAnswers_AnEmptyAnswer_AndAnError_ReadAsDigWouldSayThem()
     {
         var a = new DnsRecord { TimestampNs = T0, Pid = 3, Comm = "getent", Conn = "c4", Role = "client", Query = "db.internal", QType = "A", Rcode = "NOERROR", Answers = [new("db.internal", "A", 60, "198.18.0.2")], Transport = "udp", Id = 1, LatencyMs = 0.08 };

@@ -153,6 +153,21 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         yield return new ConnFailRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c4", Proto = "tcp", Role = "client", Fd = 5, Local = Local, Remote = Remote, Error = "ECONNREFUSED" };
         yield return new ConnCloseRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Proto = "tcp", Role = "client", Fd = 5, Local = Local, Remote = Remote, BytesSent = 78, BytesRecv = 6297, DurationMs = 2.3434 };
         yield return new ConnCloseRecord { TimestampNs = ts, Pid = 10, Comm = "nginx", Conn = "c5", Proto = "tcp", Role = "server", Fd = 7, Local = Local, Remote = Remote, BytesSent = 1, BytesRecv = 2, DurationMs = 1, Unseen = ["sendfile"] };
+        yield return new ConnCloseRecord
+        {
+            TimestampNs = ts,
+            Pid = 10,
+            Comm = "python3",
+            Conn = "c6",
+            Proto = "udp",
+            Role = "client",
+            Fd = 3,
+            Remote = Remote,
+            BytesSent = 30,
+            BytesRecv = 4,
+            DurationMs = 1,
+            Peers = [new(Remote, 10, 4), new(new Endpoint("127.0.0.2", 9998), 20, 0)],
+        };
         yield return new ListenRecord { TimestampNs = ts, Pid = 11, Comm = "nginx", Proto = "tcp", Fd = 6, Local = new Endpoint("0.0.0.0", 80) };
         yield return new DataRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Dir = "send", Len = 78, Captured = 78, Payload = new byte[78] };
         yield return new DataRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Dir = "recv", Len = 9000, Offset = 6000, Captured = 3000, Payload = new byte[3], Truncated = true, Tls = true, Peer = new Endpoint("10.0.0.1", 53) };
