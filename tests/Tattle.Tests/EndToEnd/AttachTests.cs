@@ -55,8 +55,8 @@ public sealed class AttachTests(ITestOutputHelper output)
         var jsonPath = Path.Combine(server.Directory, "out.jsonl");
         using var tattle = Process.Start(TattleCli.StartInfo(["attach", "-p", server.Pid.ToString(), "--duration", "4", "--json", jsonPath]))!;
         var stderr = tattle.StandardError.ReadToEndAsync();
-        // Let tattle attach before the traffic starts (its start-up is well under a second once built).
-        await Task.Delay(2000);
+        // The traffic starts once tattle has attached (its start-up takes seconds on a loaded machine).
+        await TattleCli.WaitForRecordsAsync(tattle, jsonPath, "process.start", 1, stderr);
         File.WriteAllText(Path.Combine(server.Directory, "go"), "");
         await tattle.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         output.WriteLine(await stderr);

@@ -147,7 +147,7 @@ public sealed class StatsTests(ITestOutputHelper output)
         var jsonPath = Path.Combine(server.Directory, "out.jsonl");
         using var tattle = Process.Start(TattleCli.StartInfo(["attach", "-p", server.Pid.ToString(), "--stats-in-kernel", "--duration", "5", "--json", jsonPath]))!;
         var stderr = tattle.StandardError.ReadToEndAsync();
-        await Task.Delay(2000);
+        await TattleCli.WaitForRecordsAsync(tattle, jsonPath, "process.start", 1, stderr);
         // Ten requests on one keep-alive connection, held open well past tattle's end.
         using var client = Process.Start(Py.Exe, ["-c", $$"""
             import http.client, time
@@ -180,7 +180,7 @@ public sealed class StatsTests(ITestOutputHelper output)
         var jsonPath = Path.Combine(site.Directory, "out.jsonl");
         using var tattle = Process.Start(TattleCli.StartInfo(["attach", "--comm", "nginx", "--stats-in-kernel", "--no-syscalls", "--bpf-variant", "fast", "--duration", "6", "--json", jsonPath]))!;
         var stderr = tattle.StandardError.ReadToEndAsync();
-        await Task.Delay(2500);
+        await TattleCli.WaitForRecordsAsync(tattle, jsonPath, "process.start", 1, stderr);
         string[] urls = [.. Enumerable.Repeat(site.Url("/a.txt"), 5), site.Url("/big.bin"), site.Url("/big.bin"), .. Enumerable.Repeat(site.Url("/nope"), 3)];
         var curl = Programs.Run("curl", [.. urls.SelectMany(u => new[] { "-s", "-o", "/dev/null", u })]);
         Assert.Equal(0, curl.ExitCode);

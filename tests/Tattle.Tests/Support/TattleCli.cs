@@ -103,6 +103,38 @@ public static class TattleCli
         return new TattleRun(process, jsonPath, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
     }
 
+    /// <summary>
+    /// Waits until <paramref name="tattle"/>, writing JSON Lines to <paramref name="jsonPath"/>, has written
+    /// <paramref name="count"/> records of <paramref name="type"/> (it flushes every 0.1 s): e.g. the process.start
+    /// records of attach, written once the processes are traced and probed, however long the start took.
+    /// </summary>
+    public static async Task WaitForRecordsAsync(Process tattle, string jsonPath, string type, int count, Task<string> stderr, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        string needle = $"\"type\":\"{type}\"";
+        while (true)
+        {
+            int seen = 0;
+            if (File.Exists(jsonPath))
+            {
+                using var reader = new StreamReader(new FileStream(jsonPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+                while (await reader.ReadLineAsync() is { } line)
+                {
+                    seen += line.Contains(needle, StringComparison.Ordinal) ? 1 : 0;
+                }
+            }
+            if (seen >= count)
+            {
+                return;
+            }
+            if (tattle.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"tattle wrote {seen} of {count} {type} records:\n{(tattle.HasExited ? await stderr : "")}");
+            }
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Parses a JSON Lines file; every line must be a complete JSON object.</summary>
     public static List<JsonElement> ReadJsonLines(string path)
     {
@@ -127,32 +159,8 @@ public sealed class TattleRun(Process process, string jsonPath, Task<string> std
     /// Waits until tattle has written <paramref name="count"/> records of <paramref name="type"/> (it flushes every
     /// 0.1 s): e.g. the process.start records of attach, written once the processes are traced and probed.
     /// </summary>
-    public async Task WaitForRecordsAsync(string type, int count, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        string needle = $"\"type\":\"{type}\"";
-        while (true)
-        {
-            int seen = 0;
-            if (File.Exists(jsonPath))
-            {
-                using var reader = new StreamReader(new FileStream(jsonPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
-                while (await reader.ReadLineAsync() is { } line)
-                {
-                    seen += line.Contains(needle, StringComparison.Ordinal) ? 1 : 0;
-                }
-            }
-            if (seen >= count)
-            {
-                return;
-            }
-            if (process.HasExited || DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"tattle wrote {seen} of {count} {type} records:\n{(process.HasExited ? await stderr : "")}");
-            }
-            await Task.Delay(50);
-        }
-    }
+    public Task WaitForRecordsAsync(string type, int count, TimeSpan? timeout = null) =>
+        TattleCli.WaitForRecordsAsync(process, jsonPath, type, count, stderr, timeout);
 
     /// <summary>Sends SIGTERM, waits for tattle to flush and exit, and reads what it wrote.</summary>
     public async Task<TattleResult> StopAsync(TimeSpan? timeout = null)
