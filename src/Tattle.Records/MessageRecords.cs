@@ -70,6 +70,13 @@ public abstract record MessageRecord : Record
 
     /// <summary>Describes the record as a request/response exchange for telemetry; false for a record that is none.</summary>
     public virtual bool WriteExchange(IExchangeWriter w) => false;
+
+    /// <summary>
+    /// A failed exchange's error as the semantic conventions' <c>error.type</c> names it (an HTTP status from 400 for a
+    /// client and from 500 for a server, a DNS rcode, a gRPC status, a SQLSTATE, a Redis error's kind); null when it
+    /// succeeded, had no answer, or is no exchange.
+    /// </summary>
+    public virtual string? ErrorType => null;
 }
 
 /// <summary>Bytes of one direction of a connection that were never parsed: how many and why.</summary>

@@ -355,6 +355,9 @@ public sealed record SummaryRow
     /// <summary>Requests that had no response when their connection or the trace ended.</summary>
     public int Unanswered { get; set; }
 
+    /// <summary>Requests whose answer says they failed, by <see cref="MessageRecord.ErrorType"/> (404, NXDOMAIN, NOT_FOUND, 42P01).</summary>
+    public SortedDictionary<string, int> RequestErrors { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Median latency of the answered requests, in milliseconds; null when none was answered.</summary>
     public double? P50Ms { get; set; }
 

@@ -110,6 +110,7 @@ public sealed class EndpointUse
 
     public long BytesRecv { get; set; }
 
+    /// <summary>Failed connects by errno name, and failed requests by their error type (404, NXDOMAIN, 42P01).</summary>
     public SortedDictionary<string, long> Errors { get; } = new(StringComparer.Ordinal);
 
     public string? FirstSeen { get; set; }

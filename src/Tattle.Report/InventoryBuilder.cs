@@ -410,6 +410,11 @@ public sealed class InventoryBuilder(UserNames? users = null)
             return;
         }
         e.Requests++;
+        if (Str(r, "error_type") is { } error)
+        {
+            // Beside the failed connects: the requests whose answer says they failed (404, NXDOMAIN, 42P01).
+            e.Errors[error] = e.Errors.GetValueOrDefault(error) + 1;
+        }
         if (r.TryGetProperty("latency_ms", out var latency) && latency.ValueKind == JsonValueKind.Number)
         {
             (e.Latencies ??= new LatencyHistogram()).RecordMs(latency.GetDouble());

@@ -80,6 +80,10 @@ public sealed class SummaryBuilder
         }
         row.Requests++;
         Routes?.Add(row, record);
+        if (record.ErrorType is { } error)
+        {
+            row.RequestErrors[error] = row.RequestErrors.GetValueOrDefault(error) + 1;
+        }
         if (record.LatencyMs is not double ms)
         {
             row.Unanswered++;
@@ -105,6 +109,15 @@ public sealed class SummaryBuilder
         }
         row.Protocols.Add("http");
         row.Requests += e.Statuses.Length;
+        foreach (ushort status in e.Statuses)
+        {
+            // As HttpRecord.ErrorType: a client's failures from 400, a server's from 500.
+            if (status >= 500 || (!e.RequestsReceived && status >= 400))
+            {
+                string code = StatusClass.Code(status);
+                row.RequestErrors[code] = row.RequestErrors.GetValueOrDefault(code) + 1;
+            }
+        }
         Routes?.AddCounted(row, "http", method, route, e.Statuses, e.LatenciesUs, e.RequestBytes, e.ResponseBytes);
         foreach (uint us in e.LatenciesUs)
         {

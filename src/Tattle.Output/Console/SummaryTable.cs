@@ -88,9 +88,10 @@ public static class SummaryTable
     private static string Latency(double? ms) =>
         ms is double v ? v.ToString(v < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture) + " ms" : "";
 
-    // A request left without a response reads as a problem of the endpoint, beside its failed connects.
+    // A request that failed or was left without a response reads as a problem of the endpoint, beside its failed
+    // connects.
     private static IEnumerable<string> Problems(SummaryRow row) =>
-        row.Errors.Select(e => $"{e.Key}×{e.Value}")
+        row.Errors.Concat(row.RequestErrors).Select(e => $"{e.Key}×{e.Value}")
             .Concat(row.Unanswered > 0 ? [$"unanswered×{row.Unanswered.ToString(CultureInfo.InvariantCulture)}"] : []);
 
     /// <summary>Narrows the widest text columns, one character at a time, until the table fits or none can give more.</summary>

@@ -19,6 +19,10 @@ public static class RecordJson
         {
             ConnectionFields.Write(w, message);
             message.WriteFields(w);
+            if (message.ErrorType is { } error)
+            {
+                w.WriteString(JsonNames.ErrorType, error);
+            }
             JsonFields.WriteMilliseconds(w, JsonNames.LatencyMs, message.LatencyMs);
             w.WriteEndObject();
             return;
@@ -156,6 +160,16 @@ public static class RecordJson
     /// <summary>The second <see cref="t_secondPrefix"/> holds, plus one (0: none yet).</summary>
     [ThreadStatic]
     private static long t_secondAfter;
+
+    private static void WriteCounts(Utf8JsonWriter w, JsonEncodedText name, SortedDictionary<string, int> counts)
+    {
+        w.WriteStartObject(name);
+        foreach (var (key, count) in counts)
+        {
+            w.WriteNumber(key, count);
+        }
+        w.WriteEndObject();
+    }
 
     private static void WriteIdentity(Utf8JsonWriter w, int? uid, string? cgroup)
     {
@@ -353,12 +367,8 @@ public static class RecordJson
             w.WriteNumber(JsonNames.Unanswered, row.Unanswered);
             JsonFields.WriteMilliseconds(w, JsonNames.P50Ms, row.P50Ms);
             JsonFields.WriteMilliseconds(w, JsonNames.P99Ms, row.P99Ms);
-            w.WriteStartObject(JsonNames.Errors);
-            foreach (var (name, count) in row.Errors)
-            {
-                w.WriteNumber(name, count);
-            }
-            w.WriteEndObject();
+            WriteCounts(w, JsonNames.Errors, row.Errors);
+            WriteCounts(w, JsonNames.RequestErrors, row.RequestErrors);
             w.WriteEndObject();
         }
         w.WriteEndArray();

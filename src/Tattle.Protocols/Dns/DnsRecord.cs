@@ -60,6 +60,8 @@ public sealed record DnsRecord : MessageRecord
         w.WriteEndArray();
     }
 
+    public override string? ErrorType => Rcode is null or "NOERROR" ? null : Rcode;
+
     public override bool WriteExchange(IExchangeWriter w)
     {
         w.Describe(ExchangeKind.Dns, "dns", QType.Length == 0 ? "dns" : "dns " + QType);
@@ -70,7 +72,7 @@ public sealed record DnsRecord : MessageRecord
             w.Attribute("dns.response_code", rcode);
         }
         // NOERROR with no answer is still a lookup that worked (an empty AAAA set).
-        w.Outcome(Rcode is null ? "none" : Rcode == "NOERROR" ? "ok" : "error", Rcode is null or "NOERROR" ? null : Rcode);
+        w.Outcome(Rcode is null ? "none" : Rcode == "NOERROR" ? "ok" : "error", ErrorType);
         return true;
     }
 

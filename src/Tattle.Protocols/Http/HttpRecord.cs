@@ -184,6 +184,12 @@ public sealed record HttpRecord : MessageRecord
         }
     }
 
+    public override string? ErrorType => Grpc is { } grpc
+        ? grpc.StatusCode is int code ? code == 0 ? null : grpc.StatusName ?? code.ToString(CultureInfo.InvariantCulture)
+            : Status is null ? null : "no grpc-status"
+        // A client's 4xx is its failure, a server's is the client's: error.type only from 500 on there.
+        : Status is int s && (s >= 500 || (Role != "server" && s >= 400)) ? StatusClass.Code(s) : null;
+
     public override bool WriteExchange(IExchangeWriter w)
     {
         string method = Method ?? "_OTHER";
@@ -196,20 +202,18 @@ public sealed record HttpRecord : MessageRecord
             if (grpc.StatusCode is int code)
             {
                 w.Attribute("rpc.grpc.status_code", code);
-                w.Outcome(code == 0 ? "ok" : "error", code == 0 ? null : grpc.StatusName ?? code.ToString(CultureInfo.InvariantCulture));
+                w.Outcome(code == 0 ? "ok" : "error", ErrorType);
             }
             else
             {
-                w.Outcome(Status is null ? "none" : "error", Status is null ? null : "no grpc-status");
+                w.Outcome(Status is null ? "none" : "error", ErrorType);
             }
         }
         else
         {
             // Span names stay low-cardinality (semantic conventions): the method, never the raw path.
             w.Describe(ExchangeKind.Http, "http", method);
-            bool server = Role == "server";
-            // A client's 4xx is its failure, a server's is the client's: error.type only from 500 on there.
-            w.Outcome(StatusClass.Of(Status), Status is int s && (s >= 500 || (!server && s >= 400)) ? StatusClass.Code(s) : null);
+            w.Outcome(StatusClass.Of(Status), ErrorType);
         }
         w.Attribute("http.request.method", method);
         if (Status is int status)

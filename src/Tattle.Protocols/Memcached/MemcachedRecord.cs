@@ -86,6 +86,8 @@ public sealed record MemcachedRecord : MessageRecord
     }
 
     /// <summary>"memcached get user:1 -> hit 12 B 0.2 ms", "memcached set k 5 B -> STORED", "memcached ms k (noreply)".</summary>
+    public override string? ErrorType => IsRequest && Error is { } error ? error.Split(' ', 2)[0] : null;
+
     public override bool WriteExchange(IExchangeWriter w)
     {
         if (!IsRequest)
@@ -95,7 +97,7 @@ public sealed record MemcachedRecord : MessageRecord
         w.Describe(ExchangeKind.Database, "memcached", Command);
         w.Attribute("db.system.name", "memcached");
         w.Attribute("db.operation.name", Command);
-        w.Outcome(Error is not null ? "error" : Result is null && LatencyMs is null ? "none" : "ok", Error is null ? null : Error.Split(' ', 2)[0]);
+        w.Outcome(Error is not null ? "error" : Result is null && LatencyMs is null ? "none" : "ok", ErrorType);
         return true;
     }
 

@@ -70,6 +70,9 @@ public sealed record RedisRecord : MessageRecord
         }
     }
 
+    // The error's first word is its kind (ERR, WRONGTYPE, NOAUTH): the rest may quote user data.
+    public override string? ErrorType => !Push && Error is { } e ? e.Split(' ', 2)[0] : null;
+
     /// <summary>"redis GET user:1 -> bulk 12 B 0.30 ms", "redis SET k -> status OK", "redis push message news".</summary>
     public override bool WriteExchange(IExchangeWriter w)
     {
@@ -81,9 +84,7 @@ public sealed record RedisRecord : MessageRecord
         w.Describe(ExchangeKind.Database, "redis", command);
         w.Attribute("db.system.name", "redis");
         w.Attribute("db.operation.name", command);
-        // The error's first word is its kind (ERR, WRONGTYPE, NOAUTH): the rest may quote user data.
-        string? kind = Error is { } e ? e.Split(' ', 2)[0] : null;
-        w.Outcome(Error is not null ? "error" : Reply is null ? "none" : "ok", kind);
+        w.Outcome(Error is not null ? "error" : Reply is null ? "none" : "ok", ErrorType);
         return true;
     }
 

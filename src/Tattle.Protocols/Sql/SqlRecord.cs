@@ -140,6 +140,8 @@ public sealed record SqlRecord : MessageRecord
     /// <c>sql select 1 -> SELECT 1 (1 row) 0.40 ms</c>; without a tag (MySQL's result sets) <c>-> 1 row</c>; an error
     /// gives its number (MySQL) or SQLSTATE and its message.
     /// </summary>
+    public override string? ErrorType => Error?.Code;
+
     public override bool WriteExchange(IExchangeWriter w)
     {
         if (!IsRequest)
@@ -155,7 +157,7 @@ public sealed record SqlRecord : MessageRecord
         {
             w.Attribute("db.namespace", database);
         }
-        w.Outcome(Error is null ? (LatencyMs is null ? "none" : "ok") : "error", Error?.Code);
+        w.Outcome(Error is null ? (LatencyMs is null ? "none" : "ok") : "error", ErrorType);
         if (Error is { } error)
         {
             w.Attribute("db.response.status_code", error.Code);

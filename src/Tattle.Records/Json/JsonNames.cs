@@ -63,6 +63,8 @@ public static class JsonNames
     public static readonly JsonEncodedText ResponseBytes = JsonEncodedText.Encode("response_bytes");
     public static readonly JsonEncodedText P99Ms = JsonEncodedText.Encode("p99_ms");
     public static readonly JsonEncodedText Reason = JsonEncodedText.Encode("reason");
+    public static readonly JsonEncodedText ErrorType = JsonEncodedText.Encode("error_type");
+    public static readonly JsonEncodedText RequestErrors = JsonEncodedText.Encode("request_errors");
     public static readonly JsonEncodedText Peers = JsonEncodedText.Encode("peers");
     public static readonly JsonEncodedText Remote = JsonEncodedText.Encode("remote");
     public static readonly JsonEncodedText Role = JsonEncodedText.Encode("role");

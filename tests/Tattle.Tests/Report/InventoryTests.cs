@@ -122,6 +122,22 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public void FailedRequests_CountAmongTheEndpointsErrors_ByTheirErrorType()
+    {
+        string text = """
+            {"type":"conn.open","ts":"2026-01-01T00:00:01.000000Z","pid":7,"comm":"curl","conn":"c1","proto":"tcp","role":"client","fd":3,"local":null,"remote":{"addr":"10.0.0.1","port":80},"existing":false}
+            {"type":"http","ts":"2026-01-01T00:00:01.000000Z","pid":7,"comm":"curl","conn":"c1","role":"client","remote":{"addr":"10.0.0.1","port":80},"tls":false,"method":"GET","path":"/a","host":"h","version":"HTTP/1.1","status":404,"req_bytes":1,"resp_bytes":1,"req_headers":{},"resp_headers":{},"truncated":false,"error_type":"404","latency_ms":1}
+            {"type":"http","ts":"2026-01-01T00:00:02.000000Z","pid":7,"comm":"curl","conn":"c1","role":"client","remote":{"addr":"10.0.0.1","port":80},"tls":false,"method":"GET","path":"/b","host":"h","version":"HTTP/1.1","status":200,"req_bytes":1,"resp_bytes":1,"req_headers":{},"resp_headers":{},"truncated":false,"latency_ms":1}
+            {"type":"conn.fail","ts":"2026-01-01T00:00:03.000000Z","pid":7,"comm":"curl","conn":"c2","proto":"tcp","role":"client","fd":4,"local":null,"remote":{"addr":"10.0.0.1","port":80},"error":"ECONNREFUSED","existing":false}
+            """;
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(text)), builder);
+        var e = Assert.Single(builder.Build().Endpoints);
+        Assert.Equal(2, e.Requests);
+        Assert.Equal(new SortedDictionary<string, long> { ["404"] = 1, ["ECONNREFUSED"] = 1 }, e.Errors);
+    }
+
+    [Fact]
     public void UnconnectedUdp_ACloseWithPeers_GivesEachPeerItsOwnBytes()
     {
         string text = """

@@ -1,5 +1,6 @@
 using System.Net;
 using Tattle.Capture.Events;
+using Tattle.Protocols.Http;
 using Tattle.Records;
 using Tattle.Tests.Support;
 using Tattle.Tracking;
@@ -143,6 +144,44 @@ public sealed class TraceSessionTests
         Assert.InRange(row.P50Ms!.Value, 1.0, 1.01);
         Assert.Equal(3.0, row.P99Ms!.Value);
         Assert.Equal(["http"], row.Protocols);
+    }
+
+    [Fact]
+    public void SummaryRow_CountsFailedRequests_ByTheirErrorType()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        var request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray();
+        ulong sent = 0, received = 0;
+        foreach (string status in new[] { "404 Not Found", "500 Internal Server Error", "200 OK", "404 Not Found" })
+        {
+            var response = System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+            // The kernel's stream positions, as it numbers each direction's bytes.
+            _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length) with { Position = sent }, request);
+            _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length) with { Position = received }, response);
+            sent += (ulong)request.Length;
+            received += (ulong)response.Length;
+        }
+
+        var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
+
+        Assert.Equal([404, 500, 200, 404], _records.Of<HttpRecord>().Select(h => h.Status ?? 0));
+        Assert.Equal(4, row.Requests);
+        Assert.Equal(new Dictionary<string, int> { ["404"] = 2, ["500"] = 1 }, row.RequestErrors);
+        Assert.Empty(row.Errors); // the connection itself did not fail
+    }
+
+    [Theory]
+    [InlineData("client", 404, "404")]
+    [InlineData("client", 503, "503")]
+    [InlineData("client", 302, null)]
+    [InlineData("server", 404, null)] // the client's failure, not the server's (semantic conventions)
+    [InlineData("server", 500, "500")]
+    public void HttpErrorType_FollowsTheSemanticConventionsByRole(string role, int status, string? expected)
+    {
+        var r = new HttpRecord { TimestampNs = 1, Pid = 1, Comm = "c", Conn = "c1", Role = role, Method = "GET", Path = "/", Status = status };
+        Assert.Equal(expected, r.ErrorType);
+        Assert.Null((r with { Status = null }).ErrorType);
     }
 
     [Fact]

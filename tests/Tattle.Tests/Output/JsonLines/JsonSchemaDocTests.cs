@@ -223,6 +223,7 @@ public sealed partial class JsonSchemaDocTests(ITestOutputHelper output)
         };
         yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Remote = new Endpoint("10.0.0.1", 53), Query = "example.com", QType = "A", Rcode = "NOERROR", Answers = [new("example.com", "A", 60, "93.184.216.34")], Transport = "udp", Id = 7, LatencyMs = 3 };
         yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Query = "example.com", QType = "TYPE65534", Transport = "tcp", Id = 8, Truncated = true };
+        yield return new DnsRecord { TimestampNs = ts, Pid = 10, Comm = "dig", Conn = "c6", Role = "client", Query = "nope.example.com", QType = "A", Rcode = "NXDOMAIN", Transport = "udp", Id = 9, LatencyMs = 1 };
         yield return new TlsHandshakeRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", Remote = Remote, Sni = "example.com", AlpnOffered = ["h2", "http/1.1"], Version = "TLS 1.3", LatencyMs = 4 };
         yield return new TlsHandshakeRecord { TimestampNs = ts, Pid = 10, Comm = "curl", Conn = "c1", Role = "client", HelloRetry = true, Alpn = "h2" };
         yield return new RedisRecord { TimestampNs = ts, Pid = 10, Comm = "redis-cli", Conn = "c7", Role = "client", Remote = new Endpoint("127.0.0.1", 6379), Command = "INCR", Key = "n", Args = 1, Reply = new RedisReply(RespType.Integer, null, 42, null), LatencyMs = 0.2 };
