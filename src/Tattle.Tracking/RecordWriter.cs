@@ -125,18 +125,19 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
         });
     }
 
-    /// <summary>An unconnected datagram socket's traffic per peer, when it had more than one.</summary>
-    private static List<PeerBytes> PeersOf(Connection conn)
+    /// <summary>An unconnected datagram socket's traffic per peer, when it had more than one (else nothing is allocated).</summary>
+    private static IReadOnlyList<PeerBytes> PeersOf(Connection conn)
     {
-        var peers = new List<PeerBytes>(conn.Peers is { Count: > 1 } many ? many.Count : 0);
-        if (conn.Peers is { Count: > 1 })
+        if (conn.Peers is not { Count: > 1 } many)
         {
-            foreach (var (peer, traffic) in conn.Peers)
+            return [];
+        }
+        var peers = new List<PeerBytes>(many.Count);
+        foreach (var (peer, traffic) in many)
+        {
+            if (ToEndpoint(peer) is { } remote)
             {
-                if (ToEndpoint(peer) is { } remote)
-                {
-                    peers.Add(new PeerBytes(remote, traffic.BytesSent, traffic.BytesRecv));
-                }
+                peers.Add(new PeerBytes(remote, traffic.BytesSent, traffic.BytesRecv));
             }
         }
         return peers;

@@ -184,11 +184,20 @@ public sealed record HttpRecord : MessageRecord
         }
     }
 
-    public override string? ErrorType => Grpc is { } grpc
-        ? grpc.StatusCode is int code ? code == 0 ? null : grpc.StatusName ?? code.ToString(CultureInfo.InvariantCulture)
-            : Status is null ? null : "no grpc-status"
-        // A client's 4xx is its failure, a server's is the client's: error.type only from 500 on there.
-        : Status is int s && (s >= 500 || (Role != "server" && s >= 400)) ? StatusClass.Code(s) : null;
+    public override string? ErrorType
+    {
+        get
+        {
+            if (Grpc is { } grpc)
+            {
+                // A gRPC call fails by its status, whatever the HTTP one; an answer without one is a failure too.
+                return grpc.StatusCode is int code ? (code == 0 ? null : grpc.StatusName ?? code.ToString(CultureInfo.InvariantCulture))
+                    : Status is null ? null : "no grpc-status";
+            }
+            // A client's 4xx is its failure, a server's is the client's: error.type only from 500 on there.
+            return Status is int s && (s >= 500 || (Role != "server" && s >= 400)) ? StatusClass.Code(s) : null;
+        }
+    }
 
     public override bool WriteExchange(IExchangeWriter w)
     {

@@ -185,6 +185,17 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void GrpcErrorType_IsTheCallsStatus_WhateverTheHttpStatus()
+    {
+        var call = new Tattle.Protocols.Http2.GrpcCall { Service = "s", Method = "m", StatusCode = 5, StatusName = "NOT_FOUND" };
+        var r = new HttpRecord { TimestampNs = 1, Pid = 1, Comm = "c", Conn = "c1", Role = "client", Version = "2", Status = 200, Grpc = call };
+        Assert.Equal("NOT_FOUND", r.ErrorType);
+        Assert.Null((r with { Grpc = call with { StatusCode = 0, StatusName = "OK" } }).ErrorType);
+        Assert.Equal("no grpc-status", (r with { Grpc = call with { StatusCode = null, StatusName = null } }).ErrorType);
+        Assert.Null((r with { Status = null, Grpc = call with { StatusCode = null, StatusName = null } }).ErrorType);
+    }
+
+    [Fact]
     public void SummaryRow_WithoutParsedRequests_HasNoPercentiles()
     {
         _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
