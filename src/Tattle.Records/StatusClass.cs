@@ -16,6 +16,13 @@ public static class StatusClass
         _ => "other",
     };
 
+    /// <summary>
+    /// An HTTP status as a failure's error.type (semantic conventions), or null: a client's 4xx is its failure, a
+    /// server's is the client's, so a server fails only from 500 on.
+    /// </summary>
+    public static string? HttpErrorType(int? status, bool server) =>
+        status is int s && (s >= 500 || (!server && s >= 400)) ? Code(s) : null;
+
     /// <summary>The code as text.</summary>
     public static string Code(int status) => (uint)status < Codes.Length ? Codes[status] : status.ToString(CultureInfo.InvariantCulture);
 }

@@ -325,15 +325,21 @@ public sealed class InventoryBuilder(UserNames? users = null)
             {
                 continue;
             }
-            var peer = EndpointAt(end, Int(close, "pid") ?? 0, Str(close, "comm") ?? "?", first.Proto, first.Role);
-            if (peer.Attempts == 0)
-            {
-                peer.Attempts = peer.Connections = 1;
-            }
+            var peer = CountedAsConnection(EndpointAt(end, Int(close, "pid") ?? 0, Str(close, "comm") ?? "?", first.Proto, first.Role));
             Seen(ts, peer);
             peer.BytesSent += Long(p, "bytes_sent") ?? 0;
             peer.BytesRecv += Long(p, "bytes_recv") ?? 0;
         }
+    }
+
+    /// <summary>A peer of an unconnected datagram socket is one connection, as the summary counts it, however often it is met.</summary>
+    private static EndpointUse CountedAsConnection(EndpointUse peer)
+    {
+        if (peer.Attempts == 0)
+        {
+            peer.Attempts = peer.Connections = 1;
+        }
+        return peer;
     }
 
     private void Message(JsonElement r, string type)
@@ -342,12 +348,7 @@ public sealed class InventoryBuilder(UserNames? users = null)
         if (_connections.TryGetValue((_source, conn), out var e) && e.Proto == "udp" && e.Role == "client" && OtherPeer(r, e))
         {
             // An unconnected datagram socket's message to another peer than its first: that peer's endpoint.
-            var peer = EndpointOf(r, "udp", "client")!;
-            if (peer.Attempts == 0)
-            {
-                peer.Attempts = peer.Connections = 1;
-            }
-            e = peer;
+            e = CountedAsConnection(EndpointOf(r, "udp", "client")!);
         }
         if (e is null)
         {

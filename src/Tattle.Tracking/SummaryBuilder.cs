@@ -82,7 +82,7 @@ public sealed class SummaryBuilder
         Routes?.Add(row, record);
         if (record.ErrorType is { } error)
         {
-            row.RequestErrors[error] = row.RequestErrors.GetValueOrDefault(error) + 1;
+            CountError(row, error);
         }
         if (record.LatencyMs is not double ms)
         {
@@ -111,11 +111,9 @@ public sealed class SummaryBuilder
         row.Requests += e.Statuses.Length;
         foreach (ushort status in e.Statuses)
         {
-            // As HttpRecord.ErrorType: a client's failures from 400, a server's from 500.
-            if (status >= 500 || (!e.RequestsReceived && status >= 400))
+            if (StatusClass.HttpErrorType(status, server: e.RequestsReceived) is { } error)
             {
-                string code = StatusClass.Code(status);
-                row.RequestErrors[code] = row.RequestErrors.GetValueOrDefault(code) + 1;
+                CountError(row, error);
             }
         }
         Routes?.AddCounted(row, "http", method, route, e.Statuses, e.LatenciesUs, e.RequestBytes, e.ResponseBytes);
@@ -129,6 +127,9 @@ public sealed class SummaryBuilder
             LatenciesOf(row).RecordUs(us);
         }
     }
+
+    private static void CountError(SummaryRow row, string error) =>
+        row.RequestErrors[error] = row.RequestErrors.GetValueOrDefault(error) + 1;
 
     private LatencyHistogram LatenciesOf(SummaryRow row)
     {

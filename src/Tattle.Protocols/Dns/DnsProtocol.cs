@@ -38,15 +38,21 @@ public static class DnsProtocol
     /// </summary>
     internal static Detection ProbeStreamStrictly(ReadOnlySpan<byte> data)
     {
-        if (data.Length < 2 + DnsHeader.Size)
+        if (data.Length < 2)
         {
-            return data.Length < 2 || BinaryPrimitives.ReadUInt16BigEndian(data) >= DnsHeader.Size
-                ? Detection.NeedMoreData : Detection.No;
+            return Detection.NeedMoreData;
         }
         int length = BinaryPrimitives.ReadUInt16BigEndian(data);
+        if (length < DnsHeader.Size)
+        {
+            return Detection.No;
+        }
         var message = data[2..];
-        if (length < DnsHeader.Size || !DnsHeader.TryRead(message, out var header)
-            || !header.IsPlausible(length, lenient: false))
+        if (!DnsHeader.TryRead(message, out var header))
+        {
+            return Detection.NeedMoreData;
+        }
+        if (!header.IsPlausible(length, lenient: false))
         {
             return Detection.No;
         }

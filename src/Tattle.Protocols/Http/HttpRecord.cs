@@ -194,8 +194,7 @@ public sealed record HttpRecord : MessageRecord
                 return grpc.StatusCode is int code ? (code == 0 ? null : grpc.StatusName ?? code.ToString(CultureInfo.InvariantCulture))
                     : Status is null ? null : "no grpc-status";
             }
-            // A client's 4xx is its failure, a server's is the client's: error.type only from 500 on there.
-            return Status is int s && (s >= 500 || (Role != "server" && s >= 400)) ? StatusClass.Code(s) : null;
+            return StatusClass.HttpErrorType(Status, server: Role == "server");
         }
     }
 
