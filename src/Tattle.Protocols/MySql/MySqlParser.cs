@@ -9,7 +9,7 @@ namespace Tattle.Protocols.MySql;
 /// packets carry the sequence ids that follow the command's. Row values and authentication data are never read:
 /// row packets are counted and skipped as they arrive, never buffered.
 /// </summary>
-internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
+internal sealed class MySqlParser(ParserOptions options, IMessageSink sink) : IProtocolParser
 {
     /// <summary>The largest payload read whole; a longer packet is skipped (a command keeps its first bytes).</summary>
     public const int MaxPacket = 1 << 20;
@@ -305,10 +305,10 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
             case ComStmtSendLongData:
                 break;
             case ComQuery:
-                p = Next(Kind.Query, query: Text(args, cut));
+                p = Next(Kind.Query, query: StatementText(args, cut));
                 break;
             case ComStmtPrepare:
-                p = Next(Kind.Prepare, query: Text(args, cut), command: "COM_STMT_PREPARE", awaiting: Await.First);
+                p = Next(Kind.Prepare, query: StatementText(args, cut), command: "COM_STMT_PREPARE", awaiting: Await.First);
                 break;
             case ComStmtExecute:
                 {
@@ -391,6 +391,13 @@ internal sealed class MySqlParser(IMessageSink sink) : IProtocolParser
             return _lastPrepared;
         }
         return _statements.GetValueOrDefault(id);
+    }
+
+    /// <summary>A statement's text, its passwords redacted unless --no-redact (before the mark of a cut, which ends no string).</summary>
+    private string StatementText(ReadOnlySpan<byte> bytes, bool cut)
+    {
+        string text = System.Text.Encoding.UTF8.GetString(bytes);
+        return (options.Redact ? SqlSecrets.Redact(text, SqlDialect.MySql) : text) + (cut ? "…" : "");
     }
 
     private static string Text(ReadOnlySpan<byte> bytes, bool cut) =>

@@ -13,7 +13,7 @@ public static class MySqlProtocol
     /// <summary>The longest server version string believed (MariaDB's are about 40 bytes).</summary>
     private const int MaxVersion = 128;
 
-    public static ProtocolInfo Info { get; } = new("mysql", Probe, (_, sink) => new MySqlParser(sink))
+    public static ProtocolInfo Info { get; } = new("mysql", Probe, (options, sink) => new MySqlParser(options, sink))
     {
         Aliases = ["mariadb"],
     };

@@ -163,12 +163,12 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         switch ((char)data[0])
         {
             case 'Q':
-                _pending.Enqueue(Rent(Step.Simple, context, r.CString()));
+                _pending.Enqueue(Rent(Step.Simple, context, Statement(r.CString())));
                 break;
             case 'P':
                 {
                     string name = r.CString();
-                    string query = r.CString();
+                    string query = Statement(r.CString());
                     if (!r.Failed)
                     {
                         if (_statements.Count >= MaxStatements && !_statements.ContainsKey(name))
@@ -250,6 +250,9 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         bound.Params = Math.Max(0, count);
         bound.Values = values;
     }
+
+    /// <summary>A statement's text as records keep it: its passwords redacted unless --no-redact.</summary>
+    private string Statement(string text) => options.Redact ? SqlSecrets.Redact(text, SqlDialect.PostgreSql) : text;
 
     private static string? ParamText(ReadOnlySpan<byte> v, bool binary)
     {

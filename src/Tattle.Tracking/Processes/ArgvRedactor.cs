@@ -1,4 +1,5 @@
 using Tattle.Protocols.Http1;
+using Tattle.Protocols.Sql;
 
 namespace Tattle.Tracking.Processes;
 
@@ -8,7 +9,8 @@ namespace Tattle.Tracking.Processes;
 /// JWTs and Bearer/Basic tokens anywhere) before process records show an argv. The rules are the HTTP ones: the same header names and the
 /// same words (token, secret, password, key, …) in option and variable names. Clients whose password options
 /// carry no such word are known by name (`redis-cli -a`, `mysql -p…`, `sshpass -p`, `mongosh -p`), as are
-/// Redis commands that carry one (`AUTH`, `HELLO … AUTH`, `CONFIG SET requirepass`) and OpenSSL's `pass:…`. An
+/// Redis commands that carry one (`AUTH`, `HELLO … AUTH`, `CONFIG SET requirepass`), SQL statements that set one
+/// (`psql -c "alter role … password '…'"`, `mysql -e "… identified by '…'"`) and OpenSSL's `pass:…`. An
 /// argument holding a script (`sh -c '…'`) is read word by word with the same rules.
 /// </summary>
 public static class ArgvRedactor
@@ -74,6 +76,8 @@ public static class ArgvRedactor
                     redacted = RedactWords(redacted);
                 }
                 redacted = HttpRedactor.RedactCredentials(redacted);
+                // psql -c "alter role … password '…'", mysql -e "… identified by '…'", and the same inside sh -c.
+                redacted = SqlSecrets.Redact(redacted, SqlDialect.CommandLine);
                 restSecret = i > 0 && StartsRedisSecrets(argv[i], program);
             }
             if (redacted != argv[i])

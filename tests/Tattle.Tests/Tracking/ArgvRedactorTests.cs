@@ -71,6 +71,11 @@ public sealed class ArgvRedactorTests
     [InlineData("curl|--no-session-id|http://h/", "curl|--no-session-id|http://h/")]
     [InlineData("sh|-c|redis-cli -a s3cret --no-auth-warning PING; redis-cli HELLO 3 AUTH app 's3cret'; ls AUTH x", "sh|-c|redis-cli -a REDACTED --no-auth-warning PING; redis-cli HELLO 3 AUTH REDACTED 'REDACTED'; ls AUTH x")]
     [InlineData("sh|-c|mysql -ps3cret shop && redis-cli -a 's3cret';", "sh|-c|mysql -pREDACTED shop && redis-cli -a 'REDACTED';")]
+    [InlineData("psql|-c|alter user app password 'hunter2'", "psql|-c|alter user app password 'REDACTED'")]
+    [InlineData("/usr/bin/perl|/usr/bin/psql|-c|create role x login password 'pw'", "/usr/bin/perl|/usr/bin/psql|-c|create role x login password 'REDACTED'")]
+    [InlineData("mysql|-e|CREATE USER 'u'@'%' IDENTIFIED BY 'p\\'w'", "mysql|-e|CREATE USER 'u'@'%' IDENTIFIED BY 'REDACTED'")]
+    [InlineData("sh|-c|ls /tmp/* && psql --echo-all -c \"alter role app with password 'pw'\"", "sh|-c|ls /tmp/* && psql --echo-all -c \"alter role app with password 'REDACTED'\"")]
+    [InlineData("psql|-c|select password from users where name = 'bob'", "psql|-c|select password from users where name = 'bob'")]
     public void Redacts(string argv, string expected)
     {
         Assert.Equal(expected.Split('|'), ArgvRedactor.Redact(argv.Split('|')));
@@ -91,7 +96,7 @@ public sealed class ArgvRedactorTests
     public void AnyCommandLine_IsReadWithoutFailing_AndHidesThePasswordsItNames()
     {
         string[] pieces = ["redis-cli", "mysql", "sh", "-c", "-a", "-p", "-pX", "--no-auth-warning", "AUTH", "--password", "pass:", "http://u:p@h/?token=t",
-            "a=b", "Password=", ";", "'", "\"", " ", "&&", "x", "=", ":", "Authorization: Bearer q", "\t", "-u", "s3cret"];
+            "a=b", "Password=", ";", "'", "\"", " ", "&&", "x", "=", ":", "Authorization: Bearer q", "\t", "-u", "s3cret", "identified by", "\\", "$$", "--", "/*"];
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(3000), Prop.ForAll<int[][]>(args =>
         {
             var argv = (args ?? []).Select(a => string.Concat((a ?? []).Select(p => pieces[(p & int.MaxValue) % pieces.Length]))).ToArray();

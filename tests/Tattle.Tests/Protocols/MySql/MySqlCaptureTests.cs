@@ -13,13 +13,13 @@ namespace Tattle.Tests.Protocols.MySql;
 /// </summary>
 public sealed class MySqlCaptureTests(ITestOutputHelper output)
 {
-    private static readonly string[] All = ["select1", "error", "syntax", "script", "big_rows", "ping", "bad_password", "old_eof", "connector"];
+    private static readonly string[] All = ["select1", "error", "syntax", "script", "big_rows", "ping", "bad_password", "old_eof", "connector", "passwords"];
 
     private static RecordedConnection Load(string name) => RecordedConnection.Load("mysql", name);
 
-    private List<MySqlExchange> Run(string name, Random? random = null)
+    private List<MySqlExchange> Run(string name, Random? random = null, ParserOptions? options = null)
     {
-        var feeder = Load(name).Replay(MySqlProtocol.Info, null, random);
+        var feeder = Load(name).Replay(MySqlProtocol.Info, options, random);
         Assert.Equal(0, feeder.Dropped(MessageKind.Request));
         Assert.Equal(0, feeder.Dropped(MessageKind.Response));
         var messages = feeder.Messages.Cast<MySqlExchange>().ToList();
@@ -151,6 +151,22 @@ public sealed class MySqlCaptureTests(ITestOutputHelper output)
     {
         var x = Assert.Single(Run("ping"));
         Assert.Equal(("COM_PING", "OK", (string?)null, "mysqladmin"), (x.Command, x.Tag, x.Query, x.Application));
+    }
+
+    [Fact]
+    public void PasswordsInStatementsAreRedactedUnlessAsked()
+    {
+        string[] redacted =
+        [
+            "create user scram@'localhost' identified by 'REDACTED'",
+            "set password for scram@'localhost' = password(\"REDACTED\")",
+            "alter user scram@'localhost' identified via mysql_native_password using password('REDACTED')",
+            "drop user scram@'localhost'",
+        ];
+        Assert.Equal(redacted, Run("passwords").Where(m => m.Query is not null).Select(m => m.Query));
+        Assert.Equal(
+            redacted.Select(q => q.Replace("REDACTED", "hunter2-never-recorded", StringComparison.Ordinal)),
+            Run("passwords", options: new ParserOptions { Redact = false }).Where(m => m.Query is not null).Select(m => m.Query));
     }
 
     [Fact]

@@ -81,6 +81,7 @@ public sealed class PostgresCaptureTests(ITestOutputHelper output)
     [InlineData("extended")]
     [InlineData("big_rows")]
     [InlineData("notify")]
+    [InlineData("passwords")]
     public void RandomSplitsGiveTheSameMessages(string name)
     {
         string Summary(IEnumerable<PostgresExchange> xs) =>
@@ -153,6 +154,23 @@ public sealed class PostgresCaptureTests(ITestOutputHelper output)
         Assert.DoesNotContain("hunter2", all);
         Assert.DoesNotContain("SCRAM", all);
         Assert.Contains("SCRAM-SHA-256", Encoding.ASCII.GetString(c.Requests));
+    }
+
+    [Fact]
+    public void PasswordsInStatementsAreRedactedUnlessAsked()
+    {
+        string[] redacted =
+        [
+            "alter user scram password 'REDACTED'",
+            "alter role scram with encrypted password E'REDACTED' valid until 'infinity'",
+            "select 'host=127.0.0.1 password=REDACTED dbname=postgres' as conninfo",
+        ];
+        var x = Run("passwords");
+        Assert.Equal(redacted, x.Select(m => m.Query));
+        Assert.Equal(["ALTER ROLE", "ALTER ROLE", "SELECT 1"], x.Select(m => m.Tag));
+        Assert.Equal(
+            redacted.Select(q => q.Replace("REDACTED", "hunter2-never-recorded", StringComparison.Ordinal)),
+            Run("passwords", new ParserOptions { Redact = false }).Select(m => m.Query));
     }
 
     [Fact]

@@ -36,10 +36,14 @@ def free_port():
 
 
 class Relay:
-    """Accepts one connection at a time and forwards it to the upstream, logging each recv()."""
+    """Accepts one connection at a time and forwards it to the upstream, logging each recv().
+
+    Cases named on the command line (capture.py NAME...) are the only ones recorded, when any is named: a new case
+    is captured without rewriting the files of the others."""
 
     def __init__(self, upstream_port):
         self.upstream = upstream_port
+        self.only = set(sys.argv[1:])
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -47,6 +51,8 @@ class Relay:
         self.port = self.listener.getsockname()[1]
 
     def record(self, name, run_client):
+        if self.only and name not in self.only:
+            return
         streams = {"c2s": bytearray(), "s2c": bytearray()}
         order = []
         lock = threading.Lock()

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Captures the MySQL wire bytes the MySql parser tests replay.
 
-Run once, as root, from anywhere:  /usr/bin/python3 capture.py
+Run once, as root, from anywhere:  /usr/bin/python3 capture.py [NAME...]   (only the cases named, when any is)
 Needs mariadb-server and mariadb-client (Debian 12: MariaDB 10.11), openssl, and tests/DbClients built
 (`dotnet build tests/DbClients`). A server is created with mariadb-install-db in its own data directory under
 /tmp, listens on 127.0.0.1 on a free port with its socket in that directory, and is stopped at the end; the system
@@ -157,6 +157,11 @@ def main():
         relay.record("ssl", mariadb("--ssl", "--ssl-verify-server-cert=0", "-e", "select 1"))
         relay.record("old_eof", old_eof_client)
         relay.record("connector", connector)
+        # Statements that carry passwords, which records show as REDACTED.
+        relay.record("passwords", mariadb("-e", f"create user scram@'localhost' identified by '{PASSWORD}';"
+                                          f"set password for scram@'localhost' = password(\"{PASSWORD}\");"
+                                          f"alter user scram@'localhost' identified via mysql_native_password using password('{PASSWORD}');"
+                                          "drop user scram@'localhost'"))
     finally:
         server.terminate()
         server.wait()

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Captures the PostgreSQL wire bytes the Postgres parser tests replay.
 
-Run once, as root, from anywhere:  /usr/bin/python3 capture.py
+Run once, as root, from anywhere:  /usr/bin/python3 capture.py [NAME...]   (only the cases named, when any is)
 Needs postgresql-15 (its initdb, pg_ctl, psql and pgbench) and openssl. A PostgreSQL 15 cluster is created as user
 postgres in its own data directory under /tmp, listening on 127.0.0.1 on a free port with its socket in /tmp, and
 stopped at the end; the system service is never touched. Writes, next to this script, for each case NAME:
@@ -148,6 +148,10 @@ def main():
         relay.record("big_rows", psql("-c", "select repeat('x', 100000) from generate_series(1, 3)"))
         relay.record("notify", psql("-c", "listen ch; notify ch, 'hello'"))
         relay.record("extended", extended_client)
+        # Statements that carry passwords, which records show as REDACTED (the role's, a connection string's).
+        relay.record("passwords", psql("-c", f"alter user scram password '{PASSWORD}'",
+                                       "-c", f"alter role scram with encrypted password E'{PASSWORD}' valid until 'infinity'",
+                                       "-c", f"select 'host=127.0.0.1 password={PASSWORD} dbname=postgres' as conninfo"))
     finally:
         as_postgres(f"{BIN}/pg_ctl", "-D", data, "-m", "fast", "stop", stdout=subprocess.DEVNULL)
         shutil.rmtree(top, ignore_errors=True)
