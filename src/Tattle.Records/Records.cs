@@ -4,9 +4,15 @@ namespace Tattle.Records;
 /// <summary>An address as records show it: IP and port, or a Unix socket path; Host when a name is known.</summary>
 public sealed record Endpoint(string? Addr, int? Port, string? Path = null, string? Host = null)
 {
-    public override string ToString() => Path is not null ? Path
-        : Addr is null ? "-"
-        : Addr.Contains(':') ? $"[{Addr}]:{Port}" : $"{Addr}:{Port}";
+    /// <summary>A Unix socket without a name (a socketpair's end, an unbound client), written "*" as ss writes it.</summary>
+    public bool IsUnnamedUnix => Path is { Length: 0 };
+
+    public override string ToString() => Format(Addr, Port, Path);
+
+    /// <summary>"10.0.0.1:443", "[::1]:53", "/run/app.sock", "*" for an unnamed Unix socket, "-" when nothing is known.</summary>
+    public static string Format(string? addr, int? port, string? path) => path is not null ? (path.Length == 0 ? "*" : path)
+        : addr is null ? "-"
+        : addr.Contains(':') ? $"[{addr}]:{port}" : $"{addr}:{port}";
 }
 
 /// <summary>One line of Tattle's output: every record has a type, a time, and the process it belongs to.</summary>
@@ -125,6 +131,12 @@ public sealed record ConnOpenRecord : ConnRecord
     public override string Type => "conn.open";
 
     public bool Existing { get; init; }
+
+    /// <summary>
+    /// Both ends of a Unix socket unnamed: a socketpair's (a name is kept by an accepted socket, its listener's, and
+    /// by a connecting one, its server's), first seen when data crossed it, since socketpair() connects nothing.
+    /// </summary>
+    public bool IsSocketPair => Proto == "unix" && Local is { IsUnnamedUnix: true } && Remote is { IsUnnamedUnix: true };
 }
 
 /// <summary>A connection attempt failed; Error is the errno name ("ECONNREFUSED").</summary>

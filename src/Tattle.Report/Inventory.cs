@@ -1,3 +1,4 @@
+using Tattle.Records;
 using Tattle.Tracking;
 
 namespace Tattle.Report;
@@ -136,7 +137,7 @@ public sealed class EndpointUse
     public string Target => Names.FirstOrDefault() ?? Addr ?? Path ?? "-";
 
     /// <summary>addr:port, [v6]:port or the path.</summary>
-    public string Address => Path ?? (Addr is null ? "-" : Addr.Contains(':') ? $"[{Addr}]:{Port}" : $"{Addr}:{Port}");
+    public string Address => Endpoint.Format(Addr, Port, Path);
 
     public string GroupKeyOf => GroupKey(Program, User, Container);
 

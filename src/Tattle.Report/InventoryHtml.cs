@@ -158,7 +158,7 @@ public static class InventoryHtml
     }
 
     /// <summary>An endpoint as the map shows it: proto, its name (else address) and port.</summary>
-    public static string EndpointId(EndpointUse e) => e.Path is not null ? $"{e.Proto} {e.Path}"
+    public static string EndpointId(EndpointUse e) => e.Path is not null ? $"{e.Proto} {e.Address}"
         : $"{e.Proto} {e.Target}{(e.Port is { } p ? $":{p}" : "")}";
 
     private static double Weight(long requests, long bytes) => requests > 0 ? Math.Log2(1 + requests) * 4 : Math.Log2(1 + bytes) / 4;

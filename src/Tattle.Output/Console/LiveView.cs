@@ -129,6 +129,7 @@ public sealed class LiveView : IRecordSink
         ProcessStartRecord p => $"{Paint(LiveStyle.Blue, p.Existing ? "attached" : "start")} {Esc(Argv(p.Argv))}" + (p.ParentPid != 0 ? " " + Paint(LiveStyle.Grey, $"(parent {p.ParentPid})") : ""),
         ProcessExecRecord x => $"{Paint(LiveStyle.Blue, "exec")} {Esc(Argv(x.Argv))}",
         ProcessExitRecord x => x.Signal is { } sig ? $"{Paint(LiveStyle.Blue, "killed")} by signal {sig}" : $"{Paint(LiveStyle.Blue, "exit")} {x.ExitCode}",
+        ConnOpenRecord { IsSocketPair: true, Existing: false } o => $"{Paint(LiveStyle.Green, "socketpair")} {Esc(o.Proto)} {Paint(LiveStyle.Grey, Esc(o.Conn))}",
         ConnOpenRecord o => $"{Paint(LiveStyle.Green, o.Existing ? "open (existing)" : o.Role == "server" ? "accept" : "connect")} {Esc(o.Proto)} {Esc(o.Local)} {Arrow(o.Role)} {Peer(o.Remote)} {Paint(LiveStyle.Grey, Esc(o.Conn))}",
         ConnFailRecord f => $"{Paint(LiveStyle.Red, "connect failed")} {Esc(f.Proto)} {Arrow(f.Role)} {Peer(f.Remote)} {Paint(LiveStyle.Red, Esc(f.Error))}",
         ConnCloseRecord c => $"{Paint(LiveStyle.Yellow, "close")} {Paint(LiveStyle.Grey, Esc(c.Conn))} {Esc(c.Proto)} {Peer(c.Remote)}{OtherPeers(c)} sent {Bytes(c.BytesSent)} recv {Bytes(c.BytesRecv)} in {c.DurationMs.ToString("0.0", CultureInfo.InvariantCulture)} ms"

@@ -70,6 +70,19 @@ public sealed class LiveViewTests
     }
 
     [Fact]
+    public void ASocketPair_IsNamedSo_AndItsUnnamedEndsAreStars()
+    {
+        Endpoint unnamed = new(null, null, Path: "");
+        string open = Render(new ConnOpenRecord { TimestampNs = T0 + 1_500_000_000, Pid = 7, Comm = "curl", Conn = "c7", Proto = "unix", Role = "client", Fd = 6, Local = unnamed, Remote = unnamed });
+        Assert.Equal("   1.500 curl[7] socketpair unix c7\n", open);
+        string close = Render(new ConnCloseRecord { TimestampNs = T0 + 1_500_000_000, Pid = 7, Comm = "curl", Conn = "c7", Proto = "unix", Role = "client", Fd = 6, Local = unnamed, Remote = unnamed, BytesSent = 1, BytesRecv = 0, DurationMs = 0 });
+        Assert.Equal("   1.500 curl[7] close c7 unix * sent 1 B recv 0 B in 0.0 ms\n", close);
+        // A client bound to no name that connected to a server's path is no pair.
+        string client = Render(new ConnOpenRecord { TimestampNs = T0 + 1_500_000_000, Pid = 7, Comm = "app", Conn = "c8", Proto = "unix", Role = "client", Fd = 6, Local = unnamed, Remote = new(null, null, Path: "/run/app.sock") });
+        Assert.Equal("   1.500 app[7] connect unix * -> /run/app.sock c8\n", client);
+    }
+
+    [Fact]
     public void TracedText_IsPrintedLiterally_AndNeverWrapped()
     {
         string path = "/:rocket:/x/APT::Key::MasterKeyring/[bold]b[/]/" + new string('p', 500);
