@@ -97,6 +97,34 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void NonBlockingConnect_ClosedBeforeAnyAnswer_IsAFailure_NotSilence()
+    {
+        // A SYN a firewall dropped: connect() said EINPROGRESS, then the program gave up and closed the socket,
+        // whose CLOSE state (no error) comes after the close() that the tracker sees first.
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA, result: -115));
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.TcpState, 3, 0xA, state: TcpState.Close));
+        Assert.Equal("EINPROGRESS", _records.Of<ConnFailRecord>().Single().Error);
+        Assert.Empty(_records.Of<ConnOpenRecord>());
+        Assert.Empty(_records.Of<ConnCloseRecord>());
+        var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
+        Assert.Equal((1, 0), (row.Errors["EINPROGRESS"], row.Connections));
+    }
+
+    [Fact]
+    public void NonBlockingConnect_ItsCloseStateAlone_EndsItTheSameWay()
+    {
+        // Without close() traced (--no-syscalls), the CLOSE state is what ends the attempt.
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA, result: -115));
+        _session.OnSocket(Sock(SocketEventKind.TcpState, 3, 0xA, state: TcpState.Close));
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        Assert.Equal("EINPROGRESS", _records.Of<ConnFailRecord>().Single().Error);
+        Assert.Empty(_records.Of<ConnCloseRecord>());
+    }
+
+    [Fact]
     public void LoopbackRefusal_StateChangeBeforeConnectReturns_StillFails()
     {
         // On loopback the RST is processed inside connect(): CLOSE arrives before connect's EINPROGRESS.
