@@ -9,7 +9,7 @@ namespace Tattle.Tracking.Processes;
 /// JWTs and Bearer/Basic tokens anywhere) before process records show an argv. The rules are the HTTP ones: the same header names and the
 /// same words (token, secret, password, key, …) in option and variable names. Clients whose password options
 /// carry no such word are known by name (`redis-cli -a`, `mysql -p…`, `sshpass -p`, `mongosh -p`), as are
-/// Redis commands that carry one (`AUTH`, `HELLO … AUTH`, `CONFIG SET requirepass`), SQL statements that set one
+/// Redis commands that carry one (`AUTH`, `HELLO … AUTH`, `MIGRATE … AUTH2`, `CONFIG SET requirepass`, `ACL SETUSER … >pw`), SQL statements that set one
 /// (`psql -c "alter role … password '…'"`, `mysql -e "… identified by '…'"`) and OpenSSL's `pass:…`. An
 /// argument holding a script (`sh -c '…'`) is read word by word with the same rules.
 /// </summary>
@@ -60,6 +60,7 @@ public static class ArgvRedactor
         string[]? copy = null;
         var program = argv.Count > 0 ? PasswordsOf(argv[0]) : null;
         bool restSecret = false;
+        bool aclRules = false;
         for (int i = 0; i < argv.Count; i++)
         {
             string previous = i > 0 ? argv[i - 1] : "";
@@ -67,6 +68,10 @@ public static class ArgvRedactor
             if (restSecret)
             {
                 redacted = HttpRedactor.Redacted;
+            }
+            else if (aclRules && AclPassword(argv[i]) is { } hidden)
+            {
+                redacted = hidden;
             }
             else
             {
@@ -79,6 +84,7 @@ public static class ArgvRedactor
                 // psql -c "alter role … password '…'", mysql -e "… identified by '…'", and the same inside sh -c.
                 redacted = SqlSecrets.Redact(redacted, SqlDialect.CommandLine);
                 restSecret = i > 0 && StartsRedisSecrets(argv[i], program);
+                aclRules |= StartsAclRules(argv[i], previous, program);
             }
             if (redacted != argv[i])
             {
@@ -100,7 +106,16 @@ public static class ArgvRedactor
 
     /// <summary>Redis's AUTH (alone or inside HELLO): every argument after it is a user name or a password.</summary>
     private static bool StartsRedisSecrets(string word, PasswordOptions? program) =>
-        program is { RedisCommands: true } && word.Equals("AUTH", StringComparison.OrdinalIgnoreCase);
+        program is { RedisCommands: true } && (word.Equals("AUTH", StringComparison.OrdinalIgnoreCase) || word.Equals("AUTH2", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Redis's ACL SETUSER: the rules after it add and remove passwords (&gt;pw, &lt;pw) and their hashes (#h, !h).</summary>
+    private static bool StartsAclRules(string word, string previous, PasswordOptions? program) =>
+        program is { RedisCommands: true } && word.Equals("SETUSER", StringComparison.OrdinalIgnoreCase)
+        && Unquoted(previous).Core.Equals("ACL", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>An ACL rule that names a password or its hash, with the password hidden; null for any other rule.</summary>
+    private static string? AclPassword(string rule) =>
+        rule.Length > 1 && rule[0] is '>' or '<' or '#' or '!' ? rule[0] + HttpRedactor.Redacted : null;
 
     /// <summary>
     /// ADO.NET and ODBC connection strings ("Server=db;User ID=app;Password=…;"): the value of each secret key is
@@ -148,6 +163,7 @@ public static class ArgvRedactor
         bool changed = false;
         PasswordOptions? program = null;
         bool restSecret = false;
+        bool aclRules = false;
         string previous = "";
         for (int i = 0; i < words.Length; i++)
         {
@@ -161,17 +177,21 @@ public static class ArgvRedactor
             }
             // The header rule needs the name and value in one argument, which a script splits: not applied here.
             string redacted = core.Length == 0 ? word
-                : restSecret ? SecretWord(word) : word[..lead] + RedactWord(core, previous, program) + word[^trail..];
+                : restSecret ? SecretWord(word)
+                : aclRules && AclPassword(core) is { } hidden ? word[..lead] + hidden + word[^trail..]
+                : word[..lead] + RedactWord(core, previous, program) + word[^trail..];
             previous = core;
             if (word is "&&" or "||" or "|" or ";" || word.EndsWith(';'))
             {
                 // The next command starts: a known client's rules hold until it is named again.
                 program = null;
                 restSecret = false;
+                aclRules = false;
             }
             else
             {
                 restSecret |= StartsRedisSecrets(core, program);
+                aclRules |= StartsAclRules(core, previous: words[Math.Max(0, i - 1)], program);
             }
             if (redacted != word)
             {

@@ -76,6 +76,11 @@ public sealed class ArgvRedactorTests
     [InlineData("mysql|-e|CREATE USER 'u'@'%' IDENTIFIED BY 'p\\'w'", "mysql|-e|CREATE USER 'u'@'%' IDENTIFIED BY 'REDACTED'")]
     [InlineData("sh|-c|ls /tmp/* && psql --echo-all -c \"alter role app with password 'pw'\"", "sh|-c|ls /tmp/* && psql --echo-all -c \"alter role app with password 'REDACTED'\"")]
     [InlineData("psql|-c|select password from users where name = 'bob'", "psql|-c|select password from users where name = 'bob'")]
+    [InlineData("redis-cli|-p|6379|ACL|SETUSER|alice|on|>s3cret|~*|+@all", "redis-cli|-p|6379|ACL|SETUSER|alice|on|>REDACTED|~*|+@all")]
+    [InlineData("redis-cli|acl|setuser|bob|<old|#abcd|!ef01|resetpass", "redis-cli|acl|setuser|bob|<REDACTED|#REDACTED|!REDACTED|resetpass")]
+    [InlineData("sh|-c|redis-cli ACL SETUSER alice on '>s3cret' '~*'; ls >out", "sh|-c|redis-cli ACL SETUSER alice on '>REDACTED' '~*'; ls >out")]
+    [InlineData("tool|ACL|SETUSER|>x", "tool|ACL|SETUSER|>x")]
+    [InlineData("redis-cli|MIGRATE|h|6379|k|0|1000|AUTH2|app|s3cret", "redis-cli|MIGRATE|h|6379|k|0|1000|AUTH2|REDACTED|REDACTED")]
     public void Redacts(string argv, string expected)
     {
         Assert.Equal(expected.Split('|'), ArgvRedactor.Redact(argv.Split('|')));
