@@ -6,6 +6,7 @@ using Tattle.Capture.Events;
 using Tattle.Capture.Probes;
 using Tattle.Protocols.Http1;
 using Tattle.Records;
+using Tattle.Tracking.Processes;
 
 namespace Tattle.Tracking.Calls;
 
@@ -35,7 +36,7 @@ internal static class CallValues
         {
             case ArgType.Str:
                 string text = Text(bytes);
-                return new CallValue { Text = redact ? HttpRedactor.RedactCredentials(text) : text, Truncated = captured >= CallEvent.SlotBytes - 1 };
+                return new CallValue { Text = redact ? ArgvRedactor.RedactText(text) : text, Truncated = captured >= CallEvent.SlotBytes - 1 };
             case ArgType.SockAddr:
                 return new CallValue { Text = SocketAddress(bytes) ?? Pointer(reg).Text };
             default:
@@ -43,7 +44,7 @@ internal static class CallValues
                 // A result longer than the buffer (zmq_recv's truncation) still shows only what the buffer holds.
                 var shown = bytes[..(int)Math.Clamp(length, 0, bytes.Length)];
                 string escaped = CEscapes.Escape(shown);
-                return new CallValue { Text = redact ? HttpRedactor.RedactCredentials(escaped) : escaped, Truncated = length > shown.Length };
+                return new CallValue { Text = redact ? ArgvRedactor.RedactText(escaped) : escaped, Truncated = length > shown.Length };
         }
     }
 

@@ -95,6 +95,12 @@ public static class ArgvRedactor
         return copy ?? argv;
     }
 
+    /// <summary>
+    /// Free text a traced program handed to a library (a probed call's string: a query, a connection string, a
+    /// header) through the rules of one command-line argument: NAME=value, headers, URLs, SQL passwords, tokens.
+    /// </summary>
+    public static string RedactText(string text) => Redact([text])[0];
+
     /// <summary>The password options of the program a word names (a path's last part), if it is a known client.</summary>
     private static PasswordOptions? PasswordsOf(string word)
     {

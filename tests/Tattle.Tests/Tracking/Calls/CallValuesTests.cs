@@ -205,6 +205,19 @@ public class CallValuesTests
         Assert.True(full.Truncated);
     }
 
+    [Theory]
+    [InlineData("(ptr conn, str query) -> int", "alter user app password 'hunter2'", "alter user app password 'REDACTED'")]
+    [InlineData("(str conninfo) -> ptr", "host=db user=app password=hunter2 dbname=x", "host=db user=app password=REDACTED dbname=x")]
+    [InlineData("(ptr, buf:len=arg3, size) -> int", "Authorization: Bearer abc.def", "Authorization: REDACTED")]
+    public void StringsAndBuffers_HideSecretsUnlessAsked(string signature, string text, string expected)
+    {
+        int index = signature.StartsWith("(str", StringComparison.Ordinal) ? 0 : 1;
+        var bytes = Encoding.ASCII.GetBytes(text);
+        var call = Call([0x7000, 0x7000, (ulong)bytes.Length], 0, (index, bytes));
+        Assert.Equal(expected, Argument(signature, index, call).Text);
+        Assert.Equal(text, Argument(signature, index, call, redact: false).Text);
+    }
+
     [Fact]
     public void SockAddrArgument_ShowsTheAddress_OrThePointerWhenItIsNone()
     {
