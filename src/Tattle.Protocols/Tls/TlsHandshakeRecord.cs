@@ -45,9 +45,21 @@ public sealed record TlsHandshakeRecord : MessageRecord
         w.WriteBoolean(Names.HelloRetry, HelloRetry);
     }
 
-    public override void Describe(LiveLine line) =>
-        line.Word(LiveStyle.Cyan, "tls").Space().Text(Sni ?? "(no sni)").Space().Text(Version ?? "").Space()
-            .Text(Alpn ?? string.Join(",", AlpnOffered)).Conn(Conn);
+    /// <summary>"tls example.com TLS 1.3 h2 c3": the version and the protocol only when known (wget offers no ALPN).</summary>
+    public override void Describe(LiveLine line)
+    {
+        line.Word(LiveStyle.Cyan, "tls").Space().Text(Sni ?? "(no sni)");
+        if (Version is { Length: > 0 } version)
+        {
+            line.Space().Text(version);
+        }
+        string alpn = Alpn ?? string.Join(",", AlpnOffered);
+        if (alpn.Length > 0)
+        {
+            line.Space().Text(alpn);
+        }
+        line.Conn(Conn);
+    }
 
     private static class Names
     {

@@ -70,6 +70,15 @@ public sealed class LiveViewTests
     }
 
     [Fact]
+    public void AHandshakeWithoutAlpn_HasNoEmptyWord()
+    {
+        var offered = new TlsHandshakeRecord { TimestampNs = T0 + 1_500_000_000, Pid = 7, Comm = "curl", Conn = "c1", Role = "client", Sni = "example.com", Version = "TLS 1.3", AlpnOffered = ["h2", "http/1.1"] };
+        Assert.Equal("   1.500 curl[7] tls example.com TLS 1.3 h2,http/1.1 c1\n", Render(offered));
+        Assert.Equal("   1.500 curl[7] tls example.com TLS 1.3 h2 c1\n", Render(offered with { Alpn = "h2" }));
+        Assert.Equal("   1.500 wget[7] tls (no sni) TLS 1.2 c1\n", Render(offered with { Comm = "wget", Sni = null, Version = "TLS 1.2", AlpnOffered = [] }));
+    }
+
+    [Fact]
     public void ASocketPair_IsNamedSo_AndItsUnnamedEndsAreStars()
     {
         Endpoint unnamed = new(null, null, Path: "");
