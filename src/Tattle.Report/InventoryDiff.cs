@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
+using Tattle.Records;
 
 namespace Tattle.Report;
 
 /// <summary>
 /// Drift between two inventories, endpoint by endpoint: an endpoint is what the programs reached out to, known
-/// by its name (else its address or path); added and removed ones, and changes of one that stayed: new ports,
-/// new transports or protocols, TLS dropped, new programs.
+/// by its name (else its address or path); added and removed ones, and changes of one that stayed: ports,
+/// transports, protocols and programs it gained or no longer used, TLS dropped.
 /// </summary>
 public sealed class InventoryDiff
 {
@@ -33,10 +34,10 @@ public sealed class InventoryDiff
                 continue;
             }
             var changes = new List<string>();
-            New("port", o.Ports.Select(p => p.ToString(CultureInfo.InvariantCulture)), n.Ports.Select(p => p.ToString(CultureInfo.InvariantCulture)), changes);
-            New("transport", o.Protos, n.Protos, changes);
-            New("protocol", o.Apps, n.Apps, changes);
-            New("program", o.Programs, n.Programs, changes);
+            Compare("port", o.Ports.Select(p => p.ToString(CultureInfo.InvariantCulture)), n.Ports.Select(p => p.ToString(CultureInfo.InvariantCulture)), changes);
+            Compare("transport", o.Protos, n.Protos, changes);
+            Compare("protocol", o.Apps, n.Apps, changes);
+            Compare("program", o.Programs, n.Programs, changes);
             if (o.Tls && !n.Tls)
             {
                 changes.Add("TLS dropped");
@@ -49,12 +50,18 @@ public sealed class InventoryDiff
         return diff;
     }
 
-    private static void New(string what, IEnumerable<string> old, IEnumerable<string> now, List<string> changes)
+    /// <summary>"new port 8443", then "ports 80, 8080 dropped": what an endpoint gained, and what it no longer used.</summary>
+    private static void Compare(string what, IEnumerable<string> old, IEnumerable<string> now, List<string> changes)
     {
         var added = now.Except(old).ToList();
         if (added.Count > 0)
         {
             changes.Add($"new {what}{(added.Count > 1 ? "s" : "")} {string.Join(", ", added)}");
+        }
+        var dropped = old.Except(now).ToList();
+        if (dropped.Count > 0)
+        {
+            changes.Add($"{what}{(dropped.Count > 1 ? "s" : "")} {string.Join(", ", dropped)} dropped");
         }
     }
 
@@ -186,6 +193,6 @@ public sealed class InventoryDiff
 
         public override string ToString() =>
             $"{Name} {string.Join("/", Protos)} port {string.Join(",", Ports)}" + (Apps.Count > 0 ? $" {string.Join(",", Apps)}" : "")
-            + (Tls ? " tls" : "") + $" ({string.Join(", ", Programs)}; {Attempts} attempts)";
+            + (Tls ? " tls" : "") + $" ({string.Join(", ", Programs)}; {Plural.Count(Attempts, "attempt", "attempts")})";
     }
 }

@@ -190,6 +190,35 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public void Diff_NamesWhatAnEndpointGainedAndWhatItNoLongerUsed()
+    {
+        static Inventory Trace(params int[] ports)
+        {
+            var lines = new StringBuilder();
+            foreach (int port in ports)
+            {
+                lines.Append("{\"type\":\"conn.open\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":5,\"comm\":\"curl\",\"conn\":\"c")
+                    .Append(port).Append("\",\"proto\":\"tcp\",\"role\":\"client\",\"fd\":3,\"local\":{\"addr\":\"127.0.0.1\",\"port\":4000},")
+                    .Append("\"remote\":{\"addr\":\"127.0.0.9\",\"port\":").Append(port).Append("},\"existing\":false}\n");
+            }
+            var builder = new InventoryBuilder(Users);
+            TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(lines.ToString())), builder);
+            return builder.Build();
+        }
+        var moved = InventoryDiff.Compare(Trace(80, 8080), Trace(8080, 8443));
+        var (_, _, changes) = Assert.Single(moved.Changed);
+        Assert.Equal(["new port 8443", "port 80 dropped"], changes);
+        Assert.True(moved.AnythingNew);
+        var shrunk = InventoryDiff.Compare(Trace(80, 8080, 8443), Trace(8443));
+        Assert.Equal(["ports 80, 8080 dropped"], Assert.Single(shrunk.Changed).Changes);
+        Assert.False(shrunk.AnythingNew);
+        var text = new StringWriter();
+        InventoryDiff.Compare(Trace(), Trace(80)).WriteText(text);
+        Assert.Contains("+ 127.0.0.9 tcp port 80 (", text.ToString());
+        Assert.Contains("; 1 attempt)", text.ToString());
+    }
+
+    [Fact]
     public void PolicyOut_AllowsItsOwnRun_AndNotTheFourthService()
     {
         var three = Load("three-services.jsonl");
