@@ -301,11 +301,17 @@ public sealed class InventoryBuilder(UserNames? users = null)
                 e.Errors[error] = e.Errors.GetValueOrDefault(error) + 1;
                 break;
             default:
-                if (e.Role == "client" && r.TryGetProperty("peers", out var peers) && peers.ValueKind == JsonValueKind.Array
-                    && peers.GetArrayLength() > 0)
+                if (r.TryGetProperty("peers", out var peers) && peers.ValueKind == JsonValueKind.Array && peers.GetArrayLength() > 0)
                 {
-                    ClosedPeers(r, e, peers, ts);
-                    break;
+                    if (e.Role == "client")
+                    {
+                        ClosedPeers(r, e, peers, ts);
+                        break;
+                    }
+                    // A server's unconnected datagram socket keeps its own address: each client it answered is one
+                    // of its connections, as the summary counts them (the first was counted at the conn.open).
+                    e.Connections += peers.GetArrayLength() - 1;
+                    e.Attempts += peers.GetArrayLength() - 1;
                 }
                 e.BytesSent += Long(r, "bytes_sent") ?? 0;
                 e.BytesRecv += Long(r, "bytes_recv") ?? 0;

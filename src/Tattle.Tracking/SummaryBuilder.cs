@@ -24,10 +24,11 @@ public sealed class SummaryBuilder
         string role = conn.Role ?? "client";
         if (conn.Peers is { Count: > 0 } peers)
         {
-            // An unconnected datagram socket: a row per peer it talked to.
+            // An unconnected datagram socket: a client's row per peer it talked to; a server's clients (a DNS
+            // server's thousands of ports) in the one row of its own address, each peer counted as a connection.
             foreach (var (peer, traffic) in peers)
             {
-                var row = Row(conn.Pid, comm, conn.Proto, role, RecordWriter.ToEndpoint(peer)!);
+                var row = Row(conn.Pid, comm, conn.Proto, role, role == "server" ? EndpointOf(conn, role) : RecordWriter.ToEndpoint(peer)!);
                 row.Connections++;
                 if (conn.AppProtocol is { } peerApp)
                 {
@@ -66,7 +67,7 @@ public sealed class SummaryBuilder
             return;
         }
         string role = conn.Role ?? "client";
-        var endpoint = conn.Peers is { Count: > 0 } && record.Remote is { } peer ? peer : EndpointOf(conn, role);
+        var endpoint = conn.Peers is { Count: > 0 } && role != "server" && record.Remote is { } peer ? peer : EndpointOf(conn, role);
         // The connection's endpoint is one instance while it stays the same: its row is found without a key string.
         SummaryRow row;
         if (conn.SummaryRow is { } last && ReferenceEquals(last.Endpoint, endpoint) && last.Role == role && last.Proto == conn.Proto)

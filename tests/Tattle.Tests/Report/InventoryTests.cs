@@ -154,6 +154,20 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public void UnconnectedUdpServer_ACloseWithPeers_CountsEachClientInItsOwnEndpoint()
+    {
+        string text = """
+            {"type":"conn.open","ts":"2026-01-01T00:00:01.000000Z","pid":8,"comm":"dnsmasq","conn":"c3","proto":"udp","role":"server","fd":4,"local":{"addr":"127.0.0.1","port":5353},"remote":{"addr":"127.0.0.1","port":40001},"existing":false}
+            {"type":"conn.close","ts":"2026-01-01T00:00:03.000000Z","pid":8,"comm":"dnsmasq","conn":"c3","proto":"udp","role":"server","fd":4,"local":{"addr":"127.0.0.1","port":5353},"remote":{"addr":"127.0.0.1","port":40001},"bytes_sent":90,"bytes_recv":60,"duration_ms":2,"peers":[{"remote":{"addr":"127.0.0.1","port":40001},"bytes_sent":30,"bytes_recv":20},{"remote":{"addr":"127.0.0.1","port":40002},"bytes_sent":30,"bytes_recv":20},{"remote":{"addr":"127.0.0.1","port":40003},"bytes_sent":30,"bytes_recv":20}]}
+            """;
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(text)), builder);
+        var server = Assert.Single(builder.Build().Endpoints);
+        // As the summary counts a server's clients: in the row of its own address, one connection each.
+        Assert.Equal("server 127.0.0.1:5353 3 90/60", $"{server.Role} {server.Address} {server.Connections} {server.BytesSent}/{server.BytesRecv}");
+    }
+
+    [Fact]
     public void Loss_IsStatedAtTheTop()
     {
         string loss = "{\"type\":\"loss\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":0,\"comm\":\"tattle\",\"count\":12,\"where\":\"kernel ring buffer full: data records\"}\n";

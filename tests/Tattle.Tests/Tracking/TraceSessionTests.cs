@@ -396,6 +396,23 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void UnconnectedUdpServer_SummarisesItsClientsInTheRowOfItsOwnAddress()
+    {
+        // A DNS server's socket answers each client's port: one row (its address), as a TCP server's has.
+        _session.OnSocket(Sock(SocketEventKind.Socket, 5, 0xD) with { SockType = SocketTypes.Datagram, Protocol = 17 });
+        _session.OnSocket(Sock(SocketEventKind.Bind, 5, 0xD) with { SockType = SocketTypes.Datagram, Protocol = 17, Local = V4("10.0.0.9", 53) });
+        foreach (var (peer, dir, len) in new[] { (V4("10.0.0.1", 40001), Direction.Recv, 30u), (V4("10.0.0.1", 40001), Direction.Send, 90u),
+            (V4("10.0.0.2", 40002), Direction.Recv, 31u), (V4("10.0.0.2", 40002), Direction.Send, 91u) })
+        {
+            _session.OnData(Data(5, 0xD, dir, len) with { SockType = SocketTypes.Datagram, Peer = peer }, new byte[len]);
+        }
+        _session.OnSocket(Sock(SocketEventKind.Close, 5, 0xD));
+        var row = Assert.Single(_session.Finish(Tick(), 0, 0, Pid).Rows);
+        Assert.Equal(("server", "10.0.0.9:53", 2), (row.Role, row.Endpoint.ToString(), row.Connections));
+        Assert.Equal((181UL, 61UL), (row.BytesSent, row.BytesRecv));
+    }
+
+    [Fact]
     public void NoSyscalls_AConnectLearntFromItsState_TakesItsFdAtTheFirstPayload_AndEndsAtClose()
     {
         // --no-syscalls: the kernel reports the connect's SYN_SENT (no fd yet), then the socket with its fd at its
