@@ -96,8 +96,7 @@ public static class SqlSecrets
                 {
                     int bodyStart = i + tagLength;
                     int close = s.IndexOf(s.Substring(i, tagLength), bodyStart, StringComparison.Ordinal);
-                    int bodyEnd = close < 0 ? s.Length : close;
-                    Secret(bodyStart, bodyEnd);
+                    StringBody(bodyStart, close < 0 ? s.Length : close);
                     i = close < 0 ? s.Length : close + tagLength;
                 }
                 else if (IsWordChar(c) || (c == '"' && _postgres) || (c == '`' && _mysql))
@@ -214,22 +213,22 @@ public static class SqlSecrets
                 }
                 i++;
             }
-            int bodyEnd = Math.Min(i, s.Length);
+            StringBody(quote + 1, Math.Min(i, s.Length));
+            return Math.Min(i + 1, s.Length);
+        }
+
+        /// <summary>A string's text: all of it hidden when a keyword named it a password, else its connection-string secrets.</summary>
+        private void StringBody(int start, int end)
+        {
             if (_secretNext)
             {
-                Secret(quote + 1, bodyEnd);
+                Secret(start, end);
             }
             else
             {
-                ConnectionStringSecrets(quote + 1, bodyEnd);
+                ConnectionStringSecrets(start, end);
             }
-            _secretNext = false;
-            if (_words < 2)
-            {
-                _words++;
-                _setPassword = false;
-            }
-            return Math.Min(i + 1, s.Length);
+            Other();
         }
 
         /// <summary>"$$" or "$tag$" at <paramref name="i"/>: its length, or null for a parameter ($1) or a name's $.</summary>

@@ -110,7 +110,7 @@ public static class ArgvRedactor
             ? options : null;
     }
 
-    /// <summary>Redis's AUTH (alone or inside HELLO): every argument after it is a user name or a password.</summary>
+    /// <summary>Redis's AUTH (alone or inside HELLO) and MIGRATE's AUTH2: every argument after it is a user name or a password.</summary>
     private static bool StartsRedisSecrets(string word, PasswordOptions? program) =>
         program is { RedisCommands: true } && (word.Equals("AUTH", StringComparison.OrdinalIgnoreCase) || word.Equals("AUTH2", StringComparison.OrdinalIgnoreCase));
 
@@ -181,6 +181,7 @@ public static class ArgvRedactor
                 program = named;
                 restSecret = false;
             }
+            string before = previous;
             // The header rule needs the name and value in one argument, which a script splits: not applied here.
             string redacted = core.Length == 0 ? word
                 : restSecret ? SecretWord(word)
@@ -197,7 +198,7 @@ public static class ArgvRedactor
             else
             {
                 restSecret |= StartsRedisSecrets(core, program);
-                aclRules |= StartsAclRules(core, previous: words[Math.Max(0, i - 1)], program);
+                aclRules |= StartsAclRules(core, before, program);
             }
             if (redacted != word)
             {

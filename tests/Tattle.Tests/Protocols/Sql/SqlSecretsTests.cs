@@ -50,6 +50,7 @@ public sealed class SqlSecretsTests
     [InlineData("select 1 -- password 'p'\n, 2", SqlDialect.PostgreSql)]
     [InlineData("select 1 /* identified by 'p' */, 2", SqlDialect.PostgreSql)]
     [InlineData("select 'passwords=none' as note", SqlDialect.PostgreSql)]
+    [InlineData("create function check_password(p text) returns bool as $$ select length(p) > 8 $$ language sql", SqlDialect.PostgreSql)]
     [InlineData("SET @note = 'password'", SqlDialect.MySql)]
     [InlineData("select 'identified by' # password 'p'\n, 1", SqlDialect.MySql)]
     [InlineData("SET NAMES utf8mb4; select 'by' as identified", SqlDialect.MySql)]
