@@ -155,6 +155,13 @@ public sealed record ConnFailRecord : ConnRecord
 
     public override string Type => "conn.fail";
 
+    /// <summary>
+    /// The error of a non-blocking connect whose socket closed before the handshake ended: what connect() returned,
+    /// since no other answer ever came (a SYN dropped by a firewall gets none until the kernel's own ETIMEDOUT,
+    /// minutes later).
+    /// </summary>
+    public const string ClosedWhileConnecting = "EINPROGRESS";
+
     public required string Error { get; init; }
 
     public bool Existing { get; init; }

@@ -25,10 +25,12 @@ public sealed class SummaryBuilder
         if (conn.Peers is { Count: > 0 } peers)
         {
             // An unconnected datagram socket: a client's row per peer it talked to; a server's clients (a DNS
-            // server's thousands of ports) in the one row of its own address, each peer counted as a connection.
+            // server's thousands of ports) in the one row of its own address, looked up once, each peer counted as a
+            // connection.
+            var serverRow = role == "server" ? Row(conn.Pid, comm, conn.Proto, role, EndpointOf(conn, role)) : null;
             foreach (var (peer, traffic) in peers)
             {
-                var row = Row(conn.Pid, comm, conn.Proto, role, role == "server" ? EndpointOf(conn, role) : RecordWriter.ToEndpoint(peer)!);
+                var row = serverRow ?? Row(conn.Pid, comm, conn.Proto, role, RecordWriter.ToEndpoint(peer)!);
                 row.Connections++;
                 if (conn.AppProtocol is { } peerApp)
                 {

@@ -132,7 +132,7 @@ public sealed class LiveView : IRecordSink
         ConnOpenRecord { IsSocketPair: true, Existing: false } o => $"{Paint(LiveStyle.Green, "socketpair")} {Esc(o.Proto)} {Paint(LiveStyle.Grey, Esc(o.Conn))}",
         ConnOpenRecord o => $"{Paint(LiveStyle.Green, o.Existing ? "open (existing)" : o.Role == "server" ? "accept" : "connect")} {Esc(o.Proto)} {Esc(o.Local)} {Arrow(o.Role)} {Peer(o.Remote)} {Paint(LiveStyle.Grey, Esc(o.Conn))}",
         ConnFailRecord f => $"{Paint(LiveStyle.Red, "connect failed")} {Esc(f.Proto)} {Arrow(f.Role)} {Peer(f.Remote)} {Paint(LiveStyle.Red, Esc(f.Error))}"
-            + (f.Error == "EINPROGRESS" ? " " + Paint(LiveStyle.Grey, "(closed before any answer)") : ""),
+            + (f.Error == ConnFailRecord.ClosedWhileConnecting ? " " + Paint(LiveStyle.Grey, "(closed before any answer)") : ""),
         ConnCloseRecord c => $"{Paint(LiveStyle.Yellow, "close")} {Paint(LiveStyle.Grey, Esc(c.Conn))} {Esc(c.Proto)} {Peer(c.Remote)}{OtherPeers(c)} sent {Bytes(c.BytesSent)} recv {Bytes(c.BytesRecv)} in {c.DurationMs.ToString("0.0", CultureInfo.InvariantCulture)} ms"
             + (c.Unseen.Count > 0 ? " " + Paint(LiveStyle.Grey, $"(payload unseen: {Esc(string.Join(",", c.Unseen))})") : ""),
         ListenRecord l => $"{Paint(LiveStyle.Green, "listen")} {Esc(l.Proto)} {Esc(l.Local)}" + (l.Existing ? " " + Paint(LiveStyle.Grey, "(existing)") : ""),

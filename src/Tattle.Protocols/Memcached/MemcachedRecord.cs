@@ -85,7 +85,6 @@ public sealed record MemcachedRecord : MessageRecord
         }
     }
 
-    /// <summary>"memcached get user:1 -> hit 12 B 0.2 ms", "memcached set k 5 B -> STORED", "memcached ms k (noreply)".</summary>
     public override string? ErrorType => IsRequest && Error is { } error ? error.Split(' ', 2)[0] : null;
 
     public override bool WriteExchange(IExchangeWriter w)
@@ -101,6 +100,7 @@ public sealed record MemcachedRecord : MessageRecord
         return true;
     }
 
+    /// <summary>"memcached get user:1 -> hit 12 B 0.2 ms", "memcached set k 5 B -> STORED", "memcached ms k (noreply)".</summary>
     public override void Describe(LiveLine line)
     {
         line.Word(LiveStyle.Cyan, "memcached").Space().Text(Command);

@@ -136,10 +136,6 @@ public sealed record SqlRecord : MessageRecord
         }
     }
 
-    /// <summary>
-    /// <c>sql select 1 -> SELECT 1 (1 row) 0.40 ms</c>; without a tag (MySQL's result sets) <c>-> 1 row</c>; an error
-    /// gives its number (MySQL) or SQLSTATE and its message.
-    /// </summary>
     public override string? ErrorType => Error?.Code;
 
     public override bool WriteExchange(IExchangeWriter w)
@@ -172,6 +168,10 @@ public sealed record SqlRecord : MessageRecord
         return (end < 0 ? t : t[..end]).ToString();
     }
 
+    /// <summary>
+    /// <c>sql select 1 -> SELECT 1 (1 row) 0.40 ms</c>; without a tag (MySQL's result sets) <c>-> 1 row</c>; an error
+    /// gives its number (MySQL) or SQLSTATE and its message.
+    /// </summary>
     public override void Describe(LiveLine line)
     {
         line.Word(LiveStyle.Cyan, "sql").Space();

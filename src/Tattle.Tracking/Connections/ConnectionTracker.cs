@@ -180,7 +180,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
             }
             else if (conn.TcpState == TcpState.Close)
             {
-                Fail(conn, e.TimestampNs, conn.LastError ?? ClosedWhileConnecting);
+                Fail(conn, e.TimestampNs, conn.LastError ?? ConnFailRecord.ClosedWhileConnecting);
             }
         }
         else
@@ -261,7 +261,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         }
         else if (e.State == TcpState.Close)
         {
-            Fail(conn, e.TimestampNs, e.Result != 0 ? Errno.Name(e.Result) : ClosedWhileConnecting);
+            Fail(conn, e.TimestampNs, e.Result != 0 ? Errno.Name(e.Result) : ConnFailRecord.ClosedWhileConnecting);
         }
     }
 
@@ -468,7 +468,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         {
             // Closed before any answer (a dropped SYN, the program's own timeout, a Happy Eyeballs loser): the
             // attempt is a failure, as strace's last word on it is EINPROGRESS, and must not vanish with the socket.
-            writer.Failed(conn, nowNs, conn.Proto == "unix" ? "EAGAIN" : ClosedWhileConnecting);
+            writer.Failed(conn, nowNs, conn.Proto == "unix" ? "EAGAIN" : ConnFailRecord.ClosedWhileConnecting);
             return;
         }
         if (!conn.Announced || previous == ConnectionState.Failed)
@@ -477,13 +477,6 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         }
         writer.Closed(conn, nowNs);
     }
-
-    /// <summary>
-    /// The error of a non-blocking connect whose socket closed before the handshake ended: what connect() returned,
-    /// since no other answer ever came (a SYN dropped by a firewall gets none until the kernel's own ETIMEDOUT,
-    /// minutes later).
-    /// </summary>
-    public const string ClosedWhileConnecting = "EINPROGRESS";
 
     public static string ProtoOf(ushort family, ushort sockType, ushort protocol) => family switch
     {
