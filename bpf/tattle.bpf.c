@@ -65,6 +65,11 @@ struct {
     __uint(max_entries, 32 << 20); /* user space resizes it before load */
 } events SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 64 << 10);
+} spawns SEC(".maps");
+
 /* TGID -> TATTLE_TRACE_* for every traced process; a child inherits its parent's value. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -514,6 +519,17 @@ static __always_inline struct tattle_proc_event *proc_event(__u32 type, struct t
     return e;
 }
 
+/* The default wake-up: the reader sleeps whenever it has caught up, so each record wakes it at once. A record the
+ * full ring refuses loses nothing: the events ring carries the same fork or exec, and its consumer probes the
+ * process too, later. */
+static __always_inline void output_spawn(__u32 type, __u32 pid, __u32 ppid)
+{
+    if (!(cfg.flags & TATTLE_CFG_SPAWNS))
+        return;
+    struct tattle_spawn s = { .type = type, .pid = pid, .ppid = ppid };
+    bpf_ringbuf_output(&spawns, &s, sizeof(s), 0);
+}
+
 SEC("raw_tp/sched_process_fork")
 int tattle_fork(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -531,6 +547,7 @@ int tattle_fork(struct bpf_raw_tracepoint_args *ctx)
         stat_add(TATTLE_STAT_TRACED_FULL, 1);
         return 0;
     }
+    output_spawn(TATTLE_EV_FORK, ctgid, ptgid);
     struct tattle_proc_event *e = proc_event(TATTLE_EV_FORK, child);
     if (!e)
         return 0;
@@ -582,6 +599,7 @@ int tattle_exec(struct bpf_raw_tracepoint_args *ctx)
             return 0;
         }
     }
+    output_spawn(TATTLE_EV_EXEC, tgid, 0);
     struct tattle_proc_event *e = proc_event(TATTLE_EV_EXEC, task);
     if (!e)
         return 0;

@@ -143,6 +143,18 @@ struct tattle_exe_key {
 #define TATTLE_CFG_KERNEL_HTTP 16
 /* Stream payloads consult body_skips: the bytes of a long body user space's parser only counts are not copied. */
 #define TATTLE_CFG_BODY_SKIP 32
+/* Uprobes follow the traced processes: forks and execs also go to the spawns ring (struct tattle_spawn). */
+#define TATTLE_CFG_SPAWNS 64
+
+/* A record of the spawns ring: a traced process forked (pid is the child) or exec'd. Its own ring, read by a thread
+ * of its own, so that probes go on a child before its loader maps a TLS library, however far behind the events
+ * ring's consumer is. */
+struct tattle_spawn {
+    __u32 type; /* TATTLE_EV_FORK or TATTLE_EV_EXEC */
+    __u32 pid;
+    __u32 ppid;
+    __u32 _pad;
+};
 
 /* Value of the body_skips map, keyed by the socket's kernel address and written by user space: the stream
  * position where the body being read in each direction ends. A payload message that begins before it is not copied

@@ -39,6 +39,15 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "getpid")]
     public static partial int GetPid();
 
+    [LibraryImport(Library, EntryPoint = "gettid")]
+    public static partial int GetTid();
+
+    /// <summary>setpriority's "which" for one process or, given a thread id, one thread (Linux).</summary>
+    public const int PRIO_PROCESS = 0;
+
+    [LibraryImport(Library, EntryPoint = "setpriority", SetLastError = true)]
+    public static partial int SetPriority(int which, uint who, int niceValue);
+
     [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int signal);
 

@@ -59,6 +59,7 @@ public sealed unsafe class BpfTracer : IDisposable
         _tracedFd = MapFd("traced");
         _statsFd = MapFd("stats");
         EventsFd = MapFd("events");
+        SpawnsFd = MapFd("spawns");
         _cpus = Libbpf.NumPossibleCpus();
         BodySkips = options.BodySkip ? new BodySkipMap(MapFd("body_skips"), MapFd("body_skips_live")) : null;
     }
@@ -81,6 +82,9 @@ public sealed unsafe class BpfTracer : IDisposable
 
     /// <summary>The ring buffer map's fd.</summary>
     public int EventsFd { get; }
+
+    /// <summary>The spawns ring's fd: forks and execs of traced processes when <see cref="TracerOptions.Spawns"/>.</summary>
+    public int SpawnsFd { get; }
 
     internal BpfObjectHandle Handle => _object;
 
@@ -280,7 +284,8 @@ public sealed unsafe class BpfTracer : IDisposable
                 | (options.NoSyscalls ? 4u : 0u) // TATTLE_CFG_NO_SYSCALLS
                 | (options.SocketPayload ? 8u : 0u) // TATTLE_CFG_SOCK_PAYLOAD
                 | (options.KernelHttp ? 16u : 0u) // TATTLE_CFG_KERNEL_HTTP
-                | (options.BodySkip ? 32u : 0u), // TATTLE_CFG_BODY_SKIP
+                | (options.BodySkip ? 32u : 0u) // TATTLE_CFG_BODY_SKIP
+                | (options.Spawns ? 64u : 0u), // TATTLE_CFG_SPAWNS
         };
         Errno.ThrowIfNegative(Libbpf.MapSetInitialValue(rodata, &cfg, (nuint)sizeof(NativeConfig)), "setting the BPF configuration");
         IntPtr events = Libbpf.FindMapByName(obj, "events");

@@ -210,3 +210,13 @@ internal unsafe struct NativeBodySkip
     public uint Gen;
     public uint Wake;
 }
+
+/// <summary>struct tattle_spawn.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeSpawn
+{
+    public uint Type; // NativeEventType.Fork or .Exec
+    public uint Pid;
+    public uint ParentPid;
+    public uint Pad;
+}

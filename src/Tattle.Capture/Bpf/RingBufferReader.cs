@@ -20,18 +20,7 @@ public sealed unsafe class RingBufferReader : IDisposable
     public RingBufferReader(BpfTracer tracer, EventDecoder decoder)
     {
         _decoder = decoder;
-        _self = GCHandle.Alloc(this);
-        try
-        {
-            IntPtr rb = Libbpf.RingBufferNew(tracer.EventsFd, &OnSample, GCHandle.ToIntPtr(_self), null);
-            Errno.ThrowIfNull(rb, "creating the ring buffer consumer");
-            _ring = new RingBufferHandle(rb, tracer.Handle);
-        }
-        catch
-        {
-            _self.Free();
-            throw;
-        }
+        _ring = RingConsumer.Open(tracer, tracer.EventsFd, &OnSample, this, out _self, "creating the ring buffer consumer");
     }
 
     /// <summary>Records handed to the decoder so far.</summary>

@@ -53,6 +53,9 @@ public sealed record TracerOptions
     /// </summary>
     public bool BodySkip { get; init; }
 
+    /// <summary>Uprobes follow the traced processes: forks and execs also go to the spawns ring (<see cref="SpawnWatcher"/>).</summary>
+    public bool Spawns { get; init; }
+
     /// <summary>TLS probes will be attached: payload syscalls inside TLS calls bind sessions to their sockets.</summary>
     public bool Tls { get; init; }
 

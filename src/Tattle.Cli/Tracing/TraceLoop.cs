@@ -188,6 +188,7 @@ internal static class TraceLoop
                 PerCallSyscalls = !config.RawSyscalls,
                 KernelHttp = config.StatsInKernel,
                 BodySkip = config.BodySkip,
+                Spawns = config.Tls || callDiscovery is not null,
                 Comm = target.Comm,
                 Variant = config.BpfVariant,
             });
@@ -218,6 +219,11 @@ internal static class TraceLoop
         using (var callProbes = callDiscovery is null ? null : new CallProbes(tracer))
         using (var calls = callProbes is null ? null : new CallTracing(callProbes, callDiscovery!, session, (ITraceEventSink?)tls ?? session, stderr))
         using (var reader = new RingBufferReader(tracer, new EventDecoder((ITraceEventSink?)calls ?? (ITraceEventSink?)tls ?? session)))
+        using (var spawns = tls is null && calls is null ? null : new SpawnWatcher(tracer, e =>
+        {
+            tls?.OnSpawn(in e);
+            calls?.OnSpawn(in e);
+        }))
         using (target)
         {
             int signals = 0;

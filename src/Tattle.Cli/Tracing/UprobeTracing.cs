@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Tattle.Capture.Bpf;
 using Tattle.Capture.Events;
 using Tattle.Capture.Uprobes;
 using Tattle.Records;
@@ -26,8 +27,10 @@ internal interface IUprobeDiscovery<TPoint>
 /// TLS libraries and the parent's objects at fork (usually before the child even execs), the system's libraries
 /// and the program's own at exec, and rescans of the mappings 100 ms and 1 s after an exec for objects found
 /// only once mapped. Attaching to a process that already maps a library takes the kernel a grace period per
-/// function, and reading /proc and ELF files takes milliseconds, so all of it runs in order on a worker thread;
-/// the event loop never waits. A process that was already running when probed (attach) gets a notice once its
+/// function, and reading /proc and ELF files takes milliseconds, so all of it runs on a worker thread, probes going
+/// on before rescans and releases; the event loop never waits. Forks and execs are also probed the moment they
+/// happen, from the spawns ring's thread (<see cref="OnSpawn"/>), since the event loop may be behind by milliseconds
+/// under load. A process that was already running when probed (attach) gets a notice once its
 /// probes are live — attaching to it takes a moment, and until then its calls are not seen. Processes probed
 /// before they run (launched, forked, exec'd) get none: a build would print one per compiler.
 /// </summary>
@@ -45,7 +48,9 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     private readonly TraceSession _session;
     private readonly string _what;
     private readonly List<(long DueNs, int Pid)> _rescans = [];
-    private readonly BlockingCollection<Job> _jobs = [];
+    private const int MaxExited = 1 << 16;
+    private readonly HashSet<int> _exited = []; // processes whose exit was read: a late spawn of theirs attaches nothing
+    private readonly TwoLaneQueue<Job> _jobs = new();
     private readonly ConcurrentQueue<(int Pid, long MonoNs, string Message)> _notices = new();
     private readonly Thread _worker;
     private readonly TextWriter? _warnings;
@@ -79,11 +84,11 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         Exit,
     }
 
-    /// <summary>Which processes get probes (the agent's per-target depth); null: every traced process. Called on the worker.</summary>
+    /// <summary>Which processes get probes (the agent's per-target depth); null: every traced process. Called on the worker and the spawns thread.</summary>
     public Func<int, bool>? Wants { get; set; }
 
     /// <summary>Probes a process that is already running (attach), in the background.</summary>
-    public void AttachRunning(int pid) => _jobs.Add(new Job(JobKind.Running, pid, 0));
+    public void AttachRunning(int pid) => Queue(new Job(JobKind.Running, pid, 0));
 
     /// <summary>Probes a launched command before it is released to exec <paramref name="executable"/> (it maps nothing yet: fast).</summary>
     public void AttachLaunch(int pid, string executable) =>
@@ -100,7 +105,7 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         {
             if (_rescans[i].DueNs <= nowMonoNs)
             {
-                _jobs.Add(new Job(JobKind.Rescan, _rescans[i].Pid, 0));
+                Queue(new Job(JobKind.Rescan, _rescans[i].Pid, 0));
                 _rescans.RemoveAt(i);
             }
         }
@@ -109,13 +114,17 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     public void OnFork(in ProcessFork e)
     {
         _next.OnFork(in e);
-        _jobs.Add(new Job(JobKind.Fork, e.Pid, e.ParentPid));
+        lock (_exited)
+        {
+            _exited.Remove(e.Pid); // the pid is reused: spawns of the new process count
+        }
+        Queue(new Job(JobKind.Fork, e.Pid, e.ParentPid));
     }
 
     public void OnExec(in ProcessExec e)
     {
         _next.OnExec(in e);
-        _jobs.Add(new Job(JobKind.Exec, e.Pid, 0));
+        Queue(new Job(JobKind.Exec, e.Pid, 0));
         foreach (long after in RescanAfterNs)
         {
             _rescans.Add((e.TimestampNs + after, e.Pid));
@@ -126,7 +135,15 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     {
         _next.OnExit(in e);
         int pid = e.Pid;
-        _jobs.Add(new Job(JobKind.Exit, pid, 0));
+        lock (_exited)
+        {
+            if (_exited.Count >= MaxExited)
+            {
+                _exited.Clear(); // a bound, not a loss: a spawn older than thousands of exits is rare
+            }
+            _exited.Add(pid);
+        }
+        Queue(new Job(JobKind.Exit, pid, 0));
         _rescans.RemoveAll(r => r.Pid == pid);
     }
 
@@ -148,11 +165,7 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     public void Dispose()
     {
         _jobs.CompleteAdding();
-        if (_worker.Join(StopTimeout))
-        {
-            _jobs.Dispose();
-        }
-        else
+        if (!_worker.Join(StopTimeout))
         {
             _abandoned = true;
             int dropped = _jobs.Count;
@@ -165,7 +178,7 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     {
         try
         {
-            foreach (var job in _jobs.GetConsumingEnumerable())
+            while (_jobs.TryTake(out var job))
             {
                 _doing = $"{job.Kind.ToString().ToLowerInvariant()} of pid {job.Pid}";
                 Do(job);
@@ -177,6 +190,14 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
             // Unblocked after tattle gave up on it: the probes and the queue are gone, and so is the trace.
         }
     }
+
+    /// <summary>
+    /// Probes go on before anything else is done: a child is probed from its fork, and it may exec and map its TLS
+    /// library within a millisecond and call it a few later (a curl to a local server). Behind a previous child's
+    /// exit, whose release of its links took 2-10 ms of the worker under load, one curl in ten of a shell's loop
+    /// was probed too late.
+    /// </summary>
+    private void Queue(Job job) => _jobs.Add(job, first: job.Kind is JobKind.Running or JobKind.Fork or JobKind.Exec);
 
     private void Do(Job job)
     {
@@ -191,13 +212,11 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
             case JobKind.Running:
                 Attached(pid, _probes.Attach(pid, _discovery.ForProcess(pid)));
                 break;
-            case JobKind.Fork when _probes.Has(job.ParentPid):
-                // The child runs the parent's objects, and may exec a program that loads the system's libraries.
-                _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(job.ParentPid)]);
+            case JobKind.Fork:
+                AttachFork(pid, job.ParentPid);
                 break;
             case JobKind.Exec:
-                // An exec's filename may be relative: /proc/PID/exe is the program now running.
-                _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]);
+                AttachExec(pid);
                 break;
             case JobKind.Rescan when _probes.Has(pid):
                 _probes.Attach(pid, _discovery.ForProcess(pid));
@@ -206,6 +225,48 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
                 _probes.Detach(pid);
                 break;
         }
+    }
+
+    private void AttachFork(int pid, int parentPid)
+    {
+        if (_probes.Has(parentPid))
+        {
+            // The child runs the parent's objects, and may exec a program that loads the system's libraries.
+            _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(parentPid)]);
+        }
+    }
+
+    // An exec's filename may be relative: /proc/PID/exe is the program now running.
+    private void AttachExec(int pid) => _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]);
+
+    /// <summary>
+    /// A fork or exec read from the spawns ring (<see cref="SpawnWatcher"/>'s thread), ahead of the events ring:
+    /// probed at once. The same event still comes through <see cref="OnFork"/> or <see cref="OnExec"/> and its job
+    /// then finds everything attached. A spawn read after its process's exit is left alone: the exit has released
+    /// the process's probes, and attaching again would hold them until tattle ends.
+    /// </summary>
+    public void OnSpawn(in SpawnEvent e)
+    {
+        lock (_exited)
+        {
+            if (_exited.Contains(e.Pid))
+            {
+                return;
+            }
+        }
+        if (Wants is { } wants && !wants(e.Pid))
+        {
+            return;
+        }
+        if (e.Exec)
+        {
+            AttachExec(e.Pid);
+        }
+        else
+        {
+            AttachFork(e.Pid, e.ParentPid);
+        }
+
     }
 
     private void Attached(int pid, IReadOnlyList<string> files)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Tattle.Tests.Support;
 using static Tattle.Tests.Support.RecordFields;
@@ -212,14 +213,28 @@ public sealed class TlsTests(ITestOutputHelper output)
         Requires.Program(output, "curl");
         Requires.Program(output, "openssl");
         using var server = TlsServers.OpenSslWww();
-        // The shell is the traced command; curl is its child, probed when it execs (before it maps libssl).
-        var r = await TattleCli.RunAsync(["run", "-q", "--", "sh", "-c",
-            $"for i in 1 2 3; do curl -sk -o /dev/null https://localhost:{server.Port}/child-$i; done"]);
+        // The shell is the traced command; each curl is its child, probed from its fork, before it maps libssl, and
+        // makes its first TLS call a few milliseconds after its exec. Two busy loops keep both CPUs taken, as a loaded
+        // machine does: the events ring's consumer then reads a fork milliseconds late, and before the spawns ring
+        // about one curl in ten was probed after that call (27 of 30, twice).
+        const int Children = 12;
+        using var busy = Process.Start("sh", ["-c", "for i in 1 2; do (while :; do :; done) & done; wait"])!;
+        TattleResult r;
+        try
+        {
+            r = await TattleCli.RunAsync(["run", "-q", "--", "sh", "-c",
+                $"for i in $(seq {Children}); do curl -sk -o /dev/null https://localhost:{server.Port}/child-$i; done"]);
+        }
+        finally
+        {
+            busy.Kill(entireProcessTree: true);
+            busy.WaitForExit();
+        }
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
         var paths = r.OfType("http").Where(IsTls).Select(h => Str(h, "path")).Order().ToList();
-        Assert.Equal(["/child-1", "/child-2", "/child-3"], paths);
-        Assert.Equal(3, r.OfType("http").Where(IsTls).Select(h => h.GetProperty("pid").GetInt32()).Distinct().Count());
+        Assert.Equal(Enumerable.Range(1, Children).Select(i => $"/child-{i}").Order(), paths);
+        Assert.Equal(Children, r.OfType("http").Where(IsTls).Select(h => h.GetProperty("pid").GetInt32()).Distinct().Count());
         // Probed before they ran: no notice per process (a build would print one per compiler).
         Assert.Empty(r.OfType("notice"));
     }

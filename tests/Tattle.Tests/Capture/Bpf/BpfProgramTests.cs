@@ -63,7 +63,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
             #define S(t) printf(#t " %zu\n", sizeof(struct t))
             #define O(t, f) printf(#t "." #f " %zu\n", offsetof(struct t, f))
             int main(void) {
-                S(tattle_config); S(tattle_hdr); S(tattle_addr); S(tattle_proc_event); S(tattle_sock_event); S(tattle_data_event); S(tattle_call_event); S(tattle_exe_key); S(tattle_http_event); S(tattle_body_skip);
+                S(tattle_config); S(tattle_hdr); S(tattle_addr); S(tattle_proc_event); S(tattle_sock_event); S(tattle_data_event); S(tattle_call_event); S(tattle_exe_key); S(tattle_http_event); S(tattle_body_skip); S(tattle_spawn);
                 O(tattle_proc_event, filename); O(tattle_proc_event, args); O(tattle_sock_event, sk); O(tattle_sock_event, local);
                 O(tattle_sock_event, remote_path); O(tattle_data_event, pos); O(tattle_data_event, peer); O(tattle_data_event, sock_type); O(tattle_data_event, tls_session);
                 O(tattle_data_event, skip_len); O(tattle_data_event, gen); O(tattle_body_skip, gen); O(tattle_body_skip, wake);
@@ -105,6 +105,7 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(c["tattle_data_event.skip_len"], (int)Marshal.OffsetOf<NativeDataEvent>(nameof(NativeDataEvent.SkipLen)));
         Assert.Equal(c["tattle_data_event.gen"], (int)Marshal.OffsetOf<NativeDataEvent>(nameof(NativeDataEvent.Gen)));
         Assert.Equal(c["tattle_body_skip"], Unsafe.SizeOf<NativeBodySkip>());
+        Assert.Equal(c["tattle_spawn"], Unsafe.SizeOf<NativeSpawn>());
         Assert.Equal(c["tattle_body_skip.gen"], (int)Marshal.OffsetOf<NativeBodySkip>(nameof(NativeBodySkip.Gen)));
         Assert.Equal(c["tattle_body_skip.wake"], (int)Marshal.OffsetOf<NativeBodySkip>(nameof(NativeBodySkip.Wake)));
         Assert.Equal(c["tattle_call_event"], Unsafe.SizeOf<NativeCallEvent>());
