@@ -46,15 +46,22 @@ public sealed unsafe class SpawnWatcher : IDisposable
         // Best effort: without the privilege the thread runs at the process's priority, as the consumer does.
         _ = Libc.SetPriority(Libc.PRIO_PROCESS, (uint)Libc.GetTid(), Nice);
         IntPtr rb = _ring.DangerousGetHandle();
-        while (!_stopping)
+        try
         {
-            int polled = Libbpf.RingBufferPoll(rb, PollMs);
-            // Thrown here, on this thread, as the worker's own exceptions would be: the handler is the worker's code.
-            _failure?.Throw();
-            if (polled < 0 && polled != -Errno.EINTR)
+            while (!_stopping)
             {
-                Errno.ThrowIfNegative(polled, "polling the spawns ring");
+                int polled = Libbpf.RingBufferPoll(rb, PollMs);
+                // Thrown here, on this thread, as the worker's own exceptions would be: the handler is the worker's code.
+                _failure?.Throw();
+                if (polled < 0 && polled != -Errno.EINTR)
+                {
+                    Errno.ThrowIfNegative(polled, "polling the spawns ring");
+                }
             }
+        }
+        catch (Exception) when (_stopping)
+        {
+            // A handler that outlived Dispose's wait found the probes released under it: the trace is over.
         }
     }
 
