@@ -38,17 +38,10 @@ public sealed unsafe class RingBufferReader : IDisposable
         IntPtr rb = _ring.DangerousGetHandle();
         int polled = Libbpf.RingBufferPoll(rb, timeoutMs);
         ThrowIfFailed();
-        if (polled < 0 && polled != -Errno.EINTR)
-        {
-            Errno.ThrowIfNegative(polled, "polling the ring buffer");
-        }
+        int read = RingConsumer.Records(polled, "polling the ring buffer");
         int consumed = Libbpf.RingBufferConsume(rb);
         ThrowIfFailed();
-        if (consumed < 0 && consumed != -Errno.EINTR)
-        {
-            Errno.ThrowIfNegative(consumed, "draining the ring buffer");
-        }
-        return Math.Max(0, polled) + Math.Max(0, consumed);
+        return read + RingConsumer.Records(consumed, "draining the ring buffer");
     }
 
     /// <summary>Reads until the ring is empty (two drains in a row find nothing).</summary>

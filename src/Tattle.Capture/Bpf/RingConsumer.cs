@@ -23,4 +23,17 @@ internal static unsafe class RingConsumer
             throw;
         }
     }
+
+    /// <summary>
+    /// A poll's or a drain's result as a count of records: an interrupted wait (EINTR) read none; any other error
+    /// throws. Call it after the callback's own failure is rethrown, since libbpf returns the callback's -1 as well.
+    /// </summary>
+    public static int Records(int result, string what)
+    {
+        if (result < 0 && result != -Errno.EINTR)
+        {
+            Errno.ThrowIfNegative(result, what);
+        }
+        return Math.Max(0, result);
+    }
 }

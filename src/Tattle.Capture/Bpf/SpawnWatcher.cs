@@ -53,10 +53,7 @@ public sealed unsafe class SpawnWatcher : IDisposable
                 int polled = Libbpf.RingBufferPoll(rb, PollMs);
                 // Thrown here, on this thread, as the worker's own exceptions would be: the handler is the worker's code.
                 _failure?.Throw();
-                if (polled < 0 && polled != -Errno.EINTR)
-                {
-                    Errno.ThrowIfNegative(polled, "polling the spawns ring");
-                }
+                RingConsumer.Records(polled, "polling the spawns ring");
             }
         }
         catch (Exception) when (_stopping)

@@ -219,7 +219,7 @@ internal static class TraceLoop
         using (var callProbes = callDiscovery is null ? null : new CallProbes(tracer))
         using (var calls = callProbes is null ? null : new CallTracing(callProbes, callDiscovery!, session, (ITraceEventSink?)tls ?? session, stderr))
         using (var reader = new RingBufferReader(tracer, new EventDecoder((ITraceEventSink?)calls ?? (ITraceEventSink?)tls ?? session)))
-        using (var spawns = tls is null && calls is null ? null : new SpawnWatcher(tracer, e =>
+        using (var spawns = !tracer.Options.Spawns ? null : new SpawnWatcher(tracer, e =>
         {
             tls?.OnSpawn(in e);
             calls?.OnSpawn(in e);

@@ -266,7 +266,6 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         {
             AttachFork(e.Pid, e.ParentPid);
         }
-
     }
 
     private void Attached(int pid, IReadOnlyList<string> files)

@@ -181,13 +181,11 @@ public static class ArgvRedactor
                 program = named;
                 restSecret = false;
             }
-            string before = previous;
             // The header rule needs the name and value in one argument, which a script splits: not applied here.
             string redacted = core.Length == 0 ? word
                 : restSecret ? SecretWord(word)
                 : aclRules && AclPassword(core) is { } hidden ? word[..lead] + hidden + word[^trail..]
                 : word[..lead] + RedactWord(core, previous, program) + word[^trail..];
-            previous = core;
             if (word is "&&" or "||" or "|" or ";" || word.EndsWith(';'))
             {
                 // The next command starts: a known client's rules hold until it is named again.
@@ -198,8 +196,9 @@ public static class ArgvRedactor
             else
             {
                 restSecret |= StartsRedisSecrets(core, program);
-                aclRules |= StartsAclRules(core, before, program);
+                aclRules |= StartsAclRules(core, previous, program);
             }
+            previous = core;
             if (redacted != word)
             {
                 words[i] = redacted;
