@@ -146,7 +146,7 @@ internal static class TraceLoop
             sinks.Add(extra); // sees every record, whatever --port/--host/--app keep
         }
         using var output = new ProcessIdentitySink(new FanOutSink(sinks));
-        var plaintext = config.Packets?.TlsPlaintext == true ? new PlaintextPackets() : null;
+        var plaintext = config.Packets?.TlsPlaintext == true ? new PlaintextPackets(SyntheticPorts.ForHost()) : null;
         ProbeResolver? resolver = null;
         CallProbeDiscovery? callDiscovery = null;
         if (config.Probes is { } probes)

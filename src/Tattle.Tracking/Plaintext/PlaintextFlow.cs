@@ -37,7 +37,7 @@ public sealed class PlaintextFlow
     /// <summary>The socket was never seen (a custom BIO): the addresses are made up, from a documentation range.</summary>
     public bool SyntheticAddresses { get; }
 
-    /// <summary>The client's port on its socket, when the flow's is not it (see <see cref="PlaintextPackets.ApartPort"/>).</summary>
+    /// <summary>The client's port on its socket, when the flow's is not it (see <see cref="SyntheticPorts"/>).</summary>
     public ushort? ClientPort { get; init; }
 
     /// <summary>The packet comments, per direction, once the sink has made them.</summary>

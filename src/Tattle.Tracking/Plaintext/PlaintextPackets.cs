@@ -29,6 +29,10 @@ public sealed class PlaintextPackets : ITlsPlaintextSink
 {
     private readonly Dictionary<(int Pid, ulong Session), PlaintextFlow> _flows = [];
     private readonly byte[] _packet = new byte[TcpPacketBuilder.MaxPacket];
+    private readonly SyntheticPorts _ports;
+
+    /// <param name="ports">Where the flows' client ports come from; the default assumes Linux's ephemeral range.</param>
+    public PlaintextPackets(SyntheticPorts? ports = null) => _ports = ports ?? new SyntheticPorts();
 
     /// <summary>Where packets go; nothing is made while it is null (before the capture file is open).</summary>
     public IPlaintextPacketSink? Output { get; set; }
@@ -84,6 +88,7 @@ public sealed class PlaintextPackets : ITlsPlaintextSink
         // first: FIN, the peer's FIN, the last ACK (RFC 9293 section 3.6).
         var local = flow.Local;
         var remote = flow.Remote;
+        _ports.Release(flow.LocalIsClient ? local.Address : remote.Address, flow.LocalIsClient ? remote.Address : local.Address);
         Send(flow, true, unixNs, new TcpSegmentHeader(local.NextSeq, remote.NextSeq, TcpFlags.Fin | TcpFlags.Ack), default);
         Send(flow, false, unixNs, new TcpSegmentHeader(remote.NextSeq, local.NextSeq + 1, TcpFlags.Fin | TcpFlags.Ack), default);
         Send(flow, true, unixNs, new TcpSegmentHeader(local.NextSeq + 1, remote.NextSeq + 1, TcpFlags.Ack), default);
@@ -107,15 +112,17 @@ public sealed class PlaintextPackets : ITlsPlaintextSink
         {
             (local, remote) = DocumentationAddresses(mix, localIsClient);
         }
-        else if (localIsClient)
+        else
         {
-            clientPort = local.Port;
-            local = local with { Port = ApartPort(local.Port) };
+            clientPort = localIsClient ? local.Port : remote.Port;
+        }
+        if (localIsClient)
+        {
+            local = _ports.Take(local, remote, mix);
         }
         else
         {
-            clientPort = remote.Port;
-            remote = remote with { Port = ApartPort(remote.Port) };
+            remote = _ports.Take(remote, local, mix);
         }
         var flow = new PlaintextFlow(e.Pid, comm, conn.Id, local, remote, localIsClient, !known, mix) { ClientPort = clientPort };
         Sessions++;
@@ -141,23 +148,15 @@ public sealed class PlaintextPackets : ITlsPlaintextSink
     }
 
     /// <summary>
-    /// The client port the synthetic flow uses instead of the socket's: the socket's own packets are in the same
-    /// file, and Wireshark (4.0) keys a TCP conversation by addresses and ports alone, not by interface, so a
-    /// second SYN on the same four numbers would start a conversation that swallows the captured packets after
-    /// it. Flipping the top bit moves a port of Linux's ephemeral range (32768-60999) below it, where connect()
-    /// does not pick ports; the server's port, which names the service, stays.
+    /// 192.0.2.1 (client) and 192.0.2.2 (server), from TEST-NET-1 (RFC 5737), which no real host uses; the server's
+    /// port, from the session, is one Wireshark names no protocol for (see <see cref="SyntheticPorts"/>), as the
+    /// client's will be.
     /// </summary>
-    internal static ushort ApartPort(ushort port) => (ushort)(port ^ 0x8000) is var p and not 0 ? p : (ushort)0x8000;
-
-    /// <summary>
-    /// 192.0.2.1 (client) and 192.0.2.2 (server), from TEST-NET-1 (RFC 5737), which no real host uses; the ports,
-    /// from the session, are a dynamic port (RFC 6335) for the client and one above 1023 for the server.
-    /// </summary>
-    private static (NetAddress Local, NetAddress Remote) DocumentationAddresses(ulong mix, bool localIsClient)
+    private (NetAddress Local, NetAddress Remote) DocumentationAddresses(ulong mix, bool localIsClient)
     {
         const uint TestNet1 = 0xC000_0200;
-        var client = new NetAddress(NetAddress.AfInet, (ushort)(49152 + mix % 16384), (UInt128)(TestNet1 + 1) << 96);
-        var server = new NetAddress(NetAddress.AfInet, (ushort)(1024 + (mix >> 16) % 48000), (UInt128)(TestNet1 + 2) << 96);
+        var client = new NetAddress(NetAddress.AfInet, 0, (UInt128)(TestNet1 + 1) << 96);
+        var server = new NetAddress(NetAddress.AfInet, _ports.Any(mix >> 16), (UInt128)(TestNet1 + 2) << 96);
         return localIsClient ? (client, server) : (server, client);
     }
 

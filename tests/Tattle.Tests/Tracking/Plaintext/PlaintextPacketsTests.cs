@@ -137,7 +137,9 @@ public class PlaintextPacketsTests(ITestOutputHelper output)
         Assert.Equal(9, synth.Packets);
         sink.Packets.ForEach(p => AssertChecksums(p.Packet));
         var p = Enumerable.Range(0, 9).Select(sink.Decode).ToArray();
-        var client = A("10.0.0.1", 40000 ^ 0x8000); // the socket's own packets keep their port
+        var client = p[0].Src; // the socket's own packets keep its port: the flow's is above the ephemeral range
+        Assert.Equal("10.0.0.1", client.AddressText());
+        Assert.InRange(client.Port, 61000, 65535);
         var server = A("10.0.0.2", 443);
         Assert.Equal((TcpFlags.Syn, client, server), (p[0].TcpFlags, p[0].Src, p[0].Dst));
         Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, p[1].TcpFlags);
@@ -179,6 +181,25 @@ public class PlaintextPacketsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SessionsOpenAtOnce_ToOneServer_TakeClientPortsApart_AndEndedOnesFreeTheirs()
+    {
+        var (synth, sink) = New();
+        var conn = Conn(A("10.0.0.1", 40000), A("10.0.0.2", 443));
+        var e = Chunk(Direction.Send, 0, 4, 0, 4);
+        var sessions = Enumerable.Range(0, 50).Select(i => Session + (ulong)i * 64).ToList();
+        sessions.ForEach(s => Feed(synth, conn, e with { TlsSession = s }, "ping"u8.ToArray()));
+        var ports = sink.Packets.Select((_, i) => sink.Decode(i)).Where(p => p.TcpFlags == TcpFlags.Syn).Select(p => p.Src.Port).ToList();
+        Assert.Equal(50, ports.Distinct().Count());
+
+        // Ended, their ports are free: the same sessions again (objects reused by the library) take the same ones.
+        sessions.ForEach(s => synth.OnSessionEnd(Pid, s, T0));
+        sink.Packets.Clear();
+        sessions.ForEach(s => Feed(synth, conn, e with { TlsSession = s }, "ping"u8.ToArray()));
+        var again = sink.Packets.Select((_, i) => sink.Decode(i)).Where(p => p.TcpFlags == TcpFlags.Syn).Select(p => p.Src.Port).ToList();
+        Assert.Equal(ports, again);
+    }
+
+    [Fact]
     public void ChunkLongerThanASegment_IsSplit_PshOnlyOnTheLast()
     {
         var (synth, sink) = New();
@@ -188,7 +209,9 @@ public class PlaintextPacketsTests(ITestOutputHelper output)
         Feed(synth, conn, Chunk(Direction.Send, 0, (uint)big.Length, 0, big.Length), big);
 
         Assert.Equal(5, sink.Packets.Count);
-        Assert.Equal(A("127.0.0.1", 8443 ^ 0x8000), sink.Decode(0).Src); // the peer is the client: it sent the SYN
+        var peer = sink.Decode(0).Src; // the peer is the client: it sent the SYN, from a port of its own
+        Assert.Equal("127.0.0.1", peer.AddressText());
+        Assert.InRange(peer.Port, 61000, 65535);
         Assert.Contains("dir=in", sink.Packets[0].Comment);
         var (first, second) = (sink.Decode(3), sink.Decode(4));
         Assert.Equal((TcpPacketBuilder.MaxPayload, TcpFlags.Ack), (first.PayloadLength, first.TcpFlags));
@@ -228,7 +251,8 @@ public class PlaintextPacketsTests(ITestOutputHelper output)
         var (one, two) = (sink.Decode(3), sink.Decode(7));
         Assert.Equal("192.0.2.1", one.Src.AddressText());
         Assert.Equal("192.0.2.2", one.Dst.AddressText());
-        Assert.InRange(one.Src.Port, 49152, 65535);
+        Assert.InRange(one.Src.Port, 61000, 65535);
+        Assert.InRange(one.Dst.Port, 61000, 65535); // no port Wireshark would name a protocol for
         Assert.NotEqual((one.Src.Port, one.Dst.Port, one.Seq), (two.Src.Port, two.Dst.Port, two.Seq));
         Assert.Equal(2, synth.Sessions);
     }
