@@ -124,13 +124,22 @@ public sealed class LiveView : IRecordSink
     private static string OtherPeers(ConnCloseRecord c) =>
         c.Peers.Count > 1 ? " and " + Plural.Count(c.Peers.Count - 1, "other peer", "other peers") : "";
 
+    /// <summary>
+    /// What opened the connection: a datagram server accepts nothing, its "connection" is the first datagram of a
+    /// peer it had not heard from.
+    /// </summary>
+    private static string OpenVerb(ConnOpenRecord o) => o.Existing ? "open (existing)"
+        : o.Role != "server" ? "connect"
+        : o.Proto == "udp" ? "new peer"
+        : "accept";
+
     private string? Describe(Record record) => record switch
     {
         ProcessStartRecord p => $"{Paint(LiveStyle.Blue, p.Existing ? "attached" : "start")} {Esc(Argv(p.Argv))}" + (p.ParentPid != 0 ? " " + Paint(LiveStyle.Grey, $"(parent {p.ParentPid})") : ""),
         ProcessExecRecord x => $"{Paint(LiveStyle.Blue, "exec")} {Esc(Argv(x.Argv))}",
         ProcessExitRecord x => x.Signal is { } sig ? $"{Paint(LiveStyle.Blue, "killed")} by signal {sig}" : $"{Paint(LiveStyle.Blue, "exit")} {x.ExitCode}",
         ConnOpenRecord { IsSocketPair: true, Existing: false } o => $"{Paint(LiveStyle.Green, "socketpair")} {Esc(o.Proto)} {Paint(LiveStyle.Grey, Esc(o.Conn))}",
-        ConnOpenRecord o => $"{Paint(LiveStyle.Green, o.Existing ? "open (existing)" : o.Role == "server" ? "accept" : "connect")} {Esc(o.Proto)} {Esc(o.Local)} {Arrow(o.Role)} {Peer(o.Remote)} {Paint(LiveStyle.Grey, Esc(o.Conn))}",
+        ConnOpenRecord o => $"{Paint(LiveStyle.Green, OpenVerb(o))} {Esc(o.Proto)} {Esc(o.Local)} {Arrow(o.Role)} {Peer(o.Remote)} {Paint(LiveStyle.Grey, Esc(o.Conn))}",
         ConnFailRecord f => $"{Paint(LiveStyle.Red, "connect failed")} {Esc(f.Proto)} {Arrow(f.Role)} {Peer(f.Remote)} {Paint(LiveStyle.Red, Esc(f.Error))}"
             + (f.Error == ConnFailRecord.ClosedWhileConnecting ? " " + Paint(LiveStyle.Grey, "(closed before any answer)") : ""),
         ConnCloseRecord c => $"{Paint(LiveStyle.Yellow, "close")} {Paint(LiveStyle.Grey, Esc(c.Conn))} {Esc(c.Proto)} {Peer(c.Remote)}{OtherPeers(c)} sent {Bytes(c.BytesSent)} recv {Bytes(c.BytesRecv)} in {c.DurationMs.ToString("0.0", CultureInfo.InvariantCulture)} ms"
