@@ -7,7 +7,9 @@ namespace Tattle.Output;
 /// summary rows it keeps. Process records, losses and notices always pass: they say what was traced and how well.
 /// A connection is judged by its conn.open (or conn.fail); its data, gap, message and conn.close records follow
 /// that verdict. With --app a connection's protocol is known only at its first message, so its conn.open is held
-/// until then and dropped at conn.close if no message of the protocol came.
+/// until then and dropped at conn.close if no message of the protocol came. An unconnected UDP socket talks to many
+/// peers through one connection, so --port and --host judge each of its datagrams and messages by its own peer: its
+/// conn.open is held until the first that passes, and only what passes is kept.
 /// </summary>
 public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRecordSink
 {
@@ -18,7 +20,12 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
         Held,
     }
 
-    private readonly Dictionary<string, (Verdict Verdict, ConnOpenRecord? Open)> _conns = new(StringComparer.Ordinal);
+    /// <summary>A judged connection: its verdict, its conn.open while held, and for UDP the local end peers are judged with.</summary>
+    private sealed record class ConnState(Verdict Verdict, ConnOpenRecord? Open, bool PerPeer, Endpoint? Local, Endpoint? Remote);
+
+    private readonly Dictionary<string, ConnState> _conns = new(StringComparer.Ordinal);
+
+    private bool FiltersEndpoints => filter.Ports.Count > 0 || filter.Networks.Count > 0 || filter.HostNames.Count > 0;
 
     /// <summary>The connections judged and still open (bounded by the traced processes' open connections).</summary>
     public int Tracked => _conns.Count;
@@ -45,13 +52,14 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
         switch (record)
         {
             case ConnOpenRecord open:
-                var verdict = !filter.MatchesEndpoints(open.Local, open.Remote) ? Verdict.Drop
+                bool perPeer = open.Proto == "udp" && FiltersEndpoints;
+                var verdict = !filter.MatchesEndpoints(open.Local, open.Remote) ? (perPeer ? Verdict.Held : Verdict.Drop)
                     : filter.Apps.Count > 0 ? Verdict.Held : Verdict.Pass;
-                _conns[open.Conn] = (verdict, verdict == Verdict.Held ? open : null);
+                _conns[open.Conn] = new ConnState(verdict, verdict == Verdict.Held ? open : null, perPeer, open.Local, open.Remote);
                 return verdict == Verdict.Pass ? open : null;
             case ConnCloseRecord close:
                 bool known = _conns.Remove(close.Conn, out var state);
-                return (known ? state.Verdict == Verdict.Pass : PassesWithoutApp(close.Local, close.Remote)) ? close : null;
+                return (known ? state!.Verdict == Verdict.Pass : PassesWithoutApp(close.Local, close.Remote)) ? close : null;
             case ConnFailRecord fail:
                 // A connection that never opened carried no protocol: --app leaves it out.
                 return PassesWithoutApp(fail.Local, fail.Remote) ? fail : null;
@@ -60,9 +68,9 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
             case MessageRecord message:
                 return KeepMessage(message);
             case DataRecord data:
-                return Follows(data.Conn, data.Peer) ? data : null;
+                return Follows(data.Conn, data.Peer, isMessage: false) ? data : null;
             case GapRecord gap:
-                return Follows(gap.Conn, null) ? gap : null;
+                return Follows(gap.Conn, null, isMessage: false) ? gap : null;
             case SummaryRecord summary:
                 return Apply(summary);
             default:
@@ -73,27 +81,60 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
     private bool PassesWithoutApp(Endpoint? local, Endpoint? remote) =>
         filter.Apps.Count == 0 && filter.MatchesEndpoints(local, remote);
 
-    /// <summary>A record on a connection goes where the connection went; on an unknown one, by its own peer.</summary>
-    private bool Follows(string conn, Endpoint? peer) =>
-        _conns.TryGetValue(conn, out var state) ? state.Verdict == Verdict.Pass : PassesWithoutApp(null, peer);
+    /// <summary>
+    /// A record on a connection goes where the connection went; on an unknown one, by its own peer. On a UDP socket
+    /// the peer decides (the connected one when the record names none), and a datagram that passes releases a
+    /// conn.open held for want of a matching peer; one held for --app waits for its message.
+    /// </summary>
+    private bool Follows(string conn, Endpoint? peer, bool isMessage)
+    {
+        if (!_conns.TryGetValue(conn, out var state))
+        {
+            return PassesWithoutApp(null, peer);
+        }
+        if (!state.PerPeer)
+        {
+            return state.Verdict == Verdict.Pass;
+        }
+        if (!filter.MatchesEndpoints(state.Local, peer ?? state.Remote))
+        {
+            return false;
+        }
+        if (state.Verdict == Verdict.Held && (isMessage || filter.Apps.Count == 0))
+        {
+            _conns[conn] = state with { Verdict = Verdict.Pass, Open = null };
+            // Its first peer may be one the filter hid: the open names the one that let it through.
+            var open = state.Open!;
+            inner.Write(peer is null || filter.MatchesEndpoints(open.Local, open.Remote) ? open : open with { Remote = peer });
+            return true;
+        }
+        return state.Verdict == Verdict.Pass;
+    }
 
     private Record? KeepMessage(MessageRecord message)
     {
         string type = message.Type;
         int dot = type.IndexOf('.', StringComparison.Ordinal);
-        bool appMatches = filter.MatchesApp(dot < 0 ? type : type[..dot]);
+        if (!filter.MatchesApp(dot < 0 ? type : type[..dot]))
+        {
+            return null;
+        }
         if (!_conns.TryGetValue(message.Conn, out var state))
         {
             // No conn.open seen (TLS plaintext without its socket): the message's own remote decides.
-            return appMatches && filter.MatchesEndpoints(null, message.Remote) ? message : null;
+            return filter.MatchesEndpoints(null, message.Remote) ? message : null;
         }
-        if (state.Verdict == Verdict.Held && appMatches)
+        if (state.PerPeer)
         {
-            _conns[message.Conn] = (Verdict.Pass, null);
+            return Follows(message.Conn, message.Remote, isMessage: true) ? message : null;
+        }
+        if (state.Verdict == Verdict.Held)
+        {
+            _conns[message.Conn] = state with { Verdict = Verdict.Pass, Open = null };
             inner.Write(state.Open!);
             return message;
         }
-        return state.Verdict == Verdict.Pass && appMatches ? message : null;
+        return state.Verdict == Verdict.Pass ? message : null;
     }
 
     public void Flush() => inner.Flush();

@@ -1,5 +1,6 @@
 using System.Net;
 using Tattle.Output;
+using Tattle.Protocols.Dns;
 using Tattle.Protocols.Http;
 using Tattle.Protocols.Tls;
 using Tattle.Records;
@@ -133,6 +134,59 @@ public sealed class FilteringSinkTests
         var o = Open("c1", 443);
         var kept = Run(new RecordFilter { Apps = new HashSet<string> { "tls" } }, o, Handshake("c1"), Close(o));
         Assert.Equal(["conn.open", "tls.handshake", "conn.close"], kept.Select(r => r.Type));
+    }
+
+    private static ConnOpenRecord UdpOpen(string conn, string firstPeer) => Open(conn, 53, firstPeer) with { Proto = "udp" };
+
+    private static DataRecord Datagram(string conn, string peer) => Data(conn) with { Peer = new Endpoint(peer, 53) };
+
+    private static DnsRecord Dns(string conn, string server) => new()
+    {
+        TimestampNs = Ts,
+        Pid = 10,
+        Comm = "app",
+        Conn = conn,
+        Role = "client",
+        Remote = new Endpoint(server, 53),
+        Query = "example.com",
+        QType = "A",
+        Transport = "udp",
+        Id = 1,
+    };
+
+    [Fact]
+    public void Host_JudgesAnUnconnectedUdpSocketByEachDatagramsPeer()
+    {
+        RecordFilter.ParseHost("1.1.1.1", out var network, out _);
+        var filter = new RecordFilter { Networks = [network!.Value] };
+        // One socket asks 8.8.8.8 first, then 1.1.1.1: only the second's records pass, and the open names it.
+        var resolver = UdpOpen("c1", "8.8.8.8");
+        var kept = Run(filter, resolver, Datagram("c1", "8.8.8.8"), Dns("c1", "8.8.8.8"),
+            Datagram("c1", "1.1.1.1"), Dns("c1", "1.1.1.1"), Datagram("c1", "8.8.8.8"), Close(resolver));
+        Assert.Equal(["conn.open", "data", "dns", "conn.close"], kept.Select(r => r.Type));
+        Assert.Equal("1.1.1.1", ((ConnOpenRecord)kept[0]).Remote!.Addr);
+        Assert.Equal("1.1.1.1", ((DataRecord)kept[1]).Peer!.Addr);
+        Assert.Equal("1.1.1.1", ((DnsRecord)kept[2]).Remote!.Addr);
+
+        // A socket that never reached a matching peer leaves nothing, its close included.
+        var other = UdpOpen("c2", "8.8.8.8");
+        Assert.Empty(Run(filter, other, Datagram("c2", "8.8.8.8"), Dns("c2", "8.8.8.8"), Close(other)));
+
+        // The first peer matching, later peers are still judged one by one.
+        var first = UdpOpen("c3", "1.1.1.1");
+        kept = Run(filter, first, Datagram("c3", "1.1.1.1"), Datagram("c3", "8.8.8.8"), Close(first));
+        Assert.Equal(["conn.open", "data", "conn.close"], kept.Select(r => r.Type));
+    }
+
+    [Fact]
+    public void Port_AndApp_OnUdp_HoldTheOpenUntilAMessageOfAMatchingPeer()
+    {
+        var filter = new RecordFilter { Ports = new HashSet<int> { 53 }, Apps = new HashSet<string> { "dns" } };
+        var o = UdpOpen("c1", "8.8.8.8") with { Local = new Endpoint("10.0.0.2", 40000) };
+        var kept = Run(filter, o, Datagram("c1", "8.8.8.8"), Dns("c1", "8.8.8.8"), Close(o));
+        Assert.Equal(["conn.open", "dns", "conn.close"], kept.Select(r => r.Type));
+        // The open's peer passes --port, so it stays the socket's first.
+        Assert.Same(o, kept[0]);
     }
 
     [Fact]
