@@ -113,14 +113,31 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
 
     public void OnExit(int pid) => _traced.TryRemove(pid, out _);
 
+    /// <summary>
+    /// The depth <see cref="OnStart"/> or <see cref="OnExec"/> will give a process that is forking or exec'ing now,
+    /// from /proc, before its record is read (so probes can go on before it maps its TLS library): a fork takes
+    /// its parent's depth, an exec the first target its new program matches, else its parent's or its own. Null for
+    /// a process that will not be traced, or that is gone.
+    /// </summary>
+    public AgentDepth? ForeseeDepth(int pid, int parent, bool exec)
+    {
+        bool known = _traced.TryGetValue(pid, out var t);
+        if (!exec)
+        {
+            return known ? t.Depth : DepthOf(parent);
+        }
+        if (ProcStat.Read(pid, procRoot) is not { IsDead: false } stat)
+        {
+            return null;
+        }
+        return Choose(Facts(pid, stat.Comm), known ? t.Parent : stat.ParentPid, known ? t.Depth : null);
+    }
+
     private bool Decide(int pid, int parent, string comm, string? exe, int? uid, string? cgroup, AgentDepth? inherited = null)
     {
         // The record's exe is the path execve was given (maybe a symlink); a target names the file /proc shows.
         var facts = new ProcessFacts(comm, Selector.UsesExe ? ProcIdentity.ReadExe(pid, procRoot) ?? exe : exe, uid, cgroup);
-        AgentDepth? depth = Selector.Match(in facts)?.Depth
-            ?? (_traced.TryGetValue(parent, out var p) ? p.Depth : (AgentDepth?)null)
-            ?? inherited;
-        if (depth is not { } d)
+        if (Choose(facts, parent, inherited) is not { } d)
         {
             _traced.TryRemove(pid, out _);
             kernel.Untrace(pid);
@@ -135,6 +152,11 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
         }
         return true;
     }
+
+    private AgentDepth? Choose(in ProcessFacts facts, int parent, AgentDepth? inherited) =>
+        Selector.Match(in facts)?.Depth
+            ?? (_traced.TryGetValue(parent, out var p) ? p.Depth : (AgentDepth?)null)
+            ?? inherited;
 
     // Only what some target looks at is read: with --all or --comm, a node's thousand processes cost no file reads.
     private ProcessFacts Facts(int pid, string comm)

@@ -18,12 +18,12 @@ public readonly record struct ProcStat(int Pid, string Comm, char State, int Par
     public bool IsDead => State is 'Z' or 'X' or 'x';
 
     /// <summary>Reads /proc/PID/stat; null when the process is gone or unreadable.</summary>
-    public static ProcStat? Read(int pid)
+    public static ProcStat? Read(int pid, string procRoot = "/proc")
     {
         string text;
         try
         {
-            text = File.ReadAllText($"/proc/{pid}/stat");
+            text = File.ReadAllText($"{procRoot}/{pid}/stat");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -118,6 +118,8 @@ internal sealed class AgentTraceTarget : ITraceTarget
 
     public bool WantsProbes(int pid) => _selection.DepthOf(pid) == AgentDepth.Tls;
 
+    public bool WantsProbesAtSpawn(SpawnEvent e) => _selection.ForeseeDepth(e.Pid, e.ParentPid, e.Exec) == AgentDepth.Tls;
+
     public void Tick(long nowMonoNs)
     {
         _telemetry.Heartbeat();

@@ -36,6 +36,12 @@ internal interface ITraceTarget : IDisposable
     /// <summary>Whether a traced process gets TLS and function probes (the agent's per-target depth).</summary>
     bool WantsProbes(int pid) => true;
 
+    /// <summary>
+    /// Whether a process forking or exec'ing right now will get probes: asked on the spawns thread, before the
+    /// loop has read the process's event and decided (the agent foresees its decision from /proc).
+    /// </summary>
+    bool WantsProbesAtSpawn(SpawnEvent e) => WantsProbes(e.Pid);
+
     /// <summary>Called after every poll of the ring buffer, on the loop's thread (the agent's periodic work).</summary>
     void Tick(long nowMonoNs)
     {
@@ -265,10 +271,12 @@ internal static class TraceLoop
             if (tls is not null)
             {
                 tls.Wants = target.WantsProbes;
+                tls.WantsAtSpawn = target.WantsProbesAtSpawn;
             }
             if (calls is not null)
             {
                 calls.Wants = target.WantsProbes;
+                calls.WantsAtSpawn = target.WantsProbesAtSpawn;
             }
             if (tls is not null || calls is not null)
             {

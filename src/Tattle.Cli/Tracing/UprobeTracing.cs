@@ -87,6 +87,9 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     /// <summary>Which processes get probes (the agent's per-target depth); null: every traced process. Called on the worker and the spawns thread.</summary>
     public Func<int, bool>? Wants { get; set; }
 
+    /// <summary>Which spawning processes get probes at once (<see cref="OnSpawn"/>); null: those <see cref="Wants"/> takes.</summary>
+    public Func<SpawnEvent, bool>? WantsAtSpawn { get; set; }
+
     /// <summary>Probes a process that is already running (attach), in the background.</summary>
     public void AttachRunning(int pid) => Queue(new Job(JobKind.Running, pid, 0));
 
@@ -254,7 +257,7 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
                 return;
             }
         }
-        if (Wants is { } wants && !wants(e.Pid))
+        if (WantsAtSpawn is { } atSpawn ? !atSpawn(e) : Wants is { } wants && !wants(e.Pid))
         {
             return;
         }

@@ -88,6 +88,43 @@ public sealed class TargetSelectionTests
     }
 
     [Fact]
+    public void ASpawnsDepthIsForeseen_AsTheRecordWillDecideIt()
+    {
+        string root = Directory.CreateTempSubdirectory("tattle-proc-").FullName;
+        void Stat(int pid, string comm, int parent, char state = 'R')
+        {
+            Directory.CreateDirectory(Path.Combine(root, $"{pid}"));
+            File.WriteAllText(Path.Combine(root, $"{pid}", "stat"), $"{pid} ({comm}) {state} {parent} 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0\n");
+        }
+        var kernel = new FakeKernel();
+        var selection = new ProcessSelection(new TargetSelector(
+            [new AgentTarget { Comm = "curl", Depth = AgentDepth.Tls }, new AgentTarget { Comm = "nginx", Depth = AgentDepth.Connections }]), kernel, root);
+        Assert.True(selection.OnStart(Start(100, 1, "nginx")));
+
+        // A fork takes its parent's depth; the fork of an untraced parent is not traced.
+        Assert.Equal(AgentDepth.Connections, selection.ForeseeDepth(101, 100, exec: false));
+        Assert.Null(selection.ForeseeDepth(301, 300, exec: false));
+        // An exec goes by the first target its new program matches: curl exec'd by an untraced shell, or by nginx.
+        Stat(400, "curl", 1);
+        Assert.Equal(AgentDepth.Tls, selection.ForeseeDepth(400, 0, exec: true));
+        Stat(102, "curl", 100);
+        Assert.Equal(AgentDepth.Tls, selection.ForeseeDepth(102, 0, exec: true));
+        // A program no target names keeps its parent's depth, or is not traced; a process gone foresees nothing.
+        Stat(103, "sh", 100);
+        Assert.Equal(AgentDepth.Connections, selection.ForeseeDepth(103, 0, exec: true));
+        Stat(401, "bash", 1);
+        Assert.Null(selection.ForeseeDepth(401, 0, exec: true));
+        Stat(402, "curl", 1, state: 'Z');
+        Assert.Null(selection.ForeseeDepth(402, 0, exec: true));
+        Assert.Null(selection.ForeseeDepth(403, 0, exec: true));
+        // What the record then decides agrees.
+        Assert.True(selection.OnStart(Start(400, 1, "curl")));
+        Assert.Equal(AgentDepth.Tls, selection.DepthOf(400));
+        Assert.Equal(AgentDepth.Tls, selection.ForeseeDepth(400, 0, exec: false));
+        Directory.Delete(root, true);
+    }
+
+    [Fact]
     public void TheSeriesCapFoldsNewSetsIntoOneOtherSeries()
     {
         var cap = new SeriesLimiter(3);

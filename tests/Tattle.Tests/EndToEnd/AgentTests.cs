@@ -319,9 +319,9 @@ public sealed class AgentTests(ITestOutputHelper output)
             "--otlp-protocol", "http/protobuf"]);
         await agent.WaitForLogAsync("msg=tracing");
         Assert.True(TattlePrograms() > before);
-        // At TLS depth an HTTPS request is read in plaintext through the probes on curl's libssl. The agent's worker
-        // puts them on after it sees the exec, so this curl starts first and waits for its URL on stdin while the
-        // HTTP requests run: a curl that shook hands within milliseconds of its exec could beat its probes.
+        // At TLS depth an HTTPS request is read in plaintext through the probes on curl's libssl. This curl starts
+        // first and waits for its URL on stdin while the HTTP requests run, so it is surely probed whichever way its
+        // probes go on (the spawns ring, or the worker when that ring was full); the race itself is tested below.
         using var tls = TlsServers.OpenSslWww();
         using var waiting = Process.Start(new ProcessStartInfo("curl", ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "-K", "-"])
         {
@@ -348,6 +348,40 @@ public sealed class AgentTests(ITestOutputHelper output)
         Assert.Contains("spans_dropped=0", agent.Log);
         // The kernel frees a program once its last link and fd are gone (after an RCU grace period).
         await WaitForAsync(() => Task.FromResult(TattlePrograms() <= before), "every program and link released");
+    }
+
+    [SkippableFact]
+    public async Task TlsDepth_CurlsMatchedAtExec_AreReadInPlaintext_FromTheirFirstRequest()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        Requires.Program(output, "openssl");
+        await using var receiver = await OtlpReceiver.StartAsync();
+        using var tls = TlsServers.OpenSslWww();
+        using var agent = AgentProcess.Start(output, ["--comm", "curl", "--depth", "tls", "--otlp-endpoint", receiver.HttpEndpoint.ToString(),
+            "--otlp-protocol", "http/protobuf"]);
+        await agent.WaitForLogAsync("msg=tracing");
+        // Each curl is matched by the kernel at its exec and shakes hands a few milliseconds later: its probes go on
+        // from the spawns ring, on the agent's foresight of its depth, before it maps libssl. Two busy loops keep
+        // both CPUs taken, so the events ring's consumer reads each exec late, as on a loaded node.
+        const int Curls = 10;
+        using var busy = Process.Start("sh", ["-c", "for i in 1 2; do (while :; do :; done) & done; wait"])!;
+        try
+        {
+            for (int i = 1; i <= Curls; i++)
+            {
+                Assert.Equal("200", (await Run("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", $"https://127.0.0.1:{tls.Port}/short-{i}")).Output);
+            }
+        }
+        finally
+        {
+            busy.Kill(entireProcessTree: true);
+            busy.WaitForExit();
+        }
+        await agent.StopAsync();
+        var paths = receiver.Spans().Where(sp => sp.Kind == 3 && (long)sp.Attributes["server.port"] == tls.Port)
+            .Select(sp => ((string)sp.Attributes["url.scheme"], (string)sp.Attributes["url.path"])).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, Curls).Select(i => ("https", $"/short-{i}")).Order(), paths);
     }
 
     [SkippableFact]
