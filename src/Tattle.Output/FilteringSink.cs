@@ -20,7 +20,10 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
         Held,
     }
 
-    /// <summary>A judged connection: its verdict, its conn.open while held, and for UDP the local end peers are judged with.</summary>
+    /// <summary>
+    /// A judged connection: its verdict, its conn.open while held, and for UDP the local end peers are judged with
+    /// and the peer its conn.open named.
+    /// </summary>
     private sealed record class ConnState(Verdict Verdict, ConnOpenRecord? Open, bool PerPeer, Endpoint? Local, Endpoint? Remote);
 
     private readonly Dictionary<string, ConnState> _conns = new(StringComparer.Ordinal);
@@ -59,7 +62,12 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
                 return verdict == Verdict.Pass ? open : null;
             case ConnCloseRecord close:
                 bool known = _conns.Remove(close.Conn, out var state);
-                return (known ? state!.Verdict == Verdict.Pass : PassesWithoutApp(close.Local, close.Remote)) ? close : null;
+                if (!known)
+                {
+                    return PassesWithoutApp(close.Local, close.Remote) ? close : null;
+                }
+                // A UDP socket's close names the peer its open named: the first the filter let through.
+                return state!.Verdict != Verdict.Pass ? null : state.PerPeer && state.Remote != close.Remote ? close with { Remote = state.Remote } : close;
             case ConnFailRecord fail:
                 // A connection that never opened carried no protocol: --app leaves it out.
                 return PassesWithoutApp(fail.Local, fail.Remote) ? fail : null;
@@ -102,10 +110,11 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
         }
         if (state.Verdict == Verdict.Held && (isMessage || filter.Apps.Count == 0))
         {
-            _conns[conn] = state with { Verdict = Verdict.Pass, Open = null };
             // Its first peer may be one the filter hid: the open names the one that let it through.
             var open = state.Open!;
-            inner.Write(peer is null || filter.MatchesEndpoints(open.Local, open.Remote) ? open : open with { Remote = peer });
+            var shown = peer is null || filter.MatchesEndpoints(open.Local, open.Remote) ? open.Remote : peer;
+            _conns[conn] = state with { Verdict = Verdict.Pass, Open = null, Remote = shown };
+            inner.Write(shown == open.Remote ? open : open with { Remote = shown });
             return true;
         }
         return state.Verdict == Verdict.Pass;

@@ -167,6 +167,7 @@ public sealed class FilteringSinkTests
         Assert.Equal("1.1.1.1", ((ConnOpenRecord)kept[0]).Remote!.Addr);
         Assert.Equal("1.1.1.1", ((DataRecord)kept[1]).Peer!.Addr);
         Assert.Equal("1.1.1.1", ((DnsRecord)kept[2]).Remote!.Addr);
+        Assert.Equal("1.1.1.1", ((ConnCloseRecord)kept[3]).Remote!.Addr); // the peer its open named
 
         // A socket that never reached a matching peer leaves nothing, its close included.
         var other = UdpOpen("c2", "8.8.8.8");
