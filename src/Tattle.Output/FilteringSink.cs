@@ -28,8 +28,6 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
 
     private readonly Dictionary<string, ConnState> _conns = new(StringComparer.Ordinal);
 
-    private bool FiltersEndpoints => filter.Ports.Count > 0 || filter.Networks.Count > 0 || filter.HostNames.Count > 0;
-
     /// <summary>The connections judged and still open (bounded by the traced processes' open connections).</summary>
     public int Tracked => _conns.Count;
 
@@ -55,7 +53,7 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
         switch (record)
         {
             case ConnOpenRecord open:
-                bool perPeer = open.Proto == "udp" && FiltersEndpoints;
+                bool perPeer = open.Proto == "udp" && filter.FiltersEndpoints;
                 var verdict = !filter.MatchesEndpoints(open.Local, open.Remote) ? (perPeer ? Verdict.Held : Verdict.Drop)
                     : filter.Apps.Count > 0 ? Verdict.Held : Verdict.Pass;
                 _conns[open.Conn] = new ConnState(verdict, verdict == Verdict.Held ? open : null, perPeer, open.Local, open.Remote);
@@ -90,25 +88,23 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
         filter.Apps.Count == 0 && filter.MatchesEndpoints(local, remote);
 
     /// <summary>
-    /// A record on a connection goes where the connection went; on an unknown one, by its own peer. On a UDP socket
-    /// the peer decides (the connected one when the record names none), and a datagram that passes releases a
-    /// conn.open held for want of a matching peer; one held for --app waits for its message.
+    /// A record on a connection goes where the connection went; on an unknown one (TLS plaintext without its
+    /// socket), by its own peer. On a UDP socket the peer decides (the connected one when the record names none).
+    /// A held conn.open is released by the first message of the protocol (<paramref name="isMessage"/>: its
+    /// protocol passed --app), or without --app by a UDP socket's first datagram of a matching peer.
     /// </summary>
     private bool Follows(string conn, Endpoint? peer, bool isMessage)
     {
+        bool appPasses = isMessage || filter.Apps.Count == 0;
         if (!_conns.TryGetValue(conn, out var state))
         {
-            return PassesWithoutApp(null, peer);
+            return appPasses && filter.MatchesEndpoints(null, peer);
         }
-        if (!state.PerPeer)
-        {
-            return state.Verdict == Verdict.Pass;
-        }
-        if (!filter.MatchesEndpoints(state.Local, peer ?? state.Remote))
+        if (state.PerPeer && !filter.MatchesEndpoints(state.Local, peer ?? state.Remote))
         {
             return false;
         }
-        if (state.Verdict == Verdict.Held && (isMessage || filter.Apps.Count == 0))
+        if (state.Verdict == Verdict.Held && appPasses)
         {
             // Its first peer may be one the filter hid: the open names the one that let it through.
             var open = state.Open!;
@@ -124,26 +120,7 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
     {
         string type = message.Type;
         int dot = type.IndexOf('.', StringComparison.Ordinal);
-        if (!filter.MatchesApp(dot < 0 ? type : type[..dot]))
-        {
-            return null;
-        }
-        if (!_conns.TryGetValue(message.Conn, out var state))
-        {
-            // No conn.open seen (TLS plaintext without its socket): the message's own remote decides.
-            return filter.MatchesEndpoints(null, message.Remote) ? message : null;
-        }
-        if (state.PerPeer)
-        {
-            return Follows(message.Conn, message.Remote, isMessage: true) ? message : null;
-        }
-        if (state.Verdict == Verdict.Held)
-        {
-            _conns[message.Conn] = state with { Verdict = Verdict.Pass, Open = null };
-            inner.Write(state.Open!);
-            return message;
-        }
-        return state.Verdict == Verdict.Pass ? message : null;
+        return filter.MatchesApp(dot < 0 ? type : type[..dot]) && Follows(message.Conn, message.Remote, isMessage: true) ? message : null;
     }
 
     public void Flush() => inner.Flush();

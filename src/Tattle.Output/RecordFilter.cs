@@ -25,6 +25,9 @@ public sealed record RecordFilter
 
     private bool FiltersHosts => Networks.Count > 0 || HostNames.Count > 0;
 
+    /// <summary>--port or --host was given: endpoints, not only protocols, decide.</summary>
+    public bool FiltersEndpoints => Ports.Count > 0 || FiltersHosts;
+
     /// <summary>Parses NAME, an address or a CIDR; returns an error message, or null.</summary>
     public static string? ParseHost(string spec, out IPNetwork? network, out string? name)
     {

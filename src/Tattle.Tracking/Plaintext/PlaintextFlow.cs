@@ -45,6 +45,11 @@ public sealed class PlaintextFlow
 
     internal string? CommentIn { get; set; }
 
+    /// <summary>The end that sends the SYN.</summary>
+    internal FlowEnd Client => LocalIsClient ? Local : Remote;
+
+    internal FlowEnd Server => LocalIsClient ? Remote : Local;
+
     internal FlowEnd Sender(bool fromLocal) => fromLocal ? Local : Remote;
 
     internal FlowEnd Receiver(bool fromLocal) => fromLocal ? Remote : Local;

@@ -88,7 +88,7 @@ public sealed class PlaintextPackets : ITlsPlaintextSink
         // first: FIN, the peer's FIN, the last ACK (RFC 9293 section 3.6).
         var local = flow.Local;
         var remote = flow.Remote;
-        _ports.Release(flow.LocalIsClient ? local.Address : remote.Address, flow.LocalIsClient ? remote.Address : local.Address);
+        _ports.Release(flow.Client.Address, flow.Server.Address);
         Send(flow, true, unixNs, new TcpSegmentHeader(local.NextSeq, remote.NextSeq, TcpFlags.Fin | TcpFlags.Ack), default);
         Send(flow, false, unixNs, new TcpSegmentHeader(remote.NextSeq, local.NextSeq + 1, TcpFlags.Fin | TcpFlags.Ack), default);
         Send(flow, true, unixNs, new TcpSegmentHeader(local.NextSeq + 1, remote.NextSeq + 1, TcpFlags.Ack), default);
@@ -127,8 +127,8 @@ public sealed class PlaintextPackets : ITlsPlaintextSink
         var flow = new PlaintextFlow(e.Pid, comm, conn.Id, local, remote, localIsClient, !known, mix) { ClientPort = clientPort };
         Sessions++;
         // A handshake first, so a reader starts the stream cleanly (RFC 9293 section 3.5, Figure 6).
-        var client = localIsClient ? flow.Local : flow.Remote;
-        var server = localIsClient ? flow.Remote : flow.Local;
+        var client = flow.Client;
+        var server = flow.Server;
         Send(flow, localIsClient, unixNs, new TcpSegmentHeader(client.Isn, 0, TcpFlags.Syn), default);
         Send(flow, !localIsClient, unixNs, new TcpSegmentHeader(server.Isn, client.NextSeq, TcpFlags.Syn | TcpFlags.Ack), default);
         Send(flow, localIsClient, unixNs, new TcpSegmentHeader(client.NextSeq, server.NextSeq, TcpFlags.Ack), default);

@@ -187,16 +187,18 @@ public class PlaintextPacketsTests(ITestOutputHelper output)
         var conn = Conn(A("10.0.0.1", 40000), A("10.0.0.2", 443));
         var e = Chunk(Direction.Send, 0, 4, 0, 4);
         var sessions = Enumerable.Range(0, 50).Select(i => Session + (ulong)i * 64).ToList();
-        sessions.ForEach(s => Feed(synth, conn, e with { TlsSession = s }, "ping"u8.ToArray()));
-        var ports = sink.Packets.Select((_, i) => sink.Decode(i)).Where(p => p.TcpFlags == TcpFlags.Syn).Select(p => p.Src.Port).ToList();
+        List<ushort> OpenAllAndReadTheirPorts()
+        {
+            sink.Packets.Clear();
+            sessions.ForEach(s => Feed(synth, conn, e with { TlsSession = s }, "ping"u8.ToArray()));
+            return [.. sink.Packets.Select((_, i) => sink.Decode(i)).Where(p => p.TcpFlags == TcpFlags.Syn).Select(p => p.Src.Port)];
+        }
+        var ports = OpenAllAndReadTheirPorts();
         Assert.Equal(50, ports.Distinct().Count());
 
         // Ended, their ports are free: the same sessions again (objects reused by the library) take the same ones.
         sessions.ForEach(s => synth.OnSessionEnd(Pid, s, T0));
-        sink.Packets.Clear();
-        sessions.ForEach(s => Feed(synth, conn, e with { TlsSession = s }, "ping"u8.ToArray()));
-        var again = sink.Packets.Select((_, i) => sink.Decode(i)).Where(p => p.TcpFlags == TcpFlags.Syn).Select(p => p.Src.Port).ToList();
-        Assert.Equal(ports, again);
+        Assert.Equal(ports, OpenAllAndReadTheirPorts());
     }
 
     [Fact]
