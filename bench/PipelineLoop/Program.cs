@@ -7,13 +7,16 @@ using Tattle.Records;
 // One stage of tattle's user-space pipeline in a loop, built the way tattle ships (native AOT) or with the JIT, for
 // bench/PipelineLoop/run.sh to interleave:
 //   Tattle.Bench.PipelineLoop [--stage track|parse|json|stats] [--exchanges N] [--connections C] [--cold]
-//                             [--burst N --pause-ms M]
+//                             [--burst N --pause-ms M] [--out FILE]
 // Prints the wall and CPU time per exchange and the gen0 collections; the stages are PipelineBenchmarks' own.
 // --burst and --pause-ms run N exchanges, then sleep M ms, as tattle drains its ring (about 230 exchanges every
 // 5.5 ms under the overhead benchmark's load): beside a loaded server, what its work costs in short bursts.
+// --out writes the json stage's lines to FILE as tattle writes its --json file (else they go to a null stream), so
+// the CPU per exchange includes the file system's share.
 string stage = "json";
 int exchanges = 2_000_000, connections = 1, burst = 0, pauseMs = 0;
 bool cold = false;
+string? outPath = null;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -24,8 +27,9 @@ for (int i = 0; i < args.Length; i++)
         case "--cold": cold = true; break;
         case "--burst" when i + 1 < args.Length: burst = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--pause-ms" when i + 1 < args.Length: pauseMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--out" when i + 1 < args.Length: outPath = args[++i]; break;
         default:
-            Console.Error.WriteLine($"pipeline-loop: unknown argument {args[i]} (--stage track|parse|json|stats, --exchanges N, --connections C, --cold, --burst N --pause-ms M)");
+            Console.Error.WriteLine($"pipeline-loop: unknown argument {args[i]} (--stage track|parse|json|stats, --exchanges N, --connections C, --cold, --burst N --pause-ms M, --out FILE)");
             return 2;
     }
 }
@@ -34,7 +38,8 @@ if (stage is not ("track" or "parse" or "json" or "stats"))
     Console.Error.WriteLine($"pipeline-loop: unknown stage {stage} (track, parse, json or stats)");
     return 2;
 }
-IRecordSink sink = stage is "track" or "parse" ? new PipelineExchange.DiscardRecords() : new JsonLinesSink(Stream.Null);
+IRecordSink sink = stage is "track" or "parse" ? new PipelineExchange.DiscardRecords()
+    : outPath is not null ? JsonLinesSink.Open(outPath) : new JsonLinesSink(Stream.Null);
 var exchange = new PipelineExchange(sink, parse: stage != "track", stats: stage == "stats", connections: connections, coldBytes: cold);
 // Warm-up: every connection adopted and announced, the JIT's tiers settled, the buffer pool filled.
 for (int i = 0; i < Math.Min(exchanges, 200_000); i++)
@@ -54,6 +59,8 @@ for (int i = 0; i < exchanges; i++)
         Thread.Sleep(pauseMs);
     }
 }
+// The file's last lines and its end are part of what was measured.
+sink.Dispose();
 wall.Stop();
 process.Refresh();
 double cpuNs = (process.TotalProcessorTime - cpu).TotalNanoseconds / exchanges;

@@ -210,11 +210,11 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
     {
         draft.Method = HttpStrings.Method(method);
         draft.Version = HttpStrings.Version(minorVersion);
-        string text = HttpStrings.Recent(target);
+        var read = HttpStrings.Target(target, redact);
         // An absolute-form target names the host, and wins over the Host field (RFC 9112 section 3.2.2).
-        draft.Host = HttpRedactor.HostOf(text);
-        draft.HostFromTarget = draft.Host is not null;
-        draft.Target = redact ? HttpRedactor.RedactUrl(text) : text;
+        draft.Host = read.Host;
+        draft.HostFromTarget = read.Host is not null;
+        draft.Target = read.Text;
     }
 
     public readonly void OnStatusLine(int minorVersion, int status, ReadOnlySpan<byte> reason)

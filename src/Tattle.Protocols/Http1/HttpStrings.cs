@@ -196,6 +196,27 @@ internal static class HttpStrings
         return text;
     }
 
+    /// <summary>
+    /// A request-target as records show it (redacted when asked) and the host an absolute-form target names. The
+    /// last target read on this thread is remembered by its string: a client repeats its paths, and the shared
+    /// string of <see cref="Recent"/> makes a repeat one comparison instead of the redactor's scans, which cost 3 %
+    /// of tattle's CPU under load when every request took them.
+    /// </summary>
+    public static RequestTarget Target(ReadOnlySpan<byte> bytes, bool redact)
+    {
+        string text = Recent(bytes);
+        if (t_lastTarget is { } last && ReferenceEquals(last.Raw, text) && last.Redacted == redact)
+        {
+            return last;
+        }
+        var read = new RequestTarget(text, redact ? HttpRedactor.RedactUrl(text) : text, HttpRedactor.HostOf(text), redact);
+        t_lastTarget = read;
+        return read;
+    }
+
+    [ThreadStatic]
+    private static RequestTarget? t_lastTarget;
+
     private const int RecentSlots = 256;
     private const int LongestRecent = 96;
 
@@ -252,3 +273,7 @@ internal static class HttpStrings
     /// <summary>The bytes are ASCII and spell text exactly (so decoding them would give text).</summary>
     public static bool EqualsAscii(ReadOnlySpan<byte> bytes, string text) => Ascii.Equals(bytes, text);
 }
+
+/// <summary>A request-target read once: as sent, as records show it, and the host an absolute form names.</summary>
+internal sealed record RequestTarget(string Raw, string Text, string? Host, bool Redacted);
+

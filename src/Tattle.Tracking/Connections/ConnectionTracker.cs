@@ -12,10 +12,10 @@ namespace Tattle.Tracking.Connections;
 /// </summary>
 public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets, ProcessTable processes)
 {
-    private readonly Dictionary<(int Pid, int Fd), Connection> _byFd = [];
+    private readonly Dictionary<FdKey, Connection> _byFd = [];
     private readonly Dictionary<ulong, Connection> _bySock = [];
     private readonly ClosedSockets _closed = new();
-    private readonly Dictionary<(int Pid, int Fd), int> _generations = [];
+    private readonly Dictionary<FdKey, int> _generations = [];
 
     // Listening sockets by process, port and protocol, counted: a socket first seen by its payload on one of these
     // ports is a server's (a walk of every connection per new socket before: quadratic on a busy server).

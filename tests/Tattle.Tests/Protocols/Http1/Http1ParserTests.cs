@@ -237,6 +237,24 @@ public sealed class Http1ParserTests
     }
 
     [Fact]
+    public void ARepeatedTarget_IsRedactedOrNotAsEachParserAsks_AndNamesItsHostEachTime()
+    {
+        // The last target read is remembered on the thread: parsers with and without redaction share it.
+        var redacting = Feeder();
+        var plain = Feeder(new ParserOptions { Redact = false });
+        const string target = "http://user:pw@api.example/v1?token=abc&page=2";
+        foreach (var f in new[] { redacting, plain, redacting, redacting, plain })
+        {
+            Send(f, Request, $"GET {target} HTTP/1.1\r\nHost: other.example\r\n\r\n");
+            Send(f, Response, "HTTP/1.1 204 No Content\r\n\r\n");
+        }
+        Assert.All(Exchanges(redacting), e => Assert.Equal("http://REDACTED@api.example/v1?token=REDACTED&page=2", e.Request!.Target));
+        Assert.All(Exchanges(plain), e => Assert.Equal(target, e.Request!.Target));
+        Assert.All(Exchanges(redacting).Concat(Exchanges(plain)), e => Assert.Equal("api.example", e.Request!.Host));
+        Assert.Equal(5, Exchanges(redacting).Count + Exchanges(plain).Count);
+    }
+
+    [Fact]
     public void ARepeatedFieldBlockGivesTheSameFieldsAndFramingAsItsFirstParse()
     {
         // The same block again takes the first parse's fields, host, encoding and body framing; any changed byte
