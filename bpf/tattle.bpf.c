@@ -127,6 +127,8 @@ struct call_args {
     __u16 sock_type;
     __u16 live; /* set at entry, cleared at exit: the slot outlives the call */
     __u16 count_only; /* from_exit_regs: the process's payload is counted, not copied (TATTLE_TRACE_NO_PAYLOAD) */
+    __u16 no_peer;    /* a receive seen by sock_recv_length: its sender is not in the caller's memory yet */
+    __u16 _pad[3];
 };
 
 #ifndef TATTLE_FALLBACK
@@ -719,6 +721,7 @@ struct emit_state {
     __u8 open;
     __u8 is_mmsg;
     __u8 tls;        /* plaintext of a TLS call: positions are the TLS session's, not the socket's */
+    __u8 no_peer;    /* the call's sockaddr is not written yet (struct call_args' no_peer): none is read */
     __u64 tls_session;
 };
 
@@ -758,7 +761,8 @@ static __always_inline int emit_chunk(struct emit_state *s, __u16 extra_flags)
     e->skip_len = (extra_flags & TATTLE_DATA_SKIPPED) ? s->skip : 0;
     e->gen = s->gen;
     __builtin_memset(&e->peer, 0, sizeof(e->peer));
-    read_user_sockaddr(s->name, s->name_len, &e->peer, 0, 0);
+    if (!s->no_peer)
+        read_user_sockaddr(s->name, s->name_len, &e->peer, 0, 0);
     e->chunk_len = n;
     e->flags = s->flags | extra_flags;
     s->emitted++;
@@ -1004,6 +1008,7 @@ static __always_inline struct emit_state *emit_state_init(struct call_args *c, l
     s->syscall = c->nr;
     s->family = c->family;
     s->sock_type = c->sock_type;
+    s->no_peer = (__u8)c->no_peer;
     s->ret = ret;
     s->msg_cnt = 1;
     return s;
@@ -2066,6 +2071,9 @@ static __always_inline int on_sock_length(struct sock *sk, int ret, int flags, _
      * sys_exit_recvfrom/recvmsg read such receives whole, with their peer (tattle_syscall_tp_exit). */
     if (!(cfg.flags & TATTLE_CFG_NO_SYSCALLS) && (c.nr == NR_recvfrom || c.nr == NR_recvmsg) && sk->sk_type != SOCK_STREAM)
         return 0;
+    /* Without them, the sockaddr the caller gave still holds whatever it held before (a stale or zeroed
+     * address read as the sender's): the datagram goes without one. */
+    c.no_peer = dir == DIR_RECV;
     if (is_payload_call(c.nr) || c.nr == NR_sendfile) {
         c.fd = (int)c.arg[0];
     } else if (c.nr == NR_splice) {

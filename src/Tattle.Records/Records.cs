@@ -133,6 +133,12 @@ public sealed record ConnOpenRecord : ConnRecord
     public bool Existing { get; init; }
 
     /// <summary>
+    /// A datagram socket no connect() tied to a peer, first seen by a datagram that named its own (sendto, or
+    /// recvfrom on a server): Remote is that datagram's peer, and the socket may talk to others.
+    /// </summary>
+    public bool Unconnected { get; init; }
+
+    /// <summary>
     /// Both ends of a Unix socket unnamed: a socketpair's (a name is kept by an accepted socket, its listener's, and
     /// by a connecting one, its server's), first seen when data crossed it, since socketpair() connects nothing.
     /// </summary>

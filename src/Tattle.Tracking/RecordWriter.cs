@@ -91,7 +91,7 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
     public void Opened(Connection conn, long nowNs)
     {
         NameRemote(conn);
-        Write(new ConnOpenRecord(ConnHeader(conn, nowNs, CommOf(conn.Pid))) { Existing = conn.Existing });
+        Write(new ConnOpenRecord(ConnHeader(conn, nowNs, CommOf(conn.Pid))) { Existing = conn.Existing, Unconnected = conn.Unconnected });
     }
 
     public void Failed(Connection conn, long nowNs, string error)

@@ -126,10 +126,10 @@ public sealed class LiveView : IRecordSink
 
     /// <summary>
     /// What opened the connection: a datagram server accepts nothing, its "connection" is the first datagram of a
-    /// peer it had not heard from.
+    /// peer it had not heard from; an unconnected datagram client connects nothing, it sends to an address.
     /// </summary>
     private static string OpenVerb(ConnOpenRecord o) => o.Existing ? "open (existing)"
-        : o.Role != "server" ? "connect"
+        : o.Role != "server" ? (o.Unconnected ? "sendto" : "connect")
         : o.Proto == "udp" ? "new peer"
         : "accept";
 

@@ -195,6 +195,10 @@ public static class RecordJson
         {
             case ConnOpenRecord o:
                 w.WriteBoolean(JsonNames.Existing, o.Existing);
+                if (o.Unconnected)
+                {
+                    w.WriteBoolean(JsonNames.Unconnected, true);
+                }
                 break;
             case ConnFailRecord f:
                 w.WriteString(JsonNames.Error, f.Error);

@@ -27,6 +27,7 @@ public static class JsonNames
     public static readonly JsonEncodedText Cgroup = JsonEncodedText.Encode("cgroup");
     public static readonly JsonEncodedText Exe = JsonEncodedText.Encode("exe");
     public static readonly JsonEncodedText Existing = JsonEncodedText.Encode("existing");
+    public static readonly JsonEncodedText Unconnected = JsonEncodedText.Encode("unconnected");
     public static readonly JsonEncodedText ExitCode = JsonEncodedText.Encode("exit_code");
     public static readonly JsonEncodedText Failures = JsonEncodedText.Encode("failures");
     public static readonly JsonEncodedText Fd = JsonEncodedText.Encode("fd");

@@ -54,6 +54,9 @@ public sealed class Connection
     /// <summary>Open before tracing began.</summary>
     public bool Existing { get; set; }
 
+    /// <summary>A datagram socket that connect() never tied to a peer: its remote is the first datagram's address.</summary>
+    public bool Unconnected { get; set; }
+
     /// <summary>Whether conn.open (or conn.fail) was written.</summary>
     public bool Announced { get; set; }
 

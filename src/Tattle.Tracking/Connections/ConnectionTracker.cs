@@ -140,6 +140,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         if (conn.Remote.IsEmpty && conn.Proto == "udp" && e.Peer.IsInet)
         {
             conn.Remote = e.Peer;
+            conn.Unconnected = true;
         }
         MarkOpen(conn, e.TimestampNs);
     }
@@ -333,7 +334,8 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         }
         var conn = NewFromEvent(in e);
         conn.Local = e.Local;
-        conn.Remote = e.Remote;
+        // An unconnected datagram socket's peer in the kernel is 0.0.0.0:0: no peer, not one at that address.
+        conn.Remote = e.Remote.IsEmpty ? default : e.Remote;
         conn.LocalPath = e.LocalPath;
         conn.RemotePath = e.RemotePath;
         if (e.Local.IsInet && e.Local.Port != 0 && _listening.ContainsKey((e.Pid, e.Local.Port, conn.Proto)))

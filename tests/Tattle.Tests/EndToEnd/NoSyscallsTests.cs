@@ -47,6 +47,36 @@ public sealed class NoSyscallsTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task Udp_ASentDatagramNamesItsPeer_AReceivedOneNamesNone()
+    {
+        // The sender of a received datagram reaches the caller's sockaddr after sock_recv_length: what that memory
+        // held before (the previous sendto's address, zeros) must not be reported as the sender.
+        Requires.RootAndBpf(output);
+        const string script = """
+            import socket
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+            v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for i in range(3):
+                v.sendto(b"hello %d" % i, u.getsockname()); u.recvfrom(100)
+            print(u.getsockname()[1])
+            """;
+        var r = await TattleCli.RunAsync(["run", "--no-syscalls", "--bpf-variant", "fast", "--data", "--", Py.Exe, "-c", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        int port = int.Parse(r.Stdout.Trim());
+        var opens = r.OfType("conn.open").Where(o => Str(o, "proto") == "udp").ToList();
+        var client = Assert.Single(opens, o => Str(o, "role") == "client");
+        Assert.Equal(port, Port(client.GetProperty("remote")));
+        Assert.True(client.GetProperty("unconnected").GetBoolean());
+        var server = Assert.Single(opens, o => Str(o, "role") == "server");
+        Assert.Equal(JsonValueKind.Null, server.GetProperty("remote").ValueKind);
+        var received = r.OfType("data").Where(d => Str(d, "conn") == Str(server, "conn")).ToList();
+        Assert.Equal(3, received.Count);
+        Assert.All(received, d => Assert.False(d.TryGetProperty("peer", out _), d.ToString()));
+        Assert.All(r.OfType("data").Where(d => Str(d, "conn") == Str(client, "conn")), d => Assert.Equal(port, Port(d.GetProperty("peer"))));
+    }
+
+    [SkippableFact]
     public async Task Attach_ServerUnderKeepAliveAndNewConnections_EveryRequestOnItsConnectionOnce()
     {
         Requires.RootAndBpf(output);

@@ -229,6 +229,8 @@ public sealed class RunTests(ITestOutputHelper output)
         Assert.Equal("PING FROM TATTLE", r.Stdout.Trim());
         var open = r.OfType("conn.open").Single(o => Str(o, "proto") == "udp");
         Assert.Equal(port, Port(open.GetProperty("remote")));
+        // No connect(): the socket sent to an address, and may send to others.
+        Assert.True(open.GetProperty("unconnected").GetBoolean());
         var data = r.OfType("data").Where(d => Str(d, "conn") == Str(open, "conn")).ToList();
         var sent = data.Single(d => Str(d, "dir") == "send");
         var recv = data.Single(d => Str(d, "dir") == "recv");

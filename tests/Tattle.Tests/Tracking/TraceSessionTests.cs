@@ -381,6 +381,7 @@ public sealed class TraceSessionTests
         var open = _records.Of<ConnOpenRecord>().Single();
         Assert.Equal("udp", open.Proto);
         Assert.Equal("10.0.0.1:53", open.Remote!.ToString());
+        Assert.True(open.Unconnected);
         // The close names the first peer and gives each peer its own bytes beside the socket's totals.
         _session.OnSocket(Sock(SocketEventKind.Close, 5, 0xC));
         var close = _records.Of<ConnCloseRecord>().Single();
@@ -393,6 +394,16 @@ public sealed class TraceSessionTests
         var a = rows.Single(r => r.Endpoint.Addr == "10.0.0.1");
         Assert.Equal(30UL, a.BytesSent);
         Assert.Equal(90UL, a.BytesRecv);
+    }
+
+    [Fact]
+    public void ConnectedUdp_OpensAtItsConnect_NotUnconnected()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 5, 0xE) with { SockType = SocketTypes.Datagram, Protocol = 17 });
+        _session.OnSocket(Sock(SocketEventKind.Connect, 5, 0xE) with { SockType = SocketTypes.Datagram, Protocol = 17, Remote = V4("10.0.0.1", 53) });
+        _session.OnData(Data(5, 0xE, Direction.Send, 30) with { SockType = SocketTypes.Datagram }, new byte[30]);
+        var open = _records.Of<ConnOpenRecord>().Single();
+        Assert.Equal(("udp", "10.0.0.1:53", false), (open.Proto, open.Remote!.ToString(), open.Unconnected));
     }
 
     [Fact]

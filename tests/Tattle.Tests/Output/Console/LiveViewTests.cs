@@ -176,12 +176,15 @@ public sealed class LiveViewTests
     }
 
     [Fact]
-    public void AnOpen_IsAConnectAnAccept_OrADatagramServersNewPeer()
+    public void AnOpen_IsAConnectAnAccept_ADatagramServersNewPeer_OrASendto()
     {
         var open = new ConnOpenRecord { TimestampNs = T0, Pid = 1, Comm = "x", Conn = "c3", Proto = "tcp", Role = "server", Fd = 3, Local = new("127.0.0.1", 80), Remote = new("127.0.0.1", 40000) };
         Assert.Contains("x[1] accept tcp 127.0.0.1:80 <- 127.0.0.1:40000 c3", Render(open), StringComparison.Ordinal);
         Assert.Contains("x[1] new peer udp 127.0.0.1:80 <- 127.0.0.1:40000 c3", Render(open with { Proto = "udp" }), StringComparison.Ordinal);
         Assert.Contains("x[1] connect udp 127.0.0.1:80 -> 127.0.0.1:40000 c3", Render(open with { Proto = "udp", Role = "client" }), StringComparison.Ordinal);
+        // A client that sends to an address on an unconnected socket connected nothing.
+        Assert.Contains("x[1] sendto udp 127.0.0.1:80 -> 127.0.0.1:40000 c3", Render(open with { Proto = "udp", Role = "client", Unconnected = true }), StringComparison.Ordinal);
+        Assert.Contains("x[1] new peer udp 127.0.0.1:80 <- 127.0.0.1:40000 c3", Render(open with { Proto = "udp", Unconnected = true }), StringComparison.Ordinal);
         Assert.Contains("x[1] open (existing) tcp", Render(open with { Existing = true }), StringComparison.Ordinal);
     }
 
