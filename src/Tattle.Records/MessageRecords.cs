@@ -48,6 +48,12 @@ public abstract record MessageRecord : Record
     public virtual bool IsRequest => true;
 
     /// <summary>
+    /// Only the answer was seen: its request came before tracing began, or went unread (a query sent with sendmmsg
+    /// under --no-syscalls). Counted as a request with no latency, not as unanswered.
+    /// </summary>
+    public virtual bool RequestUnseen => false;
+
+    /// <summary>
     /// Writes the fields after the common ones (type, ts, pid, comm, conn, role, remote) and before latency_ms,
     /// as docs/json-schema.md lists them.
     /// </summary>

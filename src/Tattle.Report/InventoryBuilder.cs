@@ -426,11 +426,22 @@ public sealed class InventoryBuilder(UserNames? users = null)
         {
             (e.Latencies ??= new LatencyHistogram()).RecordMs(latency.GetDouble());
         }
-        else
+        else if (!RequestUnseen(type, r))
         {
             e.Unanswered++;
         }
     }
+
+    /// <summary>
+    /// Only the answer was seen (MessageRecord.RequestUnseen, in the records' JSON): an http record with a status and
+    /// no method, a dns record with an rcode and no latency. Not an unanswered request.
+    /// </summary>
+    private static bool RequestUnseen(string type, JsonElement r) => type switch
+    {
+        "http" => Str(r, "method") is null && Int(r, "status") is not null,
+        "dns" => Str(r, "rcode") is not null,
+        _ => false,
+    };
 
     private void Dns(EndpointUse e, JsonElement r)
     {

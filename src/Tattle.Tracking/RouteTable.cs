@@ -28,7 +28,7 @@ public sealed class RouteTable
         var (request, response) = record.WireBytes;
         r.Row.RequestBytes += request;
         r.Row.ResponseBytes += response;
-        r.Answer(record.StatusCode, record.LatencyMs is double ms ? LatencyHistogram.ToUs(ms) : null);
+        r.Answer(record.StatusCode, record.LatencyMs is double ms ? LatencyHistogram.ToUs(ms) : null, record.RequestUnseen);
     }
 
     /// <summary>
@@ -134,7 +134,8 @@ public sealed class RouteTable
 
         public long[] StatusCounts { get; } = new long[6];
 
-        public void Answer(int? status, long? latencyUs)
+        /// <param name="requestUnseen">Only the answer was seen: no latency, and not unanswered either.</param>
+        public void Answer(int? status, long? latencyUs, bool requestUnseen = false)
         {
             if (status is int code)
             {
@@ -144,7 +145,7 @@ public sealed class RouteTable
             {
                 Latencies.RecordUs(us);
             }
-            else
+            else if (!requestUnseen)
             {
                 Row.Unanswered++;
             }

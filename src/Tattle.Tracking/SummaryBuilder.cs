@@ -36,8 +36,17 @@ public sealed class SummaryBuilder
                 {
                     row.Protocols.Add(peerApp);
                 }
-                row.BytesSent += traffic.BytesSent;
-                row.BytesRecv += traffic.BytesRecv;
+                if (serverRow is null)
+                {
+                    row.BytesSent += traffic.BytesSent;
+                    row.BytesRecv += traffic.BytesRecv;
+                }
+            }
+            if (serverRow is not null)
+            {
+                // The socket's own totals: they hold the datagrams whose sender was not known (--no-syscalls).
+                serverRow.BytesSent += conn.BytesSent;
+                serverRow.BytesRecv += conn.BytesRecv;
             }
             return;
         }
@@ -89,7 +98,10 @@ public sealed class SummaryBuilder
         }
         if (record.LatencyMs is not double ms)
         {
-            row.Unanswered++;
+            if (!record.RequestUnseen)
+            {
+                row.Unanswered++;
+            }
             return;
         }
         LatenciesOf(row).RecordMs(ms);

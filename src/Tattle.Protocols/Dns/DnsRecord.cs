@@ -62,6 +62,9 @@ public sealed record DnsRecord : MessageRecord
 
     public override string? ErrorType => Rcode is null or "NOERROR" ? null : Rcode;
 
+    /// <summary>A response with no latency: its query was not seen (an unanswered query has no rcode).</summary>
+    public override bool RequestUnseen => Rcode is not null && LatencyMs is null;
+
     public override bool WriteExchange(IExchangeWriter w)
     {
         w.Describe(ExchangeKind.Dns, "dns", QType.Length == 0 ? "dns" : "dns " + QType);

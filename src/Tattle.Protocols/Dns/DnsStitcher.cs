@@ -86,22 +86,33 @@ internal sealed class DnsStitcher(IMessageSink sink)
         }
     }
 
-    /// <summary>Removes and returns the query <paramref name="response"/> answers, if one waits.</summary>
+    /// <summary>
+    /// Removes and returns the query <paramref name="response"/> answers, if one waits. A datagram whose peer is not
+    /// known (a receive under --no-syscalls: the kernel writes its sender after the socket layer's tracepoint) pairs
+    /// by id and question alone, with the oldest query of any peer, or a known peer's response with the oldest query
+    /// of unknown peer.
+    /// </summary>
     private LinkedListNode<Pending>? Take(in DnsMessage response, string? peer)
     {
-        if (response.QName is not null)
+        if (response.QName is not null
+            && (_pending.Remove(new Key(response.Header.Id, peer, response.QName, response.QType), out var found)
+                || (peer is not null && _pending.Remove(new Key(response.Header.Id, null, response.QName, response.QType), out found))))
         {
-            if (!_pending.Remove(new Key(response.Header.Id, peer, response.QName, response.QType), out var found))
-            {
-                return null;
-            }
             _order.Remove(found);
             return found;
         }
-        // No question in the response (a FORMERR may carry none): id and peer alone, oldest first.
+        if (response.QName is not null && peer is not null)
+        {
+            return null;
+        }
+        // No question in the response (a FORMERR may carry none), or no peer: what is known of both, oldest first.
         for (var node = _order.First; node is not null; node = node.Next)
         {
-            if (node.Value.Key.Id == response.Header.Id && string.Equals(node.Value.Key.Peer, peer, StringComparison.Ordinal))
+            var key = node.Value.Key;
+            bool samePeer = peer is null || key.Peer is null || string.Equals(key.Peer, peer, StringComparison.Ordinal);
+            bool sameQuestion = response.QName is null
+                || (key.QType == response.QType && string.Equals(key.Name, response.QName, StringComparison.OrdinalIgnoreCase));
+            if (key.Id == response.Header.Id && samePeer && sameQuestion)
             {
                 Remove(node);
                 return node;

@@ -29,6 +29,8 @@ public sealed record HttpRecord : MessageRecord
 
     public override int? StatusCode => Status;
 
+    public override bool RequestUnseen => Method is null && Status is not null;
+
     public override (long Request, long Response) WireBytes => (ReqBytes ?? 0, RespBytes ?? 0);
 
     /// <summary>Read as TLS plaintext (uprobes) rather than from the socket.</summary>

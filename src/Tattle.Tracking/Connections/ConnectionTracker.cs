@@ -342,6 +342,12 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         {
             conn.Role = "server";
         }
+        else if (conn.Proto == "udp" && !conn.Remote.IsEmpty)
+        {
+            // A datagram socket with a peer of its own was connect()ed to it: a client's, even when its first payload
+            // seen is an answer (a query sent by sendmmsg, which is counted, not read).
+            conn.Role = "client";
+        }
     }
 
     private Connection NewFromEvent(in SocketEvent e) =>

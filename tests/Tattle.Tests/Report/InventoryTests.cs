@@ -138,6 +138,25 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public void AnswersWhoseRequestWasNotSeen_AreRequests_NotUnanswered()
+    {
+        // An http response whose request came before tracing (no method), a dns answer whose query went unread (an
+        // rcode, no latency), and a dns query that got no answer (no rcode).
+        string text = """
+            {"type":"http","ts":"2026-01-01T00:00:01.000000Z","pid":7,"comm":"curl","conn":"c1","role":"client","remote":{"addr":"10.0.0.1","port":80},"tls":false,"method":null,"path":null,"host":null,"version":"HTTP/1.1","status":200,"req_bytes":null,"resp_bytes":1,"req_headers":null,"resp_headers":{},"truncated":false,"latency_ms":null}
+            {"type":"dns","ts":"2026-01-01T00:00:02.000000Z","pid":7,"comm":"dig","conn":"c2","role":"client","remote":{"addr":"10.0.0.2","port":53},"query":"a.test","qtype":"A","rcode":"NOERROR","answers":[],"transport":"udp","id":1,"truncated":false,"latency_ms":null}
+            {"type":"dns","ts":"2026-01-01T00:00:03.000000Z","pid":7,"comm":"dig","conn":"c2","role":"client","remote":{"addr":"10.0.0.2","port":53},"query":"b.test","qtype":"A","rcode":null,"answers":[],"transport":"udp","id":2,"truncated":false,"latency_ms":null}
+            """;
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(text)), builder);
+        var endpoints = builder.Build().Endpoints;
+        var http = Assert.Single(endpoints, e => e.Port == 80);
+        Assert.Equal((1L, 0L), (http.Requests, http.Unanswered));
+        var dns = Assert.Single(endpoints, e => e.Port == 53);
+        Assert.Equal((2L, 1L), (dns.Requests, dns.Unanswered));
+    }
+
+    [Fact]
     public void UnconnectedUdp_ACloseWithPeers_GivesEachPeerItsOwnBytes()
     {
         string text = """

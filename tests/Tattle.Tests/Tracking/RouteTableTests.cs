@@ -40,9 +40,13 @@ public sealed class RouteTableTests
         }
         table.Add(Row, Http("POST", "/users", 201, 5));
         table.Add(Row, Http("GET", "/users/7", null, null)); // no response yet
+        // A response whose request came before tracing: counted, with its status, neither timed nor unanswered.
+        table.Add(Row, Http("GET", "/users/8", 200, null) with { Method = null });
 
         var rows = table.Rows();
-        Assert.Equal(2, rows.Count);
+        Assert.Equal(3, rows.Count);
+        var unseen = Assert.Single(rows, r => r.Operation is null);
+        Assert.Equal((1L, 0L, 1L), (unseen.Requests, unseen.Unanswered, unseen.Statuses["2xx"]));
         var get = rows[0];
         Assert.Equal(("http", "GET", "/users/{id}"), (get.Protocol, get.Operation, get.Route));
         Assert.Equal(101, get.Requests);

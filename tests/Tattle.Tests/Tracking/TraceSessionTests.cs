@@ -175,6 +175,24 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void SummaryRow_AResponseWhoseRequestCameBeforeTracing_IsARequestWithoutLatency_NotUnanswered()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        var request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray();
+        var response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
+        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length), response);
+        _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length), request);
+        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length), response);
+
+        var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
+
+        var orphan = _records.Of<HttpRecord>().First();
+        Assert.Equal((null, 200, true), (orphan.Method, orphan.Status, orphan.RequestUnseen));
+        Assert.Equal((2, 0), (row.Requests, row.Unanswered));
+    }
+
+    [Fact]
     public void SummaryRow_CountsFailedRequests_ByTheirErrorType()
     {
         _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
@@ -421,6 +439,44 @@ public sealed class TraceSessionTests
         var row = Assert.Single(_session.Finish(Tick(), 0, 0, Pid).Rows);
         Assert.Equal(("server", "10.0.0.9:53", 2), (row.Role, row.Endpoint.ToString(), row.Connections));
         Assert.Equal((181UL, 61UL), (row.BytesSent, row.BytesRecv));
+    }
+
+    [Fact]
+    public void UnconnectedUdpServer_DatagramsOfUnknownSender_CountInItsRow()
+    {
+        // --no-syscalls: the queries a server receives name no sender; its answers (sendto) do.
+        _session.OnSocket(Sock(SocketEventKind.Socket, 5, 0xD) with { SockType = SocketTypes.Datagram, Protocol = 17 });
+        _session.OnSocket(Sock(SocketEventKind.Bind, 5, 0xD) with { SockType = SocketTypes.Datagram, Protocol = 17, Local = V4("10.0.0.9", 53) });
+        foreach (var (peer, dir, len) in new[] { (default(NetAddress), Direction.Recv, 30u), (V4("10.0.0.1", 40001), Direction.Send, 90u),
+            (default, Direction.Recv, 31u), (V4("10.0.0.2", 40002), Direction.Send, 91u) })
+        {
+            _session.OnData(Data(5, 0xD, dir, len) with { SockType = SocketTypes.Datagram, Peer = peer }, new byte[len]);
+        }
+        _session.OnSocket(Sock(SocketEventKind.Close, 5, 0xD));
+        var row = Assert.Single(_session.Finish(Tick(), 0, 0, Pid).Rows);
+        Assert.Equal(("server", "10.0.0.9:53", 2), (row.Role, row.Endpoint.ToString(), row.Connections));
+        Assert.Equal((181UL, 61UL), (row.BytesSent, row.BytesRecv));
+    }
+
+    [Fact]
+    public void NoSyscalls_AConnectedUdpSocketFirstSeenByAnAnswer_IsAClient_AndAnUnconnectedOneHasNoPeer()
+    {
+        // dig sends its query with sendmmsg (counted, not read) on a connected socket: the first payload seen is the
+        // answer. A server's unconnected socket carries the kernel's 0.0.0.0:0 as its peer: none.
+        _session.OnSocket(Sock(SocketEventKind.Socket, 6, 0xE) with
+        {
+            Aux = SocketEvent.FirstPayload, SockType = SocketTypes.Datagram, Protocol = 17, Local = V4("127.0.0.1", 40000), Remote = V4("127.0.0.1", 53),
+        });
+        _session.OnData(Data(6, 0xE, Direction.Recv, 40) with { SockType = SocketTypes.Datagram }, new byte[40]);
+        _session.OnSocket(Sock(SocketEventKind.Socket, 7, 0xF) with
+        {
+            Aux = SocketEvent.FirstPayload, SockType = SocketTypes.Datagram, Protocol = 17, Local = V4("127.0.0.1", 53), Remote = V4("0.0.0.0", 0),
+        });
+        _session.OnData(Data(7, 0xF, Direction.Recv, 40) with { SockType = SocketTypes.Datagram }, new byte[40]);
+        var opens = _records.Of<ConnOpenRecord>().ToList();
+        Assert.Equal(("client", "127.0.0.1:53"), (opens[0].Role, opens[0].Remote!.ToString()));
+        Assert.Equal("server", opens[1].Role);
+        Assert.Null(opens[1].Remote);
     }
 
     [Fact]

@@ -122,8 +122,8 @@ public sealed class ProtocolFeeder : IMessageSink
         Feed(kind, bytes[from..]);
     }
 
-    /// <summary>One datagram arrives, from or to <paramref name="peer"/>.</summary>
-    public ParseResult FeedDatagram(MessageKind kind, ReadOnlySpan<byte> datagram, string peer)
+    /// <summary>One datagram arrives, from or to <paramref name="peer"/> (null: a peer not known).</summary>
+    public ParseResult FeedDatagram(MessageKind kind, ReadOnlySpan<byte> datagram, string? peer)
     {
         NowNs += Tick;
         var result = Parser.Parse(kind, datagram, new StreamContext(NowNs, NowNs, Datagram: true, Peer: peer));
