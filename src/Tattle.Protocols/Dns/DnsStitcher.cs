@@ -70,7 +70,8 @@ internal sealed class DnsStitcher(IMessageSink sink)
             Answers = response.Answers,
             Truncated = cut || response.Header.Truncated,
             Transport = transport,
-            Peer = peer,
+            // A response of unknown sender answers the peer its query went to.
+            Peer = peer ?? query?.Key.Peer,
             StartNs = query?.StartNs ?? startNs,
             EndNs = nowNs,
             HasQuery = query is not null,

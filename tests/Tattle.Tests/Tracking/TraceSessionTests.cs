@@ -148,21 +148,31 @@ public sealed class TraceSessionTests
         Assert.Equal("api.example.test", _session.Finish(Tick(), 0, 0, Pid).Rows.Single().Endpoint.Host);
     }
 
-    [Fact]
-    public void SummaryRow_CountsRequests_TheirPercentiles_AndThoseLeftUnanswered()
+    private static readonly byte[] GetRequest = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray();
+    private static readonly byte[] OkResponse = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
+
+    /// <summary>fd 3 connects, then each message goes its way in turn (a request sent, a response received).</summary>
+    private void HttpClient(params byte[][] messages)
     {
         _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
         _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
-        var request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray();
-        var response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
-        // Two answered exchanges: each Tick is 1 ms, so the first takes 1 ms and the second 3 ms.
-        _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length), request);
-        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length), response);
-        _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length), request);
-        Tick(2_000_000);
-        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length), response);
-        // A third request the server never answers before the trace ends.
-        _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length), request);
+        foreach (var m in messages)
+        {
+            if (m.Length == 0)
+            {
+                Tick(2_000_000); // an empty message: 2 ms pass
+                continue;
+            }
+            _session.OnData(Data(3, 0xA, m == GetRequest ? Direction.Send : Direction.Recv, (uint)m.Length), m);
+        }
+    }
+
+    [Fact]
+    public void SummaryRow_CountsRequests_TheirPercentiles_AndThoseLeftUnanswered()
+    {
+        // Two answered exchanges: each Tick is 1 ms, so the first takes 1 ms and the second 3 ms. A third request
+        // the server never answers before the trace ends.
+        HttpClient(GetRequest, OkResponse, GetRequest, [], OkResponse, GetRequest);
 
         var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
 
@@ -177,13 +187,7 @@ public sealed class TraceSessionTests
     [Fact]
     public void SummaryRow_AResponseWhoseRequestCameBeforeTracing_IsARequestWithoutLatency_NotUnanswered()
     {
-        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
-        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
-        var request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray();
-        var response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
-        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length), response);
-        _session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length), request);
-        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length), response);
+        HttpClient(OkResponse, GetRequest, OkResponse);
 
         var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
 
@@ -424,31 +428,18 @@ public sealed class TraceSessionTests
         Assert.Equal(("udp", "10.0.0.1:53", false), (open.Proto, open.Remote!.ToString(), open.Unconnected));
     }
 
-    [Fact]
-    public void UnconnectedUdpServer_SummarisesItsClientsInTheRowOfItsOwnAddress()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void UnconnectedUdpServer_SummarisesItsClientsInTheRowOfItsOwnAddress(bool sendersKnown)
     {
-        // A DNS server's socket answers each client's port: one row (its address), as a TCP server's has.
+        // A DNS server's socket answers each client's port: one row (its address), as a TCP server's has. Under
+        // --no-syscalls the queries it receives name no sender (its answers, sent with sendto, do): still counted.
         _session.OnSocket(Sock(SocketEventKind.Socket, 5, 0xD) with { SockType = SocketTypes.Datagram, Protocol = 17 });
         _session.OnSocket(Sock(SocketEventKind.Bind, 5, 0xD) with { SockType = SocketTypes.Datagram, Protocol = 17, Local = V4("10.0.0.9", 53) });
-        foreach (var (peer, dir, len) in new[] { (V4("10.0.0.1", 40001), Direction.Recv, 30u), (V4("10.0.0.1", 40001), Direction.Send, 90u),
-            (V4("10.0.0.2", 40002), Direction.Recv, 31u), (V4("10.0.0.2", 40002), Direction.Send, 91u) })
-        {
-            _session.OnData(Data(5, 0xD, dir, len) with { SockType = SocketTypes.Datagram, Peer = peer }, new byte[len]);
-        }
-        _session.OnSocket(Sock(SocketEventKind.Close, 5, 0xD));
-        var row = Assert.Single(_session.Finish(Tick(), 0, 0, Pid).Rows);
-        Assert.Equal(("server", "10.0.0.9:53", 2), (row.Role, row.Endpoint.ToString(), row.Connections));
-        Assert.Equal((181UL, 61UL), (row.BytesSent, row.BytesRecv));
-    }
-
-    [Fact]
-    public void UnconnectedUdpServer_DatagramsOfUnknownSender_CountInItsRow()
-    {
-        // --no-syscalls: the queries a server receives name no sender; its answers (sendto) do.
-        _session.OnSocket(Sock(SocketEventKind.Socket, 5, 0xD) with { SockType = SocketTypes.Datagram, Protocol = 17 });
-        _session.OnSocket(Sock(SocketEventKind.Bind, 5, 0xD) with { SockType = SocketTypes.Datagram, Protocol = 17, Local = V4("10.0.0.9", 53) });
-        foreach (var (peer, dir, len) in new[] { (default(NetAddress), Direction.Recv, 30u), (V4("10.0.0.1", 40001), Direction.Send, 90u),
-            (default, Direction.Recv, 31u), (V4("10.0.0.2", 40002), Direction.Send, 91u) })
+        NetAddress Sender(NetAddress peer) => sendersKnown ? peer : default;
+        foreach (var (peer, dir, len) in new[] { (Sender(V4("10.0.0.1", 40001)), Direction.Recv, 30u), (V4("10.0.0.1", 40001), Direction.Send, 90u),
+            (Sender(V4("10.0.0.2", 40002)), Direction.Recv, 31u), (V4("10.0.0.2", 40002), Direction.Send, 91u) })
         {
             _session.OnData(Data(5, 0xD, dir, len) with { SockType = SocketTypes.Datagram, Peer = peer }, new byte[len]);
         }
@@ -463,16 +454,18 @@ public sealed class TraceSessionTests
     {
         // dig sends its query with sendmmsg (counted, not read) on a connected socket: the first payload seen is the
         // answer. A server's unconnected socket carries the kernel's 0.0.0.0:0 as its peer: none.
-        _session.OnSocket(Sock(SocketEventKind.Socket, 6, 0xE) with
+        foreach (var (fd, sk, local, remote) in new[] { (6, 0xEUL, V4("127.0.0.1", 40000), V4("127.0.0.1", 53)), (7, 0xFUL, V4("127.0.0.1", 53), V4("0.0.0.0", 0)) })
         {
-            Aux = SocketEvent.FirstPayload, SockType = SocketTypes.Datagram, Protocol = 17, Local = V4("127.0.0.1", 40000), Remote = V4("127.0.0.1", 53),
-        });
-        _session.OnData(Data(6, 0xE, Direction.Recv, 40) with { SockType = SocketTypes.Datagram }, new byte[40]);
-        _session.OnSocket(Sock(SocketEventKind.Socket, 7, 0xF) with
-        {
-            Aux = SocketEvent.FirstPayload, SockType = SocketTypes.Datagram, Protocol = 17, Local = V4("127.0.0.1", 53), Remote = V4("0.0.0.0", 0),
-        });
-        _session.OnData(Data(7, 0xF, Direction.Recv, 40) with { SockType = SocketTypes.Datagram }, new byte[40]);
+            _session.OnSocket(Sock(SocketEventKind.Socket, fd, sk) with
+            {
+                Aux = SocketEvent.FirstPayload,
+                SockType = SocketTypes.Datagram,
+                Protocol = 17,
+                Local = local,
+                Remote = remote,
+            });
+            _session.OnData(Data(fd, sk, Direction.Recv, 40) with { SockType = SocketTypes.Datagram }, new byte[40]);
+        }
         var opens = _records.Of<ConnOpenRecord>().ToList();
         Assert.Equal(("client", "127.0.0.1:53"), (opens[0].Role, opens[0].Remote!.ToString()));
         Assert.Equal("server", opens[1].Role);

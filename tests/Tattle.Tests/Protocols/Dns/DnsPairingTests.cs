@@ -64,27 +64,33 @@ public sealed class DnsPairingTests
     public void ADatagramOfUnknownPeer_PairsByIdAndQuestion_OldestFirst()
     {
         // A DNS server under --no-syscalls: the queries it receives name no sender, the answers it sends do.
-        var server = Feeder();
-        server.FeedDatagram(MessageKind.Request, DnsWire.Query(7, "a.test"), null);
-        server.FeedDatagram(MessageKind.Request, DnsWire.Query(7, "b.test"), null);
-        server.FeedDatagram(MessageKind.Response, DnsWire.Response(7, "b.test", addresses: "10.0.0.2"), Other);
-        server.FeedDatagram(MessageKind.Response, DnsWire.Response(7, "a.test", addresses: "10.0.0.1"), Resolver);
-        var answered = server.Of<DnsExchange>().ToList();
-        Assert.Equal([("b.test", Other), ("a.test", Resolver)], answered.Select(x => (x.Query, x.Peer!)));
-        Assert.All(answered, x => Assert.True(x.HasQuery));
-        // A client: its queries go to a known peer, the answers it receives name none.
-        var client = Feeder();
-        client.FeedDatagram(MessageKind.Request, DnsWire.Query(9, "a.test"), Resolver);
-        client.FeedDatagram(MessageKind.Request, DnsWire.Query(9, "a.test"), Other);
-        client.FeedDatagram(MessageKind.Response, DnsWire.Response(9, "a.test", addresses: "10.0.0.1"), null);
-        client.FeedDatagram(MessageKind.Response, DnsWire.Response(9, "c.test", addresses: "10.0.0.3"), null);
-        var x = client.Of<DnsExchange>().ToList();
-        Assert.Equal(2, x.Count);
-        Assert.True(x[0].HasQuery);
-        Assert.Equal("a.test", x[0].Query);
-        Assert.False(x[1].HasQuery); // another question is no answer to a query of unknown peer either
-        client.Close();
-        Assert.Equal(Other, client.Of<DnsExchange>().Last().Peer); // the second query to a.test, unanswered
+        var answered = Exchanges(
+            (MessageKind.Request, DnsWire.Query(7, "a.test"), null),
+            (MessageKind.Request, DnsWire.Query(7, "b.test"), null),
+            (MessageKind.Response, DnsWire.Response(7, "b.test", addresses: "10.0.0.2"), Other),
+            (MessageKind.Response, DnsWire.Response(7, "a.test", addresses: "10.0.0.1"), Resolver));
+        Assert.Equal([("b.test", Other, true), ("a.test", Resolver, true)], answered.Select(x => (x.Query, x.Peer!, x.HasQuery)));
+        // A client: its queries go to a known peer, the answers it receives name none; another question is no
+        // answer to a query of unknown peer either, and the second query to a.test stays unanswered.
+        var client = Exchanges(
+            (MessageKind.Request, DnsWire.Query(9, "a.test"), Resolver),
+            (MessageKind.Request, DnsWire.Query(9, "a.test"), Other),
+            (MessageKind.Response, DnsWire.Response(9, "a.test", addresses: "10.0.0.1"), null),
+            (MessageKind.Response, DnsWire.Response(9, "c.test", addresses: "10.0.0.3"), null));
+        Assert.Equal([("a.test", true, Resolver, "NOERROR"), ("c.test", false, null, "NOERROR"), ("a.test", true, Other, null)],
+            client.Select(x => (x.Query, x.HasQuery, x.Peer, x.Rcode)));
+    }
+
+    /// <summary>The exchanges of the datagrams given, in turn, and of the socket's close.</summary>
+    private static List<DnsExchange> Exchanges(params (MessageKind Kind, byte[] Datagram, string? Peer)[] datagrams)
+    {
+        var f = Feeder();
+        foreach (var (kind, datagram, peer) in datagrams)
+        {
+            f.FeedDatagram(kind, datagram, peer);
+        }
+        f.Close();
+        return [.. f.Of<DnsExchange>()];
     }
 
     [Fact]
