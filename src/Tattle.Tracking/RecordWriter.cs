@@ -118,11 +118,18 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
         {
             unseen.Add("splice");
         }
-        Write(new ConnCloseRecord(ConnHeader(conn, nowNs, comm), conn.BytesSent, conn.BytesRecv, Math.Max(0, nowNs - conn.OpenedNs) / 1e6)
+        var close = new ConnCloseRecord(ConnHeader(conn, nowNs, comm), conn.BytesSent, conn.BytesRecv, Math.Max(0, nowNs - conn.OpenedNs) / 1e6)
         {
             Unseen = unseen,
             Peers = PeersOf(conn),
-        });
+        };
+        if (close.Remote is null && conn.Peers is { Count: > 0 } named)
+        {
+            // An unconnected socket whose first datagrams named no sender (received under --no-syscalls): the close
+            // names the first peer that was named, as it does the first peer of any unconnected socket.
+            close = close with { Remote = ToEndpoint(named.Keys.First()) };
+        }
+        Write(close);
     }
 
     /// <summary>An unconnected datagram socket's traffic per peer, when it had more than one (else nothing is allocated).</summary>

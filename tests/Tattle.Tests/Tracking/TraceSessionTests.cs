@@ -447,6 +447,11 @@ public sealed class TraceSessionTests
         var row = Assert.Single(_session.Finish(Tick(), 0, 0, Pid).Rows);
         Assert.Equal(("server", "10.0.0.9:53", 2), (row.Role, row.Endpoint.ToString(), row.Connections));
         Assert.Equal((181UL, 61UL), (row.BytesSent, row.BytesRecv));
+        // The close names the first client, and each with its bytes (those of unknown sender in the totals only).
+        var close = _records.Of<ConnCloseRecord>().Single();
+        Assert.Equal("10.0.0.1:40001", close.Remote!.ToString());
+        Assert.Equal(sendersKnown ? ["10.0.0.1:40001 90/30", "10.0.0.2:40002 91/31"] : ["10.0.0.1:40001 90/0", "10.0.0.2:40002 91/0"],
+            close.Peers.Select(p => $"{p.Remote} {p.BytesSent}/{p.BytesRecv}"));
     }
 
     [Fact]
