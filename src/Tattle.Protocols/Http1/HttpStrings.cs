@@ -276,4 +276,3 @@ internal static class HttpStrings
 
 /// <summary>A request-target read once: as sent, as records show it, and the host an absolute form names.</summary>
 internal sealed record RequestTarget(string Raw, string Text, string? Host, bool Redacted);
-
