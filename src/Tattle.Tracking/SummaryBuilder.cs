@@ -22,42 +22,30 @@ public sealed class SummaryBuilder
     public void AddConnection(Connection conn, string comm)
     {
         string role = conn.Role ?? "client";
-        if (conn.Peers is { Count: > 0 } peers)
+        if (conn.Peers is { Count: > 0 } peers && role != "server")
         {
-            // An unconnected datagram socket: a client's row per peer it talked to; a server's clients (a DNS
-            // server's thousands of ports) in the one row of its own address, looked up once, each peer counted as a
-            // connection.
-            var serverRow = role == "server" ? Row(conn.Pid, comm, conn.Proto, role, EndpointOf(conn, role)) : null;
+            // An unconnected datagram client: a row per peer it talked to, with that peer's bytes.
             foreach (var (peer, traffic) in peers)
             {
-                var row = serverRow ?? Row(conn.Pid, comm, conn.Proto, role, RecordWriter.ToEndpoint(peer)!);
-                row.Connections++;
-                if (conn.AppProtocol is { } peerApp)
-                {
-                    row.Protocols.Add(peerApp);
-                }
-                if (serverRow is null)
-                {
-                    row.BytesSent += traffic.BytesSent;
-                    row.BytesRecv += traffic.BytesRecv;
-                }
-            }
-            if (serverRow is not null)
-            {
-                // The socket's own totals: they hold the datagrams whose sender was not known (--no-syscalls).
-                serverRow.BytesSent += conn.BytesSent;
-                serverRow.BytesRecv += conn.BytesRecv;
+                Count(Row(conn.Pid, comm, conn.Proto, role, RecordWriter.ToEndpoint(peer)!), 1, traffic.BytesSent, traffic.BytesRecv);
             }
             return;
         }
-        var r = Row(conn.Pid, comm, conn.Proto, role, EndpointOf(conn, role));
-        r.Connections++;
-        if (conn.AppProtocol is { } app)
+        // A server's unconnected datagram socket puts its clients (a DNS server's thousands of ports) in the one row of
+        // its own address, each peer counted as a connection, with the socket's totals: they hold the datagrams whose
+        // sender was not known (--no-syscalls).
+        Count(Row(conn.Pid, comm, conn.Proto, role, EndpointOf(conn, role)), conn.Peers is { Count: > 0 } clients ? clients.Count : 1, conn.BytesSent, conn.BytesRecv);
+
+        void Count(SummaryRow row, int connections, ulong sent, ulong received)
         {
-            r.Protocols.Add(app);
+            row.Connections += connections;
+            if (conn.AppProtocol is { } app)
+            {
+                row.Protocols.Add(app);
+            }
+            row.BytesSent += sent;
+            row.BytesRecv += received;
         }
-        r.BytesSent += conn.BytesSent;
-        r.BytesRecv += conn.BytesRecv;
     }
 
     public void AddFailure(Connection conn, string comm, string error)

@@ -151,6 +151,9 @@ public sealed class TraceSessionTests
     private static readonly byte[] GetRequest = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"u8.ToArray();
     private static readonly byte[] OkResponse = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"u8.ToArray();
 
+    /// <summary>Not a message: 2 ms pass (<see cref="HttpClient"/>).</summary>
+    private static readonly byte[] TwoMsPass = [];
+
     /// <summary>fd 3 connects, then each message goes its way in turn (a request sent, a response received).</summary>
     private void HttpClient(params byte[][] messages)
     {
@@ -158,9 +161,9 @@ public sealed class TraceSessionTests
         _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
         foreach (var m in messages)
         {
-            if (m.Length == 0)
+            if (m == TwoMsPass)
             {
-                Tick(2_000_000); // an empty message: 2 ms pass
+                Tick(2_000_000);
                 continue;
             }
             _session.OnData(Data(3, 0xA, m == GetRequest ? Direction.Send : Direction.Recv, (uint)m.Length), m);
@@ -172,7 +175,7 @@ public sealed class TraceSessionTests
     {
         // Two answered exchanges: each Tick is 1 ms, so the first takes 1 ms and the second 3 ms. A third request
         // the server never answers before the trace ends.
-        HttpClient(GetRequest, OkResponse, GetRequest, [], OkResponse, GetRequest);
+        HttpClient(GetRequest, OkResponse, GetRequest, TwoMsPass, OkResponse, GetRequest);
 
         var row = _session.Finish(Tick(), 0, 0, Pid).Rows.Single();
 
