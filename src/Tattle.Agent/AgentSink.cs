@@ -8,9 +8,11 @@ namespace Tattle.Agent;
 /// <summary>
 /// The agent's view of the record stream: it keeps the process selection exact, turns connections and
 /// exchanges into metrics and each exchange into a span. Records of processes the agent does not trace are
-/// ignored; none is kept once its process or connection has ended.
+/// ignored; none is kept once its process or connection has ended. Notices (a traced process's TLS calls made
+/// before its probes went live, its io_uring) go to the log, when there is one.
 /// </summary>
-public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, OtlpSpanExporter? spans, ProcessResources resources) : IRecordSink
+public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, OtlpSpanExporter? spans, ProcessResources resources, AgentLog? log = null)
+    : IRecordSink
 {
     // Attributes that would make a series per URL, host header or certificate: spans keep them, metrics do not.
     private static readonly HashSet<string> SpanOnly = new(StringComparer.Ordinal)
@@ -55,6 +57,11 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
                 return;
             case LossRecord l:
                 metrics.Lost(l.Count, l.Where);
+                return;
+            case NoticeRecord n:
+                // Not filtered by the selection: a notice may come after its process's exit (it ended before its
+                // probes went live), and the kernel already traces only what the agent selected.
+                log?.Info("notice", ("pid", n.Pid), ("comm", n.Comm), ("text", n.Message));
                 return;
         }
         if (selection.DepthOf(record.Pid) is null)

@@ -485,7 +485,7 @@ public sealed record CallProbeSummary(int Functions, ulong Hits, ulong Unmatched
 /// probe hits in traced processes (entries and returns, each a trap; NSPR calls on descriptors that are not TLS
 /// included).
 /// </summary>
-public sealed record TlsProbeSummary(int Functions, ulong Calls, ulong UntracedHits, ulong WithoutSocket, IReadOnlyList<string> Failures, ulong SocketMismatches = 0, ulong Hits = 0);
+public sealed record TlsProbeSummary(int Functions, ulong Calls, ulong UntracedHits, ulong WithoutSocket, IReadOnlyList<string> Failures, ulong SocketMismatches = 0, ulong Hits = 0, ulong LateConnections = 0);
 
 /// <summary>Where records go: the live view, JSON Lines, and later pcapng and reports.</summary>
 public interface IRecordSink : IDisposable

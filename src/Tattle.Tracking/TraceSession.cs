@@ -54,6 +54,8 @@ public sealed class TraceSession : ITraceEventSink
     private readonly ConnectionTracker _connections;
     private readonly TlsSessions _tls;
     private readonly Calls.CallRecorder? _calls;
+    private readonly LateProbes _late;
+    private bool _lateWatched;
 
     public TraceSession(IRecordSink sink, ISocketLookup sockets, TraceSettings settings)
     {
@@ -62,7 +64,30 @@ public sealed class TraceSession : ITraceEventSink
         _calls = settings.Calls is { } calls ? new Calls.CallRecorder(calls, _writer, settings.Streams.Parser.Redact) : null;
         _connections = new ConnectionTracker(_writer, sockets, Processes) { ClosesFromState = settings.ClosesFromState };
         _tls = new TlsSessions(_connections, settings);
-        _connections.Closing = _tls.OnClosing;
+        _late = new LateProbes(_writer, Processes, _connections);
+        _connections.Closing = (conn, nowNs) =>
+        {
+            _tls.OnClosing(conn, nowNs);
+            if (_lateWatched)
+            {
+                _late.OnClosing(conn);
+            }
+        };
+    }
+
+    /// <summary>
+    /// TLS plaintext probes run: from now on a TLS handshake made before its process's probes went live (see
+    /// <see cref="TlsProbesLive"/>) gets a notice and counts in the summary.
+    /// </summary>
+    public void WatchTlsProbeTimes() => _lateWatched = true;
+
+    /// <summary>The process's TLS probes went live at <paramref name="monoNs"/>, or it was found gone then (<paramref name="gone"/>).</summary>
+    public void TlsProbesLive(int pid, long monoNs, bool gone)
+    {
+        if (_lateWatched)
+        {
+            _late.ProbesLive(pid, monoNs, gone);
+        }
     }
 
     public ProcessTable Processes { get; } = new();
@@ -225,6 +250,10 @@ public sealed class TraceSession : ITraceEventSink
     private void OnTlsData(in DataEvent e, ReadOnlySpan<byte> payload)
     {
         var (tls, shown) = _tls.OnPlaintext(in e);
+        if (tls.Conn is { FirstPlaintext: null } socket)
+        {
+            socket.FirstPlaintext = e.Direction;
+        }
         _calls?.Used(e.Tid, e.TimestampNs, shown.Id);
         _settings.TlsPlaintext?.OnPlaintext(in e, payload, shown, Processes.CommOf(e.Pid), _settings.ToUnixNs(e.TimestampNs));
         if (_settings.EmitData)
@@ -273,6 +302,11 @@ public sealed class TraceSession : ITraceEventSink
             {
                 _writer.StillOpen(conn);
             }
+        }
+        if (_lateWatched)
+        {
+            _late.Finish();
+            tls = tls is null ? null : tls with { LateConnections = _late.Count };
         }
         return _writer.Summary(nowMonoNs, startMonoNs, events, rootPid, tls, stillRunning, _calls?.Stats(), probes);
     }

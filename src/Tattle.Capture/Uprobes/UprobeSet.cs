@@ -83,8 +83,16 @@ public class UprobeSet<TPoint> : IDisposable
     /// Attaches what is not attached yet for <paramref name="pid"/>; returns the files newly probed (empty when
     /// nothing was new, or the process is gone).
     /// </summary>
-    public IReadOnlyList<string> Attach(int pid, IEnumerable<TPoint> points)
+    public IReadOnlyList<string> Attach(int pid, IEnumerable<TPoint> points) => AttachTimed(pid, points).Files;
+
+    /// <summary>
+    /// Attaches what is not attached yet for <paramref name="pid"/>: the files newly probed, when the last of them
+    /// went live, and whether the process was found gone on the way.
+    /// </summary>
+    public AttachResult AttachTimed(int pid, IEnumerable<TPoint> points)
     {
+        bool gone = false;
+        long liveNs = 0;
         List<(string Path, List<TPoint> Points)> files;
         lock (_gate)
         {
@@ -115,7 +123,8 @@ public class UprobeSet<TPoint> : IDisposable
             }
             catch (Exception e) when (e is NativeCallException { ErrorNumber: Errno.ESRCH } or BpfLoadException { ErrorNumber: Errno.ESRCH })
             {
-                break; // the process is gone
+                gone = true;
+                break;
             }
             catch (Exception e) when (e is NativeCallException or BpfLoadException)
             {
@@ -143,8 +152,9 @@ public class UprobeSet<TPoint> : IDisposable
             }
             Interlocked.Add(ref _functionsAttached, fresh.Count);
             probed.Add(path);
+            liveNs = Libc.Now(Libc.CLOCK_MONOTONIC);
         }
-        return probed;
+        return new AttachResult(probed, liveNs, gone);
     }
 
     /// <summary>What is attached in the process (a forked child runs the same objects).</summary>
@@ -223,25 +233,28 @@ public class UprobeSet<TPoint> : IDisposable
         try
         {
             BeforeAttach(points);
+            // Returns go on before entries: the process may be running the library already, and a call entered
+            // once its entry probe is live but before its return probe is would stash its buffer and never be read
+            // (a request seen, its response not). A return without its entry finds no stash and reads nothing.
             if (_tracer.UprobeMulti)
             {
                 var returning = points.Where(p => p.NeedsReturn).ToList();
                 ulong[] semaphores = points.Any(p => p.RefCtrOffset != 0) ? [.. points.Select(p => p.RefCtrOffset)] : [];
-                links.Add(_tracer.AttachUprobes(_programs, pid, path, [.. points.Select(p => p.FileOffset)], [.. points.Select(p => p.Cookie)], atReturn: false, semaphores));
                 if (returning.Count > 0)
                 {
                     links.Add(_tracer.AttachUprobes(_programs, pid, path, [.. returning.Select(p => p.FileOffset)],
                         [.. returning.Select(p => p.Cookie)], atReturn: true));
                 }
+                links.Add(_tracer.AttachUprobes(_programs, pid, path, [.. points.Select(p => p.FileOffset)], [.. points.Select(p => p.Cookie)], atReturn: false, semaphores));
                 return links;
             }
             foreach (var point in points)
             {
-                links.Add(_tracer.AttachUprobe(_programs, pid, path, point.FileOffset, point.Cookie, atReturn: false, point.RefCtrOffset));
                 if (point.NeedsReturn)
                 {
                     links.Add(_tracer.AttachUprobe(_programs, pid, path, point.FileOffset, point.Cookie, atReturn: true));
                 }
+                links.Add(_tracer.AttachUprobe(_programs, pid, path, point.FileOffset, point.Cookie, atReturn: false, point.RefCtrOffset));
             }
             return links;
         }
@@ -295,6 +308,9 @@ public class UprobeSet<TPoint> : IDisposable
             }
         }
     }
+
+    /// <summary>What an attach did: the files newly probed, when the last went live (monotonic ns, 0: none did), and whether the process was gone.</summary>
+    public readonly record struct AttachResult(IReadOnlyList<string> Files, long LiveNs, bool Gone);
 
     private static (object File, ulong Offset) KeyOf(TPoint p) => (p.File is { } id ? id : p.Path, p.FileOffset);
 

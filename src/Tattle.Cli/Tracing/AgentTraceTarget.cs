@@ -77,7 +77,7 @@ internal sealed class AgentTraceTarget : ITraceTarget
         {
             var filter = new KernelFilter();
             var selection = new ProcessSelection(new TargetSelector(config.Targets), filter);
-            var sink = new AgentSink(selection, telemetry.Metrics, telemetry.Spans, new ProcessResources(Environment.MachineName));
+            var sink = new AgentSink(selection, telemetry.Metrics, telemetry.Spans, new ProcessResources(Environment.MachineName), log);
             counts.Traced = () => selection.Count;
             counts.Shed = () => sink.Shed;
             var target = new AgentTraceTarget(config, telemetry, selection, sink, filter, reload, log);

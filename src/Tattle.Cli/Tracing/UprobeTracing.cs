@@ -52,6 +52,7 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     private readonly HashSet<int> _exited = []; // processes whose exit was read: a late spawn of theirs attaches nothing
     private readonly TwoLaneQueue<Job> _jobs = new();
     private readonly ConcurrentQueue<(int Pid, long MonoNs, string Message)> _notices = new();
+    private readonly ConcurrentQueue<(int Pid, long MonoNs, bool Gone)> _live = new();
     private readonly Thread _worker;
     private readonly TextWriter? _warnings;
     private volatile string _doing = "idle";
@@ -95,7 +96,7 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
 
     /// <summary>Probes a launched command before it is released to exec <paramref name="executable"/> (it maps nothing yet: fast).</summary>
     public void AttachLaunch(int pid, string executable) =>
-        _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]);
+        Live(pid, _probes.AttachTimed(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]));
 
     /// <summary>Writes the notices of what was probed, and queues the rescans that are due.</summary>
     public void Poll(long nowMonoNs)
@@ -103,6 +104,10 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         while (_notices.TryDequeue(out var n))
         {
             _session.Notice(n.Pid, n.MonoNs, n.Message);
+        }
+        while (_live.TryDequeue(out var l))
+        {
+            OnLive(l.Pid, l.MonoNs, l.Gone);
         }
         for (int i = _rescans.Count - 1; i >= 0; i--)
         {
@@ -213,7 +218,9 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         switch (job.Kind)
         {
             case JobKind.Running:
-                Attached(pid, _probes.Attach(pid, _discovery.ForProcess(pid)));
+                var running = _probes.AttachTimed(pid, _discovery.ForProcess(pid));
+                Attached(pid, running.Files);
+                Live(pid, running);
                 break;
             case JobKind.Fork:
                 AttachFork(pid, job.ParentPid);
@@ -235,12 +242,35 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         if (_probes.Has(parentPid))
         {
             // The child runs the parent's objects, and may exec a program that loads the system's libraries.
-            _probes.Attach(pid, [.. _discovery.System, .. _probes.PointsOf(parentPid)]);
+            Live(pid, _probes.AttachTimed(pid, [.. _discovery.System, .. _probes.PointsOf(parentPid)]));
         }
     }
 
     // An exec's filename may be relative: /proc/PID/exe is the program now running.
-    private void AttachExec(int pid) => _probes.Attach(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]);
+    private void AttachExec(int pid) =>
+        Live(pid, _probes.AttachTimed(pid, [.. _discovery.System, .. _discovery.ForExecutable($"/proc/{pid}/exe")]));
+
+    /// <summary>
+    /// Probes went on for the process, or it was found gone before any did: the time goes to <see cref="OnLive"/>
+    /// on the event loop's thread. An attach that found everything on already says nothing: the one that put it on
+    /// did. Rescans do not count: what they add was dlopen'd by a program already running.
+    /// </summary>
+    private void Live(int pid, UprobeSet<TPoint>.AttachResult attach)
+    {
+        if (attach.LiveNs != 0)
+        {
+            _live.Enqueue((pid, attach.LiveNs, false));
+        }
+        else if (attach.Gone)
+        {
+            _live.Enqueue((pid, WallClock.MonotonicNow(), true));
+        }
+    }
+
+    /// <summary>The process's probes went live at <paramref name="monoNs"/> (or it was gone then); on the event loop's thread.</summary>
+    protected virtual void OnLive(int pid, long monoNs, bool gone)
+    {
+    }
 
     /// <summary>
     /// A fork or exec read from the spawns ring (<see cref="SpawnWatcher"/>'s thread), ahead of the events ring:

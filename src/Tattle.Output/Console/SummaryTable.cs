@@ -74,7 +74,8 @@ public static class SummaryTable
         {
             w.WriteLine($"TLS: {tls.Calls} library calls read in plaintext ({tls.Functions} functions probed, {tls.Hits} probe hits)"
                 + (tls.WithoutSocket > 0 ? $", {tls.WithoutSocket} records without a known socket" : "")
-                + (tls.SocketMismatches > 0 ? $", {tls.SocketMismatches} Go reads whose socket field disagreed with their syscall" : ""));
+                + (tls.SocketMismatches > 0 ? $", {tls.SocketMismatches} Go reads whose socket field disagreed with their syscall" : "")
+                + (tls.LateConnections > 0 ? $", {Plural.Count((long)tls.LateConnections, "connection", "connections")} whose handshake came before the probes went live (see the notices)" : ""));
         }
         foreach (var failure in summary.Tls?.Failures ?? [])
         {

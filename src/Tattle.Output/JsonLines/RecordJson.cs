@@ -350,6 +350,7 @@ public static class RecordJson
             w.WriteNumber(JsonNames.UntracedHits, tls.UntracedHits);
             w.WriteNumber(JsonNames.WithoutSocket, tls.WithoutSocket);
             w.WriteNumber(JsonNames.SocketMismatches, tls.SocketMismatches);
+            w.WriteNumber(JsonNames.LateConnections, tls.LateConnections);
             JsonFields.WriteStrings(w, JsonNames.Failures, tls.Failures);
             w.WriteEndObject();
         }

@@ -81,6 +81,7 @@ public static class JsonNames
     public static readonly JsonEncodedText Version = JsonEncodedText.Encode("version");
     public static readonly JsonEncodedText Where = JsonEncodedText.Encode("where");
     public static readonly JsonEncodedText WithoutSocket = JsonEncodedText.Encode("without_socket");
+    public static readonly JsonEncodedText LateConnections = JsonEncodedText.Encode("late_connections");
     public static readonly JsonEncodedText SocketMismatches = JsonEncodedText.Encode("socket_mismatches");
     public static readonly JsonEncodedText ProbeHits = JsonEncodedText.Encode("probe_hits");
     public static readonly JsonEncodedText Tid = JsonEncodedText.Encode("tid");

@@ -87,6 +87,15 @@ public sealed class Connection
     /// <summary>The server name the TLS ClientHello asked for, when the handshake was seen.</summary>
     public string? Sni { get; set; }
 
+    /// <summary>When the socket's TLS handshake was read (the ServerHello, else the ClientHello); 0: none was.</summary>
+    public long TlsHandshakeNs { get; set; }
+
+    /// <summary>The direction of the first TLS plaintext the probes read on this socket; null: none yet.</summary>
+    public Direction? FirstPlaintext { get; set; }
+
+    /// <summary>Whether it was judged against its process's TLS probe time (see Tls.LateProbes).</summary>
+    internal bool LateProbesNoted { get; set; }
+
     /// <summary>The TLS session whose plaintext the probes deliver for this socket, if any.</summary>
     internal Tls.TlsSessionStream? Tls { get; set; }
 

@@ -28,6 +28,15 @@ public sealed class TrackedProcess(int pid, ulong startTicks)
 
     /// <summary>The process set up io_uring: its I/O there is not seen.</summary>
     public bool UsesIoUring { get; set; }
+
+    /// <summary>When its TLS plaintext probes went live (monotonic ns; 0: not known yet).</summary>
+    public long TlsProbesLiveNs { get; set; }
+
+    /// <summary>The process was gone before its TLS probes went live.</summary>
+    public bool TlsProbesGone { get; set; }
+
+    /// <summary>Its closed TLS connections waiting for <see cref="TlsProbesLiveNs"/> to be known.</summary>
+    internal List<Tls.LateProbes.WaitingConnection>? TlsWaiting { get; set; }
 }
 
 /// <summary>The traced processes, seeded from /proc and kept current by fork/exec/exit events.</summary>

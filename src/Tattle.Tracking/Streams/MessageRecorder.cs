@@ -24,7 +24,14 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
 
     public void OnGap(Direction direction, long bytes, GapReason reason) => writer.Gap(Current, direction, bytes, reason);
 
-    public void OnMessage(ProtocolMessage message) => writer.Message(Current, message.ToRecord(this));
+    public void OnMessage(ProtocolMessage message)
+    {
+        if (message is Protocols.Tls.TlsHandshake handshake && tls is null)
+        {
+            Current.TlsHandshakeNs = handshake.Version is not null ? handshake.EndNs : handshake.StartNs;
+        }
+        writer.Message(Current, message.ToRecord(this));
+    }
 
     public MessageHeader Header(long startMonoNs) => writer.Header(Current, startMonoNs);
 

@@ -232,11 +232,21 @@ public sealed class TlsTests(ITestOutputHelper output)
         }
         output.WriteLine(r.ToString());
         Assert.Equal(0, r.ExitCode);
-        var paths = r.OfType("http").Where(IsTls).Select(h => Str(h, "path")).Order().ToList();
-        Assert.Equal(Enumerable.Range(1, Children).Select(i => $"/child-{i}").Order(), paths);
-        Assert.Equal(Children, r.OfType("http").Where(IsTls).Select(h => h.GetProperty("pid").GetInt32()).Distinct().Count());
-        // Probed before they ran: no notice per process (a build would print one per compiler).
-        Assert.Empty(r.OfType("notice"));
+        var curls = r.OfType("process.exec").Where(e => Str(e, "comm") == "curl").Select(e => e.GetProperty("pid").GetInt32()).ToList();
+        Assert.Equal(Children, curls.Count);
+        var whole = r.OfType("http").Where(IsTls)
+            .Where(h => Str(h, "path") is not null && h.GetProperty("status").ValueKind == JsonValueKind.Number)
+            .ToDictionary(h => h.GetProperty("pid").GetInt32(), h => Str(h, "path"));
+        // Probed before they ran: no notice per process (a build would print one per compiler). But the first uprobe
+        // registered after a quiet spell waits for an RCU grace period (about 10 ms with both CPUs busy), which a
+        // curl to a local server can outlast: such a curl is named by a notice, never left out in silence.
+        var late = r.OfType("notice").Select(n => (Pid: n.GetProperty("pid").GetInt32(), Message: Str(n, "message")!)).ToList();
+        Assert.All(late, n => Assert.StartsWith("tls: plaintext probes", n.Message));
+        Assert.All(curls.Where(pid => !whole.ContainsKey(pid)), pid => Assert.Contains(pid, late.Select(n => n.Pid)));
+        Assert.Equal(late.Count, r.Summary.GetProperty("tls").GetProperty("late_connections").GetInt32());
+        // Before the spawns ring about one curl in ten was probed too late (27 of 30, twice); now one in a hundred.
+        Assert.InRange(whole.Count, Children - 2, Children);
+        Assert.Equal(whole.Count, whole.Values.Distinct().Count());
     }
 
     [SkippableFact]

@@ -1,7 +1,9 @@
 using System.Net;
 using Tattle.Capture.Events;
 using Tattle.Protocols.Http;
+using Tattle.Protocols.Tls;
 using Tattle.Records;
+using Tattle.Tests.Protocols.Support;
 using Tattle.Tests.Support;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;
@@ -509,6 +511,113 @@ public sealed class TraceSessionTests
         Assert.Equal(6, opens[1].Fd);
         Assert.NotEqual(opens[0].Conn, opens[1].Conn);
         Assert.Equal(1, session.OpenConnections);
+    }
+
+    private static readonly TlsProbeSummary SomeTlsProbes = new(12, 0, 0, 0, []);
+
+    /// <summary>curl's ClientHello and openssl s_server's ServerHello on fd 3 (captured; see TlsCaptureTests): the handshake is read at the second.</summary>
+    private long TlsHandshake()
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        byte[] hello = CapturedBytes.Read("tls", "curl-sni.client.bin");
+        byte[] answer = CapturedBytes.Read("tls", "curl-sni.server.bin");
+        _session.OnData(Data(3, 0xA, Direction.Send, (uint)hello.Length), hello);
+        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)answer.Length), answer);
+        Assert.Single(_records.Of<TlsHandshakeRecord>());
+        return _now;
+    }
+
+    /// <summary>Plaintext the TLS probes read inside a call on fd 3's socket.</summary>
+    private void Plaintext(Direction direction, byte[] bytes) =>
+        _session.OnData(Data(3, 0xA, direction, (uint)bytes.Length) with { Flags = DataFlags.Last | DataFlags.Tls, TlsSession = 0xabc }, bytes);
+
+    private List<string> Notices() => [.. _records.Of<NoticeRecord>().Select(n => n.Message)];
+
+    private ulong LateConnections() => _session.Finish(Tick(), 0, 0, Pid, SomeTlsProbes).Tls!.LateConnections;
+
+    [Theory]
+    [InlineData(false)] // nothing read: the whole exchange ran before the probes
+    [InlineData(true)] // read from the response on: its request was not
+    public void TlsHandshake_BeforeItsProcessesProbesWentLive_NotReadFromItsStart_IsANotice_AndCounts(bool response)
+    {
+        _session.WatchTlsProbeTimes();
+        long handshake = TlsHandshake();
+        _session.TlsProbesLive(Pid, handshake + 2_500_000, gone: false);
+        if (response)
+        {
+            Plaintext(Direction.Recv, OkResponse);
+        }
+        Assert.Empty(Notices()); // judged as it ends: its plaintext may still be on its way
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        var notice = Assert.Single(Notices());
+        Assert.Contains("went live 2.5 ms after the TLS handshake with example.test (10.1.2.3:443)", notice);
+        Assert.Contains($"({_records.Of<ConnOpenRecord>().Single().Conn})", notice);
+        Assert.Equal(1UL, LateConnections());
+        Assert.Single(Notices()); // once per connection
+    }
+
+    [Fact]
+    public void TlsHandshake_BeforeTheProbes_ButReadFromItsRequest_SaysNothing()
+    {
+        // The probes' time is that of the last library put on: the program's own may have been on in time.
+        _session.WatchTlsProbeTimes();
+        long handshake = TlsHandshake();
+        _session.TlsProbesLive(Pid, handshake + 2_500_000, gone: false);
+        Plaintext(Direction.Send, GetRequest);
+        Plaintext(Direction.Recv, OkResponse);
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        Assert.Empty(Notices());
+        Assert.Equal(0UL, LateConnections());
+    }
+
+    [Fact]
+    public void TlsHandshake_AfterTheProbesWentLive_SaysNothing()
+    {
+        _session.WatchTlsProbeTimes();
+        _session.TlsProbesLive(Pid, _now, gone: false);
+        TlsHandshake();
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        Assert.Empty(Notices());
+        Assert.Equal(0UL, LateConnections());
+    }
+
+    [Theory]
+    [InlineData(false, "went live 4.0 ms after the TLS handshake")]
+    [InlineData(true, "the process ended before they went live; its TLS calls with example.test (10.1.2.3:443)")]
+    public void TlsConnection_EndedBeforeItsProbeTimeIsKnown_IsJudgedWhenItIs(bool gone, string said)
+    {
+        // The probes' time comes from the attaching thread, after the event loop has read the close.
+        _session.WatchTlsProbeTimes();
+        long handshake = TlsHandshake();
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        Assert.Empty(Notices());
+        _session.TlsProbesLive(Pid, handshake + 4_000_000, gone);
+        Assert.Contains(said, Assert.Single(Notices()));
+        // A later attach that finds the process gone does not undo what an earlier one put on.
+        _session.TlsProbesLive(Pid, handshake + 9_000_000, gone: true);
+        Assert.Equal(1UL, LateConnections());
+    }
+
+    [Fact]
+    public void TlsConnection_StillOpenAtTheEnd_IsJudgedThen()
+    {
+        _session.WatchTlsProbeTimes();
+        long handshake = TlsHandshake();
+        _session.TlsProbesLive(Pid, handshake + 1_000_000, gone: false);
+        Assert.Equal(1UL, LateConnections());
+        Assert.Contains("went live 1.0 ms after", Assert.Single(Notices()));
+    }
+
+    [Fact]
+    public void TlsHandshake_WithoutTlsProbes_IsNotJudged()
+    {
+        // --no-tls: plaintext is not wanted, so none is missing.
+        long handshake = TlsHandshake();
+        _session.TlsProbesLive(Pid, handshake + 2_000_000, gone: false);
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        Assert.Empty(Notices());
+        Assert.Equal(0UL, LateConnections());
     }
 
     [Fact]
