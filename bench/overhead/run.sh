@@ -17,6 +17,7 @@
 # tracepoints of connect, bind, close, accept and sendmmsg/recvmmsg only (bench/overhead/floor/events.bpf.c).
 # floor-default: empty programs on every point the default trace attaches to from 6.3: the socket layer's payload
 # tracepoints, the per-call syscall tracepoints, TCP states and process events (bench/overhead/floor/default.bpf.c).
+# floor-nosys: the same without the syscall tracepoints, the points --no-syscalls attaches to (floor/nosys.bpf.c).
 # burn-N and burn-idle trace nothing: beside the untraced server they run work that is not tracing
 # (bench/overhead/burn: memory copies), burn-N for N % of a CPU at normal priority on either CPU, as tattle runs,
 # burn-idle on wrk's CPU under SCHED_IDLE, where it takes only time that CPU would spend idle. They tell what any
@@ -75,7 +76,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -104,6 +105,7 @@ build_floor() { # the floor condition's loader and programs (clang and libbpf-de
   clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$here/floor/floor.bpf.c" -o "$dir/floor.bpf.o"
   clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$here/floor/events.bpf.c" -o "$dir/events.bpf.o"
   clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$here/floor/default.bpf.c" -o "$dir/default.bpf.o"
+  clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c "$here/floor/nosys.bpf.c" -o "$dir/nosys.bpf.o"
   cc -O2 "$here/floor/floor.c" -o "$dir/floor" -lbpf
 }
 "$root/tattle" sockets -n -p $$ >/dev/null   # builds the native tool once, outside the timings
@@ -149,7 +151,7 @@ go_url="https://127.0.0.1:$go_port/index.html"
 taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
-case " $conditions " in *" floor "* | *" floor-events "* | *" floor-default "* | *" floor-paced "*) build_floor ;; esac
+case " $conditions " in *" floor "* | *" floor-events "* | *" floor-default "* | *" floor-nosys "* | *" floor-paced "*) build_floor ;; esac
 case " $conditions " in *" burn-"*) cc -O2 "$here/burn/burn.c" -o "$dir/burn" ;; esac
 
 agent_port=19465 sink_port=19466
@@ -211,10 +213,11 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       "${burn[@]}" > "$dir/t.err" 2>&1 &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q ready "$dir/t.err" && break; sleep 0.05; done ;;
-    floor|floor-events|floor-default)
+    floor|floor-events|floor-default|floor-nosys)
       local obj=floor.bpf.o
       [ "$c" = floor-events ] && obj=events.bpf.o
       [ "$c" = floor-default ] && obj=default.bpf.o
+      [ "$c" = floor-nosys ] && obj=nosys.bpf.o
       "$dir/floor" "$dir/$obj" > "$dir/t.err" 2>&1 &
       tracer_pid=$!
       for _ in $(seq 100); do grep -q ready "$dir/t.err" && break; sleep 0.05; done ;;

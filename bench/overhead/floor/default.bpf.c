@@ -4,15 +4,8 @@
  * (tattle_syscall_tp_enter on close, tattle_syscall_tp_exit on the rest; the list of BpfTracer.CallTracepoints), with
  * TCP's state changes and the process events. What the kernel charges a traced server for reaching a program at
  * these points, before the program does anything. */
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
+#include "nosys.bpf.c" /* the socket layer, TCP states and process events: --no-syscalls's points */
 
-SEC("tp_btf/sock_send_length") int send_length(void *ctx) { return 0; }
-SEC("tp_btf/sock_recv_length") int recv_length(void *ctx) { return 0; }
-SEC("tp_btf/inet_sock_set_state") int tcp_state(void *ctx) { return 0; }
-SEC("raw_tp/sched_process_fork") int proc_fork(void *ctx) { return 0; }
-SEC("raw_tp/sched_process_exec") int proc_exec(void *ctx) { return 0; }
-SEC("raw_tp/sched_process_exit") int proc_exit(void *ctx) { return 0; }
 SEC("tracepoint/syscalls/sys_enter_close") int enter_close(void *ctx) { return 0; }
 
 #define EXIT(call) \
@@ -30,5 +23,3 @@ EXIT(sendmmsg)
 EXIT(recvmmsg)
 EXIT(recvfrom)
 EXIT(recvmsg)
-
-char LICENSE[] SEC("license") = "GPL";
