@@ -390,7 +390,8 @@ run_guest() {
       echo "SMOKE_TIMEOUT=$((timeout_min * 60 - 60))"
     } > "$share/job.env"
     : > "$work/serial.log"
-    cmdline="console=ttyS0 rdinit=/init panic=-1 quiet"
+    # loglevel=5 after quiet: the boot stays quiet, but warnings print, with the stacks of a soft lockup or a hung task.
+    cmdline="console=ttyS0 rdinit=/init panic=-1 quiet loglevel=5"
     local qemu=(qemu-system-x86_64 -accel 'tcg,thread=multi' -cpu max -smp "$smp" -m "$mem"
       -nographic -nodefaults -no-reboot -monitor none -serial "file:$work/serial.log"
       -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "$cmdline"
