@@ -54,8 +54,7 @@ public sealed class TraceSession : ITraceEventSink
     private readonly ConnectionTracker _connections;
     private readonly TlsSessions _tls;
     private readonly Calls.CallRecorder? _calls;
-    private readonly LateProbes _late;
-    private bool _lateWatched;
+    private LateProbes? _late; // null until TLS probes run
 
     public TraceSession(IRecordSink sink, ISocketLookup sockets, TraceSettings settings)
     {
@@ -64,14 +63,10 @@ public sealed class TraceSession : ITraceEventSink
         _calls = settings.Calls is { } calls ? new Calls.CallRecorder(calls, _writer, settings.Streams.Parser.Redact) : null;
         _connections = new ConnectionTracker(_writer, sockets, Processes) { ClosesFromState = settings.ClosesFromState };
         _tls = new TlsSessions(_connections, settings);
-        _late = new LateProbes(_writer, Processes, _connections);
         _connections.Closing = (conn, nowNs) =>
         {
             _tls.OnClosing(conn, nowNs);
-            if (_lateWatched)
-            {
-                _late.OnClosing(conn);
-            }
+            _late?.OnClosing(conn);
         };
     }
 
@@ -79,16 +74,10 @@ public sealed class TraceSession : ITraceEventSink
     /// TLS plaintext probes run: from now on a TLS handshake made before its process's probes went live (see
     /// <see cref="TlsProbesLive"/>) gets a notice and counts in the summary.
     /// </summary>
-    public void WatchTlsProbeTimes() => _lateWatched = true;
+    public void WatchTlsProbeTimes() => _late ??= new LateProbes(_writer, Processes, _connections);
 
     /// <summary>The process's TLS probes went live at <paramref name="monoNs"/>, or it was found gone then (<paramref name="gone"/>).</summary>
-    public void TlsProbesLive(int pid, long monoNs, bool gone)
-    {
-        if (_lateWatched)
-        {
-            _late.ProbesLive(pid, monoNs, gone);
-        }
-    }
+    public void TlsProbesLive(int pid, long monoNs, bool gone) => _late?.ProbesLive(pid, monoNs, gone);
 
     public ProcessTable Processes { get; } = new();
 
@@ -303,7 +292,7 @@ public sealed class TraceSession : ITraceEventSink
                 _writer.StillOpen(conn);
             }
         }
-        if (_lateWatched)
+        if (_late is not null)
         {
             _late.Finish();
             tls = tls is null ? null : tls with { LateConnections = _late.Count };
