@@ -339,6 +339,7 @@ internal static class TraceLoop
             {
                 session.OnLoss(in packetLoss);
             }
+            tls?.Settle(TlsTracing.StopTimeout); // the last children's probe times, for the late-probes count
             tls?.Poll(end); // its last notices come before the summary
             calls?.Poll(end);
             var stats = monitor.Last;

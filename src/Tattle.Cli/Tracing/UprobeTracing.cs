@@ -58,6 +58,9 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     private volatile string _doing = "idle";
     private volatile bool _abandoned;
 
+    /// <summary>Attaches queued or under way whose live time is not queued yet (the worker's and the spawns thread's).</summary>
+    private int _attaching;
+
     /// <param name="what">What the probes are, in notices and warnings ("tls: plaintext probes").</param>
     /// <param name="probes">Where probes go on and come off.</param>
     /// <param name="discovery">Finds the functions of processes and files.</param>
@@ -97,6 +100,27 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     /// <summary>Probes a launched command before it is released to exec <paramref name="executable"/> (it maps nothing yet: fast).</summary>
     public void AttachLaunch(int pid, string executable) =>
         Live(pid, _probes.AttachTimed(pid, [.. _discovery.System, .. _discovery.ForExecutable(executable)]));
+
+    /// <summary>
+    /// Waits, at most <paramref name="max"/>, until every attach queued so far and every one under way has put its
+    /// probes on or found its process gone; false when the bound passed first. At the end of a trace: the last
+    /// children's probes may still be waiting for the kernel's grace period (about 10 ms under load), and their
+    /// times must reach the session before its summary, or a connection they missed would go uncounted.
+    /// Releases and rescans are not waited for.
+    /// </summary>
+    public bool Settle(TimeSpan max)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Volatile.Read(ref _attaching) > 0)
+        {
+            if (clock.Elapsed >= max)
+            {
+                return false;
+            }
+            Thread.Sleep(1);
+        }
+        return true;
+    }
 
     /// <summary>Writes the notices of what was probed, and queues the rescans that are due.</summary>
     public void Poll(long nowMonoNs)
@@ -189,7 +213,17 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
             while (_jobs.TryTake(out var job))
             {
                 _doing = $"{job.Kind.ToString().ToLowerInvariant()} of pid {job.Pid}";
-                Do(job);
+                try
+                {
+                    Do(job);
+                }
+                finally
+                {
+                    if (IsAttach(job.Kind))
+                    {
+                        Interlocked.Decrement(ref _attaching);
+                    }
+                }
                 _doing = "idle";
             }
         }
@@ -205,7 +239,28 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
     /// exit, whose release of its links took 2-10 ms of the worker under load, one curl in ten of a shell's loop
     /// was probed too late.
     /// </summary>
-    private void Queue(Job job) => _jobs.Add(job, first: job.Kind is JobKind.Running or JobKind.Fork or JobKind.Exec);
+    private void Queue(Job job)
+    {
+        bool attach = IsAttach(job.Kind);
+        if (attach)
+        {
+            Interlocked.Increment(ref _attaching);
+        }
+        try
+        {
+            _jobs.Add(job, first: attach);
+        }
+        catch
+        {
+            if (attach)
+            {
+                Interlocked.Decrement(ref _attaching);
+            }
+            throw;
+        }
+    }
+
+    private static bool IsAttach(JobKind kind) => kind is JobKind.Running or JobKind.Fork or JobKind.Exec;
 
     private void Do(Job job)
     {
@@ -291,13 +346,21 @@ internal class UprobeTracing<TPoint> : ITraceEventSink, IDisposable
         {
             return;
         }
-        if (e.Exec)
+        Interlocked.Increment(ref _attaching);
+        try
         {
-            AttachExec(e.Pid);
+            if (e.Exec)
+            {
+                AttachExec(e.Pid);
+            }
+            else
+            {
+                AttachFork(e.Pid, e.ParentPid);
+            }
         }
-        else
+        finally
         {
-            AttachFork(e.Pid, e.ParentPid);
+            Interlocked.Decrement(ref _attaching);
         }
     }
 

@@ -17,12 +17,15 @@ public sealed class TlsTracingTests
 
         public ManualResetEventSlim Release { get; } = new();
 
+        public ManualResetEventSlim Left { get; } = new();
+
         public IReadOnlyList<TlsAttachPoint> System => [];
 
         public IReadOnlyList<TlsAttachPoint> ForProcess(int pid)
         {
             Entered.Set();
             Release.Wait();
+            Left.Set();
             return [];
         }
 
@@ -32,6 +35,7 @@ public sealed class TlsTracingTests
         {
             Release.Set();
             Entered.Dispose();
+            Left.Dispose();
         }
     }
 
@@ -62,5 +66,35 @@ public sealed class TlsTracingTests
         using var probes = new TlsProbes(null!);
         new TlsTracing(probes, discovery, session, warnings).Dispose();
         Assert.Empty(warnings.ToString());
+    }
+
+    [Fact]
+    public void Settle_WaitsForTheAttachUnderWay_AndNoLongerThanItsBound()
+    {
+        using var discovery = new StuckDiscovery();
+        var session = new TraceSession(new ListSink(), new NoSocketLookup(), new TraceSettings { ToUnixNs = ns => ns });
+        using var probes = new TlsProbes(null!); // no point is found: the attach never reaches the probes
+        using var tls = new TlsTracing(probes, discovery, session, new StringWriter());
+        tls.AttachRunning(4242);
+        Assert.True(discovery.Entered.Wait(TimeSpan.FromSeconds(5)));
+
+        var clock = Stopwatch.StartNew();
+        Assert.False(tls.Settle(TimeSpan.FromMilliseconds(50)));
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2));
+        Assert.False(discovery.Left.IsSet);
+
+        using var release = new Timer(_ => discovery.Release.Set(), null, 100, Timeout.Infinite);
+        Assert.True(tls.Settle(TimeSpan.FromSeconds(10)));
+        Assert.True(discovery.Left.IsSet, "Settle returned before the attach under way was done");
+    }
+
+    [Fact]
+    public void Settle_WithNothingQueued_ReturnsAtOnce()
+    {
+        using var discovery = new StuckDiscovery();
+        var session = new TraceSession(new ListSink(), new NoSocketLookup(), new TraceSettings { ToUnixNs = ns => ns });
+        using var probes = new TlsProbes(null!);
+        using var tls = new TlsTracing(probes, discovery, session, new StringWriter());
+        Assert.True(tls.Settle(TimeSpan.Zero));
     }
 }
