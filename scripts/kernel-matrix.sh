@@ -5,7 +5,7 @@
 # and a non-zero exit when any check failed. docs/kernels.md ("Kernel matrix") has the how and the why.
 #
 #   scripts/kernel-matrix.sh [--kernel-pkg NAME[@SUITE] | --kernel-deb FILE.deb | --vmlinuz FILE [--modules DIR]]...
-#                            [--quick] [--no-host | --host-only] [--keep] [--log DIR] [--tattle BINARY]
+#                            [--quick] [--repeat N] [--no-host | --host-only] [--keep] [--log DIR] [--tattle BINARY]
 #                            [--timeout MIN] [--smp N] [--mem SIZE]
 #
 # Without a kernel: the one Debian's linux-image-amd64 names (on Debian 12, its 6.1). Packages are fetched with
@@ -17,6 +17,7 @@ cache="${TATTLE_KERNEL_CACHE:-/var/cache/tattle-kernels}"
 log_dir="$repo/bench/results"
 tattle="${TATTLE_BIN:-$repo/out/tattle/tattle}"
 quick=0
+repeat=1
 keep=0
 host=1
 guests=1
@@ -52,6 +53,11 @@ while [ $# -gt 0 ]; do
       kernels[${#kernels[@]}-1]="$last$(realpath "$2")"
       shift 2 ;;
     --quick) quick=1; shift ;;
+    --repeat)
+      [ $# -ge 2 ] || usage
+      [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "--repeat takes a count (1 or more): $2"
+      repeat="$2"
+      shift 2 ;;
     --no-host) host=0; shift ;;
     --host-only) guests=0; shift ;;
     --keep) keep=1; shift ;;
@@ -120,6 +126,7 @@ if [ -d "$objects" ]; then
   smoke_args+=" --bpf-objects $work/bpf-objects"
 fi
 [ "$quick" -eq 1 ] && smoke_args+=" --quick"
+[ "$repeat" -eq 1 ] || smoke_args+=" --repeat $repeat"
 
 
 seconds_since() { echo $(( $(date +%s) - $1 )); }
@@ -392,7 +399,10 @@ run_guest() {
     : > "$work/serial.log"
     # loglevel=5 after quiet: the boot stays quiet, but warnings print, with the stacks of a soft lockup or a hung task.
     cmdline="console=ttyS0 rdinit=/init panic=-1 quiet loglevel=5"
-    local qemu=(qemu-system-x86_64 -accel 'tcg,thread=multi' -cpu max -smp "$smp" -m "$mem"
+    # One host thread for all vCPUs: under multi-threaded TCG a vCPU can keep running its stale translation of
+    # kernel text that another vCPU patched (a static key switched as tracepoint links close), and loops there or
+    # oopses on an int3 the kernel no longer knows (docs/kernels.md, "What the runs found").
+    local qemu=(qemu-system-x86_64 -accel 'tcg,thread=single' -cpu max -smp "$smp" -m "$mem"
       -nographic -nodefaults -no-reboot -monitor none -serial "file:$work/serial.log"
       -kernel "$vmlinuz" -initrd "$work/initramfs.gz" -append "$cmdline"
       # Read-only: nothing in the guest can change the host. remap: / spans several file systems, whose inode
@@ -404,18 +414,31 @@ run_guest() {
     echo "kernel-matrix: booting $release ($origin) under TCG, up to $timeout_min min" >&2
     timeout -k 10 "$((timeout_min * 60))" "${qemu[@]}" > "$work/qemu.log" 2>&1 &
     qemu_pid=$!
+    # A CPU the guest's watchdog finds stuck for two minutes will not come back: stop there rather than at the
+    # timeout, and treat it as a crash.
+    local hung=0
+    while kill -0 "$qemu_pid" 2> /dev/null; do
+      if grep -qE 'soft lockup - CPU#[0-9]+ stuck for ([0-9]{4,}|[2-9][0-9]{2}|1[2-9][0-9])s' "$work/serial.log"; then
+        hung=1
+        kill "$qemu_pid" 2> /dev/null || true
+        break
+      fi
+      sleep 5
+    done
     wait "$qemu_pid" || status=$?
     qemu_pid=""
     took="$(seconds_since "$start")"
-    if [ "$status" -eq 124 ]; then
+    if [ "$hung" -eq 1 ]; then
+      why="the guest hung (a CPU stuck for 2 min: the stacks are in the serial console below)"
+    elif [ "$status" -eq 124 ]; then
       why="timed out after $timeout_min min"
     elif [ ! -f "$share/done" ]; then
       why="the guest stopped without finishing (qemu exit $status; the serial console in the log says why)"
     fi
-    if [ "$attempt" -eq 1 ] && [ ! -f "$share/done" ] && grep -qE 'Oops:|Kernel panic' "$work/serial.log"; then
+    if [ "$attempt" -eq 1 ] && [ ! -f "$share/done" ] && { [ "$hung" -eq 1 ] || grep -qE 'Oops:|Kernel panic' "$work/serial.log"; }; then
       crashed="$log_dir/kernel-matrix-$release$suffix-$date-crashed.log"
       sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' -e 's/\r$//' "$work/serial.log" > "$crashed"
-      echo "kernel-matrix: the $release guest crashed (console in $crashed); booting it once more" >&2
+      echo "kernel-matrix: the $release guest crashed or hung (console in $crashed); booting it once more" >&2
       status=0 why=""
       continue
     fi

@@ -3,9 +3,10 @@
 # kernel-matrix.sh boots. Each check prints `ok NAME` or `FAIL NAME: why`, then the evidence (tattle's output,
 # the records found) indented; the last line is `N passed, M failed`, exit 1 when any failed.
 #
-#   scripts/kernel-matrix/smoke.sh [--tattle BINARY] [--quick] [--check-timeout S] [--bpf-objects DIR]
+#   scripts/kernel-matrix/smoke.sh [--tattle BINARY] [--quick] [--repeat N] [--check-timeout S] [--bpf-objects DIR]
 #
-# --quick: doctor, run-http and stats-in-kernel only. Servers listen on 127.0.0.1 only. --bpf-objects: the build's BPF objects
+# --quick: doctor, run-http and stats-in-kernel only. --repeat N: every check after doctor N times, named NAME-1 to
+# NAME-N (for faults that strike one tattle run in several, such as a hang as links close). Servers listen on 127.0.0.1 only. --bpf-objects: the build's BPF objects
 # (src/Tattle.Capture/obj/bpf); when the verifier rejects a build, bpftool loads its object again for the whole
 # verifier log (tattle keeps 4 KiB of each libbpf message, which cuts a long log before its verdict).
 set -euo pipefail
@@ -13,6 +14,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 tattle="${TATTLE_BIN:-$here/../../out/tattle/tattle}"
 quick=0
+repeat=1
 bpf_objects=""
 # TCG emulates every instruction: a check that takes 2 s on the host can take a minute in a guest.
 check_timeout=300
@@ -20,11 +22,13 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --tattle) tattle="$2"; shift 2 ;;
     --quick) quick=1; shift ;;
+    --repeat) repeat="$2"; shift 2 ;;
     --check-timeout) check_timeout="$2"; shift 2 ;;
     --bpf-objects) bpf_objects="$2"; shift 2 ;;
     *) echo "smoke.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+[[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "smoke.sh: --repeat takes a count (1 or more): $repeat" >&2; exit 2; }
 # python3 on PATH may be a pyenv build that exists on the host only; Debian's is in every guest.
 py=/usr/bin/python3
 
@@ -336,21 +340,25 @@ check_pcap() {
 
 echo "smoke: kernel $(uname -r), tattle $("$tattle" --version 2>&1 || echo "missing at $tattle")"
 run_check doctor check_doctor
-run_check run-http check_run_http
-run_check stats-in-kernel check_stats_in_kernel
-if [ "$quick" -eq 0 ]; then
-  run_check run-https check_run_https
-  run_check attach check_attach
-  run_check sockets check_sockets
-  run_check pcap check_pcap
-  # The fallback must keep working where nobody would choose it: on kernels where the fast build loads.
-  if [ "$variant" = fast ]; then
-    run_check fallback check_fallback
-  elif [ "$variant" = fallback ]; then
-    echo "skip fallback: auto chose the fallback here, so the checks above ran it"
-  else
-    echo "skip fallback: no build loads here"
+for round in $(seq "$repeat"); do
+  n=""
+  [ "$repeat" -eq 1 ] || n="-$round"
+  run_check "run-http$n" check_run_http
+  run_check "stats-in-kernel$n" check_stats_in_kernel
+  if [ "$quick" -eq 0 ]; then
+    run_check "run-https$n" check_run_https
+    run_check "attach$n" check_attach
+    run_check "sockets$n" check_sockets
+    run_check "pcap$n" check_pcap
+    # The fallback must keep working where nobody would choose it: on kernels where the fast build loads.
+    if [ "$variant" = fast ]; then
+      run_check "fallback$n" check_fallback
+    elif [ "$variant" = fallback ]; then
+      echo "skip fallback: auto chose the fallback here, so the checks above ran it"
+    else
+      echo "skip fallback: no build loads here"
+    fi
   fi
-fi
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
