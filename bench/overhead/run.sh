@@ -57,7 +57,8 @@
 # tattle-agent: `tattle agent --comm nginx` at its default depth (protocols) serving /metrics, no JSON; its
 # completeness is http.server.request.duration's count scraped just before it stops, and its resident size is
 # printed. tattle-agent-otlp adds a span per request exported over OTLP http/protobuf to a local sink that accepts
-# and discards them: its CPU per request less tattle-agent's is the export's cost per span.
+# and discards them: its CPU per request less tattle-agent's is the export's cost per span. tattle-base-agent and
+# tattle-base-agent-otlp are the same with $TATTLE_BASELINE.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
 # and CPU per request at a load a service actually runs at. floor-paced, tattle-nosys-paced, tattle-noparse-paced and
 # tattle-light-paced are those conditions paced; tattle-idle-paced runs the full trace under SCHED_IDLE (chrt -i), so
@@ -155,7 +156,7 @@ case " $conditions " in *" floor "* | *" floor-events "* | *" floor-default "* |
 case " $conditions " in *" burn-"*) cc -O2 "$here/burn/burn.c" -o "$dir/burn" ;; esac
 
 agent_port=19465 sink_port=19466
-case " $conditions " in *" tattle-agent-otlp "*)
+case " $conditions " in *" tattle-agent-otlp "*|*" tattle-base-agent-otlp "*)
   # An OTLP http/protobuf sink that accepts and discards: the agent's export cost without a collector's.
   /usr/bin/python3 "$root/bench/agent/otlp-sink.py" "$sink_port" &
   sink_pid=$! ;;
@@ -167,6 +168,13 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
     untraced|untraced-https|untraced-h2|untraced-go) return ;;
+    tattle-agent|tattle-agent-otlp|tattle-base-agent|tattle-base-agent-otlp)
+      local o=() bin=$tattle
+      [[ "$c" == *-otlp ]] && o=(--otlp-endpoint "http://127.0.0.1:$sink_port" --otlp-protocol http/protobuf)
+      [[ "$c" == tattle-base-* ]] && bin=${TATTLE_BASELINE:?$c needs TATTLE_BASELINE=path/to/tattle}
+      "$bin" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
+      tracer_pid=$!
+      for _ in $(seq 200); do curl -sf "http://127.0.0.1:$agent_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done ;;
     tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-nosys-kstats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-devnull|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-copy|tattle-nosys-copy|tattle-raw|tattle-raw-https|tattle-raw-stats|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
@@ -201,12 +209,6 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       else
         for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done
       fi ;;
-    tattle-agent|tattle-agent-otlp)
-      local o=()
-      [ "$c" = tattle-agent-otlp ] && o=(--otlp-endpoint "http://127.0.0.1:$sink_port" --otlp-protocol http/protobuf)
-      "$tattle" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
-      tracer_pid=$!
-      for _ in $(seq 200); do curl -sf "http://127.0.0.1:$agent_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done ;;
     burn-*)
       local burn=("$dir/burn" "${c#burn-}")
       [ "$c" = burn-idle ] && burn=(chrt -i 0 taskset -c 1 "$dir/burn" 100)
@@ -274,7 +276,7 @@ stop_tracer() { # condition, ticks at the load's start -> prints "cpu_seconds ht
   local c=$1 t0=${2:-0}
   [ -z "$tracer_pid" ] && { echo "0 0 0 0"; return; }
   local ticks agent_http="" agent_lost="" rss=""
-  if [[ "$c" == tattle-agent* ]]; then
+  if [[ "$c" == tattle-agent* || "$c" == tattle-base-agent* ]]; then
     sleep 0.3 # the last requests' events through the ring
     local m
     m=$(curl -s "http://127.0.0.1:$agent_port/metrics")
@@ -303,7 +305,7 @@ stop_tracer() { # condition, ticks at the load's start -> prints "cpu_seconds ht
     tls=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"calls":[0-9]*' | cut -d: -f2 || echo 0)
     hits=$(grep '"type":"summary"' "$dir/t.jsonl" | grep -o '"probe_hits":[0-9]*' | cut -d: -f2 || echo 0)
   fi
-  if [[ "$c" == tattle-agent* ]]; then
+  if [[ "$c" == tattle-agent* || "$c" == tattle-base-agent* ]]; then
     http=$agent_http lost=$agent_lost
     echo "  $c: rss $((rss / 1024)) MiB; $(grep -o 'spans_exported=[0-9]* spans_dropped=[0-9]*' "$dir/t.err" || echo 'no stop line')" >&2
   fi
