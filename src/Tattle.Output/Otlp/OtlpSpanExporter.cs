@@ -217,7 +217,14 @@ public sealed class OtlpSpanExporter : IDisposable
             OtlpSendResult result;
             try
             {
-                result = await _sender.SendAsync(OtlpTraceEncoder.EncodeBatch(batch, _scopeName, _scopeVersion), token).ConfigureAwait(false);
+                var request = OtlpTraceEncoder.EncodeBatchPooled(batch, _scopeName, _scopeVersion, _sender.WantsGrpcFrame);
+                result = await _sender.SendAsync(request, token).ConfigureAwait(false);
+                // Accepted: the collector read the whole request, so its buffer can take the next batch. A request
+                // that failed or timed out may still be read by a connection being torn down: left to the GC.
+                if (result.Ok)
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(request.Array!);
+                }
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

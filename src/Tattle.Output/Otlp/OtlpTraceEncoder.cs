@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using Google.Protobuf;
 using static Google.Protobuf.WireFormat;
@@ -56,55 +57,104 @@ public static class OtlpTraceEncoder
     /// <summary>The request for spans encoded by <see cref="EncodeSpan"/>, grouped by resource as <see cref="Encode(IReadOnlyList{OtlpSpan}, string, string)"/> does.</summary>
     internal static byte[] EncodeBatch(IReadOnlyList<EncodedSpan> spans, string scopeName, string scopeVersion)
     {
-        var groups = new List<(OtlpResource Resource, List<EncodedSpan> Spans)>();
-        var index = new Dictionary<OtlpResource, int>(ReferenceEqualityComparer.Instance);
-        foreach (var span in spans)
-        {
-            if (!index.TryGetValue(span.Resource, out int i))
-            {
-                index[span.Resource] = i = groups.Count;
-                groups.Add((span.Resource, []));
-            }
-            groups[i].Spans.Add(span);
-        }
-
-        int scopeSize = StringField(ScopeName, scopeName) + StringField(ScopeVersion, scopeVersion);
-        var scopeSpansSizes = new int[groups.Count];
-        var resourceSpansSizes = new int[groups.Count];
-        int total = 0;
-        for (int g = 0; g < groups.Count; g++)
-        {
-            int size = Nested(ScopeSpansScope, scopeSize);
-            foreach (var span in groups[g].Spans)
-            {
-                size += Nested(ScopeSpansSpans, span.Bytes.Length);
-            }
-            scopeSpansSizes[g] = size;
-            resourceSpansSizes[g] = Nested(ResourceSpansResource, groups[g].Resource.Encoded.Length) + Nested(ResourceSpansScopeSpans, size);
-            total += Nested(RequestResourceSpans, resourceSpansSizes[g]);
-        }
-
-        var buffer = new byte[total];
+        var layout = new BatchLayout(spans, scopeName, scopeVersion);
+        var buffer = new byte[layout.Total];
         var output = new CodedOutputStream(buffer);
-        for (int g = 0; g < groups.Count; g++)
-        {
-            WriteHeader(output, RequestResourceSpans, resourceSpansSizes[g]);
-            var encodedResource = groups[g].Resource.Encoded;
-            output.WriteTag(ResourceSpansResource, WireType.LengthDelimited);
-            output.WriteBytes(UnsafeByteOperations.UnsafeWrap(encodedResource));
-            WriteHeader(output, ResourceSpansScopeSpans, scopeSpansSizes[g]);
-            WriteHeader(output, ScopeSpansScope, scopeSize);
-            WriteString(output, ScopeName, scopeName);
-            WriteString(output, ScopeVersion, scopeVersion);
-            foreach (var span in groups[g].Spans)
-            {
-                output.WriteTag(ScopeSpansSpans, WireType.LengthDelimited);
-                output.WriteBytes(UnsafeByteOperations.UnsafeWrap(span.Bytes));
-            }
-        }
+        layout.Write(output, scopeName, scopeVersion);
         output.Flush();
         output.CheckNoSpaceLeft();
         return buffer;
+    }
+
+    /// <summary>
+    /// The same request in an array rented from <see cref="ArrayPool{T}.Shared"/>, after a gRPC message header when
+    /// <paramref name="grpcFrame"/> is set: a batch of a few hundred spans is past the large-object threshold, and a new
+    /// array per batch put the large-object heap, and the full collections it triggers, on every export. The caller
+    /// returns <see cref="ArraySegment{T}.Array"/> to the pool once it is sent.
+    /// </summary>
+    internal static ArraySegment<byte> EncodeBatchPooled(IReadOnlyList<EncodedSpan> spans, string scopeName, string scopeVersion, bool grpcFrame)
+    {
+        var layout = new BatchLayout(spans, scopeName, scopeVersion);
+        int length = layout.Total + (grpcFrame ? GrpcHeaderBytes : 0);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var output = new CodedOutputStream(buffer);
+        if (grpcFrame)
+        {
+            // A gRPC message: an uncompressed flag (0) and the big-endian length of the protobuf bytes after it.
+            int total = layout.Total;
+            output.WriteRawTag(0, (byte)(total >> 24), (byte)(total >> 16), (byte)(total >> 8), (byte)total);
+        }
+        layout.Write(output, scopeName, scopeVersion);
+        output.Flush();
+        if (output.Position != length)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw new InvalidOperationException($"OTLP batch encoded as {output.Position} bytes, {length} expected");
+        }
+        return new ArraySegment<byte>(buffer, 0, length);
+    }
+
+    /// <summary>The bytes before a gRPC message: a compressed flag and a 32-bit length.</summary>
+    internal const int GrpcHeaderBytes = 5;
+
+    /// <summary>A batch's spans grouped by resource, and the sizes of the messages that hold them.</summary>
+    private sealed class BatchLayout
+    {
+        private readonly List<(OtlpResource Resource, List<EncodedSpan> Spans)> _groups = [];
+        private readonly int[] _scopeSpansSizes;
+        private readonly int[] _resourceSpansSizes;
+        private readonly int _scopeSize;
+
+        public BatchLayout(IReadOnlyList<EncodedSpan> spans, string scopeName, string scopeVersion)
+        {
+            var index = new Dictionary<OtlpResource, int>(ReferenceEqualityComparer.Instance);
+            foreach (var span in spans)
+            {
+                if (!index.TryGetValue(span.Resource, out int i))
+                {
+                    index[span.Resource] = i = _groups.Count;
+                    _groups.Add((span.Resource, []));
+                }
+                _groups[i].Spans.Add(span);
+            }
+            _scopeSize = StringField(ScopeName, scopeName) + StringField(ScopeVersion, scopeVersion);
+            _scopeSpansSizes = new int[_groups.Count];
+            _resourceSpansSizes = new int[_groups.Count];
+            for (int g = 0; g < _groups.Count; g++)
+            {
+                int size = Nested(ScopeSpansScope, _scopeSize);
+                foreach (var span in _groups[g].Spans)
+                {
+                    size += Nested(ScopeSpansSpans, span.Bytes.Length);
+                }
+                _scopeSpansSizes[g] = size;
+                _resourceSpansSizes[g] = Nested(ResourceSpansResource, _groups[g].Resource.Encoded.Length) + Nested(ResourceSpansScopeSpans, size);
+                Total += Nested(RequestResourceSpans, _resourceSpansSizes[g]);
+            }
+        }
+
+        /// <summary>The request's size in bytes.</summary>
+        public int Total { get; }
+
+        public void Write(CodedOutputStream output, string scopeName, string scopeVersion)
+        {
+            for (int g = 0; g < _groups.Count; g++)
+            {
+                WriteHeader(output, RequestResourceSpans, _resourceSpansSizes[g]);
+                var encodedResource = _groups[g].Resource.Encoded;
+                output.WriteTag(ResourceSpansResource, WireType.LengthDelimited);
+                output.WriteBytes(UnsafeByteOperations.UnsafeWrap(encodedResource));
+                WriteHeader(output, ResourceSpansScopeSpans, _scopeSpansSizes[g]);
+                WriteHeader(output, ScopeSpansScope, _scopeSize);
+                WriteString(output, ScopeName, scopeName);
+                WriteString(output, ScopeVersion, scopeVersion);
+                foreach (var span in _groups[g].Spans)
+                {
+                    output.WriteTag(ScopeSpansSpans, WireType.LengthDelimited);
+                    output.WriteBytes(UnsafeByteOperations.UnsafeWrap(span.Bytes));
+                }
+            }
+        }
     }
 
     /// <summary>The Resource message (its attributes) of <paramref name="resource"/>.</summary>

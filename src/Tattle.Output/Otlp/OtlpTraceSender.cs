@@ -49,7 +49,14 @@ internal sealed class OtlpTraceSender : IDisposable
         return new UriBuilder(endpoint) { Path = full }.Uri;
     }
 
-    public async Task<OtlpSendResult> SendAsync(byte[] request, CancellationToken cancel)
+    /// <summary>gRPC: the request given to <see cref="SendAsync"/> is already framed as a gRPC message.</summary>
+    public bool WantsGrpcFrame => _options.Protocol == OtlpProtocol.Grpc;
+
+    /// <summary>
+    /// Posts one ExportTraceServiceRequest: <paramref name="request"/> is its protobuf bytes, after the gRPC message
+    /// header when <see cref="WantsGrpcFrame"/>.
+    /// </summary>
+    public async Task<OtlpSendResult> SendAsync(ArraySegment<byte> request, CancellationToken cancel)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         timeout.CancelAfter(_options.Timeout);
@@ -73,11 +80,11 @@ internal sealed class OtlpTraceSender : IDisposable
         }
     }
 
-    private async Task<OtlpSendResult> SendHttpAsync(byte[] request, CancellationToken cancel)
+    private async Task<OtlpSendResult> SendHttpAsync(ArraySegment<byte> request, CancellationToken cancel)
     {
         for (int attempt = 0; ; attempt++)
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, Uri) { Content = new ByteArrayContent(request) };
+            using var message = new HttpRequestMessage(HttpMethod.Post, Uri) { Content = new ByteArrayContent(request.Array!, request.Offset, request.Count) };
             message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
             AddHeaders(message);
             using var response = await _client.SendAsync(message, cancel).ConfigureAwait(false);
@@ -97,17 +104,13 @@ internal sealed class OtlpTraceSender : IDisposable
         }
     }
 
-    private async Task<OtlpSendResult> SendGrpcAsync(byte[] request, CancellationToken cancel)
+    private async Task<OtlpSendResult> SendGrpcAsync(ArraySegment<byte> framed, CancellationToken cancel)
     {
-        // A gRPC message: a compressed flag (0) and a big-endian length before the protobuf bytes.
-        var framed = new byte[5 + request.Length];
-        BinaryPrimitives.WriteInt32BigEndian(framed.AsSpan(1), request.Length);
-        request.CopyTo(framed, 5);
         using var message = new HttpRequestMessage(HttpMethod.Post, Uri)
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(framed),
+            Content = new ByteArrayContent(framed.Array!, framed.Offset, framed.Count),
         };
         message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         message.Headers.TryAddWithoutValidation("te", "trailers");

@@ -137,6 +137,40 @@ public sealed class OtlpTraceEncoderTests(ITestOutputHelper output)
         Assert.Equal(["b", "d"], resources[1].Spans.Select(s => s.Name));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ABatchInAPooledBuffer_IsTheSameRequest_FramedForGrpcWhenAsked(bool grpc)
+    {
+        var curl = Process(100, "/usr/bin/curl");
+        var python = Process(200, "/usr/bin/python3");
+        // Enough spans to pass the large-object threshold, the case the pooled buffer is for.
+        var encoded = Enumerable.Range(0, 600)
+            .Select(i => OtlpTraceEncoder.EncodeSpan(Span(i % 3 == 0 ? python : curl, $"GET /users/{i}")))
+            .ToList();
+        byte[] expected = OtlpTraceEncoder.EncodeBatch(encoded, "tattle", "1");
+        Assert.True(expected.Length > 85_000);
+
+        var pooled = OtlpTraceEncoder.EncodeBatchPooled(encoded, "tattle", "1", grpc);
+        try
+        {
+            var bytes = pooled.AsSpan();
+            if (grpc)
+            {
+                Assert.Equal(0, bytes[0]); // not compressed
+                Assert.Equal(expected.Length, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes[1..]));
+                bytes = bytes[OtlpTraceEncoder.GrpcHeaderBytes..];
+            }
+            Assert.True(bytes.SequenceEqual(expected));
+            Assert.True(OtlpTraceDecoder.TryDecode(bytes.ToArray(), out var resources, out var error), error);
+            Assert.Equal(600, resources.Sum(r => r.Spans.Count));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(pooled.Array!);
+        }
+    }
+
     [Fact]
     public void TwoEqualResourceInstances_AreTwoResources()
     {
