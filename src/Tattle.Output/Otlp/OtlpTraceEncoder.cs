@@ -59,10 +59,7 @@ public static class OtlpTraceEncoder
     {
         var layout = new BatchLayout(spans, scopeName, scopeVersion);
         var buffer = new byte[layout.Total];
-        var output = new CodedOutputStream(buffer);
-        layout.Write(output, scopeName, scopeVersion);
-        output.Flush();
-        output.CheckNoSpaceLeft();
+        layout.WriteRequest(buffer, grpcFrame: false, scopeName, scopeVersion);
         return buffer;
     }
 
@@ -75,23 +72,16 @@ public static class OtlpTraceEncoder
     internal static ArraySegment<byte> EncodeBatchPooled(IReadOnlyList<EncodedSpan> spans, string scopeName, string scopeVersion, bool grpcFrame)
     {
         var layout = new BatchLayout(spans, scopeName, scopeVersion);
-        int length = layout.Total + (grpcFrame ? GrpcHeaderBytes : 0);
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        var output = new CodedOutputStream(buffer);
-        if (grpcFrame)
+        var buffer = ArrayPool<byte>.Shared.Rent(layout.Total + (grpcFrame ? GrpcHeaderBytes : 0));
+        try
         {
-            // A gRPC message: an uncompressed flag (0) and the big-endian length of the protobuf bytes after it.
-            int total = layout.Total;
-            output.WriteRawTag(0, (byte)(total >> 24), (byte)(total >> 16), (byte)(total >> 8), (byte)total);
+            return new ArraySegment<byte>(buffer, 0, layout.WriteRequest(buffer, grpcFrame, scopeName, scopeVersion));
         }
-        layout.Write(output, scopeName, scopeVersion);
-        output.Flush();
-        if (output.Position != length)
+        catch
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            throw new InvalidOperationException($"OTLP batch encoded as {output.Position} bytes, {length} expected");
+            throw;
         }
-        return new ArraySegment<byte>(buffer, 0, length);
     }
 
     /// <summary>The bytes before a gRPC message: a compressed flag and a 32-bit length.</summary>
@@ -136,7 +126,29 @@ public static class OtlpTraceEncoder
         /// <summary>The request's size in bytes.</summary>
         public int Total { get; }
 
-        public void Write(CodedOutputStream output, string scopeName, string scopeVersion)
+        /// <summary>
+        /// Writes the request from the start of <paramref name="buffer"/>, after a gRPC message header when
+        /// <paramref name="grpcFrame"/> is set, and returns how many bytes that took.
+        /// </summary>
+        public int WriteRequest(byte[] buffer, bool grpcFrame, string scopeName, string scopeVersion)
+        {
+            int length = Total + (grpcFrame ? GrpcHeaderBytes : 0);
+            var output = new CodedOutputStream(buffer);
+            if (grpcFrame)
+            {
+                // A gRPC message: an uncompressed flag (0) and the big-endian length of the protobuf bytes after it.
+                output.WriteRawTag(0, (byte)(Total >> 24), (byte)(Total >> 16), (byte)(Total >> 8), (byte)Total);
+            }
+            Write(output, scopeName, scopeVersion);
+            output.Flush();
+            if (output.Position != length)
+            {
+                throw new InvalidOperationException($"OTLP batch encoded as {output.Position} bytes, {length} expected");
+            }
+            return length;
+        }
+
+        private void Write(CodedOutputStream output, string scopeName, string scopeVersion)
         {
             for (int g = 0; g < _groups.Count; g++)
             {

@@ -132,9 +132,10 @@ internal sealed class OtlpTraceSender : IDisposable
             string? why = Header(response.TrailingHeaders, "grpc-message") ?? Header(response.Headers, "grpc-message");
             return OtlpSendResult.Failed($"gRPC status {status}{(why is null ? "" : ": " + Uri.UnescapeDataString(why))}");
         }
-        if (body.Length >= 5 && BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(1)) is var length && length >= 0 && length <= body.Length - 5)
+        const int header = OtlpTraceEncoder.GrpcHeaderBytes;
+        if (body.Length >= header && BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(1)) is var length && length >= 0 && length <= body.Length - header)
         {
-            var (rejected, why) = OtlpResponses.PartialSuccess(body, 5, length);
+            var (rejected, why) = OtlpResponses.PartialSuccess(body, header, length);
             return new OtlpSendResult(true, why, rejected);
         }
         return new OtlpSendResult(true, null);
