@@ -48,7 +48,8 @@
 # completeness. Every condition also prints the CPU of the kernel's own threads per request (kthr us/req: writeback
 # of the records to the disk, ksoftirqd...), which no tracer's CPU includes.
 # tattle-stats and tattle-nosys-stats add --stats: parsed and counted per endpoint and route, no record per request.
-# tattle-nosys-kstats is --no-syscalls --stats-in-kernel: HTTP/1 counted by the kernel programs, no payload copied.
+# tattle-nosys-kstats is --no-syscalls --stats-in-kernel: HTTP/1 counted by the kernel programs, no payload copied;
+# tattle-kstats is --stats-in-kernel on the default path (the per-call syscall tracepoints attached as well).
 # tattle-live is the tattle condition with the live view on (to a file, -o, instead of -q) at its default --live-rate;
 # tattle-live-all shows every line (--live-rate 0): what the view costs under load, sampled and whole.
 # tattle-fallback (and tattle-fallback-https) is the tattle (tattle-https) condition on the fallback build of the
@@ -77,7 +78,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -175,7 +176,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       "$bin" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
       for _ in $(seq 200); do curl -sf "http://127.0.0.1:$agent_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done ;;
-    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-nosys-kstats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-devnull|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-copy|tattle-nosys-copy|tattle-raw|tattle-raw-https|tattle-raw-stats|tattle-h2|tattle-go)
+    tattle|tattle-live|tattle-live-all|tattle-base|tattle-base-*|tattle-nosys|tattle-nosys-https|tattle-nosys-noparse|tattle-stats|tattle-nosys-stats|tattle-nosys-kstats|tattle-kstats|tattle-fallback|tattle-fallback-https|tattle-pcap|tattle-capture|tattle-packets|tattle-light|tattle-noparse|tattle-devnull|tattle-https|tattle-idle|tattle-nosys-light|tattle-nosys-snap64|tattle-copy|tattle-nosys-copy|tattle-raw|tattle-raw-https|tattle-raw-stats|tattle-h2|tattle-go)
       # tattle-capture: what tcpdump does (packets to a file) plus each packet's process: the kernel side only
       # counts TCP payload bytes, so the records are the connections the attribution needs.
       local w=() as=$c
@@ -186,7 +187,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       [ "$as" = tattle-packets ] && w=(-w "$dir/t.pcapng" -i lo --packets-only)
       [ "$as" = tattle-light ] && w=(--no-payload)
       [ "$as" = tattle-noparse ] && w=(--no-parse)
-      case "$as" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;; tattle-nosys-kstats) w=(--no-syscalls --stats-in-kernel) ;;
+      case "$as" in tattle-fallback*) w=(--bpf-variant fallback) ;; tattle-nosys-noparse) w=(--no-syscalls --no-parse) ;; tattle-nosys-stats) w=(--no-syscalls --stats) ;; tattle-nosys-kstats) w=(--no-syscalls --stats-in-kernel) ;; tattle-kstats) w=(--stats-in-kernel) ;;
         tattle-nosys-light) w=(--no-syscalls --no-payload) ;; tattle-nosys-snap64) w=(--no-syscalls --snaplen 64) ;;
         tattle-copy) w=(--copy-bodies) ;; tattle-nosys-copy) w=(--no-syscalls --copy-bodies) ;;
         tattle-raw-stats) w=(--raw-syscalls --stats) ;; tattle-raw*) w=(--raw-syscalls) ;;
@@ -397,8 +398,8 @@ for c in conds:
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f} {start:7.2f} {bpf_req:10.2f} {kthr_req:11.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
-print(f"overhead http={g(ratios,'tattle')} live={g(ratios,'tattle-live')} live_all={g(ratios,'tattle-live-all')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} nosys_kstats={g(ratios,'tattle-nosys-kstats')} completeness_nosys_kstats={g(complete,'tattle-nosys-kstats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
+print(f"overhead http={g(ratios,'tattle')} live={g(ratios,'tattle-live')} live_all={g(ratios,'tattle-live-all')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} nosys_kstats={g(ratios,'tattle-nosys-kstats')} kstats={g(ratios,'tattle-kstats')} completeness_kstats={g(complete,'tattle-kstats')} completeness_nosys_kstats={g(complete,'tattle-nosys-kstats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} devnull={g(ratios,'tattle-devnull')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
-      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-devnull', 'tattle-raw', 'tattle-raw-https', 'tattle-raw-paced', 'tattle-nosys', 'tattle-nosys-https', 'tattle-stats', 'tattle-nosys-stats', 'tattle-nosys-kstats', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
+      f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-devnull', 'tattle-raw', 'tattle-raw-https', 'tattle-raw-paced', 'tattle-nosys', 'tattle-nosys-https', 'tattle-stats', 'tattle-nosys-stats', 'tattle-nosys-kstats', 'tattle-kstats', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")
 PY
