@@ -4,7 +4,8 @@
 #   bench/Protocols/ab.sh BASE_COMMIT [--rounds 2] [--filter GLOB]... [--out FILE]
 # (--filter as BenchmarkDotNet's, on Class.Method names; repeat it for several; all benchmarks by default.)
 # Prints, for each benchmark present in both builds, the median over the rounds of each build's mean time and
-# allocation, and this tree's time as a ratio of the base's. The base is built in a temporary git worktree.
+# allocation, this tree's time as a ratio of the base's (of the medians, and of the best rounds), and every round's
+# time. The base is built in a temporary git worktree, removed at the end.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
