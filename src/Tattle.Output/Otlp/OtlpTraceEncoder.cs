@@ -59,7 +59,7 @@ public static class OtlpTraceEncoder
     {
         var layout = new BatchLayout(spans, scopeName, scopeVersion);
         var buffer = new byte[layout.Total];
-        layout.WriteRequest(buffer, grpcFrame: false, scopeName, scopeVersion);
+        layout.WriteRequest(buffer, grpcFrame: false);
         return buffer;
     }
 
@@ -75,7 +75,7 @@ public static class OtlpTraceEncoder
         var buffer = ArrayPool<byte>.Shared.Rent(layout.Total + (grpcFrame ? GrpcHeaderBytes : 0));
         try
         {
-            return new ArraySegment<byte>(buffer, 0, layout.WriteRequest(buffer, grpcFrame, scopeName, scopeVersion));
+            return new ArraySegment<byte>(buffer, 0, layout.WriteRequest(buffer, grpcFrame));
         }
         catch
         {
@@ -87,16 +87,20 @@ public static class OtlpTraceEncoder
     /// <summary>The bytes before a gRPC message: a compressed flag and a 32-bit length.</summary>
     internal const int GrpcHeaderBytes = 5;
 
-    /// <summary>A batch's spans grouped by resource, and the sizes of the messages that hold them.</summary>
+    /// <summary>A batch's spans grouped by resource, its scope, and the sizes of the messages that hold them.</summary>
     private sealed class BatchLayout
     {
         private readonly List<(OtlpResource Resource, List<EncodedSpan> Spans)> _groups = [];
+        private readonly string _scopeName;
+        private readonly string _scopeVersion;
         private readonly int[] _scopeSpansSizes;
         private readonly int[] _resourceSpansSizes;
         private readonly int _scopeSize;
 
         public BatchLayout(IReadOnlyList<EncodedSpan> spans, string scopeName, string scopeVersion)
         {
+            _scopeName = scopeName;
+            _scopeVersion = scopeVersion;
             var index = new Dictionary<OtlpResource, int>(ReferenceEqualityComparer.Instance);
             foreach (var span in spans)
             {
@@ -130,7 +134,7 @@ public static class OtlpTraceEncoder
         /// Writes the request from the start of <paramref name="buffer"/>, after a gRPC message header when
         /// <paramref name="grpcFrame"/> is set, and returns how many bytes that took.
         /// </summary>
-        public int WriteRequest(byte[] buffer, bool grpcFrame, string scopeName, string scopeVersion)
+        public int WriteRequest(byte[] buffer, bool grpcFrame)
         {
             int length = Total + (grpcFrame ? GrpcHeaderBytes : 0);
             var output = new CodedOutputStream(buffer);
@@ -139,7 +143,7 @@ public static class OtlpTraceEncoder
                 // A gRPC message: an uncompressed flag (0) and the big-endian length of the protobuf bytes after it.
                 output.WriteRawTag(0, (byte)(Total >> 24), (byte)(Total >> 16), (byte)(Total >> 8), (byte)Total);
             }
-            Write(output, scopeName, scopeVersion);
+            Write(output);
             output.Flush();
             if (output.Position != length)
             {
@@ -148,7 +152,7 @@ public static class OtlpTraceEncoder
             return length;
         }
 
-        private void Write(CodedOutputStream output, string scopeName, string scopeVersion)
+        private void Write(CodedOutputStream output)
         {
             for (int g = 0; g < _groups.Count; g++)
             {
@@ -158,8 +162,8 @@ public static class OtlpTraceEncoder
                 output.WriteBytes(UnsafeByteOperations.UnsafeWrap(encodedResource));
                 WriteHeader(output, ResourceSpansScopeSpans, _scopeSpansSizes[g]);
                 WriteHeader(output, ScopeSpansScope, _scopeSize);
-                WriteString(output, ScopeName, scopeName);
-                WriteString(output, ScopeVersion, scopeVersion);
+                WriteString(output, ScopeName, _scopeName);
+                WriteString(output, ScopeVersion, _scopeVersion);
                 foreach (var span in _groups[g].Spans)
                 {
                     output.WriteTag(ScopeSpansSpans, WireType.LengthDelimited);
