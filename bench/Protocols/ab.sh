@@ -28,19 +28,19 @@ cleanup() { git -C "$root" worktree remove --force "$dir/base" 2>/dev/null || tr
 trap cleanup EXIT
 git -C "$root" worktree add --detach -q "$dir/base" "$base"
 
-dll=bench/Protocols/bin/Release/net10.0/Tattle.Bench.Protocols.dll
+bin=bench/Protocols/bin/Release/net10.0
 for tree in "$dir/base" "$root"; do
   dotnet build -c Release -v q --nologo "$tree/bench/Protocols" >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; exit 1; }
 done
 # The base's own build output would be rebuilt over by a later build of this tree: keep a copy of each.
-cp -r "$dir/base/bench/Protocols/bin/Release/net10.0" "$dir/base-bin"
-cp -r "$root/bench/Protocols/bin/Release/net10.0" "$dir/this-bin"
+cp -r "$dir/base/$bin" "$dir/base-bin"
+cp -r "$root/$bin" "$dir/this-bin"
 
 for r in $(seq "$rounds"); do
   for which in base this; do
     echo "round $r: $which" >&2
     # Short jobs: 3 warm-up and 8 measured iterations each, enough to see a change of a few per cent.
-    (cd "$dir" && dotnet "$dir/$which-bin/$(basename "$dll")" --filter "${filters[@]}" --warmupCount 3 --iterationCount 8 \
+    (cd "$dir" && dotnet "$dir/$which-bin/Tattle.Bench.Protocols.dll" --filter "${filters[@]}" --warmupCount 3 --iterationCount 8 \
       --exporters csv --artifacts "$dir/$which-$r" >"$dir/$which-$r.log" 2>&1) \
       || { tail -20 "$dir/$which-$r.log" >&2; exit 1; }
   done
@@ -68,7 +68,7 @@ def load(which):
     return runs
 a, b = load("base"), load("this")
 print(f"benchmark (median of {rounds} rounds; each round's ns)".ljust(60) + f"{'base ' + base[:7]:>14}{'this tree':>12}{'ratio':>8}{'of bests':>9}{'alloc base':>12}{'this':>8}  rounds: base | this")
-worst = []
+ratios = []
 def each(xs):
     return " ".join(f"{x[0]:.1f}" for x in xs)
 for key in sorted(set(a) & set(b)):
@@ -77,10 +77,10 @@ for key in sorted(set(a) & set(b)):
     # The best round as well: this VM runs a benchmark at one of two speeds from one round to the next (a whole
     # round at twice the time), in either build; the fastest round is what the code costs.
     best = min(x[0] for x in b[key]) / min(x[0] for x in a[key])
-    worst.append(tb / ta)
+    ratios.append(tb / ta)
     print(f"{key[0] + '.' + key[1]:60}{ta:12.1f}ns{tb:10.1f}ns{tb / ta:8.2f}{best:9.2f}{ma:10.0f} B{mb:6.0f} B  {each(a[key])} | {each(b[key])}")
 for key in sorted(set(b) - set(a)):
     print(f"only in this tree: {key[0] + '.' + key[1]:60}{statistics.median(x[0] for x in b[key]):10.1f}ns{statistics.median(x[1] for x in b[key]):10.0f} B")
-if worst:
-    print(f"benchmarks {len(worst)}, ratio median {statistics.median(worst):.2f}, highest {max(worst):.2f}, above 1.10: {sum(w > 1.10 for w in worst)}")
+if ratios:
+    print(f"benchmarks {len(ratios)}, ratio median {statistics.median(ratios):.2f}, highest {max(ratios):.2f}, above 1.10: {sum(r > 1.10 for r in ratios)}")
 PY
