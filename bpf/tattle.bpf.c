@@ -1280,6 +1280,17 @@ static __always_inline __u32 http_status(const __u8 *h, __u64 n)
     return d0 * 100 + d1 * 10 + d2;
 }
 
+/* Adds a payload's bytes to the latest request's share (before the batch's first request there is none). */
+static __always_inline void http_slot_add(__u32 *lens, __u32 count, long ret)
+{
+    if (!count)
+        return;
+    __u32 slot = count - 1;
+    CLAMP(slot, TATTLE_HTTP_BATCH - 1);
+    __u64 sum = (__u64)lens[slot] + (__u64)ret;
+    lens[slot] = sum > 0xffffffffULL ? 0xffffffffU : (__u32)sum;
+}
+
 static __always_inline void http_flush(struct http_conn *st)
 {
     if (!st->e.count && !st->e.req_bytes && !st->e.resp_bytes)
@@ -1382,12 +1393,17 @@ static __always_inline bool http_count(struct call_args *c, long ret, __u16 dir,
             /* A request while one awaits its response (pipelining) leaves that one unanswered. */
             __u32 slot = count;
             CLAMP(slot, TATTLE_HTTP_BATCH - 1);
+            __u64 now = bpf_ktime_get_ns();
             st->e.status[slot] = 0;
             st->e.latency_us[slot] = 0;
+            st->e.start_ns[slot] = now;
+            st->e.req_len[slot] = 0;
+            st->e.resp_len[slot] = 0;
             st->e.count = count + 1;
-            st->start_ns = bpf_ktime_get_ns();
+            st->start_ns = now;
         }
         st->e.req_bytes += ret;
+        http_slot_add(st->e.req_len, st->e.count, ret);
     } else {
         if (kind == HTTP_RESPONSE && st->start_ns && st->e.count && (status < 100 || status >= 200 || status == 101)) {
             __u32 slot = st->e.count - 1;
@@ -1398,6 +1414,7 @@ static __always_inline bool http_count(struct call_args *c, long ret, __u16 dir,
             st->start_ns = 0;
         }
         st->e.resp_bytes += ret;
+        http_slot_add(st->e.resp_len, st->e.count, ret);
     }
     __sync_fetch_and_add(&info->pos[dir & 1], (__u64)ret);
     return true;
@@ -1410,10 +1427,13 @@ static __always_inline bool http_count_bypass(__u64 key, struct sk_info *info, l
         return false;
     struct http_conn *st = bpf_map_lookup_elem(&http_conns, &key);
     if (st) {
-        if (dir == st->e.req_dir)
+        if (dir == st->e.req_dir) {
             st->e.req_bytes += ret;
-        else
+            http_slot_add(st->e.req_len, st->e.count, ret);
+        } else {
             st->e.resp_bytes += ret;
+            http_slot_add(st->e.resp_len, st->e.count, ret);
+        }
     }
     __sync_fetch_and_add(&info->pos[dir & 1], (__u64)ret);
     return true;

@@ -268,6 +268,9 @@ struct tattle_http_event {
     char head[TATTLE_HTTP_HEAD]; /* the first bytes of the batch's requests: "GET /users/1 HTTP/1.1\r\n..." */
     __u32 latency_us[TATTLE_HTTP_BATCH]; /* request to response, at least 1; 0: no response */
     __u16 status[TATTLE_HTTP_BATCH];     /* 0: no response */
+    __u64 start_ns[TATTLE_HTTP_BATCH];   /* each request's first read or write (--http-in-kernel's records) */
+    __u32 req_len[TATTLE_HTTP_BATCH];    /* payload bytes from each request to the next, in the request direction */
+    __u32 resp_len[TATTLE_HTTP_BATCH];   /* and in the other (saturating) */
 };
 
 /* How a USDT argument is found (SystemTap SDT notes: `-4@%edi`, `8@-16(%rbp)`, `4@$5`). */

@@ -1,5 +1,6 @@
 using System.Text;
 using Tattle.Protocols.Http;
+using Tattle.Protocols.Http1;
 
 namespace Tattle.Tracking;
 
@@ -10,7 +11,7 @@ namespace Tattle.Tracking;
 /// </summary>
 public static class KernelHttpHead
 {
-    public const string Cut = "…";
+    public const string Cut = RequestHeadPrefix.Cut;
 
     /// <summary>(null, null) for bytes that do not begin with a method and a space.</summary>
     public static (string? Method, string? Route) MethodAndRoute(ReadOnlySpan<byte> head)

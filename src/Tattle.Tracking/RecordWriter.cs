@@ -1,4 +1,6 @@
 using Tattle.Capture.Events;
+using Tattle.Protocols.Http;
+using Tattle.Protocols.Http1;
 using Tattle.Records;
 using Tattle.Tracking.Connections;
 using Tattle.Tracking.Names;
@@ -41,8 +43,41 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
         }
     }
 
-    /// <summary>Requests the kernel counted (--stats-in-kernel): into the summary and its routes, as --stats does.</summary>
-    public void Counted(Connection? conn, in HttpCountsEvent e) => _summary.AddCounted(conn, CommOf(e.Pid), in e);
+    /// <summary>
+    /// Requests the kernel read (--http-in-kernel, --stats-in-kernel): into the summary (and with --stats its routes),
+    /// and without --stats one record each.
+    /// </summary>
+    public void Counted(Connection? conn, in HttpCountsEvent e)
+    {
+        string comm = CommOf(e.Pid);
+        _summary.AddCounted(conn, comm, in e);
+        if (settings.Stats || e.Statuses.IsEmpty
+            || RequestHeadPrefix.Parse(e.Head, settings.Streams.Parser.Redact) is not { } head)
+        {
+            return;
+        }
+        // A batch's requests began with the same bytes: their fields are read once and shared.
+        string role = e.RequestsReceived ? "server" : "client";
+        var remote = conn is not null ? RemoteEndpoint(conn) : ToEndpoint(e.Remote);
+        string connId = conn?.Id ?? "";
+        for (int i = 0; i < e.Statuses.Length; i++)
+        {
+            ushort status = e.Statuses[i];
+            uint us = e.LatenciesUs[i];
+            Write(new HttpRecord(new MessageHeader(ToUnixNs((long)e.StartsNs[i]), e.Pid, comm, connId, role, remote))
+            {
+                Method = head.Method,
+                Path = head.Target,
+                Host = head.Host,
+                Version = head.Version,
+                Status = status == 0 ? null : status,
+                ReqBytes = e.RequestLengths[i],
+                RespBytes = status == 0 ? null : e.ResponseLengths[i],
+                LatencyMs = us == 0 ? null : us / 1000.0,
+                InKernel = true,
+            });
+        }
+    }
 
     /// <summary>The header of a message record on <paramref name="conn"/>.</summary>
     public MessageHeader Header(Connection conn, long startMonoNs) =>

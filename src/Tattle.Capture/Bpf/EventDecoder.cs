@@ -98,6 +98,9 @@ public sealed class EventDecoder(ITraceEventSink sink)
                 Head = new ReadOnlySpan<byte>(p->Head, (int)Math.Min(h.HeadLen, (uint)NativeHttpEvent.HeadBytes)),
                 Statuses = new ReadOnlySpan<ushort>(p->Status, count),
                 LatenciesUs = new ReadOnlySpan<uint>(p->LatencyUs, count),
+                StartsNs = new ReadOnlySpan<ulong>(p->StartNs, count),
+                RequestLengths = new ReadOnlySpan<uint>(p->ReqLen, count),
+                ResponseLengths = new ReadOnlySpan<uint>(p->RespLen, count),
             });
         }
     }

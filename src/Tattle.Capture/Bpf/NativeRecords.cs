@@ -127,6 +127,9 @@ internal unsafe struct NativeHttpEvent
     public fixed byte Head[HeadBytes];
     public fixed uint LatencyUs[Batch];
     public fixed ushort Status[Batch];
+    public fixed ulong StartNs[Batch];
+    public fixed uint ReqLen[Batch];
+    public fixed uint RespLen[Batch];
 }
 
 /// <summary>struct tattle_call_event; argument slots of TATTLE_CALL_CAPTURE bytes follow it.</summary>

@@ -190,6 +190,15 @@ public readonly ref struct HttpCountsEvent
 
     /// <summary>Each request's latency in microseconds, 0 for no response.</summary>
     public ReadOnlySpan<uint> LatenciesUs { get; init; }
+
+    /// <summary>Each request's first read or write, monotonic.</summary>
+    public ReadOnlySpan<ulong> StartsNs { get; init; }
+
+    /// <summary>Each request's payload bytes, from its head to the next request's (a body sent after the head included).</summary>
+    public ReadOnlySpan<uint> RequestLengths { get; init; }
+
+    /// <summary>The payload bytes the other way while each request was the latest: its response (saturating).</summary>
+    public ReadOnlySpan<uint> ResponseLengths { get; init; }
 }
 
 /// <summary>The six argument registers of a probed call, as the kernel read them.</summary>

@@ -143,6 +143,13 @@ internal sealed class TraceOptions
             + "requests pipelined into one read count as one, paths past ~80 bytes are cut (…), what follows a 101 upgrade is counted as bytes; other protocols and TLS are parsed as with --stats",
     };
 
+    public Option<bool> HttpInKernel { get; } = new("--http-in-kernel")
+    {
+        Description = "HTTP/1 read by the kernel programs, for busy servers: one http record per request with its method, path, Host, status, latency and bytes, "
+            + "from the first 96 bytes of its head (no header fields, no bodies); no payload of an HTTP/1 TCP connection leaves the kernel. "
+            + "The latency runs to the response's first byte; requests pipelined into one read make one record; other protocols and TLS are parsed as usual",
+    };
+
     public Option<bool> TlsPlaintext { get; } = new("--tls-plaintext")
     {
         Description = "With -w, also write the TLS plaintext the probes read, as TCP packets of a second, synthetic interface (Wireshark shows the HTTP inside)",
@@ -275,12 +282,16 @@ internal sealed class TraceOptions
         command.Add(NoSyscalls);
         command.Add(RawSyscalls);
         command.Add(StatsInKernel);
+        command.Add(HttpInKernel);
         CrossCheck.Add(command, result =>
         {
-            if (result.GetValue(StatsInKernel) && (result.GetValue(Data) || result.GetValue(NoPayload)
-                || (command.Options.Contains(PacketsOnly) && result.GetValue(PacketsOnly))))
+            foreach (var inKernel in (Option<bool>[])[StatsInKernel, HttpInKernel])
             {
-                result.AddError("--stats-in-kernel counts requests from their payloads and writes none: not with --data, --no-payload or --packets-only");
+                if (result.GetValue(inKernel) && (result.GetValue(Data) || result.GetValue(NoPayload)
+                    || (command.Options.Contains(PacketsOnly) && result.GetValue(PacketsOnly))))
+                {
+                    result.AddError($"{inKernel.Name} reads requests from their payloads and writes none: not with --data, --no-payload or --packets-only");
+                }
             }
             if (result.GetValue(NoSyscalls) && command.Options.Contains(PacketsOnly) && result.GetValue(PacketsOnly))
             {
@@ -328,7 +339,7 @@ internal sealed class TraceOptions
         NoSyscalls = result.GetValue(NoSyscalls),
         RawSyscalls = result.GetValue(RawSyscalls),
         Stats = result.GetValue(Stats) || result.GetValue(StatsInKernel),
-        StatsInKernel = result.GetValue(StatsInKernel),
+        HttpInKernel = result.GetValue(StatsInKernel) || result.GetValue(HttpInKernel),
         Tls = !result.GetValue(NoTls) && !result.GetValue(NoPayload) && !result.GetValue(PacketsOnly),
         Packets = result.GetValue(Write) is { } pcap ? new PacketCaptureConfig
         {

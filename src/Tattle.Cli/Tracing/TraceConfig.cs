@@ -43,8 +43,11 @@ internal sealed record TraceConfig
     /// <summary>--stats: messages counted per endpoint and route, not written as records.</summary>
     public bool Stats { get; init; }
 
-    /// <summary>--stats-in-kernel: HTTP/1 requests counted by the kernel programs (implies <see cref="Stats"/>).</summary>
-    public bool StatsInKernel { get; init; }
+    /// <summary>
+    /// --http-in-kernel, --stats-in-kernel: HTTP/1 requests read by the kernel programs, which write one record each
+    /// (or count them, with <see cref="Stats"/>).
+    /// </summary>
+    public bool HttpInKernel { get; init; }
 
     /// <summary>--no-syscalls: payloads from the socket layer's tracepoints; no syscall tracepoints.</summary>
     public bool NoSyscalls { get; init; }

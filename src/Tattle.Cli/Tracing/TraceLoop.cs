@@ -192,7 +192,7 @@ internal static class TraceLoop
                 NoSyscalls = config.PacketsOnly || config.NoSyscalls,
                 SocketPayload = config.NoSyscalls,
                 PerCallSyscalls = !config.RawSyscalls,
-                KernelHttp = config.StatsInKernel,
+                KernelHttp = config.HttpInKernel,
                 BodySkip = config.BodySkip,
                 Spawns = config.Tls || callDiscovery is not null,
                 Comm = target.Comm,

@@ -101,6 +101,12 @@ public sealed record HttpRecord : MessageRecord
     /// <summary>The gRPC call the stream carried.</summary>
     public GrpcCall? Grpc { get; init; }
 
+    /// <summary>
+    /// Read in the kernel (--http-in-kernel): method, path, version and Host from the head's first bytes, no header
+    /// fields, and the latency to the response's first byte.
+    /// </summary>
+    public bool InKernel { get; init; }
+
     public override void WriteFields(Utf8JsonWriter w)
     {
         w.WriteBoolean(JsonNames.Tls, Tls);
@@ -183,6 +189,10 @@ public sealed record HttpRecord : MessageRecord
         if (Grpc is { } grpc)
         {
             WriteGrpc(w, grpc);
+        }
+        if (InKernel)
+        {
+            w.WriteBoolean(Names.InKernel, true);
         }
     }
 
@@ -351,6 +361,7 @@ public sealed record HttpRecord : MessageRecord
 
     private static class Names
     {
+        public static readonly JsonEncodedText InKernel = JsonEncodedText.Encode("in_kernel");
         public static readonly JsonEncodedText Interim = JsonEncodedText.Encode("interim");
         public static readonly JsonEncodedText Method = JsonEncodedText.Encode("method");
         public static readonly JsonEncodedText ReqBodyB64 = JsonEncodedText.Encode("req_body_b64");

@@ -8,6 +8,42 @@ namespace Tattle.Tests.EndToEnd;
 [Collection("bpf")]
 public sealed class StatsTests(ITestOutputHelper output)
 {
+    /// <summary>
+    /// A process serving HTTP/1 to itself (both roles): 100 identical requests on one connection (the kernel's
+    /// batches of 32 and a partial one), varying paths, a 410, and a Redis exchange that must still reach the parsers.
+    /// </summary>
+    internal const string BothRolesScript = """
+        import http.server, http.client, socket, threading
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+            def do_GET(self):
+                body = b"x" * (10 + len(self.path))
+                self.send_response(410 if self.path == "/gone" else 200)
+                self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+            def log_message(self, *a): pass
+        s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=s.serve_forever, daemon=True).start()
+        r = socket.socket(); r.bind(("127.0.0.1", 0)); r.listen()
+        def resp():
+            c, _ = r.accept()
+            while c.recv(100): c.sendall(b"+PONG\r\n")
+            c.close()
+        threading.Thread(target=resp, daemon=True).start()
+        h = http.client.HTTPConnection("127.0.0.1", s.server_address[1])
+        def get(p):
+            h.request("GET", p); x = h.getresponse(); x.read(); return x.status
+        for i in range(100): assert get("/ping") == 200
+        for i in range(7): assert get(f"/items/{i + 1000}?q={i}") == 200
+        assert get("/gone") == 410
+        h.close()
+        c = socket.create_connection(r.getsockname())
+        for i in range(3):
+            c.sendall(b"*1\r\n$4\r\nPING\r\n"); c.recv(100)
+        c.close()
+        s.shutdown()
+        """;
+
     private static string Str(JsonElement r, string name) => r.GetProperty(name).GetString()!;
 
     [SkippableTheory]
@@ -72,50 +108,15 @@ public sealed class StatsTests(ITestOutputHelper output)
         Assert.Contains("/users/{id}", r.Stderr); // the route table under the summary
     }
 
-    /// <summary>
-    /// The kernel's counts against user space's parse of the same traffic: a traced process serving HTTP/1 to itself
-    /// (both roles), 100 identical requests on one connection (batches of 32 and a partial one), varying paths, a
-    /// 410, and a Redis exchange that must still reach the parsers.
-    /// </summary>
+    /// <summary>The kernel's counts against user space's parse of the same traffic (<see cref="BothRolesScript"/>).</summary>
     [SkippableFact]
     public async Task StatsInKernel_CountsWhatStatsParses_OnBothSides_AndLeavesOtherProtocolsToTheParsers()
     {
         Requires.RootAndBpf(output);
-        const string script = """
-            import http.server, http.client, socket, threading
-            class H(http.server.BaseHTTPRequestHandler):
-                protocol_version = "HTTP/1.1"
-                disable_nagle_algorithm = True
-                def do_GET(self):
-                    body = b"x" * (10 + len(self.path))
-                    self.send_response(410 if self.path == "/gone" else 200)
-                    self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
-                def log_message(self, *a): pass
-            s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-            threading.Thread(target=s.serve_forever, daemon=True).start()
-            r = socket.socket(); r.bind(("127.0.0.1", 0)); r.listen()
-            def resp():
-                c, _ = r.accept()
-                while c.recv(100): c.sendall(b"+PONG\r\n")
-                c.close()
-            threading.Thread(target=resp, daemon=True).start()
-            h = http.client.HTTPConnection("127.0.0.1", s.server_address[1])
-            def get(p):
-                h.request("GET", p); x = h.getresponse(); x.read(); return x.status
-            for i in range(100): assert get("/ping") == 200
-            for i in range(7): assert get(f"/items/{i + 1000}?q={i}") == 200
-            assert get("/gone") == 410
-            h.close()
-            c = socket.create_connection(r.getsockname())
-            for i in range(3):
-                c.sendall(b"*1\r\n$4\r\nPING\r\n"); c.recv(100)
-            c.close()
-            s.shutdown()
-            """;
         var byMode = new Dictionary<string, Dictionary<string, string>>();
         foreach (var mode in new[] { "--stats", "--stats-in-kernel", "--stats-in-kernel --no-syscalls --bpf-variant fast" })
         {
-            var r = await TattleCli.RunAsync(["run", .. mode.Split(' '), "--", Py.Exe, "-c", script]);
+            var r = await TattleCli.RunAsync(["run", .. mode.Split(' '), "--", Py.Exe, "-c", BothRolesScript]);
             output.WriteLine(r.ToString());
             Assert.Equal(0, r.ExitCode);
             Assert.Equal(0, r.Summary.GetProperty("lost").GetInt64());
@@ -172,24 +173,8 @@ public sealed class StatsTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task StatsInKernel_Nginx_CountsEveryLoggedRequest_AndTheBytesSentByFile()
     {
-        Requires.RootAndBpf(output);
-        Requires.Program(output, "nginx");
-        Requires.Program(output, "curl");
-        using var site = new NginxSite(sendfile: true);
-        using var nginx = ServerProcess.Start("nginx", site.Command[1..], site.Port, site.Directory);
-        var jsonPath = Path.Combine(site.Directory, "out.jsonl");
-        using var tattle = Process.Start(TattleCli.StartInfo(["attach", "--comm", "nginx", "--stats-in-kernel", "--no-syscalls", "--bpf-variant", "fast", "--duration", "6", "--json", jsonPath]))!;
-        var stderr = tattle.StandardError.ReadToEndAsync();
-        await TattleCli.WaitForRecordsAsync(tattle, jsonPath, "process.start", 1, stderr);
-        string[] urls = [.. Enumerable.Repeat(site.Url("/a.txt"), 5), site.Url("/big.bin"), site.Url("/big.bin"), .. Enumerable.Repeat(site.Url("/nope"), 3)];
-        var curl = Programs.Run("curl", [.. urls.SelectMany(u => new[] { "-s", "-o", "/dev/null", u })]);
-        Assert.Equal(0, curl.ExitCode);
-        await tattle.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        output.WriteLine(await stderr);
-        Assert.Equal(0, tattle.ExitCode);
-        var logged = site.AccessLog().Where(l => !l.Contains("/status", StringComparison.Ordinal)).ToList();
-        Assert.Equal(10, logged.Count);
-        var summary = TattleCli.ReadJsonLines(jsonPath).Single(r => Str(r, "type") == "summary");
+        var (logged, records) = await AttachToNginxAsync(output, ["--stats-in-kernel", "--no-syscalls", "--bpf-variant", "fast"], "/nope");
+        var summary = records.Single(r => Str(r, "type") == "summary");
         var routes = summary.GetProperty("routes").EnumerateArray().Where(x => Str(x, "role") == "server").ToList();
         JsonElement Route(string path) => routes.Single(x => Str(x, "route") == path);
         Assert.Equal((5L, 5L), (Route("/a.txt").GetProperty("requests").GetInt64(), Route("/a.txt").GetProperty("statuses").GetProperty("2xx").GetInt64()));
@@ -201,12 +186,42 @@ public sealed class StatsTests(ITestOutputHelper output)
         Assert.Equal(0, summary.GetProperty("lost").GetInt64());
     }
 
-    [SkippableFact]
-    public async Task StatsInKernelWithNoPayload_IsRefused()
+    /// <summary>
+    /// Attaches tattle in <paramref name="mode"/> to an nginx serving with sendfile, has curl fetch /a.txt five times,
+    /// the 5 MiB /big.bin twice and <paramref name="missing"/> three times, and returns the requests nginx logged and
+    /// the records.
+    /// </summary>
+    internal static async Task<(List<string> Logged, List<JsonElement> Records)> AttachToNginxAsync(ITestOutputHelper output, string[] mode, string missing)
     {
-        var r = await TattleCli.RunAsync(["run", "--stats-in-kernel", "--no-payload", "--", "true"], json: false);
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "nginx");
+        Requires.Program(output, "curl");
+        using var site = new NginxSite(sendfile: true);
+        using var nginx = ServerProcess.Start("nginx", site.Command[1..], site.Port, site.Directory);
+        var jsonPath = Path.Combine(site.Directory, "out.jsonl");
+        using var tattle = Process.Start(TattleCli.StartInfo(["attach", "--comm", "nginx", .. mode, "--duration", "6", "--json", jsonPath]))!;
+        var stderr = tattle.StandardError.ReadToEndAsync();
+        await TattleCli.WaitForRecordsAsync(tattle, jsonPath, "process.start", 1, stderr);
+        string[] urls = [.. Enumerable.Repeat(site.Url("/a.txt"), 5), site.Url("/big.bin"), site.Url("/big.bin"), .. Enumerable.Repeat(site.Url(missing), 3)];
+        var curl = Programs.Run("curl", [.. urls.SelectMany(u => new[] { "-s", "-o", "/dev/null", u })]);
+        Assert.Equal(0, curl.ExitCode);
+        await tattle.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        output.WriteLine(await stderr);
+        Assert.Equal(0, tattle.ExitCode);
+        var logged = site.AccessLog().Where(l => !l.Contains("/status", StringComparison.Ordinal)).ToList();
+        Assert.Equal(10, logged.Count);
+        return (logged, [.. TattleCli.ReadJsonLines(jsonPath)]);
+    }
+
+    [SkippableTheory]
+    [InlineData("--stats-in-kernel", "--no-payload")]
+    [InlineData("--http-in-kernel", "--no-payload")]
+    [InlineData("--http-in-kernel", "--data")]
+    public async Task InKernelWithoutPayloads_IsRefused(string mode, string other)
+    {
+        var r = await TattleCli.RunAsync(["run", mode, other, "--", "true"], json: false);
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("--stats-in-kernel counts requests from their payloads", r.Stderr);
+        Assert.Contains($"{mode} reads requests from their payloads", r.Stderr);
     }
 
     [SkippableFact]
