@@ -61,7 +61,8 @@
 # completeness is http.server.request.duration's count scraped just before it stops, and its resident size is
 # printed. tattle-agent-otlp adds a span per request exported over OTLP http/protobuf to a local sink that accepts
 # and discards them: its CPU per request less tattle-agent's is the export's cost per span. tattle-base-agent and
-# tattle-base-agent-otlp are the same with $TATTLE_BASELINE.
+# tattle-base-agent-otlp are the same with $TATTLE_BASELINE. tattle-agent-khttp and tattle-agent-otlp-khttp add
+# --http-in-kernel: HTTP/1 read by the kernel programs, a record (and a span) per request from what they kept.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
 # and CPU per request at a load a service actually runs at. floor-paced, tattle-nosys-paced, tattle-noparse-paced and
 # tattle-light-paced are those conditions paced; tattle-idle-paced runs the full trace under SCHED_IDLE (chrt -i), so
@@ -80,7 +81,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -159,7 +160,7 @@ case " $conditions " in *" floor "* | *" floor-events "* | *" floor-default "* |
 case " $conditions " in *" burn-"*) cc -O2 "$here/burn/burn.c" -o "$dir/burn" ;; esac
 
 agent_port=19465 sink_port=19466
-case " $conditions " in *" tattle-agent-otlp "*|*" tattle-base-agent-otlp "*)
+case " $conditions " in *" tattle-agent-otlp "*|*" tattle-agent-otlp-khttp "*|*" tattle-base-agent-otlp "*)
   # An OTLP http/protobuf sink that accepts and discards: the agent's export cost without a collector's.
   /usr/bin/python3 "$root/bench/agent/otlp-sink.py" "$sink_port" &
   sink_pid=$! ;;
@@ -171,9 +172,10 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
     untraced|untraced-https|untraced-h2|untraced-go) return ;;
-    tattle-agent|tattle-agent-otlp|tattle-base-agent|tattle-base-agent-otlp)
+    tattle-agent|tattle-agent-otlp|tattle-agent-khttp|tattle-agent-otlp-khttp|tattle-base-agent|tattle-base-agent-otlp)
       local o=() bin=$tattle
-      [[ "$c" == *-otlp ]] && o=(--otlp-endpoint "http://127.0.0.1:$sink_port" --otlp-protocol http/protobuf)
+      [[ "$c" == *-otlp* ]] && o=(--otlp-endpoint "http://127.0.0.1:$sink_port" --otlp-protocol http/protobuf)
+      [[ "$c" == *-khttp ]] && o+=(--http-in-kernel)
       [[ "$c" == tattle-base-* ]] && bin=${TATTLE_BASELINE:?$c needs TATTLE_BASELINE=path/to/tattle}
       "$bin" agent --comm nginx --listen "127.0.0.1:$agent_port" "${o[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
@@ -400,7 +402,7 @@ for c in conds:
           f"{statistics.median(ms(r[3]) for r in rs):8.3f} {cpu_req:10.2f} {complete[c]:9.4f} {lost[c]:6d} {traps[c]:13.2f} {hits[c]:8.2f} {start:7.2f} {bpf_req:10.2f} {kthr_req:11.2f}")
 g = lambda d, k: f"{d[k]:.2f}" if k in d else "na"
 # A TLS read traps at entry and at return; a write read at entry (SSL_write, gnutls_record_send) once: probe hits.
-print(f"overhead http={g(ratios,'tattle')} live={g(ratios,'tattle-live')} live_all={g(ratios,'tattle-live-all')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} nosys_kstats={g(ratios,'tattle-nosys-kstats')} kstats={g(ratios,'tattle-kstats')} khttp={g(ratios,'tattle-khttp')} nosys_khttp={g(ratios,'tattle-nosys-khttp')} completeness_khttp={g(complete,'tattle-khttp')} completeness_nosys_khttp={g(complete,'tattle-nosys-khttp')} completeness_kstats={g(complete,'tattle-kstats')} completeness_nosys_kstats={g(complete,'tattle-nosys-kstats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
+print(f"overhead http={g(ratios,'tattle')} live={g(ratios,'tattle-live')} live_all={g(ratios,'tattle-live-all')} nosys={g(ratios,'tattle-nosys')} stats={g(ratios,'tattle-stats')} nosys_stats={g(ratios,'tattle-nosys-stats')} nosys_kstats={g(ratios,'tattle-nosys-kstats')} kstats={g(ratios,'tattle-kstats')} khttp={g(ratios,'tattle-khttp')} nosys_khttp={g(ratios,'tattle-nosys-khttp')} completeness_khttp={g(complete,'tattle-khttp')} completeness_nosys_khttp={g(complete,'tattle-nosys-khttp')} completeness_kstats={g(complete,'tattle-kstats')} completeness_nosys_kstats={g(complete,'tattle-nosys-kstats')} completeness_nosys_stats={g(complete,'tattle-nosys-stats')} nosys_noparse={g(ratios,'tattle-nosys-noparse')} nosys_https={g(ratios,'tattle-nosys-https')} completeness_nosys={g(complete,'tattle-nosys')} completeness_nosys_https={g(complete,'tattle-nosys-https')} fallback={g(ratios,'tattle-fallback')} fallback_https={g(ratios,'tattle-fallback-https')} completeness_fallback={g(complete,'tattle-fallback')} agent={g(ratios,'tattle-agent')} agent_otlp={g(ratios,'tattle-agent-otlp')} agent_khttp={g(ratios,'tattle-agent-khttp')} agent_otlp_khttp={g(ratios,'tattle-agent-otlp-khttp')} completeness_agent_khttp={g(complete,'tattle-agent-khttp')} completeness_agent={g(complete,'tattle-agent')} https={g(ratios,'tattle-https')} pcapng={g(ratios,'tattle-pcap')} capture={g(ratios,'tattle-capture')} packets={g(ratios,'tattle-packets')} "
       f"light={g(ratios,'tattle-light')} noparse={g(ratios,'tattle-noparse')} devnull={g(ratios,'tattle-devnull')} floor={g(ratios,'floor')} tcpdump={g(ratios,'tcpdump')} strace={g(ratios,'strace')} bpftrace={g(ratios,'bpftrace')} bpftrace_https={g(ratios,'bpftrace-https')} "
       f"paced={g(ratios,'tattle-paced')} base={g(ratios,'tattle-base')} base_https={g(ratios,'tattle-base-https')} h2={g(ratios,'tattle-h2')} completeness_h2={g(complete,'tattle-h2')} completeness={g(complete,'tattle')} completeness_https={g(complete,'tattle-https')} go={g(ratios,'tattle-go')} completeness_go={g(complete,'tattle-go')} "
       f"tls_calls_per_req={g(traps,'tattle-https')} probe_hits_per_req={g(hits,'tattle-https')} lost={sum(lost.get(k, 0) for k in ('tattle', 'tattle-devnull', 'tattle-raw', 'tattle-raw-https', 'tattle-raw-paced', 'tattle-nosys', 'tattle-nosys-https', 'tattle-stats', 'tattle-nosys-stats', 'tattle-nosys-kstats', 'tattle-kstats', 'tattle-khttp', 'tattle-nosys-khttp', 'tattle-fallback', 'tattle-fallback-https', 'tattle-pcap', 'tattle-https', 'tattle-paced', 'tattle-h2'))}")

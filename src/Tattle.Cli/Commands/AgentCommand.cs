@@ -42,6 +42,7 @@ internal static class AgentCommand
             Description = "No syscall tracepoints (Linux 6.3+): payloads from the socket layer's send and receive tracepoints, so the machine's other syscalls pay nothing",
         };
         var rawSyscalls = new Option<bool>("--raw-syscalls") { Description = TraceOptions.RawSyscallsDescription };
+        var httpInKernel = new Option<bool>("--http-in-kernel") { Description = TraceOptions.HttpInKernelDescription };
         rawSyscalls.Validators.Add(r =>
         {
             if (r.GetValue(rawSyscalls) && r.GetValue(noSyscalls))
@@ -52,7 +53,7 @@ internal static class AgentCommand
         var agent = new Command("agent", "Trace selected processes until stopped, exporting metrics (Prometheus, OTLP) and spans (OTLP)")
         {
             config, comm, exe, user, cgroup, container, all, depth, listen, otlp, protocol, interval, headers, noTraces, noMetrics, service,
-            maxSeries, maxQueue, memory, json, ringSize, verbose, noSyscalls, rawSyscalls,
+            maxSeries, maxQueue, memory, json, ringSize, verbose, noSyscalls, rawSyscalls, httpInKernel,
         };
         agent.SetAction(result =>
         {
@@ -87,6 +88,7 @@ internal static class AgentCommand
                 Verbose = result.GetValue(verbose),
                 NoSyscalls = result.GetValue(noSyscalls),
                 RawSyscalls = result.GetValue(rawSyscalls),
+                HttpInKernel = result.GetValue(httpInKernel),
             };
             string? path = result.GetValue(config);
             return AgentTraceTarget.Run(settings, trace, stderr, () => Build(path, flags));

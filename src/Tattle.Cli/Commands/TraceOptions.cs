@@ -143,12 +143,12 @@ internal sealed class TraceOptions
             + "requests pipelined into one read count as one, paths past ~80 bytes are cut (…), what follows a 101 upgrade is counted as bytes; other protocols and TLS are parsed as with --stats",
     };
 
-    public Option<bool> HttpInKernel { get; } = new("--http-in-kernel")
-    {
-        Description = "HTTP/1 read by the kernel programs, for busy servers: one http record per request with its method, path, Host, status, latency and bytes, "
-            + "from the first 96 bytes of its head (no header fields, no bodies); no payload of an HTTP/1 TCP connection leaves the kernel. "
-            + "The latency runs to the response's first byte; requests pipelined into one read make one record; other protocols and TLS are parsed as usual",
-    };
+    /// <summary>--http-in-kernel's help, shared with the agent's option of the same name.</summary>
+    internal const string HttpInKernelDescription = "HTTP/1 read by the kernel programs, for busy servers: one http record per request with its method, path, Host, status, latency and bytes, "
+        + "from the first 96 bytes of its head (no header fields, no bodies); no payload of an HTTP/1 TCP connection leaves the kernel. "
+        + "The latency runs to the response's first byte; requests pipelined into one read make one record; other protocols and TLS are parsed as usual";
+
+    public Option<bool> HttpInKernel { get; } = new("--http-in-kernel") { Description = HttpInKernelDescription };
 
     public Option<bool> TlsPlaintext { get; } = new("--tls-plaintext")
     {

@@ -19,6 +19,7 @@ public sealed class AgentTests(ITestOutputHelper output)
     [InlineData("")]
     [InlineData("--no-syscalls")] // the same counts from the socket layer's tracepoints and TCP states
     [InlineData("--raw-syscalls")] // the same counts from programs on every syscall
+    [InlineData("--http-in-kernel")] // the same counts from the requests the kernel programs read
     public async Task Prometheus_ScrapesTheAgent_AndFindsTheRequestsWithTheirCounts(string syscalls)
     {
         bool noSyscalls = syscalls == "--no-syscalls";
