@@ -64,8 +64,8 @@
 # tattle-base-agent-otlp are the same with $TATTLE_BASELINE. tattle-agent-khttp and tattle-agent-otlp-khttp add
 # --http-in-kernel: HTTP/1 read by the kernel programs, a record (and a span) per request from what they kept.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
-# and CPU per request at a load a service actually runs at. floor-paced, tattle-nosys-paced, tattle-noparse-paced and
-# tattle-light-paced are those conditions paced; tattle-idle-paced runs the full trace under SCHED_IDLE (chrt -i), so
+# and CPU per request at a load a service actually runs at. floor-paced, tattle-nosys-paced, tattle-noparse-paced,
+# tattle-light-paced, tattle-khttp-paced and tattle-nosys-khttp-paced are those conditions paced; tattle-idle-paced runs the full trace under SCHED_IDLE (chrt -i), so
 # its own process never delays a runnable nginx or wrk: what remains of the latency it adds is the kernel side.
 # --bpf-stats turns on the kernel's BPF run-time statistics (kernel.bpf_stats_enabled, restored at the end) and adds
 # the CPU the tracer's kernel programs spent per request while the load ran (run_time_ns of every program whose fd
@@ -81,7 +81,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
 while [ $# -gt 0 ]; do
   case "$1" in
