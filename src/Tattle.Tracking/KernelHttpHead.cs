@@ -1,4 +1,3 @@
-using System.Text;
 using Tattle.Protocols.Http;
 using Tattle.Protocols.Http1;
 
@@ -16,22 +15,20 @@ public static class KernelHttpHead
     /// <summary>(null, null) for bytes that do not begin with a method and a space.</summary>
     public static (string? Method, string? Route) MethodAndRoute(ReadOnlySpan<byte> head)
     {
-        int space = head.IndexOf((byte)' ');
-        if (space <= 0)
+        // A route keeps neither the query nor the authority, where redaction would act.
+        if (RequestHeadPrefix.Parse(head, redact: false) is not { } fields)
         {
             return (null, null);
         }
-        var method = Encoding.Latin1.GetString(head[..space]);
-        var rest = head[(space + 1)..];
-        int end = rest.IndexOfAny((byte)' ', (byte)'\r', (byte)'\n');
-        bool cut = end < 0;
-        var target = Encoding.Latin1.GetString(cut ? rest.TrimEnd((byte)0) : rest[..end]);
+        // "…" is not Latin-1, so it ends a target only where the bytes cut it.
+        bool cut = fields.Target.EndsWith(Cut, StringComparison.Ordinal);
+        var target = cut ? fields.Target[..^Cut.Length] : fields.Target;
         var route = HttpRoute.Template(target);
         // A cut inside the query or fragment leaves the route whole.
         if (cut && route is not null && target.IndexOfAny(['?', '#']) < 0)
         {
             route += Cut;
         }
-        return (method, route);
+        return (fields.Method, route);
     }
 }
