@@ -1,31 +1,37 @@
 namespace Tattle.Tracking.Connections;
 
 /// <summary>
-/// The sockets last closed at each (pid, fd), so an event that names one after its close is known as late rather
-/// than taken for a new socket. Another thread's call can finish after close() released the fd and after a new
-/// accept() took it (its record is written at the call's exit); without this, the late event would end the new
-/// connection. Bounded: the oldest entries go first.
+/// The connections last closed at each (pid, fd, socket), so an event that names one after its close is known as
+/// late rather than taken for a new socket. Another thread's call can finish after close() released the fd and
+/// after a new accept() took it (its record is written at the call's exit); without this, the late event would end
+/// the new connection. Requests the kernel read are written at TCP's CLOSE, which without syscalls traced can come
+/// after a new socket took the fd and so ended the connection here: they are still written as that connection's.
+/// Bounded: the oldest entries go first (a closed connection has let go of its decoder).
 /// </summary>
 public sealed class ClosedSockets(int capacity = 4096)
 {
-    private readonly HashSet<(int Pid, int Fd, ulong Sock)> _set = [];
+    private readonly Dictionary<(int Pid, int Fd, ulong Sock), Connection> _closed = [];
     private readonly Queue<(int Pid, int Fd, ulong Sock)> _order = new();
 
-    public void Add(int pid, int fd, ulong sock)
+    public void Add(Connection conn)
     {
-        if (sock == 0 || !_set.Add((pid, fd, sock)))
+        var key = (conn.Pid, conn.Fd, conn.SockId);
+        if (conn.SockId == 0 || !_closed.TryAdd(key, conn))
         {
             return;
         }
-        _order.Enqueue((pid, fd, sock));
+        _order.Enqueue(key);
         if (_order.Count > capacity)
         {
-            _set.Remove(_order.Dequeue());
+            _closed.Remove(_order.Dequeue());
         }
     }
 
     /// <summary>A socket whose address the kernel gave to a new socket at this fd again is live, not late.</summary>
-    public void Forget(int pid, int fd, ulong sock) => _set.Remove((pid, fd, sock));
+    public void Forget(int pid, int fd, ulong sock) => _closed.Remove((pid, fd, sock));
 
-    public bool Contains(int pid, int fd, ulong sock) => sock != 0 && _set.Contains((pid, fd, sock));
+    public bool Contains(int pid, int fd, ulong sock) => sock != 0 && _closed.ContainsKey((pid, fd, sock));
+
+    /// <summary>The connection that was this socket at this fd, while it is remembered.</summary>
+    public Connection? Find(int pid, int fd, ulong sock) => sock != 0 ? _closed.GetValueOrDefault((pid, fd, sock)) : null;
 }

@@ -374,11 +374,23 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
     }
 
     /// <summary>
-    /// The connection at (pid, fd) while it is still <paramref name="sockId"/>'s, changing nothing: a record written
-    /// after its connection's close (requests counted in the kernel) must not end a newer connection on the same fd.
+    /// <paramref name="sockId"/>'s connection, open or recently closed, changing nothing: a record written after its
+    /// connection's close (requests read in the kernel) must neither end a newer connection on the same fd nor be
+    /// taken for one. By the socket first, since a socket closed without syscalls seen ends at TCP's CLOSE state,
+    /// after the process may have opened another at its fd.
     /// </summary>
-    public Connection? Find(int pid, int fd, ulong sockId) =>
-        _byFd.TryGetValue((pid, fd), out var conn) && (sockId == 0 || conn.SockId == 0 || conn.SockId == sockId) ? conn : null;
+    public Connection? Find(int pid, int fd, ulong sockId)
+    {
+        if (sockId != 0 && _bySock.TryGetValue(sockId, out var bySock) && bySock.Pid == pid)
+        {
+            return bySock;
+        }
+        if (_byFd.TryGetValue((pid, fd), out var conn) && (sockId == 0 || conn.SockId == 0 || conn.SockId == sockId))
+        {
+            return conn;
+        }
+        return _closed.Find(pid, fd, sockId);
+    }
 
     /// <summary>The connection at (pid, fd), unless the event shows a different socket there now.</summary>
     public Connection? Lookup(int pid, int fd, ulong sockId)
@@ -454,7 +466,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         {
             _bySock.Remove(conn.SockId);
         }
-        _closed.Add(conn.Pid, conn.Fd, conn.SockId);
+        _closed.Add(conn);
         var previous = conn.State;
         conn.State = ConnectionState.Closed;
         if (previous == ConnectionState.Listening)

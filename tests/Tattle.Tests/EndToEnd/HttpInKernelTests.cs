@@ -49,6 +49,44 @@ public sealed class HttpInKernelTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// Without syscalls traced a socket ends at TCP's CLOSE state, where the kernel writes its last requests; a client
+    /// that closes and connects again has its new socket at the old fd by then, while the server holds its side
+    /// open. Each request is still its own connection's.
+    /// </summary>
+    [SkippableFact]
+    public async Task NoSyscalls_RequestsWrittenAfterTheirFdWasTakenAgain_KeepTheirConnection()
+    {
+        Requires.RootAndBpf(output);
+        const string script = """
+            import socket, threading, time
+            srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+            def one(c):
+                while True:
+                    if not c.recv(1000): break
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                time.sleep(0.5); c.close()
+            def serve():
+                while True:
+                    c, _ = srv.accept(); threading.Thread(target=one, args=(c,), daemon=True).start()
+            threading.Thread(target=serve, daemon=True).start()
+            for i in range(3):
+                s = socket.create_connection(srv.getsockname())
+                s.sendall(f"GET /conn{i} HTTP/1.1\r\nHost: x\r\n\r\n".encode()); s.recv(1000)
+                s.close()
+            time.sleep(1)
+            """;
+        var r = await TattleCli.RunAsync(["run", "--http-in-kernel", "--no-syscalls", "--bpf-variant", "fast", "--", Py.Exe, "-c", script]);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        var opened = r.OfType("conn.open").Where(x => Str(x, "role") == "client").Select(x => Str(x, "conn")).ToHashSet();
+        var client = r.OfType("http").Where(x => Str(x, "role") == "client").ToList();
+        Assert.Equal(["/conn0", "/conn1", "/conn2"], client.Select(x => Str(x, "path")!).Order(StringComparer.Ordinal));
+        Assert.All(client, x => Assert.Contains(Str(x, "conn"), opened));
+        Assert.Equal(3, client.Select(x => Str(x, "conn")).Distinct().Count());
+        Assert.Equal(3, r.OfType("http").Count(x => Str(x, "role") == "server" && x.GetProperty("status").GetInt32() == 200));
+    }
+
     /// <summary>nginx with sendfile on the default path: a record for every request in its access log, with its
     /// status, and the bytes of bodies sent without a write.</summary>
     [SkippableFact]
