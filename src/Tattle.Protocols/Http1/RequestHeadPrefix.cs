@@ -11,10 +11,6 @@ public static class RequestHeadPrefix
     /// <summary>Ends a target the bytes cut.</summary>
     public const string Cut = "…";
 
-    /// <summary>A method is a token (RFC 9110 section 5.6.2): "HTTP/1.1" is not one.</summary>
-    private static readonly System.Buffers.SearchValues<byte> TokenChars =
-        System.Buffers.SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
-
     /// <summary>
     /// The request line and Host of a head's first bytes (zeros after them are ignored), or null for bytes that do
     /// not begin with a method and a space. A target cut by the end of the bytes ends in "…"; the version and Host
@@ -24,7 +20,8 @@ public static class RequestHeadPrefix
     {
         head = head.TrimEnd((byte)0);
         int space = head.IndexOf((byte)' ');
-        if (space <= 0 || head[..space].ContainsAnyExcept(TokenChars))
+        // A method is a token (RFC 9110 section 5.6.2): "HTTP/1.1" is not one.
+        if (space <= 0 || !HttpSyntax.IsToken(head[..space]))
         {
             return null;
         }
@@ -43,9 +40,9 @@ public static class RequestHeadPrefix
         string? version = null;
         var line = rest[end..];
         int lineEnd = line.IndexOf("\r\n"u8);
-        if (lineEnd == 9 && line[..8].SequenceEqual(" HTTP/1."u8) && char.IsAsciiDigit((char)line[8]))
+        if (lineEnd > 1 && line[0] == HttpSyntax.SP && HttpSyntax.TryParseVersion(line[1..lineEnd], out int minor))
         {
-            version = HttpStrings.Version(line[8] - '0');
+            version = HttpStrings.Version(minor);
         }
         return new RequestHeadFields(method, target, version, lineEnd < 0 ? null : HostOf(line[(lineEnd + 2)..]));
     }
