@@ -9,12 +9,13 @@ namespace Tattle.Cli.Tracing;
 /// <summary>-w FILE: captures packets on its own thread while the trace runs, and writes the traced processes' ones.</summary>
 internal sealed class PacketCaptureJob : IDisposable
 {
-    /// <summary>How long stopping waits for the last packets of connections closed one way only.</summary>
+    /// <summary>How long stopping waits for the last packets of connections closed one way only or not yet captured closing.</summary>
     private const int HalfClosedWaitMs = 1000;
 
     private readonly LiveCapture _capture;
     private readonly PcapngWriter _writer;
     private readonly PacketRecorder _recorder;
+    private readonly PacketOwners _owners;
     private readonly PlaintextRecorder? _plaintext;
     private readonly Lock _writerGate = new();
     private readonly Thread _thread;
@@ -28,6 +29,7 @@ internal sealed class PacketCaptureJob : IDisposable
         _capture = capture;
         _writer = writer;
         _startNs = startNs;
+        _owners = owners;
         Path = config.Path;
         _interfaceId = writer.AddInterface(capture.Device, (ushort)capture.LinkType, capture.Snaplen,
             config.AllPackets ? "tattle: every packet; the traced processes' ones carry a comment"
@@ -75,9 +77,11 @@ internal sealed class PacketCaptureJob : IDisposable
         Thread.Sleep(150);
         // A traced process that closed a connection and exited leaves the peer's FIN and its answer to come (a server
         // closes when it gets to it): wait a little for them, as a capture that outlives the process would see them,
-        // and for the block that brings them.
+        // and for the block that brings them. The records can also be ahead of the capture: a close they have
+        // whose FIN the capture thread, behind on a busy machine, has not taken from the ring yet.
         int waited = 0;
-        for (; _recorder.HalfClosedFlows(nowUnixNs) > 0 && waited < HalfClosedWaitMs; waited += 20)
+        for (; (_recorder.HalfClosedFlows(nowUnixNs) > 0 || _owners.ClosedAheadOfTheCapture(nowUnixNs) > 0) && waited < HalfClosedWaitMs;
+            waited += 20)
         {
             Thread.Sleep(20);
         }

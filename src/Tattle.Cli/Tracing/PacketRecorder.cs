@@ -107,8 +107,7 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
         }
         if (_held.Count == 0 && owner is not null)
         {
-            Attributed++;
-            writer.WritePacket(interfaceId, unixNs, data, wireLength, owner.Comment);
+            Write(owner, p, unixNs, data, wireLength);
             return;
         }
         Enqueue(unixNs, wireLength, data, p, true, noted: owner is not null);
@@ -128,12 +127,11 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             }
             else if (owners.Find(h.Packet.Protocol, h.Packet.Src, h.Packet.Dst, h.UnixNs) is { } owner)
             {
-                Attributed++;
                 if (!h.Noted)
                 {
                     NoteClosing(h.Packet, h.UnixNs);
                 }
-                writer.WritePacket(interfaceId, h.UnixNs, h.Data, h.WireLength, owner.Comment);
+                Write(owner, h.Packet, h.UnixNs, h.Data, h.WireLength);
             }
             else if (nowNs == long.MaxValue || nowNs - h.UnixNs >= HoldNs)
             {
@@ -149,6 +147,23 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
             }
             _held.Dequeue();
         }
+    }
+
+    private void Write(PacketOwner owner, in DecodedPacket p, long unixNs, ReadOnlySpan<byte> data, int wireLength)
+    {
+        Attributed++;
+        if (p.Protocol == DecodedPacket.Tcp)
+        {
+            if (p.HasFlag(TcpFlags.Rst) || (owner.Outgoing && p.HasFlag(TcpFlags.Fin)))
+            {
+                owner.Marks.CloseWritten = true;
+            }
+            else if (!p.HasFlag(TcpFlags.Syn))
+            {
+                owner.Marks.Established = true;
+            }
+        }
+        writer.WritePacket(interfaceId, unixNs, data, wireLength, owner.Comment);
     }
 
     // A FIN one way opens the wait, the FIN the other way (or a RST either way) ends it (RFC 9293, 3.6).

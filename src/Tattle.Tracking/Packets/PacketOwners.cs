@@ -7,7 +7,35 @@ using Tattle.Records;
 namespace Tattle.Tracking.Packets;
 
 /// <summary>Who sent or received a packet: the traced process, its connection, and the packet's direction for it.</summary>
-public sealed record PacketOwner(int Pid, string Comm, string Conn, bool Outgoing, string Comment);
+public sealed record PacketOwner(int Pid, string Comm, string Conn, bool Outgoing, string Comment)
+{
+    /// <summary>What the capture has written of the connection; one object for both directions.</summary>
+    public PacketMarks Marks { get; init; } = new();
+}
+
+/// <summary>
+/// What a capture has written of a TCP connection: packets past the handshake, and its own side's FIN (or either
+/// side's RST). Set on the capture thread, read by the thread that stops it.
+/// </summary>
+public sealed class PacketMarks
+{
+    private volatile bool _established;
+    private volatile bool _closeWritten;
+
+    /// <summary>A packet without SYN was written: the connection got past its handshake on the captured path.</summary>
+    public bool Established
+    {
+        get => _established;
+        set => _established = value;
+    }
+
+    /// <summary>The connection's own FIN, or a RST either way, was written.</summary>
+    public bool CloseWritten
+    {
+        get => _closeWritten;
+        set => _closeWritten = value;
+    }
+}
 
 /// <summary>
 /// Matches packets to the traced processes' sockets by their addresses. It learns the sockets from the records the
@@ -42,6 +70,27 @@ public sealed class PacketOwners : IRecordSink
             {
                 return _flows.Count;
             }
+        }
+    }
+
+    /// <summary>
+    /// TCP connections the records closed less than <see cref="LingerNs"/> ago whose packets the capture wrote but
+    /// not yet the close their own side sent: the capture is behind the records (its ring still holds the FIN).
+    /// </summary>
+    public int ClosedAheadOfTheCapture(long nowUnixNs)
+    {
+        lock (_gate)
+        {
+            Expire(nowUnixNs);
+            int n = 0;
+            foreach (var (_, e) in _closed)
+            {
+                if (e.Key is { Proto: 6 } && e.Marks.Established && !e.Marks.CloseWritten)
+                {
+                    n++;
+                }
+            }
+            return n;
         }
     }
 
@@ -277,10 +326,12 @@ public sealed class PacketOwners : IRecordSink
 
         public NetAddress BoundAddress { get; set; }
 
+        public PacketMarks Marks { get; } = new();
+
         /// <summary>Built once per connection and direction: the comment is the same on every packet.</summary>
         public PacketOwner Owner(bool outgoing) => outgoing
-            ? _out ??= new PacketOwner(pid, comm, conn, true, Comment(outgoing: true))
-            : _in ??= new PacketOwner(pid, comm, conn, false, Comment(outgoing: false));
+            ? _out ??= new PacketOwner(pid, comm, conn, true, Comment(outgoing: true)) { Marks = Marks }
+            : _in ??= new PacketOwner(pid, comm, conn, false, Comment(outgoing: false)) { Marks = Marks };
 
         private string Comment(bool outgoing) => PacketComment.Format(pid, comm, conn, outgoing, container, cmdline);
     }

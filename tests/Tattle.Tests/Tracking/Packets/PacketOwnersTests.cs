@@ -20,6 +20,20 @@ public class PacketOwnersTests
     internal static ConnOpenRecord Open(int pid, string conn, string proto, Endpoint local, Endpoint? remote, string role = "client") =>
         new() { TimestampNs = T0, Pid = pid, Comm = "x", Conn = conn, Proto = proto, Role = role, Fd = 3, Local = local, Remote = remote };
 
+    internal static ConnCloseRecord Close(int pid, string conn, long timestampNs) => new()
+    {
+        TimestampNs = timestampNs,
+        Pid = pid,
+        Comm = "x",
+        Conn = conn,
+        Proto = "tcp",
+        Role = "client",
+        Fd = 3,
+        BytesSent = 1,
+        BytesRecv = 1,
+        DurationMs = 1,
+    };
+
     [Fact]
     public void ConnectionOwnsBothDirections_WithTheProcessInTheComment()
     {
@@ -64,19 +78,7 @@ public class PacketOwnersTests
     {
         var owners = new PacketOwners();
         owners.Write(Open(5, "c2", "tcp", new("127.0.0.1", 50000), new("127.0.0.1", 80)));
-        owners.Write(new ConnCloseRecord
-        {
-            TimestampNs = T0 + 1000,
-            Pid = 5,
-            Comm = "x",
-            Conn = "c2",
-            Proto = "tcp",
-            Role = "client",
-            Fd = 3,
-            BytesSent = 1,
-            BytesRecv = 1,
-            DurationMs = 1,
-        });
+        owners.Write(Close(5, "c2", T0 + 1000));
         Assert.NotNull(owners.Find(Tcp, A("127.0.0.1", 80), A("127.0.0.1", 50000), T0 + PacketOwners.LingerNs));
         Assert.Null(owners.Find(Tcp, A("127.0.0.1", 80), A("127.0.0.1", 50000), T0 + 1000 + PacketOwners.LingerNs));
         Assert.Equal(0, owners.Count);
