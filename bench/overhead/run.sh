@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The overhead benchmark: nginx serving a small file over HTTP/1.1 keep-alive under wrk, untraced and traced,
 # conditions interleaved (A B C A B C ...) so every one sees the same machine. Run as root:
-#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--page-bytes 612] [--bpf-stats] [--conditions "untraced tattle ..."]
+#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--page-bytes 612] [--bpf-stats] [--service-time] [--conditions "untraced tattle ..."]
 # --page-bytes sets the size of the file served (612 bytes, nginx's own index.html, by default): large pages show
 # what copying bodies costs, against tattle-nosys-snap64 (the head of each payload copied, the rest counted).
 # tattle: attach with payload capture, HTTP parsing, JSON Lines to a file (payloads from the socket layer, programs on
@@ -67,6 +67,11 @@
 # and CPU per request at a load a service actually runs at. floor-paced, tattle-nosys-paced, tattle-noparse-paced,
 # tattle-light-paced, tattle-khttp-paced and tattle-nosys-khttp-paced are those conditions paced; tattle-idle-paced runs the full trace under SCHED_IDLE (chrt -i), so
 # its own process never delays a runnable nginx or wrk: what remains of the latency it adds is the kernel side.
+# --service-time measures, in every -paced condition, nginx's own time per request with bpftrace: from the worker's
+# entry into the recvfrom that returns a request to the return of the writev that sends its response. It is the part
+# of the latency where tattle's work lands (its programs in those calls, its threads preempting the worker), without
+# the waits around it (the idle vCPUs' wake-ups, wrk) that move wrk's percentiles by milliseconds here. The same
+# bpftrace runs beside every condition, untraced too; its per-microsecond counts are the "service" lines.
 # --bpf-stats turns on the kernel's BPF run-time statistics (kernel.bpf_stats_enabled, restored at the end) and adds
 # the CPU the tracer's kernel programs spent per request while the load ran (run_time_ns of every program whose fd
 # the tracer holds, from /proc/PID/fdinfo). The statistics cost two clock reads per program run: compare ratios
@@ -82,7 +87,7 @@ root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
 all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
-reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0
+reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0 service_time=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
@@ -91,7 +96,8 @@ while [ $# -gt 0 ]; do
     --page-bytes) page_bytes=$2; shift 2 ;;
     --conditions) conditions=$2; shift 2 ;;
     --bpf-stats) bpf_stats=1; shift ;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--page-bytes N] [--bpf-stats] [--conditions \"$all\"]" >&2; exit 2 ;;
+    --service-time) service_time=1; shift ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--page-bytes N] [--bpf-stats] [--service-time] [--conditions \"$all\"]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
@@ -121,9 +127,19 @@ port=18080 tls_port=18443 h2_port=18082 go_port=18444
 mkdir -p "$dir/www"
 head -c "$page_bytes" /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-# wrk paces each connection with the delay hook: 16 connections at rate/16 requests/s each.
+# wrk paces each connection with the delay hook: 16 connections at rate/16 requests/s each. Its done hook prints
+# the run's latency quantiles from the median up (microseconds), so paired.py can pool the repetitions.
 cat > "$dir/paced.lua" <<LUA
 function delay() return 16000 / $rate end
+function done(summary, latency, requests)
+  local q = {}
+  for i = 0, 97 do q[#q + 1] = 50 + i * 0.5 end
+  for i = 0, 9 do q[#q + 1] = 99 + i * 0.1 end
+  for i = 0, 9 do q[#q + 1] = 99.9 + i * 0.01 end
+  local v = {}
+  for _, p in ipairs(q) do v[#v + 1] = string.format("%g:%d", p, latency:percentile(p)) end
+  io.write("quantiles " .. summary.requests .. " " .. table.concat(v, ",") .. "\n")
+end
 LUA
 nginx_site "$dir" "$dir/access.log" "listen 127.0.0.1:$port; root $dir/www;" \
   "listen 127.0.0.1:$tls_port ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; root $dir/www;"
@@ -331,6 +347,17 @@ for rep in $(seq "$reps"); do
     before=$(wc -l < "$dir/access.log")
     target=$url pace=()
     case "$c" in *-https) target=$tls_url ;; *-paced) pace=(-s "$dir/paced.lua") ;; *-go) target=$go_url ;; esac
+    svc_pid=""
+    if [ "$service_time" = 1 ] && [[ "$c" == *-paced ]]; then
+      bpftrace -e '
+        tracepoint:syscalls:sys_enter_recvfrom /pid == '"$worker"'/ { @entered[tid] = nsecs; }
+        tracepoint:syscalls:sys_exit_recvfrom /pid == '"$worker"'/ { if (args->ret > 0) { @start[tid] = @entered[tid]; } delete(@entered[tid]); }
+        tracepoint:syscalls:sys_exit_writev /pid == '"$worker"' && @start[tid]/ { @us[(nsecs - @start[tid]) / 1000] = count(); delete(@start[tid]); }
+        END { clear(@entered); clear(@start); }' > "$dir/svc.txt" 2>&1 &
+      svc_pid=$!
+      for _ in $(seq 100); do grep -q Attaching "$dir/svc.txt" 2>/dev/null && break; sleep 0.1; done
+      sleep 0.5
+    fi
     if [[ "$c" == *-h2 ]]; then
       # h2load's summary as wrk's lines, so one parser reads both; requests that succeeded stand for the log.
       h2=$(taskset -c 1 h2load -t1 -c16 -m8 -D"$secs" "$h2_url" 2>&1)
@@ -344,6 +371,7 @@ for rep in $(seq "$reps"); do
       # The Go server keeps no log: the requests wrk completed stand for it.
       [[ "$c" == *-go ]] && after=$((before + $(awk '/requests in/ {print $1}' <<<"$out")))
     fi
+    if [ -n "$svc_pid" ]; then kill -INT "$svc_pid"; wait "$svc_pid" || true; fi
     bpf_ns=$(( $(bpf_run_ns) - b0 )) kthr=$(kthread_delta "$k0" "$(kthread_ticks)")
     read -r cpu http lost tls hits < <(stop_tracer "$c" "$t0")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -352,6 +380,10 @@ for rep in $(seq "$reps"); do
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" "$start_cpu" "$bpf_ns" "$kthr" >> "$results"
     printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss (start %ss)  http %s  lost %s  tls calls %s  probe hits %s  bpf %s ns  kthreads %s ticks\n' \
       "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$start_cpu" "$http" "$lost" "$tls" "$hits" "$bpf_ns" "$kthr" >&2
+    if [[ "$c" == *-paced ]]; then awk -v r="$rep" -v c="$c" '$1=="quantiles" {print "quantiles " r " " c " " $2 " " $3}' <<<"$out" >&2; fi
+    if [ -n "$svc_pid" ]; then
+      sed -nE 's/^@us\[([0-9]+)\]: ([0-9]+)$/\1:\2/p' "$dir/svc.txt" | paste -sd, | sed "s/^/service $rep $c /" >&2
+    fi
   done
 done
 
