@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The overhead benchmark: nginx serving a small file over HTTP/1.1 keep-alive under wrk, untraced and traced,
 # conditions interleaved (A B C A B C ...) so every one sees the same machine. Run as root:
-#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--page-bytes 612] [--bpf-stats] [--service-time] [--conditions "untraced tattle ..."]
+#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--page-bytes 612] [--bpf-stats] [--service-time] [--awake] [--conditions "untraced tattle ..."]
 # --page-bytes sets the size of the file served (612 bytes, nginx's own index.html, by default): large pages show
 # what copying bodies costs, against tattle-nosys-snap64 (the head of each payload copied, the rest counted).
 # tattle: attach with payload capture, HTTP parsing, JSON Lines to a file (payloads from the socket layer, programs on
@@ -72,6 +72,8 @@
 # of the latency where tattle's work lands (its programs in those calls, its threads preempting the worker), without
 # the waits around it (the idle vCPUs' wake-ups, wrk) that move wrk's percentiles by milliseconds here. The same
 # bpftrace runs beside every condition, untraced too; its per-microsecond counts are the "service" lines.
+# --awake keeps both CPUs from idling for the whole run: a shell loop on each under SCHED_IDLE, which any other task
+# preempts at once. An idle vCPU here halts, and its wake-up sets a paced request's latency more than its work does.
 # --bpf-stats turns on the kernel's BPF run-time statistics (kernel.bpf_stats_enabled, restored at the end) and adds
 # the CPU the tracer's kernel programs spent per request while the load ran (run_time_ns of every program whose fd
 # the tracer holds, from /proc/PID/fdinfo). The statistics cost two clock reads per program run: compare ratios
@@ -87,7 +89,7 @@ root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
 all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
-reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0 service_time=0
+reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0 service_time=0 awake=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
@@ -97,7 +99,8 @@ while [ $# -gt 0 ]; do
     --conditions) conditions=$2; shift 2 ;;
     --bpf-stats) bpf_stats=1; shift ;;
     --service-time) service_time=1; shift ;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--page-bytes N] [--bpf-stats] [--service-time] [--conditions \"$all\"]" >&2; exit 2 ;;
+    --awake) awake=1; shift ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--page-bytes N] [--bpf-stats] [--service-time] [--awake] [--conditions \"$all\"]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
@@ -155,9 +158,16 @@ case " $conditions " in
     go_pid=$! ;;
 esac
 sink_pid=""
+spin_pids=()
+if [ "$awake" = 1 ]; then
+  for cpu in 0 1; do
+    chrt -i 0 taskset -c "$cpu" sh -c 'while :; do :; done' &
+    spin_pids+=("$!")
+  done
+fi
 stats_before=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
-  kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid 2>/dev/null || true; rm -rf "$dir"
+  kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid "${spin_pids[@]}" 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid "${spin_pids[@]}" 2>/dev/null || true; rm -rf "$dir"
   sysctl -q kernel.bpf_stats_enabled="$stats_before"
 }
 trap cleanup EXIT
