@@ -90,6 +90,12 @@ def merged(histograms):
     return out
 
 
+def added_with_interval(common, diff, rng):
+    """diff(repetitions, 0.99) over the common repetitions, with its 90 % interval from 1 000 resamplings of them."""
+    boot = sorted(diff([rng.choice(common) for _ in common], 0.99) for _ in range(1000))
+    return f"{diff(common, 0.99):.0f} ({boot[49]:.0f} to {boot[949]:.0f})"
+
+
 runs = {}
 grids = {}
 services = {}
@@ -132,8 +138,7 @@ if grids:
         if not cond.startswith("untraced") and len(common) >= 2:
             def diff(sample, share):
                 return pooled([reps[r] for r in sample], share) - pooled([base[r] for r in sample], share)
-            boot = sorted(diff([rng.choice(common) for _ in common], 0.99) for _ in range(1000))
-            added = f"{diff(common, 0.99):.0f} ({boot[49]:.0f} to {boot[949]:.0f})"
+            added = added_with_interval(common, diff, rng)
             added999 = f"{diff(common, 0.999):.0f}"
         print(f"{cond:26} {len(reps):4} {p99:8.0f} {p999:9.0f} {added:>30} {added999:>16}")
 
@@ -147,14 +152,13 @@ if services:
         base = services.get(baseline(cond), {})
         common = sorted(r for r in reps if r in base)
         all_reps = merged(reps.values())
-        q = lambda h, share: histogram_quantile(h, share)
+        q = histogram_quantile
         per_rep = pooled_added = p50_added = ""
         if not cond.startswith("untraced") and len(common) >= 2:
             per_rep = "/".join(f"{v:.0f}" for v in quartiles([q(reps[r], 0.99) - q(base[r], 0.99) for r in common]))
             def diff(sample, share):
                 return q(merged(reps[r] for r in sample), share) - q(merged(base[r] for r in sample), share)
-            boot = sorted(diff([rng.choice(common) for _ in common], 0.99) for _ in range(1000))
-            pooled_added = f"{diff(common, 0.99):.0f} ({boot[49]:.0f} to {boot[949]:.0f})"
+            pooled_added = added_with_interval(common, diff, rng)
             p50_added = f"{diff(common, 0.5):.0f}"
         print(f"{cond:26} {len(reps):4} {sum(all_reps.values()):9} {q(all_reps, 0.5):5} {q(all_reps, 0.99):5} "
               f"{q(all_reps, 0.999):6} {per_rep:>32} {pooled_added:>33} {p50_added:>9}")

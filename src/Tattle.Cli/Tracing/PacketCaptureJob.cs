@@ -15,7 +15,6 @@ internal sealed class PacketCaptureJob : IDisposable
     private readonly LiveCapture _capture;
     private readonly PcapngWriter _writer;
     private readonly PacketRecorder _recorder;
-    private readonly PacketOwners _owners;
     private readonly PlaintextRecorder? _plaintext;
     private readonly Lock _writerGate = new();
     private readonly Thread _thread;
@@ -29,7 +28,6 @@ internal sealed class PacketCaptureJob : IDisposable
         _capture = capture;
         _writer = writer;
         _startNs = startNs;
-        _owners = owners;
         Path = config.Path;
         _interfaceId = writer.AddInterface(capture.Device, (ushort)capture.LinkType, capture.Snaplen,
             config.AllPackets ? "tattle: every packet; the traced processes' ones carry a comment"
@@ -80,8 +78,7 @@ internal sealed class PacketCaptureJob : IDisposable
         // and for the block that brings them. The records can also be ahead of the capture: a close they have
         // whose FIN the capture thread, behind on a busy machine, has not taken from the ring yet.
         int waited = 0;
-        for (; (_recorder.HalfClosedFlows(nowUnixNs) > 0 || _owners.ClosedAheadOfTheCapture(nowUnixNs) > 0) && waited < HalfClosedWaitMs;
-            waited += 20)
+        for (; _recorder.StillClosing(nowUnixNs) > 0 && waited < HalfClosedWaitMs; waited += 20)
         {
             Thread.Sleep(20);
         }

@@ -41,6 +41,13 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
         }
     }
 
+    /// <summary>
+    /// Connections whose last packets a stop should still wait for: flows closed one way (<see cref="HalfClosedFlows"/>)
+    /// and connections the records closed before this thread wrote their own FIN
+    /// (<see cref="PacketOwners.ClosedAheadOfTheCapture"/>). Any thread.
+    /// </summary>
+    public int StillClosing(long nowUnixNs) => HalfClosedFlows(nowUnixNs) + owners.ClosedAheadOfTheCapture(nowUnixNs);
+
     /// <summary>Packets written with their owner.</summary>
     public long Attributed { get; private set; }
 
@@ -152,7 +159,7 @@ internal sealed class PacketRecorder(PcapngWriter writer, Lock writerGate, int i
     private void Write(PacketOwner owner, in DecodedPacket p, long unixNs, ReadOnlySpan<byte> data, int wireLength)
     {
         Attributed++;
-        if (p.Protocol == DecodedPacket.Tcp)
+        if (p.IsTcp)
         {
             if (p.HasFlag(TcpFlags.Rst) || (owner.Outgoing && p.HasFlag(TcpFlags.Fin)))
             {
