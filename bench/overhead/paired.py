@@ -6,14 +6,15 @@ the moment; on a machine whose speed swings between repetitions, the per-repetit
 the difference of the medians. Prints, per condition, the median and quartiles of its req/s ratio and of the
 latency it adds at p50 and p99 (microseconds) against the untraced run of its workload.
 
-For the -paced conditions it also pools the repetitions: wrk's quantiles of each repetition (the "quantiles" lines
+For the -paced and -even conditions it also pools the repetitions: wrk's quantiles of each repetition (the "quantiles" lines
 run.sh writes) make one distribution per condition, every request weighing the same. One repetition's p99 rests on
 its 80 slowest requests, and a host hiccup in one repetition moves it by milliseconds; the pooled p99 rests on all
 of them. The pooled p99 added gets a 90 % interval from resampling the repetitions (the same ones for the condition
 and its baseline, so each pair keeps the machine's state it shared).
 
 With run.sh --service-time, the "service" lines (nginx's time per request, per microsecond) get the same two
-readings: the per-repetition differences, and the repetitions pooled with their 90 % interval.
+readings: the per-repetition differences, and the repetitions pooled with their 90 % interval; with run.sh --stages,
+so do the "stage" lines (each request split where its sockets send and receive).
 
     bench/overhead/paired.py bench/results/FILE.txt
 """
@@ -25,6 +26,14 @@ import sys
 LINE = re.compile(r"rep (\d+) (\S+)\s+(\S+) req/s\s+p50 (\S+)\s+p99 (\S+)")
 QUANTILES = re.compile(r"quantiles (\d+) (\S+) (\d+) (\S+)")
 SERVICE = re.compile(r"service (\d+) (\S+) (\S+)")
+STAGE = re.compile(r"stage (\d+) (\S+) (\S+) (\S+)")
+# run.sh --stages: where each stage starts and ends, at the socket layer's send and receive tracepoints.
+STAGES = {
+    "reach": "the client's send to nginx's receive (nginx's wake-up, epoll_wait, recvfrom)",
+    "work": "nginx's receive to its send",
+    "back": "nginx's send to the client's receive (the client's wake-up, epoll_wait, read)",
+    "exchange": "the client's send to its receive",
+}
 
 
 def micros(text):
@@ -35,7 +44,7 @@ def micros(text):
 
 
 def baseline(condition):
-    for suffix in ("-https", "-paced", "-h2", "-go"):
+    for suffix in ("-https", "-paced", "-even", "-h2", "-go"):
         if condition.endswith(suffix):
             return "untraced" + suffix
     return "untraced"
@@ -90,6 +99,11 @@ def merged(histograms):
     return out
 
 
+def counts(points):
+    """A histogram line's "microseconds:count,..." as a dict."""
+    return {int(u): int(n) for u, n in (pt.split(":") for pt in points.split(","))}
+
+
 def added_with_interval(common, diff, rng):
     """diff(repetitions, 0.99) over the common repetitions, with its 90 % interval from 1 000 resamplings of them."""
     boot = sorted(diff([rng.choice(common) for _ in common], 0.99) for _ in range(1000))
@@ -99,6 +113,7 @@ def added_with_interval(common, diff, rng):
 runs = {}
 grids = {}
 services = {}
+stages = {}
 for line in open(sys.argv[1]):
     m = LINE.match(line)
     if m:
@@ -112,7 +127,11 @@ for line in open(sys.argv[1]):
     m = SERVICE.match(line)
     if m:
         rep, cond, points = m.groups()
-        services.setdefault(cond, {})[int(rep)] = {int(u): int(n) for u, n in (pt.split(":") for pt in points.split(","))}
+        services.setdefault(cond, {})[int(rep)] = counts(points)
+    m = STAGE.match(line)
+    if m:
+        rep, cond, stage, points = m.groups()
+        stages.setdefault(stage, {}).setdefault(cond, {})[int(rep)] = counts(points)
 
 print(f"{'condition':26} {'reps':>4} {'ratio q1/median/q3':>22} {'p50 added us':>22} {'p99 added us':>22}")
 for cond, reps in runs.items():
@@ -142,14 +161,15 @@ if grids:
             added999 = f"{diff(common, 0.999):.0f}"
         print(f"{cond:26} {len(reps):4} {p99:8.0f} {p999:9.0f} {added:>30} {added999:>16}")
 
-if services:
+def print_histograms(title, histograms):
+    """One row per condition of per-microsecond histograms, each repetition against its baseline's."""
     rng = random.Random(1)
     print()
-    print("nginx's time per request (bpftrace, recvfrom entry to writev return), microseconds")
+    print(title)
     print(f"{'condition':26} {'reps':>4} {'requests':>9} {'p50':>5} {'p99':>5} {'p99.9':>6} "
           f"{'p99 added, per rep q1/median/q3':>32} {'p99 added pooled (90 % interval)':>33} {'p50 added':>9}")
-    for cond, reps in services.items():
-        base = services.get(baseline(cond), {})
+    for cond, reps in histograms.items():
+        base = histograms.get(baseline(cond), {})
         common = sorted(r for r in reps if r in base)
         all_reps = merged(reps.values())
         q = histogram_quantile
@@ -162,3 +182,9 @@ if services:
             p50_added = f"{diff(common, 0.5):.0f}"
         print(f"{cond:26} {len(reps):4} {sum(all_reps.values()):9} {q(all_reps, 0.5):5} {q(all_reps, 0.99):5} "
               f"{q(all_reps, 0.999):6} {per_rep:>32} {pooled_added:>33} {p50_added:>9}")
+
+
+if services:
+    print_histograms("nginx's time per request (bpftrace, recvfrom entry to writev return), microseconds", services)
+for stage, histograms in stages.items():
+    print_histograms(f"{stage}: {STAGES.get(stage, stage)}, microseconds", histograms)

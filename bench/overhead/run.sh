@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The overhead benchmark: nginx serving a small file over HTTP/1.1 keep-alive under wrk, untraced and traced,
 # conditions interleaved (A B C A B C ...) so every one sees the same machine. Run as root:
-#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--page-bytes 612] [--bpf-stats] [--service-time] [--awake] [--conditions "untraced tattle ..."]
+#   bench/overhead/run.sh [--reps 5] [--seconds 5] [--rate 2000] [--page-bytes 612] [--bpf-stats] [--service-time] [--stages] [--awake] [--conditions "untraced tattle ..."]
 # --page-bytes sets the size of the file served (612 bytes, nginx's own index.html, by default): large pages show
 # what copying bodies costs, against tattle-nosys-snap64 (the head of each payload copied, the rest counted).
 # tattle: attach with payload capture, HTTP parsing, JSON Lines to a file (payloads from the socket layer, programs on
@@ -64,14 +64,29 @@
 # tattle-base-agent-otlp are the same with $TATTLE_BASELINE. tattle-agent-khttp and tattle-agent-otlp-khttp add
 # --http-in-kernel: HTTP/1 read by the kernel programs, a record (and a span) per request from what they kept.
 # The -paced conditions send a fixed rate (--rate requests/s, wrk's delay hook) instead of saturating: latency
-# and CPU per request at a load a service actually runs at. floor-paced, tattle-nosys-paced, tattle-noparse-paced,
+# and CPU per request at a load a service actually runs at. floor-paced, floor-default-paced, tattle-nosys-paced, tattle-noparse-paced,
 # tattle-light-paced, tattle-khttp-paced and tattle-nosys-khttp-paced are those conditions paced; tattle-idle-paced runs the full trace under SCHED_IDLE (chrt -i), so
 # its own process never delays a runnable nginx or wrk: what remains of the latency it adds is the kernel side.
+# The -even conditions send the same rate evenly: bench/overhead/pace (pace.c) sends one request every 1/rate s on
+# the next idle connection of 16, by an absolute timer. wrk's delay hook times each connection in whole
+# milliseconds and sends every request then due at once: bursts of about six at 2 000 req/s, the last of which waits
+# for nginx to answer the others first. untraced-even, tattle-even, tattle-nosys-khttp-even and floor-default-even
+# are the -even twins; --service-time and --stages time them too.
 # --service-time measures, in every -paced condition, nginx's own time per request with bpftrace: from the worker's
 # entry into the recvfrom that returns a request to the return of the writev that sends its response. It is the part
 # of the latency where tattle's work lands (its programs in those calls, its threads preempting the worker), without
 # the waits around it (the idle vCPUs' wake-ups, wrk) that move wrk's percentiles by milliseconds here. The same
 # bpftrace runs beside every condition, untraced too; its per-microsecond counts are the "service" lines.
+# --stages (implies --service-time) splits each paced request as its sockets see it, with the same bpftrace: from
+# wrk's send of the request to nginx's receive of it ("reach": nginx's wake-up, its epoll_wait and the call into
+# recvfrom), from that receive to nginx's send of the response ("work"), from that send to wrk's receive of it
+# ("back": wrk's wake-up and its read), and wrk's send to wrk's receive ("exchange"). Each point is the socket
+# layer's sock_send_length/sock_recv_length tracepoint, which fires after the call moved its bytes; the two ends of
+# a connection are matched by wrk's port. tattle's own programs on those tracepoints run before bpftrace's (they
+# attach first), so their time on nginx's receive counts in "reach", on nginx's send in "work". The stages are the
+# "stage" lines, per microsecond. On loopback the response reaches the client inside nginx's send, so the client can
+# read it before nginx's tracepoint fires: such a request has no "back" (1 % of them with the full trace, whose
+# program on that tracepoint runs first), but its "exchange" counts.
 # --awake keeps both CPUs from idling for the whole run: a shell loop on each under SCHED_IDLE, which any other task
 # preempts at once. An idle vCPU here halts, and its wake-up sets a paced request's latency more than its work does.
 # --bpf-stats turns on the kernel's BPF run-time statistics (kernel.bpf_stats_enabled, restored at the end) and adds
@@ -88,8 +103,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced untraced-h2 tattle-h2 untraced-go tattle-go"
-reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0 service_time=0 awake=0
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced floor-default-paced untraced-even tattle-even tattle-nosys-khttp-even floor-default-even untraced-h2 tattle-h2 untraced-go tattle-go"
+reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0 service_time=0 stages=0 awake=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
@@ -99,8 +114,9 @@ while [ $# -gt 0 ]; do
     --conditions) conditions=$2; shift 2 ;;
     --bpf-stats) bpf_stats=1; shift ;;
     --service-time) service_time=1; shift ;;
+    --stages) service_time=1 stages=1; shift ;;
     --awake) awake=1; shift ;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--page-bytes N] [--bpf-stats] [--service-time] [--awake] [--conditions \"$all\"]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--rate R] [--page-bytes N] [--bpf-stats] [--service-time] [--stages] [--awake] [--conditions \"$all\"]" >&2; exit 2 ;;
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
@@ -182,7 +198,8 @@ go_url="https://127.0.0.1:$go_port/index.html"
 taskset -c 1 wrk -t1 -c16 -d1s "$url" >/dev/null   # warm-up
 taskset -c 1 wrk -t1 -c16 -d1s "$tls_url" >/dev/null
 libssl=$(awk '/libssl\.so/ {print $6; exit}' "/proc/$worker/maps")
-case " $conditions " in *" floor "* | *" floor-events "* | *" floor-default "* | *" floor-nosys "* | *" floor-paced "*) build_floor ;; esac
+case " $conditions " in *" floor"*) build_floor ;; esac
+case " $conditions " in *-even" "*) cc -O2 "$here/pace/pace.c" -o "$dir/pace" ;; esac
 case " $conditions " in *" burn-"*) cc -O2 "$here/burn/burn.c" -o "$dir/burn" ;; esac
 
 agent_port=19465 sink_port=19466
@@ -193,8 +210,8 @@ case " $conditions " in *" tattle-agent-otlp "*|*" tattle-agent-otlp-khttp "*|*"
 esac
 
 start_tracer() { # condition -> sets tracer_pid; waits until it is ready
-  # A -paced condition runs its unpaced twin's tracer: the pace is the load's, not the tracer's.
-  local c=${1%-paced}; tracer_pid=""
+  # A -paced or -even condition runs its unpaced twin's tracer: the pace is the load's, not the tracer's.
+  local c=${1%-paced}; c=${c%-even}; tracer_pid=""
   rm -f "$dir/t.jsonl" "$dir/t.pcapng" "$dir/t.pcap" "$dir/t.err" "$dir/live.txt"
   case "$c" in
     untraced|untraced-https|untraced-h2|untraced-go) return ;;
@@ -358,12 +375,32 @@ for rep in $(seq "$reps"); do
     target=$url pace=()
     case "$c" in *-https) target=$tls_url ;; *-paced) pace=(-s "$dir/paced.lua") ;; *-go) target=$go_url ;; esac
     svc_pid=""
-    if [ "$service_time" = 1 ] && [[ "$c" == *-paced ]]; then
+    client=wrk
+    [[ "$c" == *-even ]] && client=pace
+    if [ "$service_time" = 1 ] && [[ "$c" == *-paced || "$c" == *-even ]]; then
+      split="" split_end=""
+      # wrk's port keys a connection: its own socket's local port, nginx's socket's remote one (network order).
+      # shellcheck disable=SC2016 # bpftrace's own $variables
+      [ "$stages" = 1 ] && split='
+        tracepoint:sock:sock_send_length /comm == "'"$client"'" && args->ret > 0/ {
+          $k = ((struct sock *)args->sk)->__sk_common.skc_num; @sent[$k] = nsecs; @asked[$k] = nsecs; }
+        tracepoint:sock:sock_recv_length /pid == '"$worker"' && args->ret > 0/ {
+          $p = ((struct sock *)args->sk)->__sk_common.skc_dport; $k = (($p & 0xff) << 8) | ($p >> 8);
+          if (@sent[$k]) { @reach[(nsecs - @sent[$k]) / 1000] = count(); @got[$k] = nsecs; delete(@sent[$k]); } }
+        tracepoint:sock:sock_send_length /pid == '"$worker"' && args->ret > 0/ {
+          $p = ((struct sock *)args->sk)->__sk_common.skc_dport; $k = (($p & 0xff) << 8) | ($p >> 8);
+          if (@got[$k]) { @work[(nsecs - @got[$k]) / 1000] = count(); delete(@got[$k]);
+            if (@asked[$k]) { @answered[$k] = nsecs; } } }
+        tracepoint:sock:sock_recv_length /comm == "'"$client"'" && args->ret > 0/ {
+          $k = ((struct sock *)args->sk)->__sk_common.skc_num;
+          if (@asked[$k]) { @exchange[(nsecs - @asked[$k]) / 1000] = count(); delete(@asked[$k]); }
+          if (@answered[$k]) { @back[(nsecs - @answered[$k]) / 1000] = count(); delete(@answered[$k]); } }'
+      [ "$stages" = 1 ] && split_end=" clear(@sent); clear(@got); clear(@answered); clear(@asked);"
       bpftrace -e '
         tracepoint:syscalls:sys_enter_recvfrom /pid == '"$worker"'/ { @entered[tid] = nsecs; }
         tracepoint:syscalls:sys_exit_recvfrom /pid == '"$worker"'/ { if (args->ret > 0) { @start[tid] = @entered[tid]; } delete(@entered[tid]); }
-        tracepoint:syscalls:sys_exit_writev /pid == '"$worker"' && @start[tid]/ { @us[(nsecs - @start[tid]) / 1000] = count(); delete(@start[tid]); }
-        END { clear(@entered); clear(@start); }' > "$dir/svc.txt" 2>&1 &
+        tracepoint:syscalls:sys_exit_writev /pid == '"$worker"' && @start[tid]/ { @us[(nsecs - @start[tid]) / 1000] = count(); delete(@start[tid]); }'"$split"'
+        END { clear(@entered); clear(@start);'"$split_end"' }' > "$dir/svc.txt" 2>&1 &
       svc_pid=$!
       for _ in $(seq 100); do grep -q Attaching "$dir/svc.txt" 2>/dev/null && break; sleep 0.1; done
       sleep 0.5
@@ -375,6 +412,9 @@ for rep in $(seq "$reps"); do
                  END {print "50% nan"; print "99% nan"}' <<<"$h2")  # h2load gives no percentiles
       done_reqs=$(awk '/^requests:/ {print $4}' <<<"$h2")  # started: each started stream makes a record
       after=$((before + ${done_reqs:-0}))
+    elif [[ "$c" == *-even ]]; then
+      out=$(taskset -c 1 "$dir/pace" 127.0.0.1 "$port" /index.html "$rate" "$secs" 16)
+      after=$(wc -l < "$dir/access.log")
     else
       out=$(taskset -c 1 wrk -t1 -c16 -d"${secs}s" --latency "${pace[@]}" "$target")
       after=$(wc -l < "$dir/access.log")
@@ -390,9 +430,15 @@ for rep in $(seq "$reps"); do
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$http" "$lost" "$tls" "$hits" "$start_cpu" "$bpf_ns" "$kthr" >> "$results"
     printf 'rep %d %-14s %10s req/s  p50 %-8s p99 %-8s  log %d  tracer cpu %ss (start %ss)  http %s  lost %s  tls calls %s  probe hits %s  bpf %s ns  kthreads %s ticks\n' \
       "$rep" "$c" "$rps" "$p50" "$p99" "$((after - before))" "$cpu" "$start_cpu" "$http" "$lost" "$tls" "$hits" "$bpf_ns" "$kthr" >&2
-    if [[ "$c" == *-paced ]]; then awk -v r="$rep" -v c="$c" '$1=="quantiles" {print "quantiles " r " " c " " $2 " " $3}' <<<"$out" >&2; fi
+    [[ "$c" == *-even ]] && sed -nE "s/^ *([0-9]+ requests in .*)/client $rep $c \1/p" <<<"$out" >&2
+    if [[ "$c" == *-paced || "$c" == *-even ]]; then awk -v r="$rep" -v c="$c" '$1=="quantiles" {print "quantiles " r " " c " " $2 " " $3}' <<<"$out" >&2; fi
     if [ -n "$svc_pid" ]; then
       sed -nE 's/^@us\[([0-9]+)\]: ([0-9]+)$/\1:\2/p' "$dir/svc.txt" | paste -sd, | sed "s/^/service $rep $c /" >&2
+      if [ "$stages" = 1 ]; then
+        for stage in reach work back exchange; do
+          sed -nE "s/^@$stage\\[([0-9]+)\\]: ([0-9]+)\$/\\1:\\2/p" "$dir/svc.txt" | paste -sd, | sed "s/^/stage $rep $c $stage /" >&2
+        done
+      fi
     fi
   done
 done
@@ -412,6 +458,7 @@ by = {c: [r for r in rows if r[0] == c] for c in conds}
 def base_of(c):
     # Each condition against the untraced run of its own workload: HTTP, HTTPS or paced.
     b = ("untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced")
+         else "untraced-even" if c.endswith("-even")
          else "untraced-h2" if c.endswith("-h2") else "untraced-go" if c.endswith("-go") else "untraced")
     return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
 print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8} {'start s':>7} {'bpf us/req':>10} {'kthr us/req':>11}")
