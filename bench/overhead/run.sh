@@ -72,17 +72,17 @@
 # milliseconds and sends every request then due at once: bursts of about six at 2 000 req/s, the last of which waits
 # for nginx to answer the others first. untraced-even, tattle-even, tattle-nosys-khttp-even and floor-default-even
 # are the -even twins; --service-time and --stages time them too.
-# --service-time measures, in every -paced condition, nginx's own time per request with bpftrace: from the worker's
+# --service-time measures, in every -paced and -even condition, nginx's own time per request with bpftrace: from the worker's
 # entry into the recvfrom that returns a request to the return of the writev that sends its response. It is the part
 # of the latency where tattle's work lands (its programs in those calls, its threads preempting the worker), without
 # the waits around it (the idle vCPUs' wake-ups, wrk) that move wrk's percentiles by milliseconds here. The same
 # bpftrace runs beside every condition, untraced too; its per-microsecond counts are the "service" lines.
 # --stages (implies --service-time) splits each paced request as its sockets see it, with the same bpftrace: from
-# wrk's send of the request to nginx's receive of it ("reach": nginx's wake-up, its epoll_wait and the call into
-# recvfrom), from that receive to nginx's send of the response ("work"), from that send to wrk's receive of it
-# ("back": wrk's wake-up and its read), and wrk's send to wrk's receive ("exchange"). Each point is the socket
-# layer's sock_send_length/sock_recv_length tracepoint, which fires after the call moved its bytes; the two ends of
-# a connection are matched by wrk's port. tattle's own programs on those tracepoints run before bpftrace's (they
+# the client's (wrk's or pace's) send of the request to nginx's receive of it ("reach": nginx's wake-up, its
+# epoll_wait and the call into recvfrom), from that receive to nginx's send of the response ("work"), from that send
+# to the client's receive of it ("back": the client's wake-up and its read), and the client's send to its receive
+# ("exchange"). Each point is the socket layer's sock_send_length/sock_recv_length tracepoint, which fires after the
+# call moved its bytes; the two ends of a connection are matched by the client's port. tattle's own programs on those tracepoints run before bpftrace's (they
 # attach first), so their time on nginx's receive counts in "reach", on nginx's send in "work". The stages are the
 # "stage" lines, per microsecond. On loopback the response reaches the client inside nginx's send, so the client can
 # read it before nginx's tracepoint fires: such a request has no "back" (1 % of them with the full trace, whose
@@ -379,7 +379,7 @@ for rep in $(seq "$reps"); do
     [[ "$c" == *-even ]] && client=pace
     if [ "$service_time" = 1 ] && [[ "$c" == *-paced || "$c" == *-even ]]; then
       split="" split_end=""
-      # wrk's port keys a connection: its own socket's local port, nginx's socket's remote one (network order).
+      # The client's port keys a connection: its own socket's local port, nginx's socket's remote one (network order).
       # shellcheck disable=SC2016 # bpftrace's own $variables
       [ "$stages" = 1 ] && split='
         tracepoint:sock:sock_send_length /comm == "'"$client"'" && args->ret > 0/ {
@@ -421,7 +421,13 @@ for rep in $(seq "$reps"); do
       # The Go server keeps no log: the requests wrk completed stand for it.
       [[ "$c" == *-go ]] && after=$((before + $(awk '/requests in/ {print $1}' <<<"$out")))
     fi
-    if [ -n "$svc_pid" ]; then kill -INT "$svc_pid"; wait "$svc_pid" || true; fi
+    if [ -n "$svc_pid" ]; then
+      # bpftrace 0.17 sometimes hangs after SIGINT here; SIGTERM then prints its maps and ends it.
+      kill -INT "$svc_pid"
+      for _ in $(seq 50); do kill -0 "$svc_pid" 2>/dev/null || break; sleep 0.1; done
+      kill -TERM "$svc_pid" 2>/dev/null || true
+      wait "$svc_pid" || true
+    fi
     bpf_ns=$(( $(bpf_run_ns) - b0 )) kthr=$(kthread_delta "$k0" "$(kthread_ticks)")
     read -r cpu http lost tls hits < <(stop_tracer "$c" "$t0")
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")

@@ -37,8 +37,10 @@ struct conn {
     uint64_t sent_ns;
     size_t got;
     long want; /* header length + Content-Length, once the headers are in; -1 before */
-    char buf[16384];
+    char buf[16384]; /* the response's head; the body is only counted */
 };
+
+static char body[65536];
 
 static struct conn conns[MAX_CONNS];
 static uint32_t hist[MAX_US + 1];
@@ -182,7 +184,7 @@ int main(int argc, char **argv)
                 continue;
             }
             struct conn *c = &conns[id];
-            ssize_t r = read(c->fd, c->buf + c->got, sizeof(c->buf) - c->got);
+            ssize_t r = c->want < 0 ? read(c->fd, c->buf + c->got, sizeof(c->buf) - c->got) : read(c->fd, body, sizeof(body));
             if (r <= 0) {
                 fprintf(stderr, "pace: the server closed a connection\n");
                 return 1;
@@ -190,8 +192,8 @@ int main(int argc, char **argv)
             c->got += (size_t)r;
             if (c->want < 0)
                 c->want = response_length(c);
-            if (c->want == 0 || c->got >= sizeof(c->buf)) {
-                fprintf(stderr, "pace: a response without Content-Length, or over %zu bytes\n", sizeof(c->buf));
+            if (c->want == 0 || (c->want < 0 && c->got >= sizeof(c->buf))) {
+                fprintf(stderr, "pace: a response without Content-Length, or a head over %zu bytes\n", sizeof(c->buf));
                 return 1;
             }
             if (c->want > 0 && c->got >= (size_t)c->want) {
