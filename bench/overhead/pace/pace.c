@@ -99,19 +99,6 @@ static void send_request(struct conn *c, const char *req, size_t len)
         die("write");
 }
 
-static size_t quantile_us(double p);
-
-/* The grid paced.lua prints: from the median up by 0.5, then 99 by 0.1 and 99.9 by 0.01. */
-static void print_quantiles(void)
-{
-    printf("quantiles %llu ", (unsigned long long)completed);
-    for (int i = 0; i < 118; i++) {
-        double p = i < 98 ? 50 + i * 0.5 : i < 108 ? 99 + (i - 98) * 0.1 : 99.9 + (i - 108) * 0.01;
-        printf("%s%g:%zu", i ? "," : "", p, quantile_us(p / 100));
-    }
-    printf("\n");
-}
-
 static size_t quantile_us(double p)
 {
     uint64_t rank = (uint64_t)(p * (double)completed + 0.5), acc = 0;
@@ -123,6 +110,17 @@ static size_t quantile_us(double p)
             return us;
     }
     return MAX_US;
+}
+
+/* The grid paced.lua prints: from the median up by 0.5, then 99 by 0.1 and 99.9 by 0.01. */
+static void print_quantiles(void)
+{
+    printf("quantiles %llu ", (unsigned long long)completed);
+    for (int i = 0; i < 118; i++) {
+        double p = i < 98 ? 50 + i * 0.5 : i < 108 ? 99 + (i - 98) * 0.1 : 99.9 + (i - 108) * 0.01;
+        printf("%s%g:%zu", i ? "," : "", p, quantile_us(p / 100));
+    }
+    printf("\n");
 }
 
 int main(int argc, char **argv)
@@ -158,13 +156,16 @@ int main(int argc, char **argv)
         die("epoll_ctl");
 
     uint64_t interval = (uint64_t)(1e9 / rate), start = now_ns(), end = start + (uint64_t)(seconds * 1e9);
-    uint64_t next = start + interval;
+    uint64_t next = start + interval; /* the timer's next expiry */
     uint64_t due = 0; /* requests due but not sent: every connection was busy */
     int cursor = 0;
-    struct itimerspec its = { 0 };
-    its.it_value.tv_sec = (time_t)(next / 1000000000u);
-    its.it_value.tv_nsec = (long)(next % 1000000000u);
-    timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    /* Periodic from an absolute start: the kernel counts the expiries, so a late wake-up loses none. */
+    struct itimerspec its = {
+        .it_value = { .tv_sec = (time_t)(next / 1000000000u), .tv_nsec = (long)(next % 1000000000u) },
+        .it_interval = { .tv_sec = (time_t)(interval / 1000000000u), .tv_nsec = (long)(interval % 1000000000u) },
+    };
+    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+        die("timerfd_settime");
 
     struct epoll_event events[MAX_CONNS + 1];
     while (now_ns() < end) {
@@ -175,12 +176,10 @@ int main(int argc, char **argv)
             uint32_t id = events[i].data.u32;
             if (id == MAX_CONNS) {
                 uint64_t ticks;
-                if (read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+                if (read(tfd, &ticks, sizeof(ticks)) == sizeof(ticks)) {
                     due += ticks;
-                next += ticks * interval;
-                its.it_value.tv_sec = (time_t)(next / 1000000000u);
-                its.it_value.tv_nsec = (long)(next % 1000000000u);
-                timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+                    next += ticks * interval;
+                }
                 continue;
             }
             struct conn *c = &conns[id];
