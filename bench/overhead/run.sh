@@ -21,7 +21,9 @@
 # burn-N and burn-idle trace nothing: beside the untraced server they run work that is not tracing
 # (bench/overhead/burn: memory copies), burn-N for N % of a CPU at normal priority on either CPU, as tattle runs,
 # burn-idle on wrk's CPU under SCHED_IDLE, where it takes only time that CPU would spend idle. They tell what any
-# work on this machine's CPUs costs the server from what tattle's costs it.
+# work on this machine's CPUs costs the server from what tattle's costs it. burn-N-even (e.g. burn-2-even: 200 us
+# of every 10 ms) is burn-N beside the untraced server under the even pace below: what any process that takes
+# tattle's share of a CPU at a light load, in bursts like its drains, adds to a paced request's latency.
 # The -https conditions run the same over TLS (nginx's second port, self-signed): tattle-https reads the plaintext
 # through its uprobes on libssl; bpftrace-https merely counts SSL_read/SSL_write calls with per-pid uprobes.
 # The -h2 conditions serve the same file with nghttpd (HTTP/2 over clear text, one worker pinned to CPU 0) under
@@ -71,7 +73,7 @@
 # the next idle connection of 16, by an absolute timer. wrk's delay hook times each connection in whole
 # milliseconds and sends every request then due at once: bursts of about six at 2 000 req/s, the last of which waits
 # for nginx to answer the others first. untraced-even, tattle-even, tattle-nosys-khttp-even and floor-default-even
-# are the -even twins; --service-time and --stages time them too.
+# are the -even twins, burn-N-even is burn-N under it; --service-time and --stages time them too.
 # --service-time measures, in every -paced and -even condition, nginx's own time per request with bpftrace: from the worker's
 # entry into the recvfrom that returns a request to the return of the writev that sends its response. It is the part
 # of the latency where tattle's work lands (its programs in those calls, its threads preempting the worker), without
@@ -103,7 +105,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced floor-default-paced untraced-even tattle-even tattle-nosys-khttp-even floor-default-even untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced floor-default-paced untraced-even tattle-even tattle-nosys-khttp-even floor-default-even burn-2-even burn-1-even untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0 service_time=0 stages=0 awake=0
 while [ $# -gt 0 ]; do
   case "$1" in
