@@ -2,7 +2,9 @@
 /* How long a task woken on a CPU waits for it while another task runs there in bursts, as a tracer's drain does.
  * The woken task blocks on a pipe on CPU 0; a writer on CPU 1 writes the time into the pipe every INTERVAL us, on
  * an absolute timer; a hog on CPU 0 at normal priority ("normal") reads memory for BURST us of every PERIOD us and
- * sleeps the rest, or is absent ("none"). Prints the wake-up latency's quantiles.
+ * sleeps the rest, or is absent ("none"). Prints the wake-up latency's quantiles, and apart from them the wake-ups
+ * sent while a burst ran: how long they waited against how much of the burst was left. One that waits until the
+ * burst ends was not given the CPU when it woke.
  *
  *   wake none|normal [BURST_US 300] [PERIOD_US 2000] [SECONDS 4] [INTERVAL_US 500]
  *
