@@ -23,6 +23,8 @@ import re
 import statistics
 import sys
 
+from conditions import baseline
+
 LINE = re.compile(r"rep (\d+) (\S+)\s+(\S+) req/s\s+p50 (\S+)\s+p99 (\S+)")
 QUANTILES = re.compile(r"quantiles (\d+) (\S+) (\d+) (\S+)")
 SERVICE = re.compile(r"service (\d+) (\S+) (\S+)")
@@ -41,13 +43,6 @@ def micros(text):
         if text.endswith(unit):
             return float(text[: -len(unit)]) * factor
     return float("nan")
-
-
-def baseline(condition):
-    for suffix in ("-https", "-paced", "-even", "-h2", "-go"):
-        if condition.endswith(suffix):
-            return "untraced" + suffix
-    return "untraced"
 
 
 def quartiles(values):

@@ -451,8 +451,9 @@ for rep in $(seq "$reps"); do
   done
 done
 
-python3 - "$results" "$conditions" "$(getconf CLK_TCK)" <<'PY'
+PYTHONPATH="$here" python3 - "$results" "$conditions" "$(getconf CLK_TCK)" <<'PY'
 import statistics, sys
+from conditions import baseline
 hz = int(sys.argv[3])
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 conds = sys.argv[2].split()
@@ -464,10 +465,8 @@ def ms(v):
     return float("nan")
 by = {c: [r for r in rows if r[0] == c] for c in conds}
 def base_of(c):
-    # Each condition against the untraced run of its own workload: HTTP, HTTPS or paced.
-    b = ("untraced-https" if c.endswith("-https") else "untraced-paced" if c.endswith("-paced")
-         else "untraced-even" if c.endswith("-even")
-         else "untraced-h2" if c.endswith("-h2") else "untraced-go" if c.endswith("-go") else "untraced")
+    # Each condition against the untraced run of its own workload.
+    b = baseline(c)
     return statistics.median(float(r[1]) for r in by[b]) if by.get(b) else float("nan")
 print(f"{'condition':15} {'req/s':>10} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'cpu/req us':>10} {'complete':>9} {'lost':>6} {'tls calls/req':>13} {'hits/req':>8} {'start s':>7} {'bpf us/req':>10} {'kthr us/req':>11}")
 ratios, complete, lost, traps, hits = {}, {}, {}, {}, {}
