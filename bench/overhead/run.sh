@@ -105,6 +105,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 # shellcheck source=bench/nginx-site.sh
 . "$here/../nginx-site.sh"
+# shellcheck source=bench/overhead/awake.sh
+. "$here/awake.sh"
 all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced floor-default-paced untraced-even tattle-even tattle-nosys-khttp-even floor-default-even burn-2-even burn-1-even untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0 service_time=0 stages=0 awake=0
 while [ $# -gt 0 ]; do
@@ -177,12 +179,7 @@ case " $conditions " in
 esac
 sink_pid=""
 spin_pids=()
-if [ "$awake" = 1 ]; then
-  for cpu in 0 1; do
-    chrt -i 0 taskset -c "$cpu" sh -c 'while :; do :; done' &
-    spin_pids+=("$!")
-  done
-fi
+[ "$awake" = 1 ] && keep_cpus_awake
 stats_before=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
   kill "$nginx_pid" "$h2_pid" $go_pid $sink_pid "${spin_pids[@]}" 2>/dev/null; wait "$nginx_pid" "$h2_pid" $go_pid $sink_pid "${spin_pids[@]}" 2>/dev/null || true; rm -rf "$dir"

@@ -5,6 +5,8 @@
 #   bench/overhead/wake/run.sh [--reps 3] [--seconds 4] [--bursts "100 300"] [--period-us 2000]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/overhead/awake.sh
+. "$here/../awake.sh"
 reps=3 secs=4 bursts="100 300" period=2000
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -17,14 +19,11 @@ while [ $# -gt 0 ]; do
 done
 [ "$(nproc)" -ge 2 ] || { echo "$0: needs two CPUs (the woken task's and the writer's)" >&2; exit 1; }
 bin=$(mktemp -d)
-spinners=()
-cleanup() { kill "${spinners[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$bin"; }
+spin_pids=()
+cleanup() { kill "${spin_pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$bin"; }
 trap cleanup EXIT
 cc -O2 -pthread "$here/wake.c" -o "$bin/wake"
-for cpu in 0 1; do
-  chrt -i 0 taskset -c "$cpu" sh -c 'while :; do :; done' &
-  spinners+=("$!")
-done
+keep_cpus_awake
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs; hog period $period us, wake-ups every 500 us for $secs s"
 for rep in $(seq "$reps"); do
   "$bin/wake" none 1 "$period" "$secs" | sed "s/^/rep $rep /"
