@@ -241,7 +241,9 @@ struct {
 /* Batch wake-ups: a wake-up per record costs the consumer ~15x the CPU. Each CPU wakes the consumer once per
  * cfg.wakeup_bytes it wrote; below that the consumer finds the data on its next poll (every few ms). Counting per
  * CPU, not asking the ring how much it holds (bpf_ringbuf_query), spares every record a read of the consumer's
- * position, a cache line the consumer's CPU writes. */
+ * position, a cache line the consumer's CPU writes. A consumer going idle fills every CPU's count (wake_acc) so that
+ * the next record wakes it: no test of its own here, which would cost every record a branch and the verifier a
+ * path at each of the many places this is inlined. */
 static __always_inline int output_flags(void *rec, __u64 size, bool data, __u64 flags)
 {
     __u32 zero = 0;

@@ -45,6 +45,8 @@ public sealed unsafe class BpfTracer : IDisposable
     private readonly List<BpfLinkHandle> _links = [];
     private readonly int _tracedFd;
     private readonly int _statsFd;
+    private readonly int _wakeAccFd;
+    private ulong[]? _wakeAccFull;
     private readonly int _cpus;
     private ExecMatches _execMatches = new();
     private ulong[] _callIds = []; // the ids of CallTracepoints, in order
@@ -60,8 +62,25 @@ public sealed unsafe class BpfTracer : IDisposable
         _statsFd = MapFd("stats");
         EventsFd = MapFd("events");
         SpawnsFd = MapFd("spawns");
+        _wakeAccFd = MapFd("wake_acc");
         _cpus = Libbpf.NumPossibleCpus();
         BodySkips = options.BodySkip ? new BodySkipMap(MapFd("body_skips"), MapFd("body_skips_live")) : null;
+    }
+
+    /// <summary>
+    /// Asks the kernel programs to wake the ring's consumer at the next record, whatever its size: the consumer is
+    /// about to sleep past its usual poll. Each CPU's count of the bytes it wrote since it last woke the consumer is
+    /// set to <see cref="TracerOptions.WakeupBytes"/>, so each CPU's next record wakes it (and restarts the count).
+    /// A record being written meanwhile may overwrite its CPU's count: that wake-up then waits for the next poll.
+    /// </summary>
+    public void WakeOnNextRecord()
+    {
+        uint key = 0;
+        _wakeAccFull ??= Enumerable.Repeat((ulong)Math.Max(1, Options.WakeupBytes), _cpus).ToArray(); // one slot per possible CPU
+        fixed (ulong* full = _wakeAccFull)
+        {
+            Errno.ThrowIfNegative(Libbpf.MapUpdateElem(_wakeAccFd, &key, full, 0), "asking for a wake-up at the next record");
+        }
     }
 
     /// <summary>Where parsers ask the kernel not to copy the rest of a body (null unless <see cref="TracerOptions.BodySkip"/>).</summary>

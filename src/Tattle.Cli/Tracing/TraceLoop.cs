@@ -70,7 +70,6 @@ internal interface ITraceTarget : IDisposable
 /// </summary>
 internal static class TraceLoop
 {
-    private const int PollMs = 10;
     private const long FlushEveryNs = 100_000_000;
     private const long StatsEveryNs = 500_000_000;
 
@@ -307,7 +306,7 @@ internal static class TraceLoop
             long lastFlush = 0, lastStats = 0;
             while (!stop)
             {
-                reader.Poll(PollMs);
+                reader.Next();
                 long now = WallClock.MonotonicNow();
                 if (pending.Take() is { } s)
                 {

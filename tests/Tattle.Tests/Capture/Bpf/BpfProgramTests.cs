@@ -188,6 +188,50 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(stats.Emitted, reader.Delivered);
     }
 
+    [SkippableTheory]
+    [InlineData(BpfVariantRequest.Fast)]
+    [InlineData(BpfVariantRequest.Fallback)]
+    public async Task IdleReader_IsWokenByTheNextRecord_NotByItsPoll(BpfVariantRequest variant)
+    {
+        Requires.RootAndBpf(output);
+        // One datagram is far below the bytes that wake the reader under load: only the idle request can make the
+        // kernel wake it, rather than the reader finding the record when its sleep ends.
+        using var tracer = BpfTracer.Load(new TracerOptions { Variant = variant });
+        var counter = new CountingSink();
+        using var reader = new RingBufferReader(tracer, new EventDecoder(counter));
+        for (int i = 0; i < 20 && !reader.Idle; i++)
+        {
+            reader.Next();
+        }
+        Assert.True(reader.Idle, "a reader that finds nothing should go idle");
+        ulong wakeupsBefore = reader.RecordWakeups;
+        Assert.Equal(0, reader.Next()); // asleep up to IdlePollMs with nothing to wake it: the poll's own end
+        Assert.Equal(wakeupsBefore, reader.RecordWakeups);
+
+        var script = """
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            s.sendto(b"x" * 64, s.getsockname())
+            """;
+        using var launcher = GatedLauncher.Start([Py.Exe, "-c", script]);
+        tracer.Trace(launcher.Pid);
+        launcher.Release();
+        var deadline = Stopwatch.StartNew();
+        int read = 0;
+        while (read == 0 && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            read = reader.Next();
+        }
+        await launcher.WaitForExitAsync(CancellationToken.None);
+        output.WriteLine($"first records {read}, kernel wake-ups {reader.RecordWakeups - wakeupsBefore}, idle after {reader.Idle}");
+        Assert.True(read > 0, "the traced process's records should reach the reader");
+        Assert.Equal(wakeupsBefore + 1, reader.RecordWakeups);
+        Assert.False(reader.Idle);
+        reader.Drain();
+        Assert.Equal(1, counter.SendRecords);
+    }
+
     /// <summary>Checks each datagram a sender made by the recipe of the test above.</summary>
     private sealed class CheckingSink : ITraceEventSink
     {
