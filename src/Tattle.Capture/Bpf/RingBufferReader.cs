@@ -25,7 +25,6 @@ public sealed unsafe class RingBufferReader : IDisposable
     private readonly EventDecoder _decoder;
     private readonly RingBufferHandle _ring;
     private int _quietPolls;
-    private bool _idle;
     private GCHandle _self;
     private ExceptionDispatchInfo? _failure;
 
@@ -43,7 +42,7 @@ public sealed unsafe class RingBufferReader : IDisposable
     public ulong RecordWakeups { get; private set; }
 
     /// <summary>Whether the reader sleeps until a record wakes it (see <see cref="Next"/>).</summary>
-    public bool Idle => _idle;
+    public bool Idle { get; private set; }
 
     /// <summary>The decoder records are handed to (also for records read from elsewhere than the ring).</summary>
     public EventDecoder Decoder => _decoder;
@@ -76,24 +75,19 @@ public sealed unsafe class RingBufferReader : IDisposable
     /// </summary>
     public int Next()
     {
-        int read = Poll(_idle ? IdlePollMs : BusyPollMs);
+        int read = Poll(Idle ? IdlePollMs : BusyPollMs);
+        if (read == 0 && !Idle && ++_quietPolls >= QuietPolls)
+        {
+            _tracer.WakeOnNextRecord();
+            Idle = true;
+            // A record written while the request was on its way woke nobody: read it now rather than after the sleep.
+            read = Poll(0);
+        }
         if (read > 0)
         {
             // Busy again. A CPU whose count the request filled and that has not written since wakes it once more.
             _quietPolls = 0;
-            _idle = false;
-        }
-        else if (!_idle && ++_quietPolls >= QuietPolls)
-        {
-            _tracer.WakeOnNextRecord();
-            _idle = true;
-            // A record written while the request was on its way woke nobody: read it now rather than after the sleep.
-            read = Poll(0);
-            if (read > 0)
-            {
-                _quietPolls = 0;
-                _idle = false;
-            }
+            Idle = false;
         }
         return read;
     }
