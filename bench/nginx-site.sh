@@ -38,3 +38,16 @@ nginx_page() {
   # shellcheck disable=SC2034 # read by the script that sources this file
   nginx_pid=$!
 }
+
+# nginx_worker DIR: waits up to 5 s for the worker of the nginx whose master is $nginx_pid (started with DIR's
+# nginx.conf) and sets worker; without one, prints nginx's error log and exits.
+nginx_worker() {
+  local dir=$1
+  for _ in $(seq 50); do
+    worker=$(pgrep -P "$nginx_pid" || true)
+    [ -n "$worker" ] && return 0
+    sleep 0.1
+  done
+  echo "nginx did not start: $(cat "$dir/error.log" 2>/dev/null)" >&2
+  exit 1
+}

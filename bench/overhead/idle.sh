@@ -36,8 +36,7 @@ cleanup() {
 trap cleanup EXIT
 cc -O2 "$here/pace/pace.c" -o "$dir/pace"
 nginx_page "$dir" 612 18096
-for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" nginx || true); [ -n "$worker" ] && break; sleep 0.1; done
-[ -n "$worker" ] || { echo "$0: nginx did not start" >&2; exit 1; }
+nginx_worker "$dir"
 
 # The sum of every thread's run time (ns) and of its times on a CPU ("slices": wake-ups, roughly).
 usage() {

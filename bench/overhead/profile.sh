@@ -7,6 +7,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+# shellcheck source=bench/nginx-site.sh
+. "$here/../nginx-site.sh"
 secs=5 scheme=http extra=() untraced=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,22 +30,14 @@ dir=$(mktemp -d /tmp/tattle-profile.XXXXXX)
 mkdir -p "$dir/www"
 head -c 612 /dev/zero | tr '\0' 'x' > "$dir/www/index.html"
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-cat > "$dir/nginx.conf" <<CONF
-user root; worker_processes 1; worker_cpu_affinity 01; daemon off;
-pid $dir/nginx.pid; error_log $dir/error.log;
-events { worker_connections 1024; }
-http {
-    access_log $dir/access.log; keepalive_requests 1000000; sendfile off;
-    server { listen 127.0.0.1:18090; root $dir/www; }
-    server { listen 127.0.0.1:18091 ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; root $dir/www; }
-}
-CONF
+nginx_site "$dir" "$dir/access.log" "listen 127.0.0.1:18090; root $dir/www;" \
+  "listen 127.0.0.1:18091 ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; root $dir/www;"
 nginx -c "$dir/nginx.conf" &
 nginx_pid=$!
 tracer=""
 cleanup() { [ -n "$tracer" ] && kill -TERM "$tracer" 2>/dev/null; kill "$nginx_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
-for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
+nginx_worker "$dir"
 url="http://127.0.0.1:18090/index.html"
 [ "$scheme" = https ] && url="https://127.0.0.1:18091/index.html"
 if [ "$untraced" = 0 ]; then

@@ -187,8 +187,7 @@ cleanup() {
 }
 trap cleanup EXIT
 [ "$bpf_stats" = 1 ] && sysctl -q kernel.bpf_stats_enabled=1
-for _ in $(seq 50); do worker=$(pgrep -P "$nginx_pid" || true); [ -n "$worker" ] && break; sleep 0.1; done
-[ -n "$worker" ] || { echo "nginx did not start: $(cat "$dir/error.log")" >&2; exit 1; }
+nginx_worker "$dir"
 url="http://127.0.0.1:$port/index.html"
 tls_url="https://127.0.0.1:$tls_port/index.html"
 h2_url="http://127.0.0.1:$h2_port/index.html"
