@@ -152,6 +152,9 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, EntryPoint = "ring_buffer__consume")]
     public static partial int RingBufferConsume(IntPtr rb);
 
+    [LibraryImport(Library, EntryPoint = "ring_buffer__epoll_fd")]
+    public static partial int RingBufferEpollFd(IntPtr rb);
+
     [LibraryImport(Library, EntryPoint = "ring_buffer__free")]
     public static partial void RingBufferFree(IntPtr rb);
 }

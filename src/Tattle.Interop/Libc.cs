@@ -24,6 +24,17 @@ public static unsafe partial class Libc
         public readonly long TotalNanoseconds => Seconds * 1_000_000_000 + Nanoseconds;
     }
 
+    public const short POLLIN = 0x1;
+
+    /// <summary>struct pollfd.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
+    }
+
     [LibraryImport(Library, EntryPoint = "geteuid")]
     public static partial uint GetEffectiveUserId();
 
@@ -62,6 +73,10 @@ public static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "clock_gettime", SetLastError = true)]
     public static partial int ClockGetTime(int clock, Timespec* ts);
+
+    /// <summary>poll(2); -1 with errno on failure (EINTR included).</summary>
+    [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
+    public static partial int Poll(PollFd* fds, nuint count, int timeoutMs);
 
     [LibraryImport(Library, EntryPoint = "pipe2", SetLastError = true)]
     private static partial int Pipe2(int* fds, int flags);

@@ -232,6 +232,66 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.Equal(1, counter.SendRecords);
     }
 
+    [SkippableFact]
+    public async Task SpawnWatcher_SleepsUntilASpawnOrItsEnd_WithNoTimedWakeUps()
+    {
+        Requires.RootAndBpf(output);
+        using var tracer = BpfTracer.Load(new TracerOptions { Spawns = true });
+        var spawns = new System.Collections.Concurrent.ConcurrentQueue<SpawnEvent>();
+        var watcher = new SpawnWatcher(tracer, spawns.Enqueue);
+        int tid;
+        try
+        {
+            var started = Stopwatch.StartNew();
+            while ((tid = watcher.ThreadId) == 0 && started.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                Thread.Sleep(10);
+            }
+            Assert.NotEqual(0, tid);
+            Thread.Sleep(50); // past its start: the priority, the first poll
+            long before = VoluntarySwitches(tid);
+            Thread.Sleep(600);
+            long idle = VoluntarySwitches(tid) - before;
+
+            using var launcher = GatedLauncher.Start([Py.Exe, "-c", "import os\npid = os.fork()\nos._exit(0) if pid == 0 else os.waitpid(pid, 0)"]);
+            tracer.Trace(launcher.Pid);
+            launcher.Release();
+            await launcher.WaitForExitAsync(CancellationToken.None);
+            var deadline = Stopwatch.StartNew();
+            while (!spawns.Any(s => !s.Exec && s.ParentPid == launcher.Pid) && deadline.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                Thread.Sleep(10);
+            }
+            output.WriteLine($"wake-ups in 600 ms idle: {idle}; spawns read: {string.Join(", ", spawns)}");
+            // A timed poll would wake it six times here (every 100 ms); only a stray signal may wake it once.
+            Assert.True(idle <= 1, $"the idle watcher woke {idle} times in 600 ms");
+            Assert.Contains(spawns, s => !s.Exec && s.ParentPid == launcher.Pid);
+        }
+        finally
+        {
+            watcher.Dispose();
+        }
+        // Dispose ends the wait at once: the thread is gone well inside Dispose's own one-second wait.
+        var gone = Stopwatch.StartNew();
+        while (Directory.Exists($"/proc/self/task/{tid}") && gone.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            Thread.Sleep(10);
+        }
+        Assert.False(Directory.Exists($"/proc/self/task/{tid}"), "the watcher's thread should end with Dispose");
+    }
+
+    private static long VoluntarySwitches(int tid)
+    {
+        foreach (var line in File.ReadLines($"/proc/self/task/{tid}/status"))
+        {
+            if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan("voluntary_ctxt_switches:".Length).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+        throw new InvalidOperationException($"no voluntary_ctxt_switches for thread {tid}");
+    }
+
     /// <summary>Checks each datagram a sender made by the recipe of the test above.</summary>
     private sealed class CheckingSink : ITraceEventSink
     {
