@@ -41,8 +41,9 @@ public sealed unsafe class SpawnWatcher : IDisposable
     public SpawnWatcher(BpfTracer tracer, Action<SpawnEvent> handler)
     {
         _handler = handler;
-        _ring = RingConsumer.Open(tracer, tracer.SpawnsFd, &OnSample, this, out _self, "creating the spawns ring's consumer");
+        // The pipe first: should it fail, no GC handle of the ring's consumer is left allocated (SafeHandles finalize).
         (_stopRead, _stopWrite) = Libc.Pipe();
+        _ring = RingConsumer.Open(tracer, tracer.SpawnsFd, &OnSample, this, out _self, "creating the spawns ring's consumer");
         _thread = new Thread(Run) { IsBackground = true, Name = "tattle-spawns" };
         _thread.Start();
     }
