@@ -25,6 +25,7 @@
 # of every 10 ms) is burn-N beside the untraced server under the even pace below: what any process that takes
 # tattle's share of a CPU at a light load, in bursts like its drains, adds to a paced request's latency. A -cpu0 or
 # -cpu1 suffix pins the burner to that CPU (burn-10-cpu1: wrk's): which of the two processes its time is taken from.
+# -pM before it sets the period to M us instead of 10 000 (burn-10-p1000: 100 us of every 1 ms): how long a burst is.
 # The -https conditions run the same over TLS (nginx's second port, self-signed): tattle-https reads the plaintext
 # through its uprobes on libssl; bpftrace-https merely counts SSL_read/SSL_write calls with per-pid uprobes.
 # The -h2 conditions serve the same file with nghttpd (HTTP/2 over clear text, one worker pinned to CPU 0) under
@@ -108,7 +109,7 @@ root="$(cd "$here/../.." && pwd)"
 . "$here/../nginx-site.sh"
 # shellcheck source=bench/overhead/awake.sh
 . "$here/awake.sh"
-all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-10-cpu0 burn-10-cpu1 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced floor-default-paced untraced-even tattle-even tattle-nosys-khttp-even floor-default-even burn-2-even burn-1-even untraced-h2 tattle-h2 untraced-go tattle-go"
+all="untraced tattle tattle-raw tattle-raw-stats tattle-live tattle-live-all tattle-nosys tattle-nosys-noparse tattle-nosys-snap64 tattle-nosys-light tattle-copy tattle-nosys-copy tattle-stats tattle-nosys-stats tattle-nosys-kstats tattle-kstats tattle-khttp tattle-nosys-khttp tattle-fallback tattle-agent tattle-agent-otlp tattle-agent-khttp tattle-agent-otlp-khttp tattle-pcap tattle-capture tattle-packets tattle-light tattle-noparse floor floor-events floor-default floor-nosys burn-10 burn-10-cpu0 burn-10-cpu1 burn-10-p1000 burn-idle tcpdump strace bpftrace untraced-https tattle-https tattle-raw-https tattle-nosys-https tattle-fallback-https bpftrace-https untraced-paced tattle-paced tattle-raw-paced tattle-idle-paced tattle-nosys-paced tattle-noparse-paced tattle-light-paced tattle-khttp-paced tattle-nosys-khttp-paced floor-paced floor-default-paced untraced-even tattle-even tattle-nosys-khttp-even floor-default-even burn-2-even burn-1-even untraced-h2 tattle-h2 untraced-go tattle-go"
 reps=5 secs=5 rate=2000 page_bytes=612 conditions="$all" bpf_stats=0 service_time=0 stages=0 awake=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -259,6 +260,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
     burn-*)
       local burn=("$dir/burn" "${c#burn-}")
       [ "$c" = burn-idle ] && burn=(chrt -i 0 taskset -c 1 "$dir/burn" 100)
+      [[ $c =~ -p([0-9]+)(-cpu[01])?$ ]] && burn+=("${BASH_REMATCH[1]}")
       case "$c" in *-cpu[01]) burn=(taskset -c "${c##*-cpu}" "${burn[@]}") ;; esac
       "${burn[@]}" > "$dir/t.err" 2>&1 &
       tracer_pid=$!
