@@ -160,7 +160,7 @@ struct tattle_spawn {
  * position where the body being read in each direction ends. A payload message that begins before it is not copied
  * up to it; one record flagged TATTLE_DATA_SKIPPED says how many bytes were left out. gen is the socket's
  * generation (tattle_data_event.gen): an entry left by a closed socket does not apply to a new one at its address.
- * Records wait in the ring until 256 KiB do or the consumer polls: a server writing a long body in one burst has
+ * Records wait in the ring until 32 KiB do or the consumer polls: a server writing a long body in one burst has
  * sent half of it before user space reads its head. On a connection that has had a long body, wake asks for the
  * next large call's record at once, as its head may begin another. Only user space writes this map, but for
  * clearing a wake bit once it has been used. */

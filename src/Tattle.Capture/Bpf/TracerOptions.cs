@@ -19,8 +19,13 @@ public sealed record TracerOptions
     /// <summary>Ring buffer size in bytes (a power of two, at least one page).</summary>
     public int RingBufferBytes { get; init; } = DefaultRingMiB << 20;
 
-    /// <summary>The consumer is woken once this much data waits; below it, it finds the data when it polls.</summary>
-    public long WakeupBytes { get; init; } = 256 << 10;
+    /// <summary>
+    /// The consumer is woken once this much data waits; below it, it finds the data when it polls. 32 KiB is about 27
+    /// requests of a saturated nginx, a drain of 0.1 ms: a drain of 256 KiB held a CPU for 0.5 ms, longer than the
+    /// server's queue of work, and on a machine the server and its clients fill, whichever of them waited for it lost
+    /// that time (docs/performance.md, "Shorter drains under load"). A light load still drains at the poll.
+    /// </summary>
+    public long WakeupBytes { get; init; } = 32 << 10;
 
     /// <summary>TCP payload calls only advance the byte counts in the kernel: no data events (--no-payload).</summary>
     public bool NoStreamPayload { get; init; }
