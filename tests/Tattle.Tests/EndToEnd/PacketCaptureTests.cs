@@ -54,7 +54,7 @@ public class PacketCaptureTests(ITestOutputHelper output)
         }
         Assert.Contains(rows, row => row[0].Contains("dir=out") && row[2] == $"{web.Port}");
         Assert.Contains(rows, row => row[0].Contains("dir=in") && row[1] == $"{web.Port}");
-        var uris = PcapTools.TsharkFiltered(pcap, "http.request", "http.request.uri");
+        var uris = PcapTools.TsharkHttp(pcap, web.Port, "http.request", "http.request.uri");
         Assert.Equal(["/index.html"], uris.Select(u => u[0]));
         Assert.Contains($"{pcap}: {expected} packets ({expected} of traced processes)", r.Stderr); // the rest of the line counts what was not written
         File.Delete(pcap);

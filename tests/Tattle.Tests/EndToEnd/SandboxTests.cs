@@ -71,11 +71,11 @@ public class SandboxTests(ITestOutputHelper output)
         Assert.Contains($"{inet.Address}:8000", r.Stderr); // the summary row
 
         // tshark reads the capture of the host veth: the request and the response, tagged with curl.
-        var uris = PcapTools.TsharkFiltered(pcap, "http.request", "http.request.uri", "ip.dst", "frame.comment");
+        var uris = PcapTools.TsharkHttp(pcap, 8000, "http.request", "http.request.uri", "ip.dst", "frame.comment");
         var request = Assert.Single(uris);
         Assert.Equal(["/index.html", inet.Address], request[..2]);
         Assert.StartsWith($"pid={open.GetProperty("pid").GetInt32()} comm=curl", request[2]);
-        Assert.Equal(["200"], PcapTools.TsharkFiltered(pcap, "http.response", "http.response.code").Select(row => row[0]));
+        Assert.Equal(["200"], PcapTools.TsharkHttp(pcap, 8000, "http.response", "http.response.code").Select(row => row[0]));
         File.Delete(pcap);
         before.AssertUnchanged();
     }

@@ -233,8 +233,17 @@ internal static class PcapTools
 
     /// <summary>tshark's fields of the packets matching a display filter (-Y), one row per packet.</summary>
     public static string[][] TsharkFiltered(string file, string? displayFilter, params string[] fields) =>
-        Lines(Run("tshark", ["-r", file, .. displayFilter is null ? Array.Empty<string>() : ["-Y", displayFilter], "-T", "fields",
-            "-E", "separator=/t", .. fields.SelectMany(f => new[] { "-e", f })]))
+        Tshark(file, displayFilter is null ? [] : ["-Y", displayFilter], fields);
+
+    /// <summary>
+    /// <see cref="TsharkFiltered"/> with TCP port <paramref name="httpPort"/> decoded as HTTP. Otherwise tshark picks a
+    /// dissector by either port, and a client's ephemeral port may be one it knows: 48898 reads as Beckhoff's AMS.
+    /// </summary>
+    public static string[][] TsharkHttp(string file, int httpPort, string displayFilter, params string[] fields) =>
+        Tshark(file, ["-d", $"tcp.port=={httpPort},http", "-Y", displayFilter], fields);
+
+    private static string[][] Tshark(string file, string[] options, string[] fields) =>
+        Lines(Run("tshark", ["-r", file, .. options, "-T", "fields", "-E", "separator=/t", .. fields.SelectMany(f => new[] { "-e", f })]))
             .Select(l => l.Split('\t')).ToArray();
 
     /// <summary>frame.time_epoch ("1700000000.123456789" or fewer digits) as Unix nanoseconds.</summary>
