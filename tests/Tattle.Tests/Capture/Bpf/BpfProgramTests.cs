@@ -251,11 +251,12 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
             // Counted from its first wait on: its start (the thread's creation, the priority) may block on the way
             // there, and on a loaded machine that can take longer than any fixed pause.
             var waiting = Stopwatch.StartNew();
-            while (!InPoll(tid) && waiting.Elapsed < TimeSpan.FromSeconds(5))
+            string call;
+            while (!InPoll(call = CurrentCall(tid)) && waiting.Elapsed < TimeSpan.FromSeconds(5))
             {
                 Thread.Sleep(10);
             }
-            Assert.True(InPoll(tid), $"the watcher's thread never waited in poll(2): {File.ReadAllText($"/proc/self/task/{tid}/syscall").Trim()}");
+            Assert.True(InPoll(call), $"the watcher's thread never waited in poll(2): {call}");
             long before = VoluntarySwitches(tid);
             Thread.Sleep(600);
             long idle = VoluntarySwitches(tid) - before;
@@ -287,8 +288,11 @@ public sealed class BpfProgramTests(ITestOutputHelper output)
         Assert.False(Directory.Exists($"/proc/self/task/{tid}"), "the watcher's thread should end with Dispose");
     }
 
-    /// <summary>Whether the thread sits in poll(2) or ppoll(2) (x86-64's calls 7 and 271), by the kernel's record of its current call.</summary>
-    private static bool InPoll(int tid) => File.ReadAllText($"/proc/self/task/{tid}/syscall").Split(' ')[0] is "7" or "271";
+    /// <summary>The thread's current call as the kernel records it: its number and arguments, or "running".</summary>
+    private static string CurrentCall(int tid) => File.ReadAllText($"/proc/self/task/{tid}/syscall").Trim();
+
+    /// <summary>Whether a call read by <see cref="CurrentCall"/> is poll(2) or ppoll(2) (x86-64's calls 7 and 271).</summary>
+    private static bool InPoll(string call) => call.Split(' ')[0] is "7" or "271";
 
     private static long VoluntarySwitches(int tid)
     {
