@@ -28,12 +28,35 @@ public sealed class LaunchTests(ITestOutputHelper output)
     public async Task Run_NoFollowOrphans_StopsAtTheCommandsExitAndCountsWhatStillRuns()
     {
         Requires.RootAndBpf(output);
-        var r = await TattleCli.RunAsync(["run", "-q", "--no-follow-orphans", "--", "sh", "-c", "sleep 3 & echo started"]);
-        output.WriteLine(r.ToString());
-        Assert.Equal(0, r.ExitCode);
-        Assert.True(r.Summary.GetProperty("duration_ms").GetDouble() < 2500);
-        Assert.Equal(1, r.Summary.GetProperty("still_running").GetInt32());
-        Assert.Contains("1 still running", r.Stderr);
+        // The orphan sleeps far longer than any loaded machine takes to start and stop tattle: a run that waited
+        // for it would last 30 s and count nothing still running, so the bound below has room to spare.
+        string pidFile = Path.Combine(Path.GetTempPath(), $"tattle-orphan-{Guid.NewGuid():N}.pid");
+        try
+        {
+            var r = await TattleCli.RunAsync(["run", "-q", "--no-follow-orphans", "--", "sh", "-c", $"sleep 30 & echo $! > {pidFile}"]);
+            output.WriteLine(r.ToString());
+            Assert.Equal(0, r.ExitCode);
+            Assert.Equal(1, r.Summary.GetProperty("still_running").GetInt32());
+            Assert.Contains("1 still running", r.Stderr);
+            double ms = r.Summary.GetProperty("duration_ms").GetDouble();
+            Assert.True(ms < 20_000, $"the run lasted {ms:F0} ms: it waited for the orphan");
+        }
+        finally
+        {
+            if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int orphan))
+            {
+                try
+                {
+                    using var sleeper = System.Diagnostics.Process.GetProcessById(orphan);
+                    sleeper.Kill();
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    // already gone
+                }
+            }
+            File.Delete(pidFile);
+        }
     }
 
     [SkippableFact]
