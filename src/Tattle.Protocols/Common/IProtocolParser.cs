@@ -52,16 +52,32 @@ public sealed record ProtocolSwitch(string Protocol, ProtocolMessage? Upgraded);
 public interface IMessageSink
 {
     void OnMessage(ProtocolMessage message);
+
+    /// <summary>
+    /// The sink is done with a message when <see cref="OnMessage"/> returns (it keeps what it needs in other
+    /// objects): a parser may then reuse the message's objects for its next message instead of allocating new ones.
+    /// </summary>
+    bool ConsumesAtOnce => false;
 }
 
 /// <summary>A parsed exchange or message; times are monotonic nanoseconds.</summary>
 public abstract record ProtocolMessage
 {
+    private long _startNs;
+    private long _endNs;
+
     /// <summary>When the first byte of the exchange (the request, usually) arrived.</summary>
-    public required long StartNs { get; init; }
+    public required long StartNs { get => _startNs; init => _startNs = value; }
 
     /// <summary>When the exchange completed (the last byte of the response, usually).</summary>
-    public required long EndNs { get; init; }
+    public required long EndNs { get => _endNs; init => _endNs = value; }
+
+    /// <summary>Sets the times of a message object its parser reuses (see <see cref="IMessageSink.ConsumesAtOnce"/>).</summary>
+    private protected void Retime(long startNs, long endNs)
+    {
+        _startNs = startNs;
+        _endNs = endNs;
+    }
 
     /// <summary>
     /// The message's record on the connection <paramref name="context"/> describes. Every message type says how

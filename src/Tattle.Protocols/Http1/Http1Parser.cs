@@ -25,6 +25,16 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
 
     private bool _stopped;
 
+    /// <summary>
+    /// The sink is done with each exchange when it returns: the exchange, and the requests and responses each
+    /// pending slot holds, are refilled instead of allocated (a keep-alive connection then makes none per exchange).
+    /// </summary>
+    private readonly bool _reuse = sink.ConsumesAtOnce;
+
+    private HttpExchange? _spareExchange;
+
+    private HttpResponse? _spareOrphanResponse;
+
     public string Name => Http1Protocol.Name;
 
     public ProtocolSwitch? Switch { get; private set; }
@@ -234,8 +244,9 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
             if (upgrade is { Length: > 0 })
             {
                 var request = target?.Request;
+                // The switch outlives this call: it takes its own copy of a request the parser would refill.
                 Switch = new ProtocolSwitch(upgrade.Trim(), request is null ? null
-                    : new HttpExchange { StartNs = request.StartNs, EndNs = context.NowNs, Request = request });
+                    : new HttpExchange { StartNs = request.StartNs, EndNs = context.NowNs, Request = _reuse ? request with { } : request });
             }
             Complete(side, context.NowNs, truncated: false, upgrade);
             StopAt(context.NowNs);
@@ -309,7 +320,7 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
             if (_pending.Count > 0)
             {
                 var entry = _pending[_pending.Count - 1];
-                entry.Request = draft.ToRequest(side.Body, nowNs, truncated);
+                entry.Request = draft.FillRequest(_reuse ? entry.SpareRequest ??= new() : new(), side.Body, nowNs, truncated);
             }
             draft.Reset(listsHandedOver: true);
             Flush();
@@ -317,19 +328,13 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
         }
 
         bool endedAtClose = !truncated && side.Body.Mode == BodyMode.UntilClose;
-        var response = draft.ToResponse(side.Body, nowNs, truncated, endedAtClose);
+        var into = !_reuse ? new HttpResponse() : side.Orphan ? _spareOrphanResponse ??= new() : _pending[_answered].SpareResponse ??= new();
+        var response = draft.FillResponse(into, side.Body, nowNs, truncated, endedAtClose);
         draft.Reset(listsHandedOver: true);
         if (side.Orphan)
         {
             // Its request was sent before tracing began.
-            sink.OnMessage(new HttpExchange
-            {
-                StartNs = response.StartNs,
-                EndNs = response.EndNs,
-                Response = response,
-                Upgrade = upgrade,
-                Interim = (IReadOnlyList<int>?)side.OrphanInterim ?? [],
-            });
+            sink.OnMessage(Exchange(response.StartNs, response.EndNs, null, response, upgrade, side.OrphanInterim));
         }
         else
         {
@@ -428,15 +433,13 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
     {
         var request = entry.Request!;
         var response = entry.Response;
-        sink.OnMessage(new HttpExchange
-        {
-            StartNs = request.StartNs,
-            EndNs = response?.EndNs ?? request.EndNs,
-            Request = request,
-            Response = response,
-            Upgrade = entry.Upgrade,
-            Interim = (IReadOnlyList<int>?)entry.Interim ?? [],
-        });
+        sink.OnMessage(Exchange(request.StartNs, response?.EndNs ?? request.EndNs, request, response, entry.Upgrade, entry.Interim));
+    }
+
+    private HttpExchange Exchange(long startNs, long endNs, HttpRequest? request, HttpResponse? response, string? upgrade, List<int>? interim)
+    {
+        var exchange = _reuse ? _spareExchange ??= new HttpExchange { StartNs = 0, EndNs = 0 } : new HttpExchange { StartNs = 0, EndNs = 0 };
+        return exchange.Refill(startNs, endNs, request, response, upgrade, (IReadOnlyList<int>?)interim ?? []);
     }
 
     private ParseResult Refuse(Side side)
@@ -489,6 +492,11 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
         public HttpRequest? Request;
 
         public HttpResponse? Response;
+
+        /// <summary>With a sink that consumes at once: the objects this slot refills, kept when it is cleared.</summary>
+        public HttpRequest? SpareRequest;
+
+        public HttpResponse? SpareResponse;
 
         /// <summary>The final response is over, or was lost in a gap (then <see cref="Response"/> stays null).</summary>
         public bool ResponseDone;

@@ -107,43 +107,41 @@ internal sealed class MessageDraft
         return _handed;
     }
 
-    public HttpRequest ToRequest(in HttpBodyReader body, long endNs, bool truncated) => new()
+    /// <summary>Fills <paramref name="into"/> (a new request, or one the parser reuses) with the message read.</summary>
+    public HttpRequest FillRequest(HttpRequest into, in HttpBodyReader body, long endNs, bool truncated)
     {
-        Method = Method,
-        Target = Target,
-        Host = Host,
-        Version = Version,
-        Headers = Hand(),
-        Trailers = (IReadOnlyList<HttpHeader>?)Trailers ?? [],
-        HeadBytes = HeadBytes,
-        BodyBytes = body.WireBytes,
-        Body = body.Captured,
-        ContentEncoding = ContentEncoding,
-        Chunked = Chunked,
-        UnseenBytes = body.UnseenBytes,
-        Truncated = truncated,
-        StartNs = StartNs,
-        EndNs = endNs,
-    };
+        into.Method = Method;
+        into.Target = Target;
+        into.Host = Host;
+        Fill(into, body, endNs, truncated);
+        return into;
+    }
 
-    public HttpResponse ToResponse(in HttpBodyReader body, long endNs, bool truncated, bool endedAtClose) => new()
+    /// <summary>Fills <paramref name="into"/> (a new response, or one the parser reuses) with the message read.</summary>
+    public HttpResponse FillResponse(HttpResponse into, in HttpBodyReader body, long endNs, bool truncated, bool endedAtClose)
     {
-        Status = Status,
-        Reason = Reason,
-        Version = Version,
-        Headers = Hand(),
-        Trailers = (IReadOnlyList<HttpHeader>?)Trailers ?? [],
-        HeadBytes = HeadBytes,
-        BodyBytes = body.WireBytes,
-        Body = body.Captured,
-        ContentEncoding = ContentEncoding,
-        Chunked = Chunked,
-        UnseenBytes = body.UnseenBytes,
-        Truncated = truncated,
-        EndedAtClose = endedAtClose,
-        StartNs = StartNs,
-        EndNs = endNs,
-    };
+        into.Status = Status;
+        into.Reason = Reason;
+        into.EndedAtClose = endedAtClose;
+        Fill(into, body, endNs, truncated);
+        return into;
+    }
+
+    private void Fill(HttpMessageInfo into, in HttpBodyReader body, long endNs, bool truncated)
+    {
+        into.Version = Version;
+        into.Headers = Hand();
+        into.Trailers = (IReadOnlyList<HttpHeader>?)Trailers ?? [];
+        into.HeadBytes = HeadBytes;
+        into.BodyBytes = body.WireBytes;
+        into.Body = body.Captured;
+        into.ContentEncoding = ContentEncoding;
+        into.Chunked = Chunked;
+        into.UnseenBytes = body.UnseenBytes;
+        into.Truncated = truncated;
+        into.StartNs = StartNs;
+        into.EndNs = endNs;
+    }
 }
 
 /// <summary>

@@ -12,6 +12,9 @@ internal interface IDecoderEvents
     void OnGap(Direction direction, long bytes, GapReason reason);
 
     void OnProtocol(string protocol);
+
+    /// <summary>Done with each message when <see cref="OnMessage"/> returns (see <see cref="IMessageSink.ConsumesAtOnce"/>).</summary>
+    bool ConsumesAtOnce => false;
 }
 
 /// <summary>
@@ -189,6 +192,8 @@ internal sealed class ConnectionDecoder : IStreamConsumer, IMessageSink
     }
 
     void IMessageSink.OnMessage(ProtocolMessage message) => _events.OnMessage(message);
+
+    bool IMessageSink.ConsumesAtOnce => _events.ConsumesAtOnce;
 
     void IStreamConsumer.OnBytes(DataStream stream)
     {

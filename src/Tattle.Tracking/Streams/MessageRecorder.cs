@@ -33,6 +33,9 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
         writer.Message(Current, message.ToRecord(this));
     }
 
+    // A record copies what it shows out of the message (arrays handed to it are never changed again).
+    public bool ConsumesAtOnce => true;
+
     public MessageHeader Header(long startMonoNs) => writer.Header(Current, startMonoNs);
 
     public bool Tls => tls is not null;

@@ -236,6 +236,72 @@ public sealed class Http1ParserTests
         Assert.Equal("0", x[2].Response!.Headers[5].Value);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AKeepAliveConnection_RefillsItsExchangeForASinkThatConsumesAtOnce_AndAllocatesForOneThatKeeps(bool consumesAtOnce)
+    {
+        var f = new StreamFeeder(Http1Protocol.Info, consumesAtOnce: consumesAtOnce);
+        var handed = new List<(HttpExchange Exchange, HttpRequest? Request, HttpResponse? Response)>();
+        f.Sink.OnHanded = m => handed.Add(((HttpExchange)m, ((HttpExchange)m).Request, ((HttpExchange)m).Response));
+        string[] paths = ["/a", "/b?x=1", "/c", "/d", "/e"];
+        int[] statuses = [200, 404, 204, 204, 204];
+        // Two requests pipelined, then three alone: the pending queue's ring of four slots comes back to the first.
+        Send(f, Request, $"GET {paths[0]} HTTP/1.1\r\nHost: h\r\n\r\nPOST {paths[1]} HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+        Send(f, Response, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+        for (int i = 2; i < paths.Length; i++)
+        {
+            Send(f, Request, $"GET {paths[i]} HTTP/1.1\r\n\r\n");
+            Send(f, Response, "HTTP/1.1 204 No Content\r\n\r\n");
+        }
+        // Then a response whose request came before tracing.
+        Send(f, Response, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+
+        var x = Exchanges(f);
+        Assert.Equal(6, x.Count);
+        for (int i = 0; i < paths.Length; i++)
+        {
+            Assert.Equal((paths[i], statuses[i]), (x[i].Request!.Target, x[i].Response!.Status));
+            Assert.Equal((x[i].Request!.StartNs, x[i].Response!.EndNs), (x[i].StartNs, x[i].EndNs));
+        }
+        Assert.Equal((2L, 3L, "Host"), (x[1].Request!.BodyBytes, x[0].Response!.BodyBytes, x[0].Request!.Headers[0].Name));
+        Assert.Equal(("POST", "h"), (x[1].Request!.Method, x[0].Request!.Host));
+        Assert.Null(x[2].Request!.Host);
+        Assert.Empty(x[2].Request!.Headers);
+        Assert.Null(x[5].Request);
+        Assert.Equal(200, x[5].Response!.Status);
+
+        Assert.Equal(6, handed.Count);
+        if (consumesAtOnce)
+        {
+            Assert.All(handed, h => Assert.Same(handed[0].Exchange, h.Exchange));
+            Assert.Same(handed[0].Request, handed[4].Request); // the first slot's request, refilled
+            Assert.Same(handed[0].Response, handed[4].Response);
+            Assert.NotSame(handed[0].Request, handed[1].Request);
+            Assert.Equal(paths[4], handed[0].Request!.Target);
+        }
+        else
+        {
+            Assert.Equal(6, handed.Select(h => h.Exchange).Distinct(ReferenceEqualityComparer.Instance).Count());
+            Assert.NotSame(handed[0].Request, handed[4].Request);
+            Assert.Equal(paths[0], handed[0].Request!.Target); // kept as reported
+        }
+    }
+
+    [Fact]
+    public void AnUpgradedRequest_IsTheSwitchsOwnCopy_WhenTheParserRefillsItsObjects()
+    {
+        var f = new StreamFeeder(Http1Protocol.Info, consumesAtOnce: true);
+        HttpRequest? reported = null;
+        f.Sink.OnHanded = m => reported = ((HttpExchange)m).Request;
+        Send(f, Request, "GET /up HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+        Send(f, Response, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n");
+        Assert.NotNull(reported);
+        var upgraded = Assert.IsType<HttpExchange>(f.Parser.Switch!.Upgraded);
+        Assert.NotSame(reported, upgraded.Request);
+        Assert.Equal(("/up", "h"), (upgraded.Request!.Target, upgraded.Request.Host));
+    }
+
     [Fact]
     public void ARepeatedTarget_IsRedactedOrNotAsEachParserAsks_AndNamesItsHostEachTime()
     {

@@ -49,7 +49,10 @@ public sealed class ProtocolFeeder : IMessageSink
 
     public IEnumerable<T> Of<T>() => Messages.OfType<T>();
 
-    void IMessageSink.OnMessage(ProtocolMessage message) => Messages.Add(message);
+    void IMessageSink.OnMessage(ProtocolMessage message) => Messages.Add(MessageSnapshot.Of(message));
+
+    // As the trace's recorder: parsers run the path they run live, and the feeder keeps copies.
+    bool IMessageSink.ConsumesAtOnce => true;
 
     /// <summary>Bytes of a stream direction arrive.</summary>
     public void Feed(MessageKind kind, ReadOnlySpan<byte> bytes, bool endOfStream = false)

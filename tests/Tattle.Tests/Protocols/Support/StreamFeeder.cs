@@ -16,9 +16,10 @@ public sealed class StreamFeeder
     private readonly Direction[] _directions = [new(), new()];
     private readonly int _maxCalls;
 
-    public StreamFeeder(ProtocolInfo protocol, ParserOptions? options = null, int maxCalls = 1_000_000)
+    /// <param name="consumesAtOnce">The sink copies each message and lets the parser refill it (as live), or keeps it.</param>
+    public StreamFeeder(ProtocolInfo protocol, ParserOptions? options = null, int maxCalls = 1_000_000, bool consumesAtOnce = true)
     {
-        Sink = new CollectingSink();
+        Sink = new CollectingSink(consumesAtOnce);
         _parser = protocol.Create(options ?? ParserOptions.Default, Sink);
         _maxCalls = maxCalls;
     }
@@ -158,12 +159,21 @@ public sealed class StreamFeeder
         }
     }
 
-    /// <summary>Collects what a parser reports.</summary>
-    public sealed class CollectingSink : IMessageSink
+    /// <summary>Collects what a parser reports: copies of it when <paramref name="consumesAtOnce"/> (see <see cref="MessageSnapshot"/>).</summary>
+    public sealed class CollectingSink(bool consumesAtOnce = true) : IMessageSink
     {
         public List<ProtocolMessage> Messages { get; } = [];
 
-        public void OnMessage(ProtocolMessage message) => Messages.Add(message);
+        /// <summary>Sees each message object as handed over, the parser's own, while the call lasts.</summary>
+        public Action<ProtocolMessage>? OnHanded { get; set; }
+
+        public bool ConsumesAtOnce => consumesAtOnce;
+
+        public void OnMessage(ProtocolMessage message)
+        {
+            OnHanded?.Invoke(message);
+            Messages.Add(consumesAtOnce ? MessageSnapshot.Of(message) : message);
+        }
     }
 
     private sealed class Direction
