@@ -9,4 +9,7 @@ internal sealed class DiscardSink : IMessageSink
     public int Count { get; private set; }
 
     public void OnMessage(ProtocolMessage message) => Count++;
+
+    // Done with each message at once, as the trace's recorder is: parsers take the path they take live.
+    public bool ConsumesAtOnce => true;
 }
