@@ -45,15 +45,7 @@ public sealed class LaunchTests(ITestOutputHelper output)
         {
             if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out int orphan))
             {
-                try
-                {
-                    using var sleeper = System.Diagnostics.Process.GetProcessById(orphan);
-                    sleeper.Kill();
-                }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-                {
-                    // already gone
-                }
+                Tattle.Interop.Libc.Kill(orphan, 9); // ESRCH if it is already gone
             }
             File.Delete(pidFile);
         }
