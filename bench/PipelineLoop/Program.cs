@@ -7,15 +7,17 @@ using Tattle.Records;
 // One stage of tattle's user-space pipeline in a loop, built the way tattle ships (native AOT) or with the JIT, for
 // bench/PipelineLoop/run.sh to interleave:
 //   Tattle.Bench.PipelineLoop [--stage track|parse|json|stats] [--exchanges N] [--connections C] [--cold]
-//                             [--burst N --pause-ms M] [--out FILE]
+//                             [--distinct-targets] [--burst N --pause-ms M] [--out FILE]
 // Prints the wall and CPU time per exchange and the gen0 collections; the stages are PipelineBenchmarks' own.
+// --distinct-targets (with --cold) gives each exchange's request a path of its own, as a client that never repeats
+// itself sends, where the default repeats wrk's "GET /".
 // --burst and --pause-ms run N exchanges, then sleep M ms, as tattle drains its ring (about 230 exchanges every
 // 5.5 ms under the overhead benchmark's load): beside a loaded server, what its work costs in short bursts.
 // --out writes the json stage's lines to FILE as tattle writes its --json file (else they go to a null stream), so
 // the CPU per exchange includes the file system's share.
 string stage = "json";
 int exchanges = 2_000_000, connections = 1, burst = 0, pauseMs = 0;
-bool cold = false;
+bool cold = false, distinct = false;
 string? outPath = null;
 for (int i = 0; i < args.Length; i++)
 {
@@ -25,11 +27,12 @@ for (int i = 0; i < args.Length; i++)
         case "--exchanges" when i + 1 < args.Length: exchanges = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--connections" when i + 1 < args.Length: connections = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--cold": cold = true; break;
+        case "--distinct-targets": distinct = true; break;
         case "--burst" when i + 1 < args.Length: burst = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--pause-ms" when i + 1 < args.Length: pauseMs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--out" when i + 1 < args.Length: outPath = args[++i]; break;
         default:
-            Console.Error.WriteLine($"pipeline-loop: unknown argument {args[i]} (--stage track|parse|json|stats, --exchanges N, --connections C, --cold, --burst N --pause-ms M, --out FILE)");
+            Console.Error.WriteLine($"pipeline-loop: unknown argument {args[i]} (--stage track|parse|json|stats, --exchanges N, --connections C, --cold, --distinct-targets, --burst N --pause-ms M, --out FILE)");
             return 2;
     }
 }
@@ -40,7 +43,7 @@ if (stage is not ("track" or "parse" or "json" or "stats"))
 }
 IRecordSink sink = stage is "track" or "parse" ? new PipelineExchange.DiscardRecords()
     : outPath is not null ? JsonLinesSink.Open(outPath) : new JsonLinesSink(Stream.Null);
-var exchange = new PipelineExchange(sink, parse: stage != "track", stats: stage == "stats", connections: connections, coldBytes: cold);
+var exchange = new PipelineExchange(sink, parse: stage != "track", stats: stage == "stats", connections: connections, coldBytes: cold, distinctTargets: distinct);
 // Warm-up: every connection adopted and announced, the JIT's tiers settled, the buffer pool filled.
 for (int i = 0; i < Math.Min(exchanges, 200_000); i++)
 {
@@ -72,5 +75,5 @@ if (records != expected)
     return 1;
 }
 Console.WriteLine(FormattableString.Invariant(
-    $"stage {stage} connections {connections} bytes {(cold ? "cold" : "hot")} burst {burst} wall_ns {wall.Elapsed.TotalNanoseconds / exchanges:F0} cpu_ns {cpuNs:F0} gen0 {GC.CollectionCount(0) - gen0}"));
+    $"stage {stage} connections {connections} bytes {(cold ? "cold" : "hot")}{(distinct ? " targets distinct" : "")} burst {burst} wall_ns {wall.Elapsed.TotalNanoseconds / exchanges:F0} cpu_ns {cpuNs:F0} gen0 {GC.CollectionCount(0) - gen0}"));
 return 0;

@@ -13,7 +13,9 @@ namespace Tattle.Bench.Protocols;
 /// the next keep-alive exchange (wrk's request as nginx receives it, nginx's response head and 612-byte body as one
 /// writev) on one of <c>connections</c> accepted from wrk, taken in turn as wrk's connections are. With
 /// <c>coldBytes</c> every run reads its bytes from the next slot of a 32 MiB buffer, out of the caches as the
-/// ring's records are when a drain reaches them; otherwise from the same two arrays.
+/// ring's records are when a drain reaches them; otherwise from the same two arrays. With
+/// <c>distinctTargets</c> as well, each slot's request asks for a path of its own (/0000001, /0000002…), as a
+/// client that never repeats itself does.
 /// </summary>
 internal sealed class PipelineExchange
 {
@@ -36,18 +38,23 @@ internal sealed class PipelineExchange
         "Accept-Ranges: bytes\r\n" +
         "\r\n" + new string('x', 612));
 
-    private static readonly int Slot = Request.Length + Response.Length;
+    private static readonly byte[] NumberedRequest = Encoding.ASCII.GetBytes("GET /0000000 HTTP/1.1\r\nHost: 127.0.0.1:18080\r\n\r\n");
 
     private readonly TraceSession _session;
     private readonly ulong[] _sent;
     private readonly ulong[] _received;
     private readonly byte[] _bytes;
     private readonly int _slots;
+    private readonly int _requestLength;
+    private readonly int _slot;
     private long _now = 1_000_000_000;
     private int _run;
 
-    public PipelineExchange(IRecordSink sink, bool parse, bool stats = false, int connections = 1, bool coldBytes = false)
+    public PipelineExchange(IRecordSink sink, bool parse, bool stats = false, int connections = 1, bool coldBytes = false, bool distinctTargets = false)
     {
+        var request = distinctTargets ? NumberedRequest : Request;
+        _requestLength = request.Length;
+        _slot = request.Length + Response.Length;
         Records = new CountingSink(sink);
         _session = new TraceSession(Records, new NoSocketLookup(), new TraceSettings
         {
@@ -57,12 +64,17 @@ internal sealed class PipelineExchange
         });
         _sent = new ulong[connections];
         _received = new ulong[connections];
-        _slots = coldBytes ? ColdBufferBytes / Slot : 1;
-        _bytes = new byte[_slots * Slot];
+        _slots = coldBytes ? ColdBufferBytes / _slot : 1;
+        _bytes = new byte[_slots * _slot];
         for (int i = 0; i < _slots; i++)
         {
-            Request.CopyTo(_bytes, i * Slot);
-            Response.CopyTo(_bytes, (i * Slot) + Request.Length);
+            request.CopyTo(_bytes, i * _slot);
+            if (distinctTargets)
+            {
+                // "GET /" is five bytes: the seven digits after it number the slot.
+                Encoding.ASCII.GetBytes(i.ToString("D7", System.Globalization.CultureInfo.InvariantCulture), _bytes.AsSpan((i * _slot) + 5, 7));
+            }
+            Response.CopyTo(_bytes, (i * _slot) + request.Length);
         }
         _session.OnFork(new ProcessFork(_now, Pid, 1, 100, "nginx"));
         for (int c = 0; c < connections; c++)
@@ -92,11 +104,11 @@ internal sealed class PipelineExchange
     public void Run()
     {
         int c = _run % _received.Length;
-        var bytes = _bytes.AsSpan(_run % _slots * Slot, Slot);
+        var bytes = _bytes.AsSpan(_run % _slots * _slot, _slot);
         _run++;
-        _session.OnData(Data(c, Direction.Recv, _received[c], Request.Length), bytes[..Request.Length]);
-        _received[c] += (ulong)Request.Length;
-        _session.OnData(Data(c, Direction.Send, _sent[c], Response.Length), bytes[Request.Length..]);
+        _session.OnData(Data(c, Direction.Recv, _received[c], _requestLength), bytes[.._requestLength]);
+        _received[c] += (ulong)_requestLength;
+        _session.OnData(Data(c, Direction.Send, _sent[c], Response.Length), bytes[_requestLength..]);
         _sent[c] += (ulong)Response.Length;
     }
 
