@@ -11,8 +11,6 @@ namespace Tattle.Output.JsonLines;
 /// </summary>
 internal static class ConnectionFields
 {
-    private const int Slots = 128;
-
     [ThreadStatic]
     private static Entry[]? t_entries;
 
@@ -31,10 +29,8 @@ internal static class ConnectionFields
     /// <summary>Writes "pid" through "remote" of a message record into the object <paramref name="w"/> is in.</summary>
     public static void Write(Utf8JsonWriter w, MessageRecord m)
     {
-        var entries = t_entries ??= new Entry[Slots];
         string conn = m.Conn;
-        ref var slot = ref entries[RecurringStrings.Hash(conn) & (Slots - 1)];
-        var e = slot ??= new Entry();
+        var e = ConnectionSlots.For(ref t_entries, conn);
         // Matched by instance: a connection's strings and endpoint are the same objects from record to record, and
         // a new endpoint (a host name learned) or another connection in the slot makes the text again.
         if (e.Pid != m.Pid || !ReferenceEquals(e.Comm, m.Comm) || !ReferenceEquals(e.Conn, conn)
@@ -52,20 +48,12 @@ internal static class ConnectionFields
         JsonFragment.Write(w, JsonNames.Pid, e.Json);
     }
 
-    private static byte[] Encode(MessageRecord m)
+    private static byte[] Encode(MessageRecord m) => JsonFragment.EncodeMembers(JsonNames.Pid, m, static (w, m) =>
     {
-        byte[] json = JsonFragment.Encode(m, static (w, m) =>
-        {
-            w.WriteStartObject();
-            w.WriteNumber(JsonNames.Pid, m.Pid);
-            w.WriteString(JsonNames.Comm, m.Comm);
-            w.WriteString(JsonNames.Conn, m.Conn);
-            w.WriteString(JsonNames.Role, m.Role);
-            JsonFields.WriteEndpoint(w, JsonNames.Remote, m.Remote);
-            w.WriteEndObject();
-        });
-        // {"pid":VALUE ... } → VALUE ... : the object's braces and the pid's name go.
-        int skip = 1 + JsonNames.Pid.EncodedUtf8Bytes.Length + 3;
-        return json[skip..^1];
-    }
+        w.WriteNumber(JsonNames.Pid, m.Pid);
+        w.WriteString(JsonNames.Comm, m.Comm);
+        w.WriteString(JsonNames.Conn, m.Conn);
+        w.WriteString(JsonNames.Role, m.Role);
+        JsonFields.WriteEndpoint(w, JsonNames.Remote, m.Remote);
+    });
 }

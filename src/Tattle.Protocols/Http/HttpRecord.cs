@@ -109,24 +109,7 @@ public sealed record HttpRecord : MessageRecord
 
     public override void WriteFields(Utf8JsonWriter w)
     {
-        w.WriteBoolean(JsonNames.Tls, Tls);
-        if (Tls)
-        {
-            w.WriteString(Names.Sni, Sni);
-        }
-        if (TlsSession is not null)
-        {
-            w.WriteString(Names.TlsSession, TlsSession);
-        }
-        RecurringStrings.Write(w, Names.Method, Method);
-        w.WriteString(JsonNames.Path, Path);
-        RecurringStrings.Write(w, JsonNames.Host, Host);
-        RecurringStrings.Write(w, JsonNames.Version, Version);
-        JsonFields.WriteOptional(w, Names.Status, Status);
-        JsonFields.WriteOptional(w, Names.ReqBytes, ReqBytes);
-        JsonFields.WriteOptional(w, Names.RespBytes, RespBytes);
-        HeaderJson.Write(w, Names.ReqHeaders, ReqHeaders);
-        HeaderJson.Write(w, Names.RespHeaders, RespHeaders);
+        RecurringExchange.Write(w, this);
         if (!ReqBody.IsEmpty)
         {
             w.WriteBase64String(Names.ReqBodyB64, ReqBody.Span);
@@ -194,6 +177,29 @@ public sealed record HttpRecord : MessageRecord
         {
             w.WriteBoolean(Names.InKernel, true);
         }
+    }
+
+    /// <summary>The fields from "tls" to "resp_headers", all read from the two heads: what a keep-alive peer repeats.</summary>
+    internal void WriteHeads(Utf8JsonWriter w)
+    {
+        w.WriteBoolean(JsonNames.Tls, Tls);
+        if (Tls)
+        {
+            w.WriteString(Names.Sni, Sni);
+        }
+        if (TlsSession is not null)
+        {
+            w.WriteString(Names.TlsSession, TlsSession);
+        }
+        RecurringStrings.Write(w, Names.Method, Method);
+        w.WriteString(JsonNames.Path, Path);
+        RecurringStrings.Write(w, JsonNames.Host, Host);
+        RecurringStrings.Write(w, JsonNames.Version, Version);
+        JsonFields.WriteOptional(w, Names.Status, Status);
+        JsonFields.WriteOptional(w, Names.ReqBytes, ReqBytes);
+        JsonFields.WriteOptional(w, Names.RespBytes, RespBytes);
+        HeaderJson.Write(w, Names.ReqHeaders, ReqHeaders);
+        HeaderJson.Write(w, Names.RespHeaders, RespHeaders);
     }
 
     public override string? ErrorType

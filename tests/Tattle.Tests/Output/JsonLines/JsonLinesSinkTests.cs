@@ -248,6 +248,117 @@ public sealed class JsonLinesSinkTests
         Assert.Equal("h, h2", root.GetProperty("req_headers").GetProperty("host").GetString()); // a list, not an array
     }
 
+    [Fact]
+    public void AConnectionsRecordsEachShowTheirOwnFields_WhenTheirHeadsRepeatOrChange()
+    {
+        // Keep-alive connections whose records repeat the last one's fields (written from the remembered run) or
+        // change one of them (the run is made again): every line must read back as its own record. Instances
+        // recur as the parser hands them over; a list of fields is changed between two records that share it.
+        var random = new Random(11);
+        string[] paths = ["/", "/a?b=1", "/\"x\""];
+        string?[] methods = ["GET", "POST", null];
+        int?[] statuses = [200, 404, null];
+        long?[] lengths = [850, 851, null];
+        HttpHeader[][] blocks = [[new("Server", "nginx"), new("ETag", "\"1\"")], [new("Server", "nginx"), new("ETag", "\"2\"")], []];
+        var list = new List<HttpHeader> { new("Host", "a") };
+        string[] conns = ["c1", "c2", "e0"]; // "c1" and "e0" share a slot of the cache
+        var written = new List<HttpRecord>();
+        var stream = new MemoryStream();
+        using (var sink = new JsonLinesSink(stream, ownsStream: false))
+        {
+            HttpRecord? last = null;
+            for (int i = 0; i < 600; i++)
+            {
+                HttpRecord record;
+                if (last is not null && random.Next(3) > 0)
+                {
+                    // The same instances again: the last record's fields, or one of them changed.
+                    record = random.Next(8) switch
+                    {
+                        0 => last with { Path = paths[random.Next(paths.Length)] },
+                        1 => last with { Status = statuses[random.Next(statuses.Length)] },
+                        2 => last with { RespBytes = lengths[random.Next(lengths.Length)] },
+                        3 => last with { RespHeaders = blocks[random.Next(blocks.Length)] },
+                        4 => last with { Method = methods[random.Next(methods.Length)] },
+                        5 => last with { Tls = !last.Tls, Sni = last.Tls ? null : "example.com" },
+                        6 => last with { Conn = conns[random.Next(conns.Length)] },
+                        _ => last with { },
+                    };
+                }
+                else
+                {
+                    record = new HttpRecord
+                    {
+                        TimestampNs = 0,
+                        Pid = 1,
+                        Comm = "curl",
+                        Conn = conns[random.Next(conns.Length)],
+                        Role = "client",
+                        Method = methods[random.Next(methods.Length)],
+                        Path = paths[random.Next(paths.Length)],
+                        Host = "a",
+                        Version = "HTTP/1.1",
+                        Status = statuses[random.Next(statuses.Length)],
+                        ReqBytes = 40,
+                        RespBytes = lengths[random.Next(lengths.Length)],
+                        ReqHeaders = random.Next(4) == 0 ? list : null,
+                        RespHeaders = blocks[random.Next(blocks.Length)],
+                    };
+                }
+                if (random.Next(10) == 0)
+                {
+                    list.Add(new HttpHeader("X-N" + i.ToString(CultureInfo.InvariantCulture), "v"));
+                }
+                record = record with { TimestampNs = 1_764_460_800_000_000_000 + i };
+                sink.Write(record);
+                // What the line must show, taken now: the list may change before the next record.
+                written.Add(record with { ReqHeaders = record.ReqHeaders is null ? null : [.. record.ReqHeaders] });
+                last = record;
+            }
+        }
+        string[] lines = Encoding.UTF8.GetString(stream.ToArray()).TrimEnd('\n').Split('\n');
+        Assert.Equal(written.Count, lines.Length);
+        for (int i = 0; i < lines.Length; i++)
+        {
+            var r = written[i];
+            var root = JsonDocument.Parse(lines[i]).RootElement;
+            Assert.Equal(r.Conn, root.GetProperty("conn").GetString());
+            Assert.Equal(r.Tls, root.GetProperty("tls").GetBoolean());
+            Assert.Equal(r.Sni, root.TryGetProperty("sni", out var sni) ? sni.GetString() : null);
+            Assert.Equal(r.Method, root.GetProperty("method").GetString());
+            Assert.Equal(r.Path, root.GetProperty("path").GetString());
+            Assert.Equal(r.Status, root.TryGetProperty("status", out var status) && status.ValueKind == JsonValueKind.Number ? status.GetInt32() : null);
+            Assert.Equal(r.RespBytes, root.TryGetProperty("resp_bytes", out var bytes) && bytes.ValueKind == JsonValueKind.Number ? bytes.GetInt64() : null);
+            Assert.Equal(Fields(r.ReqHeaders), Fields(root.GetProperty("req_headers")));
+            Assert.Equal(Fields(r.RespHeaders), Fields(root.GetProperty("resp_headers")));
+            Assert.False(root.GetProperty("truncated").GetBoolean()); // the fields after the run follow it
+        }
+    }
+
+    [Fact]
+    public void AListOfFieldsThatGrowsBetweenTwoRecords_IsWrittenAsItIsNow()
+    {
+        // Arrays handed to records are never changed, lists may be: a run that holds a list is never remembered.
+        var list = new List<HttpHeader> { new("Host", "a") };
+        var record = new HttpRecord { TimestampNs = 0, Pid = 1, Comm = "c", Conn = "c1", Role = "client", Method = "GET", ReqHeaders = list };
+        var stream = new MemoryStream();
+        using (var sink = new JsonLinesSink(stream, ownsStream: false))
+        {
+            sink.Write(record);
+            sink.Write(record);
+            list.Add(new HttpHeader("Accept", "*/*"));
+            sink.Write(record);
+        }
+        string[] lines = Encoding.UTF8.GetString(stream.ToArray()).TrimEnd('\n').Split('\n');
+        Assert.Equal(["host=a", "host=a", "host=a;accept=*/*"], lines.Select(l => Fields(JsonDocument.Parse(l).RootElement.GetProperty("req_headers"))));
+    }
+
+    private static string Fields(IReadOnlyList<HttpHeader>? headers) =>
+        headers is null ? "null" : string.Join(";", headers.Select(h => $"{h.Name.ToLowerInvariant()}={h.Value}"));
+
+    private static string Fields(JsonElement headers) =>
+        headers.ValueKind == JsonValueKind.Null ? "null" : string.Join(";", headers.EnumerateObject().Select(p => $"{p.Name}={p.Value.GetString()}"));
+
     private static NoticeRecord Notice(string message) => new()
     {
         TimestampNs = 1_764_460_800_000_000_000,
