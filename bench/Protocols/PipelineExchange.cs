@@ -142,6 +142,8 @@ internal sealed class PipelineExchange
             inner.Write(record);
         }
 
+        public bool ConsumesAtOnce => inner.ConsumesAtOnce;
+
         public void Flush() => inner.Flush();
 
         public void Dispose() => inner.Dispose();
@@ -150,6 +152,8 @@ internal sealed class PipelineExchange
     /// <summary>Drops records: the stages before the output.</summary>
     internal sealed class DiscardRecords : IRecordSink
     {
+        public bool ConsumesAtOnce => true;
+
         public void Write(Record record)
         {
         }

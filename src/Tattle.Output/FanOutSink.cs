@@ -16,6 +16,8 @@ public sealed class FanOutSink(IReadOnlyList<IRecordSink> sinks) : IRecordSink
         }
     }
 
+    public bool ConsumesAtOnce => _sinks.All(s => s.ConsumesAtOnce);
+
     public void Flush()
     {
         foreach (var sink in _sinks)

@@ -123,6 +123,9 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
         return filter.MatchesApp(dot < 0 ? type : type[..dot]) && Follows(message.Conn, message.Remote, isMessage: true) ? message : null;
     }
 
+    // It holds a conn.open back until the connection's protocol is known, never a message's record.
+    public bool ConsumesAtOnce => inner.ConsumesAtOnce;
+
     public void Flush() => inner.Flush();
 
     public void Dispose() => inner.Dispose();

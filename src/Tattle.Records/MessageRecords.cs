@@ -29,16 +29,35 @@ public abstract record MessageRecord : Record
         Remote = header.Remote;
     }
 
-    public required string Conn { get; init; }
+    private string _conn = "";
+    private string _role = "";
+    private Endpoint? _remote;
+    private double? _latencyMs;
+
+    public required string Conn { get => _conn; init => _conn = value; }
 
     /// <summary>client or server, as seen by the traced process.</summary>
-    public required string Role { get; init; }
+    public required string Role { get => _role; init => _role = value; }
 
     /// <summary>The other end of the connection (or of the datagram exchange), with its host name when known.</summary>
-    public Endpoint? Remote { get; init; }
+    public Endpoint? Remote { get => _remote; init => _remote = value; }
 
     /// <summary>Milliseconds from the request's first byte to the response's last; null without a response.</summary>
-    public double? LatencyMs { get; init; }
+    public double? LatencyMs { get => _latencyMs; init => _latencyMs = value; }
+
+    /// <summary>
+    /// Sets the common fields of a record its parser makes again for the next message, for sinks that are done
+    /// with each record when they return (<see cref="IRecordSink.ConsumesAtOnce"/>): records stay immutable to
+    /// everyone else.
+    /// </summary>
+    protected void Refill(in MessageHeader header, double? latencyMs)
+    {
+        Restamp(header.TimestampNs, header.Pid, header.Comm);
+        _conn = header.Conn;
+        _role = header.Role;
+        _remote = header.Remote;
+        _latencyMs = latencyMs;
+    }
 
     /// <summary>
     /// Whether the summary counts this record as a request of its endpoint: answered (its latency goes into the

@@ -21,12 +21,24 @@ public abstract record Record
     /// <summary>The record's type as written in JSON ("conn.open").</summary>
     public abstract string Type { get; }
 
+    // Fields of their own: a record made again for each message (MessageRecord.Refill) sets them after its making.
+    private long _timestampNs;
+    private int _pid;
+    private string _comm = "";
+
     /// <summary>Wall-clock time, nanoseconds since the Unix epoch.</summary>
-    public required long TimestampNs { get; init; }
+    public required long TimestampNs { get => _timestampNs; init => _timestampNs = value; }
 
-    public required int Pid { get; init; }
+    public required int Pid { get => _pid; init => _pid = value; }
 
-    public required string Comm { get; init; }
+    public required string Comm { get => _comm; init => _comm = value; }
+
+    private protected void Restamp(long timestampNs, int pid, string comm)
+    {
+        _timestampNs = timestampNs;
+        _pid = pid;
+        _comm = comm;
+    }
 }
 
 /// <summary>A traced process appeared: forked, launched, or already running at attach (Existing).</summary>
@@ -491,6 +503,14 @@ public sealed record TlsProbeSummary(int Functions, ulong Calls, ulong UntracedH
 public interface IRecordSink : IDisposable
 {
     void Write(Record record);
+
+    /// <summary>
+    /// Whether the sink is done with a message's record (<see cref="MessageRecord"/>) when <see cref="Write"/>
+    /// returns: it writes or counts what it needs and keeps no reference. Then a parser may hand its connection's
+    /// next message over in the same record object, refilled. A sink that keeps message records says false, the
+    /// default, and gets a new record for each message.
+    /// </summary>
+    bool ConsumesAtOnce => false;
 
     /// <summary>Pushes buffered output to its destination (called periodically and at the end).</summary>
     void Flush();

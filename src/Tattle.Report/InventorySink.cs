@@ -25,6 +25,9 @@ public sealed class InventorySink(InventoryBuilder builder) : IRecordSink
         _buffer.ResetWrittenCount();
     }
 
+    // Each record is written as its JSON line and handed over as bytes.
+    public bool ConsumesAtOnce => true;
+
     public void Flush()
     {
     }

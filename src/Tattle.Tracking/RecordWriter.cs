@@ -31,6 +31,12 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
     public void Write(Record record) => sink.Write(record);
 
     /// <summary>
+    /// Whether every record is done with when <see cref="Message"/> returns: the sinks consume at once, or --stats
+    /// writes none (the summary and the routes keep counts, not records).
+    /// </summary>
+    public bool RecordsConsumedAtOnce { get; } = settings.Stats || sink.ConsumesAtOnce;
+
+    /// <summary>
     /// Writes a parsed message's record and counts it in its endpoint's summary row; with --stats it is only counted
     /// (there, and in its route).
     /// </summary>

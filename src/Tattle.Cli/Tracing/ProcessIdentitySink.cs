@@ -35,6 +35,8 @@ internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "
         inner.Write(record);
     }
 
+    public bool ConsumesAtOnce => inner.ConsumesAtOnce;
+
     public void Flush() => inner.Flush();
 
     public void Dispose() => inner.Dispose();

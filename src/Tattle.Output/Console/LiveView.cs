@@ -209,6 +209,9 @@ public sealed class LiveView : IRecordSink
         }
     }
 
+    // A record's line is formatted, or folded into a count, before Write returns.
+    public bool ConsumesAtOnce => true;
+
     public void Flush()
     {
         if (!_disposed)

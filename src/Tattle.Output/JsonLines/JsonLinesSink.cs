@@ -48,6 +48,9 @@ public sealed class JsonLinesSink : IRecordSink
         }
     }
 
+    // Each record is encoded into the buffer before Write returns.
+    public bool ConsumesAtOnce => true;
+
     public void Flush()
     {
         WriteOut();

@@ -38,4 +38,11 @@ public interface IMessageContext
 
     /// <summary>A datagram peer ("1.2.3.4:53", "[::1]:53") as an endpoint, named when a name is known.</summary>
     Endpoint PeerEndpoint(string peer);
+
+    /// <summary>
+    /// The record this context's last message made, when every sink it went to was done with it on return
+    /// (<see cref="IRecordSink.ConsumesAtOnce"/>); null when a sink may keep it. A message whose record type it is
+    /// may make its own record by refilling it, every field set, instead of making a new one.
+    /// </summary>
+    MessageRecord? SpareRecord => null;
 }

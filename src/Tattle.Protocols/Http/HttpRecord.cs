@@ -9,7 +9,7 @@ using Tattle.Records.Live;
 namespace Tattle.Protocols.Http;
 
 /// <summary>An HTTP request with its response (either may be missing: see the fields' nullability).</summary>
-public sealed record HttpRecord : MessageRecord
+public sealed partial record HttpRecord : MessageRecord
 {
     public HttpRecord()
     {
@@ -20,6 +20,36 @@ public sealed record HttpRecord : MessageRecord
         : base(in header)
     {
     }
+
+    // Fields of their own: an HTTP/1 exchange fills its record, and refills the connection's last one for sinks that
+    // consume at once (../Http1/HttpRecordFill.cs).
+    private bool _tls;
+    private string? _sni;
+    private string? _tlsSession;
+    private string? _method;
+    private string? _path;
+    private string? _host;
+    private string? _version;
+    private int? _status;
+    private long? _reqBytes;
+    private long? _respBytes;
+    private IReadOnlyList<HttpHeader>? _reqHeaders;
+    private IReadOnlyList<HttpHeader>? _respHeaders;
+    private ReadOnlyMemory<byte> _reqBody;
+    private ReadOnlyMemory<byte> _respBody;
+    private string? _reqContentEncoding;
+    private string? _respContentEncoding;
+    private string? _upgrade;
+    private IReadOnlyList<int> _interim = [];
+    private long _unseenBytes;
+    private IReadOnlyList<HttpHeader>? _trailers;
+    private bool _truncated;
+    private int? _stream;
+    private Http2StreamError? _error;
+    private bool _headersIncomplete;
+    private int? _promisedBy;
+    private GrpcCall? _grpc;
+    private bool _inKernel;
 
     public override string Type => "http";
 
@@ -34,78 +64,78 @@ public sealed record HttpRecord : MessageRecord
     public override (long Request, long Response) WireBytes => (ReqBytes ?? 0, RespBytes ?? 0);
 
     /// <summary>Read as TLS plaintext (uprobes) rather than from the socket.</summary>
-    public bool Tls { get; init; }
+    public bool Tls { get => _tls; init => _tls = value; }
 
     /// <summary>TLS: the server name of the connection's handshake, when it was seen.</summary>
-    public string? Sni { get; init; }
+    public string? Sni { get => _sni; init => _sni = value; }
 
     /// <summary>TLS plaintext whose socket was never found: the library's session object ("0x…") names it instead.</summary>
-    public string? TlsSession { get; init; }
+    public string? TlsSession { get => _tlsSession; init => _tlsSession = value; }
 
-    public string? Method { get; init; }
+    public string? Method { get => _method; init => _method = value; }
 
     /// <summary>The request-target as sent, query string included (secrets redacted unless --no-redact).</summary>
-    public string? Path { get; init; }
+    public string? Path { get => _path; init => _path = value; }
 
-    public string? Host { get; init; }
+    public string? Host { get => _host; init => _host = value; }
 
-    public string? Version { get; init; }
+    public string? Version { get => _version; init => _version = value; }
 
-    public int? Status { get; init; }
+    public int? Status { get => _status; init => _status = value; }
 
     /// <summary>Head plus body bytes of the request as sent on the wire.</summary>
-    public long? ReqBytes { get; init; }
+    public long? ReqBytes { get => _reqBytes; init => _reqBytes = value; }
 
-    public long? RespBytes { get; init; }
+    public long? RespBytes { get => _respBytes; init => _respBytes = value; }
 
-    public IReadOnlyList<HttpHeader>? ReqHeaders { get; init; }
+    public IReadOnlyList<HttpHeader>? ReqHeaders { get => _reqHeaders; init => _reqHeaders = value; }
 
-    public IReadOnlyList<HttpHeader>? RespHeaders { get; init; }
+    public IReadOnlyList<HttpHeader>? RespHeaders { get => _respHeaders; init => _respHeaders = value; }
 
     /// <summary>The first body bytes, up to --body-limit (empty by default).</summary>
-    public ReadOnlyMemory<byte> ReqBody { get; init; }
+    public ReadOnlyMemory<byte> ReqBody { get => _reqBody; init => _reqBody = value; }
 
-    public ReadOnlyMemory<byte> RespBody { get; init; }
+    public ReadOnlyMemory<byte> RespBody { get => _respBody; init => _respBody = value; }
 
-    public string? ReqContentEncoding { get; init; }
+    public string? ReqContentEncoding { get => _reqContentEncoding; init => _reqContentEncoding = value; }
 
-    public string? RespContentEncoding { get; init; }
+    public string? RespContentEncoding { get => _respContentEncoding; init => _respContentEncoding = value; }
 
     /// <summary>The protocol the connection switched to after 101 (websocket, h2c).</summary>
-    public string? Upgrade { get; init; }
+    public string? Upgrade { get => _upgrade; init => _upgrade = value; }
 
     /// <summary>Interim responses before the final one (100).</summary>
-    public IReadOnlyList<int> Interim { get; init; } = [];
+    public IReadOnlyList<int> Interim { get => _interim; init => _interim = value; }
 
     /// <summary>Body bytes counted but never seen (sendfile, lost events, snap length).</summary>
-    public long UnseenBytes { get; init; }
+    public long UnseenBytes { get => _unseenBytes; init => _unseenBytes = value; }
 
     /// <summary>Trailer fields after a chunked body (request's and response's together).</summary>
-    public IReadOnlyList<HttpHeader>? Trailers { get; init; }
+    public IReadOnlyList<HttpHeader>? Trailers { get => _trailers; init => _trailers = value; }
 
     /// <summary>The end of a message was never seen (the connection closed first, or a gap hid it).</summary>
-    public bool Truncated { get; init; }
+    public bool Truncated { get => _truncated; init => _truncated = value; }
 
     /// <summary>HTTP/2: the stream's id.</summary>
-    public int? Stream { get; init; }
+    public int? Stream { get => _stream; init => _stream = value; }
 
     /// <summary>HTTP/2: the RST_STREAM or GOAWAY that ended the stream.</summary>
-    public Http2StreamError? Error { get; init; }
+    public Http2StreamError? Error { get => _error; init => _error = value; }
 
     /// <summary>HTTP/2: a header block referred to HPACK state never seen; the fields it carried are missing.</summary>
-    public bool HeadersIncomplete { get; init; }
+    public bool HeadersIncomplete { get => _headersIncomplete; init => _headersIncomplete = value; }
 
     /// <summary>HTTP/2 server push: the stream whose PUSH_PROMISE announced this one.</summary>
-    public int? PromisedBy { get; init; }
+    public int? PromisedBy { get => _promisedBy; init => _promisedBy = value; }
 
     /// <summary>The gRPC call the stream carried.</summary>
-    public GrpcCall? Grpc { get; init; }
+    public GrpcCall? Grpc { get => _grpc; init => _grpc = value; }
 
     /// <summary>
     /// Read in the kernel (--http-in-kernel): method, path, version and Host from the head's first bytes, no header
     /// fields, and the latency to the response's first byte.
     /// </summary>
-    public bool InKernel { get; init; }
+    public bool InKernel { get => _inKernel; init => _inKernel = value; }
 
     public override void WriteFields(Utf8JsonWriter w)
     {

@@ -16,26 +16,44 @@ internal static class RecurringExchange
     [ThreadStatic]
     private static Entry[]? t_entries;
 
+    /// <summary>
+    /// What the run was made from, matched by instance: the parser hands a repeated path, host, version and field
+    /// block over as the same objects (HttpStrings, the remembered field block), so a repeat is found without
+    /// comparing text, and a value that is equal but another instance costs one encoding more. Values, not the
+    /// record: a parser may refill one record for each exchange of a connection.
+    /// </summary>
     private sealed class Entry
     {
-        /// <summary>
-        /// The record the run was made from (records never change once made). Its fields are matched by instance:
-        /// the parser hands a repeated path, host, version and field block over as the same objects (HttpStrings,
-        /// the remembered field block), so a repeat is found without comparing text, and a value that is equal but
-        /// another instance costs one encoding more.
-        /// </summary>
-        public HttpRecord? Last;
+        public bool Tls;
+        public string? Sni;
+        public string? TlsSession;
+        public string? Method;
+        public string? Path;
+        public string? Host;
+        public string? Version;
+        public int? Status;
+        public long? ReqBytes;
+        public long? RespBytes;
+        public IReadOnlyList<HttpHeader>? ReqHeaders;
+        public IReadOnlyList<HttpHeader>? RespHeaders;
 
         /// <summary>The run's bytes, from the value of "tls" to the end of resp_headers; null until seen twice.</summary>
         public byte[]? Json;
-    }
 
-    private static bool SameHeads(HttpRecord a, HttpRecord b) =>
-        a.Status == b.Status && a.RespBytes == b.RespBytes && a.ReqBytes == b.ReqBytes
-        && ReferenceEquals(a.Path, b.Path) && ReferenceEquals(a.RespHeaders, b.RespHeaders)
-        && ReferenceEquals(a.ReqHeaders, b.ReqHeaders) && ReferenceEquals(a.Method, b.Method)
-        && ReferenceEquals(a.Host, b.Host) && ReferenceEquals(a.Version, b.Version) && a.Tls == b.Tls
-        && ReferenceEquals(a.Sni, b.Sni) && ReferenceEquals(a.TlsSession, b.TlsSession);
+        public bool Matches(HttpRecord r) =>
+            Status == r.Status && RespBytes == r.RespBytes && ReqBytes == r.ReqBytes
+            && ReferenceEquals(Path, r.Path) && ReferenceEquals(RespHeaders, r.RespHeaders)
+            && ReferenceEquals(ReqHeaders, r.ReqHeaders) && ReferenceEquals(Method, r.Method)
+            && ReferenceEquals(Host, r.Host) && ReferenceEquals(Version, r.Version) && Tls == r.Tls
+            && ReferenceEquals(Sni, r.Sni) && ReferenceEquals(TlsSession, r.TlsSession);
+
+        public void Remember(HttpRecord r)
+        {
+            (Tls, Sni, TlsSession, Method, Path, Host, Version) = (r.Tls, r.Sni, r.TlsSession, r.Method, r.Path, r.Host, r.Version);
+            (Status, ReqBytes, RespBytes, ReqHeaders, RespHeaders) = (r.Status, r.ReqBytes, r.RespBytes, r.ReqHeaders, r.RespHeaders);
+            Json = null;
+        }
+    }
 
     public static void Write(Utf8JsonWriter w, HttpRecord r)
     {
@@ -47,11 +65,9 @@ internal static class RecurringExchange
             return;
         }
         var e = ConnectionSlots.For(ref t_entries, r.Conn);
-        if (e.Last is not { } last || !SameHeads(last, r))
+        if (!e.Matches(r))
         {
-            // One reference kept, not the fields: a connection whose exchanges never repeat pays little for it.
-            e.Last = r;
-            e.Json = null;
+            e.Remember(r);
             r.WriteHeads(w);
             return;
         }

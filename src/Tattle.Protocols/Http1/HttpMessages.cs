@@ -96,38 +96,13 @@ public sealed record HttpExchange : ProtocolMessage
 
     public override MessageRecord ToRecord(IMessageContext context)
     {
-        var req = Request;
-        var resp = Response;
-        if (req?.Host is { Length: > 0 } host)
+        if (Request?.Host is { Length: > 0 } host)
         {
             context.NameServer(host);
         }
-        return new HttpRecord(context.Header(StartNs))
-        {
-            LatencyMs = req is not null && resp is not null ? IMessageContext.Latency(StartNs, EndNs) : null,
-            Method = req?.Method,
-            Path = req?.Target,
-            Host = req?.Host,
-            Version = (req ?? (HttpMessageInfo?)resp)?.Version,
-            Status = resp?.Status,
-            ReqBytes = req is null ? null : req.HeadBytes + req.BodyBytes,
-            RespBytes = resp is null ? null : resp.HeadBytes + resp.BodyBytes,
-            // The message's own arrays: a record shares them instead of copying each field.
-            ReqHeaders = req?.Headers,
-            RespHeaders = resp?.Headers,
-            ReqBody = req?.Body ?? default,
-            RespBody = resp?.Body ?? default,
-            ReqContentEncoding = req?.ContentEncoding,
-            RespContentEncoding = resp?.ContentEncoding,
-            Upgrade = Upgrade,
-            Interim = Interim,
-            UnseenBytes = (req?.UnseenBytes ?? 0) + (resp?.UnseenBytes ?? 0),
-            Trailers = (req?.Trailers.Count ?? 0) + (resp?.Trailers.Count ?? 0) > 0
-                ? [.. req?.Trailers ?? [], .. resp?.Trailers ?? []] : null,
-            Truncated = (req?.Truncated ?? false) || (resp?.Truncated ?? false),
-            Tls = context.Tls,
-            Sni = context.Tls ? context.Sni : null,
-            TlsSession = context.TlsSession,
-        };
+        var header = context.Header(StartNs);
+        // The connection's last record again when every sink was done with it on return, else a record of its own.
+        var record = context.SpareRecord as HttpRecord ?? new HttpRecord(in header);
+        return record.Fill(in header, this, context);
     }
 }

@@ -150,6 +150,9 @@ public sealed class PacketOwners : IRecordSink
         }
     }
 
+    // It learns processes and connections from records' values, and keeps no record.
+    public bool ConsumesAtOnce => true;
+
     public void Flush()
     {
     }

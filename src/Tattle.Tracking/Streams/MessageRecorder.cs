@@ -30,8 +30,12 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
         {
             Current.TlsHandshakeNs = handshake.Version is not null ? handshake.EndNs : handshake.StartNs;
         }
-        writer.Message(Current, message.ToRecord(this));
+        var record = message.ToRecord(this);
+        writer.Message(Current, record);
+        SpareRecord = writer.RecordsConsumedAtOnce ? record : null;
     }
+
+    public MessageRecord? SpareRecord { get; private set; }
 
     // A record copies what it shows out of the message (arrays handed to it are never changed again).
     public bool ConsumesAtOnce => true;

@@ -227,6 +227,66 @@ public sealed class TraceSessionTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AKeepAliveConnectionsRecords_AreOneObjectRefilled_OnlyWhenEverySinkIsDoneWithThemOnReturn(bool consumesAtOnce)
+    {
+        var sink = new SnapshotSink(consumesAtOnce);
+        var session = new TraceSession(sink, new NoSocketLookup(), new TraceSettings { ToUnixNs = ns => ns });
+        session.OnFork(new ProcessFork(Tick(), Pid, 1, 100, "client"));
+        session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
+        session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
+        ulong sent = 0, received = 0;
+        var responseBytes = new List<long>();
+        foreach (var (path, status) in new[] { ("/a", "404 Not Found"), ("/b", "500 Internal Server Error"), ("/a", "200 OK"), ("/c?q=1", "404 Not Found") })
+        {
+            var request = System.Text.Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: a\r\n\r\n");
+            var response = System.Text.Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\nContent-Length: 2\r\n\r\nok");
+            session.OnData(Data(3, 0xA, Direction.Send, (uint)request.Length) with { Position = sent }, request);
+            session.OnData(Data(3, 0xA, Direction.Recv, (uint)response.Length) with { Position = received }, response);
+            sent += (ulong)request.Length;
+            received += (ulong)response.Length;
+            responseBytes.Add(response.Length);
+        }
+
+        var http = sink.Written.Where(w => w.Record is HttpRecord).ToList();
+        // What each record said when it was written: every exchange its own values.
+        Assert.Equal(["/a", "/b", "/a", "/c?q=1"], http.Select(w => ((HttpRecord)w.AsWritten).Path));
+        Assert.Equal([404, 500, 200, 404], http.Select(w => ((HttpRecord)w.AsWritten).Status ?? 0));
+        Assert.Equal(responseBytes, http.Select(w => ((HttpRecord)w.AsWritten).RespBytes ?? 0));
+        Assert.Equal(4, http.Select(w => w.AsWritten.TimestampNs).Distinct().Count());
+        int objects = http.Select(w => w.Record).Distinct(ReferenceEqualityComparer.Instance).Count();
+        if (consumesAtOnce)
+        {
+            Assert.Equal(1, objects);
+        }
+        else
+        {
+            // A sink that keeps records gets four, each still as it was written.
+            Assert.Equal(4, objects);
+            Assert.All(http, w => Assert.Equal(w.AsWritten, w.Record));
+        }
+    }
+
+    /// <summary>Keeps each record with a copy taken as it was written; says whether it is done with records on return.</summary>
+    private sealed class SnapshotSink(bool consumesAtOnce) : IRecordSink
+    {
+        public List<(Record Record, Record AsWritten)> Written { get; } = [];
+
+        public bool ConsumesAtOnce => consumesAtOnce;
+
+        public void Write(Record record) => Written.Add((record, record with { }));
+
+        public void Flush()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Theory]
     [InlineData("client", 404, "404")]
     [InlineData("client", 503, "503")]
     [InlineData("client", 302, null)]

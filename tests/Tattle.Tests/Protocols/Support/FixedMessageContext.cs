@@ -5,9 +5,14 @@ using Tattle.Records;
 
 namespace Tattle.Tests.Protocols.Support;
 
-/// <summary>A message context of one plain connection (c1) that learns nothing: for turning messages into records outside a trace.</summary>
-public sealed class FixedMessageContext(string comm = "test", string role = "client") : IMessageContext
+/// <summary>
+/// A message context of one plain connection (c1) that learns nothing: for turning messages into records outside a
+/// trace; with <paramref name="spare"/>, the record a message may refill.
+/// </summary>
+public sealed class FixedMessageContext(string comm = "test", string role = "client", MessageRecord? spare = null) : IMessageContext
 {
+    public MessageRecord? SpareRecord => spare;
+
     public bool Tls => false;
 
     public string? Sni => null;
