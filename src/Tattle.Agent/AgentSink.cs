@@ -229,6 +229,9 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
         return tags;
     }
 
+    // Metrics and spans take a record's values (strings, numbers, the process's resource); no record is kept.
+    public bool ConsumesAtOnce => true;
+
     public void Flush()
     {
     }
