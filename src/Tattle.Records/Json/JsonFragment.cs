@@ -24,18 +24,11 @@ public static class JsonFragment
     public static byte[] Encode<TState>(TState state, Action<Utf8JsonWriter, TState> write)
     {
         // A fragment can hold another one (an http record's run holds its header blocks, each encoded when first
-        // repeated), and the inner one gets a buffer of its own.
-        if (t_busy)
-        {
-            var own = new ArrayBufferWriter<byte>(512);
-            using var ownWriter = new Utf8JsonWriter(own, Options);
-            write(ownWriter, state);
-            ownWriter.Flush();
-            return own.WrittenSpan.ToArray();
-        }
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(512);
+        // repeated), and the inner one gets a buffer and a writer of its own.
+        bool nested = t_busy;
+        var buffer = nested ? new ArrayBufferWriter<byte>(512) : t_buffer ??= new ArrayBufferWriter<byte>(512);
         buffer.ResetWrittenCount();
-        var w = t_writer ??= new Utf8JsonWriter(buffer, Options);
+        var w = nested ? new Utf8JsonWriter(buffer, Options) : t_writer ??= new Utf8JsonWriter(buffer, Options);
         w.Reset(buffer);
         t_busy = true;
         try
@@ -45,7 +38,7 @@ public static class JsonFragment
         }
         finally
         {
-            t_busy = false;
+            t_busy = nested;
         }
         return buffer.WrittenSpan.ToArray();
     }
