@@ -31,7 +31,18 @@ public sealed class TlsTestProcess : IDisposable
         StartAndWaitForLine(ElfFileTests.Node, ["-e", "console.log('ready'); setTimeout(() => {}, 30000)"]);
 
     /// <summary>`sleep 30`: libc only.</summary>
-    public static TlsTestProcess Sleep() => StartAndWaitForLine("/bin/sh", ["-c", "echo ready; exec sleep 30"]);
+    public static TlsTestProcess Sleep()
+    {
+        var p = StartAndWaitForLine("/bin/sh", ["-c", "echo ready; exec sleep 30"]);
+        // The shell prints "ready" before it execs: until it has, /proc shows sh (its name, its libraries).
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (File.ReadAllText($"/proc/{p.Pid}/comm") != "sleep\n")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "sh did not exec sleep");
+            Thread.Sleep(5);
+        }
+        return p;
+    }
 
     /// <summary>wget (GnuTLS on Debian) blocked on a listener that accepts and never answers.</summary>
     public static TlsTestProcess Wget()
