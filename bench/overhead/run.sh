@@ -247,8 +247,8 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       local view=(-q)
       [[ "$c" == tattle-live* ]] && view=(-o "$dir/live.txt")
       local traced=$worker bin=$tattle
-      [ "$c" = tattle-h2 ] && traced=$h2_pid
-      [ "$c" = tattle-go ] && traced=$go_pid
+      [ "$as" = tattle-h2 ] && traced=$h2_pid
+      [ "$as" = tattle-go ] && traced=$go_pid
       case "$c" in tattle-base*) bin=${TATTLE_BASELINE:?$c needs TATTLE_BASELINE=path/to/tattle} ;; esac
       "${pre[@]}" "$bin" attach -p "$traced" "${view[@]}" --json "$json" "${w[@]}" 2>"$dir/t.err" &
       tracer_pid=$!
@@ -347,7 +347,7 @@ stop_tracer() { # condition, ticks at the load's start -> prints "cpu_seconds ht
   local http=0 lost=0 tls=0 hits=0
   if [ -f "$dir/t.jsonl" ]; then
     http=$(grep -c '"type":"http"' "$dir/t.jsonl" || true)
-    [ "$c" = tattle-h2 ] && http=$(grep '"type":"http"' "$dir/t.jsonl" | grep -c '"version":"2"' || true)
+    [[ "$c" == *-h2 ]] && http=$(grep '"type":"http"' "$dir/t.jsonl" | grep -c '"version":"2"' || true)
     # --stats writes no http records: the requests its routes counted stand for them.
     [[ "$c" == *-stats || "$c" == *-kstats ]] && http=$(grep '"type":"summary"' "$dir/t.jsonl" | /usr/bin/python3 -c \
       'import json, sys; print(sum(r["requests"] for l in sys.stdin for r in json.loads(l).get("routes") or []))' || echo 0)

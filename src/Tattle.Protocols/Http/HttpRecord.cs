@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Tattle.Protocols.Common;
 using Tattle.Protocols.Http2;
 using Tattle.Records;
 using Tattle.Records.Json;
@@ -21,8 +22,15 @@ public sealed partial record HttpRecord : MessageRecord
     {
     }
 
-    // Fields of their own: an HTTP/1 exchange fills its record, and refills the connection's last one for sinks that
-    // consume at once (../Http1/HttpRecordFill.cs).
+    /// <summary>
+    /// The record a message of the connection fills: its last one again when every sink was done with it on return
+    /// (<see cref="IMessageContext.SpareRecord"/>), else a record of its own.
+    /// </summary>
+    internal static HttpRecord ToFill(IMessageContext context, in MessageHeader header) =>
+        context.SpareRecord as HttpRecord ?? new HttpRecord(in header);
+
+    // Fields of their own: an HTTP/1 exchange or HTTP/2 stream fills its record, and refills the connection's last one
+    // for sinks that consume at once (../Http1/HttpRecordFill.cs, ../Http2/Http2RecordFill.cs).
     private bool _tls;
     private string? _sni;
     private string? _tlsSession;

@@ -57,8 +57,8 @@ internal static class RecurringExchange
 
     public static void Write(Utf8JsonWriter w, HttpRecord r)
     {
-        // Arrays only: a handed-over array is never changed, where a list could still grow (HTTP/2 hands lists,
-        // one per stream, which never repeat anyway).
+        // Arrays only: a handed-over array is never changed, where a list could still grow. Both parsers hand
+        // arrays, and a repeated field block as the same one (HTTP/1's remembered block, HTTP/2's last block).
         if (r.ReqHeaders is not (null or HttpHeader[]) || r.RespHeaders is not (null or HttpHeader[]))
         {
             r.WriteHeads(w);

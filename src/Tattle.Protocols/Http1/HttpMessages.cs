@@ -101,8 +101,6 @@ public sealed record HttpExchange : ProtocolMessage
             context.NameServer(host);
         }
         var header = context.Header(StartNs);
-        // The connection's last record again when every sink was done with it on return, else a record of its own.
-        var record = context.SpareRecord as HttpRecord ?? new HttpRecord(in header);
-        return record.Fill(in header, this, context);
+        return HttpRecord.ToFill(context, in header).Fill(in header, this, context);
     }
 }

@@ -77,6 +77,24 @@ internal static class GrpcText
         {
             return ("", "");
         }
+        // A client calls the same methods again, and a repeated path is the same string (HttpStrings.Target): the
+        // last one split on this thread is split once.
+        if (t_lastSplit is { } last && ReferenceEquals(last.Path, path))
+        {
+            return (last.Service, last.Method);
+        }
+        var (service, method) = Split(path);
+        t_lastSplit = new SplitPathText(path, service, method);
+        return (service, method);
+    }
+
+    [ThreadStatic]
+    private static SplitPathText? t_lastSplit;
+
+    private sealed record SplitPathText(string Path, string Service, string Method);
+
+    private static (string Service, string Method) Split(string path)
+    {
         var p = path.AsSpan();
         int query = p.IndexOf('?');
         if (query >= 0)

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Tattle.Protocols.Http;
 using Tattle.Protocols.Http1;
 using Tattle.Protocols.Http2.Hpack;
@@ -26,7 +27,7 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
 {
     private Http2Stream? _stream;
     private BlockRole _role;
-    private List<HttpHeader> _fields = new(12);
+    private readonly List<HttpHeader> _fields = new(12);
     private int? _status;
 
     /// <summary>The block held a pseudo-header: it is a request's or response's head, not trailers.</summary>
@@ -34,6 +35,16 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
 
     /// <summary>The block named an entry never seen: what it lacks may have been a pseudo-header.</summary>
     private bool _unknown;
+
+    /// <summary>
+    /// The fields the last request (or promise) and the last response head were handed. A keep-alive peer sends the
+    /// same fields again and again (a client's user-agent and accept, a server's content-type), which HPACK's
+    /// dynamic table turns into the same strings: a block equal to the last one of its kind is handed the same
+    /// array, never changed once handed, as HTTP/1's remembered blocks are.
+    /// </summary>
+    private HttpHeader[]? _lastRequest;
+
+    private HttpHeader[]? _lastResponse;
 
     public void Begin(Http2Stream? stream, BlockRole role)
     {
@@ -128,16 +139,26 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
     }
 
     /// <summary>The fields become <paramref name="target"/>, or, if it was set by an earlier block, trailers.</summary>
-    private void Hand(ref List<HttpHeader>? target, Http2Stream s)
+    private void Hand(ref HttpHeader[]? target, Http2Stream s)
     {
         if (target is null)
         {
-            target = _fields;
-            _fields = new List<HttpHeader>(12);
-            return;
+            target = Handed(ref _role == BlockRole.Response ? ref _lastResponse : ref _lastRequest);
         }
-        (s.Trailers ??= []).AddRange(_fields);
+        else
+        {
+            (s.Trailers ??= []).AddRange(_fields);
+        }
         _fields.Clear();
+    }
+
+    private HttpHeader[] Handed(ref HttpHeader[]? last)
+    {
+        if (last is { } previous && previous.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(_fields)))
+        {
+            return previous;
+        }
+        return last = _fields.Count == 0 ? [] : [.. _fields];
     }
 
     private void OnPseudoHeader(Http2Stream s, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
@@ -157,8 +178,8 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
         }
         else if (name.SequenceEqual(":path"u8))
         {
-            string path = HttpStrings.Decode(value);
-            s.Path = redact ? HttpRedactor.RedactUrl(path) : path;
+            // Shared with the last path read on this thread, redaction included: a client repeats its paths.
+            s.Path = HttpStrings.Target(value, redact).Text;
         }
         else if (name.SequenceEqual(":authority"u8))
         {

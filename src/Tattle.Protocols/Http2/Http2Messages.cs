@@ -11,69 +11,101 @@ namespace Tattle.Protocols.Http2;
 /// </summary>
 public sealed record Http2Exchange : ProtocolMessage
 {
-    public required int StreamId { get; init; }
+    public int StreamId { get; internal set; }
 
     /// <summary>The :method pseudo-header (null when the request was never seen, or its field not decodable).</summary>
-    public string? Method { get; init; }
+    public string? Method { get; internal set; }
 
     /// <summary>The :path pseudo-header, secrets in its query replaced when redacting.</summary>
-    public string? Path { get; init; }
+    public string? Path { get; internal set; }
 
-    public string? Authority { get; init; }
+    public string? Authority { get; internal set; }
 
-    public string? Scheme { get; init; }
+    public string? Scheme { get; internal set; }
 
     /// <summary>The final response's :status.</summary>
-    public int? Status { get; init; }
+    public int? Status { get; internal set; }
 
     /// <summary>The request's fields, pseudo-headers left out (they are the properties above).</summary>
-    public IReadOnlyList<HttpHeader> RequestHeaders { get; init; } = [];
+    public IReadOnlyList<HttpHeader> RequestHeaders { get; internal set; } = [];
 
     /// <summary>The final response's fields, pseudo-headers left out.</summary>
-    public IReadOnlyList<HttpHeader> ResponseHeaders { get; init; } = [];
+    public IReadOnlyList<HttpHeader> ResponseHeaders { get; internal set; } = [];
 
     /// <summary>Trailer fields: a header block after the data of either side (request trailers first).</summary>
-    public IReadOnlyList<HttpHeader> Trailers { get; init; } = [];
+    public IReadOnlyList<HttpHeader> Trailers { get; internal set; } = [];
 
     /// <summary>Frame payload bytes (HEADERS, CONTINUATION, DATA; padding included) the client sent on the stream.</summary>
-    public long RequestBytes { get; init; }
+    public long RequestBytes { get; internal set; }
 
     /// <summary>Frame payload bytes (HEADERS, CONTINUATION, DATA; padding included) the server sent on the stream.</summary>
-    public long ResponseBytes { get; init; }
+    public long ResponseBytes { get; internal set; }
 
     /// <summary>Up to the body limit, the request's DATA (padding removed).</summary>
-    public ReadOnlyMemory<byte> RequestBody { get; init; }
+    public ReadOnlyMemory<byte> RequestBody { get; internal set; }
 
     /// <summary>Up to the body limit, the response's DATA (padding removed).</summary>
-    public ReadOnlyMemory<byte> ResponseBody { get; init; }
+    public ReadOnlyMemory<byte> ResponseBody { get; internal set; }
 
-    public string? RequestContentEncoding { get; init; }
+    public string? RequestContentEncoding { get; internal set; }
 
-    public string? ResponseContentEncoding { get; init; }
+    public string? ResponseContentEncoding { get; internal set; }
 
     /// <summary>Interim 1xx statuses (103 Early Hints, 100 Continue) that came before the final response.</summary>
-    public IReadOnlyList<int> Interim { get; init; } = [];
+    public IReadOnlyList<int> Interim { get; internal set; } = [];
 
     /// <summary>The RST_STREAM or GOAWAY that ended the stream, if one did.</summary>
-    public Http2StreamError? Error { get; init; }
+    public Http2StreamError? Error { get; internal set; }
 
     /// <summary>
     /// A header block referred to a dynamic-table entry never seen (tracing began mid-connection, bytes were lost)
     /// or could not be read: the fields it carried are missing, never guessed.
     /// </summary>
-    public bool HeadersIncomplete { get; init; }
+    public bool HeadersIncomplete { get; internal set; }
 
     /// <summary>A pushed stream (RFC 9113 section 8.4): the stream whose PUSH_PROMISE announced it.</summary>
-    public int? PromisedBy { get; init; }
+    public int? PromisedBy { get; internal set; }
 
     /// <summary>Payload bytes of the stream's DATA frames that were never seen (a gap inside a frame).</summary>
-    public long UnseenBytes { get; init; }
+    public long UnseenBytes { get; internal set; }
 
     /// <summary>The stream's end was never seen: the connection closed, or the stream table overflowed.</summary>
-    public bool Truncated { get; init; }
+    public bool Truncated { get; internal set; }
 
     /// <summary>What the stream says as a gRPC call, when its content-type is application/grpc.</summary>
-    public GrpcCall? Grpc { get; init; }
+    public GrpcCall? Grpc { get; internal set; }
+
+    /// <summary>
+    /// Sets every field from the stream that ended: a new exchange, or the one the parser refills for a sink that
+    /// consumes each message at once (<see cref="IMessageSink.ConsumesAtOnce"/>).
+    /// </summary>
+    internal Http2Exchange Fill(Http2Stream stream, bool truncated)
+    {
+        Retime(stream.StartNs, stream.EndNs);
+        StreamId = stream.Id;
+        Method = stream.Method;
+        Path = stream.Path;
+        Authority = stream.Authority;
+        Scheme = stream.Scheme;
+        Status = stream.Status;
+        RequestHeaders = stream.RequestHeaders ?? [];
+        ResponseHeaders = stream.ResponseHeaders ?? [];
+        Trailers = (IReadOnlyList<HttpHeader>?)stream.Trailers ?? [];
+        RequestBytes = stream.Request.Bytes;
+        ResponseBytes = stream.Response.Bytes;
+        RequestBody = stream.Request.Body;
+        ResponseBody = stream.Response.Body;
+        RequestContentEncoding = stream.Request.ContentEncoding;
+        ResponseContentEncoding = stream.Response.ContentEncoding;
+        Interim = (IReadOnlyList<int>?)stream.Interim ?? [];
+        Error = stream.Error;
+        HeadersIncomplete = stream.HeadersIncomplete;
+        PromisedBy = stream.PromisedBy;
+        UnseenBytes = stream.UnseenBytes;
+        Truncated = truncated;
+        Grpc = stream.IsGrpc ? stream.ToGrpcCall() : null;
+        return this;
+    }
 
     public override MessageRecord ToRecord(IMessageContext context)
     {
@@ -81,36 +113,8 @@ public sealed record Http2Exchange : ProtocolMessage
         {
             context.NameServer(authority);
         }
-        bool answered = Status is not null || Grpc?.StatusCode is not null;
-        return new HttpRecord(context.Header(StartNs))
-        {
-            LatencyMs = Method is not null && answered ? IMessageContext.Latency(StartNs, EndNs) : null,
-            Method = Method,
-            Path = Path,
-            Host = Authority,
-            Version = "2",
-            Stream = StreamId,
-            Status = Status,
-            ReqBytes = Method is null && RequestBytes == 0 ? null : RequestBytes,
-            RespBytes = Status is null && ResponseBytes == 0 ? null : ResponseBytes,
-            ReqHeaders = Method is null && RequestHeaders.Count == 0 ? null : RequestHeaders,
-            RespHeaders = Status is null && ResponseHeaders.Count == 0 ? null : ResponseHeaders,
-            ReqBody = RequestBody,
-            RespBody = ResponseBody,
-            ReqContentEncoding = RequestContentEncoding,
-            RespContentEncoding = ResponseContentEncoding,
-            Interim = Interim,
-            UnseenBytes = UnseenBytes,
-            Trailers = Trailers.Count > 0 ? Trailers : null,
-            Truncated = Truncated,
-            Error = Error,
-            HeadersIncomplete = HeadersIncomplete,
-            PromisedBy = PromisedBy,
-            Grpc = Grpc,
-            Tls = context.Tls,
-            Sni = context.Tls ? context.Sni : null,
-            TlsSession = context.TlsSession,
-        };
+        var header = context.Header(StartNs);
+        return HttpRecord.ToFill(context, in header).Fill(in header, this, context);
     }
 }
 

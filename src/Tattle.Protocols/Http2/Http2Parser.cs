@@ -30,6 +30,15 @@ public sealed class Http2Parser : IProtocolParser
     private int _highestClientStream;
 
     private int _highestPushStream;
+
+    /// <summary>The sink is done with each message when it returns: the parser refills its exchange and streams.</summary>
+    private readonly bool _reuse;
+
+    private Http2Exchange? _exchange;
+
+    /// <summary>The last stream reported, when nothing refers to it any more: the next stream opened is made of it.</summary>
+    private Http2Stream? _spare;
+
     private bool _closed;
     private bool _prefaceSeen;
     private long _firstNs;
@@ -38,6 +47,7 @@ public sealed class Http2Parser : IProtocolParser
     {
         _options = options;
         _sink = sink;
+        _reuse = sink.ConsumesAtOnce;
         _collector = new Http2HeaderCollector(options.Redact);
         _client = new Side(MessageKind.Request, start.AtConnectionStart);
         _server = new Side(MessageKind.Response, start.AtConnectionStart);
@@ -235,7 +245,7 @@ public sealed class Http2Parser : IProtocolParser
         foreach (var stream in _streams.TakeAll())
         {
             stream.EndNs = Math.Max(stream.EndNs, nowNs);
-            Report(stream.ToExchange(truncated: true));
+            Report(ToExchange(stream, truncated: true));
         }
         if (_firstNs != 0)
         {
@@ -249,6 +259,9 @@ public sealed class Http2Parser : IProtocolParser
         Counters.Streams++;
         _sink.OnMessage(exchange);
     }
+
+    private Http2Exchange ToExchange(Http2Stream stream, bool truncated) =>
+        stream.ToExchange(truncated, _reuse ? _exchange ??= new Http2Exchange { StartNs = 0, EndNs = 0 } : null);
 
     private Side SideOf(MessageKind kind) => kind == MessageKind.Request ? _client : _server;
 
@@ -479,11 +492,12 @@ public sealed class Http2Parser : IProtocolParser
 
     private Http2Stream Open(int id, long startNs)
     {
-        var stream = new Http2Stream(id, startNs);
+        var stream = _spare?.Reopen(id, startNs) ?? new Http2Stream(id, startNs);
+        _spare = null;
         if (_streams.Add(stream) is { } evicted)
         {
             Counters.EvictedStreams++;
-            Report(evicted.ToExchange(truncated: true));
+            Report(ToExchange(evicted, truncated: true));
         }
         return stream;
     }
@@ -542,7 +556,12 @@ public sealed class Http2Parser : IProtocolParser
     private void Report(Http2Stream stream, bool truncated)
     {
         _streams.Remove(stream.Id);
-        Report(stream.ToExchange(truncated));
+        Report(ToExchange(stream, truncated));
+        // A side still skipping the stream's DATA (a RST_STREAM from the other side came first) adds to it: kept apart.
+        if (_reuse && _client.SkipStream != stream && _server.SkipStream != stream)
+        {
+            _spare = stream;
+        }
     }
 
     private bool OnRstStream(Side side, FrameHeader h, ReadOnlySpan<byte> payload, long nowNs)

@@ -50,8 +50,10 @@ internal struct StreamHalf
 /// <summary>One stream being followed, until it ends and is reported as an <see cref="Http2Exchange"/>.</summary>
 internal sealed class Http2Stream(int id, long startNs)
 {
-    public readonly int Id = id;
-    public readonly long StartNs = startNs;
+    public int Id { get; private set; } = id;
+
+    public long StartNs { get; private set; } = startNs;
+
     public long EndNs = startNs;
 
     public string? Method;
@@ -66,8 +68,8 @@ internal sealed class Http2Stream(int id, long startNs)
     public string? GrpcStatus;
     public string? GrpcMessage;
 
-    public List<HttpHeader>? RequestHeaders;
-    public List<HttpHeader>? ResponseHeaders;
+    public HttpHeader[]? RequestHeaders;
+    public HttpHeader[]? ResponseHeaders;
     public List<HttpHeader>? Trailers;
     public List<int>? Interim;
 
@@ -83,35 +85,37 @@ internal sealed class Http2Stream(int id, long startNs)
 
     public ref StreamHalf Half(bool request) => ref request ? ref Request : ref Response;
 
-    public Http2Exchange ToExchange(bool truncated) => new()
-    {
-        StartNs = StartNs,
-        EndNs = EndNs,
-        StreamId = Id,
-        Method = Method,
-        Path = Path,
-        Authority = Authority,
-        Scheme = Scheme,
-        Status = Status,
-        RequestHeaders = (IReadOnlyList<HttpHeader>?)RequestHeaders ?? [],
-        ResponseHeaders = (IReadOnlyList<HttpHeader>?)ResponseHeaders ?? [],
-        Trailers = (IReadOnlyList<HttpHeader>?)Trailers ?? [],
-        RequestBytes = Request.Bytes,
-        ResponseBytes = Response.Bytes,
-        RequestBody = Request.Body,
-        ResponseBody = Response.Body,
-        RequestContentEncoding = Request.ContentEncoding,
-        ResponseContentEncoding = Response.ContentEncoding,
-        Interim = (IReadOnlyList<int>?)Interim ?? [],
-        Error = Error,
-        HeadersIncomplete = HeadersIncomplete,
-        PromisedBy = PromisedBy,
-        UnseenBytes = UnseenBytes,
-        Truncated = truncated,
-        Grpc = IsGrpc ? ToGrpcCall() : null,
-    };
+    /// <summary>
+    /// The stream as a message: a new exchange, or <paramref name="reused"/> refilled when the parser's sink consumes
+    /// each message at once.
+    /// </summary>
+    public Http2Exchange ToExchange(bool truncated, Http2Exchange? reused = null) =>
+        (reused ?? new Http2Exchange { StartNs = StartNs, EndNs = EndNs }).Fill(this, truncated);
 
-    private GrpcCall ToGrpcCall()
+    /// <summary>
+    /// Makes this stream, ended and reported to a sink that consumed it at once, stream <paramref name="id"/> as a
+    /// new one would be. What it handed to its exchange stays there: its arrays are never changed once handed, and
+    /// its lists and body buffer are dropped here, not cleared.
+    /// </summary>
+    public Http2Stream Reopen(int id, long startNs)
+    {
+        Id = id;
+        StartNs = EndNs = startNs;
+        Method = Path = Authority = Scheme = ContentType = GrpcStatus = GrpcMessage = null;
+        Status = null;
+        RequestHeaders = ResponseHeaders = null;
+        Trailers = null;
+        Interim = null;
+        Request = default;
+        Response = default;
+        HeadersIncomplete = false;
+        PromisedBy = null;
+        UnseenBytes = 0;
+        Error = null;
+        return this;
+    }
+
+    public GrpcCall ToGrpcCall()
     {
         var (service, method) = GrpcText.SplitPath(Path);
         int? code = int.TryParse(GrpcStatus, System.Globalization.NumberStyles.None, null, out int c) ? c : null;
@@ -155,12 +159,15 @@ internal sealed class Http2StreamTable
         _order.Enqueue(stream.Id);
         if (_order.Count > (2 * _open.Count) + 64)
         {
-            // Most ids queued belong to ended streams: keep only the open ones, still in order.
-            var open = _order.Where(_open.ContainsKey).ToArray();
-            _order.Clear();
-            foreach (int id in open)
+            // Most ids queued belong to ended streams: keep only the open ones, still in order, in the same queue
+            // (a connection that runs streams one at a time comes here every 64 of them).
+            for (int queued = _order.Count; queued > 0; queued--)
             {
-                _order.Enqueue(id);
+                int id = _order.Dequeue();
+                if (_open.ContainsKey(id))
+                {
+                    _order.Enqueue(id);
+                }
             }
         }
         if (_open.Count <= Capacity)

@@ -58,13 +58,7 @@ public sealed class HttpRecordFillTests
             Response = new HttpResponse { Status = 200, Version = "HTTP/1.1", HeadBytes = 40, BodyBytes = 2, Headers = [new("Content-Length", "2")] },
         };
 
-        var fresh = exchange.ToRecord(new FixedMessageContext());
-        var refilled = exchange.ToRecord(new FixedMessageContext(spare: spare));
-
-        Assert.Same(spare, refilled);
-        Assert.NotSame(spare, fresh);
-        Assert.Equal(fresh, refilled); // every field, the base record's included
-        var r = (HttpRecord)refilled;
+        var r = RecordRefill.AssertEqualsNew<HttpRecord>(exchange, spare);
         Assert.Equal(("GET", "/a", 200, 2.5, 42L), (r.Method, r.Path, r.Status, r.LatencyMs, r.RespBytes));
         Assert.Equal((false, null, null, null, false), (r.InKernel, r.Stream, r.Grpc, r.Error, r.Truncated));
     }

@@ -62,9 +62,9 @@ public sealed class Http2Capture
     /// Replays the case (its HTTP/2 part) through a fresh parser, cut by <paramref name="random"/>, from
     /// <paramref name="from"/> bytes of each direction on when given; then both directions end and it closes.
     /// </summary>
-    public StreamFeeder Replay(ParserOptions? options = null, Random? random = null, int maxSegment = 64, int[]? from = null, Http2Start? start = null)
+    public StreamFeeder Replay(ParserOptions? options = null, Random? random = null, int maxSegment = 64, int[]? from = null, Http2Start? start = null, bool consumesAtOnce = true)
     {
-        var feeder = new StreamFeeder(Protocol(start ?? Start()), options ?? Options);
+        var feeder = new StreamFeeder(Protocol(start ?? Start()), options ?? Options, consumesAtOnce: consumesAtOnce);
         long now = Recording.Replay(feeder, random, maxSegment, from ?? Http1Bytes());
         feeder.Feed(MessageKind.Response, [], now, now, endOfStream: true);
         feeder.Feed(MessageKind.Request, [], now, now, endOfStream: true);

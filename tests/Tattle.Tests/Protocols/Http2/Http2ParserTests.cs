@@ -7,7 +7,7 @@ using static Tattle.Tests.Protocols.Http2.Http2Wire;
 namespace Tattle.Tests.Protocols.Http2;
 
 /// <summary>The frame layer and the stream table on frames written by hand: what the captures do not show.</summary>
-public sealed class Http2ParserTests
+public sealed partial class Http2ParserTests
 {
     private const MessageKind Client = MessageKind.Request;
     private const MessageKind Server = MessageKind.Response;
@@ -15,9 +15,9 @@ public sealed class Http2ParserTests
     private long _now = 10;
 
     /// <summary>A connection past its prefaces: the client's preface and SETTINGS, the server's SETTINGS.</summary>
-    private StreamFeeder Connection(ParserOptions? options = null, Http2Start? start = null)
+    private StreamFeeder Connection(ParserOptions? options = null, Http2Start? start = null, bool consumesAtOnce = true)
     {
-        var feeder = new StreamFeeder(Http2Capture.Protocol(start ?? new Http2Start()), options ?? new ParserOptions { BodyLimit = 1 << 16 });
+        var feeder = new StreamFeeder(Http2Capture.Protocol(start ?? new Http2Start()), options ?? new ParserOptions { BodyLimit = 1 << 16 }, consumesAtOnce: consumesAtOnce);
         if (start is null)
         {
             Send(feeder, Client, [.. Preface, .. Settings()]);

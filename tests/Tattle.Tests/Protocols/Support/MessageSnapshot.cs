@@ -1,5 +1,6 @@
 using Tattle.Protocols.Common;
 using Tattle.Protocols.Http1;
+using Tattle.Protocols.Http2;
 
 namespace Tattle.Tests.Protocols.Support;
 
@@ -12,6 +13,7 @@ public static class MessageSnapshot
     public static ProtocolMessage Of(ProtocolMessage message) => message switch
     {
         HttpExchange x => x with { Request = x.Request is { } r ? r with { } : null, Response = x.Response is { } s ? s with { } : null },
+        Http2Exchange x => x with { },
         _ => message,
     };
 }
