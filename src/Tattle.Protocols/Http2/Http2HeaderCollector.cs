@@ -183,7 +183,8 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
         }
         else if (name.SequenceEqual(":authority"u8))
         {
-            s.Authority = HttpStrings.Decode(value);
+            // One string for a repeated authority, as for HTTP/1's Host: the JSON run cache matches it by instance.
+            s.Authority = HttpStrings.Recent(value);
         }
         else if (name.SequenceEqual(":scheme"u8))
         {
