@@ -664,6 +664,35 @@ public sealed class Http1ParserTests
     }
 
     [Fact]
+    public void AKeepAliveClient_TakingTurnsBetweenPaths_AllocatesNothingPerExchange()
+    {
+        var h1 = new SteadyState(Http1Protocol.Info);
+        byte[][] requests = [B("GET /users/1 HTTP/1.1\r\nHost: api\r\n\r\n"), B("GET /users/2?page=1 HTTP/1.1\r\nHost: api\r\n\r\n"), B("GET /health HTTP/1.1\r\nHost: api\r\n\r\n")];
+        byte[] response = B("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\n\r\nok");
+        for (int i = 0; i < 30; i++)
+        {
+            Exchange(i);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 30; i < 1030; i++)
+        {
+            Exchange(i);
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(1030, h1.Count);
+        var last = Assert.IsType<HttpExchange>(h1.Last);
+        Assert.Equal(("/users/1", "api", 200), (last.Request!.Target, last.Request.Host, last.Response!.Status));
+        Assert.Equal(0, allocated);
+
+        void Exchange(int i)
+        {
+            h1.Feed(Request, requests[i % requests.Length]);
+            h1.Feed(Response, response);
+        }
+    }
+
+    [Fact]
     public void CountOnlyHeadParsingAndBodySkippingAllocateNothing()
     {
         byte[] head = B("GET /index.html?q=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test\r\nAccept: */*\r\n\r\n");
