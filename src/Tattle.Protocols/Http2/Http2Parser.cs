@@ -36,8 +36,14 @@ public sealed class Http2Parser : IProtocolParser
 
     private Http2Exchange? _exchange;
 
-    /// <summary>The last stream reported, when nothing refers to it any more: the next stream opened is made of it.</summary>
-    private Http2Stream? _spare;
+    /// <summary>
+    /// Streams reported that nothing refers to any more: the next ones opened are made of them. As many as the
+    /// connection had open at once, up to <see cref="MostSpares"/>: a client with eight requests in flight ends
+    /// eight streams before it opens the next eight.
+    /// </summary>
+    private Stack<Http2Stream>? _spares;
+
+    private const int MostSpares = 8;
 
     private bool _closed;
     private bool _prefaceSeen;
@@ -492,8 +498,7 @@ public sealed class Http2Parser : IProtocolParser
 
     private Http2Stream Open(int id, long startNs)
     {
-        var stream = _spare?.Reopen(id, startNs) ?? new Http2Stream(id, startNs);
-        _spare = null;
+        var stream = _spares is { Count: > 0 } spares ? spares.Pop().Reopen(id, startNs) : new Http2Stream(id, startNs);
         if (_streams.Add(stream) is { } evicted)
         {
             Counters.EvictedStreams++;
@@ -558,9 +563,9 @@ public sealed class Http2Parser : IProtocolParser
         _streams.Remove(stream.Id);
         Report(ToExchange(stream, truncated));
         // A side still skipping the stream's DATA (a RST_STREAM from the other side came first) adds to it: kept apart.
-        if (_reuse && _client.SkipStream != stream && _server.SkipStream != stream)
+        if (_reuse && _client.SkipStream != stream && _server.SkipStream != stream && (_spares ??= new()).Count < MostSpares)
         {
-            _spare = stream;
+            _spares.Push(stream);
         }
     }
 

@@ -65,8 +65,10 @@ public sealed partial class Http2ParserTests
         Assert.Equal(consumesAtOnce ? 1 : 5, distinct);
     }
 
-    [Fact]
-    public void AKeepAliveConnection_AllocatesNothingPerStream_OnceItsBlocksRepeat()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    public void AKeepAliveConnection_AllocatesNothingPerStream_OnceItsBlocksRepeat(int inFlight)
     {
         // A client's steady state, as HPACK sends it: the first request and response add their fields to the
         // tables, and every later one refers to them, with a :path literal: two paths in turn.
@@ -79,30 +81,37 @@ public sealed partial class Http2ParserTests
         byte[] response = Headers(3, [0x88, .. Indexed(63), .. Indexed(62)], endStream: true);
 
         // The stream table's queue of ids grows to the length it keeps (compacted every 64 ended streams) once.
-        for (int id = 3; id < 301; id += 2)
+        for (int id = 3; id < 291; id += 2 * inFlight)
         {
-            Exchange(id);
+            Exchanges(id);
         }
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int id = 301; id < 2301; id += 2)
+        for (int id = 291; id < 2291; id += 2 * inFlight)
         {
-            Exchange(id);
+            Exchanges(id);
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-        Assert.Equal(1150, h2.Count);
+        Assert.Equal(1145, h2.Count);
         var last = Assert.IsType<Http2Exchange>(h2.Last);
-        Assert.Equal(("/users/2", "api.example.com", 200, 2299), (last.Path, last.Authority, last.Status, last.StreamId));
+        Assert.Equal(("/users/1", "api.example.com", 200, 2289), (last.Path, last.Authority, last.Status, last.StreamId));
         Assert.Equal(["user-agent", "accept"], last.RequestHeaders.Select(h => h.Name));
         Assert.Equal(0, allocated);
 
-        void Exchange(int id)
+        // The requests of inFlight streams, then their responses, as a client with that many in flight sends them.
+        void Exchanges(int first)
         {
-            byte[] request = requests[id / 2 % 2];
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(5), id);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(response.AsSpan(5), id);
-            h2.Feed(Client, request);
-            h2.Feed(Server, response);
+            for (int id = first; id < first + (2 * inFlight); id += 2)
+            {
+                byte[] request = requests[id / 2 % 2];
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(5), id);
+                h2.Feed(Client, request);
+            }
+            for (int id = first; id < first + (2 * inFlight); id += 2)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(response.AsSpan(5), id);
+                h2.Feed(Server, response);
+            }
         }
 
         static byte[] Request(string path) =>
