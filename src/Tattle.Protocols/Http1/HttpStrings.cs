@@ -207,16 +207,23 @@ internal static class HttpStrings
     public static RequestTarget Target(ReadOnlySpan<byte> bytes, bool redact)
     {
         string text = Recent(bytes);
+        if (t_lastTarget is { } last && ReferenceEquals(last.Raw, text) && last.Redacted == redact)
+        {
+            return last; // the same path again (a load generator, a health check): no slot to find
+        }
         var targets = t_targets ??= new RequestTarget?[TargetSlots];
         ref var slot = ref targets[RuntimeHelpers.GetHashCode(text) & (TargetSlots - 1)];
-        if (slot is { } known && ReferenceEquals(known.Raw, text) && known.Redacted == redact)
+        if (slot is not { } read || !ReferenceEquals(read.Raw, text) || read.Redacted != redact)
         {
-            return known;
+            read = new RequestTarget(text, redact ? HttpRedactor.RedactUrl(text) : text, HttpRedactor.HostOf(text), redact);
+            slot = read;
         }
-        var read = new RequestTarget(text, redact ? HttpRedactor.RedactUrl(text) : text, HttpRedactor.HostOf(text), redact);
-        slot = read;
+        t_lastTarget = read;
         return read;
     }
+
+    [ThreadStatic]
+    private static RequestTarget? t_lastTarget;
 
     private const int TargetSlots = 64;
 
