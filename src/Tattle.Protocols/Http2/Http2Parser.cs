@@ -266,8 +266,12 @@ public sealed class Http2Parser : IProtocolParser
         _sink.OnMessage(exchange);
     }
 
+    /// <summary>The stream as a message: the parser's one exchange, refilled, when its sink consumes at once; else a new one.</summary>
     private Http2Exchange ToExchange(Http2Stream stream, bool truncated) =>
-        stream.ToExchange(truncated, _reuse ? _exchange ??= new Http2Exchange { StartNs = 0, EndNs = 0 } : null);
+        (_reuse ? _exchange ??= NewExchange() : NewExchange()).Fill(stream, truncated);
+
+    // Fill sets the times as every other field.
+    private static Http2Exchange NewExchange() => new() { StartNs = 0, EndNs = 0 };
 
     private Side SideOf(MessageKind kind) => kind == MessageKind.Request ? _client : _server;
 

@@ -86,13 +86,6 @@ internal sealed class Http2Stream(int id, long startNs)
     public ref StreamHalf Half(bool request) => ref request ? ref Request : ref Response;
 
     /// <summary>
-    /// The stream as a message: a new exchange, or <paramref name="reused"/> refilled when the parser's sink consumes
-    /// each message at once.
-    /// </summary>
-    public Http2Exchange ToExchange(bool truncated, Http2Exchange? reused = null) =>
-        (reused ?? new Http2Exchange { StartNs = StartNs, EndNs = EndNs }).Fill(this, truncated);
-
-    /// <summary>
     /// Makes this stream, ended and reported to a sink that consumed it at once, stream <paramref name="id"/> as a
     /// new one would be. What it handed to its exchange stays there: its arrays are never changed once handed, and
     /// its lists and body buffer are dropped here, not cleared.
