@@ -10,7 +10,9 @@ namespace Tattle.Bench.Protocols;
 /// HTTP/2 parser throughput. DATA: 1 MiB in 16 KiB DATA frames skipped through <see cref="IProtocolParser.Parse"/>
 /// in 64 KiB reads (divide <see cref="BodyBytes"/> by the mean for bytes/s). HEADERS: a request HEADERS and its
 /// response HEADERS, both ending their stream, as a browser's steady state sends them (static and dynamic table
-/// references, 8 request fields): two frames decoded, strings made, one exchange reported per operation.
+/// references, 8 request fields): two frames decoded, strings made, one exchange reported per operation. gRPC: a
+/// unary call on a connection of its own, as grpc-dotnet and grpc-go send it after their first (request HEADERS and
+/// one message, response HEADERS, one message and the grpc-status trailers): five frames, one exchange.
 /// </summary>
 [MemoryDiagnoser]
 public class Http2Benchmarks
@@ -38,6 +40,10 @@ public class Http2Benchmarks
     ];
 
     private readonly DiscardSink _sink = new();
+    private readonly DiscardSink _grpcSink = new();
+    private IProtocolParser _grpc = null!;
+    private byte[][] _grpcCall = [];
+    private int _grpcStream;
     private IProtocolParser _parser = null!;
     private byte[] _dataStream = [];
     private byte[] _request = [];
@@ -82,11 +88,51 @@ public class Http2Benchmarks
             throw new InvalidOperationException("the HEADERS pair's fields are not the ones set up: the table references are off");
         }
 
+        SetupGrpc();
+
         void Feed(MessageKind kind, byte[] bytes)
         {
             for (int at = 0; at < bytes.Length;)
             {
                 at += _parser.Parse(kind, bytes.AsSpan(at), context).Consumed;
+            }
+        }
+    }
+
+    private void SetupGrpc()
+    {
+        _grpc = Http2Protocol.Create(ParserOptions.Default, _grpcSink, null);
+        var context = new StreamContext(1, 2);
+        byte[] request = [0, 0, 0, 0, 7, 0x0a, 0x05, .. "alice"u8], reply = [0, 0, 0, 0, 13, 0x0a, 0x0b, .. "hello alice"u8];
+        // The first call puts its fields in the tables: :path, :authority, content-type and te on the client's side
+        // (62..65, newest first), content-type then grpc-status on the server's (63, 62).
+        Feed(MessageKind.Request, [.. Http2Protocol.Preface, .. Frame(4, 0, 0, []),
+            .. Frame(1, 0x4, 1, FirstBlock([(":path", "/greet.Greeter/SayHello"), (":authority", "api.example.com"), ("content-type", "application/grpc"), ("te", "trailers")], [0x83, 0x87])),
+            .. Frame(0, 0x1, 1, request)]);
+        Feed(MessageKind.Response, [.. Frame(4, 0, 0, []), .. Frame(1, 0x4, 1, FirstBlock([("content-type", "application/grpc")], [0x88])),
+            .. Frame(0, 0, 1, reply), .. Frame(1, 0x5, 1, FirstBlock([("grpc-status", "0")], []))]);
+        _grpcCall =
+        [
+            Frame(1, 0x4, 0, [0x83, 0x87, 0x80 | 65, 0x80 | 64, 0x80 | 63, 0x80 | 62]), Frame(0, 0x1, 0, request),
+            Frame(1, 0x4, 0, [0x88, 0x80 | 63]), Frame(0, 0, 0, reply), Frame(1, 0x5, 0, [0x80 | 62]),
+        ];
+        _grpcStream = 1;
+        int reported = _grpcSink.Count;
+        GrpcUnaryCall();
+        if (_grpcSink.Count != reported + 1 || _grpcSink.Last is not Http2Exchange
+            {
+                Path: "/greet.Greeter/SayHello", Status: 200,
+                Grpc: { Service: "greet.Greeter", Method: "SayHello", StatusCode: 0, RequestMessageBytes: 7, ResponseMessageBytes: 13 },
+            } call || call.Trailers.Count != 1 || call.RequestHeaders.Count != 2)
+        {
+            throw new InvalidOperationException("the gRPC call is not the one set up: the table references are off");
+        }
+
+        void Feed(MessageKind kind, byte[] bytes)
+        {
+            for (int at = 0; at < bytes.Length;)
+            {
+                at += _grpc.Parse(kind, bytes.AsSpan(at), context).Consumed;
             }
         }
     }
@@ -102,6 +148,20 @@ public class Http2Benchmarks
         int a = _parser.Parse(MessageKind.Request, _request, context).Consumed;
         int b = _parser.Parse(MessageKind.Response, _response, context).Consumed;
         return a + b;
+    }
+
+    [Benchmark(Description = "gRPC unary call: 5 frames, exchange reported")]
+    public int GrpcUnaryCall()
+    {
+        _grpcStream += 2;
+        var context = new StreamContext(1, 2);
+        int consumed = 0;
+        for (int i = 0; i < _grpcCall.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(_grpcCall[i].AsSpan(5), _grpcStream);
+            consumed += _grpc.Parse(i < 2 ? MessageKind.Request : MessageKind.Response, _grpcCall[i], context).Consumed;
+        }
+        return consumed;
     }
 
     [Benchmark(Description = "1 MiB of DATA (16 KiB frames) in 64 KiB reads")]
