@@ -123,7 +123,9 @@ internal static class HttpStrings
                 }
             }
         }
-        string text = Decode(name);
+        // Any other name a peer sends is sent again (gRPC's grpc-status, an API's x-request-id): shared, not
+        // decoded anew for each message.
+        string text = Recent(name);
         role = RoleOf(text);
         return text;
     }

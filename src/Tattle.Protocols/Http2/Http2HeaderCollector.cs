@@ -46,6 +46,9 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
 
     private HttpHeader[]? _lastResponse;
 
+    /// <summary>The last trailer section handed: a gRPC server's grpc-status, the same from call to call.</summary>
+    private HttpHeader[]? _lastTrailers;
+
     public void Begin(Http2Stream? stream, BlockRole role)
     {
         _stream = stream;
@@ -115,8 +118,7 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
         {
             // Trailers carry no pseudo-header (RFC 9113 section 8.1); a head always does. Told apart this way, a
             // trailer section whose head came before tracing began is still filed as trailers.
-            (s.Trailers ??= []).AddRange(_fields);
-            _fields.Clear();
+            AddTrailers(s);
             return;
         }
         if (_role != BlockRole.Response)
@@ -147,8 +149,15 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
         }
         else
         {
-            (s.Trailers ??= []).AddRange(_fields);
+            AddTrailers(s);
         }
+        _fields.Clear();
+    }
+
+    /// <summary>The fields become the stream's trailers, after any it had: a new array then, never a handed one changed.</summary>
+    private void AddTrailers(Http2Stream s)
+    {
+        s.Trailers = s.Trailers is { } earlier ? [.. earlier, .. _fields] : Handed(ref _lastTrailers);
         _fields.Clear();
     }
 

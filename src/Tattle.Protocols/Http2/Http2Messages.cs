@@ -90,7 +90,7 @@ public sealed record Http2Exchange : ProtocolMessage
         Status = stream.Status;
         RequestHeaders = stream.RequestHeaders ?? [];
         ResponseHeaders = stream.ResponseHeaders ?? [];
-        Trailers = (IReadOnlyList<HttpHeader>?)stream.Trailers ?? [];
+        Trailers = stream.Trailers ?? [];
         RequestBytes = stream.Request.Bytes;
         ResponseBytes = stream.Response.Bytes;
         RequestBody = stream.Request.Body;
@@ -103,7 +103,7 @@ public sealed record Http2Exchange : ProtocolMessage
         PromisedBy = stream.PromisedBy;
         UnseenBytes = stream.UnseenBytes;
         Truncated = truncated;
-        Grpc = stream.IsGrpc ? stream.ToGrpcCall() : null;
+        Grpc = stream.IsGrpc ? stream.ToGrpcCall(Grpc) : null;
         return this;
     }
 

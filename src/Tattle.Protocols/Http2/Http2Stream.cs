@@ -70,7 +70,7 @@ internal sealed class Http2Stream(int id, long startNs)
 
     public HttpHeader[]? RequestHeaders;
     public HttpHeader[]? ResponseHeaders;
-    public List<HttpHeader>? Trailers;
+    public HttpHeader[]? Trailers;
     public List<int>? Interim;
 
     public StreamHalf Request;
@@ -108,10 +108,23 @@ internal sealed class Http2Stream(int id, long startNs)
         return this;
     }
 
-    public GrpcCall ToGrpcCall()
+    /// <summary>
+    /// The call as the stream ended it: <paramref name="last"/>, the call handed with the previous exchange, when
+    /// every value is the same (a client calling one method again, as it does on a keep-alive connection). A call is
+    /// never changed once handed, so whoever kept the last one keeps what it was.
+    /// </summary>
+    public GrpcCall ToGrpcCall(GrpcCall? last)
     {
         var (service, method) = GrpcText.SplitPath(Path);
         int? code = int.TryParse(GrpcStatus, System.Globalization.NumberStyles.None, null, out int c) ? c : null;
+        bool compressed = Request.Grpc.Compressed || Response.Grpc.Compressed;
+        if (last is not null && GrpcMessage is null && last.Message is null && last.StatusCode == code
+            && last.Compressed == compressed && last.Service == service && last.Method == method
+            && last.RequestMessages == Request.Grpc.Messages && last.ResponseMessages == Response.Grpc.Messages
+            && last.RequestMessageBytes == Request.Grpc.MessageBytes && last.ResponseMessageBytes == Response.Grpc.MessageBytes)
+        {
+            return last;
+        }
         return new GrpcCall
         {
             Service = service,
@@ -123,7 +136,7 @@ internal sealed class Http2Stream(int id, long startNs)
             ResponseMessages = Response.Grpc.Messages,
             RequestMessageBytes = Request.Grpc.MessageBytes,
             ResponseMessageBytes = Response.Grpc.MessageBytes,
-            Compressed = Request.Grpc.Compressed || Response.Grpc.Compressed,
+            Compressed = compressed,
         };
     }
 }

@@ -125,6 +125,83 @@ public sealed partial class Http2ParserTests
     }
 
     [Fact]
+    public void AGrpcClient_CallingOneMethodAgain_AllocatesNothingPerCall()
+    {
+        // A unary call as grpc-dotnet and grpc-go make it: a request head and one message, a response head, one
+        // message and the grpc-status trailers; the first call adds its fields to the tables, the others refer to them.
+        var h2 = new SteadyState(sink => Http2Protocol.Create(ParserOptions.Default, sink, new Http2Start()));
+        byte[] request = GrpcMessages(false, [0x0a, 0x05, .. "alice"u8]), reply = GrpcMessages(false, [0x0a, 0x0b, .. "hello alice"u8]);
+        h2.Feed(Client, [.. Preface, .. Settings(), .. Headers(1, [0x83, 0x87, .. Literal(":path", "/greet.Greeter/SayHello", addToTable: true),
+            .. Literal(":authority", "api.example.com", addToTable: true), .. Literal("content-type", "application/grpc", addToTable: true),
+            .. Literal("te", "trailers", addToTable: true)], endStream: false), .. Data(1, request, endStream: true)]);
+        h2.Feed(Server, [.. Settings(), .. Headers(1, [0x88, .. Literal("content-type", "application/grpc", addToTable: true)], endStream: false),
+            .. Data(1, reply, endStream: false), .. Headers(1, Literal("grpc-status", "0", addToTable: true), endStream: true)]);
+        byte[][] client = [Headers(3, [0x83, 0x87, .. Indexed(65), .. Indexed(64), .. Indexed(63), .. Indexed(62)], endStream: false), Data(3, request, endStream: true)];
+        byte[][] server = [Headers(3, [0x88, .. Indexed(63)], endStream: false), Data(3, reply, endStream: false), Headers(3, Indexed(62), endStream: true)];
+        var first = Call(3);
+        var firstGrpc = first.Grpc;
+        var firstTrailers = first.Trailers;
+        for (int id = 5; id < 291; id += 2)
+        {
+            Call(id);
+        }
+        int next = 291;
+        long allocated = Allocations.LeastOf(3, () =>
+        {
+            for (int end = next + 2000; next < end; next += 2)
+            {
+                Call(next);
+            }
+        });
+
+        Assert.Equal((next - 1) / 2, h2.Count);
+        var last = Assert.IsType<Http2Exchange>(h2.Last);
+        Assert.Equal(("/greet.Greeter/SayHello", 200, next - 2), (last.Path, last.Status, last.StreamId));
+        Assert.Equal(("greet.Greeter", "SayHello", 0, "OK", 1, 1, 7L, 13L), (last.Grpc!.Service, last.Grpc.Method, last.Grpc.StatusCode,
+            last.Grpc.StatusName, last.Grpc.RequestMessages, last.Grpc.ResponseMessages, last.Grpc.RequestMessageBytes, last.Grpc.ResponseMessageBytes));
+        Assert.Equal([new HttpHeader("grpc-status", "0")], last.Trailers);
+        // The same call again is handed the same immutable objects: what a sink kept of the first still says the same.
+        Assert.Same(firstGrpc, last.Grpc);
+        Assert.Same(firstTrailers, last.Trailers);
+        Assert.Equal(0, allocated);
+
+        Http2Exchange Call(int id)
+        {
+            foreach (var frame in client)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(5), id);
+                h2.Feed(Client, frame);
+            }
+            foreach (var frame in server)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(5), id);
+                h2.Feed(Server, frame);
+            }
+            return (Http2Exchange)h2.Last!;
+        }
+    }
+
+    [Fact]
+    public void AGrpcCall_ThatDiffersFromTheLast_IsANewObject_AndTheLastIsUnchanged()
+    {
+        var f = Connection();
+        Send(f, Client, Headers(1, [0x83, 0x87, .. Literal(":path", "/greet.Greeter/SayHello"), .. Literal("content-type", "application/grpc")], endStream: false));
+        Send(f, Client, Data(1, GrpcMessages(false, [1, 2, 3]), endStream: true));
+        Send(f, Server, Headers(1, [0x88, .. Literal("content-type", "application/grpc")], endStream: false));
+        Send(f, Server, Headers(1, Literal("grpc-status", "0"), endStream: true));
+        Send(f, Client, Headers(3, [0x83, 0x87, .. Literal(":path", "/greet.Greeter/SayHello"), .. Literal("content-type", "application/grpc")], endStream: false));
+        Send(f, Client, Data(3, GrpcMessages(false, [1, 2, 3, 4]), endStream: true));
+        Send(f, Server, Headers(3, [0x88, .. Literal("content-type", "application/grpc")], endStream: false));
+        Send(f, Server, Headers(3, [.. Literal("grpc-status", "5"), .. Literal("grpc-message", "no%20such%20user")], endStream: true));
+
+        var x = Exchanges(f);
+        Assert.Equal((3L, 0, "OK"), (x[0].Grpc!.RequestMessageBytes, x[0].Grpc!.StatusCode, x[0].Grpc!.StatusName));
+        Assert.Equal((4L, 5, "NOT_FOUND", "no such user"), (x[1].Grpc!.RequestMessageBytes, x[1].Grpc!.StatusCode, x[1].Grpc!.StatusName, x[1].Grpc!.Message));
+        Assert.Equal([new HttpHeader("grpc-status", "0")], x[0].Trailers);
+        Assert.Equal(["grpc-status", "grpc-message"], x[1].Trailers.Select(h => h.Name));
+    }
+
+    [Fact]
     public void AStreamResetWhileItsDataIsSkipped_IsNotMadeTheNextStream()
     {
         // The client is inside a DATA frame of stream 1 when the server resets it and pushes stream 2: the rest of
