@@ -51,3 +51,9 @@ nginx_worker() {
   echo "nginx did not start: $(cat "$dir/error.log" 2>/dev/null)" >&2
   exit 1
 }
+
+# trace_started FILE: waits up to 5 s for the first record of a trace writing JSON Lines to FILE (its programs loaded
+# and the traced process announced), so that what is measured next is traced from its start.
+trace_started() {
+  for _ in $(seq 100); do grep -q '"process.start"' "$1" 2>/dev/null && return 0; sleep 0.05; done
+}

@@ -54,10 +54,9 @@ public class Http2Benchmarks
     public void Setup()
     {
         _parser = Http2Protocol.Create(ParserOptions.Default, _sink, null);
-        var context = new StreamContext(1, 2);
         // The first request and response put their fields in the tables; the measured ones refer to them.
-        Feed(MessageKind.Request, [.. Http2Protocol.Preface, .. Frame(4, 0, 0, []), .. Frame(1, 0x5, 1, FirstBlock(RequestFields, [0x82, 0x87]))]);
-        Feed(MessageKind.Response, [.. Frame(4, 0, 0, []), .. Frame(1, 0x5, 1, FirstBlock(ResponseFields, [0x88]))]);
+        Feed(_parser, MessageKind.Request, [.. Http2Protocol.Preface, .. Frame(4, 0, 0, []), .. Frame(1, 0x5, 1, FirstBlock(RequestFields, [0x82, 0x87]))]);
+        Feed(_parser, MessageKind.Response, [.. Frame(4, 0, 0, []), .. Frame(1, 0x5, 1, FirstBlock(ResponseFields, [0x88]))]);
         // Indexed fields: :method GET (2), :scheme https (7), a literal :path (name 4), then the dynamic entries,
         // newest first (62 is the last one added).
         var request = new List<byte> { 0x82, 0x87, 0x04, 22 };
@@ -68,7 +67,7 @@ public class Http2Benchmarks
 
         // Stream 3 stays open for DATA: its request without END_STREAM. The measured exchanges come after it.
         // Its :path is a literal kept out of the table (name 4), which the measured requests' references count on.
-        _parser.Parse(MessageKind.Request, Frame(1, 0x4, 3, [0x83, 0x86, 0x04, 7, .. "/upload"u8]), context);
+        Feed(_parser, MessageKind.Request, Frame(1, 0x4, 3, [0x83, 0x86, 0x04, 7, .. "/upload"u8]));
         var data = new MemoryStream();
         for (int sent = 0; sent < BodyBytes; sent += DataFrame)
         {
@@ -89,27 +88,18 @@ public class Http2Benchmarks
         }
 
         SetupGrpc();
-
-        void Feed(MessageKind kind, byte[] bytes)
-        {
-            for (int at = 0; at < bytes.Length;)
-            {
-                at += _parser.Parse(kind, bytes.AsSpan(at), context).Consumed;
-            }
-        }
     }
 
     private void SetupGrpc()
     {
         _grpc = Http2Protocol.Create(ParserOptions.Default, _grpcSink, null);
-        var context = new StreamContext(1, 2);
         byte[] request = [0, 0, 0, 0, 7, 0x0a, 0x05, .. "alice"u8], reply = [0, 0, 0, 0, 13, 0x0a, 0x0b, .. "hello alice"u8];
         // The first call puts its fields in the tables: :path, :authority, content-type and te on the client's side
         // (62..65, newest first), content-type then grpc-status on the server's (63, 62).
-        Feed(MessageKind.Request, [.. Http2Protocol.Preface, .. Frame(4, 0, 0, []),
+        Feed(_grpc, MessageKind.Request, [.. Http2Protocol.Preface, .. Frame(4, 0, 0, []),
             .. Frame(1, 0x4, 1, FirstBlock([(":path", "/greet.Greeter/SayHello"), (":authority", "api.example.com"), ("content-type", "application/grpc"), ("te", "trailers")], [0x83, 0x87])),
             .. Frame(0, 0x1, 1, request)]);
-        Feed(MessageKind.Response, [.. Frame(4, 0, 0, []), .. Frame(1, 0x4, 1, FirstBlock([("content-type", "application/grpc")], [0x88])),
+        Feed(_grpc, MessageKind.Response, [.. Frame(4, 0, 0, []), .. Frame(1, 0x4, 1, FirstBlock([("content-type", "application/grpc")], [0x88])),
             .. Frame(0, 0, 1, reply), .. Frame(1, 0x5, 1, FirstBlock([("grpc-status", "0")], []))]);
         _grpcCall =
         [
@@ -127,13 +117,15 @@ public class Http2Benchmarks
         {
             throw new InvalidOperationException("the gRPC call is not the one set up: the table references are off");
         }
+    }
 
-        void Feed(MessageKind kind, byte[] bytes)
+    /// <summary>Hands a setup's bytes to <paramref name="parser"/> whole, a frame a call, as the connection's stream does.</summary>
+    private static void Feed(IProtocolParser parser, MessageKind kind, byte[] bytes)
+    {
+        var context = new StreamContext(1, 2);
+        for (int at = 0; at < bytes.Length;)
         {
-            for (int at = 0; at < bytes.Length;)
-            {
-                at += _grpc.Parse(kind, bytes.AsSpan(at), context).Consumed;
-            }
+            at += parser.Parse(kind, bytes.AsSpan(at), context).Consumed;
         }
     }
 

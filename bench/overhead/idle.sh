@@ -55,7 +55,7 @@ for rep in $(seq "$reps"); do
     rm -f "$dir/t.jsonl"
     "$bin" attach -p "$worker" -q --json "$dir/t.jsonl" 2>"$dir/t.err" &
     tracer_pid=$!
-    for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done
+    trace_started "$dir/t.jsonl"
     sleep 3 # the start's own work (probing libraries, the first /proc walk) is not the idle cost
     read -r r0 s0 <<< "$(usage "$tracer_pid")"
     sleep "$secs"

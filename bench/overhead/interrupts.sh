@@ -34,7 +34,7 @@ nginx_worker "$dir"
 if [ $# -gt 0 ]; then
   "$@" attach -p "$worker" -q --json "$dir/t.jsonl" 2>"$dir/t.err" &
   tracer=$!
-  for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done
+  trace_started "$dir/t.jsonl"
 fi
 sleep 1
 taskset -c 1 wrk -t1 -c16 -d"$((secs + 2))s" "http://127.0.0.1:18092/index.html" > "$dir/wrk.txt" &

@@ -255,7 +255,7 @@ start_tracer() { # condition -> sets tracer_pid; waits until it is ready
       if [ "$json" = /dev/null ]; then
         sleep 2 # nothing to watch: the programs load in 1.1-1.6 s here
       else
-        for _ in $(seq 100); do grep -q '"process.start"' "$dir/t.jsonl" 2>/dev/null && break; sleep 0.05; done
+        trace_started "$dir/t.jsonl"
       fi ;;
     burn-*)
       local burn=("$dir/burn" "${c#burn-}")

@@ -143,14 +143,12 @@ internal sealed class Http2HeaderCollector(bool redact) : IHpackHeaderSink
     /// <summary>The fields become <paramref name="target"/>, or, if it was set by an earlier block, trailers.</summary>
     private void Hand(ref HttpHeader[]? target, Http2Stream s)
     {
-        if (target is null)
-        {
-            target = Handed(ref _role == BlockRole.Response ? ref _lastResponse : ref _lastRequest);
-        }
-        else
+        if (target is not null)
         {
             AddTrailers(s);
+            return;
         }
+        target = Handed(ref _role == BlockRole.Response ? ref _lastResponse : ref _lastRequest);
         _fields.Clear();
     }
 
