@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 
@@ -179,46 +178,64 @@ internal static class HttpStrings
     /// same paths; one string for all of them is one allocation fewer each, and the same instance lets the JSON
     /// writer reuse its encoded form (a per-connection copy evicted it from that cache at every record).
     /// </summary>
-    public static string Recent(ReadOnlySpan<byte> bytes)
+    public static string Recent(ReadOnlySpan<byte> bytes) => Recent(bytes, out _);
+
+    /// <summary>
+    /// <see cref="Recent(ReadOnlySpan{byte})"/>, and the slot that holds its string (-1 when none does). A slot is
+    /// picked from the bytes, so the same texts land in the same slots in every process, and a pair of slots serves
+    /// each hash: two texts that share one, such as two paths a client takes in turn, both stay instead of evicting
+    /// each other at every message.
+    /// </summary>
+    private static string Recent(ReadOnlySpan<byte> bytes, out int index)
     {
+        index = -1;
         if (bytes.Length is 0 or > LongestRecent)
         {
             return Decode(bytes);
         }
-        var slots = t_recent ??= new string?[RecentSlots];
-        ref string? slot = ref slots[((bytes.Length * 31) + (bytes[0] * 7) + (bytes[bytes.Length >> 1] * 13) + (bytes[^1] * 3)) & (RecentSlots - 1)];
-        if (slot is { } recent && EqualsAscii(bytes, recent))
+        var slots = t_recent ??= new RecentText[RecentSlots];
+        int pair = ((bytes.Length * 31) + (bytes[0] * 7) + (bytes[bytes.Length >> 1] * 13) + (bytes[^1] * 3)) % (RecentSlots / 2) * 2;
+        for (int i = pair; i < pair + 2; i++)
         {
-            return recent;
+            if (slots[i].Text is { } recent && EqualsAscii(bytes, recent))
+            {
+                index = i;
+                return recent;
+            }
         }
         string text = Decode(bytes);
         if (Ascii.IsValid(bytes))
         {
-            slot = text;
+            // The newer text takes the pair's first slot and the one it held moves to the second, with its target.
+            slots[pair + 1] = slots[pair];
+            slots[pair] = new RecentText(text, null);
+            index = pair;
         }
         return text;
     }
 
     /// <summary>
-    /// A request-target as records show it (redacted when asked) and the host an absolute-form target names. The
-    /// targets read on this thread are remembered by their string, in slots its identity picks: a client repeats its
-    /// paths, often a few of them in turn, and the shared string of <see cref="Recent"/> makes a repeat one
-    /// comparison instead of the redactor's scans, which cost 3 % of tattle's CPU under load when every request
-    /// took them, and a new object.
+    /// A request-target as records show it (redacted when asked) and the host an absolute-form target names. A target
+    /// read on this thread is kept beside its string in <see cref="Recent(ReadOnlySpan{byte})"/>'s slot: a client
+    /// repeats its paths, often a few of them in turn, and a repeat is then one comparison instead of the redactor's
+    /// scans, which cost 3 % of tattle's CPU under load when every request took them, and a new object.
     /// </summary>
     public static RequestTarget Target(ReadOnlySpan<byte> bytes, bool redact)
     {
-        string text = Recent(bytes);
+        string text = Recent(bytes, out int index);
         if (t_lastTarget is { } last && ReferenceEquals(last.Raw, text) && last.Redacted == redact)
         {
-            return last; // the same path again (a load generator, a health check): no slot to find
+            return last; // the same path again (a load generator, a health check): no slot to look in
         }
-        var targets = t_targets ??= new RequestTarget?[TargetSlots];
-        ref var slot = ref targets[RuntimeHelpers.GetHashCode(text) & (TargetSlots - 1)];
-        if (slot is not { } read || !ReferenceEquals(read.Raw, text) || read.Redacted != redact)
+        if (index >= 0 && t_recent![index].Target is { } kept && kept.Redacted == redact)
         {
-            read = new RequestTarget(text, redact ? HttpRedactor.RedactUrl(text) : text, HttpRedactor.HostOf(text), redact);
-            slot = read;
+            t_lastTarget = kept;
+            return kept;
+        }
+        var read = new RequestTarget(text, redact ? HttpRedactor.RedactUrl(text) : text, HttpRedactor.HostOf(text), redact);
+        if (index >= 0)
+        {
+            t_recent![index] = new RecentText(text, read);
         }
         t_lastTarget = read;
         return read;
@@ -227,16 +244,14 @@ internal static class HttpStrings
     [ThreadStatic]
     private static RequestTarget? t_lastTarget;
 
-    private const int TargetSlots = 64;
-
-    [ThreadStatic]
-    private static RequestTarget?[]? t_targets;
-
     private const int RecentSlots = 256;
     private const int LongestRecent = 96;
 
     [ThreadStatic]
-    private static string?[]? t_recent;
+    private static RecentText[]? t_recent;
+
+    /// <summary>A text decoded on this thread, and the request-target read from it when it was one.</summary>
+    private readonly record struct RecentText(string? Text, RequestTarget? Target);
 
     /// <summary>
     /// A field value as records show it: when redacting, a secret field's value replaced, a URL's secrets

@@ -667,9 +667,33 @@ public sealed class Http1ParserTests
     [Fact]
     public void AKeepAliveClient_TakingTurnsBetweenPaths_AllocatesNothingPerExchange()
     {
+        string[] paths = ["/users/1", "/users/2?page=1", "/health"];
+        var (h1, exchanges, allocated) = TakeTurns(paths, "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\n\r\nok");
+
+        Assert.Equal(exchanges, h1.Count);
+        var last = Assert.IsType<HttpExchange>(h1.Last);
+        Assert.Equal((paths[(exchanges - 1) % 3], "api", 200), (last.Request!.Target, last.Request.Host, last.Response!.Status));
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void TwoPathsThatShareAStringSlot_TakenInTurn_AllocateNothingPerExchange()
+    {
+        // Same length, first, middle and last byte: the strings' cache files both under one hash.
+        string[] paths = ["/a/x1", "/b/x1"];
+        var (h1, exchanges, allocated) = TakeTurns(paths, "HTTP/1.1 204 No Content\r\n\r\n");
+
+        var last = Assert.IsType<HttpExchange>(h1.Last);
+        Assert.Equal((paths[(exchanges - 1) % 2], 204), (last.Request!.Target, last.Response!.Status));
+        Assert.Equal(0, allocated);
+    }
+
+    /// <summary>A keep-alive client asking for each path in turn: 30 exchanges to warm up, then what 1 000 more allocate.</summary>
+    private static (SteadyState H1, int Exchanges, long Allocated) TakeTurns(string[] paths, string response)
+    {
         var h1 = new SteadyState(Http1Protocol.Info);
-        byte[][] requests = [B("GET /users/1 HTTP/1.1\r\nHost: api\r\n\r\n"), B("GET /users/2?page=1 HTTP/1.1\r\nHost: api\r\n\r\n"), B("GET /health HTTP/1.1\r\nHost: api\r\n\r\n")];
-        byte[] response = B("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 2\r\n\r\nok");
+        byte[][] requests = [.. paths.Select(p => B($"GET {p} HTTP/1.1\r\nHost: api\r\n\r\n"))];
+        byte[] reply = B(response);
         for (int i = 0; i < 30; i++)
         {
             Exchange(i);
@@ -682,17 +706,12 @@ public sealed class Http1ParserTests
                 Exchange(next);
             }
         });
-
-        Assert.Equal(next, h1.Count);
-        var last = Assert.IsType<HttpExchange>(h1.Last);
-        string[] paths = ["/users/1", "/users/2?page=1", "/health"];
-        Assert.Equal((paths[(next - 1) % 3], "api", 200), (last.Request!.Target, last.Request.Host, last.Response!.Status));
-        Assert.Equal(0, allocated);
+        return (h1, next, allocated);
 
         void Exchange(int i)
         {
             h1.Feed(Request, requests[i % requests.Length]);
-            h1.Feed(Response, response);
+            h1.Feed(Response, reply);
         }
     }
 
