@@ -7,7 +7,7 @@ namespace Tattle.Bench.Protocols;
 
 /// <summary>
 /// Redis parse cost per exchange: a GET as redis-cli sends it and its 12-byte bulk reply, paired into one
-/// <see cref="RedisExchange"/>; the probe. Target: 1 M exchanges/s per core, nothing allocated beyond the exchange.
+/// <see cref="RedisExchange"/>; the probe. Target: 1 M exchanges/s per core, nothing allocated in steady state.
 /// </summary>
 [MemoryDiagnoser]
 public class RedisBenchmarks

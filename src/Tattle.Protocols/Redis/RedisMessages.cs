@@ -17,30 +17,42 @@ public sealed record RedisReply(RespType Type, long? Size, long? Integer, string
 public sealed record RedisExchange : ProtocolMessage
 {
     /// <summary>Upper-case, with the subcommand of container commands ("CONFIG SET").</summary>
-    public required string Command { get; init; }
+    public string Command { get; internal set; } = "";
 
     /// <summary>The first key (a push: its channel); null when the command has none.</summary>
-    public string? Key { get; init; }
+    public string? Key { get; internal set; }
 
     /// <summary>Arguments after the command's name (a push: its elements).</summary>
-    public long Args { get; init; }
+    public long Args { get; internal set; }
 
     /// <summary>Null when no reply was seen.</summary>
-    public RedisReply? Reply { get; init; }
+    public RedisReply? Reply { get; internal set; }
 
     /// <summary>The error the server answered with ("ERR unknown command ...").</summary>
-    public string? Error { get; init; }
+    public string? Error { get; internal set; }
 
-    public bool IsPush { get; init; }
+    public bool IsPush { get; internal set; }
 
-    public override MessageRecord ToRecord(IMessageContext context) => new RedisRecord(context.Header(StartNs))
+    /// <summary>
+    /// Sets every field: a new exchange, or the one the parser refills for a sink that consumes each message at once
+    /// (<see cref="IMessageSink.ConsumesAtOnce"/>).
+    /// </summary>
+    internal RedisExchange Fill(long startNs, long endNs, string command, string? key, long args, RedisReply? reply, string? error, bool push)
     {
-        LatencyMs = Reply is not null && !IsPush ? IMessageContext.Latency(StartNs, EndNs) : null,
-        Command = Command,
-        Key = Key,
-        Args = Args,
-        Reply = Reply,
-        Error = Error,
-        Push = IsPush,
-    };
+        Retime(startNs, endNs);
+        Command = command;
+        Key = key;
+        Args = args;
+        Reply = reply;
+        Error = error;
+        IsPush = push;
+        return this;
+    }
+
+    public override MessageRecord ToRecord(IMessageContext context)
+    {
+        var header = context.Header(StartNs);
+        // The connection's last record when the sinks are done with it (IMessageContext.SpareRecord), else a new one.
+        return (context.SpareRecord as RedisRecord ?? new RedisRecord(in header)).Fill(in header, this);
+    }
 }

@@ -27,6 +27,14 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
     /// <summary>After a request-side gap: replies that may answer <see cref="_waiting"/> (summaries, no payload).</summary>
     private readonly Queue<Kept> _kept = new();
 
+    /// <summary>The sink is done with each message when it returns: the parser refills <see cref="_exchange"/>.</summary>
+    private readonly bool _reuse = sink.ConsumesAtOnce;
+
+    private RedisExchange? _exchange;
+
+    /// <summary>The last reply handed of each type: a client that takes turns between GET and SET gets both again.</summary>
+    private readonly RedisReply?[] _lastReplies = new RedisReply?[(int)RespType.BulkError + 1];
+
     private long _requestStartNs;
     private long _replyStartNs;
 
@@ -191,7 +199,7 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
 
     private bool OnReply(RespReader reader, long nowNs)
     {
-        var reply = new RedisReply(
+        var reply = Shared(
             reader.Type,
             reader.Type is RespType.Bulk or RespType.Verbatim or RespType.BulkError or RespType.Array or RespType.Map or RespType.Set or RespType.Push ? reader.Size : null,
             reader.Integer,
@@ -276,27 +284,30 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
         }
     }
 
-    private void ReportPush(RespReader reader, long nowNs) => sink.OnMessage(new RedisExchange
-    {
-        StartNs = _replyStartNs,
-        EndNs = nowNs,
-        Command = reader.Captured[0] ?? "push",
-        Key = reader.Captured[1],
-        Args = reader.Size,
-        Reply = new RedisReply(RespType.Push, reader.Size, null, null),
-        IsPush = true,
-    });
+    private void ReportPush(RespReader reader, long nowNs) => sink.OnMessage(Exchange().Fill(
+        _replyStartNs, nowNs, reader.Captured[0] ?? "push", reader.Captured[1], reader.Size, Shared(RespType.Push, reader.Size, null, null), null, push: true));
 
-    private void Report(in Pending command, RedisReply? reply, string? error, long endNs) => sink.OnMessage(new RedisExchange
+    private void Report(in Pending command, RedisReply? reply, string? error, long endNs) => sink.OnMessage(Exchange().Fill(
+        command.StartNs, endNs, command.Command, command.Key, command.Args, reply, error, push: false));
+
+    /// <summary>The connection's one exchange, refilled, for a sink done with each message when it returns; else a new one.</summary>
+    private RedisExchange Exchange() => _reuse ? _exchange ??= New() : New();
+
+    private static RedisExchange New() => new() { StartNs = 0, EndNs = 0 };
+
+    /// <summary>
+    /// The last reply of its type handed when every value is the same (a client reading one key again, an "OK" to each
+    /// SET), else a new one: replies are never changed once handed, so whoever kept one still has what it was.
+    /// </summary>
+    private RedisReply Shared(RespType type, long? size, long? integer, string? text)
     {
-        StartNs = command.StartNs,
-        EndNs = endNs,
-        Command = command.Command,
-        Key = command.Key,
-        Args = command.Args,
-        Reply = reply,
-        Error = error,
-    });
+        ref var last = ref _lastReplies[(int)type];
+        if (last is { } kept && kept.Size == size && kept.Integer == integer && kept.Text == text)
+        {
+            return kept;
+        }
+        return last = new RedisReply(type, size, integer, text);
+    }
 
     /// <summary>A plausible RESP array of bulk strings (<c>*N\r\n$</c>) for commands; any RESP line start for replies.</summary>
     public int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data)

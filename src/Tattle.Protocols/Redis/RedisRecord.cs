@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Tattle.Protocols.Common;
 using Tattle.Records;
 using Tattle.Records.Json;
 using Tattle.Records.Live;
@@ -21,20 +22,33 @@ public sealed record RedisRecord : MessageRecord
 
     public override string Type => "redis";
 
-    public string Command { get; init; } = "";
+    public string Command { get; internal set; } = "";
 
-    public string? Key { get; init; }
+    public string? Key { get; internal set; }
 
-    public long Args { get; init; }
+    public long Args { get; internal set; }
 
-    public RedisReply? Reply { get; init; }
+    public RedisReply? Reply { get; internal set; }
 
-    public string? Error { get; init; }
+    public string? Error { get; internal set; }
 
     /// <summary>The server sent it unasked (pub/sub message, RESP3 push): Command is the push's kind.</summary>
-    public bool Push { get; init; }
+    public bool Push { get; internal set; }
 
     public override bool IsRequest => !Push;
+
+    /// <summary>Sets every field from the exchange: a new record, or the connection's last one refilled.</summary>
+    internal RedisRecord Fill(in MessageHeader header, RedisExchange exchange)
+    {
+        Refill(in header, exchange.Reply is not null && !exchange.IsPush ? IMessageContext.Latency(exchange.StartNs, exchange.EndNs) : null);
+        Command = exchange.Command;
+        Key = exchange.Key;
+        Args = exchange.Args;
+        Reply = exchange.Reply;
+        Error = exchange.Error;
+        Push = exchange.IsPush;
+        return this;
+    }
 
     public override void WriteFields(Utf8JsonWriter w)
     {

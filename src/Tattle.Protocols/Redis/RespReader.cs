@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Text;
+using Tattle.Protocols.Http1;
 
 namespace Tattle.Protocols.Redis;
 
@@ -250,11 +251,11 @@ internal sealed class RespReader(bool commands)
                             if (top)
                             {
                                 Top(type, len);
-                                Text = Encoding.UTF8.GetString(payload);
+                                Text = Decode(payload);
                             }
                             else
                             {
-                                _captured[index] = (commands && index == 0 ? RedisCommands.KnownName(payload) : null) ?? Encoding.UTF8.GetString(payload);
+                                _captured[index] = (commands && index == 0 ? RedisCommands.KnownName(payload) : null) ?? Decode(payload);
                             }
                             next += (int)len + 2;
                             break;
@@ -341,7 +342,7 @@ internal sealed class RespReader(bool commands)
             }
             if (words < Captures && word.Length <= MaxCapture)
             {
-                _captured[words] = Encoding.UTF8.GetString(word);
+                _captured[words] = Decode(word);
             }
             words++;
         }
@@ -354,11 +355,11 @@ internal sealed class RespReader(bool commands)
         if (_depth == 0 && !_topSeen)
         {
             Top(type, 0);
-            Text = Encoding.UTF8.GetString(body[..Math.Min(body.Length, max)]);
+            Text = Decode(body[..Math.Min(body.Length, max)]);
         }
         else if (index is >= 0 and < Captures && body.Length <= MaxCapture)
         {
-            _captured[index] = Encoding.UTF8.GetString(body);
+            _captured[index] = Decode(body);
         }
     }
 
@@ -408,4 +409,12 @@ internal sealed class RespReader(bool commands)
 
     private static bool TryLength(ReadOnlySpan<byte> body, out long value) =>
         Utf8Parser.TryParse(body, out value, out int used) && used == body.Length && body.Length > 0;
+
+    /// <summary>
+    /// Keys, commands' words and short replies, as text. A client sends the same keys again and a server answers the
+    /// same "OK": ASCII text is shared with the last string made from the same bytes (<see cref="HttpStrings.Recent"/>),
+    /// not made anew for each message.
+    /// </summary>
+    private static string Decode(ReadOnlySpan<byte> bytes) =>
+        Ascii.IsValid(bytes) ? HttpStrings.Recent(bytes) : Encoding.UTF8.GetString(bytes);
 }

@@ -19,4 +19,26 @@ public static class Allocations
         }
         return least;
     }
+
+    /// <summary>
+    /// What <paramref name="exchanges"/> more calls of <paramref name="step"/> allocate after 30 to warm up (<see
+    /// cref="LeastOf"/> of three rounds), the calls numbered on from 0 so that a step can take turns between inputs.
+    /// </summary>
+    public static long InSteadyState(Action<int> step, out int calls, int exchanges = 1000)
+    {
+        int next = 0;
+        for (; next < 30; next++)
+        {
+            step(next);
+        }
+        long allocated = LeastOf(3, () =>
+        {
+            for (int end = next + exchanges; next < end; next++)
+            {
+                step(next);
+            }
+        });
+        calls = next;
+        return allocated;
+    }
 }

@@ -694,19 +694,8 @@ public sealed class Http1ParserTests
         var h1 = new SteadyState(Http1Protocol.Info);
         byte[][] requests = [.. paths.Select(p => B($"GET {p} HTTP/1.1\r\nHost: api\r\n\r\n"))];
         byte[] reply = B(response);
-        for (int i = 0; i < 30; i++)
-        {
-            Exchange(i);
-        }
-        int next = 30;
-        long allocated = Allocations.LeastOf(3, () =>
-        {
-            for (int end = next + 1000; next < end; next++)
-            {
-                Exchange(next);
-            }
-        });
-        return (h1, next, allocated);
+        long allocated = Allocations.InSteadyState(Exchange, out int exchanges);
+        return (h1, exchanges, allocated);
 
         void Exchange(int i)
         {

@@ -3,6 +3,7 @@ using Tattle.Protocols.Common;
 using Tattle.Protocols.Redis;
 using Tattle.Records.Live;
 using Tattle.Tests.Protocols.Support;
+using Tattle.Tests.Support;
 
 namespace Tattle.Tests.Protocols.Redis;
 
@@ -157,5 +158,53 @@ public sealed class RedisParserTests
             w.WriteEndObject();
         }
         Assert.Equal("""{"command":"INCR","key":"n","args":1,"reply":{"type":"integer","value":42},"error":null}""", Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    [Fact]
+    public void AClientRepeatingItsCommands_AllocatesNothingPerExchange()
+    {
+        // A cache client's steady state: the same GET and SET in turn on one connection, the same answers.
+        var redis = new SteadyState(RedisProtocol.Info);
+        byte[][] commands = [B("*2\r\n$3\r\nGET\r\n$6\r\nuser:1\r\n"), B("*3\r\n$3\r\nSET\r\n$6\r\nuser:2\r\n$5\r\nalice\r\n")];
+        byte[][] replies = [B("$5\r\nalice\r\n"), B("+OK\r\n")];
+        long allocated = Allocations.InSteadyState(Exchange, out int next);
+
+        Assert.Equal(next, redis.Count);
+        var last = Assert.IsType<RedisExchange>(redis.Last);
+        Assert.Equal((next - 1) % 2 == 0 ? ("GET", "user:1", 1L, RespType.Bulk) : ("SET", "user:2", 2L, RespType.Status),
+            (last.Command, last.Key, last.Args, last.Reply!.Type));
+        Assert.Equal(0, allocated);
+
+        void Exchange(int i)
+        {
+            redis.Feed(MessageKind.Request, commands[i % 2]);
+            redis.Feed(MessageKind.Response, replies[i % 2]);
+        }
+    }
+
+    [Fact]
+    public void AReplyThatDiffersFromTheLast_IsANewObject_AndWhatWasKeptIsUnchanged()
+    {
+        var feeder = new StreamFeeder(RedisProtocol.Info);
+        feeder.Feed(MessageKind.Request, B("*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n"), 0, 10);
+        feeder.Feed(MessageKind.Response, B("$2\r\nhi\r\n$2\r\nhi\r\n:42\r\n"), 20, 30);
+        var x = feeder.Messages.Cast<RedisExchange>().ToList();
+        Assert.Equal(["a", "a", "b"], x.Select(e => e.Key));
+        Assert.Same(x[0].Reply, x[1].Reply); // the same answer again: one immutable object
+        Assert.Equal(new RedisReply(RespType.Bulk, 2, null, null), x[1].Reply);
+        Assert.Equal(new RedisReply(RespType.Integer, null, 42, null), x[2].Reply);
+        Assert.NotSame(x[0], x[2]); // the test's sink keeps copies of the refilled exchange
+    }
+
+    [Fact]
+    public void ARefilledRecord_IsTheRecordANewOneWouldBe()
+    {
+        var feeder = new StreamFeeder(RedisProtocol.Info);
+        feeder.Feed(MessageKind.Request, B("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nPING\r\n"), 0, 10);
+        feeder.Feed(MessageKind.Response, B("-ERR wrong\r\n+PONG\r\n"), 20, 30);
+        var x = feeder.Messages.Cast<RedisExchange>().ToList();
+        var spare = x[1].ToRecord(new FixedMessageContext());
+        var r = RecordRefill.AssertEqualsNew<RedisRecord>(x[0], spare);
+        Assert.Equal(("SET", "k", "ERR wrong", "ERR"), (r.Command, r.Key, r.Error, r.ErrorType));
     }
 }

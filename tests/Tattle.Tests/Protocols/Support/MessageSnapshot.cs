@@ -14,6 +14,7 @@ public static class MessageSnapshot
     {
         HttpExchange x => x with { Request = x.Request is { } r ? r with { } : null, Response = x.Response is { } s ? s with { } : null },
         Http2Exchange x => x with { },
+        Tattle.Protocols.Redis.RedisExchange x => x with { },
         _ => message,
     };
 }
