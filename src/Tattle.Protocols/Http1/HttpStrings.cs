@@ -194,14 +194,16 @@ internal static class HttpStrings
             return Decode(bytes);
         }
         var slots = t_recent ??= new RecentText[RecentSlots];
-        int pair = ((bytes.Length * 31) + (bytes[0] * 7) + (bytes[bytes.Length >> 1] * 13) + (bytes[^1] * 3)) % (RecentSlots / 2) * 2;
-        for (int i = pair; i < pair + 2; i++)
+        int pair = (((bytes.Length * 31) + (bytes[0] * 7) + (bytes[bytes.Length >> 1] * 13) + (bytes[^1] * 3)) & (RecentSlots / 2 - 1)) << 1;
+        if (slots[pair].Text is { } first && EqualsAscii(bytes, first))
         {
-            if (slots[i].Text is { } recent && EqualsAscii(bytes, recent))
-            {
-                index = i;
-                return recent;
-            }
+            index = pair;
+            return first;
+        }
+        if (slots[pair + 1].Text is { } second && EqualsAscii(bytes, second))
+        {
+            index = pair + 1;
+            return second;
         }
         string text = Decode(bytes);
         if (Ascii.IsValid(bytes))

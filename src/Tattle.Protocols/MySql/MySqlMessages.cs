@@ -43,19 +43,11 @@ public sealed record MySqlExchange : ProtocolMessage
     /// <summary>Whether an answer ended it (OK, ERR, the end of the last result set).</summary>
     public bool Answered { get; init; }
 
-    public override MessageRecord ToRecord(IMessageContext context) => new SqlRecord(context.Header(StartNs), MySqlProtocol.Info.Name)
+    public override MessageRecord ToRecord(IMessageContext context)
     {
-        LatencyMs = Answered ? IMessageContext.Latency(StartNs, EndNs) : null,
-        Query = Query,
-        Params = Params,
-        Rows = Rows,
-        Tag = Tag,
-        Error = Error,
-        Command = Command,
-        Database = Database,
-        User = User,
-        Application = Application,
-        Server = Server,
-        Compressed = Compressed,
-    };
+        var r = SqlRecord.For(context, StartNs, MySqlProtocol.Info.Name, Answered ? IMessageContext.Latency(StartNs, EndNs) : null);
+        (r.Query, r.Params, r.Rows, r.Tag, r.Error, r.Command) = (Query, Params, Rows, Tag, Error, Command);
+        (r.Database, r.User, r.Application, r.Server, r.Compressed) = (Database, User, Application, Server, Compressed);
+        return r;
+    }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Http1;
 using Tattle.Protocols.Sql;
 
 namespace Tattle.Protocols.Postgres;
@@ -95,6 +96,11 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
     private string? _database;
     private string? _application;
     private string? _lastParsed;
+    private SentText? _lastQuery;
+
+    /// <summary>The sink is done with each message when it returns: the parser refills <see cref="_exchange"/>.</summary>
+    private readonly bool _reuse = sink.ConsumesAtOnce;
+    private PostgresExchange? _exchange;
     private bool _sslAsked;
 
     /// <summary>A StartupMessage was read and its ReadyForQuery has not come: that one ends no statement.</summary>
@@ -163,7 +169,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         switch ((char)data[0])
         {
             case 'Q':
-                _pending.Enqueue(Rent(Step.Simple, context, Statement(r.CString())));
+                _pending.Enqueue(Rent(Step.Simple, context, SimpleQuery(r.CStringBytes())));
                 break;
             case 'P':
                 {
@@ -253,6 +259,26 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
 
     /// <summary>A statement's text as records keep it: its passwords redacted unless --no-redact.</summary>
     private string Statement(string text) => options.Redact ? SqlSecrets.Redact(text, SqlDialect.PostgreSql) : text;
+
+    /// <summary>
+    /// A simple Query's text as records keep it. A client sends the same text again (a health check, a pool's
+    /// validation query, an ORM's statement in a loop): when the bytes spell the last one's, its string and its
+    /// redaction are reused rather than made again.
+    /// </summary>
+    private string SimpleQuery(ReadOnlySpan<byte> sent)
+    {
+        if (_lastQuery is { } last && HttpStrings.EqualsAscii(sent, last.Sent))
+        {
+            return last.Shown;
+        }
+        string text = Encoding.UTF8.GetString(sent);
+        string shown = Statement(text);
+        _lastQuery = Ascii.IsValid(sent) ? new SentText(text, shown) : null;
+        return shown;
+    }
+
+    /// <summary>A statement's text as sent, and as records keep it.</summary>
+    private sealed record SentText(string Sent, string Shown);
 
     private static string? ParamText(ReadOnlySpan<byte> v, bool binary)
     {
@@ -369,7 +395,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         {
             case 'C':
                 {
-                    string tag = r.CString();
+                    string tag = HttpStrings.Recent(r.CStringBytes());
                     if (Current() is { } done)
                     {
                         done.Tag = tag;
@@ -544,6 +570,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
             }
             if (p.Step == Step.Sync)
             {
+                Free(p);
                 return;
             }
         }
@@ -658,8 +685,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
     private static long? RowsOf(string tag)
     {
         int space = tag.LastIndexOf(' ');
-        string verb = space < 0 ? tag : tag[..tag.IndexOf(' ')];
-        if (space < 0 || verb is not ("SELECT" or "INSERT" or "UPDATE" or "DELETE" or "MERGE" or "FETCH" or "MOVE" or "COPY"))
+        if (space < 0 || tag.AsSpan(0, tag.IndexOf(' ')) is not ("SELECT" or "INSERT" or "UPDATE" or "DELETE" or "MERGE" or "FETCH" or "MOVE" or "COPY"))
         {
             return null;
         }
@@ -669,7 +695,16 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
     private void Report(Pending p, long endNs, bool answered = true)
     {
         sink.OnMessage(Exchange(p, endNs, answered));
-        if (p.Step is Step.Simple or Step.Execute && _free.Count < MaxFree)
+        if (p.Step is Step.Simple or Step.Execute)
+        {
+            Free(p);
+        }
+    }
+
+    /// <summary>Keeps an entry done with for the next statement or Sync (a lost stretch's placeholder is never one).</summary>
+    private void Free(Pending p)
+    {
+        if (_free.Count < MaxFree)
         {
             _free.Push(p);
         }
@@ -702,23 +737,11 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         return names.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars[..n], out var value) ? value : null;
     }
 
-    private PostgresExchange Exchange(Pending p, long endNs, bool answered) => new()
-    {
-        StartNs = p.StartNs,
-        EndNs = endNs,
-        Query = p.Query,
-        Params = p.Params,
-        ParamValues = p.ParamValues,
-        Rows = p.TagRows ?? (p.Rows > 0 ? p.Rows : null),
-        Tag = p.Tag,
-        Error = p.Error,
-        Copy = p.Copy,
-        CopyBytes = p.CopyBytes,
-        Database = _database,
-        User = _user,
-        Application = _application,
-        Answered = answered,
-    };
+    /// <summary>The statement's exchange: the connection's one, refilled, for a sink done with each message when it returns.</summary>
+    private PostgresExchange Exchange(Pending p, long endNs, bool answered) =>
+        (_reuse ? _exchange ??= new() { StartNs = 0, EndNs = 0 } : new() { StartNs = 0, EndNs = 0 }).Fill(
+            p.StartNs, endNs, p.Query, p.Params, p.ParamValues, p.TagRows ?? (p.Rows > 0 ? p.Rows : null), p.Tag, p.Error, p.Copy,
+            p.CopyBytes, _database, _user, _application, answered);
 
     public int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data)
     {

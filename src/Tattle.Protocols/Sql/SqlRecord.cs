@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Tattle.Protocols.Common;
 using Tattle.Records;
 using Tattle.Records.Live;
 
@@ -36,39 +37,58 @@ public sealed record SqlRecord : MessageRecord
     /// <summary>Which protocol spoke: "postgresql", "mysql".</summary>
     public required string System { get; init; }
 
-    public string? Query { get; init; }
+    public string? Query { get; internal set; }
 
-    public int Params { get; init; }
+    public int Params { get; internal set; }
 
-    public IReadOnlyList<string?>? ParamValues { get; init; }
+    public IReadOnlyList<string?>? ParamValues { get; internal set; }
 
-    public long? Rows { get; init; }
+    public long? Rows { get; internal set; }
 
-    public string? Tag { get; init; }
+    public string? Tag { get; internal set; }
 
-    public SqlError? Error { get; init; }
+    public SqlError? Error { get; internal set; }
 
-    public string? Copy { get; init; }
+    public string? Copy { get; internal set; }
 
-    public long CopyBytes { get; init; }
+    public long CopyBytes { get; internal set; }
 
-    public string? Notification { get; init; }
+    public string? Notification { get; internal set; }
 
-    public string? Database { get; init; }
+    public string? Database { get; internal set; }
 
-    public string? User { get; init; }
+    public string? User { get; internal set; }
 
     /// <summary>The client's application_name (PostgreSQL's StartupMessage, MySQL's program_name attribute).</summary>
-    public string? Application { get; init; }
+    public string? Application { get; internal set; }
 
     /// <summary>MySQL: the command when it is not a statement (COM_PING, COM_INIT_DB…); written only when set.</summary>
-    public string? Command { get; init; }
+    public string? Command { get; internal set; }
 
     /// <summary>MySQL: the server's version from its greeting; written only when seen.</summary>
-    public string? Server { get; init; }
+    public string? Server { get; internal set; }
 
     /// <summary>MySQL: the connection switched to the compressed protocol, which is not read; written only when true.</summary>
-    public bool Compressed { get; init; }
+    public bool Compressed { get; internal set; }
+
+    /// <summary>
+    /// The record of a statement: the connection's last one with every field cleared when the sinks are done with it
+    /// (<see cref="IMessageContext.SpareRecord"/>) and the same database spoke, else a new one. The caller sets the
+    /// fields its protocol has.
+    /// </summary>
+    internal static SqlRecord For(IMessageContext context, long startNs, string system, double? latencyMs)
+    {
+        var header = context.Header(startNs);
+        if (context.SpareRecord is SqlRecord spare && spare.System == system)
+        {
+            spare.Refill(in header, latencyMs);
+            (spare.Query, spare.Params, spare.ParamValues, spare.Rows, spare.Tag, spare.Error) = (null, 0, null, null, null, null);
+            (spare.Copy, spare.CopyBytes, spare.Notification) = (null, 0, null);
+            (spare.Database, spare.User, spare.Application, spare.Command, spare.Server, spare.Compressed) = (null, null, null, null, null, false);
+            return spare;
+        }
+        return new SqlRecord(in header, system) { LatencyMs = latencyMs };
+    }
 
     /// <summary>The mark of a compressed connection answers nothing.</summary>
     public override bool IsRequest => !Compressed;
