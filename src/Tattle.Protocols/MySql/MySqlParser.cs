@@ -113,6 +113,12 @@ internal sealed class MySqlParser(ParserOptions options, IMessageSink sink) : IP
     /// <summary>The last command answered, kept for the next one.</summary>
     private Pending? _spare;
 
+    private readonly LastStatement _lastStatement = new(SqlDialect.MySql, options.Redact);
+
+    /// <summary>The sink is done with each message when it returns: the parser refills <see cref="_exchange"/>.</summary>
+    private readonly bool _reuse = sink.ConsumesAtOnce;
+    private MySqlExchange? _exchange;
+
     /// <summary>Per direction: bytes of a packet still to skip, and whether a continuation packet follows it.</summary>
     private readonly long[] _skip = [0, 0];
     private readonly bool[] _continued = [false, false];
@@ -394,11 +400,8 @@ internal sealed class MySqlParser(ParserOptions options, IMessageSink sink) : IP
     }
 
     /// <summary>A statement's text, its passwords redacted unless --no-redact (before the mark of a cut, which ends no string).</summary>
-    private string StatementText(ReadOnlySpan<byte> bytes, bool cut)
-    {
-        string text = System.Text.Encoding.UTF8.GetString(bytes);
-        return (options.Redact ? SqlSecrets.Redact(text, SqlDialect.MySql) : text) + (cut ? "…" : "");
-    }
+    private string StatementText(ReadOnlySpan<byte> bytes, bool cut) =>
+        cut ? _lastStatement.Redact(System.Text.Encoding.UTF8.GetString(bytes)) + "…" : _lastStatement.Shown(bytes);
 
     private static string Text(ReadOnlySpan<byte> bytes, bool cut) =>
         System.Text.Encoding.UTF8.GetString(bytes) + (cut ? "…" : "");
@@ -743,22 +746,11 @@ internal sealed class MySqlParser(ParserOptions options, IMessageSink sink) : IP
         Server = _server,
     };
 
-    private void Report(Pending p, long endNs, bool answered) => sink.OnMessage(new MySqlExchange
-    {
-        StartNs = p.StartNs,
-        EndNs = endNs,
-        Database = _database,
-        User = _user,
-        Application = _application,
-        Server = _server,
-        Query = p.Query,
-        Params = p.Params,
-        Rows = p.ResultSet ? p.Rows : p.Ok ? p.Affected : null,
-        Tag = p.Ok && !p.ResultSet && p.Error is null ? "OK" : null,
-        Error = p.Error,
-        Command = p.Command,
-        Answered = answered,
-    });
+    /// <summary>A command's exchange: the connection's one, refilled, for a sink done with each message when it returns.</summary>
+    private void Report(Pending p, long endNs, bool answered) => sink.OnMessage(
+        (_reuse ? _exchange ??= new() { StartNs = 0, EndNs = 0 } : new() { StartNs = 0, EndNs = 0 }).Fill(
+            p.StartNs, endNs, p.Query, p.Params, p.ResultSet ? p.Rows : p.Ok ? p.Affected : null,
+            p.Ok && !p.ResultSet && p.Error is null ? "OK" : null, p.Error, p.Command, answered, _database, _user, _application, _server));
 
     public int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data)
     {

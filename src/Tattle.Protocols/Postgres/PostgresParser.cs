@@ -96,7 +96,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
     private string? _database;
     private string? _application;
     private string? _lastParsed;
-    private SentText? _lastQuery;
+    private readonly LastStatement _lastQuery = new(SqlDialect.PostgreSql, options.Redact);
 
     /// <summary>The sink is done with each message when it returns: the parser refills <see cref="_exchange"/>.</summary>
     private readonly bool _reuse = sink.ConsumesAtOnce;
@@ -169,12 +169,12 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         switch ((char)data[0])
         {
             case 'Q':
-                _pending.Enqueue(Rent(Step.Simple, context, SimpleQuery(r.CStringBytes())));
+                _pending.Enqueue(Rent(Step.Simple, context, _lastQuery.Shown(r.CStringBytes())));
                 break;
             case 'P':
                 {
                     string name = r.CString();
-                    string query = Statement(r.CString());
+                    string query = _lastQuery.Redact(r.CString());
                     if (!r.Failed)
                     {
                         if (_statements.Count >= MaxStatements && !_statements.ContainsKey(name))
@@ -257,28 +257,6 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         bound.Values = values;
     }
 
-    /// <summary>A statement's text as records keep it: its passwords redacted unless --no-redact.</summary>
-    private string Statement(string text) => options.Redact ? SqlSecrets.Redact(text, SqlDialect.PostgreSql) : text;
-
-    /// <summary>
-    /// A simple Query's text as records keep it. A client sends the same text again (a health check, a pool's
-    /// validation query, an ORM's statement in a loop): when the bytes spell the last one's, its string and its
-    /// redaction are reused rather than made again.
-    /// </summary>
-    private string SimpleQuery(ReadOnlySpan<byte> sent)
-    {
-        if (_lastQuery is { } last && HttpStrings.EqualsAscii(sent, last.Sent))
-        {
-            return last.Shown;
-        }
-        string text = Encoding.UTF8.GetString(sent);
-        string shown = Statement(text);
-        _lastQuery = Ascii.IsValid(sent) ? new SentText(text, shown) : null;
-        return shown;
-    }
-
-    /// <summary>A statement's text as sent, and as records keep it.</summary>
-    private sealed record SentText(string Sent, string Shown);
 
     private static string? ParamText(ReadOnlySpan<byte> v, bool binary)
     {

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
 using Tattle.Protocols.Common;
-using Tattle.Protocols.MySql;
 using Tattle.Protocols.Postgres;
 using Tattle.Protocols.Sql;
 using Tattle.Tests.Protocols.Support;
@@ -92,20 +91,5 @@ public sealed class PostgresSteadyStateTests
         var r = RecordRefill.AssertEqualsNew<SqlRecord>(x[0], x[1].ToRecord(new FixedMessageContext()));
         Assert.Equal(("selec 1", "42601", null), (r.Query, r.Error!.Code, r.Tag));
         RecordRefill.AssertEqualsNew<SqlRecord>(x[1], r);
-    }
-
-    [Fact]
-    public void AMySqlRecord_IsRefilledFromTheSameSpare_AndAPostgresOneIsNotTakenForIt()
-    {
-        var mysql = new MySqlExchange { StartNs = 10, EndNs = 30, Query = "select 1", Rows = 1, Database = "shop", Server = "8.0.36", Answered = true };
-        var ping = new MySqlExchange { StartNs = 40, EndNs = 50, Command = "COM_PING", Tag = "OK", Answered = true };
-        var spare = ping.ToRecord(new FixedMessageContext());
-        var r = RecordRefill.AssertEqualsNew<SqlRecord>(mysql, spare);
-        Assert.Equal(("mysql", "select 1", null, "8.0.36"), (r.System, r.Query, r.Command, r.Server));
-
-        var postgres = new PostgresExchange { StartNs = 10, EndNs = 30, Query = "select 1", Answered = true };
-        var own = postgres.ToRecord(new FixedMessageContext(spare: r));
-        Assert.NotSame(r, own);
-        Assert.Equal("postgresql", Assert.IsType<SqlRecord>(own).System);
     }
 }

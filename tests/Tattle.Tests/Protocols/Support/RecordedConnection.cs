@@ -28,6 +28,19 @@ public sealed class RecordedConnection
 
     public byte[] Bytes(MessageKind kind) => kind == MessageKind.Request ? Requests : Responses;
 
+    /// <summary>Each recv's bytes, in the order they were received.</summary>
+    public List<(MessageKind Kind, byte[] Bytes)> Chunks()
+    {
+        int[] offsets = [0, 0];
+        var chunks = new List<(MessageKind, byte[])>();
+        foreach (var (kind, length) in Recvs)
+        {
+            chunks.Add((kind, Bytes(kind).AsSpan(offsets[(int)kind], length).ToArray()));
+            offsets[(int)kind] += length;
+        }
+        return chunks;
+    }
+
     public static RecordedConnection Load(string folder, string name)
     {
         string dir = Path.Combine(AppContext.BaseDirectory, "testdata", folder);
