@@ -186,14 +186,17 @@ public sealed class RedisParserTests
     public void AReplyThatDiffersFromTheLast_IsANewObject_AndWhatWasKeptIsUnchanged()
     {
         var feeder = new StreamFeeder(RedisProtocol.Info);
-        feeder.Feed(MessageKind.Request, B("*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n*2\r\n$3\r\nGET\r\n$1\r\nb\r\n"), 0, 10);
-        feeder.Feed(MessageKind.Response, B("$2\r\nhi\r\n$2\r\nhi\r\n:42\r\n"), 20, 30);
+        string get = "*2\r\n$3\r\nGET\r\n$1\r\na\r\n";
+        feeder.Feed(MessageKind.Request, B(get + get + get + "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"), 0, 10);
+        feeder.Feed(MessageKind.Response, B("$2\r\nhi\r\n$2\r\nhi\r\n$3\r\nbye\r\n:42\r\n"), 20, 30);
         var x = feeder.Messages.Cast<RedisExchange>().ToList();
-        Assert.Equal(["a", "a", "b"], x.Select(e => e.Key));
+        Assert.Equal(["a", "a", "a", "n"], x.Select(e => e.Key));
         Assert.Same(x[0].Reply, x[1].Reply); // the same answer again: one immutable object
+        Assert.NotSame(x[1].Reply, x[2].Reply); // another bulk size: a new one, and the one handed before is as it was
         Assert.Equal(new RedisReply(RespType.Bulk, 2, null, null), x[1].Reply);
-        Assert.Equal(new RedisReply(RespType.Integer, null, 42, null), x[2].Reply);
-        Assert.NotSame(x[0], x[2]); // the test's sink keeps copies of the refilled exchange
+        Assert.Equal(new RedisReply(RespType.Bulk, 3, null, null), x[2].Reply);
+        Assert.Equal(new RedisReply(RespType.Integer, null, 42, null), x[3].Reply);
+        Assert.NotSame(x[0], x[3]); // the test's sink keeps copies of the refilled exchange
     }
 
     [Fact]
