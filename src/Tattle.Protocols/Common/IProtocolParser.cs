@@ -60,6 +60,14 @@ public interface IMessageSink
     bool ConsumesAtOnce => false;
 }
 
+/// <summary>The objects a parser refills while its sink consumes each message at once (<see cref="IMessageSink.ConsumesAtOnce"/>).</summary>
+internal static class Refillable
+{
+    /// <summary>The object to fill next: <paramref name="spare"/>, made once, when <paramref name="reuse"/>; else a new one.</summary>
+    public static T Next<T>(bool reuse, ref T? spare, Func<T> make)
+        where T : class => reuse ? spare ??= make() : make();
+}
+
 /// <summary>A parsed exchange or message; times are monotonic nanoseconds.</summary>
 public abstract record ProtocolMessage
 {

@@ -320,7 +320,7 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
             if (_pending.Count > 0)
             {
                 var entry = _pending[_pending.Count - 1];
-                entry.Request = draft.FillRequest(Refillable(ref entry.SpareRequest, NewRequest), side.Body, nowNs, truncated);
+                entry.Request = draft.FillRequest(Refillable.Next(_reuse, ref entry.SpareRequest, NewRequest), side.Body, nowNs, truncated);
             }
             draft.Reset(listsHandedOver: true);
             Flush();
@@ -328,7 +328,7 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
         }
 
         bool endedAtClose = !truncated && side.Body.Mode == BodyMode.UntilClose;
-        var into = side.Orphan ? Refillable(ref _spareOrphanResponse, NewResponse) : Refillable(ref _pending[_answered].SpareResponse, NewResponse);
+        var into = side.Orphan ? Refillable.Next(_reuse, ref _spareOrphanResponse, NewResponse) : Refillable.Next(_reuse, ref _pending[_answered].SpareResponse, NewResponse);
         var response = draft.FillResponse(into, side.Body, nowNs, truncated, endedAtClose);
         draft.Reset(listsHandedOver: true);
         if (side.Orphan)
@@ -437,15 +437,11 @@ internal sealed class Http1Parser(ParserOptions options, IMessageSink sink) : IP
     }
 
     private HttpExchange Exchange(long startNs, long endNs, HttpRequest? request, HttpResponse? response, string? upgrade, List<int>? interim) =>
-        Refillable(ref _spareExchange, NewExchange).Refill(startNs, endNs, request, response, upgrade, (IReadOnlyList<int>?)interim ?? []);
+        Refillable.Next(_reuse, ref _spareExchange, NewExchange).Refill(startNs, endNs, request, response, upgrade, (IReadOnlyList<int>?)interim ?? []);
 
     private static readonly Func<HttpRequest> NewRequest = static () => new();
     private static readonly Func<HttpResponse> NewResponse = static () => new();
     private static readonly Func<HttpExchange> NewExchange = static () => new() { StartNs = 0, EndNs = 0 };
-
-    /// <summary>The object to fill next: <paramref name="spare"/>, made once, when the sink consumes at once; else a new one.</summary>
-    private T Refillable<T>(ref T? spare, Func<T> make)
-        where T : class => _reuse ? spare ??= make() : make();
 
     private ParseResult Refuse(Side side)
     {

@@ -268,10 +268,10 @@ public sealed class Http2Parser : IProtocolParser
 
     /// <summary>The stream as a message: the parser's one exchange, refilled, when its sink consumes at once; else a new one.</summary>
     private Http2Exchange ToExchange(Http2Stream stream, bool truncated) =>
-        (_reuse ? _exchange ??= NewExchange() : NewExchange()).Fill(stream, truncated);
+        Refillable.Next(_reuse, ref _exchange, NewExchange).Fill(stream, truncated);
 
     // Fill sets the times as every other field.
-    private static Http2Exchange NewExchange() => new() { StartNs = 0, EndNs = 0 };
+    private static readonly Func<Http2Exchange> NewExchange = static () => new() { StartNs = 0, EndNs = 0 };
 
     private Side SideOf(MessageKind kind) => kind == MessageKind.Request ? _client : _server;
 

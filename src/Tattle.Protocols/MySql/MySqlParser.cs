@@ -748,9 +748,12 @@ internal sealed class MySqlParser(ParserOptions options, IMessageSink sink) : IP
 
     /// <summary>A command's exchange: the connection's one, refilled, for a sink done with each message when it returns.</summary>
     private void Report(Pending p, long endNs, bool answered) => sink.OnMessage(
-        (_reuse ? _exchange ??= new() { StartNs = 0, EndNs = 0 } : new() { StartNs = 0, EndNs = 0 }).Fill(
+        Refillable.Next(_reuse, ref _exchange, NewExchange).Fill(
             p.StartNs, endNs, p.Query, p.Params, p.ResultSet ? p.Rows : p.Ok ? p.Affected : null,
             p.Ok && !p.ResultSet && p.Error is null ? "OK" : null, p.Error, p.Command, answered, _database, _user, _application, _server));
+
+    // Fill sets the times as every other field.
+    private static readonly Func<MySqlExchange> NewExchange = static () => new() { StartNs = 0, EndNs = 0 };
 
     public int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data)
     {

@@ -717,9 +717,12 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
 
     /// <summary>The statement's exchange: the connection's one, refilled, for a sink done with each message when it returns.</summary>
     private PostgresExchange Exchange(Pending p, long endNs, bool answered) =>
-        (_reuse ? _exchange ??= new() { StartNs = 0, EndNs = 0 } : new() { StartNs = 0, EndNs = 0 }).Fill(
+        Refillable.Next(_reuse, ref _exchange, NewExchange).Fill(
             p.StartNs, endNs, p.Query, p.Params, p.ParamValues, p.TagRows ?? (p.Rows > 0 ? p.Rows : null), p.Tag, p.Error, p.Copy,
             p.CopyBytes, _database, _user, _application, answered);
+
+    // Fill sets the times as every other field.
+    private static readonly Func<PostgresExchange> NewExchange = static () => new() { StartNs = 0, EndNs = 0 };
 
     public int FindFrameBoundary(MessageKind kind, ReadOnlySpan<byte> data)
     {

@@ -291,9 +291,10 @@ public sealed class RedisParser(IMessageSink sink) : IProtocolParser
         command.StartNs, endNs, command.Command, command.Key, command.Args, reply, error, push: false));
 
     /// <summary>The connection's one exchange, refilled, for a sink done with each message when it returns; else a new one.</summary>
-    private RedisExchange Exchange() => _reuse ? _exchange ??= New() : New();
+    private RedisExchange Exchange() => Refillable.Next(_reuse, ref _exchange, NewExchange);
 
-    private static RedisExchange New() => new() { StartNs = 0, EndNs = 0 };
+    // Fill sets the times as every other field.
+    private static readonly Func<RedisExchange> NewExchange = static () => new() { StartNs = 0, EndNs = 0 };
 
     /// <summary>
     /// The last reply of its type handed when every value is the same (a client reading one key again, an "OK" to each
