@@ -57,3 +57,13 @@ nginx_worker() {
 trace_started() {
   for _ in $(seq 100); do grep -q '"process.start"' "$1" 2>/dev/null && return 0; sleep 0.05; done
 }
+
+# load_started URL SECS FILE: wrk on CPU 1 (one thread, 16 connections) for SECS + 2 s in the background, its report
+# in FILE, its pid in wrk_pid; returns after its first second, so that a SECS-long measurement begun next sees only
+# the steady load.
+load_started() {
+  taskset -c 1 wrk -t1 -c16 -d"$(($2 + 2))s" "$1" > "$3" &
+  # shellcheck disable=SC2034 # read by the script that sources this file
+  wrk_pid=$!
+  sleep 1
+}

@@ -37,9 +37,7 @@ if [ $# -gt 0 ]; then
   trace_started "$dir/t.jsonl"
 fi
 sleep 1
-taskset -c 1 wrk -t1 -c16 -d"$((secs + 2))s" "http://127.0.0.1:18092/index.html" > "$dir/wrk.txt" &
-wrk_pid=$!
-sleep 1
+load_started "http://127.0.0.1:18092/index.html" "$secs" "$dir/wrk.txt"
 echo "== ${*:-untraced}: counts over $secs s (cpu, msr, task)"
 timeout -s INT "$secs" bpftrace -q -e '
 tracepoint:irq_vectors:irq_work_entry { @irq_work[cpu, comm] = count(); }

@@ -46,9 +46,7 @@ if [ "$untraced" = 0 ]; then
   trace_started "$dir/t.jsonl"
 fi
 sleep 1
-taskset -c 1 wrk -t1 -c16 -d"$((secs + 2))s" "$url" > "$dir/wrk.txt" &
-wrk_pid=$!
-sleep 1
+load_started "$url" "$secs" "$dir/wrk.txt"
 perf record -a -g -F "${TATTLE_PROFILE_HZ:-999}" -o "$dir/perf.data" -- sleep "$secs" 2>/dev/null
 # $TATTLE_PROFILE_DATA=FILE keeps the samples for perf report.
 [ -n "${TATTLE_PROFILE_DATA:-}" ] && cp "$dir/perf.data" "$TATTLE_PROFILE_DATA"
