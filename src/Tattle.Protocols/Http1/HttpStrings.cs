@@ -181,6 +181,13 @@ internal static class HttpStrings
     public static string Recent(ReadOnlySpan<byte> bytes) => Recent(bytes, out _);
 
     /// <summary>
+    /// UTF-8 text, as protocols that are not HTTP decode it (Redis keys and replies, PostgreSQL tags): ASCII shared
+    /// as <see cref="Recent(ReadOnlySpan{byte})"/> shares it, since a client sends the same keys again and a server
+    /// answers the same "OK"; anything else made anew, its invalid sequences replaced rather than read as Latin-1.
+    /// </summary>
+    public static string RecentUtf8(ReadOnlySpan<byte> bytes) => Ascii.IsValid(bytes) ? Recent(bytes) : Encoding.UTF8.GetString(bytes);
+
+    /// <summary>
     /// <see cref="Recent(ReadOnlySpan{byte})"/>, and the slot that holds its string (-1 when none does). A slot is
     /// picked from the bytes, so the same texts land in the same slots in every process, and a pair of slots serves
     /// each hash: two texts that share one, such as two paths a client takes in turn, both stay instead of evicting

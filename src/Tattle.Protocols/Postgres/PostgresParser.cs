@@ -373,7 +373,7 @@ internal sealed class PostgresParser(ParserOptions options, IMessageSink sink) :
         {
             case 'C':
                 {
-                    string tag = HttpStrings.Recent(r.CStringBytes());
+                    string tag = HttpStrings.RecentUtf8(r.CStringBytes());
                     if (Current() is { } done)
                     {
                         done.Tag = tag;

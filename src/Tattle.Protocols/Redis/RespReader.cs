@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Text;
 using Tattle.Protocols.Http1;
 
 namespace Tattle.Protocols.Redis;
@@ -251,11 +250,11 @@ internal sealed class RespReader(bool commands)
                             if (top)
                             {
                                 Top(type, len);
-                                Text = Decode(payload);
+                                Text = HttpStrings.RecentUtf8(payload);
                             }
                             else
                             {
-                                _captured[index] = (commands && index == 0 ? RedisCommands.KnownName(payload) : null) ?? Decode(payload);
+                                _captured[index] = (commands && index == 0 ? RedisCommands.KnownName(payload) : null) ?? HttpStrings.RecentUtf8(payload);
                             }
                             next += (int)len + 2;
                             break;
@@ -342,7 +341,7 @@ internal sealed class RespReader(bool commands)
             }
             if (words < Captures && word.Length <= MaxCapture)
             {
-                _captured[words] = Decode(word);
+                _captured[words] = HttpStrings.RecentUtf8(word);
             }
             words++;
         }
@@ -355,11 +354,11 @@ internal sealed class RespReader(bool commands)
         if (_depth == 0 && !_topSeen)
         {
             Top(type, 0);
-            Text = Decode(body[..Math.Min(body.Length, max)]);
+            Text = HttpStrings.RecentUtf8(body[..Math.Min(body.Length, max)]);
         }
         else if (index is >= 0 and < Captures && body.Length <= MaxCapture)
         {
-            _captured[index] = Decode(body);
+            _captured[index] = HttpStrings.RecentUtf8(body);
         }
     }
 
@@ -409,12 +408,4 @@ internal sealed class RespReader(bool commands)
 
     private static bool TryLength(ReadOnlySpan<byte> body, out long value) =>
         Utf8Parser.TryParse(body, out value, out int used) && used == body.Length && body.Length > 0;
-
-    /// <summary>
-    /// Keys, commands' words and short replies, as text. A client sends the same keys again and a server answers the
-    /// same "OK": ASCII text is shared with the last string made from the same bytes (<see cref="HttpStrings.Recent"/>),
-    /// not made anew for each message.
-    /// </summary>
-    private static string Decode(ReadOnlySpan<byte> bytes) =>
-        Ascii.IsValid(bytes) ? HttpStrings.Recent(bytes) : Encoding.UTF8.GetString(bytes);
 }
