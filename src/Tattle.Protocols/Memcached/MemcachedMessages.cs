@@ -7,53 +7,57 @@ namespace Tattle.Protocols.Memcached;
 public sealed record MemcachedExchange : ProtocolMessage
 {
     /// <summary>The command word as sent ("get", "ms"); "binary" for a connection speaking the binary protocol.</summary>
-    public required string Command { get; init; }
+    public string Command { get; internal set; } = "";
 
     /// <summary>The first key; null for commands without one.</summary>
-    public string? Key { get; init; }
+    public string? Key { get; internal set; }
 
     /// <summary>Keys the command names (a multi-key get: all of them).</summary>
-    public int Keys { get; init; }
+    public int Keys { get; internal set; }
 
     /// <summary>Retrievals: keys found and keys missed; null for other commands or without a reply.</summary>
-    public int? Hits { get; init; }
+    public int? Hits { get; internal set; }
 
-    public int? Misses { get; init; }
+    public int? Misses { get; internal set; }
 
     /// <summary>The client flags stored (storage) or returned (the first value of a retrieval).</summary>
-    public long? Flags { get; init; }
+    public long? Flags { get; internal set; }
 
     /// <summary>Data bytes: the block stored, or the values returned.</summary>
-    public long? Bytes { get; init; }
+    public long? Bytes { get; internal set; }
 
     /// <summary>The reply's word ("STORED", "END", "HD", "EN"), incr/decr's new value; null without a reply.</summary>
-    public string? Result { get; init; }
+    public string? Result { get; internal set; }
 
     /// <summary>The text after ERROR, CLIENT_ERROR or SERVER_ERROR.</summary>
-    public string? Error { get; init; }
+    public string? Error { get; internal set; }
 
     /// <summary>
     /// The command asked for no reply (<c>noreply</c>), or was quiet and its silence was never explained: nothing
     /// answered it, by design.
     /// </summary>
-    public bool NoReply { get; init; }
+    public bool NoReply { get; internal set; }
 
     /// <summary>A quiet meta command whose result is what its silence means (no reply line came for it).</summary>
-    public bool Quiet { get; init; }
+    public bool Quiet { get; internal set; }
 
-    public override MessageRecord ToRecord(IMessageContext context) => new MemcachedRecord(context.Header(StartNs))
+    /// <summary>
+    /// Sets every field: a new exchange, or the one the parser refills for a sink that consumes each message at once
+    /// (<see cref="IMessageSink.ConsumesAtOnce"/>).
+    /// </summary>
+    internal MemcachedExchange Fill(long startNs, long endNs, string command, string? key, int keys, int? hits, int? misses,
+        long? flags, long? bytes, string? result, string? error, bool noReply, bool quiet)
     {
-        LatencyMs = Result is not null ? IMessageContext.Latency(StartNs, EndNs) : null,
-        Command = Command,
-        Key = Key,
-        Keys = Keys,
-        Hits = Hits,
-        Misses = Misses,
-        Flags = Flags,
-        Bytes = Bytes,
-        Result = Result,
-        Error = Error,
-        NoReply = NoReply,
-        Quiet = Quiet,
-    };
+        Retime(startNs, endNs);
+        (Command, Key, Keys, Hits, Misses) = (command, key, keys, hits, misses);
+        (Flags, Bytes, Result, Error, NoReply, Quiet) = (flags, bytes, result, error, noReply, quiet);
+        return this;
+    }
+
+    public override MessageRecord ToRecord(IMessageContext context)
+    {
+        var header = context.Header(StartNs);
+        // The connection's last record when the sinks are done with it (IMessageContext.SpareRecord), else a new one.
+        return (context.SpareRecord as MemcachedRecord ?? new MemcachedRecord(in header)).Fill(in header, this);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 using Tattle.Protocols.Common;
+using Tattle.Protocols.Http1;
 
 namespace Tattle.Protocols.Memcached;
 
@@ -41,6 +42,11 @@ public sealed class MemcachedParser(IMessageSink sink) : IProtocolParser
 
     private bool _binary;
 
+    /// <summary>The sink is done with each message when it returns: the parser refills <see cref="_exchange"/>.</summary>
+    private readonly bool _reuse = sink.ConsumesAtOnce;
+
+    private MemcachedExchange? _exchange;
+
     public string Name => MemcachedProtocol.Name;
 
     private struct Pending
@@ -78,7 +84,7 @@ public sealed class MemcachedParser(IMessageSink sink) : IProtocolParser
         if (!_binary)
         {
             _binary = true;
-            sink.OnMessage(new MemcachedExchange { StartNs = context.StartNs, EndNs = context.NowNs, Command = "binary", NoReply = true });
+            sink.OnMessage(Exchange().Fill(context.StartNs, context.NowNs, "binary", null, 0, null, null, null, null, null, null, noReply: true, quiet: false));
         }
         return ParseResult.EndOfStream(0);
     }
@@ -110,15 +116,16 @@ public sealed class MemcachedParser(IMessageSink sink) : IProtocolParser
         bool valid = command is not null && MemcachedCommands.Describe(command, line, out parsed);
         var pending = new Pending
         {
-            Command = command?.Name ?? Encoding.ASCII.GetString(word[..Math.Min(word.Length, 32)]),
+            // Keys, opaques and unknown words recur on a connection: shared strings, not one per command.
+            Command = command?.Name ?? HttpStrings.Recent(word[..Math.Min(word.Length, 32)]),
             // A line memcached cannot read is answered by one error line.
             Kind = valid ? command!.Kind : CommandKind.Other,
-            Key = parsed.Keys > 0 ? Encoding.ASCII.GetString(line.Slice(parsed.KeyStart, parsed.KeyLength)) : null,
+            Key = parsed.Keys > 0 ? HttpStrings.RecentUtf8(line.Slice(parsed.KeyStart, parsed.KeyLength)) : null,
             Keys = parsed.Keys,
             Flags = parsed.Flags,
             Bytes = parsed.Bytes,
             Quiet = parsed.Quiet,
-            Opaque = parsed.OpaqueLength > 0 ? Encoding.ASCII.GetString(line.Slice(parsed.OpaqueStart, parsed.OpaqueLength)) : null,
+            Opaque = parsed.OpaqueLength > 0 ? HttpStrings.RecentUtf8(line.Slice(parsed.OpaqueStart, parsed.OpaqueLength)) : null,
             StartNs = context.StartNs,
         };
         if (pending.Kind == CommandKind.Quit || parsed.NoReply)
@@ -236,7 +243,7 @@ public sealed class MemcachedParser(IMessageSink sink) : IProtocolParser
                 return Answered(Answer(new Reply(code, "ME"), nowNs), length);
             case ReplyCode.Number:
                 Align(code, default, default, nowNs);
-                return Answered(Answer(new Reply(code, Encoding.ASCII.GetString(line[..Math.Min(line.Length, 20)])), nowNs), length);
+                return Answered(Answer(new Reply(code, HttpStrings.Recent(line[..Math.Min(line.Length, 20)])), nowNs), length);
             default:
                 Align(code, default, default, nowNs);
                 string? error = null;
@@ -393,23 +400,13 @@ public sealed class MemcachedParser(IMessageSink sink) : IProtocolParser
                 bytes = r.Bytes;
             }
         }
-        sink.OnMessage(new MemcachedExchange
-        {
-            StartNs = p.StartNs,
-            EndNs = endNs,
-            Command = p.Command,
-            Key = p.Key,
-            Keys = p.Keys,
-            Hits = hits,
-            Misses = misses,
-            Flags = flags,
-            Bytes = bytes,
-            Result = reply?.Result,
-            Error = reply?.Error,
-            NoReply = noReply,
-            Quiet = quiet,
-        });
+        sink.OnMessage(Exchange().Fill(p.StartNs, endNs, p.Command, p.Key, p.Keys, hits, misses, flags, bytes, reply?.Result, reply?.Error, noReply, quiet));
     }
+
+    private MemcachedExchange Exchange() => Refillable.Next(_reuse, ref _exchange, NewExchange);
+
+    // Fill sets the times as every other field.
+    private static readonly Func<MemcachedExchange> NewExchange = static () => new() { StartNs = 0, EndNs = 0 };
 
     private static int Skip(ref long remaining, ReadOnlySpan<byte> data)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tattle.Protocols.Common;
 using Tattle.Records;
 using Tattle.Records.Json;
 using Tattle.Records.Live;
@@ -20,28 +21,38 @@ public sealed record MemcachedRecord : MessageRecord
 
     public override string Type => "memcached";
 
-    public string Command { get; init; } = "";
+    public string Command { get; internal set; } = "";
 
-    public string? Key { get; init; }
+    public string? Key { get; internal set; }
 
-    public int Keys { get; init; }
+    public int Keys { get; internal set; }
 
-    public int? Hits { get; init; }
+    public int? Hits { get; internal set; }
 
-    public int? Misses { get; init; }
+    public int? Misses { get; internal set; }
 
-    public long? Flags { get; init; }
+    public long? Flags { get; internal set; }
 
-    public long? Bytes { get; init; }
+    public long? Bytes { get; internal set; }
 
-    public string? Result { get; init; }
+    public string? Result { get; internal set; }
 
-    public string? Error { get; init; }
+    public string? Error { get; internal set; }
 
     /// <summary>No reply was asked for: the summary does not count it as an unanswered request.</summary>
-    public bool NoReply { get; init; }
+    public bool NoReply { get; internal set; }
 
-    public bool Quiet { get; init; }
+    public bool Quiet { get; internal set; }
+
+    /// <summary>Sets every field from the exchange: a new record, or the connection's last one refilled.</summary>
+    internal MemcachedRecord Fill(in MessageHeader header, MemcachedExchange exchange)
+    {
+        Refill(in header, exchange.Result is not null ? IMessageContext.Latency(exchange.StartNs, exchange.EndNs) : null);
+        (Command, Key, Keys, Hits, Misses) = (exchange.Command, exchange.Key, exchange.Keys, exchange.Hits, exchange.Misses);
+        (Flags, Bytes, Result, Error) = (exchange.Flags, exchange.Bytes, exchange.Result, exchange.Error);
+        (NoReply, Quiet) = (exchange.NoReply, exchange.Quiet);
+        return this;
+    }
 
     public override bool IsRequest => !NoReply && Command != "quit" && Command != "binary";
 
