@@ -31,6 +31,16 @@ internal sealed class DnsMessageReader
 {
     private readonly DnsNameCache _names = new();
 
+    /// <summary>The answers of the message being read (cleared for each), to be compared with <see cref="_like"/>.</summary>
+    private readonly List<DnsAnswer> _answers = [];
+
+    /// <summary>Answer lists handed with the last responses that had answers; never changed once handed.</summary>
+    private readonly List<DnsAnswer>?[] _kept = new List<DnsAnswer>?[4];
+    private int _nextKept;
+
+    /// <summary>The kept list the message being read starts like, if any.</summary>
+    private List<DnsAnswer>? _like;
+
     /// <summary>
     /// Reads <paramref name="message"/> (starting at the header). With <paramref name="withAnswers"/> false only
     /// the question's name becomes a string: the fast path for queries. On <see cref="DnsReadStatus.CutAfterQuestion"/>
@@ -74,12 +84,21 @@ internal sealed class DnsMessageReader
         }
 
         int rcode = header.Rcode;
-        List<DnsAnswer>? answers = withAnswers && header.AnCount > 0 ? new(Math.Min((int)header.AnCount, 16)) : null;
-        result = new DnsMessage(header, qname, qtype, rcode, answers ?? (IReadOnlyList<DnsAnswer>)[]);
+        bool withAnswerSection = withAnswers && header.AnCount > 0;
+        _answers.Clear();
+        _like = null;
+        var status = ReadRecords(message, p, header, withAnswerSection, ref rcode);
+        result = new DnsMessage(header, qname, qtype, rcode, withAnswerSection ? Answers() : []);
+        return status;
+    }
+
+    /// <summary>The resource records after the question: the answers into <see cref="_answers"/>, the OPT's extended code into <paramref name="rcode"/>.</summary>
+    private DnsReadStatus ReadRecords(ReadOnlySpan<byte> message, int p, in DnsHeader header, bool withAnswers, ref int rcode)
+    {
         int records = header.AnCount + header.NsCount + header.ArCount;
         for (int i = 0; i < records; i++)
         {
-            bool answer = answers is not null && i < header.AnCount;
+            bool answer = withAnswers && i < header.AnCount;
             string? owner = null;
             int end = answer ? ReadOwner(message, p, out owner) : DnsName.Skip(message, p);
             if (end == DnsName.Malformed)
@@ -103,17 +122,75 @@ internal sealed class DnsMessageReader
             if (answer)
             {
                 string data = DnsRecordData.Format(message, rdata, rdlength, type, _names);
-                answers!.Add(new DnsAnswer(owner!, DnsCodes.TypeName(type), ttl, data));
+                Add(owner!, DnsCodes.TypeName(type), ttl, data);
             }
             else if (type == DnsCodes.Opt && i >= header.AnCount + header.NsCount)
             {
                 // The OPT record's TTL carries the upper 8 bits of a 12-bit response code (RFC 6891 §6.1.3).
                 rcode = (fixedPart[4] << 4) | header.Rcode;
-                result = result with { Rcode = rcode };
             }
             p = rdata + rdlength;
         }
         return DnsReadStatus.Complete;
+    }
+
+    /// <summary>
+    /// Adds an answer: the one at the same place of the kept list whose first answer is this message's first, when it
+    /// is the same (its strings are shared, so that is a comparison of references, mostly).
+    /// </summary>
+    private void Add(string name, string type, uint ttl, string data)
+    {
+        int i = _answers.Count;
+        if (i == 0)
+        {
+            foreach (var list in _kept)
+            {
+                if (list is { Count: > 0 } && Same(list[0], name, type, ttl, data))
+                {
+                    _like = list;
+                    break;
+                }
+            }
+        }
+        if (_like is { } like && i < like.Count && Same(like[i], name, type, ttl, data))
+        {
+            _answers.Add(like[i]);
+            return;
+        }
+        _answers.Add(new DnsAnswer(name, type, ttl, data));
+    }
+
+    private static bool Same(DnsAnswer a, string name, string type, uint ttl, string data) =>
+        a.Ttl == ttl && a.Name == name && a.Type == type && a.Data == data;
+
+    /// <summary>
+    /// The answers read, as a list no one changes after: a kept list when every answer is the same (a program's
+    /// repeated lookup, from a resolver that answers with the same TTL), else a new one, kept in place of the oldest.
+    /// A few are kept, since programs look up in turn: A and AAAA for each name, or a handful of names.
+    /// </summary>
+    private IReadOnlyList<DnsAnswer> Answers()
+    {
+        if (_answers.Count == 0)
+        {
+            // Cut before its first answer.
+            return [];
+        }
+        if (_like is { } like && like.Count == _answers.Count)
+        {
+            int i = 0;
+            while (i < like.Count && ReferenceEquals(like[i], _answers[i]))
+            {
+                i++;
+            }
+            if (i == like.Count)
+            {
+                return like;
+            }
+        }
+        List<DnsAnswer> made = [.. _answers];
+        _kept[_nextKept] = made;
+        _nextKept = (_nextKept + 1) % _kept.Length;
+        return made;
     }
 
     /// <summary>

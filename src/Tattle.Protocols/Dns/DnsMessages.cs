@@ -9,38 +9,53 @@ public sealed record DnsAnswer(string Name, string Type, uint Ttl, string Data);
 /// <summary>A DNS query paired with its response (by id and 5-tuple); Rcode is null when no response came.</summary>
 public sealed record DnsExchange : ProtocolMessage
 {
-    public required ushort Id { get; init; }
+    public ushort Id { get; internal set; }
 
     /// <summary>The question's name, without the trailing dot ("example.com").</summary>
-    public required string Query { get; init; }
+    public string Query { get; internal set; } = "";
 
     /// <summary>The question's type ("A", "AAAA", "HTTPS", or "TYPE65534" for unknown ones).</summary>
-    public required string QType { get; init; }
+    public string QType { get; internal set; } = "";
 
     /// <summary>"NOERROR", "NXDOMAIN", "SERVFAIL"…; null when the query was never answered.</summary>
-    public string? Rcode { get; init; }
+    public string? Rcode { get; internal set; }
 
-    public IReadOnlyList<DnsAnswer> Answers { get; init; } = [];
+    public IReadOnlyList<DnsAnswer> Answers { get; internal set; } = [];
 
     /// <summary>"udp" or "tcp".</summary>
-    public required string Transport { get; init; }
+    public string Transport { get; internal set; } = "";
 
     /// <summary>The other end of a datagram exchange ("127.0.0.53:53"), when known.</summary>
-    public string? Peer { get; init; }
+    public string? Peer { get; internal set; }
 
     /// <summary>Whether the query was seen (a response whose query was sent before tracing began has none).</summary>
-    public bool HasQuery { get; init; } = true;
+    public bool HasQuery { get; internal set; } = true;
 
     /// <summary>
     /// The answers are incomplete: the server set TC (the answer did not fit a datagram; the client retries over
     /// TCP), or the datagram Tattle saw was cut short (snap length) after the question.
     /// </summary>
-    public bool Truncated { get; init; }
+    public bool Truncated { get; internal set; }
+
+    /// <summary>
+    /// Sets every field: a new exchange, or the one the parser refills for a sink that consumes each message at once
+    /// (<see cref="IMessageSink.ConsumesAtOnce"/>).
+    /// </summary>
+    internal DnsExchange Fill(long startNs, long endNs, ushort id, string query, string qtype, string? rcode,
+        IReadOnlyList<DnsAnswer> answers, string transport, string? peer, bool hasQuery, bool truncated)
+    {
+        Retime(startNs, endNs);
+        (Id, Query, QType, Rcode, Answers) = (id, query, qtype, rcode, answers);
+        (Transport, Peer, HasQuery, Truncated) = (transport, peer, hasQuery, truncated);
+        return this;
+    }
 
     public override MessageRecord ToRecord(IMessageContext context)
     {
-        foreach (var answer in Answers)
+        // An index, not foreach: an interface's enumerator is an object per record.
+        for (int i = 0; i < Answers.Count; i++)
         {
+            var answer = Answers[i];
             // CNAME chains collapse to the name the program asked for.
             if (answer.Type is "A" or "AAAA")
             {
@@ -48,16 +63,11 @@ public sealed record DnsExchange : ProtocolMessage
             }
         }
         var header = context.Header(StartNs);
-        return new DnsRecord(header with { Remote = Peer is not null ? context.PeerEndpoint(Peer) : header.Remote })
+        if (Peer is not null)
         {
-            LatencyMs = Rcode is not null && HasQuery ? IMessageContext.Latency(StartNs, EndNs) : null,
-            Id = Id,
-            Query = Query,
-            QType = QType,
-            Rcode = Rcode,
-            Answers = Answers.Select(a => new DnsAnswerRecord(a.Name, a.Type, a.Ttl, a.Data)).ToList(),
-            Transport = Transport,
-            Truncated = Truncated,
-        };
+            header = header with { Remote = context.PeerEndpoint(Peer) };
+        }
+        // The connection's last record when the sinks are done with it (IMessageContext.SpareRecord), else a new one.
+        return (context.SpareRecord as DnsRecord ?? new DnsRecord(in header)).Fill(in header, this);
     }
 }

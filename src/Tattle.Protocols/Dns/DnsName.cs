@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Tattle.Protocols.Http1;
 
 namespace Tattle.Protocols.Dns;
 
@@ -29,7 +30,7 @@ internal static class DnsName
     /// empty (at least <see cref="MaxTextLength"/> long) the name is written to it in presentation form
     /// (RFC 1035 §5.1), without the trailing dot; the root is ".".
     /// </summary>
-    public static int Read(ReadOnlySpan<byte> message, int pos, Span<char> text, out int textLength)
+    public static int Read(ReadOnlySpan<byte> message, int pos, Span<byte> text, out int textLength)
     {
         textLength = 0;
         bool write = !text.IsEmpty;
@@ -89,7 +90,7 @@ internal static class DnsName
             {
                 if (textLength > 0)
                 {
-                    text[textLength++] = '.';
+                    text[textLength++] = (byte)'.';
                 }
                 textLength += WriteLabel(message.Slice(p + 1, len), text[textLength..]);
             }
@@ -97,7 +98,7 @@ internal static class DnsName
         }
         if (write && textLength == 0)
         {
-            text[textLength++] = '.';
+            text[textLength++] = (byte)'.';
         }
         return end;
     }
@@ -105,37 +106,41 @@ internal static class DnsName
     /// <summary>The offset just past the name at <paramref name="pos"/>, or <see cref="Malformed"/> / <see cref="Cut"/>.</summary>
     public static int Skip(ReadOnlySpan<byte> message, int pos) => Read(message, pos, [], out _);
 
-    /// <summary>Reads the name at <paramref name="pos"/> as text; null if malformed or cut.</summary>
-    // Only the characters Read writes are read back: zeroing 2 KiB of stack per name would cost more than the read.
+    /// <summary>
+    /// Reads the name at <paramref name="pos"/> as text; null if malformed or cut. A program asks for the same names
+    /// again and again, so the string is the one last made from the same text on this thread when there is one.
+    /// </summary>
+    // Only the bytes Read writes are read back: zeroing 1 KiB of stack per name would cost more than the read.
     [SkipLocalsInit]
     public static string? ReadString(ReadOnlySpan<byte> message, int pos, out int end)
     {
-        Span<char> text = stackalloc char[MaxTextLength];
+        Span<byte> text = stackalloc byte[MaxTextLength];
         end = Read(message, pos, text, out int length);
-        return end < 0 ? null : new string(text[..length]);
+        return end < 0 ? null : HttpStrings.Recent(text[..length]);
     }
 
-    private static int WriteLabel(ReadOnlySpan<byte> label, Span<char> text)
+    /// <summary>Writes a label in presentation form, which is ASCII whatever the label holds (RFC 1035 §5.1).</summary>
+    private static int WriteLabel(ReadOnlySpan<byte> label, Span<byte> text)
     {
         int n = 0;
         foreach (byte b in label)
         {
             if (b is > 0x20 and < 0x7F && b != '.' && b != '\\')
             {
-                text[n++] = (char)b;
+                text[n++] = b;
             }
             else if (b is (byte)'.' or (byte)'\\')
             {
-                text[n++] = '\\';
-                text[n++] = (char)b;
+                text[n++] = (byte)'\\';
+                text[n++] = b;
             }
             else
             {
                 // RFC 1035 §5.1: \DDD for a byte with no printable form.
-                text[n++] = '\\';
-                text[n++] = (char)('0' + b / 100);
-                text[n++] = (char)('0' + b / 10 % 10);
-                text[n++] = (char)('0' + b % 10);
+                text[n++] = (byte)'\\';
+                text[n++] = (byte)('0' + b / 100);
+                text[n++] = (byte)('0' + b / 10 % 10);
+                text[n++] = (byte)('0' + b % 10);
             }
         }
         return n;

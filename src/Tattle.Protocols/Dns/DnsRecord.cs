@@ -1,12 +1,10 @@
 using System.Text.Json;
+using Tattle.Protocols.Common;
 using Tattle.Records;
 using Tattle.Records.Json;
 using Tattle.Records.Live;
 
 namespace Tattle.Protocols.Dns;
-
-/// <summary>One DNS answer as records show it.</summary>
-public sealed record DnsAnswerRecord(string Name, string Type, uint Ttl, string Data);
 
 /// <summary>A DNS query with its response (Rcode is null when no response came).</summary>
 public sealed record DnsRecord : MessageRecord
@@ -23,21 +21,33 @@ public sealed record DnsRecord : MessageRecord
 
     public override string Type => "dns";
 
-    public string Query { get; init; } = "";
+    public string Query { get; internal set; } = "";
 
-    public string QType { get; init; } = "";
+    public string QType { get; internal set; } = "";
 
-    public string? Rcode { get; init; }
+    public string? Rcode { get; internal set; }
 
-    public IReadOnlyList<DnsAnswerRecord> Answers { get; init; } = [];
+    public IReadOnlyList<DnsAnswer> Answers { get; internal set; } = [];
 
     /// <summary>udp or tcp.</summary>
-    public string Transport { get; init; } = "";
+    public string Transport { get; internal set; } = "";
 
-    public int Id { get; init; }
+    public int Id { get; internal set; }
 
     /// <summary>The server set TC (answer truncated), or the datagram seen was cut after its question.</summary>
-    public bool Truncated { get; init; }
+    public bool Truncated { get; internal set; }
+
+    /// <summary>
+    /// Sets every field from the exchange: a new record, or the connection's last one refilled. The answers are the
+    /// exchange's own list: its parser never changes a list once handed.
+    /// </summary>
+    internal DnsRecord Fill(in MessageHeader header, DnsExchange exchange)
+    {
+        Refill(in header, exchange.Rcode is not null && exchange.HasQuery ? IMessageContext.Latency(exchange.StartNs, exchange.EndNs) : null);
+        (Id, Query, QType, Rcode, Answers) = (exchange.Id, exchange.Query, exchange.QType, exchange.Rcode, exchange.Answers);
+        (Transport, Truncated) = (exchange.Transport, exchange.Truncated);
+        return this;
+    }
 
     public override void WriteFields(Utf8JsonWriter w)
     {
@@ -48,8 +58,9 @@ public sealed record DnsRecord : MessageRecord
         w.WriteString(Names.Transport, Transport);
         w.WriteBoolean(JsonNames.Truncated, Truncated);
         w.WriteStartArray(Names.Answers);
-        foreach (var a in Answers)
+        for (int i = 0; i < Answers.Count; i++)
         {
+            var a = Answers[i];
             w.WriteStartObject();
             w.WriteString(JsonNames.Name, a.Name);
             w.WriteString(JsonNames.Type, a.Type);

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Runtime.CompilerServices;
+using Tattle.Protocols.Http1;
 
 namespace Tattle.Protocols.Dns;
 
@@ -25,7 +26,7 @@ internal static class DnsRecordData
         string? text = type switch
         {
             DnsCodes.A when length == 4 => IPv4(rdata),
-            DnsCodes.Aaaa when length == 16 => new IPAddress(rdata).ToString(),
+            DnsCodes.Aaaa when length == 16 => IPv6(rdata),
             DnsCodes.Ns or DnsCodes.Cname or DnsCodes.Ptr or DnsCodes.Dname => NameOnly(bounded, start, names),
             DnsCodes.Mx when length > 2 => PreferenceAndName(bounded, start, names),
             DnsCodes.Srv when length > 6 => Srv(bounded, start, names),
@@ -48,21 +49,38 @@ internal static class DnsRecordData
         return $"\\# {rdata.Length} {Convert.ToHexStringLower(shown)}{(shown.Length < rdata.Length ? More : "")}";
     }
 
+    // A resolver hands out the same few addresses again and again: the text is shared as names are.
     [SkipLocalsInit]
     private static string IPv4(ReadOnlySpan<byte> a)
     {
-        Span<char> text = stackalloc char[15];
+        Span<byte> text = stackalloc byte[15];
         int n = 0;
         for (int i = 0; i < 4; i++)
         {
             if (i > 0)
             {
-                text[n++] = '.';
+                text[n++] = (byte)'.';
             }
             a[i].TryFormat(text[n..], out int written);
             n += written;
         }
-        return new string(text[..n]);
+        return HttpStrings.Recent(text[..n]);
+    }
+
+    /// <summary>The last IPv6 addresses formatted on this thread, by their low bits: formatting one takes an IPAddress.</summary>
+    [ThreadStatic]
+    private static (UInt128 Address, string? Text)[]? t_ipv6;
+
+    private static string IPv6(ReadOnlySpan<byte> a)
+    {
+        var address = BinaryPrimitives.ReadUInt128BigEndian(a);
+        var recent = t_ipv6 ??= new (UInt128, string?)[16];
+        ref var slot = ref recent[(int)(ulong)address & (recent.Length - 1)];
+        if (slot.Text is null || slot.Address != address)
+        {
+            slot = (address, new IPAddress(a).ToString());
+        }
+        return slot.Text!;
     }
 
     private static string? NameOnly(ReadOnlySpan<byte> message, int start, DnsNameCache names)

@@ -20,7 +20,7 @@ internal sealed class DnsStitcher(IMessageSink sink)
 
     private readonly record struct Key(ushort Id, string? Peer, string Name, ushort QType);
 
-    private sealed record Pending(Key Key, string QTypeName, string Transport, long StartNs);
+    private readonly record struct Pending(Key Key, string QTypeName, string Transport, long StartNs);
 
     private sealed class KeyComparer : IEqualityComparer<Key>
     {
@@ -35,8 +35,16 @@ internal sealed class DnsStitcher(IMessageSink sink)
             HashCode.Combine(k.Id, k.QType, k.Peer, StringComparer.OrdinalIgnoreCase.GetHashCode(k.Name));
     }
 
+    /// <summary>The sink is done with each message when it returns: the stitcher refills <see cref="_exchange"/>.</summary>
+    private readonly bool _reuse = sink.ConsumesAtOnce;
+
+    private DnsExchange? _exchange;
+
     private readonly Dictionary<Key, LinkedListNode<Pending>> _pending = new(KeyComparer.Instance);
     private readonly LinkedList<Pending> _order = new();
+
+    /// <summary>A node the last answer or give-up freed: the next query waits in it instead of in a new one.</summary>
+    private LinkedListNode<Pending>? _spare;
 
     /// <summary>A query was seen. A retransmission (same id, peer and question) folds into the first send.</summary>
     public void OnQuery(in DnsMessage query, string? peer, string transport, long startNs, long nowNs)
@@ -51,7 +59,18 @@ internal sealed class DnsStitcher(IMessageSink sink)
         {
             ReportUnanswered(_order.First!, nowNs);
         }
-        _pending.Add(key, _order.AddLast(new Pending(key, DnsCodes.TypeName(query.QType), transport, startNs)));
+        var pending = new Pending(key, DnsCodes.TypeName(query.QType), transport, startNs);
+        if (_spare is { } node)
+        {
+            _spare = null;
+            node.Value = pending;
+            _order.AddLast(node);
+        }
+        else
+        {
+            node = _order.AddLast(pending);
+        }
+        _pending.Add(key, node);
     }
 
     /// <summary>A response was seen: reports it with its query, or alone (<c>HasQuery=false</c>).</summary>
@@ -60,23 +79,27 @@ internal sealed class DnsStitcher(IMessageSink sink)
         var node = Take(response, peer);
         Expire(nowNs);
         var query = node?.Value;
-        sink.OnMessage(new DnsExchange
-        {
-            Id = response.Header.Id,
+        _spare = node ?? _spare;
+        sink.OnMessage(Exchange().Fill(
+            startNs: query?.StartNs ?? startNs,
+            endNs: nowNs,
+            id: response.Header.Id,
             // The query's spelling of the name when there is one: it is what the program asked.
-            Query = query?.Key.Name ?? response.QName ?? "",
-            QType = query?.QTypeName ?? (response.QName is null ? "" : DnsCodes.TypeName(response.QType)),
-            Rcode = DnsCodes.RcodeName(response.Rcode),
-            Answers = response.Answers,
-            Truncated = cut || response.Header.Truncated,
-            Transport = transport,
+            query: query?.Key.Name ?? response.QName ?? "",
+            qtype: query?.QTypeName ?? (response.QName is null ? "" : DnsCodes.TypeName(response.QType)),
+            rcode: DnsCodes.RcodeName(response.Rcode),
+            answers: response.Answers,
+            transport: transport,
             // A response of unknown sender answers the peer its query went to.
-            Peer = peer ?? query?.Key.Peer,
-            StartNs = query?.StartNs ?? startNs,
-            EndNs = nowNs,
-            HasQuery = query is not null,
-        });
+            peer: peer ?? query?.Key.Peer,
+            hasQuery: query is not null,
+            truncated: cut || response.Header.Truncated));
     }
+
+    private DnsExchange Exchange() => Refillable.Next(_reuse, ref _exchange, NewExchange);
+
+    // Fill sets the times as every other field.
+    private static readonly Func<DnsExchange> NewExchange = static () => new() { StartNs = 0, EndNs = 0 };
 
     /// <summary>The socket closed: every query still waiting is reported unanswered.</summary>
     public void Close(long nowNs)
@@ -134,17 +157,9 @@ internal sealed class DnsStitcher(IMessageSink sink)
     {
         Remove(node);
         var query = node.Value;
-        sink.OnMessage(new DnsExchange
-        {
-            Id = query.Key.Id,
-            Query = query.Key.Name,
-            QType = query.QTypeName,
-            Rcode = null,
-            Transport = query.Transport,
-            Peer = query.Key.Peer,
-            StartNs = query.StartNs,
-            EndNs = nowNs,
-        });
+        _spare = node;
+        sink.OnMessage(Exchange().Fill(query.StartNs, nowNs, query.Key.Id, query.Key.Name, query.QTypeName, rcode: null,
+            answers: [], query.Transport, query.Key.Peer, hasQuery: true, truncated: false));
     }
 
     private void Remove(LinkedListNode<Pending> node)

@@ -33,7 +33,7 @@ public sealed class FixedMessageContext(string comm = "test", string role = "cli
     {
     }
 
-    public Endpoint PeerEndpoint(string peer) => throw new NotSupportedException();
+    public Endpoint PeerEndpoint(string peer) => new(peer, null);
 
     /// <summary>A message's own JSON fields, as its record writes them (no times: replays shifted in time compare equal).</summary>
     public static string Fields(ProtocolMessage message)

@@ -20,8 +20,12 @@ public sealed class ProtocolFeeder : IMessageSink
     private readonly long[] _startNs = new long[2];
     private readonly bool[] _resync = new bool[2];
 
-    public ProtocolFeeder(ProtocolInfo protocol, ParserOptions? options = null)
+    private readonly bool _consumesAtOnce;
+
+    /// <param name="consumesAtOnce">False: the parser is told the sink keeps messages, so it makes a new object for each.</param>
+    public ProtocolFeeder(ProtocolInfo protocol, ParserOptions? options = null, bool consumesAtOnce = true)
     {
+        _consumesAtOnce = consumesAtOnce;
         Parser = protocol.Create(options ?? ParserOptions.Default, this);
     }
 
@@ -52,7 +56,7 @@ public sealed class ProtocolFeeder : IMessageSink
     void IMessageSink.OnMessage(ProtocolMessage message) => Messages.Add(MessageSnapshot.Of(message));
 
     // As the trace's recorder: parsers run the path they run live, and the feeder keeps copies.
-    bool IMessageSink.ConsumesAtOnce => true;
+    bool IMessageSink.ConsumesAtOnce => _consumesAtOnce;
 
     /// <summary>Bytes of a stream direction arrive.</summary>
     public void Feed(MessageKind kind, ReadOnlySpan<byte> bytes, bool endOfStream = false)

@@ -8,12 +8,20 @@ namespace Tattle.Tests.Protocols.Support;
 /// </summary>
 public sealed class SteadyState : Tattle.Protocols.Common.IMessageSink
 {
-    private readonly StreamContext _context = new(1, 2);
+    private readonly StreamContext _context;
 
-    public SteadyState(ProtocolInfo protocol, ParserOptions? options = null) =>
+    /// <param name="context">What every feed is told (a datagram socket's, with its peer); a stream's by default.</param>
+    public SteadyState(ProtocolInfo protocol, ParserOptions? options = null, StreamContext? context = null)
+    {
+        _context = context ?? new(1, 2);
         Parser = protocol.Create(options ?? ParserOptions.Default, this);
+    }
 
-    public SteadyState(Func<Tattle.Protocols.Common.IMessageSink, IProtocolParser> create) => Parser = create(this);
+    public SteadyState(Func<Tattle.Protocols.Common.IMessageSink, IProtocolParser> create)
+    {
+        _context = new(1, 2);
+        Parser = create(this);
+    }
 
     public IProtocolParser Parser { get; }
 
