@@ -19,6 +19,11 @@ public sealed class WebSocketParser(ParserOptions options, IMessageSink sink) : 
 
     private readonly Side[] _sides = [new(), new()];
 
+    /// <summary>The sink is done with each message when it returns: the parser refills <see cref="_message"/>.</summary>
+    private readonly bool _reuse = sink.ConsumesAtOnce;
+
+    private WebSocketMessage? _message;
+
     public string Name => WebSocketProtocol.Name;
 
     /// <summary>One direction's reading state.</summary>
@@ -173,18 +178,9 @@ public sealed class WebSocketParser(ParserOptions options, IMessageSink sink) : 
             return false;
         }
         side.InMessage = false;
-        sink.OnMessage(new WebSocketMessage
-        {
-            StartNs = side.StartNs,
-            EndNs = nowNs,
-            Opcode = side.Opcode == 1 ? "text" : "binary",
-            Sender = Sender(kind),
-            Frames = side.Frames,
-            Bytes = side.Bytes,
-            Masked = side.Masked,
-            Compressed = side.Compressed,
-            Preview = side.PreviewLength > 0 ? Printable(side.Preview.AsSpan(0, side.PreviewLength), side.Bytes > side.PreviewLength) : null,
-        });
+        string? preview = side.PreviewLength > 0 ? Printable(side.Preview.AsSpan(0, side.PreviewLength), side.Bytes > side.PreviewLength) : null;
+        sink.OnMessage(Message().Fill(side.StartNs, nowNs, side.Opcode == 1 ? "text" : "binary", Sender(kind), side.Frames, side.Bytes,
+            side.Masked, side.Compressed, closeCode: null, closeReason: null, preview, pingLatencyMs: null));
         return true;
     }
 
@@ -210,20 +206,14 @@ public sealed class WebSocketParser(ParserOptions options, IMessageSink sink) : 
             latency = IMessageContext.Latency(other.PingNs, context.NowNs);
             other.PingNs = 0;
         }
-        sink.OnMessage(new WebSocketMessage
-        {
-            StartNs = context.StartNs,
-            EndNs = context.NowNs,
-            Opcode = opcode switch { 8 => "close", 9 => "ping", _ => "pong" },
-            Sender = Sender(kind),
-            Frames = 1,
-            Bytes = payload.Length,
-            Masked = masked,
-            CloseCode = code,
-            CloseReason = reason,
-            PingLatencyMs = latency,
-        });
+        sink.OnMessage(Message().Fill(context.StartNs, context.NowNs, opcode switch { 8 => "close", 9 => "ping", _ => "pong" }, Sender(kind),
+            frames: 1, payload.Length, masked, compressed: false, code, reason, preview: null, latency));
     }
+
+    private WebSocketMessage Message() => Refillable.Next(_reuse, ref _message, NewMessage);
+
+    // Fill sets the times as every other field.
+    private static readonly Func<WebSocketMessage> NewMessage = static () => new() { StartNs = 0, EndNs = 0 };
 
     private static string Sender(MessageKind kind) => kind == MessageKind.Request ? "client" : "server";
 

@@ -21,24 +21,33 @@ public sealed record WebSocketRecord : MessageRecord
 
     public override string Type => "websocket";
 
-    public string Opcode { get; init; } = "";
+    public string Opcode { get; internal set; } = "";
 
     /// <summary>client or server: who sent the message.</summary>
-    public string Sender { get; init; } = "";
+    public string Sender { get; internal set; } = "";
 
-    public int Frames { get; init; }
+    public int Frames { get; internal set; }
 
-    public long Bytes { get; init; }
+    public long Bytes { get; internal set; }
 
-    public bool Masked { get; init; }
+    public bool Masked { get; internal set; }
 
-    public bool Compressed { get; init; }
+    public bool Compressed { get; internal set; }
 
-    public int? CloseCode { get; init; }
+    public int? CloseCode { get; internal set; }
 
-    public string? CloseReason { get; init; }
+    public string? CloseReason { get; internal set; }
 
-    public string? Preview { get; init; }
+    public string? Preview { get; internal set; }
+
+    /// <summary>Sets every field from the message: a new record, or the connection's last one refilled.</summary>
+    internal WebSocketRecord Fill(in MessageHeader header, WebSocketMessage message)
+    {
+        Refill(in header, message.PingLatencyMs);
+        (Opcode, Sender, Frames, Bytes, Masked, Compressed) = (message.Opcode, message.Sender, message.Frames, message.Bytes, message.Masked, message.Compressed);
+        (CloseCode, CloseReason, Preview) = (message.CloseCode, message.CloseReason, message.Preview);
+        return this;
+    }
 
     /// <summary>Messages go one way: none is a request the summary waits an answer for.</summary>
     public override bool IsRequest => false;

@@ -27,7 +27,8 @@ public sealed class WebSocketCaptureTests(ITestOutputHelper output)
     private static int[] Heads(RecordedConnection c) =>
         [c.Requests.AsSpan().IndexOf("\r\n\r\n"u8) + 4, c.Responses.AsSpan().IndexOf("\r\n\r\n"u8) + 4];
 
-    private (StreamFeeder Http, StreamFeeder Ws) Run(string name, Random? random = null, ParserOptions? options = null)
+    /// <summary>The capture's HTTP upgrade, then its frames through the parser the upgrade hands over to.</summary>
+    public static (StreamFeeder Http, StreamFeeder Ws) Run(string name, Random? random = null, ParserOptions? options = null, bool consumesAtOnce = true)
     {
         var c = Load(name);
         var http = new StreamFeeder(Http1Protocol.Info);
@@ -35,7 +36,7 @@ public sealed class WebSocketCaptureTests(ITestOutputHelper output)
         Assert.True(http.Stopped);
         var change = http.Parser.Switch!;
         var next = ProtocolCatalog.Default.ForUpgrade(change.Protocol)!;
-        var ws = new StreamFeeder(new ProtocolInfo(next.Name, next.Probe, (o, s) => next.TakeOver!(o, s, change)), options);
+        var ws = new StreamFeeder(new ProtocolInfo(next.Name, next.Probe, (o, s) => next.TakeOver!(o, s, change)), options, consumesAtOnce: consumesAtOnce);
         long now = c.Replay(ws, random, 40, from: Heads(c));
         ws.Close(now);
         Assert.Equal(0, ws.Dropped(MessageKind.Request));
