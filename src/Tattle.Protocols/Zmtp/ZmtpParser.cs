@@ -27,6 +27,12 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
 
     private string? _mechanism;
 
+    /// <summary>The sink is done with each message when it returns: the parser refills <see cref="_message"/>.</summary>
+    private readonly bool _reuse = sink.ConsumesAtOnce;
+
+    private ZmtpMessage? _message;
+    private ZmtpReply? _lastReply;
+
     /// <summary>One direction: its greeting, its handshake's facts, the frame being read, what waits for the other.</summary>
     private sealed class Side
     {
@@ -330,7 +336,7 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
         if (peer.Pending.TryDequeue(out var request))
         {
             sink.OnMessage(Message(Other(kind), "message", request.StartNs, nowNs, request.Frames, request.Bytes,
-                preview: request.Preview, request: true, reply: new ZmtpReply(side.Frames, side.Bytes)));
+                preview: request.Preview, request: true, reply: Reply(side.Frames, side.Bytes)));
             return ParseResult.Success(consumed);
         }
         if (side.Asks(peer))
@@ -370,27 +376,16 @@ public sealed class ZmtpParser(ParserOptions options, IMessageSink sink) : IProt
     {
         var side = _sides[(int)kind];
         var peer = _sides[(int)Other(kind)];
-        return new ZmtpMessage
-        {
-            StartNs = startNs,
-            EndNs = endNs,
-            Kind = what,
-            SocketType = side.SocketType,
-            PeerSocketType = peer.SocketType,
-            Mechanism = _mechanism,
-            Version = Version(side.Minor, peer.Minor),
-            Frames = frames,
-            Bytes = bytes,
-            Preview = preview,
-            IsRequest = request,
-            Reply = reply,
-            Answered = answered,
-            Topic = topic,
-            Identity = identity,
-            User = user,
-            Error = error,
-        };
+        return Refillable.Next(_reuse, ref _message, NewMessage).Fill(startNs, endNs, what, side.SocketType, peer.SocketType, _mechanism,
+            Version(side.Minor, peer.Minor), frames, bytes, reply, request, answered, topic, identity, user, error, preview);
     }
+
+    // Fill sets the times as every other field.
+    private static readonly Func<ZmtpMessage> NewMessage = static () => new() { StartNs = 0, EndNs = 0 };
+
+    /// <summary>The reply of these sizes: the last one when the same, as a REP answers alike again and again (replies are never changed).</summary>
+    private ZmtpReply Reply(int frames, long bytes) =>
+        _lastReply is { } last && last.Frames == frames && last.Bytes == bytes ? last : _lastReply = new ZmtpReply(frames, bytes);
 
     private static string? Version(int a, int b)
     {

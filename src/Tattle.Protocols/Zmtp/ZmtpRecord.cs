@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tattle.Protocols.Common;
 using Tattle.Records;
 using Tattle.Records.Json;
 using Tattle.Records.Live;
@@ -20,36 +21,46 @@ public sealed record ZmtpRecord : MessageRecord
 
     public override string Type => "zmtp";
 
-    public string Kind { get; init; } = "message";
+    public string Kind { get; internal set; } = "message";
 
-    public string? SocketType { get; init; }
+    public string? SocketType { get; internal set; }
 
-    public string? PeerSocketType { get; init; }
+    public string? PeerSocketType { get; internal set; }
 
-    public string? Mechanism { get; init; }
+    public string? Mechanism { get; internal set; }
 
-    public string? Version { get; init; }
+    public string? Version { get; internal set; }
 
-    public int Frames { get; init; }
+    public int Frames { get; internal set; }
 
-    public long Bytes { get; init; }
+    public long Bytes { get; internal set; }
 
-    public ZmtpReply? Reply { get; init; }
+    public ZmtpReply? Reply { get; internal set; }
 
     /// <summary>REQ/REP traffic: the summary counts it as a request, answered or not.</summary>
-    public bool Request { get; init; }
+    public bool Request { get; internal set; }
 
-    public string? Topic { get; init; }
+    public string? Topic { get; internal set; }
 
-    public string? Identity { get; init; }
+    public string? Identity { get; internal set; }
 
-    public string? User { get; init; }
+    public string? User { get; internal set; }
 
-    public string? Error { get; init; }
+    public string? Error { get; internal set; }
 
-    public string? Preview { get; init; }
+    public string? Preview { get; internal set; }
 
     public override bool IsRequest => Request;
+
+    /// <summary>Sets every field from the message: a new record, or the connection's last one refilled.</summary>
+    internal ZmtpRecord Fill(in MessageHeader header, ZmtpMessage m)
+    {
+        Refill(in header, m.Reply is not null || m.Answered ? IMessageContext.Latency(m.StartNs, m.EndNs) : null);
+        (Kind, SocketType, PeerSocketType, Mechanism, Version) = (m.Kind, m.SocketType, m.PeerSocketType, m.Mechanism, m.Version);
+        (Frames, Bytes, Reply, Request) = (m.Frames, m.Bytes, m.Reply, m.IsRequest);
+        (Topic, Identity, User, Error, Preview) = (m.Topic, m.Identity, m.User, m.Error, m.Preview);
+        return this;
+    }
 
     public override void WriteFields(Utf8JsonWriter w)
     {
