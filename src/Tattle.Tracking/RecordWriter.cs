@@ -281,6 +281,21 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
     public static Endpoint? ToEndpoint(NetAddress a) =>
         a.IsInet ? new Endpoint(a.AddressText(), a.Port) : null;
 
+    /// <summary>
+    /// "127.0.0.53:53" for an IP peer: a datagram socket's exchanges pair by it. A socket talks to the same peer
+    /// again and again (a resolver's upstream, a client's server), so the text is kept with the address it was made from.
+    /// </summary>
+    public static string PeerText(Connection c, NetAddress peer)
+    {
+        ref var cache = ref c.Endpoints;
+        if (cache.PeerText is null || !cache.PeerFrom.Equals(peer))
+        {
+            cache.PeerText = Endpoint.Format(peer.AddressText(), peer.Port, null);
+            cache.PeerFrom = peer;
+        }
+        return cache.PeerText;
+    }
+
     public static Endpoint? LocalEndpoint(Connection c)
     {
         ref var cache = ref c.Endpoints;

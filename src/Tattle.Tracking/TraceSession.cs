@@ -225,8 +225,8 @@ public sealed class TraceSession : ITraceEventSink
             {
                 // The peer's text pairs datagram requests with responses; streams need none.
                 string? peer = !conn.Decoder.Datagram ? null
-                    : e.Peer.IsInet ? RecordWriter.ToEndpoint(e.Peer)!.ToString()
-                    : conn.Proto == "udp" ? RecordWriter.RemoteEndpoint(conn)?.ToString() : null;
+                    : e.Peer.IsInet ? RecordWriter.PeerText(conn, e.Peer)
+                    : conn.Proto == "udp" && conn.Remote.IsInet ? RecordWriter.PeerText(conn, conn.Remote) : null;
                 conn.Decoder.OnData(in e, payload, peer);
             }
         }

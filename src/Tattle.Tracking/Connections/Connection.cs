@@ -125,6 +125,10 @@ internal struct EndpointCache
     public (string Proto, NetAddress Address, string? Host, string? Path) RemoteFrom;
     public Records.Endpoint? Local;
     public (string Proto, NetAddress Address, string? Path) LocalFrom;
+
+    /// <summary>The last datagram peer's text, which pairs a datagram protocol's requests with their responses.</summary>
+    public string? PeerText;
+    public NetAddress PeerFrom;
 }
 
 /// <summary>Datagram traffic with one peer.</summary>

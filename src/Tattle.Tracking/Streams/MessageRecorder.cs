@@ -66,7 +66,22 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
 
     public void LearnName(string address, string name) => names.Add(address, name);
 
+    /// <summary>The last peer's endpoint, with the peer text it was read from: a datagram socket's peer rarely changes.</summary>
+    private (string Peer, Endpoint Endpoint)? _peer;
+
     public Endpoint PeerEndpoint(string peer)
+    {
+        // Kept while the peer is the same and the name learnt for its address is too.
+        if (_peer is { } last && last.Peer == peer && ReferenceEquals(names.Find(last.Endpoint.Addr), last.Endpoint.Host))
+        {
+            return last.Endpoint;
+        }
+        var endpoint = ParsePeer(peer);
+        _peer = (peer, endpoint);
+        return endpoint;
+    }
+
+    private Endpoint ParsePeer(string peer)
     {
         int colon = peer.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(peer.AsSpan(colon + 1), out int port))

@@ -61,7 +61,7 @@ public sealed class SessionProtocolTests
         }
     }
 
-    private void Datagram(int fd, ulong sk, Direction dir, ReadOnlySpan<byte> bytes, ulong position, ushort sockType) =>
+    private void Datagram(int fd, ulong sk, Direction dir, ReadOnlySpan<byte> bytes, ulong position, ushort sockType, NetAddress peer = default) =>
         _session.OnData(new DataEvent
         {
             TimestampNs = Tick(),
@@ -76,6 +76,7 @@ public sealed class SessionProtocolTests
             Flags = DataFlags.Last,
             Family = NetAddress.AfInet,
             SockType = sockType,
+            Peer = peer,
         }, bytes);
 
     [Fact]
@@ -153,6 +154,26 @@ public sealed class SessionProtocolTests
         var open = _records.Of<ConnOpenRecord>().Single(o => o.Remote!.Port == 443);
         Assert.Equal("addr.example.test", open.Remote!.Host);
         Assert.Equal("addr.example.test", Json(open).GetProperty("remote").GetProperty("host").GetString());
+    }
+
+    [Fact]
+    public void DatagramsToPeersInTurn_EachRecordNamesItsPeer_WithANameLearntSince()
+    {
+        Connect(8, 0xF, SocketTypes.Datagram, V4("127.0.0.1", 53));
+        var resolver = V4("127.0.0.1", 53);
+        var named = V4("10.1.2.3", 53);
+        // The AAAA lookup learns nothing of 10.1.2.3; the A lookup's answer names it, in the record of that very answer.
+        foreach (var (peer, lookup) in new[] { (named, "aaaa"), (named, "a"), (named, "a"), (resolver, "a"), (resolver, "a"), (named, "aaaa") })
+        {
+            Datagram(8, 0xF, Direction.Send, TestData("dns", $"udp-{lookup}.query.bin"), 0, SocketTypes.Datagram, peer);
+            Datagram(8, 0xF, Direction.Recv, TestData("dns", $"udp-{lookup}.response.bin"), 0, SocketTypes.Datagram, peer);
+        }
+
+        var local = new Endpoint("127.0.0.1", 53);
+        var bare = new Endpoint("10.1.2.3", 53);
+        var withName = bare with { Host = "addr.example.test" };
+        Assert.Equal([bare, withName, withName, local, local, withName], _records.Of<DnsRecord>().Select(r => r.Remote));
+        Assert.All(_records.Of<DnsRecord>(), r => Assert.NotNull(r.LatencyMs));
     }
 
     [Fact]
