@@ -47,19 +47,24 @@ if [ "$untraced" = 0 ]; then
 fi
 sleep 1
 load_started "$url" "$secs" "$dir/wrk.txt"
+# The shipped binary is stripped; its symbols are in tattle.dbg beside it, which perf finds by build id once cached.
+if [ -f "$root/out/tattle/tattle.dbg" ]; then
+  perf buildid-cache -a "$root/out/tattle/tattle.dbg" 2>/dev/null || true
+fi
 perf record -a -g -F "${TATTLE_PROFILE_HZ:-999}" -o "$dir/perf.data" -- sleep "$secs" 2>/dev/null
 # $TATTLE_PROFILE_DATA=FILE keeps the samples for perf report.
 [ -n "${TATTLE_PROFILE_DATA:-}" ] && cp "$dir/perf.data" "$TATTLE_PROFILE_DATA"
 wait "$wrk_pid" || true
 echo "== $scheme, $([ "$untraced" = 1 ] && echo untraced || echo "tattle ${extra[*]}"): $(awk '/Requests\/sec/ {print $2}' "$dir/wrk.txt") requests/s"
 echo "== share of all samples by process and object"
-perf report -i "$dir/perf.data" --no-children -g none --sort comm,dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15
+# "|| true": head leaves before perf has written all, and under pipefail perf's SIGPIPE would end the script here.
+perf report -i "$dir/perf.data" --no-children -g none --sort comm,dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15 || true
 echo "== nginx's kernel samples: top symbols"
 perf report -i "$dir/perf.data" --no-children -g none --comms nginx --dsos '[kernel.kallsyms]' --sort sym --stdio 2>/dev/null \
-  | grep -E '^ +[0-9]' | head -15
+  | grep -E '^ +[0-9]' | head -15 || true
 if [ "$untraced" = 0 ]; then
   # Tattle's own stages (drain, decode, tracking, parsing, records, JSON): its symbols, every thread of the process.
   echo "== tattle's samples: top symbols (share of tattle's samples)"
   perf report -i "$dir/perf.data" --no-children -g none --comms tattle --sort sym --stdio --percentage relative 2>/dev/null \
-    | grep -E '^ +[0-9]' | head -40
+    | grep -E '^ +[0-9]' | head -40 || true
 fi
