@@ -51,21 +51,22 @@ public sealed record DnsRecord : MessageRecord
 
     public override void WriteFields(Utf8JsonWriter w)
     {
-        w.WriteString(Names.Query, Query);
-        w.WriteString(Names.Qtype, QType);
-        w.WriteString(Names.Rcode, Rcode);
+        // A program asks for the same names and gets the same answers: their encoded forms are kept, not made again.
+        RecurringStrings.Write(w, Names.Query, Query);
+        RecurringStrings.Write(w, Names.Qtype, QType);
+        RecurringStrings.Write(w, Names.Rcode, Rcode);
         w.WriteNumber(Names.Id, Id);
-        w.WriteString(Names.Transport, Transport);
+        RecurringStrings.Write(w, Names.Transport, Transport);
         w.WriteBoolean(JsonNames.Truncated, Truncated);
         w.WriteStartArray(Names.Answers);
         for (int i = 0; i < Answers.Count; i++)
         {
             var a = Answers[i];
             w.WriteStartObject();
-            w.WriteString(JsonNames.Name, a.Name);
-            w.WriteString(JsonNames.Type, a.Type);
+            RecurringStrings.Write(w, JsonNames.Name, a.Name);
+            RecurringStrings.Write(w, JsonNames.Type, a.Type);
             w.WriteNumber(Names.Ttl, a.Ttl);
-            w.WriteString(JsonNames.Data, a.Data);
+            RecurringStrings.Write(w, JsonNames.Data, a.Data);
             w.WriteEndObject();
         }
         w.WriteEndArray();
