@@ -60,16 +60,28 @@ public sealed class RecordedConnection
 
     /// <summary>
     /// Feeds the recording in its recv order, each recv cut into segments by <paramref name="random"/> (whole
-    /// when null), one <see cref="StepNs"/> apart; then both directions end and the connection closes.
+    /// when null), one <see cref="StepNs"/> apart; then both directions end and the connection closes. With
+    /// <paramref name="consumesAtOnce"/> false the parser is told its sink keeps messages, and makes each anew.
     /// </summary>
-    public StreamFeeder Replay(ProtocolInfo protocol, ParserOptions? options = null, Random? random = null, int maxSegment = 64)
+    public StreamFeeder Replay(ProtocolInfo protocol, ParserOptions? options = null, Random? random = null, int maxSegment = 64, bool consumesAtOnce = true)
     {
-        var feeder = new StreamFeeder(protocol, options);
+        var feeder = new StreamFeeder(protocol, options, consumesAtOnce: consumesAtOnce);
         long now = Replay(feeder, random, maxSegment);
         feeder.Feed(MessageKind.Response, [], now, now, endOfStream: true);
         feeder.Feed(MessageKind.Request, [], now, now, endOfStream: true);
         feeder.Close(now + StepNs);
         return feeder;
+    }
+
+    /// <summary>
+    /// Asserts that the whole recording gives messages, and the same ones whether the parser refills its objects
+    /// (a sink done with each message on return, as the trace's recorder is) or makes each anew (a sink that keeps them).
+    /// </summary>
+    public void AssertSameRefilledOrKept(ProtocolInfo protocol)
+    {
+        var refilled = Replay(protocol).Messages;
+        Assert.NotEmpty(refilled);
+        Assert.Equal(Replay(protocol, consumesAtOnce: false).Messages, refilled);
     }
 
     /// <summary>
