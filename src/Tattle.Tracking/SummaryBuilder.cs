@@ -69,14 +69,16 @@ public sealed class SummaryBuilder
         var endpoint = conn.Peers is { Count: > 0 } && role != "server" && record.Remote is { } peer ? peer : EndpointOf(conn, role);
         // The connection's endpoint is one instance while it stays the same: its row is found without a key string.
         SummaryRow row;
+        LatencyHistogram? latencies = null;
         if (conn.SummaryRow is { } last && ReferenceEquals(last.Endpoint, endpoint) && last.Role == role && last.Proto == conn.Proto)
         {
             row = last.Row;
+            latencies = last.Latencies;
         }
         else
         {
             row = Row(conn.Pid, comm, conn.Proto, role, endpoint);
-            conn.SummaryRow = (row, endpoint, role, conn.Proto);
+            conn.SummaryRow = (row, endpoint, role, conn.Proto, null);
         }
         row.Requests++;
         Routes?.Add(row, record);
@@ -92,7 +94,13 @@ public sealed class SummaryBuilder
             }
             return;
         }
-        LatenciesOf(row).RecordMs(ms);
+        if (latencies is null)
+        {
+            // Kept with the row on the connection: found again without the table, one request after another.
+            latencies = LatenciesOf(row);
+            conn.SummaryRow = (row, endpoint, role, conn.Proto, latencies);
+        }
+        latencies.RecordMs(ms);
     }
 
     /// <summary>

@@ -10,12 +10,19 @@ namespace Tattle.Tracking.Connections;
 /// </summary>
 public sealed class ClosedSockets(int capacity = 4096)
 {
-    private readonly Dictionary<(int Pid, int Fd, ulong Sock), Connection> _closed = [];
-    private readonly Queue<(int Pid, int Fd, ulong Sock)> _order = new();
+    private readonly Dictionary<Key, Connection> _closed = [];
+    private readonly Queue<Key> _order = new();
+
+    // Asked at every payload: the socket's address (kernel memory, distinct while it lives) mixed with the fd is
+    // enough of a hash, where a tuple's went through HashCode.Combine's seeded rounds.
+    private readonly record struct Key(int Pid, int Fd, ulong Sock)
+    {
+        public override int GetHashCode() => unchecked((int)(Sock >> 6) ^ (int)(Sock >> 32) ^ (Fd * -1640531535) ^ Pid);
+    }
 
     public void Add(Connection conn)
     {
-        var key = (conn.Pid, conn.Fd, conn.SockId);
+        var key = new Key(conn.Pid, conn.Fd, conn.SockId);
         if (conn.SockId == 0 || !_closed.TryAdd(key, conn))
         {
             return;
@@ -28,10 +35,10 @@ public sealed class ClosedSockets(int capacity = 4096)
     }
 
     /// <summary>A socket whose address the kernel gave to a new socket at this fd again is live, not late.</summary>
-    public void Forget(int pid, int fd, ulong sock) => _closed.Remove((pid, fd, sock));
+    public void Forget(int pid, int fd, ulong sock) => _closed.Remove(new Key(pid, fd, sock));
 
-    public bool Contains(int pid, int fd, ulong sock) => sock != 0 && _closed.ContainsKey((pid, fd, sock));
+    public bool Contains(int pid, int fd, ulong sock) => sock != 0 && _closed.Count != 0 && _closed.ContainsKey(new Key(pid, fd, sock));
 
     /// <summary>The connection that was this socket at this fd, while it is remembered.</summary>
-    public Connection? Find(int pid, int fd, ulong sock) => sock != 0 ? _closed.GetValueOrDefault((pid, fd, sock)) : null;
+    public Connection? Find(int pid, int fd, ulong sock) => sock != 0 ? _closed.GetValueOrDefault(new Key(pid, fd, sock)) : null;
 }

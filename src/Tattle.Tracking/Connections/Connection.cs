@@ -115,7 +115,7 @@ public sealed class Connection
     internal EndpointCache Endpoints;
 
     /// <summary>The summary row the last request counted in, with what chose it (see SummaryBuilder.AddMessage).</summary>
-    internal (Records.SummaryRow Row, Records.Endpoint Endpoint, string Role, string Proto)? SummaryRow { get; set; }
+    internal (Records.SummaryRow Row, Records.Endpoint Endpoint, string Role, string Proto, LatencyHistogram? Latencies)? SummaryRow { get; set; }
 }
 
 /// <summary>A connection's endpoints as records show them, each with the inputs it was made from.</summary>

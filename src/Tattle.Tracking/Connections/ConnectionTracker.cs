@@ -124,7 +124,16 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
     /// The connection a data event belongs to: the one at its (pid, fd), or one adopted from /proc; null when the
     /// event names a socket that fd held before its close (another thread's late call: that connection is over).
     /// </summary>
-    public Connection? ForData(in DataEvent e) => _closed.Contains(e.Pid, e.Fd, e.SockId) ? null : LookupOrAdopt(in e);
+    public Connection? ForData(in DataEvent e)
+    {
+        // The usual case first: the fd's connection is this very socket. It cannot be a closed one as well, since
+        // every way a connection takes a socket id forgets that id's closed entry at its fd.
+        if (e.SockId != 0 && _byFd.TryGetValue((e.Pid, e.Fd), out var live) && live.SockId == e.SockId)
+        {
+            return live;
+        }
+        return _closed.Contains(e.Pid, e.Fd, e.SockId) ? null : LookupOrAdopt(in e);
+    }
 
     /// <summary>The connection at the event's (pid, fd), or one adopted from /proc.</summary>
     public Connection LookupOrAdopt(in DataEvent e) => Lookup(e.Pid, e.Fd, e.SockId) ?? Adopt(in e);
@@ -279,6 +288,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         }
         conn.SockId = e.SockId;
         _bySock[e.SockId] = conn;
+        _closed.Forget(pid, fd, e.SockId);
         return conn;
     }
 
@@ -409,6 +419,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
         {
             conn.SockId = sockId;
             _bySock[sockId] = conn;
+            _closed.Forget(pid, fd, sockId);
         }
         return conn;
     }

@@ -44,15 +44,30 @@ public sealed class ProcessTable
 {
     private readonly Dictionary<int, TrackedProcess> _byPid = [];
 
+    // Every message record asks for its process's name: a traced server is most often one pid, so the last entry
+    // found answers without the table (an entry is only ever replaced in Add, which resets this).
+    private TrackedProcess? _last;
+
     public int LiveCount { get; private set; }
 
     /// <summary>Every process seen during the run, including exited ones.</summary>
     public int TotalSeen { get; private set; }
 
-    public TrackedProcess? Find(int pid) => _byPid.GetValueOrDefault(pid);
+    public TrackedProcess? Find(int pid)
+    {
+        if (_last is { } last && last.Pid == pid)
+        {
+            return last;
+        }
+        if (_byPid.TryGetValue(pid, out var p))
+        {
+            _last = p;
+        }
+        return p;
+    }
 
     /// <summary>The process's name, or "?" when unknown.</summary>
-    public string CommOf(int pid) => _byPid.TryGetValue(pid, out var p) ? p.Comm : "?";
+    public string CommOf(int pid) => Find(pid)?.Comm ?? "?";
 
     /// <summary>Adds a process; an entry with the same pid but another start time is replaced (pid reuse).</summary>
     public TrackedProcess Add(int pid, ulong startTicks)
@@ -75,6 +90,7 @@ public sealed class ProcessTable
         }
         var p = new TrackedProcess(pid, startTicks);
         _byPid[pid] = p;
+        _last = p;
         LiveCount++;
         TotalSeen++;
         return p;

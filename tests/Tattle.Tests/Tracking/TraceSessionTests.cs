@@ -401,6 +401,26 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void SocketAddressReusedAtTheSameFd_FirstSeenWithoutIt_IsLiveAgain()
+    {
+        // The new socket at fd 7 is known without its kernel address until a later event gives it: the freed
+        // socket's. Its payloads are the new connection's, not late ones of the closed connection.
+        _session.OnSocket(Sock(SocketEventKind.Accept, 7, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Close, 7, 0xA));
+        _session.OnSocket(Sock(SocketEventKind.Socket, 7, 0));
+        _session.OnSocket(Sock(SocketEventKind.TcpState, 7, 0xA, state: TcpState.SynSent));
+        _session.OnSocket(Sock(SocketEventKind.Connect, 7, 0xA));
+        _session.OnData(Data(7, 0xA, Direction.Send, 20), new byte[20]);
+        _session.OnData(Data(7, 0xA, Direction.Recv, 30), new byte[30]);
+        _session.OnSocket(Sock(SocketEventKind.Close, 7, 0xA));
+        var closes = _records.Of<ConnCloseRecord>().ToList();
+        Assert.Equal(2, closes.Count);
+        Assert.NotEqual(closes[0].Conn, closes[1].Conn);
+        Assert.Equal(20UL, closes[1].BytesSent);
+        Assert.Equal(30UL, closes[1].BytesRecv);
+    }
+
+    [Fact]
     public void ProcessExit_ClosesItsConnections()
     {
         _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
