@@ -53,9 +53,9 @@ public abstract record MessageRecord : Record
     protected void Refill(in MessageHeader header, double? latencyMs)
     {
         Restamp(header.TimestampNs, header.Pid, header.Comm);
-        _conn = header.Conn;
-        _role = header.Role;
-        _remote = header.Remote;
+        Refilled.Set(ref _conn, header.Conn);
+        Refilled.Set(ref _role, header.Role);
+        Refilled.Set(ref _remote, header.Remote);
         _latencyMs = latencyMs;
     }
 

@@ -37,7 +37,7 @@ public abstract record Record
     {
         _timestampNs = timestampNs;
         _pid = pid;
-        _comm = comm;
+        Refilled.Set(ref _comm, comm);
     }
 }
 

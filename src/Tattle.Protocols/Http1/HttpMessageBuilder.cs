@@ -1,4 +1,5 @@
 using Tattle.Protocols.Http;
+using Tattle.Records;
 
 namespace Tattle.Protocols.Http1;
 
@@ -53,10 +54,10 @@ internal sealed class MessageDraft
         // An absolute-form target names the host, and wins over the Host field (as OnHeader does).
         if (!HostFromTarget)
         {
-            Host = r.Host;
+            Refilled.Set(ref Host, r.Host);
         }
-        ContentEncoding = r.ContentEncoding;
-        Upgrade = r.Upgrade;
+        Refilled.Set(ref ContentEncoding, r.ContentEncoding);
+        Refilled.Set(ref Upgrade, r.Upgrade);
         _reused = fields;
         return true;
     }
@@ -206,20 +207,20 @@ internal struct HttpMessageBuilder(MessageDraft draft, bool redact, bool trailer
 {
     public readonly void OnRequestLine(ReadOnlySpan<byte> method, ReadOnlySpan<byte> target, int minorVersion)
     {
-        draft.Method = HttpStrings.Method(method);
-        draft.Version = HttpStrings.Version(minorVersion);
+        Refilled.Set(ref draft.Method, HttpStrings.Method(method));
+        Refilled.Set(ref draft.Version, HttpStrings.Version(minorVersion));
         var read = HttpStrings.Target(target, redact);
         // An absolute-form target names the host, and wins over the Host field (RFC 9112 section 3.2.2).
-        draft.Host = read.Host;
+        Refilled.Set(ref draft.Host, read.Host);
         draft.HostFromTarget = read.Host is not null;
-        draft.Target = read.Text;
+        Refilled.Set(ref draft.Target, read.Text);
     }
 
     public readonly void OnStatusLine(int minorVersion, int status, ReadOnlySpan<byte> reason)
     {
-        draft.Version = HttpStrings.Version(minorVersion);
+        Refilled.Set(ref draft.Version, HttpStrings.Version(minorVersion));
         draft.Status = status;
-        draft.Reason = HttpStrings.Reason(status, reason);
+        Refilled.Set(ref draft.Reason, HttpStrings.Reason(status, reason));
     }
 
     public readonly void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)

@@ -17,34 +17,34 @@ public sealed partial record HttpRecord
         var req = exchange.Request;
         var resp = exchange.Response;
         Refill(in header, req is not null && resp is not null ? IMessageContext.Latency(exchange.StartNs, exchange.EndNs) : null);
-        _method = req?.Method;
-        _path = req?.Target;
-        _host = req?.Host;
-        _version = (req ?? (HttpMessageInfo?)resp)?.Version;
+        Refilled.Set(ref _method, req?.Method);
+        Refilled.Set(ref _path, req?.Target);
+        Refilled.Set(ref _host, req?.Host);
+        Refilled.Set(ref _version, (req ?? (HttpMessageInfo?)resp)?.Version);
         _status = resp?.Status;
         _reqBytes = req is null ? null : req.HeadBytes + req.BodyBytes;
         _respBytes = resp is null ? null : resp.HeadBytes + resp.BodyBytes;
         // The message's own arrays: a record shares them instead of copying each field.
-        _reqHeaders = req?.Headers;
-        _respHeaders = resp?.Headers;
-        _reqBody = req?.Body ?? default;
-        _respBody = resp?.Body ?? default;
-        _reqContentEncoding = req?.ContentEncoding;
-        _respContentEncoding = resp?.ContentEncoding;
-        _upgrade = exchange.Upgrade;
-        _interim = exchange.Interim;
+        Refilled.Set(ref _reqHeaders, req?.Headers);
+        Refilled.Set(ref _respHeaders, resp?.Headers);
+        Refilled.Set(ref _reqBody, req?.Body ?? default);
+        Refilled.Set(ref _respBody, resp?.Body ?? default);
+        Refilled.Set(ref _reqContentEncoding, req?.ContentEncoding);
+        Refilled.Set(ref _respContentEncoding, resp?.ContentEncoding);
+        Refilled.Set(ref _upgrade, exchange.Upgrade);
+        Refilled.Set(ref _interim, exchange.Interim);
         _unseenBytes = (req?.UnseenBytes ?? 0) + (resp?.UnseenBytes ?? 0);
-        _trailers = (req?.Trailers.Count ?? 0) + (resp?.Trailers.Count ?? 0) > 0
-            ? [.. req?.Trailers ?? [], .. resp?.Trailers ?? []] : null;
+        Refilled.Set(ref _trailers, (req?.Trailers.Count ?? 0) + (resp?.Trailers.Count ?? 0) > 0
+            ? [.. req?.Trailers ?? [], .. resp?.Trailers ?? []] : null);
         _truncated = (req?.Truncated ?? false) || (resp?.Truncated ?? false);
         _tls = context.Tls;
-        _sni = context.Tls ? context.Sni : null;
-        _tlsSession = context.TlsSession;
+        Refilled.Set(ref _sni, context.Tls ? context.Sni : null);
+        Refilled.Set(ref _tlsSession, context.TlsSession);
         _stream = null;
-        _error = null;
+        Refilled.Set(ref _error, null);
         _headersIncomplete = false;
         _promisedBy = null;
-        _grpc = null;
+        Refilled.Set(ref _grpc, null);
         _inKernel = false;
         return this;
     }
