@@ -9,12 +9,31 @@ public static class HttpRoute
 {
     public const string Id = "{id}";
 
+    // --stats asks for every request's route, and keep-alive clients repeat their targets, whose strings are then
+    // shared (HttpStrings.Recent): the last templates made are found again by reference, without splitting the path
+    // again or making the template's string again (an identifier or a query string made one per request).
+    [ThreadStatic]
+    private static (string Target, string Template)[]? t_recent;
+
     public static string? Template(string? target)
     {
         if (target is null)
         {
             return null;
         }
+        var recent = t_recent ??= new (string, string)[16];
+        ref var slot = ref recent[(target.Length ^ (target.Length > 0 ? target[^1] : 0)) & 15];
+        if (ReferenceEquals(slot.Target, target))
+        {
+            return slot.Template;
+        }
+        string template = Make(target);
+        slot = (target, template);
+        return template;
+    }
+
+    private static string Make(string target)
+    {
         var path = target.AsSpan();
         // The absolute form (a proxy's request) names the authority first: RFC 9112 section 3.2.2.
         int scheme = path.IndexOf("://", StringComparison.Ordinal);

@@ -27,4 +27,18 @@ public sealed class HttpRouteTests
         Assert.Same(path, HttpRoute.Template(path));
         Assert.Null(HttpRoute.Template(null));
     }
+
+    [Fact]
+    public void Template_OfARecurringTarget_IsMadeOnce_AndTargetsSharingASlotKeepTheirOwn()
+    {
+        // Two strings of the same length and last character land in the same slot of the recent templates.
+        string a = new("/users/12345/x".ToCharArray()), b = new("/items/67890/x".ToCharArray());
+        string first = HttpRoute.Template(a)!;
+        Assert.Equal("/users/{id}/x", first);
+        Assert.Same(first, HttpRoute.Template(a));
+        Assert.Equal("/items/{id}/x", HttpRoute.Template(b));
+        Assert.Equal("/users/{id}/x", HttpRoute.Template(a));
+        // Equal text in another string is not found by reference, and gets the same template.
+        Assert.Equal("/users/{id}/x", HttpRoute.Template(new string("/users/12345/x".ToCharArray())));
+    }
 }
