@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 "$root/scripts/ensure-deps.sh" build
-for p in nginx wrk; do command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; done
+"$root/scripts/install-missing.sh" nginx wrk
 out="$root/out/bench-pipelineloop"
 dotnet publish "$here/Tattle.Bench.PipelineLoop.csproj" -c Release -r linux-x64 -p:PublishAot=true -nologo -v q -o "$out/aot" >/dev/null
 dir=$(mktemp -d /tmp/tattle-pipeline-beside.XXXXXX)

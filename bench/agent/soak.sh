@@ -9,7 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 secs=${1:-180}
 [ "$(id -u)" = 0 ] || { echo "bench/agent: run as root (tracing loads BPF programs)" >&2; exit 2; }
-command -v wrk >/dev/null && command -v nginx >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null
+"$root/scripts/install-missing.sh" wrk nginx
 "$root/tattle" --version >/dev/null # builds once, outside the measurement
 tattle="$root/out/tattle/tattle"
 dir=$(mktemp -d /tmp/tattle-soak.XXXXXX)

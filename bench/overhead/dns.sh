@@ -19,9 +19,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead/dns.sh: run as root" >&2; exit 2; }
-for p in dnsmasq dnsperf; do
-  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
-done
+"$root/scripts/install-missing.sh" dnsmasq dnsperf
 "$root/tattle" --version >/dev/null
 tattle="$root/out/tattle/tattle"
 case " $conditions " in *" tattle-base "*) [ -x "${TATTLE_BASELINE:-}" ] || { echo "tattle-base needs TATTLE_BASELINE=path/to/tattle" >&2; exit 2; } ;; esac

@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "$0: run as root" >&2; exit 2; }
-command -v nginx >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+"$root/scripts/install-missing.sh" nginx
 "$root/tattle" --version >/dev/null
 builds=("this:$root/out/tattle/tattle")
 [ -n "${TATTLE_BASELINE:-}" ] && builds+=("base:$TATTLE_BASELINE")

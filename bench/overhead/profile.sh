@@ -20,9 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead/profile.sh: run as root" >&2; exit 2; }
-for p in nginx wrk perf openssl; do
-  command -v "$p" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$( [ "$p" = perf ] && echo linux-perf || echo "$p")" >/dev/null
-done
+"$root/scripts/install-missing.sh" nginx wrk perf:linux-perf openssl
 "$root/tattle" --version >/dev/null
 tattle="$root/out/tattle/tattle"
 

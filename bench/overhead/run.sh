@@ -126,14 +126,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench/overhead: run as root (tracing loads BPF programs)" >&2; exit 2; }
-missing=()
-for p in nginx wrk tcpdump strace bpftrace openssl; do command -v "$p" >/dev/null || missing+=("$p"); done
-command -v nghttpd >/dev/null || missing+=(nghttp2-server)
-command -v h2load >/dev/null || missing+=(nghttp2-client)
-case " $conditions " in *-go" "*) command -v go >/dev/null || missing+=(golang-go) ;; esac
-if [ ${#missing[@]} -gt 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+needs=(nginx wrk tcpdump strace bpftrace openssl nghttpd:nghttp2-server h2load:nghttp2-client)
+case " $conditions " in *-go" "*) needs+=(go:golang-go) ;; esac
+"$root/scripts/install-missing.sh" "${needs[@]}"
 # bpftrace 0.17 finds tracepoints through tracefs, which a minimal machine may not have mounted.
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
 mountpoint -q /sys/kernel/debug || mount -t debugfs nodev /sys/kernel/debug 2>/dev/null || true

@@ -15,7 +15,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ $(id -u) == 0 ]] || { echo "bench/probe/run.sh: uprobes need root" >&2; exit 2; }
-command -v ltrace >/dev/null || apt-get install -y ltrace >/dev/null
+scripts/install-missing.sh ltrace
 work=$(mktemp -d /tmp/tattle-bench-probe.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # -O0 gives it a frame: its first instruction is `push %rbp`, as getaddrinfo's and zmq_msg_send's are: one the kernel
