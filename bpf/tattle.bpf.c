@@ -645,6 +645,11 @@ struct {
     __type(value, struct tls_call);
 } tls_calls SEC(".maps");
 
+/* How many entries tls_calls holds (an entry a lost uretprobe leaves behind keeps it above zero, which only costs
+ * the lookups it saves): while none, a socket payload, two a request, pays no hash lookup for a TLS call that is
+ * not there. */
+__u64 tls_calls_live = 0;
+
 /* Per TLS session object of a process: its socket, once known, and the plaintext positions. */
 struct tls_key {
     __u32 tgid;
@@ -1617,6 +1622,8 @@ static __always_inline void note_socket(__s32 *fd_slot, __u64 *sk_slot, int fd)
 /* A payload syscall inside a TLS call on the same thread names the socket the session object reads or writes. */
 static __always_inline void tls_note_socket(__u64 id, int fd)
 {
+    if (!tls_calls_live)
+        return;
     struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &id);
     if (t)
         note_socket(&t->fd, &t->sk, fd);
@@ -2302,7 +2309,8 @@ static __always_inline int tls_exit(struct pt_regs *ctx)
     if (!p)
         return 0;
     struct tls_call c = *p;
-    bpf_map_delete_elem(&tls_calls, &id);
+    if (!bpf_map_delete_elem(&tls_calls, &id))
+        __sync_fetch_and_add(&tls_calls_live, -1);
     long ret = PT_REGS_RC(ctx);
     if (!(c.kind & TATTLE_TLS_SSIZE))
         ret = (int)ret;
@@ -2536,7 +2544,10 @@ static __always_inline int tls_enter(struct pt_regs *ctx)
         .fd = -1,
         .kind = kind,
     };
-    if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
+    /* Counted only when new: a call that replaces one left behind (its uretprobe lost) holds the same entry. */
+    if (!bpf_map_update_elem(&tls_calls, &id, &c, BPF_NOEXIST))
+        __sync_fetch_and_add(&tls_calls_live, 1);
+    else if (bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY))
         stat_add(TATTLE_STAT_CALLS_DROPPED, 1);
     return 0;
 }
