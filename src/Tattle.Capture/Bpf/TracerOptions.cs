@@ -25,7 +25,18 @@ public sealed record TracerOptions
     /// server's queue of work, and on a machine the server and its clients fill, whichever of them waited for it lost
     /// that time (docs/performance.md, "Shorter drains under load"). A light load still drains at the poll.
     /// </summary>
-    public long WakeupBytes { get; init; } = 32 << 10;
+    public long WakeupBytes { get; init; } = DefaultWakeupBytes;
+
+    /// <summary>The default <see cref="WakeupBytes"/>: the full trace's.</summary>
+    public const long DefaultWakeupBytes = 32 << 10;
+
+    /// <summary>
+    /// <see cref="WakeupBytes"/> for a trace that counts its messages instead of writing them (--stats): with no
+    /// record to write, a drain of 128 KiB took a saturated nginx's throughput no more than one of 32 KiB did (0.91
+    /// against 0.91, 0.91 against 0.89), for a quarter of the wake-ups and 29-38 % less of tattle's CPU per request
+    /// (docs/performance.md, "A counting trace drains four times the bytes a wake-up").
+    /// </summary>
+    public const long CountingWakeupBytes = 128 << 10;
 
     /// <summary>TCP payload calls only advance the byte counts in the kernel: no data events (--no-payload).</summary>
     public bool NoStreamPayload { get; init; }

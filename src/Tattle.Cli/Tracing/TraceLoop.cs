@@ -196,6 +196,7 @@ internal static class TraceLoop
                 Spawns = config.Tls || callDiscovery is not null,
                 Comm = target.Comm,
                 Variant = config.BpfVariant,
+                WakeupBytes = config.WakeupBytes,
             });
         }
         catch (BpfUnsupportedException e)

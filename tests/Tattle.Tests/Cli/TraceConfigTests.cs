@@ -1,0 +1,29 @@
+using System.CommandLine;
+using Tattle.Capture.Bpf;
+using Tattle.Cli.Commands;
+
+namespace Tattle.Tests.Cli;
+
+/// <summary>What the trace commands' options become in the tracer's settings.</summary>
+public sealed class TraceConfigTests
+{
+    private static Tattle.Cli.Tracing.TraceConfig Bind(params string[] args)
+    {
+        var options = new TraceOptions();
+        var run = new Command("run");
+        options.AddTo(run);
+        var result = new RootCommand { run }.Parse(["run", .. args]);
+        Assert.Empty(result.Errors);
+        return options.Bind(result);
+    }
+
+    [Theory]
+    [InlineData(new string[0], TracerOptions.DefaultWakeupBytes)]
+    [InlineData(new[] { "--no-syscalls" }, TracerOptions.DefaultWakeupBytes)]
+    [InlineData(new[] { "--stats" }, TracerOptions.CountingWakeupBytes)]
+    [InlineData(new[] { "--stats-in-kernel" }, TracerOptions.CountingWakeupBytes)]
+    public void OnlyACountingTraceWaitsForMoreBytesBeforeItIsWoken(string[] args, long expected)
+    {
+        Assert.Equal(expected, Bind(args).WakeupBytes);
+    }
+}
