@@ -49,6 +49,7 @@ internal sealed class AgentTraceTarget : ITraceTarget
     {
         Quiet = true,
         Summary = false,
+        Aggregates = true,
         Snaplen = TracerOptions.DefaultSnaplen,
         Tls = config.Targets.Any(t => t.Depth == AgentDepth.Tls),
         BpfVariant = VariantChoice.TryParse(Environment.GetEnvironmentVariable(VariantChoice.EnvironmentVariable), out var variant) ? variant : BpfVariantRequest.Auto,

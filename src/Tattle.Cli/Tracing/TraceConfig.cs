@@ -43,8 +43,11 @@ internal sealed record TraceConfig
     /// <summary>--stats: messages counted per endpoint and route, not written as records.</summary>
     public bool Stats { get; init; }
 
-    /// <summary>The bytes of records that wait on a CPU before the kernel wakes tattle: more when it only counts.</summary>
-    public long WakeupBytes => Stats ? TracerOptions.CountingWakeupBytes : TracerOptions.DefaultWakeupBytes;
+    /// <summary>Messages feed the agent's metrics and batched spans: none is written as the drain reads it, unless to --json.</summary>
+    public bool Aggregates { get; init; }
+
+    /// <summary>The bytes of records that wait on a CPU before the kernel wakes tattle: more when no message is written.</summary>
+    public long WakeupBytes => Stats || (Aggregates && JsonPath is null) ? TracerOptions.CountingWakeupBytes : TracerOptions.DefaultWakeupBytes;
 
     /// <summary>
     /// --http-in-kernel, --stats-in-kernel: HTTP/1 requests read by the kernel programs, which write one record each

@@ -1,13 +1,15 @@
 using System.CommandLine;
+using Tattle.Agent;
 using Tattle.Capture.Bpf;
 using Tattle.Cli.Commands;
+using Tattle.Cli.Tracing;
 
 namespace Tattle.Tests.Cli;
 
 /// <summary>What the trace commands' options become in the tracer's settings.</summary>
 public sealed class TraceConfigTests
 {
-    private static Tattle.Cli.Tracing.TraceConfig Bind(params string[] args)
+    private static TraceConfig Bind(params string[] args)
     {
         var options = new TraceOptions();
         var run = new Command("run");
@@ -25,5 +27,13 @@ public sealed class TraceConfigTests
     public void OnlyACountingTraceWaitsForMoreBytesBeforeItIsWoken(string[] args, long expected)
     {
         Assert.Equal(expected, Bind(args).WakeupBytes);
+    }
+
+    [Fact]
+    public void TheAgentWaitsForMoreBytesUnlessItWritesEachMessage()
+    {
+        var agent = AgentTraceTarget.TraceConfigFor(new AgentConfig());
+        Assert.Equal(TracerOptions.CountingWakeupBytes, agent.WakeupBytes);
+        Assert.Equal(TracerOptions.DefaultWakeupBytes, (agent with { JsonPath = "agent.jsonl" }).WakeupBytes);
     }
 }
