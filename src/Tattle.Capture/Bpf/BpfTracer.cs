@@ -70,13 +70,13 @@ public sealed unsafe class BpfTracer : IDisposable
     /// <summary>
     /// Asks the kernel programs to wake the ring's consumer at the next record, whatever its size: the consumer is
     /// about to sleep past its usual poll. Each CPU's count of the bytes it wrote since it last woke the consumer is
-    /// set to <see cref="TracerOptions.WakeupBytes"/>, so each CPU's next record wakes it (and restarts the count).
+    /// set to <see cref="TracerOptions.WakeupBytesPerCpu"/>, so each CPU's next record wakes it (and restarts the count).
     /// A record being written meanwhile may overwrite its CPU's count: that wake-up then waits for the next poll.
     /// </summary>
     public void WakeOnNextRecord()
     {
         uint key = 0;
-        _wakeAccFull ??= Enumerable.Repeat((ulong)Math.Max(1, Options.WakeupBytes), _cpus).ToArray(); // one slot per possible CPU
+        _wakeAccFull ??= Enumerable.Repeat((ulong)Options.WakeupBytesPerCpu(_cpus), _cpus).ToArray(); // one slot per possible CPU
         fixed (ulong* full = _wakeAccFull)
         {
             Errno.ThrowIfNegative(Libbpf.MapUpdateElem(_wakeAccFd, &key, full, 0), "asking for a wake-up at the next record");
@@ -297,7 +297,7 @@ public sealed unsafe class BpfTracer : IDisposable
         {
             Snaplen = (uint)Math.Max(0, options.Snaplen),
             SelfTgid = (uint)Environment.ProcessId,
-            WakeupBytes = (ulong)Math.Max(1, options.WakeupBytes),
+            WakeupBytes = (ulong)options.WakeupBytesPerCpu(Libbpf.NumPossibleCpus()),
             Flags = (options.NoStreamPayload ? 1u : 0u) // TATTLE_CFG_NO_STREAM_PAYLOAD
                 | (options.Tls ? 2u : 0u) // TATTLE_CFG_TLS
                 | (options.NoSyscalls ? 4u : 0u) // TATTLE_CFG_NO_SYSCALLS

@@ -27,6 +27,13 @@ public sealed record TracerOptions
     /// </summary>
     public long WakeupBytes { get; init; } = DefaultWakeupBytes;
 
+    /// <summary>
+    /// <see cref="WakeupBytes"/> as each CPU counts it: at most a quarter of the ring shared out among the CPUs, so that
+    /// the CPUs together never leave more than that waiting unannounced, however many the machine has or however small
+    /// the ring (--ring-size): records past a full ring are lost.
+    /// </summary>
+    public long WakeupBytesPerCpu(int cpus) => Math.Max(1, Math.Min(WakeupBytes, RingBufferBytes / (4L * Math.Max(1, cpus))));
+
     /// <summary>The default <see cref="WakeupBytes"/>: the full trace's.</summary>
     public const long DefaultWakeupBytes = 32 << 10;
 
