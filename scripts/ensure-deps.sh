@@ -28,20 +28,7 @@ if [ -f "$stamp" ] && [ ! /var/lib/dpkg/status -nt "$stamp" ] && [ ! "$script" -
   exit 0
 fi
 
-missing=()
-for p in "${want[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "tattle: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
-    exit 2
-  fi
-  echo "tattle: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"${script%/*}/install-missing.sh" --label tattle --packages "${want[@]}"
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "tattle: the .NET 10 SDK is missing (dotnet not on PATH)" >&2
   exit 2

@@ -82,16 +82,7 @@ suffix=""
 
 # The guest runs the host's programs (its root is the host's), so whatever the suite drives is installed here.
 need=(qemu-system-x86 busybox-static kmod tshark curl openssl python3)
-missing=()
-for p in "${need[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "kernel-matrix: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq > /dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
-fi
+"$repo/scripts/install-missing.sh" --label kernel-matrix --packages "${need[@]}"
 
 work="$(mktemp -d /tmp/kernel-matrix.XXXXXX)"
 qemu_pid=""
