@@ -39,8 +39,8 @@ public sealed record TracerOptions
 
     /// <summary>
     /// <see cref="WakeupBytes"/> for a trace that counts its messages instead of writing them (--stats): with no
-    /// record to write, a drain of 128 KiB took a saturated nginx's throughput no more than one of 32 KiB did (0.91
-    /// against 0.91, 0.91 against 0.89), for a quarter of the wake-ups and 29-38 % less of tattle's CPU per request
+    /// record to write, a drain of 128 KiB took a saturated nginx's throughput no more than one of 32 KiB did (paired
+    /// 0.91 against 0.89, 0.92 against 0.91), for a quarter of the wake-ups and 29-38 % less of tattle's CPU per request
     /// (docs/performance.md, "A counting trace and the agent drain four times the bytes a wake-up"). The agent without
     /// --json, whose messages feed metrics and batched spans, waits for as much.
     /// </summary>
