@@ -23,6 +23,10 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
     // The local port of each open connection: a server's exchanges are keyed by it (its records name only the peer).
     private readonly Dictionary<(int Pid, string Conn), int?> _localPorts = [];
     private readonly ExchangeCollector _exchange = new();
+    // A span's ids and attributes, refilled span after span: the exporter encodes a span as it queues it.
+    private readonly byte[] _traceId = new byte[16];
+    private readonly byte[] _spanId = new byte[8];
+    private readonly List<KeyValuePair<string, object>> _spanAttributes = [];
     private long _shed;
 
     /// <summary>Over the memory cap: no spans are made (counted as dropped) and metrics fold into <c>other</c>.</summary>
@@ -143,7 +147,8 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
             Interlocked.Increment(ref _shed);
             return;
         }
-        var attributes = new List<KeyValuePair<string, object>>(_exchange.Attributes.Count + 6);
+        var attributes = _spanAttributes;
+        attributes.Clear();
         attributes.AddRange(_exchange.Attributes);
         if (peer.Address is { } address)
         {
@@ -163,10 +168,12 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
         }
         attributes.Add(new("network.protocol.name", _exchange.Protocol));
         attributes.Add(new("tattle.conn", m.Conn));
+        OtlpTraceIds.Fill(_traceId);
+        OtlpTraceIds.Fill(_spanId);
         spans.TryEnqueue(new OtlpSpan
         {
-            TraceId = OtlpTraceIds.NewTraceId(),
-            SpanId = OtlpTraceIds.NewSpanId(),
+            TraceId = _traceId,
+            SpanId = _spanId,
             Name = _exchange.SpanName,
             Kind = server ? OtlpSpanKind.Server : OtlpSpanKind.Client,
             StartUnixNs = m.TimestampNs,
@@ -176,6 +183,7 @@ public sealed class AgentSink(ProcessSelection selection, AgentMetrics metrics, 
             StatusMessage = _exchange.ErrorType,
             Resource = resources.Of(m),
         });
+        attributes.Clear();
     }
 
     private readonly record struct PeerInfo(string? Address, int? Port, int? LocalPort);

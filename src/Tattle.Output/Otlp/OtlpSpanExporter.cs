@@ -69,7 +69,10 @@ public sealed class OtlpSpanExporter : IDisposable
     /// <summary>The last failure or partial-success message, for a status line.</summary>
     public string? LastError => _lastError;
 
-    /// <summary>Queues a finished span; false (and counted in <see cref="Dropped"/>) when the queue is full.</summary>
+    /// <summary>
+    /// Queues a finished span; false (and counted in <see cref="Dropped"/>) when the queue is full. The span is encoded
+    /// before the call returns and not kept: its ids and attribute list may be refilled for the next.
+    /// </summary>
     public bool TryEnqueue(OtlpSpan span)
     {
         if (Volatile.Read(ref _disposed) != 0)

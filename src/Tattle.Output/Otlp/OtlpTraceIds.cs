@@ -11,14 +11,20 @@ public static class OtlpTraceIds
 
     public static byte[] NewSpanId() => Random(8);
 
-    private static byte[] Random(int length)
+    /// <summary>Fills <paramref name="id"/> (a trace id's 16 bytes or a span id's 8) with a new id.</summary>
+    public static void Fill(Span<byte> id)
     {
-        var id = new byte[length];
         do
         {
             System.Random.Shared.NextBytes(id);
         }
-        while (!id.AsSpan().ContainsAnyExcept((byte)0));
+        while (!id.ContainsAnyExcept((byte)0));
+    }
+
+    private static byte[] Random(int length)
+    {
+        var id = new byte[length];
+        Fill(id);
         return id;
     }
 }

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
 using Tattle.Output.Otlp;
 using Tattle.Tests.Support;
 
@@ -250,6 +253,80 @@ public sealed class OtlpTraceEncoderTests(ITestOutputHelper output)
             Assert.NotNull(error);
         }
         Assert.False(OtlpTraceDecoder.TryDecode([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f], out _, out _));
+    }
+
+    [Fact]
+    public void StringsSeenAgain_AreWrittenFromTheirKeptBytes_TheSameAsTheFirstTime()
+    {
+        // Past 127 bytes a length takes two varint bytes; past 256 characters a string is never kept; a lone
+        // surrogate is sent as U+FFFD, as UTF-8 encoders do.
+        string path = "/ünïcødé/" + new string('x', 140);
+        string longText = new('p', 300);
+        KeyValuePair<string, object>[] attributes =
+        [
+            new("url.path", path), new("long", longText), new("odd", "😀 \ud800"), new("negative", -1L), new("min", int.MinValue),
+        ];
+        var resource = Process(1, "/usr/sbin/nginx");
+        // The same instances three times: seen once, kept on the second sighting, written from what was kept.
+        var spans = Enumerable.Range(0, 3).Select(_ => Span(resource, path) with { Attributes = attributes }).ToArray();
+
+        var encoded = spans.Select(span => OtlpTraceEncoder.EncodeSpan(span).Bytes).ToList();
+        var decoded = OtlpTraceDecoder.Spans(OtlpTraceEncoder.Encode(spans, "tattle", "1"));
+
+        Assert.Equal(encoded[0], encoded[1]);
+        Assert.Equal(encoded[0], encoded[2]);
+        Assert.Equal(3, decoded.Count);
+        Assert.All(decoded, s =>
+        {
+            Assert.Equal(path, s.Name);
+            Assert.Equal(path, s.Attributes["url.path"]);
+            Assert.Equal(longText, s.Attributes["long"]);
+            Assert.Equal("😀 \ufffd", s.Attributes["odd"]);
+            Assert.Equal(-1L, s.Attributes["negative"]);
+            Assert.Equal((long)int.MinValue, s.Attributes["min"]);
+        });
+    }
+
+    [Fact]
+    public void AnyAttributes_ReadBackAsTheyWereWritten()
+    {
+        var resource = Process(7, "/usr/bin/env");
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(300), Prop.ForAll<string[], long[], double[]>((texts, numbers, reals) =>
+        {
+            var attributes = new List<KeyValuePair<string, object>>();
+            foreach (var (text, i) in (texts ?? []).Select((t, i) => (t, i)))
+            {
+                attributes.Add(new($"s{i}", text ?? ""));
+            }
+            foreach (var (number, i) in (numbers ?? []).Select((n, i) => (n, i)))
+            {
+                attributes.Add(new($"n{i}", number));
+            }
+            foreach (var (real, i) in (reals ?? []).Select((r, i) => (r, i)))
+            {
+                attributes.Add(new($"d{i}", real));
+            }
+            attributes.Add(new("b", attributes.Count % 2 == 0));
+            var span = Span(resource, texts is [{ } first, ..] ? first : "x") with { Attributes = attributes };
+
+            // Twice: the second time every recurring string is written from the bytes kept the first time.
+            var once = OtlpTraceEncoder.Encode([span], "tattle", "1");
+            var twice = OtlpTraceEncoder.Encode([span], "tattle", "1");
+            var back = Assert.Single(OtlpTraceDecoder.Spans(twice)).Attributes;
+
+            Assert.Equal(once, twice);
+            Assert.Equal(attributes.Count, back.Count);
+            foreach (var (key, value) in attributes)
+            {
+                object expected = value switch
+                {
+                    string text => Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text)),
+                    _ => value,
+                };
+                Assert.Equal(expected, back[key]);
+            }
+            return true;
+        }));
     }
 
     [Fact]
