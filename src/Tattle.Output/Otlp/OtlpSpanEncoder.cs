@@ -118,8 +118,10 @@ internal sealed class OtlpSpanEncoder
         }
         int total = 0;
         _count = 0;
-        foreach (var (key, value) in attributes)
+        // By index: a foreach over the interface would box the list's enumerator, an object per span.
+        for (int i = 0; i < attributes.Count; i++)
         {
+            var (key, value) = attributes[i];
             if (value is null)
             {
                 continue;
