@@ -57,14 +57,7 @@ internal sealed class OtlpSpanEncoder
             {
                 wire.Bytes(SpanParentSpanId, span.ParentSpanId.Span);
             }
-            if (nameUtf8 is not null)
-            {
-                wire.Bytes(SpanName, nameUtf8);
-            }
-            else
-            {
-                wire.String(SpanName, span.Name, nameLength);
-            }
+            wire.String(SpanName, span.Name, nameUtf8, nameLength);
             wire.VarintField(SpanKind, (int)span.Kind);
             wire.Fixed64Field(SpanStart, (ulong)span.StartUnixNs);
             wire.Fixed64Field(SpanEnd, (ulong)span.EndUnixNs);
@@ -139,22 +132,12 @@ internal sealed class OtlpSpanEncoder
         {
             ref var a = ref _attributes[i];
             wire.Header(field, a.KeyValueSize);
-            if (a.KeyUtf8 is { } keyUtf8)
-            {
-                wire.Bytes(KeyValueKey, keyUtf8);
-            }
-            else
-            {
-                wire.String(KeyValueKey, a.Key, a.KeyLength);
-            }
+            wire.String(KeyValueKey, a.Key, a.KeyUtf8, a.KeyLength);
             wire.Header(KeyValueValue, a.ValueSize);
             switch (a.Field)
             {
-                case AnyString when a.TextUtf8 is { } textUtf8:
-                    wire.Bytes(AnyString, textUtf8);
-                    break;
                 case AnyString:
-                    wire.String(AnyString, a.Text!, a.TextLength);
+                    wire.String(AnyString, a.Text!, a.TextUtf8, a.TextLength);
                     break;
                 case AnyDouble:
                     wire.Fixed64Field(AnyDouble, a.Bits);

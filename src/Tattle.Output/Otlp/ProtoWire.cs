@@ -74,6 +74,19 @@ internal ref struct ProtoWire(Span<byte> buffer)
         Position += Encoding.UTF8.GetBytes(text, _buffer.Slice(Position, utf8Length));
     }
 
+    /// <summary><paramref name="text"/> from its kept UTF-8 when there is one, else transcoded.</summary>
+    public void String(int field, string text, byte[]? utf8, int utf8Length)
+    {
+        if (utf8 is null)
+        {
+            String(field, text, utf8Length);
+        }
+        else
+        {
+            Bytes(field, utf8);
+        }
+    }
+
     public void VarintField(int field, long value)
     {
         Tag(field, Varint);
