@@ -35,7 +35,7 @@ public sealed class OtlpResource
     public IReadOnlyList<KeyValuePair<string, object>> Attributes { get; }
 
     // A process lives for many batches: its Resource message is encoded once, not once a batch.
-    internal byte[] Encoded => _encoded ??= OtlpTraceEncoder.EncodeResource(this);
+    internal byte[] Encoded => _encoded ??= OtlpSpanEncoder.Current.EncodeResource(this);
 }
 
 /// <summary>One finished span, as OTLP sends it.</summary>

@@ -76,16 +76,14 @@ public static class OtlpTraceEncoder
     private sealed class BatchLayout
     {
         private readonly List<(OtlpResource Resource, List<EncodedSpan> Spans)> _groups = [];
-        private readonly string _scopeName;
-        private readonly string _scopeVersion;
+        // The InstrumentationScope message, the same in every ScopeSpans of the batch: encoded once.
+        private readonly byte[] _scope;
         private readonly int[] _scopeSpansSizes;
         private readonly int[] _resourceSpansSizes;
-        private readonly int _scopeSize;
 
         public BatchLayout(IReadOnlyList<EncodedSpan> spans, string scopeName, string scopeVersion)
         {
-            _scopeName = scopeName;
-            _scopeVersion = scopeVersion;
+            _scope = EncodeScope(scopeName, scopeVersion);
             var index = new Dictionary<OtlpResource, int>(ReferenceEqualityComparer.Instance);
             foreach (var span in spans)
             {
@@ -96,12 +94,11 @@ public static class OtlpTraceEncoder
                 }
                 _groups[i].Spans.Add(span);
             }
-            _scopeSize = StringField(ScopeName, scopeName) + StringField(ScopeVersion, scopeVersion);
             _scopeSpansSizes = new int[_groups.Count];
             _resourceSpansSizes = new int[_groups.Count];
             for (int g = 0; g < _groups.Count; g++)
             {
-                int size = Nested(ScopeSpansScope, _scopeSize);
+                int size = Nested(ScopeSpansScope, _scope.Length);
                 foreach (var span in _groups[g].Spans)
                 {
                     size += Nested(ScopeSpansSpans, span.Bytes.Length);
@@ -146,9 +143,7 @@ public static class OtlpTraceEncoder
                 wire.Header(RequestResourceSpans, _resourceSpansSizes[g]);
                 wire.Bytes(ResourceSpansResource, _groups[g].Resource.Encoded);
                 wire.Header(ResourceSpansScopeSpans, _scopeSpansSizes[g]);
-                wire.Header(ScopeSpansScope, _scopeSize);
-                wire.String(ScopeName, _scopeName, Encoding.UTF8.GetByteCount(_scopeName));
-                wire.String(ScopeVersion, _scopeVersion, Encoding.UTF8.GetByteCount(_scopeVersion));
+                wire.Bytes(ScopeSpansScope, _scope);
                 foreach (var span in _groups[g].Spans)
                 {
                     wire.Bytes(ScopeSpansSpans, span.Bytes);
@@ -157,10 +152,15 @@ public static class OtlpTraceEncoder
         }
     }
 
-    /// <summary>The Resource message (its attributes) of <paramref name="resource"/>.</summary>
-    internal static byte[] EncodeResource(OtlpResource resource) => OtlpSpanEncoder.Current.EncodeResource(resource);
-
-    private static int StringField(int field, string value) => ProtoWire.FieldSize(field, Encoding.UTF8.GetByteCount(value));
+    private static byte[] EncodeScope(string name, string version)
+    {
+        int nameLength = Encoding.UTF8.GetByteCount(name), versionLength = Encoding.UTF8.GetByteCount(version);
+        var scope = new byte[ProtoWire.FieldSize(ScopeName, nameLength) + ProtoWire.FieldSize(ScopeVersion, versionLength)];
+        var wire = new ProtoWire(scope);
+        wire.String(ScopeName, name, nameLength);
+        wire.String(ScopeVersion, version, versionLength);
+        return scope;
+    }
 
     private static int Nested(int field, int size) => ProtoWire.FieldSize(field, size);
 }
