@@ -18,7 +18,15 @@ public sealed class SeriesLimiter(int cap)
     // collide in 64 bits for one to pass the cap unseen.
     private readonly HashSet<ulong> _seen = [];
     private readonly Lock _lock = new();
+    // Sets admitted lately, compared by identity: a keep-alive connection's exchanges come back with the same key and
+    // value instances, and a set once admitted stays admitted, so a match needs no hash. Written and read under _lock.
+    private readonly TagList[] _recent = new TagList[RecentSlots];
+    private int _next;
     private long _folded;
+
+    private const int RecentSlots = 8;
+    // TagList holds up to eight tags in its own fields.
+    private const int InlineTags = 8;
 
     /// <summary>Measurements folded into <c>other</c> so far.</summary>
     public long Folded => Interlocked.Read(ref _folded);
@@ -45,11 +53,22 @@ public sealed class SeriesLimiter(int cap)
         {
             Fold(ref tags);
         }
-        ulong key = Key(in tags);
         lock (_lock)
         {
+            if (SeenLately(in tags))
+            {
+                return true;
+            }
+            ulong key = Key(in tags);
             if (_seen.Contains(key) || (_seen.Count < cap && _seen.Add(key)))
             {
+                // Only a set held inline: a longer one lives in an array its copies share, which a later Add on
+                // one of them can overwrite.
+                if (tags.Count <= InlineTags)
+                {
+                    _recent[_next] = tags;
+                    _next = (_next + 1) % RecentSlots;
+                }
                 return true;
             }
         }
@@ -57,6 +76,43 @@ public sealed class SeriesLimiter(int cap)
         Fold(ref tags);
         return false;
     }
+
+    private bool SeenLately(in TagList tags)
+    {
+        foreach (ref readonly var recent in _recent.AsSpan())
+        {
+            if (Same(in recent, in tags))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // The same keys and values in the same order: strings by reference, numbers (boxed anew each time) by value.
+    private static bool Same(in TagList a, in TagList b)
+    {
+        if (a.Count != b.Count || a.Count == 0)
+        {
+            return false;
+        }
+        for (int i = 0; i < a.Count; i++)
+        {
+            var (x, y) = (a[i], b[i]);
+            if (!ReferenceEquals(x.Key, y.Key) || !SameValue(x.Value, y.Value))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static bool SameValue(object? x, object? y) => ReferenceEquals(x, y) || (x, y) switch
+    {
+        (int i, int j) => i == j,
+        (long i, long j) => i == j,
+        _ => false,
+    };
 
     /// <summary>Every value becomes <see cref="Other"/>, the keys stay.</summary>
     private static void Fold(ref TagList tags)

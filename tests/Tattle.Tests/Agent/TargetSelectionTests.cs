@@ -146,6 +146,59 @@ public sealed class TargetSelectionTests
     }
 
     [Fact]
+    public void TheSeriesCapHolds_ForSetsSeenAgainByIdentity_AndForLongSetsThatShareTheirStorage()
+    {
+        var cap = new SeriesLimiter(2);
+        string comm = "nginx", method = "GET";
+        TagList Exchange(int status) => new() { { "process.executable.name", comm }, { "http.request.method", method }, { "http.response.status_code", Boxes.Long(status) } };
+        for (int i = 0; i < 50; i++)
+        {
+            var ok = Exchange(200);
+            Assert.True(cap.Admit(ref ok));
+            // The same values in new boxes and new strings are the same set.
+            var copy = new TagList { { "process.executable.name", new string(comm) }, { "http.request.method", "GE" + "T".ToString() }, { "http.response.status_code", (long)200 } };
+            Assert.True(cap.Admit(ref copy));
+        }
+        var notFound = Exchange(404);
+        Assert.True(cap.Admit(ref notFound));
+        var third = Exchange(500);
+        Assert.False(cap.Admit(ref third));
+        Assert.Equal(SeriesLimiter.Other, third[2].Value);
+        var again = Exchange(200);
+        Assert.True(cap.Admit(ref again));
+
+        // Over eight tags a TagList keeps them in an array its copies share: a copy's Add writes where another copy's
+        // last tag is. The set that was never admitted must still fold.
+        var longCap = new SeriesLimiter(1);
+        var common = new TagList();
+        for (int i = 0; i < 9; i++)
+        {
+            common.Add($"k{i}", "v");
+        }
+        var transmit = common;
+        transmit.Add("network.io.direction", "transmit");
+        Assert.True(longCap.Admit(ref transmit));
+        var receive = common;
+        receive.Add("network.io.direction", "receive");
+        Assert.False(longCap.Admit(ref receive));
+        Assert.Equal(1, longCap.Series);
+        Assert.Equal(2, cap.Series);
+        Assert.Equal(1, cap.Folded);
+    }
+
+    [Fact]
+    public void PortsAndStatusCodesAreBoxedOnce_OtherNumbersAsTheyCome()
+    {
+        Assert.Same(Boxes.Int(8080), Boxes.Int(8080));
+        Assert.Same(Boxes.Long(200), Boxes.Long(200));
+        Assert.Equal(200L, Boxes.Long(200));
+        Assert.Equal(8080, Boxes.Int(8080));
+        Assert.Equal(70000, Boxes.Int(70000));
+        Assert.Equal(-1L, Boxes.Long(-1));
+        Assert.Equal(long.MaxValue, Boxes.Long(long.MaxValue));
+    }
+
+    [Fact]
     public void ContainerIdsComeFromTheRuntimesCgroupNames()
     {
         const string id = "3f2a9c0d1e2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5";
