@@ -292,7 +292,14 @@ public sealed partial record HttpRecord : MessageRecord
         if (Version is { } version)
         {
             // Semantic conventions: "1.1", "2" — the record says "HTTP/1.1" for HTTP/1.
-            w.Attribute("network.protocol.version", version.StartsWith("HTTP/", StringComparison.Ordinal) ? version[5..] : version);
+            w.Attribute("network.protocol.version", version switch
+            {
+                // The usual two as constants: a substring would be a new string per exchange.
+                "HTTP/1.1" => "1.1",
+                "HTTP/1.0" => "1.0",
+                _ when version.StartsWith("HTTP/", StringComparison.Ordinal) => version[5..],
+                _ => version,
+            });
         }
         if (Host is { } host)
         {
