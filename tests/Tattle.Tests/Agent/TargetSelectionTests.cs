@@ -211,15 +211,4 @@ public sealed class TargetSelectionTests
 
     private static ProcessStartRecord Start(int pid, int parent, string comm) =>
         new() { TimestampNs = 0, Pid = pid, ParentPid = parent, Comm = comm, Argv = [comm] };
-
-    private sealed class FakeKernel : IProcessFilter
-    {
-        public Dictionary<int, TraceDepth> Traced { get; } = [];
-
-        public List<int> Untraced { get; } = [];
-
-        public void Trace(int pid, TraceDepth depth) => Traced[pid] = depth;
-
-        public void Untrace(int pid) => Untraced.Add(pid);
-    }
 }
