@@ -156,7 +156,7 @@ public sealed class TargetSelectionTests
             var ok = Exchange(200);
             Assert.True(cap.Admit(ref ok));
             // The same values in new boxes and new strings are the same set.
-            var copy = new TagList { { "process.executable.name", new string(comm) }, { "http.request.method", "GE" + "T".ToString() }, { "http.response.status_code", (long)200 } };
+            var copy = new TagList { { "process.executable.name", new string(comm) }, { "http.request.method", new string(method) }, { "http.response.status_code", (long)200 } };
             Assert.True(cap.Admit(ref copy));
         }
         var notFound = Exchange(404);
