@@ -71,6 +71,9 @@ public static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "signal")]
     private static partial nint Signal(int signal, nint handler);
 
+    [LibraryImport(Library, EntryPoint = "getgrouplist", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int GetGroupList(string user, uint group, uint* groups, int* count);
+
     [LibraryImport(Library, EntryPoint = "clock_gettime", SetLastError = true)]
     public static partial int ClockGetTime(int clock, Timespec* ts);
 
@@ -103,6 +106,32 @@ public static unsafe partial class Libc
         }
         Signal(signal, SigDfl);
         return true;
+    }
+
+    /// <summary>
+    /// The groups of <paramref name="user"/> from the name service, <paramref name="group"/> (its own) first:
+    /// getgrouplist(3), which asks for a larger buffer by returning -1 with the count it needs.
+    /// </summary>
+    public static int[] GroupList(string user, int group)
+    {
+        int count = 32;
+        while (true)
+        {
+            var groups = new uint[count];
+            int n = count;
+            fixed (uint* p = groups)
+            {
+                if (GetGroupList(user, (uint)group, p, &n) >= 0)
+                {
+                    return Array.ConvertAll(groups[..n], g => (int)g);
+                }
+            }
+            if (n <= count)
+            {
+                return [group];
+            }
+            count = n;
+        }
     }
 
     /// <summary>A pipe, both ends close-on-exec: (read end, write end).</summary>

@@ -51,6 +51,7 @@ public sealed class TraceSession : ITraceEventSink
 {
     private readonly TraceSettings _settings;
     private readonly RecordWriter _writer;
+    private int _launching; // launched processes still in their helpers (HelpersUntilExec)
     private readonly ConnectionTracker _connections;
     private readonly TlsSessions _tls;
     private readonly Calls.CallRecorder? _calls;
@@ -113,11 +114,31 @@ public sealed class TraceSession : ITraceEventSink
     /// Seeds the launched command's process: known, but announced only when it execs <paramref name="executable"/>.
     /// The execs before it (the gate's shell, `ip netns exec`, setpriv) are Tattle's own helpers, never shown.
     /// </summary>
-    public void SeedLaunched(int pid, string executable)
+    public void SeedLaunched(int pid, string executable, bool throughHelpers = false)
     {
         var p = Processes.Seed(pid) ?? Processes.Add(pid, 0);
         p.Announced = false;
         p.AwaitedExec = executable;
+        if (throughHelpers)
+        {
+            p.HelpersUntilExec = true;
+            _launching++;
+        }
+    }
+
+    /// <summary>
+    /// Whether the event comes from a launched process still running the helpers on its way to the command
+    /// (setpriv's user and group lookups, `ip netns exec`): theirs, not the command's, so not reported.
+    /// </summary>
+    private bool FromLaunchHelper(int pid) => _launching > 0 && Processes.Find(pid) is { HelpersUntilExec: true };
+
+    private void EndHelpers(TrackedProcess p)
+    {
+        if (p.HelpersUntilExec)
+        {
+            p.HelpersUntilExec = false;
+            _launching--;
+        }
     }
 
     public void OnFork(in ProcessFork e)
@@ -141,6 +162,7 @@ public sealed class TraceSession : ITraceEventSink
                 return; // a launch helper execing on its way to the command
             }
             p.AwaitedExec = null;
+            EndHelpers(p);
         }
         p.Comm = e.Comm;
         p.Argv = e.Argv.Count > 0 ? e.Argv : [e.Filename];
@@ -161,6 +183,10 @@ public sealed class TraceSession : ITraceEventSink
     {
         _writer.LastNs = e.TimestampNs;
         var p = Processes.MarkExited(e.Pid);
+        if (p is not null)
+        {
+            EndHelpers(p); // a helper that failed: the command never ran
+        }
         _connections.EndProcess(e.Pid, e.TimestampNs);
         _tls.EndProcess(e.Pid, e.TimestampNs);
         _writer.ProcessExited(in e, p);
@@ -174,6 +200,10 @@ public sealed class TraceSession : ITraceEventSink
             OnNotice(in e);
             return;
         }
+        if (FromLaunchHelper(e.Pid))
+        {
+            return;
+        }
         _connections.OnSocket(in e);
     }
 
@@ -183,6 +213,10 @@ public sealed class TraceSession : ITraceEventSink
         if (e.IsTls)
         {
             OnTlsData(in e, payload);
+            return;
+        }
+        if (FromLaunchHelper(e.Pid))
+        {
             return;
         }
         if (_connections.ForData(in e) is not { } conn)

@@ -51,6 +51,15 @@ public sealed class GatedLauncher : IDisposable
         string resolved = ResolveCommand(argv[0]);
         var account = user is null ? null : UserAccount.Find(user) ?? throw new LaunchException($"no such user: {user}", 2);
         var psi = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        if (DefaultSignalEnv.Value is { } env)
+        {
+            // The runtime ignores SIGPIPE and a child keeps an ignored signal through exec, where a shell cannot
+            // take it back: `yes | head -1` would fail on EPIPE instead of dying of the signal. env execs in
+            // place, before the gate, so neither it nor the shell is ever traced.
+            psi.FileName = env;
+            psi.ArgumentList.Add("--default-signal=PIPE");
+            psi.ArgumentList.Add("/bin/sh");
+        }
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(GateScript);
         psi.ArgumentList.Add("tattle-gate");
@@ -65,7 +74,9 @@ public sealed class GatedLauncher : IDisposable
             psi.ArgumentList.Add("setpriv");
             psi.ArgumentList.Add($"--reuid={account.Uid}");
             psi.ArgumentList.Add($"--regid={account.Gid}");
-            psi.ArgumentList.Add("--init-groups");
+            // The groups by number, looked up here: --init-groups would make setpriv, after the gate, ask the
+            // name service (nscd's socket, LDAP...), and its lookups would be traced as the command's.
+            psi.ArgumentList.Add($"--groups={string.Join(',', account.Groups())}");
             psi.ArgumentList.Add("--");
             psi.Environment["HOME"] = account.Home;
             psi.Environment["USER"] = account.Name;
@@ -87,6 +98,40 @@ public sealed class GatedLauncher : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// env, when it can give a signal its default action back (coreutils 8.31 and later); null otherwise, when the
+    /// command keeps SIGPIPE ignored.
+    /// </summary>
+    private static readonly Lazy<string?> DefaultSignalEnv = new(() =>
+    {
+        foreach (var env in (string[])["/usr/bin/env", "/bin/env"])
+        {
+            if (!File.Exists(env))
+            {
+                continue;
+            }
+            try
+            {
+                using var probe = Process.Start(new ProcessStartInfo(env, ["--default-signal=PIPE", "true"])
+                {
+                    UseShellExecute = false,
+                    RedirectStandardError = true,
+                });
+                if (probe is null)
+                {
+                    continue;
+                }
+                probe.StandardError.ReadToEnd();
+                probe.WaitForExit();
+                return probe.ExitCode == 0 ? env : null;
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+            }
+        }
+        return null;
+    });
 
     /// <summary>Lets the command run (it execs as soon as it reads the line).</summary>
     public void Release() => _gate.Open();
@@ -203,4 +248,7 @@ public sealed record UserAccount(string Name, int Uid, int Gid, string Home)
         }
         return null;
     }
+
+    /// <summary>The groups the user belongs to, its own first, as initgroups(3) would give it (the name service's).</summary>
+    public IReadOnlyList<int> Groups() => Libc.GroupList(Name, Gid);
 }

@@ -22,6 +22,7 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadO
     private GatedLauncher? _launcher;
     private long _exitedAt;
     private long _sigintAt;
+    private bool _signalled;
     private long _descendantsCheckedAt;
     private bool _descendantsRunning;
 
@@ -43,7 +44,7 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadO
         {
             throw new TargetException(e.Message, e.ExitCode);
         }
-        session.SeedLaunched(_launcher.Pid, _launcher.Executable);
+        session.SeedLaunched(_launcher.Pid, _launcher.Executable, throughHelpers: user is not null || through is not null);
         tracer.Trace(_launcher.Pid);
         OnTraced?.Invoke(_launcher.Pid, _launcher.Executable);
         _launcher.Release();
@@ -75,7 +76,9 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadO
         {
             return false;
         }
-        return !followOrphans || !DescendantsRunning(session, nowMonoNs);
+        // A signal asked tattle to stop: it passed it on to the command, which is gone; whatever it left running
+        // stays untraced (and counted in the summary), as strace -f detaches on SIGTERM.
+        return !followOrphans || _signalled || !DescendantsRunning(session, nowMonoNs);
     }
 
     private bool DescendantsRunning(TraceSession session, long nowMonoNs)
@@ -98,18 +101,20 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadO
         {
             return true; // descendants left running are counted in the summary
         }
+        _signalled = true;
         if (signal == PosixSignal.SIGINT && count == 1)
         {
             // The terminal sent SIGINT to the whole foreground group, the command included: give it time to exit.
             _sigintAt = WallClock.MonotonicNow();
             return false;
         }
+        int number = signal == PosixSignal.SIGINT ? 2 : signal == PosixSignal.SIGHUP ? 1 : 15;
         if (count > 2)
         {
-            ExitCode = 130;
+            ExitCode = 128 + number; // what a shell reports for a command the signal ended
             return true; // a third signal: stop tracing now, the command runs on untraced
         }
-        Libc.Kill(_launcher.Pid, signal == PosixSignal.SIGINT ? 2 : signal == PosixSignal.SIGHUP ? 1 : 15);
+        Libc.Kill(_launcher.Pid, number);
         return false;
     }
 
