@@ -36,24 +36,32 @@ public static class NftRules
                 // The resolver the sandbox was given is always allowed, or no allowed name could be looked up.
                 s.Append($"    iifname {veth} ip daddr {plan.Nameserver} meta l4proto {{ tcp, udp }} th dport 53 accept\n");
             }
-            foreach (var rule in plan.Request.Allow ?? [])
-            {
-                foreach (var network in rule.Networks)
-                {
-                    string port = rule.Port is { } p ? $" meta l4proto {{ tcp, udp }} th dport {p}" : "";
-                    s.Append($"    iifname {veth} ip daddr {network}{port} accept\n");
-                }
-            }
+            AppendAllowed(s, veth, plan.Request.Allow);
             AppendRefuse(s, veth);
             // The host itself (its services on the veth address) is a destination like any other; DNS is let in
             // because the fake responder or the DNAT to the host's resolver answers there.
             s.Append("  chain input {\n    type filter hook input priority filter; policy accept;\n");
             s.Append($"    iifname {veth} ct state established,related accept\n");
             s.Append($"    iifname {veth} meta l4proto {{ tcp, udp }} th dport 53 accept\n");
+            // An allowed address that is the host's own (a registry or proxy on its LAN address) is delivered here,
+            // not forwarded.
+            AppendAllowed(s, veth, plan.Request.Allow);
             AppendRefuse(s, veth);
         }
         s.Append("}\n");
         return s.ToString();
+    }
+
+    private static void AppendAllowed(StringBuilder s, string veth, IReadOnlyList<AllowRule>? allow)
+    {
+        foreach (var rule in allow ?? [])
+        {
+            foreach (var network in rule.Networks)
+            {
+                string port = rule.Port is { } p ? $" meta l4proto {{ tcp, udp }} th dport {p}" : "";
+                s.Append($"    iifname {veth} ip daddr {network}{port} accept\n");
+            }
+        }
     }
 
     // TCP gets a reset and the rest an ICMP error, so a refused connect fails at once instead of timing out.

@@ -194,6 +194,27 @@ public class SandboxTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task Allow_AnAddressOfTheHostItself_IsLetIn()
+    {
+        Ready();
+        using var inet = TestInternet.Create();
+        // The host's end of the test internet's veth is one of the host's own addresses, as its LAN address would
+        // be: a packet to it is delivered on the host (nft's input hook), not forwarded.
+        string hostAddress = inet.Subnet.Host(1).ToString();
+        using var allowed = ServerProcess.HttpServer(hostAddress);
+        using var other = ServerProcess.HttpServer(hostAddress);
+        var before = HostSnapshot.Take();
+        string script = $"curl -s -m 10 -o /dev/null http://{hostAddress}:{allowed.Port}/; echo first=$?; curl -s -m 10 -o /dev/null http://{hostAddress}:{other.Port}/; echo second=$?";
+        var r = await Sandbox("--allow", $"{hostAddress}:{allowed.Port}", "--", "sh", "-c", script);
+        Assert.Contains("first=0", r.Stdout);
+        Assert.Contains("second=7", r.Stdout);
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains($"tattle: blocked tcp {hostAddress}:{other.Port}, 1 packet", r.Stderr);
+        Assert.DoesNotContain($"blocked tcp {hostAddress}:{allowed.Port}", r.Stderr);
+        before.AssertUnchanged();
+    }
+
+    [SkippableFact]
     public async Task ExitCodes_PassThrough_AndACrashingCommandLeavesNothing()
     {
         Ready();

@@ -60,6 +60,11 @@ public class NftRulesTests(ITestOutputHelper output)
         int record = lines.IndexOf("iifname \"tsb4242-0\" meta l4proto { tcp, udp } add @blocked { ip daddr . meta l4proto . th dport }");
         Assert.All(new[] { resolver, entry, named, record }, i => Assert.True(i >= 0));
         Assert.True(resolver < record && entry < record && named < record, "accepts come before the refusal");
+        // The same entries accepted where the host itself is the destination, before that chain's refusal.
+        int input = lines.IndexOf("chain input {");
+        int inputEntry = lines.IndexOf("iifname \"tsb4242-0\" ip daddr 203.0.113.2/32 meta l4proto { tcp, udp } th dport 8000 accept", input);
+        int inputRecord = lines.IndexOf("iifname \"tsb4242-0\" meta l4proto { tcp, udp } add @blocked { ip daddr . meta l4proto . th dport }", input);
+        Assert.True(input > record && inputEntry > input && inputEntry < inputRecord, "the input chain accepts the entries too");
     }
 
     [Fact]
