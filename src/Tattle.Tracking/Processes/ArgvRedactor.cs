@@ -19,7 +19,10 @@ public static class ArgvRedactor
     private static readonly string[] UserOptions = ["-u", "--user", "--proxy-user", "-U"];
 
     /// <summary>A client's password options that name no secret word, by program.</summary>
-    private sealed record PasswordOptions(string[] Separate, string[] Attached, bool RedisCommands = false);
+    /// <param name="Separate">Options whose next argument is a secret.</param>
+    /// <param name="Attached">Options whose secret follows in the same argument (-pSECRET).</param>
+    /// <param name="Cookies">Options whose argument is cookie data when it holds a '=' (a file name otherwise), either way.</param>
+    private sealed record PasswordOptions(string[] Separate, string[] Attached, bool RedisCommands = false, string[]? Cookies = null);
 
     private static readonly PasswordOptions RedisCli = new(["-a"], [], RedisCommands: true);
     private static readonly PasswordOptions MySqlClient = new([], ["-p"]);
@@ -42,6 +45,8 @@ public static class ArgvRedactor
         ["mysqlshow"] = MySqlClient,
         ["mysqlcheck"] = MySqlClient,
         ["mysqlbinlog"] = MySqlClient,
+        // curl: a token, and cookies given as NAME=VALUE (-b "a=1; b=2", -b"a=1"), which are the Cookie header's.
+        ["curl"] = new(["--oauth2-bearer"], [], Cookies: ["-b", "--cookie"]),
         // getopt: -p SECRET and -pSECRET.
         ["sshpass"] = new(["-p"], ["-p"]),
         ["mongo"] = MongoClient,
@@ -262,6 +267,10 @@ public static class ArgvRedactor
                 return SecretWord(arg);
             }
         }
+        if (program?.Cookies is { } cookies && cookies.Contains(previous, StringComparer.Ordinal) && arg.Contains('='))
+        {
+            return SecretWord(arg);
+        }
         if (program is { RedisCommands: true } && RedisSecretBefore.Contains(previous, StringComparer.OrdinalIgnoreCase))
         {
             return SecretWord(arg);
@@ -287,6 +296,13 @@ public static class ArgvRedactor
                 if (arg.Length > option.Length && arg.StartsWith(option, StringComparison.Ordinal))
                 {
                     return option + SecretWord(arg[option.Length..]);
+                }
+            }
+            foreach (string option in program.Cookies ?? [])
+            {
+                if (option.Length == 2 && arg.Length > 2 && arg.StartsWith(option, StringComparison.Ordinal) && arg.Contains('='))
+                {
+                    return option + SecretWord(arg[2..]);
                 }
             }
         }
