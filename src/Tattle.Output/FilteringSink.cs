@@ -40,7 +40,10 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
     }
 
     /// <summary>The summary with only the rows the filter keeps (for the table printed at the end).</summary>
-    public SummaryRecord Apply(SummaryRecord summary) => summary with
+    public SummaryRecord Apply(SummaryRecord summary) => Apply(summary, filter);
+
+    /// <summary>The summary with only the rows <paramref name="filter"/> keeps, whether or not any record was filtered.</summary>
+    public static SummaryRecord Apply(SummaryRecord summary, RecordFilter filter) => summary with
     {
         Rows = summary.Rows.Where(r => filter.MatchesEndpoints(r.Endpoint, null)
             && (filter.Apps.Count == 0 || r.Protocols.Overlaps(filter.Apps))).ToList(),

@@ -352,7 +352,8 @@ internal static class TraceLoop
             NameCacheFile.Merge(NameCacheFile.DefaultPath, session.Names, clock.ToUnixNs(end) / 1_000_000_000);
             if (config.Summary)
             {
-                live.Summary(filtered?.Apply(summary) ?? summary);
+                // With -q and no --json nothing else is filtered, but the table still shows only what the filter keeps.
+                live.Summary(config.Filter.IsEmpty ? summary : FilteringSink.Apply(summary, config.Filter));
             }
             if (stats.HttpUntracked > 0)
             {

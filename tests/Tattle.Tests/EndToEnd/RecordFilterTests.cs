@@ -27,6 +27,22 @@ public sealed class RecordFilterTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task Port_WithNoOtherOutput_StillNarrowsTheSummaryTable()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        using var wanted = ServerProcess.HttpServer();
+        using var other = ServerProcess.HttpServer();
+        // -q and no --json: the table on standard error is the only output, and it too keeps only --port's rows.
+        var r = await TattleCli.RunAsync(["run", "-q", "--port", $"{wanted.Port}", "--", "curl", "-s", "-o", "/dev/null", "-o", "/dev/null",
+            $"http://127.0.0.1:{wanted.Port}/", $"http://127.0.0.1:{other.Port}/"], json: false);
+        output.WriteLine(r.ToString());
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains($"127.0.0.1:{wanted.Port}", r.Stderr);
+        Assert.DoesNotContain($"127.0.0.1:{other.Port}", r.Stderr);
+    }
+
+    [SkippableFact]
     public async Task App_Dns_KeepsNoHttpConnection()
     {
         Requires.RootAndBpf(output);
