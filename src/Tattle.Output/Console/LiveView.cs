@@ -180,7 +180,17 @@ public sealed class LiveView : IRecordSink
 
     private static string Esc(object? value) => TerminalText.Sanitize(value?.ToString() ?? "-");
 
-    private static string Argv(IReadOnlyList<string> argv) => string.Join(' ', argv.Select(a => a.Contains(' ') ? $"'{a}'" : a));
+    /// <summary>A command line a POSIX shell reads back as the same words: quoted only where a word needs it.</summary>
+    internal static string Argv(IReadOnlyList<string> argv) => string.Join(' ', argv.Select(ShellWord));
+
+    private static readonly System.Buffers.SearchValues<char> ShellSafe =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-");
+
+    // Inside single quotes nothing is special but the quote itself, which closes, is escaped and reopens: '\''.
+    private static string ShellWord(string word) =>
+        word.Length == 0 ? "''"
+        : !word.AsSpan().ContainsAnyExcept(ShellSafe) ? word
+        : "'" + word.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>Text (already safe) in a colour, when colour is on.</summary>
     internal string Paint(LiveStyle style, string text) => _line.Paint(style, text);

@@ -225,4 +225,21 @@ public sealed class LiveViewTests
         var push = h2 with { Stream = 2, PromisedBy = 1 };
         Assert.Contains("h2 push GET /x -> 200", Render(push), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(new[] { "sh", "-c", "echo 'a b'" }, @"sh -c 'echo '\''a b'\'''")]
+    [InlineData(new[] { "echo", "it's" }, @"echo 'it'\''s'")]
+    [InlineData(new[] { "curl", "-s", "http://h:8000/a?b=1&c=2", "" }, "curl -s 'http://h:8000/a?b=1&c=2' ''")]
+    [InlineData(new[] { "ls", "/tmp/x_y-1.txt", "a=b,c@d%e+f:g" }, "ls /tmp/x_y-1.txt a=b,c@d%e+f:g")]
+    public void CommandLines_AreQuotedAsAShellReadsThemBack(string[] argv, string expected)
+    {
+        string line = LiveView.Argv(argv);
+        Assert.Equal(expected, line);
+        // The real shell splits the line into the same words.
+        var psi = new System.Diagnostics.ProcessStartInfo("/bin/sh", ["-c", @"printf '%s\0' " + line]) { RedirectStandardOutput = true };
+        using var sh = System.Diagnostics.Process.Start(psi)!;
+        string words = sh.StandardOutput.ReadToEnd();
+        sh.WaitForExit();
+        Assert.Equal(string.Concat(argv.Select(a => a + "\0")), words);
+    }
 }
