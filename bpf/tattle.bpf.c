@@ -55,6 +55,7 @@ const volatile struct tattle_config cfg = {};
 #define TCP_SYN_SENT 2
 #define TCP_LISTEN 10
 #define SOCK_DONE 1 /* enum sock_flags: the peer's FIN came */
+#define SEND_SHUTDOWN 2 /* sk_shutdown: this end's FIN is queued or sent */
 
 /* Bound on one call's work: messages + iovecs + chunks. What is left over is counted as unread. */
 #define EMIT_LOOP_MAX 4096
@@ -160,6 +161,7 @@ struct sk_info {
     __u32 gen; /* random per socket: a new socket often gets a freed one's address, this tells them apart */
     __u32 whole; /* seen from its creation (socket, accept): TCP's own counters are its counts too */
     __u32 http;  /* --stats-in-kernel: HTTP_UNDECIDED, HTTP_IN_KERNEL or HTTP_IN_USER */
+    __u32 active_open; /* seen at SYN_SENT: its SYN is in TCP's bytes_acked (a passive child starts past it) */
 };
 
 struct {
@@ -2170,6 +2172,8 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
             return 0;
         }
         info = sk_info_get(key, tgid, -1, true);
+        if (info && newstate == TCP_SYN_SENT)
+            info->active_open = 1;
     }
     if (!info || !info->tgid)
         return 0;
@@ -2191,9 +2195,23 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     e->bytes_sent = info->pos[DIR_SEND];
     e->bytes_recv = info->pos[DIR_RECV];
     if ((cfg.flags & TATTLE_CFG_NO_SYSCALLS) && !(cfg.flags & TATTLE_CFG_SOCK_PAYLOAD)) {
-        /* No payload calls advance the positions: TCP's own counters say what went through. */
-        e->bytes_sent = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
-        e->bytes_recv = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
+        /* No payload calls advance the positions: TCP's own counters say what went through. They count sequence
+         * numbers: an active open's SYN and this end's FIN once acked are in bytes_acked, the peer's FIN in
+         * bytes_received (tcp_fin() marks it SOCK_DONE). */
+        struct tcp_sock *tp = (struct tcp_sock *)sk;
+        __u64 acked = BPF_CORE_READ(tp, bytes_acked);
+        __u64 received = BPF_CORE_READ(tp, bytes_received);
+        if (acked && info->active_open)
+            acked--;
+        if (acked && (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & SEND_SHUTDOWN)
+            && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+            acked--;
+        unsigned long flags = bpf_core_field_exists(sk->__sk_common.skc_flags)
+            ? BPF_CORE_READ(sk, __sk_common.skc_flags) : BPF_CORE_READ(sk, sk_flags);
+        if (received && (flags & (1UL << SOCK_DONE)))
+            received--;
+        e->bytes_sent = acked;
+        e->bytes_recv = received;
     }
     output(e, sizeof(*e), false);
     if (newstate == TCP_CLOSE) {

@@ -125,6 +125,7 @@ struct sock {
     __u16 sk_protocol;
     __u16 sk_type;
     unsigned long sk_flags; /* older kernels */
+    __u8 sk_shutdown; /* a bitfield on some kernels: read with BPF_CORE_READ_BITFIELD_PROBED */
     struct socket *sk_socket;
 };
 
@@ -133,6 +134,8 @@ struct sock {
 struct tcp_sock {
     __u64 bytes_received;
     __u64 bytes_acked;
+    __u32 snd_una;
+    __u32 write_seq;
 } __attribute__((preserve_access_index));
 
 struct socket {

@@ -57,6 +57,12 @@ public class PacketCaptureTests(ITestOutputHelper output)
         var uris = PcapTools.TsharkHttp(pcap, web.Port, "http.request", "http.request.uri");
         Assert.Equal(["/index.html"], uris.Select(u => u[0]));
         Assert.Contains($"{pcap}: {expected} packets ({expected} of traced processes)", r.Stderr); // the rest of the line counts what was not written
+        // The connection's byte counts are its TCP payload on the wire, each way: with --packets-only they come from
+        // TCP's counters, which also count the SYN and the FINs.
+        var close = r.OfType("conn.close").Single(c => Str(c, "conn") == conn);
+        var lengths = PcapTools.TsharkFields(pcap, "tcp.srcport", "tcp.len");
+        Assert.Equal(lengths.Where(l => l[0] != $"{web.Port}").Sum(l => long.Parse(l[1])), close.GetProperty("bytes_sent").GetInt64());
+        Assert.Equal(lengths.Where(l => l[0] == $"{web.Port}").Sum(l => long.Parse(l[1])), close.GetProperty("bytes_recv").GetInt64());
         File.Delete(pcap);
     }
 
