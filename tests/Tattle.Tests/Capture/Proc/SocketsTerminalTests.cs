@@ -86,7 +86,7 @@ public sealed class SocketsTerminalTests
             string text = File.ReadAllText(view);
             AssertNoRawControls(text);
             Assert.Contains("c\\x1b]0;t\\x07[4242]", text);
-            Assert.Contains("curl \\x1b[2J\\x9b31m", text);
+            Assert.Contains("curl '\\x1b[2J\\x9b31m'", text); // quoted as a shell word, then escaped
         }
         finally
         {
