@@ -51,8 +51,10 @@ const volatile struct tattle_config cfg = {};
 #define SOCK_STREAM 1
 #define IPPROTO_TCP 6
 #define MSG_PEEK 2
+#define TCP_ESTABLISHED 1
 #define TCP_CLOSE 7
 #define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
 #define TCP_LISTEN 10
 #define SOCK_DONE 1 /* enum sock_flags: the peer's FIN came */
 #define SEND_SHUTDOWN 2 /* sk_shutdown: this end's FIN is queued or sent */
@@ -2150,13 +2152,40 @@ int BPF_PROG(tattle_sock_recv, struct sock *sk, int ret, int flags)
 
 /* TCP state changes of traced sockets. On loopback the peer's transitions run in the other process's context,
  * so the owner comes from the socks map (filled at socket/connect/accept/listen), never from current. */
+/* --packets-only: the ports traced processes listen on, per network namespace. An accepted connection reaches
+ * ESTABLISHED in softirq, in whatever process's context: its owner is its listener's. */
+struct listen_key {
+    __u64 net;
+    __u16 port;
+    __u16 family;
+    __u32 _pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __type(key, struct listen_key);
+    __type(value, __u32);
+} listeners SEC(".maps");
+
+static __always_inline struct listen_key listen_key_of(struct sock *sk)
+{
+    struct listen_key k = {};
+    k.net = bpf_core_field_exists(sk->__sk_common.skc_net.net) ? (__u64)BPF_CORE_READ(sk, __sk_common.skc_net.net) : 0;
+    k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+    k.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    return k;
+}
+
 SEC("raw_tp/inet_sock_set_state")
 int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 {
     struct sock *sk = (void *)ctx->args[0];
     __u64 key = (__u64)sk;
     struct sk_info *info = bpf_map_lookup_elem(&socks, &key);
+    int oldstate = (int)ctx->args[1];
     int newstate = (int)ctx->args[2];
+    bool packets_only = (cfg.flags & TATTLE_CFG_NO_SYSCALLS) && !(cfg.flags & TATTLE_CFG_SOCK_PAYLOAD);
     /* Before the state record, so the connection is still open when user space reads its last requests; for every
      * socket, so an entry whose socket left the socks table goes too. */
     if (newstate == TCP_CLOSE && (cfg.flags & TATTLE_CFG_KERNEL_HTTP))
@@ -2174,9 +2203,26 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
         info = sk_info_get(key, tgid, -1, true);
         if (info && newstate == TCP_SYN_SENT)
             info->active_open = 1;
+        if (packets_only && newstate == TCP_LISTEN) {
+            struct listen_key lk = listen_key_of(sk);
+            bpf_map_update_elem(&listeners, &lk, &tgid, BPF_ANY);
+        }
+    } else if (packets_only && newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_RECV && (!info || !info->tgid)) {
+        /* An accepted connection: no accept() is traced, so it is learnt here, from its listener. */
+        struct listen_key lk = listen_key_of(sk);
+        __u32 *owner = bpf_map_lookup_elem(&listeners, &lk);
+        if (!owner || !is_traced(*owner))
+            return 0;
+        info = sk_info_get(key, *owner, -1, true);
     }
     if (!info || !info->tgid)
         return 0;
+    if (packets_only && newstate == TCP_CLOSE && oldstate == TCP_LISTEN) {
+        struct listen_key lk = listen_key_of(sk);
+        __u32 *owner = bpf_map_lookup_elem(&listeners, &lk);
+        if (owner && *owner == info->tgid)
+            bpf_map_delete_elem(&listeners, &lk);
+    }
     struct tattle_sock_event *e = sock_event(TATTLE_EV_TCP_STATE);
     if (!e)
         return 0;

@@ -107,7 +107,12 @@ struct in6_addr {
     __u8 in6_u[16];
 };
 
+typedef struct {
+    struct net *net;
+} possible_net_t;
+
 struct sock_common {
+    possible_net_t skc_net; /* net is absent without CONFIG_NET_NS: checked with bpf_core_field_exists */
     __be32 skc_daddr;
     __be32 skc_rcv_saddr;
     __be16 skc_dport;

@@ -294,12 +294,14 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
 
     /// <summary>
     /// --packets-only: no syscalls are traced, and the kernel learnt the socket from the owner's own connect
-    /// (CLOSE → SYN_SENT) or listen (→ LISTEN), the two transitions that run in its context. Such a connection has
-    /// no fd (a key of its own, shown as -1) and ends with its CLOSE state. Returns the connecting one.
+    /// (CLOSE → SYN_SENT) or listen (→ LISTEN), the two transitions that run in its context, or, for an accepted
+    /// connection (SYN_RECV → ESTABLISHED, in softirq), from the process listening on its port. Such a connection
+    /// has no fd (a key of its own, shown as -1) and ends with its CLOSE state. Returns the one to open.
     /// </summary>
     private Connection? FromStateAlone(in SocketEvent e)
     {
-        if (e.State is not (TcpState.SynSent or TcpState.Listen) || processes.Find(e.Pid) is null)
+        bool accepted = e.State == TcpState.Established && e.Aux == (int)TcpState.SynRecv;
+        if ((e.State is not (TcpState.SynSent or TcpState.Listen) && !accepted) || processes.Find(e.Pid) is null)
         {
             return null;
         }
@@ -309,7 +311,7 @@ public sealed class ConnectionTracker(RecordWriter writer, ISocketLookup sockets
             Listening(conn, in e);
             return null;
         }
-        conn.Role = "client";
+        conn.Role = accepted ? "server" : "client";
         conn.State = ConnectionState.Connecting;
         conn.Remote = e.Remote;
         return conn;
