@@ -22,9 +22,10 @@ public sealed class GatedLauncher : IDisposable
 
     private readonly GatePipe _gate;
 
-    private GatedLauncher(Process process, GatePipe gate, string executable)
+    private GatedLauncher(Process process, GatePipe gate, string executable, int? uid)
     {
         Executable = executable;
+        Uid = uid;
         Process = process;
         _gate = gate;
     }
@@ -35,6 +36,9 @@ public sealed class GatedLauncher : IDisposable
 
     /// <summary>The program the command execs, resolved through $PATH.</summary>
     public string Executable { get; }
+
+    /// <summary>The user the command runs as, when it was given one.</summary>
+    public int? Uid { get; }
 
     /// <summary>
     /// Starts <paramref name="argv"/> gated. <paramref name="user"/> (optional) runs it as that user through
@@ -90,7 +94,7 @@ public sealed class GatedLauncher : IDisposable
         try
         {
             var process = Process.Start(psi) ?? throw new LaunchException("could not start /bin/sh", 2);
-            return new GatedLauncher(process, gate, resolved);
+            return new GatedLauncher(process, gate, resolved, account?.Uid);
         }
         catch
         {

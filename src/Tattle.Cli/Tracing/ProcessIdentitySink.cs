@@ -16,6 +16,12 @@ internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "
 {
     private readonly Dictionary<int, (int? Uid, string? Cgroup, int Parent)> _known = [];
 
+    /// <summary>
+    /// A command launched as another user (-u): if it is gone before its record passes, its user is this one, not
+    /// its parent's (tattle's, who switched the user for it).
+    /// </summary>
+    public (int Pid, int Uid)? Launched { get; set; }
+
     public void Write(Record record)
     {
         switch (record)
@@ -44,6 +50,10 @@ internal sealed class ProcessIdentitySink(IRecordSink inner, string procRoot = "
     private (int? Uid, string? Cgroup) Identify(int pid, int parent)
     {
         var (uid, cgroup) = (ProcIdentity.ReadUid(pid, procRoot), ProcIdentity.ReadCgroup(pid, procRoot));
+        if (uid is null && Launched is { } launched && launched.Pid == pid)
+        {
+            (uid, cgroup) = (launched.Uid, parent > 0 ? ProcIdentity.ReadCgroup(parent, procRoot) : null);
+        }
         if (uid is null && parent > 0)
         {
             (uid, cgroup) = (ProcIdentity.ReadUid(parent, procRoot), ProcIdentity.ReadCgroup(parent, procRoot)); // what it inherited, if the parent still runs

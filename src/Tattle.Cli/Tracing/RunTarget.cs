@@ -32,6 +32,9 @@ internal sealed class RunTarget(IReadOnlyList<string> argv, string? user, IReadO
 
     public bool CountsStillRunning => true;
 
+    /// <summary>The command's pid and the user it was launched as (-u), once started.</summary>
+    public (int Pid, int Uid)? LaunchedAs => _launcher is { Uid: { } uid } launcher ? (launcher.Pid, uid) : null;
+
     public Action<int, string?>? OnTraced { get; set; }
 
     public void Start(BpfTracer tracer, TraceSession session, long nowMonoNs)

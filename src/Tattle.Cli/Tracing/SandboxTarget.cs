@@ -18,6 +18,8 @@ internal sealed class SandboxTarget(RunTarget run) : ITraceTarget
 
     public bool CountsStillRunning => run.CountsStillRunning;
 
+    public (int Pid, int Uid)? LaunchedAs => run.LaunchedAs;
+
     public Action<int, string?>? OnTraced
     {
         get => run.OnTraced;

@@ -297,6 +297,7 @@ internal static class TraceLoop
             try
             {
                 target.Start(tracer, session, WallClock.MonotonicNow());
+                output.Launched = target switch { RunTarget r => r.LaunchedAs, SandboxTarget s => s.LaunchedAs, _ => null };
             }
             catch (TargetException e)
             {

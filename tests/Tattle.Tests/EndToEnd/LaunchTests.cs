@@ -95,6 +95,7 @@ public sealed class LaunchTests(ITestOutputHelper output)
         Assert.Matches(@"^Uid:\s+65534\s", r.Stdout); // it did run as nobody
         var start = Assert.Single(r.OfType("process.start"));
         Assert.Equal("/usr/bin/grep", Str(start, "exe"));
+        Assert.Equal(65534, start.GetProperty("uid").GetInt32()); // its own, though it may be gone before its record passes
         Assert.DoesNotContain(r.Records, x => Str(x, "type")!.StartsWith("conn.", StringComparison.Ordinal));
         Assert.Empty(r.Summary.GetProperty("rows").EnumerateArray());
     }

@@ -22,7 +22,7 @@ public sealed class ReportInputsTests
     }
 
     [Fact]
-    public void Identity_FromProc_ThenTheParent_ThenWhatWasKnown()
+    public void Identity_FromProc_ThenTheLaunchedUser_ThenTheParent_ThenWhatWasKnown()
     {
         string proc = Directory.CreateTempSubdirectory("tattle-proc-").FullName;
         try
@@ -45,9 +45,14 @@ public sealed class ReportInputsTests
             Directory.Delete(Path.Combine(proc, "100"), recursive: true);
             sink.Write(Start(102, 101)); // parent gone too: what was known of it
             sink.Write(Start(200, 999)); // nothing known: no fields
+            // A command launched as another user by its parent (300, root) and gone: the user it was launched as,
+            // and so its child's.
+            sink.Launched = (301, 65534);
+            sink.Write(Start(301, 300));
+            sink.Write(Start(302, 301));
             var starts = list.Of<ProcessStartRecord>().Select(p => (p.Pid, p.Uid, p.Cgroup)).ToList();
             List<(int, int?, string?)> expected = [(100, 1000, "/system.slice/docker-abc.scope"), (101, 1000, "/system.slice/docker-abc.scope"),
-                (102, 1000, "/system.slice/docker-abc.scope"), (200, null, null)];
+                (102, 1000, "/system.slice/docker-abc.scope"), (200, null, null), (301, 65534, "/"), (302, 65534, "/")];
             Assert.Equal(expected, starts);
             Assert.Equal(((int?)1000, "/system.slice/docker-abc.scope"), list.Of<ProcessExecRecord>().Select(x => (x.Uid, x.Cgroup)).Single());
         }
