@@ -50,9 +50,16 @@ public sealed class AgentTelemetry : IDisposable
             var uri = new Uri(prefix.Replace("://*:", "://0.0.0.0:", StringComparison.Ordinal));
             builder.AddPrometheusHttpListener(p =>
             {
-                p.Host = prefix.Contains("://*:", StringComparison.Ordinal) ? "*" : uri.Host;
+                // The exporter makes its prefix from Host and Port, a URI's, where "every address" ('*') is no host
+                // (it threw at start): the listener is given the prefix the health endpoints use instead.
+                p.Host = "localhost";
                 p.Port = uri.Port;
                 p.ScrapeEndpointPath = "/metrics";
+                p.ConfigureHttpListener = (_, listener) =>
+                {
+                    listener.Prefixes.Clear();
+                    listener.Prefixes.Add(prefix + "metrics/");
+                };
             });
             _health = new HttpListener();
             _health.Prefixes.Add(prefix + "healthz/");

@@ -65,9 +65,11 @@ internal sealed class AgentTraceTarget : ITraceTarget
         {
             telemetry = new AgentTelemetry(config, counts);
         }
-        catch (HttpListenerException e)
+        catch (Exception e) when (e is HttpListenerException || e.InnerException is HttpListenerException)
         {
-            stderr.WriteLine($"tattle: agent: cannot listen on {config.Listen}: {e.Message} (is another program on that port?)");
+            // The Prometheus exporter wraps the listener's own error in an InvalidOperationException.
+            var listenerError = e as HttpListenerException ?? (HttpListenerException)e.InnerException!;
+            stderr.WriteLine($"tattle: agent: cannot listen on {config.Listen}: {listenerError.Message} (is another program on that port?)");
             return 2;
         }
         // A second SIGTERM or Ctrl-C while the last spans go out must not kill the agent mid-flush: the trace loop's

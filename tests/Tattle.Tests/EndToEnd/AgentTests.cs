@@ -422,6 +422,33 @@ public sealed class AgentTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task ListenOnEveryAddress_AnswersWhateverTheHostHeader_AndATakenPortIsOneLine()
+    {
+        Requires.RootAndBpf(output);
+        int agentPort = ServerProcess.FreeTcpPort();
+        // docs/agent.md's 0.0.0.0: the exporter took '*' for a URI's host and the agent exited with an internal error.
+        using (var agent = AgentProcess.Start(output, ["--comm", "tattle-none", "--listen", $"0.0.0.0:{agentPort}"]))
+        {
+            await agent.WaitReadyAsync(agentPort);
+            foreach (string host in new[] { "127.0.0.1", "localhost" })
+            {
+                using var r = await Http.GetAsync($"http://{host}:{agentPort}/metrics");
+                Assert.Equal(System.Net.HttpStatusCode.OK, r.StatusCode);
+                Assert.Contains("tattle_processes_traced", await r.Content.ReadAsStringAsync());
+            }
+            await agent.StopAsync();
+        }
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var busy = await TattleCli.RunAsync(["agent", "--comm", "tattle-none", "--listen", $"127.0.0.1:{port}"], json: false);
+        output.WriteLine(busy.Stderr);
+        Assert.Equal(2, busy.ExitCode);
+        Assert.StartsWith($"tattle: agent: cannot listen on 127.0.0.1:{port}", busy.Stderr);
+        Assert.DoesNotContain("internal error", busy.Stderr);
+    }
+
+    [SkippableFact]
     public async Task TheSystemdUnitsCommand_StartsTheAgentWithTheShippedConfig_AndItsStopSignalEndsItCleanly()
     {
         Requires.RootAndBpf(output);
