@@ -55,9 +55,12 @@ const volatile struct tattle_config cfg = {};
 #define TCP_CLOSE 7
 #define TCP_SYN_SENT 2
 #define TCP_SYN_RECV 3
+#define TCP_FIN_WAIT1 4
+#define TCP_FIN_WAIT2 5
+#define TCP_LAST_ACK 9
+#define TCP_CLOSING 11
 #define TCP_LISTEN 10
 #define SOCK_DONE 1 /* enum sock_flags: the peer's FIN came */
-#define SEND_SHUTDOWN 2 /* sk_shutdown: this end's FIN is queued or sent */
 
 /* Bound on one call's work: messages + iovecs + chunks. What is left over is counted as unread. */
 #define EMIT_LOOP_MAX 4096
@@ -2243,14 +2246,20 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     if ((cfg.flags & TATTLE_CFG_NO_SYSCALLS) && !(cfg.flags & TATTLE_CFG_SOCK_PAYLOAD)) {
         /* No payload calls advance the positions: TCP's own counters say what went through. They count sequence
          * numbers: an active open's SYN and this end's FIN once acked are in bytes_acked, the peer's FIN in
-         * bytes_received (tcp_fin() marks it SOCK_DONE). */
+         * bytes_received (tcp_fin() marks it SOCK_DONE). A connection's byte counts are the largest any of its
+         * records gave, so none may count the FIN before it is there. */
         struct tcp_sock *tp = (struct tcp_sock *)sk;
         __u64 acked = BPF_CORE_READ(tp, bytes_acked);
         __u64 received = BPF_CORE_READ(tp, bytes_received);
         if (acked && info->active_open)
             acked--;
-        if (acked && (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_shutdown) & SEND_SHUTDOWN)
-            && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+        /* Our FIN is in the sequence space once queued: not yet at the change into FIN_WAIT1 or LAST_ACK itself
+         * (tcp_close() changes the state, then queues it), and never on a close that aborts (a reset, no FIN).
+         * It is counted once acked: nothing left unacked. */
+        bool fin_queued = newstate == TCP_FIN_WAIT2 || newstate == TCP_CLOSING
+            || (newstate == TCP_CLOSE && (oldstate == TCP_FIN_WAIT1 || oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING
+                                          || oldstate == TCP_LAST_ACK));
+        if (acked && fin_queued && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
             acked--;
         unsigned long flags = bpf_core_field_exists(sk->__sk_common.skc_flags)
             ? BPF_CORE_READ(sk, __sk_common.skc_flags) : BPF_CORE_READ(sk, sk_flags);

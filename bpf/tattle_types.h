@@ -130,7 +130,6 @@ struct sock {
     __u16 sk_protocol;
     __u16 sk_type;
     unsigned long sk_flags; /* older kernels */
-    __u8 sk_shutdown; /* a bitfield on some kernels: read with BPF_CORE_READ_BITFIELD_PROBED */
     struct socket *sk_socket;
 };
 
