@@ -2153,8 +2153,6 @@ int BPF_PROG(tattle_sock_recv, struct sock *sk, int ret, int flags)
 }
 #endif
 
-/* TCP state changes of traced sockets. On loopback the peer's transitions run in the other process's context,
- * so the owner comes from the socks map (filled at socket/connect/accept/listen), never from current. */
 /* --packets-only: the ports traced processes listen on, per network namespace. An accepted connection reaches
  * ESTABLISHED in softirq, in whatever process's context: its owner is its listener's. */
 struct listen_key {
@@ -2180,6 +2178,8 @@ static __always_inline struct listen_key listen_key_of(struct sock *sk)
     return k;
 }
 
+/* TCP state changes of traced sockets. On loopback the peer's transitions run in the other process's context,
+ * so the owner comes from the socks map (filled at socket/connect/accept/listen), never from current. */
 SEC("raw_tp/inet_sock_set_state")
 int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -2243,7 +2243,7 @@ int tattle_tcp_state(struct bpf_raw_tracepoint_args *ctx)
     e->ret = -BPF_CORE_READ(sk, sk_err);
     e->bytes_sent = info->pos[DIR_SEND];
     e->bytes_recv = info->pos[DIR_RECV];
-    if ((cfg.flags & TATTLE_CFG_NO_SYSCALLS) && !(cfg.flags & TATTLE_CFG_SOCK_PAYLOAD)) {
+    if (packets_only) {
         /* No payload calls advance the positions: TCP's own counters say what went through. They count sequence
          * numbers: an active open's SYN and this end's FIN once acked are in bytes_acked, the peer's FIN in
          * bytes_received (tcp_fin() marks it SOCK_DONE). A connection's byte counts are the largest any of its
