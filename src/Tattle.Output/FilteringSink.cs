@@ -39,10 +39,7 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
         }
     }
 
-    /// <summary>The summary with only the rows the filter keeps (for the table printed at the end).</summary>
-    public SummaryRecord Apply(SummaryRecord summary) => Apply(summary, filter);
-
-    /// <summary>The summary with only the rows <paramref name="filter"/> keeps, whether or not any record was filtered.</summary>
+    /// <summary>The summary with only the rows <paramref name="filter"/> keeps (for the table printed at the end too).</summary>
     public static SummaryRecord Apply(SummaryRecord summary, RecordFilter filter) => summary with
     {
         Rows = summary.Rows.Where(r => filter.MatchesEndpoints(r.Endpoint, null)
@@ -81,7 +78,7 @@ public sealed class FilteringSink(IRecordSink inner, RecordFilter filter) : IRec
             case GapRecord gap:
                 return Follows(gap.Conn, null, isMessage: false) ? gap : null;
             case SummaryRecord summary:
-                return Apply(summary);
+                return Apply(summary, filter);
             default:
                 return record; // process records, loss, notice
         }

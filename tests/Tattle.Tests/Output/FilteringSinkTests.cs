@@ -199,6 +199,6 @@ public sealed class FilteringSinkTests
         var summary = new SummaryRecord { TimestampNs = Ts, Pid = 1, Comm = "a", Rows = [web, db], DurationMs = 1, Events = 1, Lost = 0, Processes = 1 };
         Assert.Equal([web], ((SummaryRecord)Run(new RecordFilter { Ports = new HashSet<int> { 80 } }, summary).Single()).Rows);
         Assert.Equal([web], ((SummaryRecord)Run(new RecordFilter { Apps = new HashSet<string> { "http" } }, summary).Single()).Rows);
-        Assert.Equal([db], new FilteringSink(new ListSink(), new RecordFilter { Networks = [IPNetwork.Parse("10.0.0.0/24")], Ports = new HashSet<int> { 5432 } }).Apply(summary).Rows);
+        Assert.Equal([db], FilteringSink.Apply(summary, new RecordFilter { Networks = [IPNetwork.Parse("10.0.0.0/24")], Ports = new HashSet<int> { 5432 } }).Rows);
     }
 }
