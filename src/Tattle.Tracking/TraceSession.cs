@@ -51,7 +51,7 @@ public sealed class TraceSession : ITraceEventSink
 {
     private readonly TraceSettings _settings;
     private readonly RecordWriter _writer;
-    private int _launching; // launched processes still in their helpers (HelpersUntilExec)
+    private int _helperPid; // the launched process while it runs the helpers on its way to the command; 0: none
     private readonly ConnectionTracker _connections;
     private readonly TlsSessions _tls;
     private readonly Calls.CallRecorder? _calls;
@@ -121,8 +121,7 @@ public sealed class TraceSession : ITraceEventSink
         p.AwaitedExec = executable;
         if (throughHelpers)
         {
-            p.HelpersUntilExec = true;
-            _launching++;
+            _helperPid = pid;
         }
     }
 
@@ -130,14 +129,13 @@ public sealed class TraceSession : ITraceEventSink
     /// Whether the event comes from a launched process still running the helpers on its way to the command
     /// (setpriv's user and group lookups, `ip netns exec`): theirs, not the command's, so not reported.
     /// </summary>
-    private bool FromLaunchHelper(int pid) => _launching > 0 && Processes.Find(pid) is { HelpersUntilExec: true };
+    private bool FromLaunchHelper(int pid) => pid == _helperPid;
 
-    private void EndHelpers(TrackedProcess p)
+    private void EndHelpers(int pid)
     {
-        if (p.HelpersUntilExec)
+        if (pid == _helperPid)
         {
-            p.HelpersUntilExec = false;
-            _launching--;
+            _helperPid = 0;
         }
     }
 
@@ -162,7 +160,7 @@ public sealed class TraceSession : ITraceEventSink
                 return; // a launch helper execing on its way to the command
             }
             p.AwaitedExec = null;
-            EndHelpers(p);
+            EndHelpers(e.Pid);
         }
         p.Comm = e.Comm;
         p.Argv = e.Argv.Count > 0 ? e.Argv : [e.Filename];
@@ -183,10 +181,7 @@ public sealed class TraceSession : ITraceEventSink
     {
         _writer.LastNs = e.TimestampNs;
         var p = Processes.MarkExited(e.Pid);
-        if (p is not null)
-        {
-            EndHelpers(p); // a helper that failed: the command never ran
-        }
+        EndHelpers(e.Pid); // a helper that failed: the command never ran
         _connections.EndProcess(e.Pid, e.TimestampNs);
         _tls.EndProcess(e.Pid, e.TimestampNs);
         _writer.ProcessExited(in e, p);

@@ -26,9 +26,6 @@ public sealed class TrackedProcess(int pid, ulong startTicks)
     /// <summary>A launched process's command: until it is exec'd, the process is a launch helper, not shown.</summary>
     public string? AwaitedExec { get; set; }
 
-    /// <summary>Launched through helpers (setpriv, `ip netns exec`) whose own calls precede <see cref="AwaitedExec"/>.</summary>
-    public bool HelpersUntilExec { get; set; }
-
     /// <summary>The process set up io_uring: its I/O there is not seen.</summary>
     public bool UsesIoUring { get; set; }
 
