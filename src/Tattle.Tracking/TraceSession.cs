@@ -51,7 +51,9 @@ public sealed class TraceSession : ITraceEventSink
 {
     private readonly TraceSettings _settings;
     private readonly RecordWriter _writer;
-    private int _helperPid; // the launched process while it runs the helpers on its way to the command; 0: none
+    // The launched process while it runs the helpers on its way to the command. Null, not 0, for none: a capture
+    // replays its packets as pid 0.
+    private int? _helperPid;
     private readonly ConnectionTracker _connections;
     private readonly TlsSessions _tls;
     private readonly Calls.CallRecorder? _calls;
@@ -135,7 +137,7 @@ public sealed class TraceSession : ITraceEventSink
     {
         if (pid == _helperPid)
         {
-            _helperPid = 0;
+            _helperPid = null;
         }
     }
 
