@@ -371,7 +371,7 @@ public sealed class AgentTests(ITestOutputHelper output)
         {
             for (int i = 1; i <= Curls; i++)
             {
-                Assert.Equal("200", (await Run("curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", $"https://127.0.0.1:{tls.Port}/short-{i}")).Output);
+                Assert.Equal("200", (await Run("curl", "-sSk", "-o", "/dev/null", "-w", "%{http_code}", $"https://127.0.0.1:{tls.Port}/short-{i}")).Output);
             }
         }
         finally
@@ -538,7 +538,7 @@ public sealed class AgentTests(ITestOutputHelper output)
     }
 
     private static async Task<string> Curl(string url) =>
-        (await Run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url)).Output;
+        (await Run("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", url)).Output;
 
     private static async Task<int> CurlPid(string url)
     {
@@ -548,11 +548,13 @@ public sealed class AgentTests(ITestOutputHelper output)
 
     private static async Task<(string Output, int Pid)> Run(string program, params string[] args)
     {
-        using var p = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardOutput = true })!;
+        using var p = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
         int pid = p.Id;
+        var stderr = p.StandardError.ReadToEndAsync();
         string text = await p.StandardOutput.ReadToEndAsync();
         await p.WaitForExitAsync();
-        return (text, pid);
+        // A client that failed says why in the assertion's message rather than only in its own stderr.
+        return (p.ExitCode == 0 ? text : $"{text} (exit {p.ExitCode}: {(await stderr).Trim()})", pid);
     }
 
     /// <summary>A `tattle agent` in the background, its stderr log collected.</summary>
