@@ -1,8 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
 namespace Tattle.Records;
 
-/// <summary>An address as records show it: IP and port, or a Unix socket path; Host when a name is known.</summary>
-public sealed record Endpoint(string? Addr, int? Port, string? Path = null, string? Host = null)
+/// <summary>
+/// An address as records show it: IP and port, or a Unix socket path; Host when a name is known, and where the
+/// name came from (<see cref="HostSource"/>).
+/// </summary>
+public sealed record Endpoint(string? Addr, int? Port, string? Path = null, string? Host = null, string? HostFrom = null)
 {
     /// <summary>A Unix socket without a name (a socketpair's end, an unbound client), written "*" as ss writes it.</summary>
     public bool IsUnnamedUnix => Path is { Length: 0 };
@@ -13,6 +16,22 @@ public sealed record Endpoint(string? Addr, int? Port, string? Path = null, stri
     public static string Format(string? addr, int? port, string? path) => path is not null ? (path.Length == 0 ? "*" : path)
         : addr is null ? "-"
         : addr.Contains(':') ? $"[{addr}]:{port}" : $"{addr}:{port}";
+}
+
+/// <summary>
+/// Where an endpoint's name came from. Only a DNS answer says the address is the name's: SNI and Host are what the
+/// client chose to say, and a client can say any name to any address.
+/// </summary>
+public static class HostSource
+{
+    /// <summary>A DNS answer the traced programs got in the run: the name resolved to this address.</summary>
+    public const string Dns = "dns";
+
+    /// <summary>The TLS ClientHello's server name.</summary>
+    public const string Sni = "sni";
+
+    /// <summary>The HTTP Host header or HTTP/2 :authority.</summary>
+    public const string Http = "http";
 }
 
 /// <summary>One line of Tattle's output: every record has a type, a time, and the process it belongs to.</summary>

@@ -92,6 +92,9 @@ public sealed class EndpointUse
     /// <summary>Names it was reached by: DNS answers, TLS SNI, HTTP Host.</summary>
     public SortedSet<string> Names { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Those of <see cref="Names"/> a DNS answer in the trace gave its address: the client did not choose them.</summary>
+    public SortedSet<string> ResolvedNames { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Application protocols parsed on it.</summary>
     public SortedSet<string> Apps { get; } = new(StringComparer.Ordinal);
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Tattle.Capture.Proc;
+using Tattle.Records;
 using Tattle.Tracking;
 
 namespace Tattle.Report;
@@ -197,9 +198,13 @@ public sealed class InventoryBuilder(UserNames? users = null)
         foreach (var e in _endpoints.Values)
         {
             // An address the tracer did not name (the answer came in another file, or after the connect).
-            if (e.Names.Count == 0 && e.Addr is not null && _inventory.AddressNames.TryGetValue(e.Addr, out var names))
+            if (e.Addr is not null && _inventory.AddressNames.TryGetValue(e.Addr, out var names))
             {
-                e.Names.UnionWith(names);
+                e.ResolvedNames.UnionWith(names);
+                if (e.Names.Count == 0)
+                {
+                    e.Names.UnionWith(names);
+                }
             }
             e.P50Ms = e.Latencies?.PercentileMs(50) ?? e.P50Ms;
             e.P99Ms = e.Latencies?.PercentileMs(99) ?? e.P99Ms;
@@ -285,9 +290,9 @@ public sealed class InventoryBuilder(UserNames? users = null)
         }
         string ts = Str(r, "ts") ?? "";
         Seen(ts, e);
-        if (r.TryGetProperty("remote", out var remote) && remote.ValueKind == JsonValueKind.Object && Str(remote, "host") is { } host)
+        if (r.TryGetProperty("remote", out var remote) && remote.ValueKind == JsonValueKind.Object)
         {
-            e.Names.Add(host);
+            AddName(e, remote);
         }
         switch (type)
         {
@@ -541,10 +546,7 @@ public sealed class InventoryBuilder(UserNames? users = null)
             e.Attempts += Math.Max(1, connections);
             e.BytesSent += Long(row, "bytes_sent") ?? 0;
             e.BytesRecv += Long(row, "bytes_recv") ?? 0;
-            if (Str(end, "host") is { } host)
-            {
-                e.Names.Add(host);
-            }
+            AddName(e, end);
             if (row.TryGetProperty("protocols", out var apps) && apps.ValueKind == JsonValueKind.Array)
             {
                 e.Apps.UnionWith(apps.EnumerateArray().Where(a => a.ValueKind == JsonValueKind.String).Select(a => a.GetString()!));
@@ -630,6 +632,19 @@ public sealed class InventoryBuilder(UserNames? users = null)
         }
         var parts = tree.Split(" > ");
         return parts.Length <= MaxDepth ? tree : "… > " + string.Join(" > ", parts[^MaxDepth..].Where(p => p != "…"));
+    }
+
+    /// <summary>An endpoint object's name, and whether a DNS answer gave it (its host_from).</summary>
+    private static void AddName(EndpointUse e, JsonElement endpoint)
+    {
+        if (Str(endpoint, "host") is { } host)
+        {
+            e.Names.Add(host);
+            if (Str(endpoint, "host_from") == HostSource.Dns)
+            {
+                e.ResolvedNames.Add(host);
+            }
+        }
     }
 
     private static void AddName(EndpointUse e, string? name)

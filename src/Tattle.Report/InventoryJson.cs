@@ -74,6 +74,7 @@ public static class InventoryJson
         JsonFields.WriteOptional(w, JsonEncodedText.Encode("port"), e.Port);
         w.WriteString("path", e.Path);
         WriteStrings(w, "names", e.Names);
+        WriteStrings(w, "resolved_names", e.ResolvedNames);
         WriteStrings(w, "apps", e.Apps);
         w.WriteBoolean("tls", e.Tls);
         w.WriteNumber("connections", e.Connections);
@@ -165,6 +166,7 @@ public static class InventoryJson
                 P99Ms = Double(j, "p99_ms"),
             };
             e.Names.UnionWith(Strings(j, "names"));
+            e.ResolvedNames.UnionWith(Strings(j, "resolved_names"));
             e.Apps.UnionWith(Strings(j, "apps"));
             if (j.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
             {

@@ -22,18 +22,21 @@ public sealed record Violation(EndpointUse Endpoint)
 /// <summary>
 /// Judges an inventory against a policy. Only what a process reached out to over IP is judged (TCP connects and
 /// UDP sends, refused and failed ones included: the attempt is what counts); what it accepted, and Unix sockets,
-/// are not. Names stay names: a rule for a name allows the addresses that name resolved to in the trace.
+/// are not. Names stay names: a rule for a name allows the addresses that name resolved to in the trace. Only a
+/// resolution vouches for a name (<see cref="VouchedNames"/>): the SNI or Host a client sends is its own say, and
+/// would let any program reach any address by naming an allowed host.
 /// </summary>
 public static class PolicyCheck
 {
-    public static List<Violation> Judge(Inventory inv, Policy policy, IReadOnlyCollection<string>? resolvers = null)
+    public static List<Violation> Judge(Inventory inv, Policy policy, IReadOnlyCollection<string>? resolvers = null, HostsFile? hosts = null)
     {
         resolvers ??= Resolvers.FromResolvConf();
-        return inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0 && !Allowed(e, inv, policy, resolvers))
+        hosts ??= HostsFile.Load();
+        return inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0 && !Allowed(e, inv, policy, resolvers, hosts))
             .Select(e => new Violation(e)).ToList();
     }
 
-    public static bool Allowed(EndpointUse e, Inventory inv, Policy policy, IReadOnlyCollection<string> resolvers)
+    public static bool Allowed(EndpointUse e, Inventory inv, Policy policy, IReadOnlyCollection<string> resolvers, HostsFile? hosts = null)
     {
         if (e.Addr is null || !IPAddress.TryParse(e.Addr, out var address))
         {
@@ -47,8 +50,23 @@ public static class PolicyCheck
         {
             return true;
         }
-        var names = inv.AddressNames.TryGetValue(e.Addr, out var resolved) ? e.Names.Concat(resolved).ToList() : e.Names.ToList();
+        var names = VouchedNames(e, inv, hosts ?? HostsFile.Empty);
         return policy.Allow.Any(rule => Matches(rule, e, address, names));
+    }
+
+    /// <summary>
+    /// The names the endpoint's address is known by: those a DNS answer in the trace gave it, and those of its names
+    /// (SNI, Host) that the host's own table (/etc/hosts, which getaddrinfo reads without a query) gives it.
+    /// </summary>
+    public static List<string> VouchedNames(EndpointUse e, Inventory inv, HostsFile hosts)
+    {
+        var names = new SortedSet<string>(e.ResolvedNames, StringComparer.OrdinalIgnoreCase);
+        if (e.Addr is not null && inv.AddressNames.TryGetValue(e.Addr, out var resolved))
+        {
+            names.UnionWith(resolved);
+        }
+        names.UnionWith(e.Names.Where(n => e.Addr is not null && hosts.Maps(n, e.Addr)));
+        return [.. names];
     }
 
     private static bool Matches(PolicyRule rule, EndpointUse e, IPAddress address, List<string> names)
@@ -85,16 +103,19 @@ public static class PolicyCheck
     /// The policy an observed run needs (audit mode): each IP endpoint the programs reached out to, by name when
     /// it had one (a rule per name), by address otherwise, with its port, transport and application protocol.
     /// DNS to this host's resolvers is left to <c>resolvers: true</c>: a policy recorded on one machine then holds
-    /// on another (a CI runner) whose resolver differs.
+    /// on another (a CI runner) whose resolver differs. A name only the client gave (SNI, Host) makes no rule, as it
+    /// would allow nothing: its address does.
     /// </summary>
-    public static string WritePolicy(Inventory inv, IReadOnlyCollection<string>? resolvers = null)
+    public static string WritePolicy(Inventory inv, IReadOnlyCollection<string>? resolvers = null, HostsFile? hosts = null)
     {
         resolvers ??= Resolvers.FromResolvConf();
+        hosts ??= HostsFile.Load();
         var rules = new SortedDictionary<string, (string Target, bool IsName, string Proto, string? App, SortedSet<int> Ports)>(StringComparer.Ordinal);
         foreach (var e in inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0 && !(e.Port == 53 && resolvers.Contains(e.Addr!))))
         {
             string? app = e.Apps.Contains("tls") ? "tls" : e.Apps.Count == 1 ? e.Apps.Min : null;
-            var targets = e.Names.Count > 0 ? e.Names.Select(n => (n.ToLowerInvariant(), true)) : [(e.Addr!, false)];
+            var names = VouchedNames(e, inv, hosts);
+            var targets = names.Count > 0 ? names.Select(n => (n.ToLowerInvariant(), true)) : [(e.Addr!, false)];
             foreach (var (target, isName) in targets)
             {
                 string key = $"{(isName ? 0 : 1)} {target} {e.Proto} {app}";
@@ -157,4 +178,53 @@ public static class Resolvers
             return [];
         }
     }
+}
+
+/// <summary>The host's static names (/etc/hosts): name → the addresses it gives, as getaddrinfo reads them.</summary>
+public sealed class HostsFile
+{
+    private readonly Dictionary<string, HashSet<string>> _addresses = new(StringComparer.OrdinalIgnoreCase);
+
+    public static HostsFile Empty { get; } = new();
+
+    public static HostsFile Load(string path = "/etc/hosts")
+    {
+        try
+        {
+            return Parse(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Empty;
+        }
+    }
+
+    /// <summary>hosts(5): an address, then its canonical name and aliases; '#' starts a comment.</summary>
+    public static HostsFile Parse(string text)
+    {
+        var hosts = new HostsFile();
+        foreach (var line in text.Split('\n'))
+        {
+            var fields = line.Split('#')[0].Split((char[])[' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < 2 || !IPAddress.TryParse(fields[0], out var address))
+            {
+                continue;
+            }
+            foreach (var name in fields.Skip(1))
+            {
+                if (!hosts._addresses.TryGetValue(name, out var set))
+                {
+                    set = new HashSet<string>(StringComparer.Ordinal);
+                    hosts._addresses[name] = set;
+                }
+                set.Add(address.ToString());
+            }
+        }
+        return hosts;
+    }
+
+    /// <summary>Whether the table gives <paramref name="name"/> the address <paramref name="address"/>.</summary>
+    public bool Maps(string name, string address) =>
+        _addresses.TryGetValue(name.TrimEnd('.'), out var set)
+        && (set.Contains(address) || (IPAddress.TryParse(address, out var a) && set.Contains(a.ToString())));
 }

@@ -273,7 +273,7 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
 
     /// <summary>The name the process resolved the remote address from, for every record that shows the address.</summary>
     private void NameRemote(Connection conn) =>
-        conn.Host ??= names.Find(conn.Remote.IsInet ? conn.Remote.AddressText() : null);
+        conn.NameRemote(names.Find(conn.Remote.IsInet ? conn.Remote.AddressText() : null), HostSource.Dns);
 
     private IReadOnlyList<string> ShownArgv(IReadOnlyList<string> argv) =>
         settings.Streams.Parser.Redact ? ArgvRedactor.Redact(argv) : argv;
@@ -311,11 +311,11 @@ public sealed class RecordWriter(IRecordSink sink, TraceSettings settings, Proce
     public static Endpoint? RemoteEndpoint(Connection c)
     {
         ref var cache = ref c.Endpoints;
-        var from = (c.Proto, c.Remote, c.Host, c.RemotePath);
+        var from = (c.Proto, c.Remote, c.Host, c.RemotePath); // the name's source is set with the name
         if (cache.Remote is null || !cache.RemoteFrom.Equals(from))
         {
             cache.Remote = c.Proto == "unix" ? new Endpoint(null, null, c.RemotePath ?? "")
-                : c.Remote.IsInet ? new Endpoint(c.Remote.AddressText(), c.Remote.Port, Host: c.Host)
+                : c.Remote.IsInet ? new Endpoint(c.Remote.AddressText(), c.Remote.Port, Host: c.Host, HostFrom: c.HostFrom)
                 : null;
             cache.RemoteFrom = from;
         }

@@ -27,8 +27,9 @@ public interface IMessageContext
     /// A name the client gave its server (Host, :authority, SNI): the connection's remote takes it when DNS did not
     /// name it. On a server the name is the server's own, and is ignored; so is an address literal. A port
     /// ("example.com:8080", "[::1]:8080") is dropped here, only when the name is kept: every request names its server.
+    /// <paramref name="from"/> is where the name was read (<see cref="HostSource"/>).
     /// </summary>
-    void NameServer(string name);
+    void NameServer(string name, string from);
 
     /// <summary>The handshake named the server: later messages on the connection say so.</summary>
     void SetSni(string sni);

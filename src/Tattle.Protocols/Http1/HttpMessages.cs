@@ -98,7 +98,7 @@ public sealed record HttpExchange : ProtocolMessage
     {
         if (Request?.Host is { Length: > 0 } host)
         {
-            context.NameServer(host);
+            context.NameServer(host, HostSource.Http);
         }
         var header = context.Header(StartNs);
         return HttpRecord.ToFill(context, in header).Fill(in header, this, context);

@@ -111,7 +111,7 @@ public sealed record Http2Exchange : ProtocolMessage
     {
         if (Authority is { Length: > 0 } authority)
         {
-            context.NameServer(authority);
+            context.NameServer(authority, HostSource.Http);
         }
         var header = context.Header(StartNs);
         return HttpRecord.ToFill(context, in header).Fill(in header, this, context);

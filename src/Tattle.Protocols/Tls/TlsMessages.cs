@@ -34,7 +34,7 @@ public sealed record TlsHandshake : ProtocolMessage
     {
         if (Sni is { Length: > 0 } sni)
         {
-            context.NameServer(sni);
+            context.NameServer(sni, HostSource.Sni);
             context.SetSni(sni);
         }
         return new TlsHandshakeRecord(context.Header(StartNs))

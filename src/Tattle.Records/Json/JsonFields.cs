@@ -32,6 +32,10 @@ public static class JsonFields
         if (ep.Host is not null)
         {
             RecurringStrings.Write(w, JsonNames.Host, ep.Host);
+            if (ep.HostFrom is not null)
+            {
+                RecurringStrings.Write(w, JsonNames.HostFrom, ep.HostFrom);
+            }
         }
         w.WriteEndObject();
     }

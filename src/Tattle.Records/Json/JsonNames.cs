@@ -33,6 +33,7 @@ public static class JsonNames
     public static readonly JsonEncodedText Fd = JsonEncodedText.Encode("fd");
     public static readonly JsonEncodedText Functions = JsonEncodedText.Encode("functions");
     public static readonly JsonEncodedText Host = JsonEncodedText.Encode("host");
+    public static readonly JsonEncodedText HostFrom = JsonEncodedText.Encode("host_from");
     public static readonly JsonEncodedText LatencyMs = JsonEncodedText.Encode("latency_ms");
     public static readonly JsonEncodedText Len = JsonEncodedText.Encode("len");
     public static readonly JsonEncodedText Local = JsonEncodedText.Encode("local");

@@ -79,7 +79,19 @@ public sealed class Connection
     public TcpState TcpState { get; set; }
 
     /// <summary>The remote's host name: from the run's DNS answers, the TLS SNI or the HTTP Host header.</summary>
-    public string? Host { get; set; }
+    public string? Host { get; private set; }
+
+    /// <summary>Where <see cref="Host"/> came from (<see cref="HostSource"/>).</summary>
+    public string? HostFrom { get; private set; }
+
+    /// <summary>Names the remote, once: the first name given stands.</summary>
+    public void NameRemote(string? host, string from)
+    {
+        if (Host is null && host is not null)
+        {
+            (Host, HostFrom) = (host, from);
+        }
+    }
 
     /// <summary>The application protocol detected on the connection (http, dns, tls), if any.</summary>
     public string? AppProtocol { get; set; }

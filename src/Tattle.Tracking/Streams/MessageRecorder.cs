@@ -49,7 +49,7 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
     public string? TlsSession => tls is { Conn: null } ? tls.SessionText : null;
 
     /// <summary>(On a server the name is the server itself, not the remote client; and an address literal is no name.)</summary>
-    public void NameServer(string name)
+    public void NameServer(string name, string from)
     {
         if (Current.Host is not null || Current.Role == "server")
         {
@@ -58,7 +58,7 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
         name = HostHeader.WithoutPort(name);
         if (!System.Net.IPAddress.TryParse(name, out _))
         {
-            Current.Host = name;
+            Current.NameRemote(name, from);
         }
     }
 
@@ -89,6 +89,6 @@ internal sealed class MessageRecorder(RecordWriter writer, AddressNames names, C
             return new Endpoint(peer, null);
         }
         string addr = peer[..colon].Trim('[', ']');
-        return new Endpoint(addr, port, Host: names.Find(addr));
+        return names.Find(addr) is { } host ? new Endpoint(addr, port, Host: host, HostFrom: HostSource.Dns) : new Endpoint(addr, port);
     }
 }

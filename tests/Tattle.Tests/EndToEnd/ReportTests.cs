@@ -524,4 +524,37 @@ public sealed class ReportTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain($"127.0.0.1:{web.Port} (no name)", refused.Stderr);
         Assert.Contains($"1 endpoint not allowed by {policy} and --allow: exit 3", refused.Stderr);
     }
+
+    /// <summary>
+    /// A Host header or SNI is the client's say: naming an allowed host to an address no DNS answer gave it must not
+    /// get the connection past a host rule, or any program could reach anything by sending `Host: allowed.test`.
+    /// </summary>
+    [SkippableFact]
+    public async Task Check_ANameOnlyTheClientSaid_DoesNotSatisfyAHostRule()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        Requires.Program(output, "openssl");
+        using var web = ServerProcess.HttpServer();
+        using var tls = TlsServers.OpenSslWww();
+        string policy = Temp(".yaml");
+        File.WriteAllText(policy, "allow:\n  - host: allowed.test\n");
+        string json = Temp(".jsonl");
+        string[] script = ["sh", "-c", $"curl -s -o /dev/null -H 'Host: allowed.test' http://127.0.0.1:{web.Port}/; "
+            + $"curl -sk -o /dev/null --resolve allowed.test:{tls.Port}:127.0.0.1 https://allowed.test:{tls.Port}/; exit 0"];
+
+        var r = await TattleCli.RunAsync(["check", "-q", "--policy", policy, "--json", json, "--", .. script], json: false);
+        output.WriteLine(r.ToString());
+        Assert.Equal(3, r.ExitCode);
+        Assert.Contains($"-> tcp 127.0.0.1:{web.Port} (allowed.test), 1 attempt", r.Stderr);
+        Assert.Contains($"-> tcp 127.0.0.1:{tls.Port} (allowed.test), 1 attempt", r.Stderr);
+        Assert.Contains($"2 endpoints not allowed by {policy}: exit 3", r.Stderr);
+        // The records keep the name, and say whose it is.
+        var opens = File.ReadLines(json).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.GetProperty("type").GetString() == "http" && e.GetProperty("remote").ValueKind == JsonValueKind.Object)
+            .Select(e => (Port: e.GetProperty("remote").GetProperty("port").GetInt32(), Host: e.GetProperty("remote").GetProperty("host").GetString(),
+                From: e.GetProperty("remote").GetProperty("host_from").GetString())).ToHashSet();
+        Assert.Contains((web.Port, "allowed.test", "http"), opens);
+        Assert.Contains((tls.Port, "allowed.test", "sni"), opens);
+    }
 }

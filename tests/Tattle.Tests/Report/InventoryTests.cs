@@ -281,6 +281,35 @@ public sealed class InventoryTests
         Assert.Single(PolicyCheck.Judge(inv, PolicyFile.ParsePolicy("resolvers: false\nallow: []", "p.yaml"), ["10.255.255.53"]));
     }
 
+    /// <summary>A connect named by the client alone (its Host header), then, in a second file, by a DNS answer.</summary>
+    private static Inventory NamedBy(string hostFrom)
+    {
+        string line = "{\"type\":\"conn.open\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":5,\"comm\":\"curl\",\"conn\":\"c1\",\"proto\":\"tcp\",\"role\":\"client\",\"fd\":3,"
+            + "\"local\":{\"addr\":\"10.0.0.9\",\"port\":4000},\"remote\":{\"addr\":\"10.9.9.9\",\"port\":80,\"host\":\"allowed.test\",\"host_from\":\"" + hostFrom + "\"},\"existing\":false}\n";
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(line)), builder);
+        return builder.Build();
+    }
+
+    [Theory]
+    [InlineData("http", "", false)]
+    [InlineData("sni", "", false)]
+    [InlineData("dns", "", true)]
+    [InlineData("http", "10.9.9.9 allowed.test other.test\n", true)] // the host's own table gives the name that address
+    [InlineData("http", "10.9.9.8 allowed.test # 10.9.9.9\n", false)]
+    public void HostRule_IsMetOnlyByANameTheAddressWasResolvedFrom(string hostFrom, string hostsFile, bool allowed)
+    {
+        var inv = NamedBy(hostFrom);
+        var e = Assert.Single(inv.Endpoints);
+        Assert.Equal(["allowed.test"], e.Names);
+        var hosts = HostsFile.Parse(hostsFile);
+        Assert.Equal(allowed, PolicyCheck.Allowed(e, inv, PolicyFile.ParsePolicy("allow: [allowed.test]", "p.yaml"), [], hosts));
+        // What --policy-out writes for the run must allow the run: by name when the name holds, else by address.
+        string written = PolicyCheck.WritePolicy(inv, [], hosts);
+        Assert.Contains(allowed ? "host: allowed.test" : "cidr: 10.9.9.9", written);
+        Assert.Empty(PolicyCheck.Judge(inv, PolicyFile.ParsePolicy(written, "out.yaml"), [], hosts));
+    }
+
     [Theory]
     [InlineData("allow: [svc1.test]", false)] // the name allows the address it resolved to, any port
     [InlineData("allow: [svc1.test:9999]", true)]

@@ -21,7 +21,7 @@ public sealed class FixedMessageContext(string comm = "test", string role = "cli
 
     public MessageHeader Header(long startMonoNs) => new(startMonoNs, 1, comm, "c1", role, null);
 
-    public void NameServer(string name)
+    public void NameServer(string name, string from)
     {
     }
 

@@ -171,7 +171,7 @@ public sealed class SessionProtocolTests
 
         var local = new Endpoint("127.0.0.1", 53);
         var bare = new Endpoint("10.1.2.3", 53);
-        var withName = bare with { Host = "addr.example.test" };
+        var withName = bare with { Host = "addr.example.test", HostFrom = HostSource.Dns };
         Assert.Equal([bare, withName, withName, local, local, withName], _records.Of<DnsRecord>().Select(r => r.Remote));
         Assert.All(_records.Of<DnsRecord>(), r => Assert.NotNull(r.LatencyMs));
     }
