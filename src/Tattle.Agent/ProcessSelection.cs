@@ -136,7 +136,7 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
     private bool Decide(int pid, int parent, string comm, string? exe, int? uid, string? cgroup, AgentDepth? inherited = null)
     {
         // The record's exe is the path execve was given (maybe a symlink); a target names the file /proc shows.
-        var facts = new ProcessFacts(comm, Selector.UsesExe ? ProcIdentity.ReadExe(pid, procRoot) ?? exe : exe, uid, cgroup);
+        var facts = new ProcessFacts(comm, Selector.UsesExe ? ProcIdentity.ReadExe(pid, procRoot) ?? exe : exe, uid, cgroup, ExeFile(pid));
         if (Choose(facts, parent, inherited) is not { } d)
         {
             _traced.TryRemove(pid, out _);
@@ -163,8 +163,11 @@ public sealed class ProcessSelection(TargetSelector selector, IProcessFilter ker
     {
         var s = Selector;
         return new(comm, s.UsesExe ? ProcIdentity.ReadExe(pid, procRoot) : null,
-            s.UsesIdentity ? ProcIdentity.ReadUid(pid, procRoot) : null, s.UsesIdentity ? ProcIdentity.ReadCgroup(pid, procRoot) : null);
+            s.UsesIdentity ? ProcIdentity.ReadUid(pid, procRoot) : null, s.UsesIdentity ? ProcIdentity.ReadCgroup(pid, procRoot) : null, ExeFile(pid));
     }
+
+    // Opened through /proc, the process's own view of its file: right for a container's, whose path means nothing here.
+    private ExeKey? ExeFile(int pid) => Selector.UsesExe ? ExeKey.Of($"{procRoot}/{pid}/exe") : null;
 }
 
 /// <summary>

@@ -3,8 +3,11 @@ using Tattle.Capture.Proc;
 
 namespace Tattle.Agent;
 
-/// <summary>What the agent knows of a process when it decides whether to trace it.</summary>
-public readonly record struct ProcessFacts(string? Comm, string? Exe, int? Uid, string? Cgroup);
+/// <summary>
+/// What the agent knows of a process when it decides whether to trace it: <paramref name="ExeFile"/> is the file
+/// /proc/PID/exe opens, which a target's path may reach by a symlink or a hard link.
+/// </summary>
+public readonly record struct ProcessFacts(string? Comm, string? Exe, int? Uid, string? Cgroup, ExeKey? ExeFile = null);
 
 /// <summary>
 /// Decides which processes the agent traces and how deep, from its targets: exactly, in user space, and as the
@@ -20,29 +23,35 @@ public sealed class TargetSelector(IReadOnlyList<AgentTarget> targets, string cg
     /// <summary>Whether any target looks at the executable's path: only then is /proc/PID/exe read.</summary>
     public bool UsesExe { get; } = targets.Any(t => t.Exe is not null);
 
+    // The file each exe target names, as the kernel matches it at exec: /usr/bin/python3 is python3.11's inode.
+    private readonly ExeKey?[] _exeFiles = targets.Select(t => t.Exe is { } exe ? ExeKey.Of(exe) : null).ToArray();
+
     /// <summary>Whether any target looks at the uid or the cgroup: only then are /proc/PID/status and cgroup read.</summary>
     public bool UsesIdentity { get; } = targets.Any(t => t.Uid is not null || t.Cgroup is not null || t.Container is not null);
+
+    /// <summary>The exe targets whose file cannot be opened (missing, not a regular file): they match no process.</summary>
+    public IEnumerable<string> MissingExes => targets.Where((t, i) => t.Exe is not null && _exeFiles[i] is null).Select(t => t.Exe!);
 
     /// <summary>The first target the process matches, or null.</summary>
     public AgentTarget? Match(in ProcessFacts p)
     {
-        foreach (var t in targets)
+        for (int i = 0; i < targets.Count; i++)
         {
-            if (Matches(t, in p))
+            if (Matches(targets[i], _exeFiles[i], in p))
             {
-                return t;
+                return targets[i];
             }
         }
         return null;
     }
 
-    private static bool Matches(AgentTarget t, in ProcessFacts p)
+    private static bool Matches(AgentTarget t, ExeKey? exeFile, in ProcessFacts p)
     {
         if (t.Comm is not null && t.Comm != p.Comm)
         {
             return false;
         }
-        if (t.Exe is not null && t.Exe != p.Exe)
+        if (t.Exe is not null && t.Exe != p.Exe && (exeFile is null || exeFile != p.ExeFile))
         {
             return false;
         }

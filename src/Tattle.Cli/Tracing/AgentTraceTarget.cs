@@ -102,6 +102,7 @@ internal sealed class AgentTraceTarget : ITraceTarget
         _session = session;
         _filter.Tracer = tracer;
         tracer.SetExecMatches(_selection.Selector.ExecMatches());
+        WarnMissingExes(_selection.Selector);
         _lastCgroupScan = nowMonoNs;
         var running = _selection.SelectRunning();
         // Filter first, then read /proc: a socket opened in between is seen by both, never by neither.
@@ -176,7 +177,9 @@ internal sealed class AgentTraceTarget : ITraceTarget
         {
             _log.Warn("a target asks for TLS plaintext, but the agent started without TLS probes: restart the agent for it");
         }
-        var change = _selection.Reload(new TargetSelector(next.Targets), _tracer!.SetExecMatches);
+        var selector = new TargetSelector(next.Targets);
+        WarnMissingExes(selector);
+        var change = _selection.Reload(selector, _tracer!.SetExecMatches);
         foreach (var (pid, _) in change.Added)
         {
             _session!.SeedExisting(pid, nowMonoNs);
@@ -190,6 +193,14 @@ internal sealed class AgentTraceTarget : ITraceTarget
         _config = _config with { Targets = next.Targets, MaxSeries = next.MaxSeries, MemoryMb = next.MemoryMb };
         _log.Info("reloaded", ("targets", string.Join("; ", next.Targets)), ("processes", _selection.Count), ("added", change.Added.Count),
             ("depth_changed", change.Changed.Count));
+    }
+
+    private void WarnMissingExes(TargetSelector selector)
+    {
+        foreach (var exe in selector.MissingExes)
+        {
+            _log.Warn("an exe target names no file that can be opened: it matches no process", ("exe", exe));
+        }
     }
 
     public bool IsFinished(TraceSession session, long nowMonoNs) => false;

@@ -43,6 +43,42 @@ public sealed class TargetSelectionTests
     }
 
     [Fact]
+    public void AnExecutableNamedThroughALink_MatchesTheFileItNames()
+    {
+        var dir = Directory.CreateTempSubdirectory("tattle-exe-links-").FullName;
+        try
+        {
+            string real = Path.Combine(dir, "python3.11");
+            File.WriteAllText(real, "");
+            string symlink = Path.Combine(dir, "python3");
+            File.CreateSymbolicLink(symlink, real);
+            string hardlink = Path.Combine(dir, "python-hard");
+            using (var ln = Process.Start("ln", [real, hardlink]))
+            {
+                ln.WaitForExit();
+                Assert.Equal(0, ln.ExitCode);
+            }
+            string other = Path.Combine(dir, "other");
+            File.WriteAllText(other, "");
+            foreach (string target in (string[])[symlink, hardlink])
+            {
+                var selector = new TargetSelector([new AgentTarget { Exe = target }]);
+                // What /proc/PID/exe shows: the file's own path, and the file itself.
+                Assert.NotNull(selector.Match(new ProcessFacts("python3", real, 0, "/", ExeKey.Of(real))));
+                Assert.Null(selector.Match(new ProcessFacts("python3", other, 0, "/", ExeKey.Of(other))));
+                Assert.Equal(ExeKey.Of(real), Assert.Single(selector.ExecMatches().Exes).Key);
+                Assert.Empty(selector.MissingExes);
+            }
+            string missing = Path.Combine(dir, "missing");
+            Assert.Equal([missing], new TargetSelector([new AgentTarget { Exe = missing }, new AgentTarget { Exe = real }]).MissingExes);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void KernelMatchesTakeEachTargetsMostSelectiveField_AndTheDeeperDepthOnAShare()
     {
         var root = Directory.CreateTempSubdirectory("tattle-cgroups-").FullName;

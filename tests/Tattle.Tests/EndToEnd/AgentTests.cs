@@ -74,6 +74,35 @@ public sealed class AgentTests(ITestOutputHelper output)
         await agent.StopAsync();
     }
 
+    /// <summary>A target's path may be a link (/usr/bin/python3 to python3.11): it names the file, as the kernel's match does.</summary>
+    [SkippableFact]
+    public async Task Exe_GivenAsASymlink_SelectsTheProgramItPointsTo()
+    {
+        Requires.RootAndBpf(output);
+        Requires.Program(output, "curl");
+        using var web = ServerProcess.HttpServer();
+        var dir = Directory.CreateTempSubdirectory("tattle-agent-exe-").FullName;
+        try
+        {
+            string link = Path.Combine(dir, "curl");
+            File.CreateSymbolicLink(link, "/usr/bin/curl");
+            string json = Path.Combine(dir, "records.jsonl");
+            string missing = Path.Combine(dir, "missing");
+            using var agent = AgentProcess.Start(output, ["--exe", link, "--exe", missing, "--json", json]);
+            await agent.WaitForLogAsync("msg=tracing");
+            Assert.Contains($"level=warn msg=\"an exe target names no file that can be opened: it matches no process\" exe={missing}", agent.Log);
+            int pid = await CurlPid($"http://127.0.0.1:{web.Port}/index.html");
+            await agent.StopAsync();
+            var http = File.ReadLines(json).Select(l => JsonDocument.Parse(l).RootElement)
+                .Where(r => r.GetProperty("type").GetString() == "http" && r.GetProperty("pid").GetInt32() == pid).ToList();
+            Assert.Equal("/index.html", Assert.Single(http).GetProperty("path").GetString());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [SkippableTheory]
     [InlineData("grpc")]
     [InlineData("http/protobuf")]
