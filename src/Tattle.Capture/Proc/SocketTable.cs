@@ -62,7 +62,8 @@ public static class SocketTable
             int rc = NetNamespaces.TryGetOf(pid, out ulong ns);
             if (rc != 0)
             {
-                if (rc is -Errno.EACCES or -Errno.EPERM)
+                // Counted only for a process the query asks for: with --comm nginx, another's says nothing.
+                if (rc is -Errno.EACCES or -Errno.EPERM && Wanted(pid, q))
                 {
                     unreadable++;
                 }
@@ -77,15 +78,10 @@ public static class SocketTable
                 readersByNs[ns] = readers = [];
             }
             readers.Add(pid);
-            if (q.Uid is uint wantUid && (!ProcessInfo.TryReadUid(pid, out uint uid) || uid != wantUid))
+            if (Wanted(pid, q))
             {
-                continue;
+                candidates.Add((pid, ns));
             }
-            if (q.Comm is not null && !string.Equals(ProcessInfo.ReadComm(pid), q.Comm, StringComparison.Ordinal))
-            {
-                continue;
-            }
-            candidates.Add((pid, ns));
         }
 
         // 2. Read each namespace's tables (through one of its processes) and the candidates' fd tables in parallel:
@@ -270,6 +266,11 @@ public static class SocketTable
 
         return new SocketSnapshot { Rows = rows, UnreadableProcesses = unreadable, MalformedLines = malformed, NamespacesRead = nsDone.Count };
     }
+
+    /// <summary>Whether the process passes the query's user and name filters.</summary>
+    private static bool Wanted(int pid, SocketQuery q) =>
+        (q.Uid is not uint wantUid || (ProcessInfo.TryReadUid(pid, out uint uid) && uid == wantUid))
+        && (q.Comm is null || string.Equals(ProcessInfo.ReadComm(pid), q.Comm, StringComparison.Ordinal));
 
     /// <summary>Adds a socket a process holds that no table listed: a family without a /proc/net table (AF_ALG, vsock,
     /// ping, ...), one of another namespace (received over SCM_RIGHTS, or opened before setns), or one opened during the walk.</summary>

@@ -212,6 +212,21 @@ internal static class SocketText
         : r.Protocol == "unix" ? r.UnixPath ?? "*"
         : r.Socket.Detail ?? "*";
 
+    /// <summary>
+    /// The names for each row's remote. A connection a listener accepted (its local port is one the rows show
+    /// listening in its namespace) has a client at the other end: the cache says what programs connected to, so it
+    /// does not name clients.
+    /// </summary>
+    internal static Func<ProcessSocket, IAddressNames> RemoteNames(IReadOnlyList<ProcessSocket> rows, IAddressNames names)
+    {
+        if (names is NoAddressNames)
+        {
+            return _ => names;
+        }
+        var listening = rows.Where(r => r.State == "LISTEN" && r.Local is not null).Select(r => (r.NetNs, r.Local!.Port)).ToHashSet();
+        return r => r.State != "LISTEN" && r.Local is { } local && listening.Contains((r.NetNs, local.Port)) ? NoAddressNames.Instance : names;
+    }
+
     internal static string Remote(ProcessSocket r, ServiceNames? services, IAddressNames names) =>
         r.Remote is not null ? EndPoint(r.Remote, r.Protocol, services, names)
         : r.Protocol == "unix" ? r.UnixPeerPath ?? (r.UnixPeerInode != 0 ? "[" + r.UnixPeerInode.ToString(CultureInfo.InvariantCulture) + "]" : "*")
@@ -238,6 +253,7 @@ internal static class TableRows
     internal static void Write(TextWriter w, IReadOnlyList<ProcessSocket> rows, IReadOnlyList<int> fdTablePids, ServiceNames? services, IAddressNames names)
     {
         var cells = new string[rows.Count][];
+        var remoteNames = SocketText.RemoteNames(rows, names);
         var widths = new int[Headers.Length];
         for (int c = 0; c < Headers.Length; c++)
         {
@@ -254,7 +270,7 @@ internal static class TableRows
                 r.RxQueue.ToString(CultureInfo.InvariantCulture),
                 SocketText.SendQueue(r),
                 TerminalText.Sanitize(SocketText.Local(r, services)),
-                TerminalText.Sanitize(SocketText.Remote(r, services, names)),
+                TerminalText.Sanitize(SocketText.Remote(r, services, remoteNames(r))),
                 r.Inode.ToString(CultureInfo.InvariantCulture),
             };
             for (int c = 0; c < row.Length; c++)
@@ -376,6 +392,7 @@ internal static class JsonRows
     internal static void Write(Stream output, IReadOnlyList<ProcessSocket> rows, IReadOnlyList<int> fdTablePids, ServiceNames? services, IAddressNames names)
     {
         using var json = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = false, SkipValidation = false });
+        var remoteNames = SocketText.RemoteNames(rows, names);
         foreach (var r in rows)
         {
             json.WriteStartObject();
@@ -395,7 +412,7 @@ internal static class JsonRows
             json.WriteString("unix_type", r.Socket.UnixType);
             json.WriteString("state", r.State);
             WriteEndPoint(json, "local", r.Local, r.Protocol, services, NoAddressNames.Instance); // see SocketText.Local
-            WriteEndPoint(json, "remote", r.Remote, r.Protocol, services, names);
+            WriteEndPoint(json, "remote", r.Remote, r.Protocol, services, remoteNames(r));
             json.WriteString("unix_path", r.UnixPath);
             json.WriteString("unix_peer_path", r.UnixPeerPath);
             WriteNullableInt(json, "unix_peer_inode", r.UnixPeerInode == 0 ? null : (long)r.UnixPeerInode);

@@ -31,7 +31,8 @@ public class NameCacheTests(ITestOutputHelper output)
 
         using var listener = new TcpListener(IPAddress.Parse(Address), 0);
         listener.Start();
-        using var client = new TcpClient(AddressFamily.InterNetwork);
+        // From the named address too, so the accepted end's remote is an address the cache names.
+        using var client = new TcpClient(new IPEndPoint(IPAddress.Parse(Address), 0));
         await client.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
         using var accepted = await listener.AcceptTcpClientAsync();
         int listenPort = ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -45,10 +46,15 @@ public class NameCacheTests(ITestOutputHelper output)
             Assert.Equal(0, p.ExitCode);
             return stdout;
         }
-        var row = Sockets().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
-            .Single(d => IsSocketTo(d, listenPort));
+        var rows = Sockets().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var row = rows.Single(d => IsSocketTo(d, listenPort));
         Assert.Equal(Address, row.GetProperty("remote_address").GetString());
         Assert.Equal("held.example.test", row.GetProperty("remote_host").GetString());
+        // The accepted end's remote is the client, on the same address: a client is not named after what it resolved.
+        var inbound = rows.Single(d => d.GetProperty("record").GetString() == "socket" && d.GetProperty("state").GetString() == "ESTABLISHED"
+            && d.GetProperty("local_port").ValueKind == JsonValueKind.Number && d.GetProperty("local_port").GetInt32() == listenPort);
+        Assert.Equal(Address, inbound.GetProperty("remote_address").GetString());
+        Assert.Equal(JsonValueKind.Null, inbound.GetProperty("remote_host").ValueKind);
         var numeric = Sockets("-n").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
             .Single(d => IsSocketTo(d, listenPort));
         Assert.Equal(JsonValueKind.Null, numeric.GetProperty("remote_host").ValueKind);
