@@ -192,7 +192,8 @@ public sealed class InventoryDiff
         public long Attempts { get; set; }
 
         public override string ToString() =>
-            $"{Name} {string.Join("/", Protos)} port {string.Join(",", Ports)}" + (Apps.Count > 0 ? $" {string.Join(",", Apps)}" : "")
+            $"{Name} {string.Join("/", Protos)}" + (Ports.Count > 0 ? $" port {string.Join(",", Ports)}" : "") // a Unix socket has none
+            + (Apps.Count > 0 ? $" {string.Join(",", Apps)}" : "")
             + (Tls ? " tls" : "") + $" ({string.Join(", ", Programs)}; {Plural.Count(Attempts, "attempt", "attempts")})";
     }
 }

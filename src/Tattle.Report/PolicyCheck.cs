@@ -6,13 +6,17 @@ using Tattle.Sandbox;
 
 namespace Tattle.Report;
 
-/// <summary>An endpoint a policy does not allow: who, where, by which name, how many attempts.</summary>
-public sealed record Violation(EndpointUse Endpoint)
+/// <summary>
+/// An endpoint a policy does not allow: who, where, by which name, how many attempts. <paramref name="NameHolds"/>:
+/// whether a resolution gave the address any of its names (else only the client named it, and no host rule can match).
+/// </summary>
+public sealed record Violation(EndpointUse Endpoint, bool NameHolds = true)
 {
     public override string ToString()
     {
         var e = Endpoint;
-        string name = e.Names.Count > 0 ? string.Join(", ", e.Names) : "no name";
+        string name = e.Names.Count == 0 ? "no name"
+            : string.Join(", ", e.Names) + (NameHolds ? "" : ": named by the client only, no DNS answer gave this address");
         string errors = e.Errors.Count > 0 ? ", " + string.Join(" ", e.Errors.Select(x => $"{x.Key}×{x.Value}")) : "";
         return $"{e.Program} (user {e.User ?? "?"}{(e.Container is { } c ? $", container {c}" : "")}) -> {e.Proto} {e.Address} ({name}), "
             + $"{Plural.Count(e.Attempts, "attempt", "attempts")}{errors}";
@@ -33,7 +37,7 @@ public static class PolicyCheck
         resolvers ??= Resolvers.FromResolvConf();
         hosts ??= HostsFile.Load();
         return inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0 && !Allowed(e, inv, policy, resolvers, hosts))
-            .Select(e => new Violation(e)).ToList();
+            .Select(e => new Violation(e, VouchedNames(e, inv, hosts).Count > 0)).ToList();
     }
 
     public static bool Allowed(EndpointUse e, Inventory inv, Policy policy, IReadOnlyCollection<string> resolvers, HostsFile? hosts = null)

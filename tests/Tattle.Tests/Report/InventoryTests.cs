@@ -252,6 +252,19 @@ public sealed class InventoryTests
     }
 
     [Fact]
+    public void Diff_AUnixSocket_HasNoPort()
+    {
+        const string Line = "{\"type\":\"conn.open\",\"ts\":\"2026-01-01T00:00:00.000000Z\",\"pid\":5,\"comm\":\"psql\",\"conn\":\"c1\",\"proto\":\"unix\",\"role\":\"client\",\"fd\":3,"
+            + "\"local\":{\"path\":\"\"},\"remote\":{\"path\":\"/run/postgresql/.s.PGSQL.5432\"},\"existing\":false}\n";
+        var builder = new InventoryBuilder(Users);
+        TraceInput.ReadJsonLines(new MemoryStream(Encoding.UTF8.GetBytes(Line)), builder);
+        var text = new StringWriter();
+        InventoryDiff.Compare(new InventoryBuilder(Users).Build(), builder.Build()).WriteText(text);
+        Assert.Contains("+ /run/postgresql/.s.PGSQL.5432 unix (", text.ToString());
+        Assert.DoesNotContain("port", text.ToString());
+    }
+
+    [Fact]
     public void PolicyOut_AllowsItsOwnRun_AndNotTheFourthService()
     {
         var three = Load("three-services.jsonl");
@@ -303,7 +316,11 @@ public sealed class InventoryTests
         var e = Assert.Single(inv.Endpoints);
         Assert.Equal(["allowed.test"], e.Names);
         var hosts = HostsFile.Parse(hostsFile);
-        Assert.Equal(allowed, PolicyCheck.Allowed(e, inv, PolicyFile.ParsePolicy("allow: [allowed.test]", "p.yaml"), [], hosts));
+        var policy = PolicyFile.ParsePolicy("allow: [allowed.test]", "p.yaml");
+        Assert.Equal(allowed, PolicyCheck.Allowed(e, inv, policy, [], hosts));
+        var violations = PolicyCheck.Judge(inv, policy, [], hosts);
+        Assert.Equal(allowed ? 0 : 1, violations.Count);
+        Assert.All(violations, v => Assert.Contains("(allowed.test: named by the client only, no DNS answer gave this address)", v.ToString()));
         // What --policy-out writes for the run must allow the run: by name when the name holds, else by address.
         string written = PolicyCheck.WritePolicy(inv, [], hosts);
         Assert.Contains(allowed ? "host: allowed.test" : "cidr: 10.9.9.9", written);
