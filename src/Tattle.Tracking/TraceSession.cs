@@ -325,7 +325,7 @@ public sealed class TraceSession : ITraceEventSink
         }
         if (_late is not null)
         {
-            _late.Finish();
+            _late.Finish(nowMonoNs);
             tls = tls is null ? null : tls with { LateConnections = _late.Count };
         }
         return _writer.Summary(nowMonoNs, startMonoNs, events, rootPid, tls, stillRunning, _calls?.Stats(), probes);

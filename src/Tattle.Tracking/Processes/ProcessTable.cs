@@ -44,6 +44,15 @@ public sealed class ProcessTable
 {
     private readonly Dictionary<int, TrackedProcess> _byPid = [];
 
+    /// <summary>
+    /// Exited processes kept for the records that trail an exit (a probe time, a last message, a late fork's
+    /// parent), the oldest let go past this many: an agent runs for months while pids cycle through pid_max
+    /// (4,194,304 on 64-bit), and would otherwise keep every process it ever saw.
+    /// </summary>
+    internal const int ExitedKept = 4096;
+
+    private readonly Queue<TrackedProcess> _exited = new();
+
     // Every message record asks for its process's name: a traced server is most often one pid, so the last entry
     // found answers without the table (an entry is only ever replaced in Add, which resets this).
     private TrackedProcess? _last;
@@ -105,6 +114,21 @@ public sealed class ProcessTable
         }
         p.Alive = false;
         LiveCount--;
+        _exited.Enqueue(p);
+        while (_exited.Count > ExitedKept)
+        {
+            // One seen alive again since (its exit came before a late record of it) or replaced by a new process at
+            // the pid is not this entry's to drop.
+            var old = _exited.Dequeue();
+            if (!old.Alive && _byPid.TryGetValue(old.Pid, out var current) && ReferenceEquals(current, old))
+            {
+                _byPid.Remove(old.Pid);
+                if (ReferenceEquals(_last, old))
+                {
+                    _last = null;
+                }
+            }
+        }
         return p;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Tattle.Capture.Events;
+using Tattle.Records;
 using Tattle.Tracking.Connections;
 using Tattle.Tracking.Processes;
 
@@ -15,11 +16,15 @@ namespace Tattle.Tracking.Tls;
 /// </summary>
 internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, ConnectionTracker connections)
 {
-    /// <summary>Ended connections a process may keep waiting for its probes' time (the rest count, unnamed).</summary>
+    /// <summary>Ended connections a process keeps by name while waiting for its probes' time (the rest count, unnamed).</summary>
     internal const int MaxWaitingPerProcess = 16;
 
     /// <summary>Connections whose handshake came before their process's probes went live, and not read from their start.</summary>
     public ulong Count { get; private set; }
+
+    // The processes whose ended connections wait for their probe time, by pid: the process table may have let an
+    // exited one go by the time it comes.
+    private readonly Dictionary<int, TrackedProcess> _waiting = [];
 
     /// <summary>
     /// The process's probes went live at <paramref name="liveNs"/> (or it was found gone then, before they did):
@@ -27,19 +32,26 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
     /// </summary>
     public void ProbesLive(int pid, long liveNs, bool gone)
     {
-        if (processes.Find(pid) is not { } p || (gone && p.TlsProbesLiveNs != 0))
+        var p = _waiting.TryGetValue(pid, out var kept) ? kept : processes.Find(pid);
+        if (p is null || (gone && p.TlsProbesLiveNs != 0))
         {
             return; // a later attach found it gone: what an earlier one put on was live
         }
+        _waiting.Remove(pid);
         // Of a fork's and an exec's attach, the later counts: a program's own TLS (node's) goes on at its exec.
         p.TlsProbesLiveNs = Math.Max(p.TlsProbesLiveNs, liveNs);
         p.TlsProbesGone = gone;
         if (p.TlsWaiting is { } waiting)
         {
             p.TlsWaiting = null;
+            int unnamed = 0;
             foreach (var w in waiting)
             {
-                Judge(p, w.ConnId, w.Remote, w.HandshakeNs);
+                unnamed += Judge(p, w.ConnId, w.Remote, w.HandshakeNs) && w.ConnId is null ? 1 : 0;
+            }
+            if (unnamed > 0)
+            {
+                writer.Notice(p.Pid, p.TlsProbesLiveNs, $"tls: plaintext probes went live after the TLS handshakes of {Plural.Count(unnamed, "more connection", "more connections")}: their calls before then are not read");
             }
         }
     }
@@ -58,19 +70,38 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
             return;
         }
         p.TlsWaiting ??= [];
-        if (p.TlsWaiting.Count < MaxWaitingPerProcess)
-        {
-            p.TlsWaiting.Add(new WaitingConnection(conn.Id, Remote(conn), conn.TlsHandshakeNs));
-        }
+        _waiting[p.Pid] = p;
+        p.TlsWaiting.Add(p.TlsWaiting.Count < MaxWaitingPerProcess
+            ? new WaitingConnection(conn.Id, Remote(conn), conn.TlsHandshakeNs)
+            : new WaitingConnection(null, null, conn.TlsHandshakeNs));
     }
 
-    /// <summary>Judges the connections still open (at the end of the trace), as if they ended.</summary>
-    public void Finish()
+    /// <summary>
+    /// Judges the connections still open (at the end of the trace), as if they ended; then those whose process's
+    /// probes never went live by then (the trace stopped while they were still going on): none of their calls
+    /// before the end is known to have been read.
+    /// </summary>
+    public void Finish(long endNs)
     {
         foreach (var conn in connections.Open)
         {
             OnClosing(conn);
         }
+        foreach (var p in _waiting.Values)
+        {
+            var waiting = p.TlsWaiting ?? [];
+            Count += (ulong)waiting.Count;
+            foreach (var w in waiting.Where(w => w.ConnId is not null))
+            {
+                writer.Notice(p.Pid, endNs, $"tls: plaintext probes were not live when the trace ended; its TLS calls with {w.Remote} ({w.ConnId}) are not read");
+            }
+            if (waiting.Count(w => w.ConnId is null) is int unnamed and > 0)
+            {
+                writer.Notice(p.Pid, endNs, $"tls: plaintext probes were not live when the trace ended; the TLS calls of {Plural.Count(unnamed, "more connection", "more connections")} are not read");
+            }
+            p.TlsWaiting = null;
+        }
+        _waiting.Clear();
     }
 
     /// <summary>
@@ -81,18 +112,24 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
     private static bool ReadFromItsStart(Connection conn) =>
         conn.FirstPlaintext is { } first && first == (conn.Role == "server" ? Direction.Recv : Direction.Send);
 
-    private void Judge(TrackedProcess p, string connId, string remote, long handshakeNs)
+    /// <summary>Counts the connection when its handshake came before the probes; one without a name gets no notice of its own.</summary>
+    private bool Judge(TrackedProcess p, string? connId, string? remote, long handshakeNs)
     {
         if (handshakeNs >= p.TlsProbesLiveNs)
         {
-            return;
+            return false;
         }
         Count++;
+        if (connId is null)
+        {
+            return true;
+        }
         string message = p.TlsProbesGone
             ? $"tls: plaintext probes: the process ended before they went live; its TLS calls with {remote} ({connId}) are not read"
             : string.Create(CultureInfo.InvariantCulture,
                 $"tls: plaintext probes went live {(p.TlsProbesLiveNs - handshakeNs) / 1e6:0.0} ms after the TLS handshake with {remote} ({connId}): its calls before then are not read");
         writer.Notice(p.Pid, p.TlsProbesLiveNs, message);
+        return true;
     }
 
     // The name the program asked for, beside the address it reached: "localhost (127.0.0.1:8443)".
@@ -101,5 +138,5 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
         : "?";
 
     /// <summary>An ended TLS connection waiting for its process's probe time.</summary>
-    internal readonly record struct WaitingConnection(string ConnId, string Remote, long HandshakeNs);
+    internal readonly record struct WaitingConnection(string? ConnId, string? Remote, long HandshakeNs);
 }

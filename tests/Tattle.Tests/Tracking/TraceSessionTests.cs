@@ -7,6 +7,7 @@ using Tattle.Tests.Protocols.Support;
 using Tattle.Tests.Support;
 using Tattle.Tracking;
 using Tattle.Tracking.Connections;
+using Tattle.Tracking.Tls;
 using Record = Tattle.Records.Record;
 
 namespace Tattle.Tests.Tracking;
@@ -598,14 +599,19 @@ public sealed class TraceSessionTests
     /// <summary>curl's ClientHello and openssl s_server's ServerHello on fd 3 (captured; see TlsCaptureTests): the handshake is read at the second.</summary>
     private long TlsHandshake()
     {
-        _session.OnSocket(Sock(SocketEventKind.Socket, 3, 0xA));
-        _session.OnSocket(Sock(SocketEventKind.Connect, 3, 0xA));
-        byte[] hello = CapturedBytes.Read("tls", "curl-sni.client.bin");
-        byte[] answer = CapturedBytes.Read("tls", "curl-sni.server.bin");
-        _session.OnData(Data(3, 0xA, Direction.Send, (uint)hello.Length), hello);
-        _session.OnData(Data(3, 0xA, Direction.Recv, (uint)answer.Length), answer);
+        TlsHandshakeOn(3, 0xA);
         Assert.Single(_records.Of<TlsHandshakeRecord>());
         return _now;
+    }
+
+    private void TlsHandshakeOn(int fd, ulong sock)
+    {
+        _session.OnSocket(Sock(SocketEventKind.Socket, fd, sock));
+        _session.OnSocket(Sock(SocketEventKind.Connect, fd, sock));
+        byte[] hello = CapturedBytes.Read("tls", "curl-sni.client.bin");
+        byte[] answer = CapturedBytes.Read("tls", "curl-sni.server.bin");
+        _session.OnData(Data(fd, sock, Direction.Send, (uint)hello.Length), hello);
+        _session.OnData(Data(fd, sock, Direction.Recv, (uint)answer.Length), answer);
     }
 
     /// <summary>Plaintext the TLS probes read inside a call on fd 3's socket.</summary>
@@ -677,6 +683,36 @@ public sealed class TraceSessionTests
         // A later attach that finds the process gone does not undo what an earlier one put on.
         _session.TlsProbesLive(Pid, handshake + 9_000_000, gone: true);
         Assert.Equal(1UL, LateConnections());
+    }
+
+    [Fact]
+    public void TlsConnection_WhoseProbesNeverWentLive_IsCountedAtTheEnd()
+    {
+        // The trace stopped while the process's probes were still going on: its ended connection waits for a time
+        // that never comes, and must still not go unread in silence.
+        _session.WatchTlsProbeTimes();
+        TlsHandshake();
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        Assert.Empty(Notices());
+        Assert.Equal(1UL, LateConnections());
+        Assert.Contains("plaintext probes were not live when the trace ended; its TLS calls with example.test (10.1.2.3:443)", Assert.Single(Notices()));
+    }
+
+    [Fact]
+    public void TlsConnections_PastTheNamedOnes_StillCount()
+    {
+        _session.WatchTlsProbeTimes();
+        const int Connections = LateProbes.MaxWaitingPerProcess + 3;
+        for (int i = 0; i < Connections; i++)
+        {
+            TlsHandshakeOn(3, 0xA + (ulong)i);
+            _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA + (ulong)i));
+        }
+        _session.TlsProbesLive(Pid, _now + 1_000_000, gone: false);
+        var notices = Notices();
+        Assert.Equal(LateProbes.MaxWaitingPerProcess + 1, notices.Count);
+        Assert.Contains("after the TLS handshakes of 3 more connections", notices[^1]);
+        Assert.Equal((ulong)Connections, LateConnections());
     }
 
     [Fact]
