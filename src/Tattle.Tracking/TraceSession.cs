@@ -77,7 +77,14 @@ public sealed class TraceSession : ITraceEventSink
     /// TLS plaintext probes run: from now on a TLS handshake made before its process's probes went live (see
     /// <see cref="TlsProbesLive"/>) gets a notice and counts in the summary.
     /// </summary>
-    public void WatchTlsProbeTimes() => _late ??= new LateProbes(_writer, Processes, _connections);
+    public void WatchTlsProbeTimes() =>
+        _late ??= new LateProbes(_writer, Processes, _connections, pid => TlsProbesWanted?.Invoke(pid) ?? true);
+
+    /// <summary>
+    /// Which processes get TLS probes (the agent's tls targets, not the rest); null: every traced one. Only theirs
+    /// are judged: where plaintext is not wanted, none is missing.
+    /// </summary>
+    public Func<int, bool>? TlsProbesWanted { get; set; }
 
     /// <summary>The process's TLS probes went live at <paramref name="monoNs"/>, or it was found gone then (<paramref name="gone"/>).</summary>
     public void TlsProbesLive(int pid, long monoNs, bool gone) => _late?.ProbesLive(pid, monoNs, gone);

@@ -272,6 +272,7 @@ internal static class TraceLoop
             {
                 tls.Wants = target.WantsProbes;
                 tls.WantsAtSpawn = target.WantsProbesAtSpawn;
+                session.TlsProbesWanted = target.WantsProbes;
             }
             if (calls is not null)
             {

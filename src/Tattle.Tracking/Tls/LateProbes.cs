@@ -14,7 +14,8 @@ namespace Tattle.Tracking.Tls;
 /// server can be done by then. Each such connection gets a notice and counts in the summary, so no exchange goes
 /// unread in silence. Connections are judged as they end: until then their plaintext may still be on its way.
 /// </summary>
-internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, ConnectionTracker connections)
+/// <param name="wanted">Whether the process gets probes at all (its connections are judged only then).</param>
+internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, ConnectionTracker connections, Func<int, bool> wanted)
 {
     /// <summary>Ended connections a process keeps by name while waiting for its probes' time (the rest count, unnamed).</summary>
     internal const int MaxWaitingPerProcess = 16;
@@ -59,7 +60,8 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
     /// <summary>A connection ends: judged now when its process's probe time is known, else kept until it is.</summary>
     public void OnClosing(Connection conn)
     {
-        if (conn.TlsHandshakeNs == 0 || conn.LateProbesNoted || ReadFromItsStart(conn) || processes.Find(conn.Pid) is not { } p)
+        if (conn.TlsHandshakeNs == 0 || conn.LateProbesNoted || ReadFromItsStart(conn) || processes.Find(conn.Pid) is not { } p
+            || (p.TlsProbesLiveNs == 0 && !wanted(p.Pid)))
         {
             return;
         }

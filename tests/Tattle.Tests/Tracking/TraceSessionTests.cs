@@ -699,6 +699,18 @@ public sealed class TraceSessionTests
     }
 
     [Fact]
+    public void TlsConnection_OfAProcessThatGetsNoProbes_IsNotJudged()
+    {
+        // The agent probes its tls targets only: another's handshake waits for no probe time, and misses nothing.
+        _session.WatchTlsProbeTimes();
+        _session.TlsProbesWanted = pid => pid != Pid;
+        TlsHandshake();
+        _session.OnSocket(Sock(SocketEventKind.Close, 3, 0xA));
+        Assert.Equal(0UL, LateConnections());
+        Assert.Empty(Notices());
+    }
+
+    [Fact]
     public void TlsConnections_PastTheNamedOnes_StillCount()
     {
         _session.WatchTlsProbeTimes();
