@@ -34,9 +34,6 @@ public sealed class TrackedProcess(int pid, ulong startTicks)
 
     /// <summary>The process was gone before its TLS probes went live.</summary>
     public bool TlsProbesGone { get; set; }
-
-    /// <summary>Its closed TLS connections waiting for <see cref="TlsProbesLiveNs"/> to be known.</summary>
-    internal List<Tls.LateProbes.WaitingConnection>? TlsWaiting { get; set; }
 }
 
 /// <summary>The traced processes, seeded from /proc and kept current by fork/exec/exit events.</summary>

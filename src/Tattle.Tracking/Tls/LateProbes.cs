@@ -23,9 +23,9 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
     /// <summary>Connections whose handshake came before their process's probes went live, and not read from their start.</summary>
     public ulong Count { get; private set; }
 
-    // The processes whose ended connections wait for their probe time, by pid: the process table may have let an
-    // exited one go by the time it comes.
-    private readonly Dictionary<int, TrackedProcess> _waiting = [];
+    // The ended connections waiting for their process's probe time, by pid, with the process: the process table
+    // may have let an exited one go by the time it comes.
+    private readonly Dictionary<int, (TrackedProcess Process, List<WaitingConnection> Connections)> _waiting = [];
 
     /// <summary>
     /// The process's probes went live at <paramref name="liveNs"/> (or it was found gone then, before they did):
@@ -33,20 +33,20 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
     /// </summary>
     public void ProbesLive(int pid, long liveNs, bool gone)
     {
-        var p = _waiting.TryGetValue(pid, out var kept) ? kept : processes.Find(pid);
+        bool waits = _waiting.TryGetValue(pid, out var waiting);
+        var p = waits ? waiting.Process : processes.Find(pid);
         if (p is null || (gone && p.TlsProbesLiveNs != 0))
         {
             return; // a later attach found it gone: what an earlier one put on was live
         }
-        _waiting.Remove(pid);
         // Of a fork's and an exec's attach, the later counts: a program's own TLS (node's) goes on at its exec.
         p.TlsProbesLiveNs = Math.Max(p.TlsProbesLiveNs, liveNs);
         p.TlsProbesGone = gone;
-        if (p.TlsWaiting is { } waiting)
+        if (waits)
         {
-            p.TlsWaiting = null;
+            _waiting.Remove(pid);
             int unnamed = 0;
-            foreach (var w in waiting)
+            foreach (var w in waiting.Connections)
             {
                 unnamed += Judge(p, w.ConnId, w.Remote, w.HandshakeNs) && w.ConnId is null ? 1 : 0;
             }
@@ -71,9 +71,12 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
             Judge(p, conn.Id, Remote(conn), conn.TlsHandshakeNs);
             return;
         }
-        p.TlsWaiting ??= [];
-        _waiting[p.Pid] = p;
-        p.TlsWaiting.Add(p.TlsWaiting.Count < MaxWaitingPerProcess
+        if (!_waiting.TryGetValue(p.Pid, out var waiting))
+        {
+            waiting = (p, []);
+            _waiting[p.Pid] = waiting;
+        }
+        waiting.Connections.Add(waiting.Connections.Count < MaxWaitingPerProcess
             ? new WaitingConnection(conn.Id, Remote(conn), conn.TlsHandshakeNs)
             : new WaitingConnection(null, null, conn.TlsHandshakeNs));
     }
@@ -89,19 +92,17 @@ internal sealed class LateProbes(RecordWriter writer, ProcessTable processes, Co
         {
             OnClosing(conn);
         }
-        foreach (var p in _waiting.Values)
+        foreach (var (pid, (_, waiting)) in _waiting)
         {
-            var waiting = p.TlsWaiting ?? [];
             Count += (ulong)waiting.Count;
             foreach (var w in waiting.Where(w => w.ConnId is not null))
             {
-                writer.Notice(p.Pid, endNs, $"tls: plaintext probes were not live when the trace ended; its TLS calls with {w.Remote} ({w.ConnId}) are not read");
+                writer.Notice(pid, endNs, $"tls: plaintext probes were not live when the trace ended; its TLS calls with {w.Remote} ({w.ConnId}) are not read");
             }
             if (waiting.Count(w => w.ConnId is null) is int unnamed and > 0)
             {
-                writer.Notice(p.Pid, endNs, $"tls: plaintext probes were not live when the trace ended; the TLS calls of {Plural.Count(unnamed, "more connection", "more connections")} are not read");
+                writer.Notice(pid, endNs, $"tls: plaintext probes were not live when the trace ended; the TLS calls of {Plural.Count(unnamed, "more connection", "more connections")} are not read");
             }
-            p.TlsWaiting = null;
         }
         _waiting.Clear();
     }
