@@ -92,7 +92,7 @@ public sealed class EndpointUse
     /// <summary>Names it was reached by: DNS answers, TLS SNI, HTTP Host.</summary>
     public SortedSet<string> Names { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Those of <see cref="Names"/> a DNS answer in the trace gave its address: the client did not choose them.</summary>
+    /// <summary>The names a DNS answer in the trace gave its address (filled by the build from every answer): the client did not choose them.</summary>
     public SortedSet<string> ResolvedNames { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Application protocols parsed on it.</summary>

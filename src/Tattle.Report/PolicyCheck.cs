@@ -36,11 +36,11 @@ public static class PolicyCheck
     {
         resolvers ??= Resolvers.FromResolvConf();
         hosts ??= HostsFile.Load();
-        return inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0 && !Allowed(e, inv, policy, resolvers, hosts))
-            .Select(e => new Violation(e, VouchedNames(e, inv, hosts).Count > 0)).ToList();
+        return inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0 && !Allowed(e, policy, resolvers, hosts))
+            .Select(e => new Violation(e, VouchedNames(e, hosts).Count > 0)).ToList();
     }
 
-    public static bool Allowed(EndpointUse e, Inventory inv, Policy policy, IReadOnlyCollection<string> resolvers, HostsFile? hosts = null)
+    public static bool Allowed(EndpointUse e, Policy policy, IReadOnlyCollection<string> resolvers, HostsFile? hosts = null)
     {
         if (e.Addr is null || !IPAddress.TryParse(e.Addr, out var address))
         {
@@ -54,21 +54,18 @@ public static class PolicyCheck
         {
             return true;
         }
-        var names = VouchedNames(e, inv, hosts ?? HostsFile.Empty);
+        var names = VouchedNames(e, hosts ?? HostsFile.Empty);
         return policy.Allow.Any(rule => Matches(rule, e, address, names));
     }
 
     /// <summary>
-    /// The names the endpoint's address is known by: those a DNS answer in the trace gave it, and those of its names
-    /// (SNI, Host) that the host's own table (/etc/hosts, which getaddrinfo reads without a query) gives it.
+    /// The names the endpoint's address is known by: those a DNS answer in the trace gave it (its resolved names,
+    /// which the inventory's build filled from every answer), and those of its names (SNI, Host) that the host's own
+    /// table (/etc/hosts, which getaddrinfo reads without a query) gives it.
     /// </summary>
-    public static List<string> VouchedNames(EndpointUse e, Inventory inv, HostsFile hosts)
+    public static List<string> VouchedNames(EndpointUse e, HostsFile hosts)
     {
         var names = new SortedSet<string>(e.ResolvedNames, StringComparer.OrdinalIgnoreCase);
-        if (e.Addr is not null && inv.AddressNames.TryGetValue(e.Addr, out var resolved))
-        {
-            names.UnionWith(resolved);
-        }
         names.UnionWith(e.Names.Where(n => e.Addr is not null && hosts.Maps(n, e.Addr)));
         return [.. names];
     }
@@ -118,7 +115,7 @@ public static class PolicyCheck
         foreach (var e in inv.Endpoints.Where(e => e.IsEgress && e.Attempts > 0 && !(e.Port == 53 && resolvers.Contains(e.Addr!))))
         {
             string? app = e.Apps.Contains("tls") ? "tls" : e.Apps.Count == 1 ? e.Apps.Min : null;
-            var names = VouchedNames(e, inv, hosts);
+            var names = VouchedNames(e, hosts);
             var targets = names.Count > 0 ? names.Select(n => (n.ToLowerInvariant(), true)) : [(e.Addr!, false)];
             foreach (var (target, isName) in targets)
             {

@@ -317,7 +317,7 @@ public sealed class InventoryTests
         Assert.Equal(["allowed.test"], e.Names);
         var hosts = HostsFile.Parse(hostsFile);
         var policy = PolicyFile.ParsePolicy("allow: [allowed.test]", "p.yaml");
-        Assert.Equal(allowed, PolicyCheck.Allowed(e, inv, policy, [], hosts));
+        Assert.Equal(allowed, PolicyCheck.Allowed(e, policy, [], hosts));
         var violations = PolicyCheck.Judge(inv, policy, [], hosts);
         Assert.Equal(allowed ? 0 : 1, violations.Count);
         Assert.All(violations, v => Assert.Contains("(allowed.test: named by the client only, no DNS answer gave this address)", v.ToString()));
@@ -343,7 +343,7 @@ public sealed class InventoryTests
     {
         var inv = Load("three-services.jsonl");
         var svc1 = inv.Endpoints.Single(e => e.Target == "svc1.test");
-        Assert.Equal(!violation, PolicyCheck.Allowed(svc1, inv, PolicyFile.ParsePolicy(policy, "p.yaml"), []));
+        Assert.Equal(!violation, PolicyCheck.Allowed(svc1, PolicyFile.ParsePolicy(policy, "p.yaml"), []));
     }
 
     [Fact]
@@ -352,7 +352,7 @@ public sealed class InventoryTests
         var inv = Load("three-services.jsonl");
         var dig = inv.Endpoints.Single(e => e.Apps.Contains("dns"));
         // The trace's resolver ran on port 5399: only port 53 to a resolv.conf nameserver is the system's DNS.
-        Assert.False(PolicyCheck.Allowed(dig, inv, PolicyFile.ParsePolicy("allow: []", "p.yaml"), ["127.0.0.1"]));
+        Assert.False(PolicyCheck.Allowed(dig, PolicyFile.ParsePolicy("allow: []", "p.yaml"), ["127.0.0.1"]));
         Assert.Equal(["10.0.0.2", "fd00::1"], Resolvers.FromResolvConf(Write("search x\nnameserver 10.0.0.2\nnameserver fd00::1\n# nameserver 1.1.1.1\n")).Order());
     }
 
